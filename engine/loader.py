@@ -1,0 +1,77 @@
+"""The file edge of policy loading: read a path, load it safely, validate it.
+
+The only module (with the CLI) that touches the file system for policies.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .diagnostics import ERROR, Diagnostic
+from .model import Policy
+from .source import MAX_BYTES, load_bytes
+from .validate import validate
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+
+
+class PolicyError(Exception):
+    """A policy that cannot be used; carries every diagnostic found."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = diagnostics
+        first = diagnostics[0].render().splitlines()[0] if diagnostics else "invalid policy"
+        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+        super().__init__(first + more)
+
+
+def read_file(path: str | os.PathLike) -> tuple[bytes | None, list[Diagnostic]]:
+    """Bytes of a file, or one `unreadable` diagnostic (missing, a folder, no permission, too big)."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            return None, [Diagnostic("unreadable", "is a directory, expected a file", ERROR, str(path))]
+        with open(p, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except FileNotFoundError:
+        return None, [Diagnostic("unreadable", "no such file", ERROR, str(path))]
+    except OSError as exc:
+        return None, [Diagnostic("unreadable", f"cannot read file: {exc.strerror or exc}", ERROR, str(path))]
+    return raw, []
+
+
+def check_policy_file(path: str | os.PathLike) -> tuple[Policy | None, list[Diagnostic]]:
+    """Load and validate one policy file; never raises for bad content."""
+    raw, diags = read_file(path)
+    if raw is None:
+        return None, diags
+    doc, diags = load_bytes(raw, str(path))
+    if doc is None:
+        return None, diags
+    return validate(doc)
+
+
+def load_policy(path: str | os.PathLike) -> Policy:
+    """The validated Policy at `path`, or PolicyError listing every problem."""
+    policy, diags = check_policy_file(path)
+    if policy is None:
+        raise PolicyError([d for d in diags if d.severity == ERROR] or diags)
+    return policy
+
+
+def discover(paths: list[str], suffixes: tuple[str, ...] = POLICY_SUFFIXES,
+             exclude_suffixes: tuple[str, ...] = (".test.yaml", ".test.yml")) -> list[str]:
+    """Files named on the command line, and files found recursively in named folders, sorted."""
+    found: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            for child in sorted(p.rglob("*")):
+                name = child.name
+                if child.is_file() and name.endswith(suffixes) and not name.endswith(exclude_suffixes) \
+                        and not any(part.startswith(".") for part in child.relative_to(p).parts):
+                    found.append(str(child))
+        else:
+            found.append(raw)
+    return found

@@ -1,0 +1,149 @@
+"""Rendering diagnostics for people and CI: text, JSON, GitHub annotations, JUnit XML, SARIF 2.1.0.
+
+Pure functions from a list of diagnostics (and the files checked) to a string; the CLI
+decides where the string goes.
+"""
+
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
+
+FORMATS = ("text", "json", "github", "junit", "sarif")
+TOOL_NAME = "verdict"
+TOOL_URI = "https://github.com/verdict-rules/verdict"
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("verdict")
+    except Exception:  # pragma: no cover - running from a checkout that was never installed
+        return "0.0.0"
+
+
+def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
+    errors = sum(d.severity == ERROR for d in diags)
+    warnings = sum(d.severity == WARNING for d in diags)
+    n = len(files)
+    return f"{n} file{'s' if n != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
+           f"{warnings} warning{'s' if warnings != 1 else ''}"
+
+
+def render_text(diags: list[Diagnostic], files: list[str]) -> str:
+    out = [d.render() for d in sorted_diagnostics(diags)]
+    out.append(summary_line(diags, files))
+    return "\n".join(out) + "\n"
+
+
+def render_json(diags: list[Diagnostic], files: list[str]) -> str:
+    ds = sorted_diagnostics(diags)
+    doc = {
+        "files": sorted(files),
+        "errors": sum(d.severity == ERROR for d in ds),
+        "warnings": sum(d.severity == WARNING for d in ds),
+        "diagnostics": [d.to_dict() for d in ds],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+def _gh_escape(text: str, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if prop:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def render_github(diags: list[Diagnostic], files: list[str]) -> str:
+    """GitHub Actions workflow commands: one `::error file=…,line=…,col=…::` per finding."""
+    level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
+    out = []
+    for d in sorted_diagnostics(diags):
+        props = [f"file={_gh_escape(d.file, True)}"]
+        if d.line:
+            props += [f"line={d.line}", f"col={d.column}"]
+        props.append(f"title={_gh_escape(d.code, True)}")
+        msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
+        out.append(f"::{level.get(d.severity, 'notice')} {','.join(props)}::{_gh_escape(msg)}")
+    out.append(summary_line(diags, files))
+    return "\n".join(out) + "\n"
+
+
+def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate") -> str:
+    """One test case per file; a file with errors fails, listing every finding."""
+    by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
+    for d in sorted_diagnostics(diags):
+        by_file.setdefault(d.file, []).append(d)
+    failures = sum(1 for ds in by_file.values() if any(d.severity == ERROR for d in ds))
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name={quoteattr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0">',
+             f'  <testsuite name={quoteattr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0" '
+             f'skipped="0">']
+    for f in sorted(by_file):
+        ds = by_file[f]
+        lines.append(f'    <testcase classname={quoteattr(suite)} name={quoteattr(f)} file={quoteattr(f)}>')
+        errors = [d for d in ds if d.severity == ERROR]
+        if errors:
+            body = "\n".join(d.render() for d in errors)
+            lines.append(f'      <failure message={quoteattr(f"{len(errors)} error(s)")} type="policy">'
+                         f'{escape(body)}</failure>')
+        others = [d for d in ds if d.severity != ERROR]
+        if others:
+            lines.append(f"      <system-out>{escape(chr(10).join(d.render() for d in others))}</system-out>")
+        lines.append("    </testcase>")
+    lines += ["  </testsuite>", "</testsuites>"]
+    return "\n".join(lines) + "\n"
+
+
+def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
+    """SARIF 2.1.0, one run, one rule per diagnostic code."""
+    ds = sorted_diagnostics(diags)
+    codes = sorted({d.code for d in ds})
+    level = {ERROR: "error", WARNING: "warning", INFO: "note"}
+    results = []
+    for d in ds:
+        region = {"startLine": d.line, "startColumn": d.column} if d.line else None
+        physical: dict = {"artifactLocation": {"uri": d.file.replace("\\", "/")}}
+        if region:
+            physical["region"] = region
+        location: dict = {"physicalLocation": physical}
+        if d.pointer:
+            location["logicalLocations"] = [{"fullyQualifiedName": d.pointer, "kind": "object"}]
+        result = {
+            "ruleId": d.code,
+            "ruleIndex": codes.index(d.code),
+            "level": level.get(d.severity, "note"),
+            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
+            "locations": [location],
+        }
+        if d.witness is not None:
+            result["properties"] = {"witness": d.witness}
+        results.append(result)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": TOOL_NAME, "version": _version(), "informationUri": TOOL_URI,
+                                "rules": [{"id": c, "name": c,
+                                           "shortDescription": {"text": c.replace("-", " ")}} for c in codes]}},
+            "artifacts": [{"location": {"uri": f.replace("\\", "/")}} for f in sorted(files)],
+            "results": results,
+        }],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+
+RENDERERS = {
+    "text": render_text,
+    "json": render_json,
+    "github": render_github,
+    "junit": render_junit,
+    "sarif": render_sarif,
+}
+
+
+def render(fmt: str, diags: list[Diagnostic], files: list[str]) -> str:
+    return RENDERERS[fmt](diags, files)

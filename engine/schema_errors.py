@@ -1,0 +1,158 @@
+"""JSON Schema validation of loaded documents, with errors turned into located diagnostics.
+
+jsonschema's raw messages ("Additional properties are not allowed ('tresholds' was
+unexpected)") are written for programmers; this module rewrites the common ones in the
+project's message style, points at the offending key or value, and adds "did you mean"
+hints. For `oneOf`/`anyOf` failures it descends to the most relevant branch error.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
+from .source import SourceMap
+
+_PATTERN_MEANING = {
+    "^[A-Za-z_][A-Za-z0-9_]*$": "a name of letters, digits and underscores, not starting with a digit",
+    "^[A-Za-z_][A-Za-z0-9_.-]*$": "an id of letters, digits, `_`, `.` and `-`, not starting with a digit",
+    "^[A-Z][A-Z0-9_]*$": "an upper-case code such as `OVERDUE_SEVERE`",
+    "^[a-z0-9][a-z0-9_.-]*$": "a lower-case id such as `double11-coupon`",
+    "^[a-z]{2,3}(-[A-Za-z0-9]+)*$": "a language tag such as `en` or `zh`",
+}
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str) -> dict:
+    """A JSON Schema from `schemas/`: the checkout's folder, or the installed copy."""
+    # A source checkout (including an editable install run from the repo) reads the folder
+    # beside the package; a wheel install has it as the `engine.schemas` package data.
+    local = Path(__file__).resolve().parent.parent / "schemas" / name
+    if local.is_file():
+        return json.loads(local.read_text("utf-8"))
+    return json.loads(resources.files("engine.schemas").joinpath(name).read_text("utf-8"))
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(name))
+
+
+def _json_type(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "list"
+    return "mapping"
+
+
+def _show(value) -> str:
+    if isinstance(value, (dict, list)):
+        return "a " + _json_type(value)
+    text = json.dumps(value, ensure_ascii=False)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"`{text}`"
+
+
+def _leaf(error: ValidationError) -> ValidationError:
+    """The most specific error inside a oneOf/anyOf failure."""
+    while error.context:
+        # Prefer the branch whose schema "fits" the instance's type: a type error in a
+        # branch means that branch was not what the author meant.
+        fitting = [e for e in error.context if e.validator != "type" or len(e.relative_path) > 0]
+        error = best_match(fitting or error.context)
+    return error
+
+
+def _pointer(error: ValidationError) -> str:
+    return pointer_join("", *error.absolute_path)
+
+
+def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
+    error = _leaf(error)
+    ptr = _pointer(error)
+    kind = error.validator
+    inst = error.instance
+    if kind == "additionalProperties" and isinstance(inst, dict):
+        allowed = set(error.schema.get("properties", {}))
+        out = []
+        for key in inst:
+            if key in allowed:
+                continue
+            child = pointer_join(ptr, key)
+            hint = did_you_mean(key, allowed) or (
+                f"allowed keys here: {', '.join(sorted(allowed))}" if allowed else None)
+            out.append(smap.locate(Diagnostic("schema-unknown-key", f"unknown key `{key}`", ERROR,
+                                              pointer=child, hint=hint), prefer_key=True))
+        return out
+    if kind == "required":
+        missing = [k for k in error.validator_value if k not in inst]
+        return [smap.locate(Diagnostic("schema-missing-key", f"missing required key `{k}`", ERROR, pointer=ptr))
+                for k in missing]
+    if kind == "propertyNames":
+        meaning = _PATTERN_MEANING.get(error.schema.get("propertyNames", {}).get("pattern", ""), "a valid name")
+        child = pointer_join(ptr, inst)
+        return [smap.locate(Diagnostic("schema-bad-name", f"`{inst}` is not {meaning}", ERROR, pointer=child),
+                            prefer_key=True)]
+    if error.schema_path and "propertyNames" in error.schema_path:
+        # A pattern failure reported on a key name: point at the key.
+        meaning = _PATTERN_MEANING.get(error.validator_value, "a valid name") if kind == "pattern" else "a valid name"
+        child = pointer_join(ptr, inst)
+        return [smap.locate(Diagnostic("schema-bad-name", f"`{inst}` is not {meaning}", ERROR, pointer=child),
+                            prefer_key=True)]
+    if kind == "type":
+        want = error.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        message = f"expected {want}, found {_json_type(inst)} {_show(inst)}"
+        hint = None
+        if isinstance(inst, str) and inst.lower() in {"yes", "no", "on", "off", "y", "n"} and "boolean" in want:
+            hint = "write `true` or `false`"
+        elif isinstance(inst, str) and "number" in want:
+            hint = "remove the quotes to write a number"
+        return [smap.locate(Diagnostic("schema-type", message, ERROR, pointer=ptr, hint=hint))]
+    if kind == "enum":
+        options = ", ".join(f"`{v}`" for v in error.validator_value)
+        hint = did_you_mean(str(inst), [str(v) for v in error.validator_value])
+        return [smap.locate(Diagnostic("schema-enum", f"{_show(inst)} is not one of {options}", ERROR,
+                                       pointer=ptr, hint=hint))]
+    if kind == "pattern":
+        meaning = _PATTERN_MEANING.get(error.validator_value, f"matching `{error.validator_value}`")
+        return [smap.locate(Diagnostic("schema-pattern", f"{_show(inst)} is not {meaning}", ERROR, pointer=ptr))]
+    if kind in ("minItems", "minProperties", "minLength"):
+        return [smap.locate(Diagnostic("schema-empty", "must not be empty", ERROR, pointer=ptr))]
+    if kind in ("maxItems", "maxLength"):
+        return [smap.locate(Diagnostic("schema-too-long", f"must have at most {error.validator_value} items",
+                                       ERROR, pointer=ptr))]
+    if kind in ("minimum", "maximum"):
+        word = "at least" if kind == "minimum" else "at most"
+        return [smap.locate(Diagnostic("schema-range", f"must be {word} {error.validator_value}, found {_show(inst)}",
+                                       ERROR, pointer=ptr))]
+    if kind in ("oneOf", "anyOf"):
+        return [smap.locate(Diagnostic("schema-invalid", f"{_show(inst)} is not a valid value here", ERROR,
+                                       pointer=ptr))]
+    message = error.message
+    message = message[0].lower() + message[1:] if message else "invalid value"
+    return [smap.locate(Diagnostic("schema-invalid", message.rstrip("."), ERROR, pointer=ptr))]
+
+
+def check_schema(data: object, smap: SourceMap, schema_name: str) -> list[Diagnostic]:
+    """All schema errors of `data`, located, deduplicated."""
+    out: list[Diagnostic] = []
+    for error in validator(schema_name).iter_errors(data):
+        out.extend(_convert(error, smap))
+    return out

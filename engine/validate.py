@@ -1,0 +1,634 @@
+"""Validation: a loaded document → the typed `Policy` IR, or located diagnostics.
+
+Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
+wrong nothing further is checked, since every later check assumes it. Then the builder
+resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR, and a
+table of small whole-policy checks runs over the IR. Each check yields diagnostics with a
+stable code; `docs/policy-language.md` lists them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Callable, Iterator
+
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, pointer_join
+from .model import (
+    LIST_OPS,
+    ORDER_OPS,
+    RESERVED_NAMES,
+    SUBJECT_FLAG,
+    SUBJECT_OUTCOME,
+    SUBJECT_RULE,
+    All,
+    Any,
+    Comparison,
+    Effect,
+    FactSpec,
+    Loc,
+    Not,
+    Operand,
+    Outcome,
+    OutputSpec,
+    Policy,
+    Rule,
+    Threshold,
+)
+from .schema_errors import check_schema
+from .source import Document, SourceMap
+
+POLICY_SCHEMA = "policy.schema.json"
+
+_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
+
+
+def template_names(template: str) -> tuple[list[str], str | None]:
+    """The `{name}` fields of a message template, and a syntax problem if any.
+
+    `{{` and `}}` are literal braces. Only bare names are allowed: no attribute access,
+    indexing or format specs, so rendering can never run code.
+    """
+    names: list[str] = []
+    stripped = template.replace("{{", "").replace("}}", "")
+    for m in _TEMPLATE_FIELD.finditer(stripped):
+        names.append(m.group(1).strip())
+    rest = _TEMPLATE_FIELD.sub("", stripped)
+    if "{" in rest or "}" in rest:
+        return names, "unbalanced `{` or `}` (write `{{` or `}}` for a literal brace)"
+    for n in names:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
+            return names, f"`{{{n}}}` is not a plain name"
+    return names, None
+
+
+def _type_name(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    return type(value).__name__
+
+
+def value_fits(ftype: str, value) -> bool:
+    """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
+    if ftype == "boolean":
+        return isinstance(value, bool)
+    if ftype == "string":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if ftype == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, (int, float))
+
+
+def _text_map(value, language: str) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return {language: value}
+    return dict(value)
+
+
+class _Builder:
+    """Builds the IR from schema-valid data, collecting diagnostics on the way."""
+
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.data: dict = doc.data  # type: ignore[assignment]
+        self.smap: SourceMap = doc.source_map
+        self.diags: list[Diagnostic] = []
+        self.language = self.data.get("language", "en")
+
+    # -- helpers -----------------------------------------------------------------------
+    def report(self, code: str, message: str, pointer: str, *, severity: str = ERROR,
+               hint: str | None = None, rule: str | None = None, at_key: bool = False) -> None:
+        d = Diagnostic(code, message, severity, pointer=pointer, hint=hint, rule=rule)
+        self.diags.append(self.smap.locate(d, prefer_key=at_key))
+
+    def loc(self, pointer: str, at_key: bool = False) -> Loc:
+        line, col = self.smap.position(pointer, prefer_key=at_key)
+        return Loc(self.smap.file, line, col, pointer)
+
+    # -- facts, thresholds, outcomes, outputs -----------------------------------------
+    def facts(self) -> dict[str, FactSpec]:
+        out = {}
+        for name, spec in self.data["facts"].items():
+            ptr = pointer_join("/facts", name)
+            ftype = spec["type"]
+            if name in RESERVED_NAMES:
+                self.report("fact-reserved-name", f"`{name}` is reserved and cannot name a fact", ptr, at_key=True,
+                            hint="rename the fact")
+            if "enum" in spec and ftype != "string":
+                self.report("fact-enum-not-string", f"`enum` is only for string facts, `{name}` is {ftype}",
+                            pointer_join(ptr, "enum"), at_key=True)
+            if "enum" in spec and len(set(spec["enum"])) != len(spec["enum"]):
+                self.report("fact-enum-duplicate", f"`{name}` lists an enum value twice", pointer_join(ptr, "enum"))
+            for bound in ("minimum", "maximum"):
+                if bound in spec and ftype not in ("integer", "number"):
+                    self.report("fact-range-not-numeric", f"`{bound}` is only for numeric facts, `{name}` is {ftype}",
+                                pointer_join(ptr, bound), at_key=True)
+                if bound in spec and ftype == "integer" and not float(spec[bound]).is_integer():
+                    self.report("fact-range-not-integer", f"`{bound}` of integer fact `{name}` must be a whole number",
+                                pointer_join(ptr, bound))
+            lo, hi = spec.get("minimum"), spec.get("maximum")
+            if lo is not None and hi is not None and lo > hi:
+                self.report("fact-range-empty", f"`{name}` has minimum {lo} above maximum {hi}",
+                            pointer_join(ptr, "minimum"))
+            fs = FactSpec(
+                name=name, type=ftype, description=spec.get("description", ""), unit=spec.get("unit", ""),
+                enum=tuple(spec["enum"]) if "enum" in spec and ftype == "string" else None,
+                minimum=lo, maximum=hi, default=spec.get("default"), has_default="default" in spec,
+                required=spec.get("required", True), remedy=_text_map(spec.get("remedy"), self.language),
+                change=spec.get("change", "any"), loc=self.loc(ptr, at_key=True),
+            )
+            if fs.has_default:
+                problem = self.value_problem(fs, fs.default)
+                if problem:
+                    self.report("fact-bad-default", f"default of `{name}` {problem}", pointer_join(ptr, "default"))
+            out[name] = fs
+        return out
+
+    def value_problem(self, fs: FactSpec, value) -> str | None:
+        """Why `value` is not a valid value of fact `fs`, or None."""
+        if not value_fits(fs.type, value):
+            return f"must be {fs.type}, found {_type_name(value)} `{value}`"
+        if fs.enum is not None and value not in fs.enum:
+            return f"`{value}` is not one of {', '.join(fs.enum)}"
+        if fs.numeric:
+            if fs.minimum is not None and value < fs.minimum:
+                return f"{value} is below the declared minimum {fs.minimum}"
+            if fs.maximum is not None and value > fs.maximum:
+                return f"{value} is above the declared maximum {fs.maximum}"
+        return None
+
+    def thresholds(self) -> dict[str, Threshold]:
+        out = {}
+        for name, value in self.data.get("thresholds", {}).items():
+            ptr = pointer_join("/thresholds", name)
+            if name in RESERVED_NAMES:
+                self.report("threshold-reserved-name", f"`{name}` is reserved and cannot name a threshold", ptr,
+                            at_key=True)
+            if name in self.data["facts"]:
+                self.report("threshold-shadows-fact", f"threshold `{name}` has the same name as a fact", ptr,
+                            at_key=True, hint="rename the threshold, e.g. `min_" + name + "`")
+            if isinstance(value, list):
+                value = tuple(value)
+                kinds = {"number" if _type_name(v) in ("integer", "number") else _type_name(v) for v in value}
+                if len(kinds) > 1:
+                    self.report("threshold-mixed-list", f"threshold `{name}` mixes values of different types", ptr)
+            out[name] = Threshold(name, value, self.loc(ptr, at_key=True))
+        return out
+
+    def outcomes(self) -> tuple[Outcome, ...]:
+        out: list[Outcome] = []
+        seen: set[str] = set()
+        for i, item in enumerate(self.data["outcomes"]):
+            ptr = pointer_join("/outcomes", i)
+            if isinstance(item, str):
+                o = Outcome(item)
+            else:
+                o = Outcome(item["id"], bool(item.get("adverse", False)), item.get("description", ""),
+                            _text_map(item.get("label"), self.language))
+            if o.id in seen:
+                self.report("outcome-duplicate", f"outcome `{o.id}` is listed twice", ptr)
+            seen.add(o.id)
+            out.append(o)
+        default = self.data.get("default")
+        if default is not None and default not in seen:
+            self.report("default-unknown-outcome", f"default outcome `{default}` is not in `outcomes`", "/default",
+                        hint=did_you_mean(default, seen))
+        return tuple(out)
+
+    def outputs(self) -> dict[str, OutputSpec]:
+        out = {}
+        for name, spec in self.data.get("outputs", {}).items():
+            ptr = pointer_join("/outputs", name)
+            if not value_fits(spec["type"], spec["default"]):
+                self.report("output-bad-default",
+                            f"default of output `{name}` must be {spec['type']}, found `{spec['default']}`",
+                            pointer_join(ptr, "default"))
+            combine = spec.get("combine")
+            if combine in ("min", "max", "sum") and spec["type"] not in ("integer", "number"):
+                self.report("output-bad-combine", f"`combine: {combine}` needs a numeric output, `{name}` is "
+                            f"{spec['type']}", pointer_join(ptr, "combine"))
+            out[name] = OutputSpec(name, spec["type"], spec["default"], combine, spec.get("description", ""))
+        return out
+
+    # -- conditions ------------------------------------------------------------------
+    def condition(self, node, ptr: str, rule_id: str, leaves: list[Comparison]):
+        items = []
+        for key, value in node.items():
+            kptr = pointer_join(ptr, key)
+            if key in ("all", "any"):
+                parts = tuple(self.condition(c, pointer_join(kptr, i), rule_id, leaves) for i, c in enumerate(value))
+                items.append(All(parts) if key == "all" else Any(parts))
+            elif key == "not":
+                items.append(Not(self.condition(value, kptr, rule_id, leaves)))
+            elif key == SUBJECT_FLAG:
+                if value not in self.raised_flags:
+                    self.report("unknown-flag", f"no rule raises flag `{value}`", kptr, rule=rule_id,
+                                hint=did_you_mean(value, self.raised_flags))
+                items.append(self.leaf(leaves, SUBJECT_FLAG, value, "eq", Operand(True), kptr))
+            elif key == SUBJECT_RULE:
+                if value not in self.rule_ids:
+                    self.report("unknown-rule", f"no rule has id `{value}`", kptr, rule=rule_id,
+                                hint=did_you_mean(value, self.rule_ids))
+                items.append(self.leaf(leaves, SUBJECT_RULE, value, "eq", Operand(True), kptr))
+            else:
+                items.extend(self.comparisons(key, value, kptr, rule_id, leaves))
+        return items[0] if len(items) == 1 else All(tuple(items))
+
+    def leaf(self, leaves: list[Comparison], kind: str, subject: str, op: str, operand, ptr: str) -> Comparison:
+        c = Comparison(kind, subject, op, operand, len(leaves), self.loc(ptr, at_key=True))
+        leaves.append(c)
+        return c
+
+    def comparisons(self, name: str, value, ptr: str, rule_id: str, leaves: list[Comparison]) -> list:
+        if name == SUBJECT_OUTCOME:
+            spec = FactSpec(SUBJECT_OUTCOME, "string", enum=self.outcome_ids)
+            kind = SUBJECT_OUTCOME
+        elif name in self.facts_by_name:
+            spec = self.facts_by_name[name]
+            kind = "fact"
+        else:
+            self.report("unknown-fact", f"unknown fact `{name}`", ptr, rule=rule_id, at_key=True,
+                        hint=did_you_mean(name, list(self.facts_by_name) + [SUBJECT_OUTCOME]))
+            return []
+        ops = value.items() if isinstance(value, dict) else [("eq", value)]
+        out = []
+        for op, raw in ops:
+            optr = pointer_join(ptr, op) if isinstance(value, dict) else ptr
+            operand = self.operand(spec, op, raw, optr, rule_id)
+            if operand is not None:
+                out.append(self.leaf(leaves, kind, name, op, operand, ptr if not isinstance(value, dict) else optr))
+        return out
+
+    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str):
+        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"fact `{spec.name}`"
+        if op in ORDER_OPS and not spec.numeric:
+            self.report("operator-type-mismatch", f"`{op}` compares numbers but {subject} is {spec.type}", ptr,
+                        rule=rule_id, at_key=True,
+                        hint="use `eq`, `ne`, `in` or `not_in`" if spec.type == "string" else "use `eq` or `ne`")
+            return None
+        if op in LIST_OPS and spec.type == "boolean":
+            self.report("operator-type-mismatch", f"`{op}` is not for boolean {subject}", ptr, rule=rule_id,
+                        at_key=True, hint="use `eq: true` or `eq: false`")
+            return None
+        if op == "between":
+            lo = self.scalar_operand(spec, raw[0], pointer_join(ptr, 0), rule_id)
+            hi = self.scalar_operand(spec, raw[1], pointer_join(ptr, 1), rule_id)
+            if lo is None or hi is None:
+                return None
+            if lo.value > hi.value:
+                self.report("between-empty", f"`between` low end {lo.value} is above high end {hi.value}", ptr,
+                            rule=rule_id)
+                return None
+            return (lo, hi)
+        if op in LIST_OPS:
+            if isinstance(raw, str):
+                t = self.thresholds_by_name.get(raw)
+                if t is None or not isinstance(t.value, tuple):
+                    self.report("unknown-threshold", f"`{raw}` is not a list threshold", ptr, rule=rule_id,
+                                hint=did_you_mean(raw, [n for n, t in self.thresholds_by_name.items()
+                                                        if isinstance(t.value, tuple)]) or "write a list: `[a, b]`")
+                    return None
+                for v in t.value:
+                    if not self.check_value(spec, v, ptr, rule_id, via=raw):
+                        return None
+                return Operand(t.value, raw)
+            values = []
+            for i, item in enumerate(raw):
+                o = self.scalar_operand(spec, item, pointer_join(ptr, i), rule_id)
+                if o is None:
+                    return None
+                values.append(o.value)
+            return Operand(tuple(values))
+        return self.scalar_operand(spec, raw, ptr, rule_id)
+
+    def scalar_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
+        if isinstance(raw, str) and raw in self.thresholds_by_name:
+            t = self.thresholds_by_name[raw]
+            if spec.enum is not None and raw in spec.enum:
+                self.report("ambiguous-operand", f"`{raw}` is both a threshold and a value of {spec.name}", ptr,
+                            rule=rule_id, hint="rename the threshold")
+                return None
+            if isinstance(t.value, tuple):
+                self.report("operand-type-mismatch", f"threshold `{raw}` is a list; `{spec.name}` needs one value",
+                            ptr, rule=rule_id, hint="use `in` for a list")
+                return None
+            if not self.check_value(spec, t.value, ptr, rule_id, via=raw):
+                return None
+            self.used_thresholds.add(raw)
+            return Operand(t.value, raw)
+        if isinstance(raw, str) and spec.type != "string":
+            self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
+                        hint=did_you_mean(raw, self.thresholds_by_name) or (
+                            "declare it under `thresholds:`" if spec.type != "boolean" else "write `true` or `false`"))
+            return None
+        if not self.check_value(spec, raw, ptr, rule_id):
+            return None
+        return Operand(raw)
+
+    def check_value(self, spec: FactSpec, value, ptr: str, rule_id: str, via: str | None = None) -> bool:
+        what = f"threshold `{via}` ({value!r})" if via else f"`{value}`"
+        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"`{spec.name}`"
+        if via:
+            self.used_thresholds.add(via)
+        if not value_fits(spec.type, value):
+            self.report("operand-type-mismatch", f"{what} is {_type_name(value)} but {subject} is {spec.type}", ptr,
+                        rule=rule_id)
+            return False
+        if spec.enum is not None and value not in spec.enum:
+            code = "unknown-outcome" if spec.name == SUBJECT_OUTCOME else "enum-value-unknown"
+            self.report(code, f"{what} is not one of {subject}'s values ({', '.join(spec.enum)})", ptr, rule=rule_id,
+                        hint=did_you_mean(str(value), spec.enum))
+            return False
+        if spec.numeric:
+            lo, hi = spec.minimum, spec.maximum
+            if (lo is not None and value < lo) or (hi is not None and value > hi):
+                rng = f"{'' if lo is None else lo}..{'' if hi is None else hi}"
+                code = "threshold-out-of-range" if via else "value-out-of-range"
+                self.report(code, f"{what} is outside the declared range {rng} of `{spec.name}`", ptr, rule=rule_id,
+                            hint="the comparison can never vary; fix the value or the fact's range")
+                return False
+        return True
+
+    # -- rules -----------------------------------------------------------------------
+    def rules(self) -> tuple[Rule, ...]:
+        raw_rules = self.data["rules"]
+        self.rule_ids = [r["id"] for r in raw_rules]
+        self.raised_flags = sorted({f for r in raw_rules for f in r["then"].get("flags", [])})
+        first_seen: dict[str, int] = {}
+        out = []
+        for i, raw in enumerate(raw_rules):
+            ptr = pointer_join("/rules", i)
+            rid = raw["id"]
+            if rid in first_seen:
+                self.report("rule-duplicate-id", f"rule id `{rid}` is already used", pointer_join(ptr, "id"), rule=rid,
+                            hint=f"the first `{rid}` is at line {self.smap.position(pointer_join('/rules', first_seen[rid], 'id'))[0]}")
+            else:
+                first_seen[rid] = i
+            leaves: list[Comparison] = []
+            when = self.condition(raw["when"], pointer_join(ptr, "when"), rid, leaves)
+            then = self.effect(raw["then"], pointer_join(ptr, "then"), rid)
+            lint = tuple(raw.get("lint", {}).get("ignore", ()))
+            out.append(Rule(rid, i, when, then, raw.get("description", ""), tuple(leaves), lint,
+                            self.loc(ptr)))
+        return tuple(out)
+
+    def effect(self, raw: dict, ptr: str, rule_id: str) -> Effect:
+        outcome = raw.get("outcome")
+        if outcome is not None and outcome not in self.outcome_ids:
+            self.report("unknown-outcome", f"outcome `{outcome}` is not declared in `outcomes`",
+                        pointer_join(ptr, "outcome"), rule=rule_id, hint=did_you_mean(outcome, self.outcome_ids))
+        reason = raw.get("reason")
+        declared_reasons = self.data.get("reasons")
+        if reason is not None and declared_reasons is not None and reason not in declared_reasons:
+            self.report("unknown-reason", f"reason code `{reason}` is not declared in `reasons`",
+                        pointer_join(ptr, "reason"), rule=rule_id, hint=did_you_mean(reason, declared_reasons))
+        message = _text_map(raw.get("message"), self.language)
+        if message:
+            self.check_template(message, pointer_join(ptr, "message"), rule_id)
+        sets = []
+        for name, value in raw.get("set", {}).items():
+            sptr = pointer_join(ptr, "set", name)
+            spec = self.outputs_by_name.get(name)
+            if spec is None:
+                self.report("unknown-output", f"output `{name}` is not declared in `outputs`", sptr, rule=rule_id,
+                            at_key=True, hint=did_you_mean(name, self.outputs_by_name) or "declare it under `outputs:`")
+                continue
+            if not value_fits(spec.type, value):
+                self.report("output-type-mismatch", f"`{value}` is {_type_name(value)} but output `{name}` is "
+                            f"{spec.type}", sptr, rule=rule_id)
+                continue
+            sets.append((name, value))
+        return Effect(outcome, reason, message, tuple(raw.get("flags", ())), tuple(sets))
+
+    def check_template(self, message: dict[str, str], ptr: str, rule_id: str) -> None:
+        known = set(self.facts_by_name) | set(self.thresholds_by_name) | set(self.outputs_by_name)
+        for lang, template in message.items():
+            lptr = ptr if len(message) == 1 and not isinstance(self.at(ptr), dict) else pointer_join(ptr, lang)
+            names, problem = template_names(template)
+            if problem:
+                self.report("template-syntax", f"message template: {problem}", lptr, rule=rule_id)
+                continue
+            for n in names:
+                if n not in known:
+                    self.report("template-unknown-name", f"message names `{{{n}}}`, which is not a declared fact, "
+                                f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
+                elif n in self.thresholds_by_name:
+                    self.used_thresholds.add(n)
+
+    def at(self, ptr: str):
+        node = self.data
+        for part in ptr.split("/")[1:]:
+            part = part.replace("~1", "/").replace("~0", "~")
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        return node
+
+    # -- the whole policy ------------------------------------------------------------------
+    def build(self) -> Policy | None:
+        self.used_thresholds: set[str] = set()
+        self.facts_by_name = self.facts()
+        self.thresholds_by_name = self.thresholds()
+        outcomes = self.outcomes()
+        self.outcome_ids = tuple(o.id for o in outcomes)
+        self.outputs_by_name = self.outputs()
+        rules = self.rules()
+        reasons = {code: _text_map(text, self.language) for code, text in self.data.get("reasons", {}).items()}
+        digest = "sha256:" + hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest()
+        policy = Policy(
+            id=self.data["policy"], version=self.data["version"], title=self.data.get("title", ""),
+            description=self.data.get("description", ""), language=self.language, facts=self.facts_by_name,
+            thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
+            outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
+            path=self.smap.file, extras={"id_loc": self.loc("/policy")},
+        )
+        for check in CHECKS:
+            self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))
+        if has_errors(self.diags):
+            return None
+        strata = stratify(policy)
+        if isinstance(strata, Diagnostic):
+            self.diags.append(strata)
+            return None
+        return Policy(**{**policy.__dict__, "strata": strata})
+
+
+# -- whole-policy checks: each yields diagnostics; a table so each is small and testable ----
+
+def _rule_diag(policy: Policy, rule: Rule, code: str, message: str, *, severity=ERROR, pointer=None, hint=None):
+    loc = rule.loc
+    return Diagnostic(code, message, severity, loc.file, loc.line, loc.column, pointer or loc.pointer, hint, rule.id)
+
+
+def check_adverse_reasons(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    """Every path to an adverse outcome must carry a specific reason code."""
+    adverse = {o.id for o in policy.outcomes if o.adverse}
+    for rule in policy.rules:
+        if rule.then.outcome in adverse and not rule.then.reason:
+            yield b.smap.locate(Diagnostic(
+                "adverse-without-reason", f"rule `{rule.id}` decides adverse outcome `{rule.then.outcome}` without a "
+                "reason code", ERROR, pointer=pointer_join(rule.loc.pointer, "then"), rule=rule.id,
+                hint="add `reason: SOME_CODE` so the user is told why"))
+
+
+def check_unused_thresholds(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    for name, t in policy.thresholds.items():
+        if name not in b.used_thresholds:
+            yield Diagnostic("threshold-unused", f"threshold `{name}` is never used", WARNING, t.loc.file, t.loc.line,
+                             t.loc.column, t.loc.pointer, "remove it or refer to it from a rule")
+
+
+def check_unused_facts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    used = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"}
+    for r in policy.rules:
+        for template in (r.then.message or {}).values():
+            used.update(template_names(template)[0])
+    for name, f in policy.facts.items():
+        if name not in used:
+            yield Diagnostic("fact-unused", f"fact `{name}` is declared but no rule or message uses it", WARNING,
+                             f.loc.file, f.loc.line, f.loc.column, f.loc.pointer)
+
+
+def check_outcome_dependency(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    """A rule that reads the decided outcome cannot decide it (that would be circular)."""
+    for rule in policy.rules:
+        if rule.decides_outcome and any(leaf.kind == SUBJECT_OUTCOME for leaf in rule.leaves):
+            leaf = next(leaf for leaf in rule.leaves if leaf.kind == SUBJECT_OUTCOME)
+            yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
+                             ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
+                             "move the outcome to another rule, or drop the `outcome` condition", rule.id)
+
+
+def check_output_conflicts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    """Two rules that can both contribute different values to one output need `combine`."""
+    setters: dict[str, list[tuple[Rule, object]]] = {}
+    for rule in policy.rules:
+        for name, value in rule.then.set:
+            setters.setdefault(name, []).append((rule, value))
+    for name, items in setters.items():
+        spec = policy.outputs[name]
+        if spec.combine is not None:
+            continue
+        for i, (r1, v1) in enumerate(items):
+            for r2, v2 in items[i + 1:]:
+                both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
+                if both and v1 != v2:
+                    yield b.smap.locate(Diagnostic(
+                        "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
+                        f"(to {v1!r} and {v2!r})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
+                        rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
+
+
+def check_message_languages(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    for rule in policy.rules:
+        if rule.then.message and policy.language not in rule.then.message:
+            yield b.smap.locate(Diagnostic(
+                "message-missing-language", f"message of rule `{rule.id}` has no `{policy.language}` text "
+                "(the policy's language)", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
+                rule=rule.id))
+
+
+def check_unreached_outcomes(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    decided = {r.then.outcome for r in policy.rules} | {policy.default}
+    for i, o in enumerate(policy.outcomes):
+        if o.id not in decided:
+            yield b.smap.locate(Diagnostic("outcome-never-decided", f"no rule decides outcome `{o.id}` and it is not "
+                                           "the default", WARNING, pointer=pointer_join("/outcomes", i)))
+
+
+def check_no_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    if policy.default is None:
+        yield b.smap.locate(Diagnostic("no-default", "policy has no `default` outcome: users no rule decides get none",
+                                       INFO, pointer="/outcomes", hint="add `default: <outcome>`"), prefer_key=True)
+
+
+CHECKS: tuple[Callable[[Policy, _Builder], Iterator[Diagnostic]], ...] = (
+    check_adverse_reasons,
+    check_unused_thresholds,
+    check_unused_facts,
+    check_outcome_dependency,
+    check_output_conflicts,
+    check_message_languages,
+    check_unreached_outcomes,
+    check_no_default,
+)
+
+
+def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
+    """Rule index → indexes of the rules whose conclusions it reads."""
+    by_id = {r.id: r.index for r in policy.rules}
+    flag_setters: dict[str, set[int]] = {}
+    outcome_rules = {r.index for r in policy.rules if r.decides_outcome}
+    for r in policy.rules:
+        for f in r.then.flags:
+            flag_setters.setdefault(f, set()).add(r.index)
+    deps: dict[int, set[int]] = {}
+    for r in policy.rules:
+        d: set[int] = set()
+        for leaf in r.leaves:
+            if leaf.kind == SUBJECT_RULE:
+                d.add(by_id[leaf.subject])
+            elif leaf.kind == SUBJECT_FLAG:
+                d |= flag_setters.get(leaf.subject, set())
+            elif leaf.kind == SUBJECT_OUTCOME:
+                d |= outcome_rules
+        deps[r.index] = d
+    return deps
+
+
+def stratify(policy: Policy) -> tuple[tuple[int, ...], ...] | Diagnostic:
+    """Group rules into evaluation strata (each depends only on earlier ones), or a cycle."""
+    deps = rule_dependencies(policy)
+    level: dict[int, int] = {}
+    visiting: list[int] = []
+
+    def visit(i: int) -> int | list[int]:
+        if i in level:
+            return level[i]
+        if i in visiting:
+            return visiting[visiting.index(i):] + [i]
+        visiting.append(i)
+        depth = 0
+        for d in sorted(deps[i]):
+            got = visit(d)
+            if isinstance(got, list):
+                return got
+            depth = max(depth, got + 1)
+        visiting.pop()
+        level[i] = depth
+        return depth
+
+    for r in policy.rules:
+        got = visit(r.index)
+        if isinstance(got, list):
+            names = " → ".join(policy.rules[j].id for j in got)
+            rule = policy.rules[got[0]]
+            return _rule_diag(policy, rule, "dependency-cycle", f"rules depend on each other in a cycle: {names}",
+                              hint="break the cycle: a rule cannot depend, through flags or rules, on itself")
+    strata: dict[int, list[int]] = {}
+    for i, lv in level.items():
+        strata.setdefault(lv, []).append(i)
+    return tuple(tuple(sorted(strata[k])) for k in sorted(strata))
+
+
+def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
+    """Check a loaded document; return the Policy IR (None when any error) and diagnostics."""
+    if not isinstance(doc.data, dict):
+        return None, [doc.source_map.locate(Diagnostic("policy-not-mapping",
+                                                       "a policy must be a mapping of keys to values", ERROR))]
+    diags = check_schema(doc.data, doc.source_map, POLICY_SCHEMA)
+    if diags:
+        return None, diags
+    builder = _Builder(doc)
+    policy = builder.build()
+    return policy, builder.diags
