@@ -1,0 +1,207 @@
+"""The native backend: the policy IR compiled into Python source, compiled once.
+
+Two functions are generated per policy:
+- `rule_matches(facts)`: every rule's match (True/False/None), with short-circuit logic;
+  the fast path.
+- `trace(facts)`: the same matches plus every leaf condition's result, each leaf
+  evaluated (no short-circuit) so an explanation can show all of them.
+
+Where a condition can be unknown (an optional fact, an undecided rule) the generated code
+uses the Kleene helpers of `semantics`; elsewhere it is plain `and`/`or`.
+
+INVARIANT: the generated source embeds only names we make up (`v3`, `m7`, `k2`) and
+`repr()` of validated values; no policy text (ids, messages, descriptions) ever reaches it.
+The meaning is `semantics.reference_matches`; tests compare the two on generated facts.
+"""
+
+from __future__ import annotations
+
+from .model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from .semantics import Plan, all3, any3, not3, operand_value
+
+_PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+class _Unknown:
+    """The outcome of a stratum boundary when an undecided rule could still change it."""
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+class _Gen:
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.consts: dict[str, object] = {}
+        self.fact_var = {name: f"v{i}" for i, name in enumerate(policy.facts)}
+        self.rule_maybe_none: dict[int, bool] = {}
+        self.flag_maybe_none: dict[str, bool] = {}
+        self.outcome_maybe_unknown = False
+
+    def const(self, value) -> str:
+        name = f"k{len(self.consts)}"
+        self.consts[name] = value
+        return name
+
+    def literal(self, value) -> str:
+        # Only validated scalars reach here: str, bool, int, finite float.
+        if isinstance(value, (bool, int, float, str)):
+            return repr(value)
+        raise TypeError(f"unexpected operand {value!r}")
+
+    # -- leaves ------------------------------------------------------------------------
+    def fact_maybe_none(self, name: str) -> bool:
+        spec = self.policy.facts[name]
+        return not spec.required and not spec.has_default
+
+    def leaf(self, leaf: Comparison) -> tuple[str, bool]:
+        """(expression, can be None)."""
+        if leaf.kind == "fact":
+            var = self.fact_var[leaf.subject]
+            cmp = self.compare(var, leaf)
+            if self.fact_maybe_none(leaf.subject):
+                return f"(None if {var} is None else {cmp})", True
+            return f"({cmp})", False
+        if leaf.kind == SUBJECT_RULE:
+            i = next(r.index for r in self.policy.rules if r.id == leaf.subject)
+            return f"m{i}", self.rule_maybe_none[i]
+        if leaf.kind == SUBJECT_FLAG:
+            if leaf.subject not in self.flag_maybe_none:
+                return "False", False
+            return f"fl_{self.flag_index[leaf.subject]}", self.flag_maybe_none[leaf.subject]
+        if leaf.kind == SUBJECT_OUTCOME:
+            cmp = self.compare("o", leaf)
+            if self.outcome_maybe_unknown:
+                return f"(None if o is _UNKNOWN else {cmp})", True
+            return f"({cmp})", False
+        raise ValueError(leaf.kind)
+
+    def compare(self, var: str, leaf: Comparison) -> str:
+        value = operand_value(leaf)
+        if leaf.op in _PY_OP:
+            return f"{var} {_PY_OP[leaf.op]} {self.literal(value)}"
+        if leaf.op in ("in", "not_in"):
+            k = self.const(frozenset(value))
+            return f"{var} {'in' if leaf.op == 'in' else 'not in'} {k}"
+        if leaf.op == "between":
+            return f"{self.literal(value[0])} <= {var} <= {self.literal(value[1])}"
+        raise ValueError(leaf.op)
+
+    # -- trees -------------------------------------------------------------------------
+    def expr(self, cond, leaf_code) -> tuple[str, bool]:
+        if isinstance(cond, Comparison):
+            return leaf_code(cond)
+        if isinstance(cond, (All, Any)):
+            parts = [self.expr(c, leaf_code) for c in cond.items]
+            maybe = any(m for _, m in parts)
+            if maybe:
+                fn = "_all3" if isinstance(cond, All) else "_any3"
+                return f"{fn}(({', '.join(p for p, _ in parts)},))", True
+            joiner = " and " if isinstance(cond, All) else " or "
+            return "(" + joiner.join(p for p, _ in parts) + ")", False
+        if isinstance(cond, Not):
+            inner, maybe = self.expr(cond.item, leaf_code)
+            return (f"_not3({inner})", True) if maybe else (f"(not {inner})", False)
+        raise TypeError(type(cond))
+
+    # -- stratum boundaries -------------------------------------------------------------
+    def boundary(self, lines: list[str], indent: str, evaluated: set[int]) -> None:
+        """Compute what later strata read: flags and the outcome."""
+        policy = self.policy
+        self.flag_index = {f: i for i, f in enumerate(sorted({f for r in policy.rules for f in r.then.flags}))}
+        for flag, fi in self.flag_index.items():
+            setters = [r.index for r in policy.rules if flag in r.then.flags and r.index in evaluated]
+            if not setters:
+                continue
+            maybe = any(self.rule_maybe_none[i] for i in setters)
+            if maybe:
+                lines.append(f"{indent}fl_{fi} = _any3(({', '.join(f'm{i}' for i in setters)},))")
+            else:
+                lines.append(f"{indent}fl_{fi} = {' or '.join(f'm{i}' for i in setters)}")
+            self.flag_maybe_none[flag] = maybe
+        outcome_rules = [r for r in policy.rules if r.decides_outcome]
+        if not outcome_rules or not all(r.index in evaluated for r in outcome_rules):
+            return
+        if any(self.rule_maybe_none[r.index] for r in outcome_rules):
+            allm = ", ".join(f"m{i}" if i in evaluated else "False" for i in range(len(policy.rules)))
+            lines.append(f"{indent}_sel = _plan.select_outcome(({allm},))")
+            lines.append(f"{indent}o = _sel[0] if _sel[2] else _UNKNOWN")
+            self.outcome_maybe_unknown = True
+            return
+        first = True
+        for outcome in policy.outcomes:
+            rules = [r.index for r in outcome_rules if r.then.outcome == outcome.id]
+            if not rules:
+                continue
+            kw = "if" if first else "elif"
+            lines.append(f"{indent}{kw} {' or '.join(f'm{i}' for i in rules)}:")
+            lines.append(f"{indent}    o = {self.literal(outcome.id)}")
+            first = False
+        lines.append(f"{indent}else:")
+        lines.append(f"{indent}    o = {self.literal(policy.default) if policy.default is not None else 'None'}")
+
+    # -- functions -----------------------------------------------------------------------
+    def function(self, name: str, with_trace: bool) -> list[str]:
+        policy = self.policy
+        self.rule_maybe_none = {}
+        self.flag_maybe_none = {}
+        self.outcome_maybe_unknown = False
+        self.flag_index = {}
+        lines = [f"def {name}(f):"]
+        ind = "    "
+        for fname, var in self.fact_var.items():
+            access = f"f.get({fname!r})" if self.fact_maybe_none(fname) else f"f[{fname!r}]"
+            lines.append(f"{ind}{var} = {access}")
+        evaluated: set[int] = set()
+        for s, stratum in enumerate(policy.strata):
+            if s > 0:
+                self.boundary(lines, ind, evaluated)
+            for i in stratum:
+                rule = policy.rules[i]
+                if with_trace:
+                    leaf_vars = {}
+                    for leaf in rule.leaves:
+                        code, maybe = self.leaf(leaf)
+                        var = f"c{i}_{leaf.index}"
+                        lines.append(f"{ind}{var} = {code}")
+                        leaf_vars[leaf.index] = (var, maybe)
+                    code, maybe = self.expr(rule.when, lambda lf, lv=leaf_vars: lv[lf.index])
+                else:
+                    code, maybe = self.expr(rule.when, self.leaf)
+                lines.append(f"{ind}m{i} = {code}")
+                self.rule_maybe_none[i] = maybe
+                evaluated.add(i)
+        matches = ", ".join(f"m{i}" for i in range(len(policy.rules)))
+        if with_trace:
+            traces = ", ".join("(" + "".join(f"c{r.index}_{lf.index}, " for lf in r.leaves) + ")" for r in policy.rules)
+            lines.append(f"{ind}return ({matches},), ({traces},)")
+        else:
+            lines.append(f"{ind}return ({matches},)")
+        return lines
+
+
+def generate_source(policy: Policy) -> tuple[str, dict[str, object]]:
+    """The Python source of `rule_matches` and `trace` for a policy, and its constants."""
+    gen = _Gen(policy)
+    lines = gen.function("rule_matches", with_trace=False) + [""] + gen.function("trace", with_trace=True)
+    return "\n".join(lines) + "\n", gen.consts
+
+
+class NativeBackend:
+    """Generated-Python matcher for one policy."""
+
+    name = "native"
+
+    def __init__(self, policy: Policy, plan: Plan):
+        self.policy = policy
+        self.source, consts = generate_source(policy)
+        namespace: dict[str, object] = {"_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan,
+                                        "_UNKNOWN": UNKNOWN, "__builtins__": {}}
+        namespace.update(consts)
+        exec(compile(self.source, f"<verdict policy {policy.digest[:19]}>", "exec"), namespace)  # noqa: S102
+        self.rule_matches = namespace["rule_matches"]
+        self.trace = namespace["trace"]
+

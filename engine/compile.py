@@ -1,0 +1,47 @@
+"""Compile a validated Policy into a RuleSet: one IR, two executable forms.
+
+The native form (generated Python) is built at once; the durable-rules form is built on
+first use, since importing durable-rules costs time and is impossible on Python 3.13.
+"""
+
+from __future__ import annotations
+
+from .backend_native import NativeBackend
+from .model import Policy
+from .semantics import Plan
+
+BACKENDS = ("native", "durable")
+
+
+class BackendError(Exception):
+    """A backend that cannot run this policy here (not installed, over a limit)."""
+
+
+class RuleSet:
+    """A compiled policy: the IR, its shared plan, and its backends."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.plan = Plan(policy)
+        self.native = NativeBackend(policy, self.plan)
+        self._durable = None
+
+    def backend(self, name: str = "native"):
+        if name == "native":
+            return self.native
+        if name == "durable":
+            if self._durable is None:
+                try:
+                    from .backend_durable import BackendUnavailable, DurableBackend, DurableLimitError
+                except ImportError as exc:  # pragma: no cover - packaging problem
+                    raise BackendError(f"durable backend unavailable: {exc}") from None
+                try:
+                    self._durable = DurableBackend(self.policy, self.plan)
+                except (BackendUnavailable, DurableLimitError) as exc:
+                    raise BackendError(str(exc)) from None
+            return self._durable
+        raise BackendError(f"unknown backend `{name}` (choose from {', '.join(BACKENDS)})")
+
+
+def compile_policy(policy: Policy) -> RuleSet:
+    return RuleSet(policy)

@@ -1,0 +1,66 @@
+"""Evaluation: (RuleSet, facts) → Decision. Pure and deterministic.
+
+Facts are validated against the policy's declarations first (`facts.py`); a backend then
+computes every rule's match; the outcome, flags and outputs are assembled here, the same
+way for every backend, following `semantics.Plan`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from .compile import RuleSet
+from .decision import Decision
+from .facts import normalize
+
+
+def assemble(ruleset: RuleSet, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = ()) -> Decision:
+    """Outcome by precedence, flags, outputs, missing facts: from matches alone."""
+    policy = ruleset.policy
+    plan = ruleset.plan
+    outcome, decided_by, known = plan.select_outcome(matched)
+    flags = tuple(sorted(f for f, setters in plan.flag_setters.items() if any(matched[i] is True for i in setters)))
+    outputs = {}
+    if policy.outputs:
+        contributing = sorted([i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by))
+        for name, spec in policy.outputs.items():
+            values = [v for i in contributing for n, v in policy.rules[i].then.set if n == name]
+            if not values:
+                outputs[name] = spec.default
+            elif spec.combine == "min":
+                outputs[name] = min(values)
+            elif spec.combine == "max":
+                outputs[name] = max(values)
+            elif spec.combine == "sum":
+                outputs[name] = sum(values)
+            else:  # "first", or undeclared: validation guarantees the values agree
+                outputs[name] = values[0]
+    missing = tuple(n for n in policy.facts if n not in facts) if len(facts) != len(policy.facts) else ()
+    return Decision(policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings)
+
+
+def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native") -> Decision:
+    """Evaluate already-normalized facts (see `facts.normalize`)."""
+    be = ruleset.backend(backend)
+    if trace:
+        if backend == "native":
+            matched, leaves = be.trace(facts)
+        else:
+            # The durable engine reports matches only; the leaf trace comes from the native
+            # form of the same IR, and the two must agree on the matches.
+            matched = be.rule_matches(facts)
+            native_matched, leaves = ruleset.native.trace(facts)
+            if native_matched != matched:
+                raise AssertionError(f"backends disagree on {facts!r}: durable {matched} native {native_matched}")
+        return assemble(ruleset, facts, matched, leaves)
+    return assemble(ruleset, facts, be.rule_matches(facts))
+
+
+def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: str = "native",
+             label: str | None = None) -> Decision:
+    """Validate one record of facts and decide it. Raises FactsError for bad facts."""
+    facts, warnings = normalize(ruleset.policy, record, label)
+    d = decide(ruleset, facts, trace=trace, backend=backend)
+    if warnings:
+        d.warnings = tuple(w.message for w in warnings)
+    return d

@@ -1,0 +1,287 @@
+"""Explanations: a Decision rendered as JSON data, terminal text or Markdown.
+
+Never evaluates anything: everything shown comes from the Decision (its matches, its
+per-condition trace, its facts) and the policy IR. Messages are rendered here from their
+templates, in the requested language with fallback to the policy's language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from .decision import Decision
+from .model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Not, Policy, Rule
+from .semantics import operand_value
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
+    """The text in `lang`, else the policy's language, else the first one given."""
+    if not texts:
+        return None
+    for tag in (lang, lang.split("-")[0] if lang else None, policy.language):
+        if tag and tag in texts:
+            return texts[tag]
+    return next(iter(texts.values()))
+
+
+def format_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (list, tuple, frozenset)):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if value is None:
+        return "missing"
+    return str(value)
+
+
+def render_template(template: str, decision: Decision) -> str:
+    """Fill `{name}` from the decision's facts, outputs and the policy's thresholds."""
+    policy = decision.policy
+
+    def sub(m: re.Match) -> str:
+        token = m.group(0)
+        if token == "{{":
+            return "{"
+        if token == "}}":
+            return "}"
+        name = m.group(1)
+        if name in decision.facts:
+            return format_value(decision.facts[name])
+        if name in decision.outputs:
+            return format_value(decision.outputs[name])
+        if name in policy.thresholds:
+            return format_value(policy.thresholds[name].value)
+        return "?"  # a declared but missing optional fact
+
+    return _FIELD.sub(sub, template)
+
+
+def rule_message(rule: Rule, decision: Decision, lang: str | None) -> str | None:
+    template = pick_language(rule.then.message, lang, decision.policy)
+    if template is None and rule.then.reason:
+        template = pick_language(decision.policy.reasons.get(rule.then.reason), lang, decision.policy)
+    return render_template(template, decision) if template else None
+
+
+def outcome_label(decision: Decision, lang: str | None) -> str:
+    if decision.outcome is None:
+        return "no outcome"
+    label = pick_language(decision.policy.outcome(decision.outcome).label, lang, decision.policy)
+    return label or decision.outcome
+
+
+# -- conditions -----------------------------------------------------------------------------
+
+def _negated_leaves(cond, negated: bool = False, out: dict | None = None) -> dict[int, bool]:
+    out = {} if out is None else out
+    if isinstance(cond, Comparison):
+        out[cond.index] = negated
+    elif isinstance(cond, Not):
+        _negated_leaves(cond.item, not negated, out)
+    else:
+        for c in cond.items:
+            _negated_leaves(c, negated, out)
+    return out
+
+
+def leaf_actual(leaf: Comparison, decision: Decision):
+    if leaf.kind == "fact":
+        return decision.facts.get(leaf.subject)
+    if leaf.kind == SUBJECT_OUTCOME:
+        return decision.outcome
+    if leaf.kind == SUBJECT_FLAG:
+        return leaf.subject in decision.flags
+    if leaf.kind == SUBJECT_RULE:
+        return decision.matched[decision.policy.rule(leaf.subject).index]
+    return None
+
+
+def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) -> dict:
+    d: dict = {"kind": leaf.kind, "subject": leaf.subject, "op": leaf.op}
+    if leaf.op == "between":
+        lo, hi = leaf.operand
+        if lo.threshold or hi.threshold:
+            d["threshold"] = [lo.threshold, hi.threshold]
+    elif leaf.operand.threshold:
+        d["threshold"] = leaf.operand.threshold
+    expected = operand_value(leaf)
+    d["expected"] = list(expected) if isinstance(expected, tuple) else expected
+    actual = leaf_actual(leaf, decision)
+    d["actual"] = actual
+    d["result"] = result
+    if negated:
+        d["negated"] = True
+    if leaf.loc:
+        d["location"] = f"{leaf.loc.file}:{leaf.loc.line}:{leaf.loc.column}"
+    return d
+
+
+def describe_leaf(leaf: Comparison, decision: Decision, result) -> str:
+    """`credit_score 720 ≥ gold_credit_score (700)`, or `… is not ≥ …` when false."""
+    actual = leaf_actual(leaf, decision)
+    if leaf.kind == SUBJECT_FLAG:
+        return f"flag {leaf.subject} {'raised' if actual else 'not raised'}"
+    if leaf.kind == SUBJECT_RULE:
+        return f"rule {leaf.subject} {'matched' if actual else 'did not match'}"
+    sym = OP_SYMBOL[leaf.op]
+    if leaf.op == "between":
+        lo, hi = leaf.operand
+        target = "[" + ", ".join(
+            f"{o.threshold} ({format_value(o.value)})" if o.threshold else format_value(o.value) for o in (lo, hi)) + "]"
+    elif leaf.operand.threshold:
+        target = f"{leaf.operand.threshold} ({format_value(leaf.operand.value)})"
+    else:
+        target = format_value(leaf.operand.value)
+    shown = format_value(actual)
+    if result is None:
+        return f"{leaf.subject} is missing ({sym} {target} unknown)"
+    return f"{leaf.subject} {shown} {sym if result else 'is not ' + sym} {target}"
+
+
+def rule_conditions(rule: Rule, decision: Decision) -> list[tuple[Comparison, object, bool]]:
+    if decision.trace is None:
+        return []
+    negs = _negated_leaves(rule.when)
+    return [(leaf, decision.trace[rule.index][leaf.index], negs.get(leaf.index, False)) for leaf in rule.leaves]
+
+
+# -- JSON -----------------------------------------------------------------------------------
+
+def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | None = None) -> dict:
+    """The JSON form (schemas/decision.schema.json). Keys in a fixed order: deterministic."""
+    policy = decision.policy
+    with_trace = decision.trace is not None if trace is None else trace and decision.trace is not None
+    out: dict = {
+        "policy": policy.id,
+        "version": policy.version,
+        "policy_digest": policy.digest,
+        "outcome": decision.outcome,
+        "outcome_known": decision.outcome_known,
+        "adverse": decision.adverse,
+        "decided_by": [policy.rules[i].id for i in decision.decided_by],
+        "reasons": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
+                    for r in decision.reason_rules],
+        "notices": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
+                    for r in decision.notice_rules],
+        "flags": list(decision.flags),
+        "outputs": dict(decision.outputs),
+        "missing_facts": list(decision.missing_facts),
+        "undetermined_rules": [r.id for r in decision.undetermined],
+    }
+    if decision.warnings:
+        out["warnings"] = list(decision.warnings)
+    if with_trace:
+        out["facts"] = dict(decision.facts)
+        out["rules"] = [{
+            "id": r.id,
+            "matched": decision.matched[r.index],
+            "outcome": r.then.outcome,
+            "location": f"{r.loc.file}:{r.loc.line}:{r.loc.column}",
+            "conditions": [condition_dict(leaf, decision, res, neg) for leaf, res, neg in rule_conditions(r, decision)],
+        } for r in policy.rules]
+    return out
+
+
+def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2) -> str:
+    return json.dumps(decision_dict(decision, lang, trace=trace), ensure_ascii=False, indent=indent,
+                      separators=(",", ": ") if indent else (",", ":"))
+
+
+# -- text -----------------------------------------------------------------------------------
+
+def _rule_line(rule: Rule, decision: Decision, mark: str, lang: str | None, prefix: str = "") -> list[str]:
+    conds = rule_conditions(rule, decision)
+    reason = f" [{rule.then.reason}]" if rule.then.reason else ""
+    shown = [describe_leaf(leaf, decision, res if not neg else res) for leaf, res, neg in conds]
+    where = f"{rule.loc.file}:{rule.loc.line}"
+    head = f"  {mark} {prefix}{rule.id}{reason}  " + "; ".join(shown)
+    lines = [f"{head}      {where}"]
+    msg = rule_message(rule, decision, lang)
+    if msg and (rule.then.reason or rule.then.message):
+        lines.append(f"      {msg}")
+    return lines
+
+
+def explain_text(decision: Decision, lang: str | None = None) -> str:
+    """The human view of one decision (DESIGN §3 text form)."""
+    policy = decision.policy
+    label = outcome_label(decision, lang)
+    outcome = (decision.outcome or "none").upper()
+    head = f"{outcome}  {policy.id} v{policy.version}"
+    if label.upper() != outcome:
+        head += f"  ({label})"
+    lines = [head]
+    if not decision.outcome_known:
+        lines.append("  ? the outcome is provisional: rules that could change it depend on missing facts")
+    deciding = set(decision.decided_by)
+    for r in decision.decided_by_rules:
+        lines += _rule_line(r, decision, "✗" if decision.adverse else "✓", lang)
+    if not decision.decided_by and decision.outcome is not None:
+        lines.append(f"  · no rule decided the outcome; `{decision.outcome}` is the policy's default")
+    # Outcome rules that matched but lost on precedence, and better outcomes not reached.
+    prec = {o.id: i for i, o in enumerate(policy.outcomes)}
+    current = prec.get(decision.outcome, len(prec))
+    for r in policy.rules:
+        if not r.decides_outcome or r.index in deciding:
+            continue
+        m = decision.matched[r.index]
+        if m is True:
+            lines += [f"  · {r.id} would match ({r.then.outcome}): " + "; ".join(
+                describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))]
+        elif m is None:
+            lines.append(f"  ? {r.id} ({r.then.outcome}) could not be decided: missing "
+                         + ", ".join(sorted({lf.subject for lf, res, _ in rule_conditions(r, decision) if res is None})))
+        elif prec[r.then.outcome] < current and not policy.outcome(r.then.outcome).adverse:
+            failed = [describe_leaf(leaf, decision, res) for leaf, res, neg in rule_conditions(r, decision)
+                      if (res is False and not neg) or (res is True and neg)]
+            lines.append(f"  · {r.id} ({r.then.outcome}) not reached: " + "; ".join(failed))
+    notices = decision.notice_rules
+    if notices:
+        lines.append("Notices:")
+        for r in notices:
+            lines.append(f"  ! {r.id} [{r.then.reason}]  {rule_message(r, decision, lang) or ''}".rstrip())
+    if decision.flags:
+        lines.append("Flags: " + ", ".join(decision.flags))
+    if decision.outputs:
+        lines.append("Outputs: " + ", ".join(f"{k} = {format_value(v)}" for k, v in decision.outputs.items()))
+    if decision.missing_facts:
+        lines.append("Missing facts: " + ", ".join(decision.missing_facts))
+    for w in decision.warnings:
+        lines.append(f"Warning: {w}")
+    return "\n".join(lines) + "\n"
+
+
+def explain_markdown(decision: Decision, lang: str | None = None) -> str:
+    policy = decision.policy
+    lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}", ""]
+    if decision.reason_rules:
+        lines.append("**Reasons**")
+        lines.append("")
+        for r in decision.reason_rules:
+            lines.append(f"- `{r.then.reason}` ({r.id}): {rule_message(r, decision, lang) or ''}".rstrip())
+        lines.append("")
+    lines += ["| rule | matched | conditions |", "|---|---|---|"]
+    for r in policy.rules:
+        m = decision.matched[r.index]
+        mark = {True: "✓", False: "✗", None: "?"}[m]
+        conds = "; ".join(describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))
+        conds = conds.replace("|", "\\|")
+        lines.append(f"| `{r.id}` | {mark} | {conds} |")
+    if decision.notice_rules:
+        lines += ["", "**Notices**", ""]
+        for r in decision.notice_rules:
+            lines.append(f"- `{r.then.reason}`: {rule_message(r, decision, lang) or ''}".rstrip())
+    if decision.flags or decision.outputs:
+        lines.append("")
+    if decision.flags:
+        lines.append("Flags: " + ", ".join(f"`{f}`" for f in decision.flags))
+    if decision.outputs:
+        lines.append("Outputs: " + ", ".join(f"`{k}` = {format_value(v)}" for k, v in decision.outputs.items()))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,131 @@
+"""Fact validation: one user's record checked against the policy's declarations.
+
+Runs before any backend sees the facts, so no backend ever decides on a wrong type, an
+out-of-range value, NaN, an unknown enum value or a missing required fact: those are
+input errors naming the fact. Undeclared extra facts are reported as warnings and ignored.
+Missing optional facts stay absent: conditions on them are unknown, not false.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+from .model import FactSpec, Policy
+
+
+@dataclass(frozen=True)
+class FactProblem:
+    """An error (the record cannot be evaluated) or a warning about one fact of a record."""
+
+    fact: str | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class FactsError(ValueError):
+    """A record that cannot be evaluated; lists every problem."""
+
+    def __init__(self, problems: list[FactProblem], record: str | None = None):
+        self.problems = problems
+        self.record = record
+        where = f"{record}: " if record else ""
+        super().__init__(where + "; ".join(p.message for p in problems))
+
+
+def _type_of(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def _show(value) -> str:
+    text = repr(value) if not isinstance(value, str) else value
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
+    """(normalized value, problem). Integral floats are accepted for integer facts (JSON
+    writers often emit `720.0`); nothing else is coerced."""
+    name = spec.name
+    if spec.type == "boolean":
+        if not isinstance(value, bool):
+            return value, f"fact `{name}` must be a boolean (true/false), got {_type_of(value)} `{_show(value)}`"
+        return value, None
+    if spec.type == "string":
+        if not isinstance(value, str):
+            return value, f"fact `{name}` must be a string, got {_type_of(value)} `{_show(value)}`"
+        if spec.enum is not None and value not in spec.enum:
+            return value, f"fact `{name}` is `{_show(value)}`, not one of {', '.join(spec.enum)}"
+        return value, None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value, f"fact `{name}` must be {'an integer' if spec.type == 'integer' else 'a number'}, " \
+                      f"got {_type_of(value)} `{_show(value)}`"
+    if isinstance(value, float) and not math.isfinite(value):
+        return value, f"fact `{name}` is `{value}`; only finite numbers are allowed"
+    if spec.type == "integer":
+        if isinstance(value, float):
+            if not value.is_integer():
+                return value, f"fact `{name}` must be an integer, got `{value}`"
+            value = int(value)
+    if spec.minimum is not None and value < spec.minimum:
+        return value, f"fact `{name}` is {value}, below the declared minimum {spec.minimum}"
+    if spec.maximum is not None and value > spec.maximum:
+        return value, f"fact `{name}` is {value}, above the declared maximum {spec.maximum}"
+    return value, None
+
+
+def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
+    """Normalize a record: (facts for evaluation, problems). Any problem of severity
+    "error" means the record must not be evaluated."""
+    if not isinstance(record, Mapping):
+        return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {_type_of(record)}")]
+    out: dict = {}
+    problems: list[FactProblem] = []
+    for name, spec in policy.facts.items():
+        value = record.get(name)
+        if value is None:
+            if spec.has_default:
+                out[name] = spec.default
+            elif spec.required:
+                problems.append(FactProblem(name, f"missing required fact `{name}`"))
+            continue
+        value, problem = check_value(spec, value)
+        if problem:
+            problems.append(FactProblem(name, problem))
+        else:
+            out[name] = value
+    for name in record:
+        if name not in policy.facts:
+            problems.append(FactProblem(str(name), f"undeclared fact `{name}` ignored", "warning"))
+    return out, problems
+
+
+def normalize(policy: Policy, record, label: str | None = None) -> tuple[dict, list[FactProblem]]:
+    """Like `check_facts` but raises FactsError on any error; returns (facts, warnings)."""
+    facts, problems = check_facts(policy, record)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise FactsError(errors, label)
+    return facts, problems
+
+
+def missing_facts(policy: Policy, facts: Mapping) -> tuple[str, ...]:
+    """Declared facts absent from normalized facts (optional, no default)."""
+    return tuple(name for name in policy.facts if name not in facts)
