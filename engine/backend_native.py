@@ -16,6 +16,10 @@ The meaning is `semantics.reference_matches`; tests compare the two on generated
 
 from __future__ import annotations
 
+from itertools import compress
+from typing import Callable
+
+from .decision import Decision
 from .model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
 from .semantics import Plan, all3, any3, not3, operand_value
 
@@ -40,6 +44,8 @@ class _Gen:
         self.rule_maybe_none: dict[int, bool] = {}
         self.flag_maybe_none: dict[str, bool] = {}
         self.outcome_maybe_unknown = False
+        self.in_decide = False  # generating `decide`: the outcome chain also records `by`
+        self.chain_done = False
 
     def const(self, value) -> str:
         name = f"k{len(self.consts)}"
@@ -131,17 +137,32 @@ class _Gen:
             lines.append(f"{indent}o = _sel[0] if _sel[2] else _UNKNOWN")
             self.outcome_maybe_unknown = True
             return
+        lines += self.outcome_chain(indent, with_by=self.in_decide)
+        self.chain_done = self.in_decide
+
+    def outcome_chain(self, ind: str, with_by: bool) -> list[str]:
+        """`o` (and `by`, the deciding rule indexes) by precedence, for definite matches."""
+        policy = self.policy
+        lines: list[str] = []
         first = True
         for outcome in policy.outcomes:
-            rules = [r.index for r in outcome_rules if r.then.outcome == outcome.id]
+            rules = [r.index for r in policy.rules if r.then.outcome == outcome.id]
             if not rules:
                 continue
-            kw = "if" if first else "elif"
-            lines.append(f"{indent}{kw} {' or '.join(f'm{i}' for i in rules)}:")
-            lines.append(f"{indent}    o = {self.literal(outcome.id)}")
+            lines.append(f"{ind}{'if' if first else 'elif'} {' or '.join(f'm{i}' for i in rules)}:")
+            lines.append(f"{ind}    o = {self.literal(outcome.id)}")
+            if with_by and len(rules) == 1:
+                lines.append(f"{ind}    by = ({rules[0]},)")
+            elif with_by:
+                lines.append(f"{ind}    by = tuple(_compress({tuple(rules)!r}, ({', '.join(f'm{i}' for i in rules)},)))")
             first = False
-        lines.append(f"{indent}else:")
-        lines.append(f"{indent}    o = {self.literal(policy.default) if policy.default is not None else 'None'}")
+        default = self.literal(policy.default) if policy.default is not None else "None"
+        if first:
+            return lines + [f"{ind}o = {default}"] + ([f"{ind}by = ()"] if with_by else [])
+        lines += [f"{ind}else:", f"{ind}    o = {default}"]
+        if with_by:
+            lines.append(f"{ind}    by = ()")
+        return lines
 
     # -- functions -----------------------------------------------------------------------
     def function(self, name: str, with_trace: bool) -> list[str]:
@@ -149,6 +170,7 @@ class _Gen:
         self.rule_maybe_none = {}
         self.flag_maybe_none = {}
         self.outcome_maybe_unknown = False
+        self.chain_done = False
         self.flag_index = {}
         lines = [f"def {name}(f):"]
         ind = "    "
@@ -183,10 +205,105 @@ class _Gen:
         return lines
 
 
+    # -- the whole decision, fast ------------------------------------------------------------
+    def guard(self, var: str, name: str) -> str:
+        """An expression true when `var` is already a valid, normalized value of fact `name`."""
+        spec = self.policy.facts[name]
+        if spec.type == "boolean":
+            check = f"{var}.__class__ is bool"
+        elif spec.type == "string":
+            check = f"{var}.__class__ is str"
+            if spec.enum is not None:
+                check += f" and {var} in {self.const(frozenset(spec.enum))}"
+        else:
+            if spec.type == "integer":
+                check = f"{var}.__class__ is int"
+            else:
+                # x - x == 0 is false for NaN and ±inf.
+                check = f"({var}.__class__ is int or ({var}.__class__ is float and {var} - {var} == 0))"
+            lo, hi = spec.minimum, spec.maximum
+            if lo is not None and hi is not None:
+                check += f" and {self.literal(lo)} <= {var} <= {self.literal(hi)}"
+            elif lo is not None:
+                check += f" and {var} >= {self.literal(lo)}"
+            elif hi is not None:
+                check += f" and {var} <= {self.literal(hi)}"
+        if self.fact_maybe_none(name):
+            return f"({var} is None or ({check}))"
+        return f"({check})"
+
+    def decide_function(self) -> list[str]:
+        """`decide(record)`: validation guards, matches and the assembled Decision in one
+        function. Anything unusual (a missing or extra key, a value needing conversion or
+        rejection, an undecided rule) goes to the generic path `_slow`, which is also the
+        reference the tests compare this function against."""
+        policy = self.policy
+        ind = "    "
+        self.in_decide = True
+        body = self.function("decide", with_trace=False)
+        self.in_decide = False
+        head, rest = body[0], body[1:]
+        n_facts = len(policy.facts)
+        lines = [head.replace("(f):", "(r):"), f"{ind}if r.__class__ is not dict or len(r) != {n_facts}:",
+                 f"{ind}    return _slow(r)", f"{ind}try:"]
+        logic = [ln for ln in rest if not ln.startswith(f"{ind}v") and not ln.startswith(f"{ind}return")]
+        for name, var in self.fact_var.items():
+            lines.append(f"{ind}    {var} = r[{name!r}]")
+        lines += [f"{ind}except KeyError:", f"{ind}    return _slow(r)"]
+        guards = " and ".join(self.guard(var, name) for name, var in self.fact_var.items())
+        lines.append(f"{ind}if not ({guards}):")
+        lines.append(f"{ind}    return _slow(r)")
+        lines += logic
+        n = len(policy.rules)
+        matches = "(" + ", ".join(f"m{i}" for i in range(n)) + ",)"
+        maybe = [i for i in range(n) if self.rule_maybe_none.get(i)]
+        if maybe:
+            lines.append(f"{ind}if " + " or ".join(f"m{i} is None" for i in maybe) + ":")
+            lines.append(f"{ind}    return _assemble(dict(r), {matches})")
+        if not self.chain_done:
+            lines += self.outcome_chain(ind, with_by=True)
+        flags = sorted({f for r in policy.rules for f in r.then.flags})
+        if flags:
+            conds = []
+            for f in flags:
+                setters = [r.index for r in policy.rules if f in r.then.flags]
+                conds.append("(" + " or ".join(f"m{i}" for i in setters) + ")")
+            if len(flags) == 1:
+                lines.append(f"{ind}fl = {tuple(flags)!r} if {conds[0]} else ()")
+            else:
+                lines.append(f"{ind}fl = tuple(_compress({tuple(flags)!r}, ({', '.join(conds)},)))")
+        else:
+            lines.append(f"{ind}fl = ()")
+        outs = []
+        for name, spec in policy.outputs.items():
+            contrib = []
+            for r in policy.rules:
+                for oname, value in r.then.set:
+                    if oname == name:
+                        cond = f"m{r.index}" if not r.decides_outcome else \
+                            f"(m{r.index} and o == {self.literal(r.then.outcome)})"
+                        contrib.append((self.literal(value), cond))
+            var = f"out{len(outs)}"
+            if spec.combine in ("min", "max", "sum"):
+                pairs = ", ".join(f"({v}, {c})" for v, c in contrib)
+                lines.append(f"{ind}_vals = [v for v, c in ({pairs},) if c]")
+                lines.append(f"{ind}{var} = {spec.combine}(_vals) if _vals else {self.literal(spec.default)}")
+            else:
+                expr = self.literal(spec.default)
+                for v, c in reversed(contrib):
+                    expr = f"{v} if {c} else {expr}"
+                lines.append(f"{ind}{var} = {expr}")
+            outs.append(f"{name!r}: {var}")
+        lines.append(f"{ind}return _tnew(_Decision, (_policy, dict(r), o, True, by, {matches}, fl, "
+                     f"{{{', '.join(outs)}}}, (), None, ()))")
+        return lines
+
+
 def generate_source(policy: Policy) -> tuple[str, dict[str, object]]:
-    """The Python source of `rule_matches` and `trace` for a policy, and its constants."""
+    """The Python source of `rule_matches`, `trace` and `decide` for a policy, and its constants."""
     gen = _Gen(policy)
     lines = gen.function("rule_matches", with_trace=False) + [""] + gen.function("trace", with_trace=True)
+    lines += [""] + gen.decide_function()
     return "\n".join(lines) + "\n", gen.consts
 
 
@@ -195,13 +312,21 @@ class NativeBackend:
 
     name = "native"
 
-    def __init__(self, policy: Policy, plan: Plan):
+    def __init__(self, policy: Policy, plan: Plan, slow: Callable, assemble: Callable):
+        """`slow(record)` is the generic validate-and-decide path; `assemble(facts, matches)`
+        the generic Decision builder. The generated `decide` defers to them off the fast path."""
         self.policy = policy
         self.source, consts = generate_source(policy)
-        namespace: dict[str, object] = {"_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan,
-                                        "_UNKNOWN": UNKNOWN, "__builtins__": {}}
+        namespace: dict[str, object] = {
+            "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
+            "_compress": compress, "_tnew": tuple.__new__, "_Decision": Decision, "_policy": policy,
+            "_slow": slow, "_assemble": assemble,
+            "__builtins__": {"tuple": tuple, "dict": dict, "len": len, "min": min, "max": max, "sum": sum,
+                             "int": int, "float": float, "bool": bool, "str": str, "KeyError": KeyError},
+        }
         namespace.update(consts)
         exec(compile(self.source, f"<verdict policy {policy.digest[:19]}>", "exec"), namespace)  # noqa: S102
         self.rule_matches = namespace["rule_matches"]
         self.trace = namespace["trace"]
+        self.decide = namespace["decide"]
 

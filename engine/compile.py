@@ -21,9 +21,13 @@ class RuleSet:
     """A compiled policy: the IR, its shared plan, and its backends."""
 
     def __init__(self, policy: Policy):
+        from .evaluate import assemble, slow_decide
+
         self.policy = policy
         self.plan = Plan(policy)
-        self.native = NativeBackend(policy, self.plan)
+        self.native = NativeBackend(policy, self.plan,
+                                    slow=lambda record: slow_decide(self, record),
+                                    assemble=lambda facts, matched: assemble(self, facts, matched))
         self._durable = None
 
     def backend(self, name: str = "native"):

@@ -6,15 +6,17 @@ It holds rule indexes and values, never formatted text: rendering is the explain
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .model import Policy, Rule
 
 Tri = bool | None
 
 
-@dataclass(slots=True)
-class Decision:
+class Decision(NamedTuple):
+    """Immutable. A NamedTuple rather than a dataclass because the generated fast path
+    builds one per evaluation and tuple construction is the cheapest object Python has."""
+
     policy: Policy
     facts: dict  # the normalized facts the decision was made on (defaults applied)
     outcome: str | None

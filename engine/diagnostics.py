@@ -7,6 +7,7 @@ all of them at once, sorted by location. Rendering to CI formats lives in `repor
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -75,9 +76,12 @@ class Diagnostic:
 
 
 def sort_key(d: Diagnostic) -> tuple:
-    # Location first (what an author reads top to bottom), then severity, then code so the
-    # order is total and output is byte-identical between runs.
-    return (d.file, d.line, d.column, _SEVERITY_RANK.get(d.severity, 9), d.code, d.message)
+    # Location first (what an author reads top to bottom), then severity, then code. The
+    # remaining fields make the order total: `sorted_diagnostics` deduplicates through a
+    # set, whose iteration order changes with PYTHONHASHSEED, so any tie left here would
+    # make two runs print equal findings in different orders.
+    return (d.file, d.line, d.column, _SEVERITY_RANK.get(d.severity, 9), d.code, d.message,
+            d.pointer, d.hint or "", d.rule or "")
 
 
 def sorted_diagnostics(diags: Iterable[Diagnostic]) -> list[Diagnostic]:
@@ -92,6 +96,20 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean `x`?" hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
+
+
+def literal(value: object) -> str:
+    """A value as the author would write it in YAML, for messages: `true` not `True`,
+    strings in double quotes (so `"50"` is visibly not `50`), lists in brackets."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
 
 
 def pointer_join(pointer: str, *parts: object) -> str:

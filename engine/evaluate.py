@@ -56,11 +56,22 @@ def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = 
     return assemble(ruleset, facts, be.rule_matches(facts))
 
 
-def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: str = "native",
-             label: str | None = None) -> Decision:
-    """Validate one record of facts and decide it. Raises FactsError for bad facts."""
+def slow_decide(ruleset: RuleSet, record: Mapping, *, trace: bool = False, backend: str = "native",
+                label: str | None = None) -> Decision:
+    """The generic path: validate and normalize the record, match, assemble."""
     facts, warnings = normalize(ruleset.policy, record, label)
     d = decide(ruleset, facts, trace=trace, backend=backend)
     if warnings:
-        d.warnings = tuple(w.message for w in warnings)
+        d = d._replace(warnings=tuple(w.message for w in warnings))
     return d
+
+
+def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: str = "native",
+             label: str | None = None) -> Decision:
+    """Validate one record of facts and decide it. Raises FactsError for bad facts.
+
+    Without a trace on the native backend this is one generated function call for an
+    ordinary record (see `NativeBackend.decide`); everything else takes the generic path."""
+    if not trace and backend == "native" and label is None:
+        return ruleset.native.decide(record)
+    return slow_decide(ruleset, record, trace=trace, backend=backend, label=label)

@@ -98,14 +98,14 @@ class Plan:
 
     def select_outcome(self, matched: Sequence[Tri]) -> tuple[str | None, tuple[int, ...], bool]:
         """(outcome, deciding rule indexes, known). Precedence: the first outcome with a
-        definitely matched rule wins; it is *known* unless a rule of that or a higher
-        precedence could not be decided."""
+        definitely matched rule wins; it is *known* unless an undecided rule of a higher
+        precedence could still take over (an undecided rule of the same outcome cannot
+        change the outcome, only the list of deciding rules)."""
         unknown_before = False
         for outcome, rules in self.outcome_rules:
             hits = tuple(i for i in rules if matched[i] is True)
             if hits:
-                same_unknown = any(matched[i] is None for i in rules)
-                return outcome, hits, not unknown_before and not same_unknown
+                return outcome, hits, not unknown_before
             if any(matched[i] is None for i in rules):
                 unknown_before = True
         return self.policy.default, (), not unknown_before

@@ -18,8 +18,8 @@ import re
 from dataclasses import dataclass, field
 
 import yaml
+import yaml.reader
 from yaml.composer import Composer
-from yaml.constructor import SafeConstructor
 from yaml.events import AliasEvent, MappingStartEvent, ScalarEvent, SequenceStartEvent
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from yaml.parser import Parser
@@ -33,29 +33,35 @@ MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
 
 
+_STR = "tag:yaml.org,2002:str"
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+_BOOL = "tag:yaml.org,2002:bool"
+_NULL = "tag:yaml.org,2002:null"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+# The YAML 1.2 core schema, used both to resolve plain scalars and to construct them.
+_CORE = {
+    _BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    _INT: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    _FLOAT: re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    _NULL: re.compile(r"^(?:~|null|Null|NULL|)$"),
+}
+_KIND = {_BOOL: "a boolean", _INT: "an integer", _FLOAT: "a number", _NULL: "null"}
+
+
 class _CoreResolver(BaseResolver):
     """YAML 1.2 core schema scalars only."""
 
 
-_CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-_CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
-_CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
+_CoreResolver.add_implicit_resolver(_BOOL, _CORE[_BOOL], list("tTfF"))
+_CoreResolver.add_implicit_resolver(_INT, _CORE[_INT], list("-+0123456789"))
+_CoreResolver.add_implicit_resolver(_FLOAT, _CORE[_FLOAT], list("-+0123456789."))
+_CoreResolver.add_implicit_resolver(_NULL, _CORE[_NULL], ["~", "n", "N", ""])
 
 
 class LoadError(Exception):
@@ -87,13 +93,14 @@ class _Composer(Composer):
             self._depth -= 1
 
 
-class _Loader(Reader, Scanner, Parser, _Composer, SafeConstructor, _CoreResolver):
+class _Loader(Reader, Scanner, Parser, _Composer, _CoreResolver):
+    """Composes a node tree only; `_convert` builds the values (no PyYAML constructor runs)."""
+
     def __init__(self, stream):
         Reader.__init__(self, stream)
         Scanner.__init__(self)
         Parser.__init__(self)
         _Composer.__init__(self)
-        SafeConstructor.__init__(self)
         _CoreResolver.__init__(self)
 
 
@@ -138,12 +145,57 @@ class Document:
     text: str
 
 
-def _convert(node, pointer: str, smap: SourceMap, constructor: SafeConstructor):
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len("tag:yaml.org,2002:"):] if tag.startswith("tag:yaml.org,2002:") else tag
+
+
+def _scalar(node: ScalarNode, pointer: str):
+    """A scalar under the YAML 1.2 core schema.
+
+    PyYAML's SafeConstructor implements YAML 1.1, which disagrees with the core resolver
+    above: it read `012` as octal 10 and crashed (ValueError) on `08` or `!!float 0x1`,
+    and `!!bool yes` became true. Constructing here keeps resolution and construction on
+    one schema, and any other explicit tag (`!!timestamp`, `!!binary`, `!include`) is
+    refused instead of producing a value that is not plain data.
+    """
+    tag, text = node.tag, node.value
+    if tag == _STR:
+        return text
+    pattern = _CORE.get(tag)
+    if pattern is None:
+        raise _located("yaml-tag", f"tag `{_show_tag(tag)}` is not allowed in policies", node.start_mark,
+                       hint="remove the tag; quote the value to make it a string", pointer=pointer)
+    if not pattern.match(text):
+        raise _located("yaml-bad-scalar", f"`{text}` is not {_KIND[tag]}", node.start_mark, pointer=pointer,
+                       hint=f"remove the `{_show_tag(tag)}` tag to make it a string")
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return text.lower() == "true"
+    if tag == _INT:
+        if text.startswith(("0o", "0x")):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text, 10)  # YAML 1.2: a leading zero is still decimal
+    # `.inf`/`.nan` (which float() does not read), or a literal too large for a float (`1e400`).
+    if text.lstrip("+-").lower() in (".inf", ".nan") or not math.isfinite(float(text)):
+        raise _located("yaml-non-finite", f"non-finite number `{text}` is not allowed", node.start_mark,
+                       pointer=pointer)
+    return float(text)
+
+
+def _convert(node, pointer: str, smap: SourceMap):
     smap.values[pointer] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if not isinstance(node, ScalarNode) and node.tag not in (_MAP, _SEQ):
+        # Tags on collections (`!!set`, `!!omap`, `!include`) used to be ignored silently.
+        raise _located("yaml-tag", f"tag `{_show_tag(node.tag)}` is not allowed in policies", node.start_mark,
+                       hint="remove the tag", pointer=pointer)
     if isinstance(node, MappingNode):
         out: dict = {}
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
+            # The core resolver has no merge type, so a plain `<<` arrives as a string key;
+            # catch it here (quoted "<<" stays an ordinary key).
+            if key_node.tag == "tag:yaml.org,2002:merge" or (
+                    isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None):
                 raise _located("yaml-merge-key", "merge keys (`<<`) are not allowed in policies",
                                key_node.start_mark, pointer=pointer)
             if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
@@ -160,62 +212,122 @@ def _convert(node, pointer: str, smap: SourceMap, constructor: SafeConstructor):
                                hint="YAML keeps only the last value; remove one of them",
                                pointer=child)
             smap.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _convert(value_node, child, smap, constructor)
+            out[key] = _convert(value_node, child, smap)
         return out
     if isinstance(node, SequenceNode):
-        return [_convert(item, pointer_join(pointer, i), smap, constructor) for i, item in enumerate(node.value)]
-    try:
-        value = constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise _located("yaml-bad-scalar", f"cannot read value `{node.value}`: {exc.problem or exc}",
-                       node.start_mark, pointer=pointer) from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _located("yaml-non-finite", f"non-finite number `{node.value}` is not allowed",
-                       node.start_mark, pointer=pointer)
-    if not isinstance(value, (str, int, float, bool, type(None))):
-        raise _located("yaml-bad-scalar", f"unsupported value `{node.value}` (tag {node.tag})",
-                       node.start_mark, pointer=pointer, hint="quote it to make it a string")
-    return value
+        return [_convert(item, pointer_join(pointer, i), smap) for i, item in enumerate(node.value)]
+    return _scalar(node, pointer)
 
 
 def load_bytes(raw: bytes, path: str) -> tuple[Document | None, list[Diagnostic]]:
     """Decode and parse one YAML (or JSON, a YAML subset) document."""
     if len(raw) > MAX_BYTES:
-        return None, [Diagnostic("file-too-large", f"file is {len(raw)} bytes; the limit is {MAX_BYTES}",
-                                 ERROR, path)]
+        # `read_file` reads at most MAX_BYTES + 1 bytes, so len(raw) is not the file's size.
+        return None, [Diagnostic("file-too-large", f"file is larger than the limit of {MAX_BYTES} bytes",
+                                 ERROR, path, hint="split it into smaller policies")]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        # A column counts characters, not bytes: decode the valid part of the line.
+        col = len(raw[start: exc.start].decode("utf-8", errors="replace")) + 1
+        hint = "save the file as UTF-8"
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            hint = "the file looks like UTF-16; save it as UTF-8"
         return None, [Diagnostic("not-utf8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", ERROR, path, line, col,
-                                 hint="save the file as UTF-8")]
+                                 hint=hint)]
     return load_text(text.removeprefix("\ufeff"), path)
+
+
+# PyYAML's token names, as an author would say them.
+_TOKEN_WORDS = {  # quoted forms first: "<block end>" also appears unquoted
+    "'<stream end>'": "the end of the file",
+    "'\\x00'": "the end of the file",
+    "'<block end>'": "the end of the indented block",
+    "<block end>": "the end of the indented block",
+    "'<block mapping start>'": "a more deeply indented mapping",
+    "'<block sequence start>'": "a list",
+    "'<scalar>'": "a value",
+    "'?'": "a key",
+    "'-'": "a list item `-`",
+    "'<document start>'": "the start of a document",
+}
+
+
+_THING_WORDS = {
+    "a block mapping": "mapping",
+    "a block collection": "list",
+    "a flow mapping": "`{...}` mapping",
+    "a flow sequence": "`[...]` list",
+    "a quoted scalar": "quoted string",
+    "a block scalar": "block text",
+    "an alias": "alias",
+    "an anchor": "anchor",
+}
+
+
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError) -> Diagnostic:
+    """A PyYAML parse error in the project's message style: lowercase, user text in
+    backticks, one line, with the enclosing construct (where PyYAML names one) as the hint."""
+    mark = exc.problem_mark or exc.context_mark
+    problem = (exc.problem or "").strip()
+    context = (exc.context or "").strip()
+    hint = None
+    if "found character '\\t'" in problem:
+        message, hint = "tab characters are not allowed for indentation", "indent with spaces"
+    elif problem == "mapping values are not allowed here":
+        message = "unexpected `:`"
+        hint = "quote a value that contains `: `, or check the indentation of this line"
+    elif problem.startswith("found character") and "cannot start any token" in problem:
+        char = problem.split("'")[1] if problem.count("'") >= 2 else "?"
+        message, hint = f"`{char}` cannot start a plain value", "quote the value"
+    elif problem == "but found another document":
+        message, hint = "a policy file holds one YAML document, found a second", "remove the `---` line"
+    else:
+        message = problem or context or "invalid YAML"
+        message = message.replace("found unexpected end of stream", "unexpected end of the file")
+        for token, words in _TOKEN_WORDS.items():
+            message = message.replace(token, words)
+        message = re.sub(r"'([^']*)'", r"`\1`", message).replace(", but got ", ", but found ")
+        if context.startswith("while ") and exc.context_mark is not None and exc.context_mark is not mark:
+            thing = context.split(" ", 2)[-1]
+            thing = _THING_WORDS.get(thing, thing)
+            hint = f"in the {thing} that starts at line {exc.context_mark.line + 1}, column " \
+                   f"{exc.context_mark.column + 1}"
+    return _located("yaml-syntax", message, mark, hint=hint).diagnostic
 
 
 def load_text(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     smap = SourceMap(path)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        return None, [Diagnostic("empty-file", "file is empty", ERROR, path, 1, 1)]
-    loader = _Loader(text)
+        return None, [Diagnostic("empty-file", "file is empty", ERROR, path, 1, 1,
+                                 hint="a policy needs at least `policy`, `version`, `facts`, `outcomes` and `rules`")]
+    loader = None
     try:
+        loader = _Loader(text)  # the reader rejects control characters right here
         node = loader.get_single_node()
         if node is None:
             return None, [Diagnostic("empty-file", "file is empty", ERROR, path, 1, 1)]
-        data = _convert(node, "", smap, loader)
+        data = _convert(node, "", smap)
     except LoadError as exc:
         return None, [exc.diagnostic.located(path, exc.diagnostic.line, exc.diagnostic.column)]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = (exc.problem or exc.context or "invalid YAML").strip()
-        if "found character '\\t'" in message:
-            message = "tab characters are not allowed for indentation"
-        d = _located("yaml-syntax", f"YAML syntax error: {message}", mark).diagnostic
+        d = _syntax_diagnostic(exc)
         return None, [d.located(path, d.line, d.column)]
+    except yaml.reader.ReaderError as exc:
+        # A character YAML forbids (a control character): point at it, one line, no repr dump.
+        pos = exc.position
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return None, [Diagnostic("yaml-syntax", f"character U+{ord(char):04X} is not allowed in YAML", ERROR, path,
+                                 line, col, hint="remove it, or write it as an escape in a double-quoted string")]
     except yaml.YAMLError as exc:
-        return None, [Diagnostic("yaml-syntax", f"YAML syntax error: {exc}", ERROR, path, 1, 1)]
+        return None, [Diagnostic("yaml-syntax", str(exc).splitlines()[0], ERROR, path, 1, 1)]
     except RecursionError:
         return None, [Diagnostic("yaml-too-deep", "document nests too deeply", ERROR, path, 1, 1)]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(path, data, smap, text), []

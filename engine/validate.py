@@ -13,7 +13,7 @@ import hashlib
 import re
 from typing import Callable, Iterator
 
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, pointer_join
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, literal, pointer_join
 from .model import (
     LIST_OPS,
     ORDER_OPS,
@@ -76,6 +76,17 @@ def _type_name(value) -> str:
     return type(value).__name__
 
 
+# Words YAML 1.1 (and so many editors and habits) read as booleans, but YAML 1.2 reads as
+# strings: `frozen: yes` is the string "yes". Worth a hint wherever a boolean was expected.
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+
+
+def _bool_hint(value) -> str | None:
+    if isinstance(value, str) and value.lower() in _YAML11_BOOLS:
+        return f"write `true` or `false`; YAML 1.2 reads `{value}` as a string"
+    return None
+
+
 def value_fits(ftype: str, value) -> bool:
     """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
     if ftype == "boolean":
@@ -129,19 +140,28 @@ class _Builder:
             if "enum" in spec and ftype != "string":
                 self.report("fact-enum-not-string", f"`enum` is only for string facts, `{name}` is {ftype}",
                             pointer_join(ptr, "enum"), at_key=True)
-            if "enum" in spec and len(set(spec["enum"])) != len(spec["enum"]):
-                self.report("fact-enum-duplicate", f"`{name}` lists an enum value twice", pointer_join(ptr, "enum"))
+            if "enum" in spec:
+                for i, v in enumerate(spec["enum"]):
+                    if v in spec["enum"][:i]:  # name the value and point at its second listing
+                        self.report("fact-enum-duplicate", f"`{name}` lists enum value `{v}` twice",
+                                    pointer_join(ptr, "enum", i))
+                        break
             for bound in ("minimum", "maximum"):
                 if bound in spec and ftype not in ("integer", "number"):
                     self.report("fact-range-not-numeric", f"`{bound}` is only for numeric facts, `{name}` is {ftype}",
                                 pointer_join(ptr, bound), at_key=True)
-                if bound in spec and ftype == "integer" and not float(spec[bound]).is_integer():
+                # (float() of a huge integer bound would overflow; only floats can be fractional)
+                if bound in spec and ftype == "integer" and isinstance(spec[bound], float) \
+                        and not spec[bound].is_integer():
                     self.report("fact-range-not-integer", f"`{bound}` of integer fact `{name}` must be a whole number",
                                 pointer_join(ptr, bound))
             lo, hi = spec.get("minimum"), spec.get("maximum")
             if lo is not None and hi is not None and lo > hi:
                 self.report("fact-range-empty", f"`{name}` has minimum {lo} above maximum {hi}",
                             pointer_join(ptr, "minimum"))
+                # Forget the empty range: checking every threshold and literal against it
+                # would repeat this one mistake as an out-of-range error at each use.
+                lo = hi = None
             fs = FactSpec(
                 name=name, type=ftype, description=spec.get("description", ""), unit=spec.get("unit", ""),
                 enum=tuple(spec["enum"]) if "enum" in spec and ftype == "string" else None,
@@ -152,14 +172,15 @@ class _Builder:
             if fs.has_default:
                 problem = self.value_problem(fs, fs.default)
                 if problem:
-                    self.report("fact-bad-default", f"default of `{name}` {problem}", pointer_join(ptr, "default"))
+                    self.report("fact-bad-default", f"default of `{name}` {problem}", pointer_join(ptr, "default"),
+                                hint=_bool_hint(fs.default) if ftype == "boolean" else None)
             out[name] = fs
         return out
 
     def value_problem(self, fs: FactSpec, value) -> str | None:
         """Why `value` is not a valid value of fact `fs`, or None."""
         if not value_fits(fs.type, value):
-            return f"must be {fs.type}, found {_type_name(value)} `{value}`"
+            return f"must be {fs.type}, found {_type_name(value)} `{literal(value)}`"
         if fs.enum is not None and value not in fs.enum:
             return f"`{value}` is not one of {', '.join(fs.enum)}"
         if fs.numeric:
@@ -213,7 +234,8 @@ class _Builder:
             ptr = pointer_join("/outputs", name)
             if not value_fits(spec["type"], spec["default"]):
                 self.report("output-bad-default",
-                            f"default of output `{name}` must be {spec['type']}, found `{spec['default']}`",
+                            f"default of output `{name}` must be {spec['type']}, found {_type_name(spec['default'])} "
+                            f"`{literal(spec['default'])}`",
                             pointer_join(ptr, "default"))
             combine = spec.get("combine")
             if combine in ("min", "max", "sum") and spec["type"] not in ("integer", "number"):
@@ -258,6 +280,9 @@ class _Builder:
         elif name in self.facts_by_name:
             spec = self.facts_by_name[name]
             kind = "fact"
+            # Mentioned counts as used even if the comparison below is rejected: otherwise
+            # one bad operand also reports a misleading `fact-unused` warning.
+            self.mentioned_facts.add(name)
         else:
             self.report("unknown-fact", f"unknown fact `{name}`", ptr, rule=rule_id, at_key=True,
                         hint=did_you_mean(name, list(self.facts_by_name) + [SUBJECT_OUTCOME]))
@@ -295,6 +320,8 @@ class _Builder:
         if op in LIST_OPS:
             if isinstance(raw, str):
                 t = self.thresholds_by_name.get(raw)
+                if t is not None:
+                    self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
                 if t is None or not isinstance(t.value, tuple):
                     self.report("unknown-threshold", f"`{raw}` is not a list threshold", ptr, rule=rule_id,
                                 hint=did_you_mean(raw, [n for n, t in self.thresholds_by_name.items()
@@ -316,8 +343,9 @@ class _Builder:
     def scalar_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
         if isinstance(raw, str) and raw in self.thresholds_by_name:
             t = self.thresholds_by_name[raw]
+            self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
             if spec.enum is not None and raw in spec.enum:
-                self.report("ambiguous-operand", f"`{raw}` is both a threshold and a value of {spec.name}", ptr,
+                self.report("ambiguous-operand", f"`{raw}` is both a threshold and a value of `{spec.name}`", ptr,
                             rule=rule_id, hint="rename the threshold")
                 return None
             if isinstance(t.value, tuple):
@@ -326,19 +354,25 @@ class _Builder:
                 return None
             if not self.check_value(spec, t.value, ptr, rule_id, via=raw):
                 return None
-            self.used_thresholds.add(raw)
             return Operand(t.value, raw)
+        if isinstance(raw, str) and spec.type == "boolean":
+            # `frozen: yes` is a YAML 1.1 habit (1.2 reads `yes` as a string), far likelier
+            # than a misspelt threshold: say it is the wrong type, not an unknown threshold.
+            self.report("operand-type-mismatch", f"`{literal(raw)}` is string but `{spec.name}` is boolean", ptr,
+                        rule=rule_id, hint=_bool_hint(raw) or did_you_mean(raw, self.thresholds_by_name)
+                        or "write `true` or `false`")
+            return None
         if isinstance(raw, str) and spec.type != "string":
             self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
-                        hint=did_you_mean(raw, self.thresholds_by_name) or (
-                            "declare it under `thresholds:`" if spec.type != "boolean" else "write `true` or `false`"))
+                        hint=did_you_mean(raw, self.thresholds_by_name) or "declare it under `thresholds:`")
             return None
         if not self.check_value(spec, raw, ptr, rule_id):
             return None
         return Operand(raw)
 
     def check_value(self, spec: FactSpec, value, ptr: str, rule_id: str, via: str | None = None) -> bool:
-        what = f"threshold `{via}` ({value!r})" if via else f"`{value}`"
+        # Written as the author would write it (`true`, `"50"`), never as a Python repr.
+        what = f"threshold `{via}` ({literal(value)})" if via else f"`{literal(value)}`"
         subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"`{spec.name}`"
         if via:
             self.used_thresholds.add(via)
@@ -347,9 +381,14 @@ class _Builder:
                         rule=rule_id)
             return False
         if spec.enum is not None and value not in spec.enum:
-            code = "unknown-outcome" if spec.name == SUBJECT_OUTCOME else "enum-value-unknown"
-            self.report(code, f"{what} is not one of {subject}'s values ({', '.join(spec.enum)})", ptr, rule=rule_id,
-                        hint=did_you_mean(str(value), spec.enum))
+            # The value is a string here; show it bare, as it appears in the enum list.
+            what = f"threshold `{via}` (`{value}`)" if via else f"`{value}`"
+            if spec.name == SUBJECT_OUTCOME:
+                self.report("unknown-outcome", f"{what} is not a declared outcome ({', '.join(spec.enum)})", ptr,
+                            rule=rule_id, hint=did_you_mean(str(value), spec.enum))
+            else:
+                self.report("enum-value-unknown", f"{what} is not one of {subject}'s values ({', '.join(spec.enum)})",
+                            ptr, rule=rule_id, hint=did_you_mean(str(value), spec.enum))
             return False
         if spec.numeric:
             lo, hi = spec.minimum, spec.maximum
@@ -406,7 +445,7 @@ class _Builder:
                             at_key=True, hint=did_you_mean(name, self.outputs_by_name) or "declare it under `outputs:`")
                 continue
             if not value_fits(spec.type, value):
-                self.report("output-type-mismatch", f"`{value}` is {_type_name(value)} but output `{name}` is "
+                self.report("output-type-mismatch", f"`{literal(value)}` is {_type_name(value)} but output `{name}` is "
                             f"{spec.type}", sptr, rule=rule_id)
                 continue
             sets.append((name, value))
@@ -437,6 +476,7 @@ class _Builder:
     # -- the whole policy ------------------------------------------------------------------
     def build(self) -> Policy | None:
         self.used_thresholds: set[str] = set()
+        self.mentioned_facts: set[str] = set()
         self.facts_by_name = self.facts()
         self.thresholds_by_name = self.thresholds()
         outcomes = self.outcomes()
@@ -483,13 +523,14 @@ def check_adverse_reasons(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
 
 def check_unused_thresholds(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
     for name, t in policy.thresholds.items():
-        if name not in b.used_thresholds:
+        if name not in b.used_thresholds and name not in RESERVED_NAMES:  # a reserved name is already an error
             yield Diagnostic("threshold-unused", f"threshold `{name}` is never used", WARNING, t.loc.file, t.loc.line,
                              t.loc.column, t.loc.pointer, "remove it or refer to it from a rule")
 
 
 def check_unused_facts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    used = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"}
+    used = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"} | b.mentioned_facts
+    used |= RESERVED_NAMES  # a fact with a reserved name is already an error; "unused" would repeat it
     for r in policy.rules:
         for template in (r.then.message or {}).values():
             used.update(template_names(template)[0])
@@ -525,7 +566,7 @@ def check_output_conflicts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
                 if both and v1 != v2:
                     yield b.smap.locate(Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
-                        f"(to {v1!r} and {v2!r})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
+                        f"(to {literal(v1)} and {literal(v2)})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
                         rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
 
 
@@ -539,6 +580,8 @@ def check_message_languages(policy: Policy, b: _Builder) -> Iterator[Diagnostic]
 
 
 def check_unreached_outcomes(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    if policy.default is not None and policy.default not in policy.outcome_ids:
+        return  # the default is misspelt (`default-unknown-outcome`): which outcome it meant is unknown
     decided = {r.then.outcome for r in policy.rules} | {policy.default}
     for i, o in enumerate(policy.outcomes):
         if o.id not in decided:
@@ -548,7 +591,8 @@ def check_unreached_outcomes(policy: Policy, b: _Builder) -> Iterator[Diagnostic
 
 def check_no_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
     if policy.default is None:
-        yield b.smap.locate(Diagnostic("no-default", "policy has no `default` outcome: users no rule decides get none",
+        yield b.smap.locate(Diagnostic("no-default", "policy has no `default` outcome, so a user no rule decides "
+                                       "gets none",
                                        INFO, pointer="/outcomes", hint="add `default: <outcome>`"), prefer_key=True)
 
 
@@ -586,39 +630,61 @@ def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
     return deps
 
 
+def _dependency_leaf(policy: Policy, rule: Rule, target: Rule) -> Comparison | None:
+    """The condition of `rule` through which it depends on `target` (for locating a cycle)."""
+    for leaf in rule.leaves:
+        if (leaf.kind == SUBJECT_RULE and leaf.subject == target.id
+                or leaf.kind == SUBJECT_FLAG and leaf.subject in target.then.flags
+                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome):
+            return leaf
+    return None
+
+
 def stratify(policy: Policy) -> tuple[tuple[int, ...], ...] | Diagnostic:
     """Group rules into evaluation strata (each depends only on earlier ones), or a cycle."""
     deps = rule_dependencies(policy)
     level: dict[int, int] = {}
-    visiting: list[int] = []
-
-    def visit(i: int) -> int | list[int]:
-        if i in level:
-            return level[i]
-        if i in visiting:
-            return visiting[visiting.index(i):] + [i]
-        visiting.append(i)
-        depth = 0
-        for d in sorted(deps[i]):
-            got = visit(d)
-            if isinstance(got, list):
-                return got
-            depth = max(depth, got + 1)
-        visiting.pop()
-        level[i] = depth
-        return depth
-
-    for r in policy.rules:
-        got = visit(r.index)
-        if isinstance(got, list):
-            names = " → ".join(policy.rules[j].id for j in got)
-            rule = policy.rules[got[0]]
-            return _rule_diag(policy, rule, "dependency-cycle", f"rules depend on each other in a cycle: {names}",
-                              hint="break the cycle: a rule cannot depend, through flags or rules, on itself")
+    for root in range(len(policy.rules)):
+        if root in level:
+            continue
+        # Iterative depth-first search: a recursive one overflowed the stack (RecursionError)
+        # on a long chain of rules that each read the previous one.
+        path, on_path, pending = [root], {root}, [iter(sorted(deps[root]))]
+        while path:
+            for d in pending[-1]:
+                if d in level:
+                    continue
+                if d in on_path:
+                    return _cycle_diagnostic(policy, path[path.index(d):] + [d])
+                path.append(d)
+                on_path.add(d)
+                pending.append(iter(sorted(deps[d])))
+                break
+            else:
+                node = path.pop()
+                on_path.discard(node)
+                pending.pop()
+                level[node] = max((level[d] + 1 for d in deps[node]), default=0)
     strata: dict[int, list[int]] = {}
     for i, lv in level.items():
         strata.setdefault(lv, []).append(i)
     return tuple(tuple(sorted(strata[k])) for k in sorted(strata))
+
+
+def _cycle_diagnostic(policy: Policy, cycle: list[int]) -> Diagnostic:
+    """`cycle` is [a, b, ..., a] where each rule depends on the next. Point at the condition
+    of `a` that makes it depend on `b`: that is the line to change."""
+    rule, target = policy.rules[cycle[0]], policy.rules[cycle[1]]
+    if len(cycle) == 2:
+        message = f"rule `{rule.id}` depends on itself"
+    else:
+        message = f"rules depend on each other in a cycle: {' → '.join(policy.rules[j].id for j in cycle)}"
+    hint = "break the cycle: a rule cannot depend, through flags or rules, on itself"
+    leaf = _dependency_leaf(policy, rule, target)
+    if leaf is None or leaf.loc is None:
+        return _rule_diag(policy, rule, "dependency-cycle", message, hint=hint)
+    loc = leaf.loc
+    return Diagnostic("dependency-cycle", message, ERROR, loc.file, loc.line, loc.column, loc.pointer, hint, rule.id)
 
 
 def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
