@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Install verdict into .venv, validate the example policies, then evaluate and explain
+# example users against the Double 11 coupon policy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e .
+export PATH="$PWD/.venv/bin:$PATH"
+set -x
+verdict validate policies/
+verdict eval -p policies/double11-coupon.yaml examples/user-gold.json
+verdict explain -p policies/double11-coupon.yaml examples/user-denied.json
+verdict explain -p policies/double11-coupon.yaml --lang zh examples/user-gold.json
+verdict eval -p policies/double11-coupon.yaml --format jsonl examples/users.csv

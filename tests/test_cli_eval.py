@@ -1,0 +1,107 @@
+"""`verdict eval` / `verdict explain` through click's CliRunner: formats, batches, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+
+POLICY = "policies/double11-coupon.yaml"
+GOLD = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+        "monthly_spend": 1500, "account_age_days": 400, "frozen": False, "loan_applications_30d": 1,
+        "credit_utilization": 0.35}
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input)
+
+
+def test_eval_one_json_file():
+    r = run("eval", "-p", POLICY, "examples/user-gold.json")
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["outcome"] == "gold" and d["decided_by"] == ["gold-tier"] and d["outputs"] == {"coupon_yuan": 50}
+
+
+def test_eval_stdin_is_byte_identical_across_runs_and_backends():
+    outs = set()
+    for backend in ("native", "durable"):
+        if backend == "durable":
+            pytest.importorskip("durable")
+        for _ in range(2):
+            r = run("eval", "-p", POLICY, "--explain", "--backend", backend, "-", input=json.dumps(GOLD))
+            assert r.exit_code == 0, r.output
+            outs.add(r.stdout)
+    assert len(outs) == 1
+
+
+def test_eval_csv_batch_streams_jsonl_with_summary(tmp_path):
+    r = run("eval", "-p", POLICY, "examples/users.csv")
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.strip().splitlines()
+    assert [json.loads(x)["outcome"] for x in lines] == ["gold", "denied", "platinum", "silver", "ineligible", "denied"]
+    assert "6 decisions: denied 2" in r.stderr
+
+
+def test_bad_record_fails_with_line_and_field_and_writes_nothing(tmp_path):
+    src = tmp_path / "users.jsonl"
+    bad = {**GOLD, "credit_score": "high"}
+    src.write_text("\n".join(json.dumps(x) for x in (GOLD, bad, GOLD)) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = run("eval", "-p", POLICY, str(src), "-o", str(out))
+    assert r.exit_code == 2
+    assert f"{src}:2: fact `credit_score` must be an integer" in r.stderr
+    assert "Traceback" not in r.output
+    assert not out.exists() and os.listdir(tmp_path) == ["users.jsonl"]
+
+
+def test_on_error_skip_reports_and_continues(tmp_path):
+    src = tmp_path / "users.jsonl"
+    src.write_text(json.dumps(GOLD) + "\n{not json\n" + json.dumps({**GOLD, "membership": "vip"}) + "\n",
+                   encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    r = run("eval", "-p", POLICY, str(src), "--on-error", "skip", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    assert f"{src}:2: invalid JSON" in r.stderr
+    assert f"{src}:3: fact `membership` is `vip`, not one of" in r.stderr
+    assert "2 records skipped" in r.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["eval", "-p", "nope.yaml", "examples/user-gold.json"], "no such file"),
+    (["eval", "-p", POLICY, "missing.json"], "missing.json: cannot read"),
+    (["eval", "-p", "tests/test_smoke.py", "examples/user-gold.json"], "policy is not valid"),
+], ids=["missing-policy", "missing-facts", "invalid-policy"])
+def test_input_errors_exit_2_without_traceback(args, message):
+    r = run(*args)
+    assert r.exit_code == 2
+    assert message in r.stderr
+    assert "Traceback" not in r.output
+
+
+def test_explain_denied_user_shows_threshold_actual_and_line():
+    r = run("explain", "-p", POLICY, "examples/user-denied.json")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("DENIED  double11-coupon v1")
+    assert "✗ overdue-severe [OVERDUE_SEVERE]  overdue_days 45 > max_overdue_days (30)" in r.stdout
+    assert "policies/double11-coupon.yaml:" in r.stdout
+
+
+def test_explain_granted_user_in_chinese():
+    r = run("explain", "-p", POLICY, "--lang", "zh", "examples/user-gold.json")
+    assert r.exit_code == 0, r.output
+    assert "黄金档" in r.stdout
+    assert "✓ gold-tier  credit_score 720 ≥ gold_credit_score (700)" in r.stdout
+
+
+def test_yaml_facts_and_list_of_records(tmp_path):
+    f = tmp_path / "users.yaml"
+    f.write_text("- " + json.dumps(GOLD) + "\n- " + json.dumps({**GOLD, "frozen": True}) + "\n", encoding="utf-8")
+    r = run("eval", "-p", POLICY, str(f), "--format", "jsonl")
+    assert r.exit_code == 0, r.output
+    assert [json.loads(x)["outcome"] for x in r.stdout.splitlines()] == ["gold", "denied"]
