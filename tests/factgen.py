@@ -1,0 +1,71 @@
+"""Hypothesis strategies that generate valid fact records from a policy's declarations.
+
+Numeric facts draw mostly from the boundary points of every threshold the policy compares
+them with (t-1, t, t+1 for integers; t and t±0.01 for numbers), so rule edges are hit.
+Optional facts are sometimes absent.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from engine.model import Policy
+from engine.semantics import operand_value
+
+
+def boundary_points(policy: Policy, name: str) -> list:
+    spec = policy.facts[name]
+    points = set()
+    for rule in policy.rules:
+        for leaf in rule.leaves:
+            if leaf.kind != "fact" or leaf.subject != name:
+                continue
+            value = operand_value(leaf)
+            values = value if isinstance(value, tuple) else (value,)
+            for v in values:
+                if isinstance(v, bool) or not isinstance(v, (int, float)):
+                    continue
+                step = 1 if spec.type == "integer" else 0.01
+                points.update({v - step, v, v + step})
+    for bound in (spec.minimum, spec.maximum):
+        if bound is not None:
+            points.add(bound)
+    lo = spec.minimum if spec.minimum is not None else float("-inf")
+    hi = spec.maximum if spec.maximum is not None else float("inf")
+    out = sorted(p for p in points if lo <= p <= hi)
+    if spec.type == "integer":
+        out = sorted({int(p) for p in out if float(p).is_integer()})
+    return out
+
+
+def fact_value(policy: Policy, name: str):
+    spec = policy.facts[name]
+    if spec.type == "boolean":
+        return st.booleans()
+    if spec.type == "string":
+        if spec.enum:
+            return st.sampled_from(spec.enum)
+        literals = sorted({v for r in policy.rules for lf in r.leaves if lf.kind == "fact" and lf.subject == name
+                           for v in (operand_value(lf) if isinstance(operand_value(lf), tuple)
+                                     else (operand_value(lf),)) if isinstance(v, str)})
+        return st.sampled_from(literals + ["其他", "other"]) if literals else st.text(max_size=8)
+    points = boundary_points(policy, name)
+    lo, hi = spec.minimum, spec.maximum
+    if spec.type == "integer":
+        free = st.integers(min_value=int(lo) if lo is not None else -10**6,
+                           max_value=int(hi) if hi is not None else 10**6)
+    else:
+        free = st.floats(min_value=lo if lo is not None else -1e6, max_value=hi if hi is not None else 1e6,
+                         allow_nan=False, allow_infinity=False)
+    return st.one_of(st.sampled_from(points), free) if points else free
+
+
+def records(policy: Policy):
+    """Valid records for `policy`; optional facts sometimes missing."""
+    parts = {}
+    for name, spec in policy.facts.items():
+        value = fact_value(policy, name)
+        if not spec.required or spec.has_default:
+            value = st.one_of(st.none(), value)
+        parts[name] = value
+    return st.fixed_dictionaries(parts).map(lambda d: {k: v for k, v in d.items() if v is not None})
