@@ -166,7 +166,9 @@ def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None) 
     """Every rule's match, stratum by stratum, with the reference evaluator."""
     plan = plan or Plan(policy)
     matched: list[Tri] = [False] * len(policy.rules)
-    done: Conclusions | None = None
+    # Before any rule ran, the conclusions are "nothing matched": a rule that reads the
+    # outcome of a policy without outcome rules sees the default.
+    done: Conclusions = plan.conclusions(matched)
     for stratum in policy.strata:
         for i in stratum:
             matched[i] = eval_condition(policy.rules[i].when, facts, done, plan.rule_index)
