@@ -62,8 +62,20 @@ def load_policy(path: str | os.PathLike) -> Policy:
 
 def discover(paths: list[str], suffixes: tuple[str, ...] = POLICY_SUFFIXES,
              exclude_suffixes: tuple[str, ...] = (".test.yaml", ".test.yml")) -> list[str]:
-    """Files named on the command line, and files found recursively in named folders, sorted."""
+    """Files named on the command line, and files found recursively in named folders, sorted.
+
+    A file reached twice (`verdict validate policies/ policies/a.yaml`) is listed once, as
+    first spelt: checked twice, it would clash with itself as a duplicate policy id.
+    """
     found: list[str] = []
+    seen: set[Path] = set()
+
+    def add(path: str) -> None:
+        key = Path(path).resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(path)
+
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
@@ -71,7 +83,7 @@ def discover(paths: list[str], suffixes: tuple[str, ...] = POLICY_SUFFIXES,
                 name = child.name
                 if child.is_file() and name.endswith(suffixes) and not name.endswith(exclude_suffixes) \
                         and not any(part.startswith(".") for part in child.relative_to(p).parts):
-                    found.append(str(child))
+                    add(str(child))
         else:
-            found.append(raw)
+            add(raw)
     return found

@@ -7,6 +7,7 @@ decides where the string goes.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
@@ -26,6 +27,8 @@ def _version() -> str:
 
 
 def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
+    # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
+    diags = sorted_diagnostics(diags)
     errors = sum(d.severity == ERROR for d in diags)
     warnings = sum(d.severity == WARNING for d in diags)
     n = len(files)
@@ -88,7 +91,8 @@ def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdic
         errors = [d for d in ds if d.severity == ERROR]
         if errors:
             body = "\n".join(d.render() for d in errors)
-            lines.append(f'      <failure message={quoteattr(f"{len(errors)} error(s)")} type="policy">'
+            count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
+            lines.append(f'      <failure message={quoteattr(count)} type="policy">'
                          f'{escape(body)}</failure>')
         others = [d for d in ds if d.severity != ERROR]
         if others:
@@ -96,6 +100,12 @@ def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdic
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
     return "\n".join(lines) + "\n"
+
+
+def _uri(path: str) -> str:
+    """A relative file path as a SARIF `uri-reference`: forward slashes, percent-encoded
+    (a space or `#` in a file name is not valid in a URI)."""
+    return quote(path.replace("\\", "/"), safe="/")
 
 
 def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
@@ -106,7 +116,7 @@ def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
     results = []
     for d in ds:
         region = {"startLine": d.line, "startColumn": d.column} if d.line else None
-        physical: dict = {"artifactLocation": {"uri": d.file.replace("\\", "/")}}
+        physical: dict = {"artifactLocation": {"uri": _uri(d.file)}}
         if region:
             physical["region"] = region
         location: dict = {"physicalLocation": physical}
@@ -129,7 +139,10 @@ def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
             "tool": {"driver": {"name": TOOL_NAME, "version": _version(), "informationUri": TOOL_URI,
                                 "rules": [{"id": c, "name": c,
                                            "shortDescription": {"text": c.replace("-", " ")}} for c in codes]}},
-            "artifacts": [{"location": {"uri": f.replace("\\", "/")}} for f in sorted(files)],
+            "artifacts": [{"location": {"uri": _uri(f)}} for f in sorted(files)],
+            # Our columns count characters (code points); SARIF's default is UTF-16 code units,
+            # which differ after any character outside the BMP (an emoji in a message).
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     }

@@ -60,6 +60,19 @@ def _json_type(value) -> str:
     return "mapping"
 
 
+# JSON Schema's type names, in the words of a YAML author.
+_TYPE_WORDS = {"object": "mapping", "array": "list"}
+
+
+def _found(value) -> str:
+    """`found …` text: the type and the value for a scalar, just the kind for a collection."""
+    if value is None:
+        return "an empty value"
+    if isinstance(value, (dict, list)):
+        return "a " + _json_type(value)
+    return f"{_json_type(value)} {_show(value)}"
+
+
 def _show(value) -> str:
     if isinstance(value, (dict, list)):
         return "a " + _json_type(value)
@@ -83,7 +96,24 @@ def _pointer(error: ValidationError) -> str:
     return pointer_join("", *error.absolute_path)
 
 
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _type_names(want) -> list[str]:
+    return [_TYPE_WORDS.get(w, w) for w in (want if isinstance(want, list) else [want])]
+
+
 def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
+    if error.validator in ("oneOf", "anyOf") and error.context and all(
+            e.validator == "type" and not e.relative_path for e in error.context):
+        # Every branch wants another type: say all the types accepted here ("expected string
+        # or mapping"), not just the type of whichever branch `_leaf` would pick.
+        want: list[str] = []
+        for e in error.context:
+            want += [w for w in _type_names(e.validator_value) if w not in want]
+        return [smap.locate(Diagnostic("schema-type", f"expected {_either(want)}, found {_found(error.instance)}",
+                                       ERROR, pointer=_pointer(error)))]
     error = _leaf(error)
     ptr = _pointer(error)
     kind = error.validator
@@ -116,9 +146,9 @@ def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
         return [smap.locate(Diagnostic("schema-bad-name", f"`{inst}` is not {meaning}", ERROR, pointer=child),
                             prefer_key=True)]
     if kind == "type":
-        want = error.validator_value
-        want = " or ".join(want) if isinstance(want, list) else want
-        message = f"expected {want}, found {_json_type(inst)} {_show(inst)}"
+        want = _either(_type_names(error.validator_value))
+        # (this used to print "found list a list" for collections)
+        message = f"expected {want}, found {_found(inst)}"
         hint = None
         if isinstance(inst, str) and inst.lower() in {"yes", "no", "on", "off", "y", "n"} and "boolean" in want:
             hint = "write `true` or `false`"
@@ -136,7 +166,8 @@ def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     if kind in ("minItems", "minProperties", "minLength"):
         return [smap.locate(Diagnostic("schema-empty", "must not be empty", ERROR, pointer=ptr))]
     if kind in ("maxItems", "maxLength"):
-        return [smap.locate(Diagnostic("schema-too-long", f"must have at most {error.validator_value} items",
+        unit = "items" if kind == "maxItems" else "characters"
+        return [smap.locate(Diagnostic("schema-too-long", f"must have at most {error.validator_value} {unit}",
                                        ERROR, pointer=ptr))]
     if kind in ("minimum", "maximum"):
         word = "at least" if kind == "minimum" else "at most"
@@ -155,4 +186,7 @@ def check_schema(data: object, smap: SourceMap, schema_name: str) -> list[Diagno
     out: list[Diagnostic] = []
     for error in validator(schema_name).iter_errors(data):
         out.extend(_convert(error, smap))
-    return out
+    # jsonschema yields one `required` error per missing key and `_convert` reports every
+    # missing key of the object for each of them: drop the repeats (keeping first-seen order)
+    # so that counts in reports are right.
+    return list(dict.fromkeys(out))

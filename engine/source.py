@@ -196,9 +196,10 @@ def _convert(node, pointer: str, smap: SourceMap):
         out: dict = {}
         for key_node, value_node in node.value:
             # The core resolver has no merge type, so a plain `<<` arrives as a string key;
-            # catch it here (quoted "<<" stays an ordinary key).
+            # catch it here (quoted "<<" stays an ordinary key). A plain scalar's style is
+            # None from the pure-Python parser but "" from libyaml's.
             if key_node.tag == "tag:yaml.org,2002:merge" or (
-                    isinstance(key_node, ScalarNode) and key_node.value == "<<" and key_node.style is None):
+                    isinstance(key_node, ScalarNode) and key_node.value == "<<" and not key_node.style):
                 raise _located("yaml-merge-key", "merge keys (`<<`) are not allowed in policies",
                                key_node.start_mark, pointer=pointer, hint="write each key out in full")
             if not isinstance(key_node, ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
@@ -304,7 +305,7 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError) -> Diagnostic:
 _FAILED = object()
 
 try:
-    from yaml import CParser as _CParser
+    from yaml._yaml import CParser as _CParser
 
     class _CLoader(_Composer, _CParser, _CoreResolver):
         """libyaml's parser under our composer: the same checks, several times faster."""

@@ -204,7 +204,8 @@ class _Builder:
                 value = tuple(value)
                 kinds = {"number" if _type_name(v) in ("integer", "number") else _type_name(v) for v in value}
                 if len(kinds) > 1:
-                    self.report("threshold-mixed-list", f"threshold `{name}` mixes values of different types", ptr)
+                    self.report("threshold-mixed-list", f"threshold `{name}` mixes {' and '.join(sorted(kinds))} "
+                                "values", ptr, hint="a list threshold holds values of one type")
             out[name] = Threshold(name, value, self.loc(ptr, at_key=True))
         return out
 
@@ -576,7 +577,7 @@ def check_message_languages(policy: Policy, b: _Builder) -> Iterator[Diagnostic]
             yield b.smap.locate(Diagnostic(
                 "message-missing-language", f"message of rule `{rule.id}` has no `{policy.language}` text "
                 "(the policy's language)", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
-                rule=rule.id))
+                rule=rule.id), prefer_key=True)
 
 
 def check_unreached_outcomes(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:

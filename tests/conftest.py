@@ -1,0 +1,29 @@
+"""Shared test options: `--update-golden` rewrites golden files instead of comparing them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite golden files with the actual output instead of comparing")
+
+
+def golden(path: str | Path, actual: str, request: pytest.FixtureRequest) -> None:
+    """Assert that `actual` equals the golden file at `path`; with --update-golden, write it."""
+    path = Path(path)
+    if request.config.getoption("--update-golden"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8", newline="\n")
+        return
+    assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
+    assert actual == path.read_text(encoding="utf-8"), f"output differs from {path} (--update-golden rewrites it)"
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether this run rewrites golden files (for tests that keep several per case)."""
+    return bool(request.config.getoption("--update-golden"))
