@@ -36,6 +36,14 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
+def _as_bool(code: str) -> str:
+    """A definite (True/False) expression as a conditional: CPython specializes a comparison
+    followed by a jump (int, float and str compares) but not one whose value is stored, and
+    `a and b` in a condition jumps instead of keeping the operand on the stack. Same value."""
+    bare = code.strip("()")
+    return bare if bare.isidentifier() else f"True if {code} else False"
+
+
 class _Gen:
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -57,6 +65,12 @@ class _Gen:
         if isinstance(value, (bool, int, float, str)):
             return repr(value)
         raise TypeError(f"unexpected operand {value!r}")
+
+    def number_literal(self, value) -> str:
+        """A threshold of a number fact, as a float literal when that is the same number."""
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**53:
+            return repr(float(value))
+        return self.literal(value)
 
     # -- leaves ------------------------------------------------------------------------
     def fact_maybe_none(self, name: str) -> bool:
@@ -87,13 +101,25 @@ class _Gen:
 
     def compare(self, var: str, leaf: Comparison) -> str:
         value = operand_value(leaf)
+        ftype = self.policy.facts[leaf.subject].type if leaf.kind == "fact" else None
+        if leaf.op in ("eq", "ne") and isinstance(value, bool) and ftype == "boolean":
+            # A normalized boolean fact is True or False itself: identity is exact and cheap,
+            # and in `decide`, whose guards admit only bools, the value is the answer.
+            if self.in_decide:
+                return var if (leaf.op == "eq") == value else f"not {var}"
+            return f"{var} {'is' if leaf.op == 'eq' else 'is not'} {value!r}"
+        if ftype == "number" and leaf.op in _PY_OP:
+            # Float thresholds for number facts (exact conversions only: int/float compares
+            # are exact in Python either way), so float facts meet the float specialization.
+            return f"{var} {_PY_OP[leaf.op]} {self.number_literal(value)}"
         if leaf.op in _PY_OP:
             return f"{var} {_PY_OP[leaf.op]} {self.literal(value)}"
         if leaf.op in ("in", "not_in"):
             k = self.const(frozenset(value))
             return f"{var} {'in' if leaf.op == 'in' else 'not in'} {k}"
         if leaf.op == "between":
-            return f"{self.literal(value[0])} <= {var} <= {self.literal(value[1])}"
+            # Not a chained comparison: two plain ones specialize better in CPython 3.11+.
+            return f"{var} >= {self.literal(value[0])} and {var} <= {self.literal(value[1])}"
         raise ValueError(leaf.op)
 
     # -- trees -------------------------------------------------------------------------
@@ -153,6 +179,13 @@ class _Gen:
             lines.append(f"{ind}    o = {self.literal(outcome.id)}")
             if with_by and len(rules) == 1:
                 lines.append(f"{ind}    by = ({rules[0]},)")
+            elif with_by and len(rules) <= 8:
+                # The deciding rules by bit pattern, from a precomputed table (the matches are
+                # definite bools here): cheaper than building a tuple through compress.
+                table = self.const(tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1)
+                                         for k in range(1 << len(rules))))
+                bits = " | ".join(f"m{i}" if b == 0 else f"m{i} << {b}" for b, i in enumerate(rules))
+                lines.append(f"{ind}    by = {table}[{bits}]")
             elif with_by:
                 lines.append(f"{ind}    by = tuple(_compress({tuple(rules)!r}, ({', '.join(f'm{i}' for i in rules)},)))")
             first = False
@@ -188,12 +221,12 @@ class _Gen:
                     for leaf in rule.leaves:
                         code, maybe = self.leaf(leaf)
                         var = f"c{i}_{leaf.index}"
-                        lines.append(f"{ind}{var} = {code}")
+                        lines.append(f"{ind}{var} = {code if maybe else _as_bool(code)}")
                         leaf_vars[leaf.index] = (var, maybe)
                     code, maybe = self.expr(rule.when, lambda lf, lv=leaf_vars: lv[lf.index])
                 else:
                     code, maybe = self.expr(rule.when, self.leaf)
-                lines.append(f"{ind}m{i} = {code}")
+                lines.append(f"{ind}m{i} = {code if maybe else _as_bool(code)}")
                 self.rule_maybe_none[i] = maybe
                 evaluated.add(i)
         matches = ", ".join(f"m{i}" for i in range(len(policy.rules)))
@@ -206,60 +239,68 @@ class _Gen:
 
 
     # -- the whole decision, fast ------------------------------------------------------------
-    def guard(self, var: str, name: str) -> str:
-        """An expression true when `var` is already a valid, normalized value of fact `name`."""
+    def guard(self, var: str, name: str, allow_none: bool = True) -> str:
+        """An expression true when `var` is already a valid, normalized value of fact `name`
+        (or None for an optional fact, when `allow_none`)."""
         spec = self.policy.facts[name]
         if spec.type == "boolean":
-            check = f"{var}.__class__ is bool"
+            check = f"{var} is True or {var} is False"  # cheaper than a class test
         elif spec.type == "string":
-            check = f"{var}.__class__ is str"
+            check = f"{var}.__class__ is str"  # first: `in` a frozenset raises on unhashables
             if spec.enum is not None:
                 check += f" and {var} in {self.const(frozenset(spec.enum))}"
+        elif spec.type == "integer":
+            check = f"{var}.__class__ is int"
+            if spec.minimum is not None:
+                check += f" and {var} >= {self.literal(spec.minimum)}"
+            if spec.maximum is not None:
+                check += f" and {var} <= {self.literal(spec.maximum)}"
         else:
-            if spec.type == "integer":
-                check = f"{var}.__class__ is int"
-            else:
-                # x - x == 0 is false for NaN and ±inf.
-                check = f"({var}.__class__ is int or ({var}.__class__ is float and {var} - {var} == 0))"
+            # Finite numbers only, without a float test: NaN fails every comparison, and
+            # ±inf fails the declared bound or, where none is declared, the one against _inf.
+            check = f"({var}.__class__ is float or {var}.__class__ is int)"
             lo, hi = spec.minimum, spec.maximum
-            if lo is not None and hi is not None:
-                check += f" and {self.literal(lo)} <= {var} <= {self.literal(hi)}"
-            elif lo is not None:
-                check += f" and {var} >= {self.literal(lo)}"
-            elif hi is not None:
-                check += f" and {var} <= {self.literal(hi)}"
-        if self.fact_maybe_none(name):
+            check += f" and {var} >= {self.number_literal(lo)}" if lo is not None else f" and {var} > -_inf"
+            check += f" and {var} <= {self.number_literal(hi)}" if hi is not None else f" and {var} < _inf"
+        if allow_none and self.fact_maybe_none(name):
             return f"({var} is None or ({check}))"
         return f"({check})"
 
-    def decide_function(self) -> list[str]:
+    def decide_function(self, with_trace: bool = False) -> list[str]:
         """`decide(record)`: validation guards, matches and the assembled Decision in one
         function. Anything unusual (a missing or extra key, a value needing conversion or
         rejection, an undecided rule) goes to the generic path `_slow`, which is also the
-        reference the tests compare this function against."""
+        reference the tests compare this function against.
+
+        With `with_trace`, `decide_trace(record)`: the same with the full leaf trace, which
+        returns None (take the generic path) instead of calling `_slow`. It accepts only
+        records whose every fact is present and not None, so all its matches are definite,
+        and it keeps the generic path's facts order (the policy's)."""
         policy = self.policy
         ind = "    "
+        name = "decide_trace" if with_trace else "decide"
+        off = "return None" if with_trace else "return _slow(r)"
         self.in_decide = True
-        body = self.function("decide", with_trace=False)
+        body = self.function(name, with_trace=with_trace)
         self.in_decide = False
         head, rest = body[0], body[1:]
         n_facts = len(policy.facts)
         lines = [head.replace("(f):", "(r):"), f"{ind}if r.__class__ is not dict or len(r) != {n_facts}:",
-                 f"{ind}    return _slow(r)", f"{ind}try:"]
+                 f"{ind}    {off}", f"{ind}try:"]
         logic = [ln for ln in rest if not ln.startswith(f"{ind}v") and not ln.startswith(f"{ind}return")]
-        for name, var in self.fact_var.items():
-            lines.append(f"{ind}    {var} = r[{name!r}]")
-        lines += [f"{ind}except KeyError:", f"{ind}    return _slow(r)"]
-        guards = " and ".join(self.guard(var, name) for name, var in self.fact_var.items())
+        for fname, var in self.fact_var.items():
+            lines.append(f"{ind}    {var} = r[{fname!r}]")
+        lines += [f"{ind}except KeyError:", f"{ind}    {off}"]
+        guards = " and ".join(self.guard(var, fname, allow_none=not with_trace) for fname, var in self.fact_var.items())
         lines.append(f"{ind}if not ({guards}):")
-        lines.append(f"{ind}    return _slow(r)")
+        lines.append(f"{ind}    {off}")
         lines += logic
         n = len(policy.rules)
         matches = "(" + ", ".join(f"m{i}" for i in range(n)) + ",)"
         maybe = [i for i in range(n) if self.rule_maybe_none.get(i)]
         if maybe:
             lines.append(f"{ind}if " + " or ".join(f"m{i} is None" for i in maybe) + ":")
-            lines.append(f"{ind}    return _assemble(dict(r), {matches})")
+            lines.append(f"{ind}    {off}" if with_trace else f"{ind}    return _assemble(dict(r), {matches})")
         if not self.chain_done:
             lines += self.outcome_chain(ind, with_by=True)
         flags = sorted({f for r in policy.rules for f in r.then.flags})
@@ -294,16 +335,26 @@ class _Gen:
                     expr = f"{v} if {c} else {expr}"
                 lines.append(f"{ind}{var} = {expr}")
             outs.append(f"{name!r}: {var}")
-        lines.append(f"{ind}return _tnew(_Decision, (_policy, dict(r), o, True, by, {matches}, fl, "
-                     f"{{{', '.join(outs)}}}, (), None, ()))")
+        if with_trace:
+            # The facts in the policy's order, as the generic path builds them: a copy when
+            # the record already has that order (the common case, and the cheaper one).
+            keys = self.const(tuple(self.fact_var))
+            fmap = ", ".join(f"{fname!r}: {var}" for fname, var in self.fact_var.items())
+            lines.append(f"{ind}fx = r.copy() if tuple(r) == {keys} else {{{fmap}}}")
+            traces = ", ".join("(" + "".join(f"c{r.index}_{lf.index}, " for lf in r.leaves) + ")" for r in policy.rules)
+            lines.append(f"{ind}return _tnew(_Decision, (_policy, fx, o, True, by, {matches}, fl, "
+                         f"{{{', '.join(outs)}}}, (), ({traces},), ()))")
+        else:
+            lines.append(f"{ind}return _tnew(_Decision, (_policy, r.copy(), o, True, by, {matches}, fl, "
+                         f"{{{', '.join(outs)}}}, (), None, ()))")
         return lines
 
 
 def generate_source(policy: Policy) -> tuple[str, dict[str, object]]:
-    """The Python source of `rule_matches`, `trace` and `decide` for a policy, and its constants."""
+    """The Python source of `rule_matches`, `trace`, `decide` and `decide_trace` for a policy, and its constants."""
     gen = _Gen(policy)
     lines = gen.function("rule_matches", with_trace=False) + [""] + gen.function("trace", with_trace=True)
-    lines += [""] + gen.decide_function()
+    lines += [""] + gen.decide_function() + [""] + gen.decide_function(with_trace=True)
     return "\n".join(lines) + "\n", gen.consts
 
 
@@ -320,7 +371,7 @@ class NativeBackend:
         namespace: dict[str, object] = {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
             "_compress": compress, "_tnew": tuple.__new__, "_Decision": Decision, "_policy": policy,
-            "_slow": slow, "_assemble": assemble,
+            "_slow": slow, "_assemble": assemble, "_inf": float("inf"),
             "__builtins__": {"tuple": tuple, "dict": dict, "len": len, "min": min, "max": max, "sum": sum,
                              "int": int, "float": float, "bool": bool, "str": str, "KeyError": KeyError},
         }
@@ -329,4 +380,7 @@ class NativeBackend:
         self.rule_matches = namespace["rule_matches"]
         self.trace = namespace["trace"]
         self.decide = namespace["decide"]
+        # `decide_trace(record)`: the traced Decision, or None where the generic path must
+        # decide (`evaluate(trace=True)` can try it first; see bench/README.md).
+        self.decide_trace = namespace["decide_trace"]
 

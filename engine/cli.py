@@ -7,11 +7,12 @@ Commands never print tracebacks for bad input: every failure is one located line
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 import click
 
 from . import report
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import ERROR, WARNING, Diagnostic
 from .loader import check_policy_file, discover
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
@@ -51,6 +52,9 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None)
         diags.extend(ds)
         unreadable |= any(d.code == "unreadable" for d in ds)
         if policy is not None:
+            from .analysis import analyse  # exact static analysis: warnings and information, with witnesses
+
+            diags.extend(analyse(policy))
             if policy.id in seen_ids:
                 loc = policy.extras["id_loc"]
                 diags.append(Diagnostic("policy-duplicate-id", f"policy id `{policy.id}` is also used by "
@@ -58,7 +62,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None)
             else:
                 seen_ids[policy.id] = f
     if strict:
-        diags = [Diagnostic(**{**d.__dict__, "severity": ERROR}) if d.severity == "warning" else d for d in diags]
+        diags = [replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]
     if unreadable:
         # An unreadable input is a usage problem, not a finding: one line each, no report.
         for d in diags:
@@ -76,7 +80,12 @@ def schema(name: str) -> None:
     from .schema_errors import load_schema
     import json
 
-    click.echo(json.dumps(load_schema(f"{name}.schema.json"), indent=2, ensure_ascii=False))
+    try:
+        doc = load_schema(f"{name}.schema.json")
+    except (OSError, ModuleNotFoundError):
+        # Not shipped (yet) in this build: one line and exit 2, not a traceback.
+        raise InputError(f"no `{name}` schema in this version of verdict") from None
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
 
 
 def load_ruleset(policy_path: str):
@@ -93,16 +102,16 @@ def load_ruleset(policy_path: str):
     return compile_policy(policy)
 
 
-def _render_decision(decision, fmt: str, lang: str | None, trace: bool) -> str:
+def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None) -> str:
     from . import explain
 
     if fmt == "json":
-        return explain.to_json(decision, lang, trace=trace) + "\n"
+        return explain.to_json(decision, lang, trace=trace, counterfactuals=counterfactuals) + "\n"
     if fmt == "jsonl":
-        return explain.to_json(decision, lang, trace=trace, indent=None) + "\n"
+        return explain.to_json(decision, lang, trace=trace, indent=None, counterfactuals=counterfactuals) + "\n"
     if fmt == "markdown":
-        return explain.explain_markdown(decision, lang)
-    return explain.explain_text(decision, lang)
+        return explain.explain_markdown(decision, lang, counterfactuals)
+    return explain.explain_text(decision, lang, counterfactuals)
 
 
 class _Progress:
@@ -123,8 +132,9 @@ class _Progress:
 
 
 def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bool, backend: str,
-                on_error: str, output: str | None, summary: bool) -> int:
-    """Evaluate every record of every path, streaming decisions to stdout or atomically to a file."""
+                on_error: str, output: str | None, summary: bool, counterfactuals: bool = False) -> int:
+    """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
+    With `counterfactuals`, each decision also carries what would change it."""
     from contextlib import nullcontext
 
     from .compile import BackendError
@@ -162,7 +172,12 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
                         for w in decision.warnings:
                             click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
                         counts[str(decision.outcome)] = counts.get(str(decision.outcome), 0) + 1
-                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace)
+                        cfs = None
+                        if counterfactuals:
+                            from .counterfactuals import counterfactuals as compute_counterfactuals
+
+                            cfs = compute_counterfactuals(ruleset, decision)
+                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs)
                         first = False
                         if sink is None:
                             click.echo(text, nl=False)
@@ -215,8 +230,10 @@ def _eval_options(fn):
 @_eval_options
 @click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "text", "markdown"]),
               help="Output format (default: json for one record, jsonl for many).")
-@click.option("--explain", "trace", is_flag=True, help="Add the full trace: every rule and condition.")
-def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace) -> None:
+@click.option("--explain", "trace", is_flag=True,
+              help="Add the full trace (every rule and condition) and the counterfactuals.")
+@click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
+def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace, no_counterfactuals) -> None:
     """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records)."""
     from .records import is_batch
 
@@ -225,7 +242,7 @@ def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace) ->
     fmt = fmt or ("jsonl" if batch else "json")
     ruleset = load_ruleset(policy_path)
     sys.exit(run_records(ruleset, paths, fmt, lang, trace or fmt in ("text", "markdown"), backend, on_error,
-                         output, summary=batch))
+                         output, summary=batch, counterfactuals=trace and not no_counterfactuals))
 
 
 @main.command("explain")
@@ -233,11 +250,160 @@ def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace) ->
 @_eval_options
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="Output format.")
-def explain_cmd(facts, policy_path, backend, lang, on_error, output, fmt) -> None:
-    """Explain the decision for user facts: each rule, each condition, actual vs threshold."""
+@click.option("--no-counterfactuals", is_flag=True, help="Skip computing what would change the outcome.")
+def explain_cmd(facts, policy_path, backend, lang, on_error, output, fmt, no_counterfactuals) -> None:
+    """Explain the decision for user facts: each rule, each condition, actual vs threshold,
+    the principal reasons and what would change the outcome."""
     paths = list(facts) or ["-"]
     ruleset = load_ruleset(policy_path)
-    sys.exit(run_records(ruleset, paths, fmt, lang, True, backend, on_error, output, summary=False))
+    sys.exit(run_records(ruleset, paths, fmt, lang, True, backend, on_error, output, summary=False,
+                         counterfactuals=not no_counterfactuals))
+
+
+@main.command("diff")
+@click.argument("old_path", metavar="OLD")
+@click.argument("new_path", metavar="NEW")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--facts", "facts_path", help="Also count, over a dataset (JSONL or CSV), records whose outcome changes.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when some outcome changes (like `git diff --exit-code`).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the diff to a file (atomically).")
+def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> None:
+    """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
+    from . import diff as policy_diff
+    from .loader import PolicyError, load_policy
+
+    policies = []
+    for path in (old_path, new_path):
+        try:
+            policies.append(load_policy(path))
+        except PolicyError as exc:
+            for d in exc.diagnostics:
+                click.echo(d.render(), err=True)
+            raise InputError(f"{path}: policy is not valid (run `verdict validate {path}`)") from None
+    result = policy_diff.diff_policies(*policies)
+    if facts_path is not None:
+        try:
+            policy_diff.count_records(result, facts_path)
+        except OSError as exc:
+            raise InputError(f"{facts_path}: cannot read: {exc.strerror or exc}") from None
+    write_output(policy_diff.RENDERERS[fmt](result), output)
+    sys.exit(EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK)
+
+
+# -- verdict test ---------------------------------------------------------------------------
+
+@main.command("test")
+@click.argument("paths", nargs=-1)
+@click.option("--backend", type=click.Choice(["native", "durable"]), default="native", show_default=True,
+              help="Which executable form decides every case.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Report rule, condition and threshold-boundary coverage.")
+@click.option("--min-coverage", metavar="N|METRIC=N,…",
+              help="Fail (exit 1) when a policy's coverage is below N% (implies --coverage); "
+                   "metrics: rules, conditions, boundaries.")
+@click.option("-k", "--run", "select", metavar="REGEX", help="Run only the cases whose name matches.")
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the report (or, with --generate-boundaries, the test file) to a file; `-` is stdout.")
+@click.option("--markdown-summary", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--generate-boundaries", "generate", metavar="POLICY",
+              help="Write a starter test file for POLICY: one case per threshold boundary.")
+@click.option("--force", is_flag=True, help="With --generate-boundaries: overwrite an existing file.")
+def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, output, markdown_summary,
+             generate, force) -> None:
+    """Run policy test suites (*.test.yaml), with coverage of rules, conditions and thresholds.
+
+    PATHS are test files, policies (their suites are found beside them) or folders
+    searched recursively; default: the current folder. Exit 0 all passed, 1 a case failed
+    or coverage is below the minimum, 2 usage error or an invalid test file."""
+    import re as _re
+
+    from . import testing
+    from .compile import BackendError
+
+    if generate:
+        if paths:
+            raise InputError("--generate-boundaries takes a policy, not test PATHS")
+        sys.exit(_generate_boundaries(generate, output, force))
+    minimum = None
+    if min_coverage is not None:
+        try:
+            minimum = testing.parse_min_coverage(min_coverage)
+        except ValueError as exc:
+            raise InputError(f"--min-coverage: {exc}") from None
+    if select is not None:
+        try:
+            _re.compile(select)
+        except _re.error as exc:
+            raise InputError(f"--run: invalid regular expression: {exc}") from None
+    files, problems = testing.discover_tests(list(paths) or ["."])
+    for p in problems:
+        click.echo(f"verdict: {p}", err=True)
+    if problems:
+        sys.exit(EXIT_INPUT)
+    if not files:
+        raise InputError(f"no test files (*.test.yaml) found in {', '.join(paths) or '.'}")
+    suites, diags = testing.load_suites(files)
+    if any(d.severity == ERROR for d in diags):
+        # An invalid test file is an input error: every finding, located, and no results.
+        click.echo(report.render_text(diags, files), err=True, nl=False)
+        sys.exit(EXIT_INPUT)
+    try:
+        run = testing.run_suites(suites, backend, select)
+    except BackendError as exc:
+        raise InputError(str(exc)) from None
+    if select is not None and not run.results:
+        raise InputError(f"--run: no case name matches `{select}`")
+    rep = testing.Report(run, verbose=verbose, minimum=minimum)
+    if with_coverage or minimum is not None:
+        rep.coverage = testing.coverage(run)
+        if minimum is not None:
+            rep.gate_failures = testing.gate(rep.coverage, minimum)
+    write_output(testing.render(fmt, rep), None if output == "-" else output)
+    if markdown_summary:
+        try:
+            with open(markdown_summary, "a", encoding="utf-8") as fh:
+                fh.write(testing.render_markdown(rep))
+        except OSError as exc:
+            raise InputError(f"cannot write {markdown_summary}: {exc.strerror or exc}") from None
+    sys.exit(EXIT_OK if rep.ok else EXIT_FINDINGS)
+
+
+def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> int:
+    import os
+    from pathlib import Path
+
+    from . import testing
+
+    ruleset = load_ruleset(policy_path)
+    if output is None:
+        stem = Path(policy_path).name
+        for suffix in (".yaml", ".yml"):
+            stem = stem.removesuffix(suffix)
+        output = str(Path(policy_path).with_name(stem + ".test.yaml"))
+    target_dir = Path(output).parent if output != "-" else Path(".")
+    if output != "-" and Path(output).exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it, or -o to write elsewhere")
+    policy_ref = os.path.relpath(policy_path, target_dir).replace(os.sep, "/")
+    schema = Path(__file__).resolve().parent.parent / "schemas" / "test.schema.json"
+    try:
+        schema_ref = os.path.relpath(schema, target_dir.resolve()).replace(os.sep, "/") if schema.is_file() \
+            else "https://verdict.dev/schemas/test.schema.json"
+    except ValueError:  # another drive (Windows)
+        schema_ref = "https://verdict.dev/schemas/test.schema.json"
+    try:
+        text = testing.generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
+    except ValueError as exc:
+        raise InputError(f"{policy_path}: {exc}") from None
+    write_output(text, None if output == "-" else output)
+    if output != "-":
+        n = text.count("\n  - name: ")
+        click.echo(f"wrote {output}: {n} boundary case{'s' if n != 1 else ''}; review every expectation", err=True)
+    return EXIT_OK
 
 
 def write_output(text: str, output: str | None) -> None:

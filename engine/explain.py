@@ -1,8 +1,10 @@
 """Explanations: a Decision rendered as JSON data, terminal text or Markdown.
 
 Never evaluates anything: everything shown comes from the Decision (its matches, its
-per-condition trace, its facts) and the policy IR. Messages are rendered here from their
-templates, in the requested language with fallback to the policy's language.
+per-condition trace, its facts), the policy IR and, when the caller computed them, the
+decision's counterfactuals (`engine.counterfactuals`). Messages and remedies are rendered
+here from their templates, in the requested language with fallback to the policy's
+language.
 """
 
 from __future__ import annotations
@@ -75,6 +77,80 @@ def outcome_label(decision: Decision, lang: str | None) -> str:
         return "no outcome"
     label = pick_language(decision.policy.outcome(decision.outcome).label, lang, decision.policy)
     return label or decision.outcome
+
+
+#: Principal reasons listed for an adverse outcome, by default.
+MAX_PRINCIPAL_REASONS = 4
+
+
+def principal_reason_rules(decision: Decision, limit: int | None = MAX_PRINCIPAL_REASONS) -> list[Rule]:
+    """For an adverse outcome, the rules whose reasons explain it, most important first:
+    by the order of the policy's `reasons:` map, then by rule order; one rule per code.
+    The deciding rules' reasons; when none decided (an adverse default), the notices'."""
+    if not decision.adverse:
+        return []
+    rules = decision.reason_rules or decision.notice_rules
+    rank = {code: i for i, code in enumerate(decision.policy.reasons)}
+    out: list[Rule] = []
+    seen: set[str] = set()
+    for r in sorted(rules, key=lambda r: (rank.get(r.then.reason, len(rank)), r.index)):
+        if r.then.reason not in seen:
+            seen.add(r.then.reason)
+            out.append(r)
+    return out if limit is None else out[:limit]
+
+
+def principal_reasons(decision: Decision, lang: str | None = None,
+                      limit: int | None = MAX_PRINCIPAL_REASONS) -> list[dict]:
+    return [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
+            for r in principal_reason_rules(decision, limit)]
+
+
+def remedy(policy: Policy, fact: str, lang: str | None) -> str | None:
+    spec = policy.facts.get(fact)
+    return pick_language(spec.remedy, lang, policy) if spec is not None else None
+
+
+def counterfactual_dicts(decision: Decision, counterfactuals, lang: str | None = None) -> list[dict]:
+    """The JSON form of counterfactuals (see `engine.counterfactuals.Counterfactual`)."""
+    policy = decision.policy
+    out = []
+    for cf in counterfactuals:
+        steps = []
+        for ch in cf.changes:
+            step = {"fact": ch.fact, "from": ch.old, "to": ch.new}
+            text = remedy(policy, ch.fact, lang)
+            if text:
+                step["remedy"] = text
+            steps.append(step)
+        remedies = [s["remedy"] for s in steps if "remedy" in s]
+        out.append({
+            "outcome": cf.outcome,
+            "label": pick_language(policy.outcome(cf.outcome).label, lang, policy) or cf.outcome,
+            "changes": {ch.fact: ch.new for ch in cf.changes},
+            "remedy": "; ".join(remedies) if remedies else None,
+            "steps": steps,
+            "facts_changed": len(cf.changes),
+            "distance": cf.distance,
+            "verified": True,
+        })
+    return out
+
+
+def describe_counterfactual(decision: Decision, cf, lang: str | None) -> str:
+    """`overdue_days 12 → 3 (Repay the overdue balance) ⇒ gold`."""
+    parts = []
+    for ch in cf.changes:
+        text = remedy(decision.policy, ch.fact, lang)
+        parts.append(f"{ch.fact} {format_value(ch.old)} → {format_value(ch.new)}" + (f" ({text})" if text else ""))
+    return ", ".join(parts) + f" ⇒ {cf.outcome}"
+
+
+def _can_improve(decision: Decision) -> bool:
+    """Whether any outcome is better than this one (see `counterfactuals.better_outcomes`)."""
+    from .counterfactuals import better_outcomes
+
+    return bool(better_outcomes(decision.policy, decision.outcome))
 
 
 # -- conditions -----------------------------------------------------------------------------
@@ -154,8 +230,12 @@ def rule_conditions(rule: Rule, decision: Decision) -> list[tuple[Comparison, ob
 
 # -- JSON -----------------------------------------------------------------------------------
 
-def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | None = None) -> dict:
-    """The JSON form (schemas/decision.schema.json). Keys in a fixed order: deterministic."""
+def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | None = None,
+                  counterfactuals=None) -> dict:
+    """The JSON form (schemas/decision.schema.json). Keys in a fixed order: deterministic.
+
+    `principal_reasons` is present for adverse outcomes; `counterfactuals` when the caller
+    computed them (a list of `engine.counterfactuals.Counterfactual`)."""
     policy = decision.policy
     with_trace = decision.trace is not None if trace is None else trace and decision.trace is not None
     out: dict = {
@@ -168,13 +248,17 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "decided_by": [policy.rules[i].id for i in decision.decided_by],
         "reasons": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
                     for r in decision.reason_rules],
+    }
+    if decision.adverse:
+        out["principal_reasons"] = principal_reasons(decision, lang)
+    out.update({
         "notices": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
                     for r in decision.notice_rules],
         "flags": list(decision.flags),
         "outputs": dict(decision.outputs),
         "missing_facts": list(decision.missing_facts),
         "undetermined_rules": [r.id for r in decision.undetermined],
-    }
+    })
     if decision.warnings:
         out["warnings"] = list(decision.warnings)
     if with_trace:
@@ -186,11 +270,15 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
             "location": f"{r.loc.file}:{r.loc.line}:{r.loc.column}",
             "conditions": [condition_dict(leaf, decision, res, neg) for leaf, res, neg in rule_conditions(r, decision)],
         } for r in policy.rules]
+    if counterfactuals is not None:
+        out["counterfactuals"] = counterfactual_dicts(decision, counterfactuals, lang)
     return out
 
 
-def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2) -> str:
-    return json.dumps(decision_dict(decision, lang, trace=trace), ensure_ascii=False, indent=indent,
+def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2,
+            counterfactuals=None) -> str:
+    return json.dumps(decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals),
+                      ensure_ascii=False, indent=indent,
                       separators=(",", ": ") if indent else (",", ":"))
 
 
@@ -209,8 +297,9 @@ def _rule_line(rule: Rule, decision: Decision, mark: str, lang: str | None, pref
     return lines
 
 
-def explain_text(decision: Decision, lang: str | None = None) -> str:
-    """The human view of one decision (DESIGN §3 text form)."""
+def explain_text(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
+    """The human view of one decision (DESIGN §3 text form). With `counterfactuals`
+    (computed by the caller), the principal reasons are followed by `To change this:`."""
     policy = decision.policy
     label = outcome_label(decision, lang)
     outcome = (decision.outcome or "none").upper()
@@ -242,6 +331,13 @@ def explain_text(decision: Decision, lang: str | None = None) -> str:
             failed = [describe_leaf(leaf, decision, res) for leaf, res, neg in rule_conditions(r, decision)
                       if (res is False and not neg) or (res is True and neg)]
             lines.append(f"  · {r.id} ({r.then.outcome}) not reached: " + "; ".join(failed))
+    principal = principal_reason_rules(decision)
+    if principal:
+        lines.append("Principal reasons:")
+        for n, r in enumerate(principal, 1):
+            lines.append(f"  {n}. [{r.then.reason}] {rule_message(r, decision, lang) or ''}".rstrip())
+    if counterfactuals is not None:
+        lines += _change_lines(decision, counterfactuals, lang)
     notices = decision.notice_rules
     if notices:
         lines.append("Notices:")
@@ -258,14 +354,39 @@ def explain_text(decision: Decision, lang: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def explain_markdown(decision: Decision, lang: str | None = None) -> str:
+def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list[str]:
+    head = "To change this: "
+    if counterfactuals:
+        return [(head if n == 0 else "or: ".rjust(len(head))) + describe_counterfactual(decision, cf, lang)
+                for n, cf in enumerate(counterfactuals)]
+    if _can_improve(decision):
+        return [head + "no better outcome is reachable by changes the policy allows"]
+    return []
+
+
+def explain_markdown(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
     policy = decision.policy
     lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}", ""]
-    if decision.reason_rules:
+    principal = principal_reason_rules(decision)
+    if decision.reason_rules and not principal:
         lines.append("**Reasons**")
         lines.append("")
         for r in decision.reason_rules:
             lines.append(f"- `{r.then.reason}` ({r.id}): {rule_message(r, decision, lang) or ''}".rstrip())
+        lines.append("")
+    if principal:
+        lines += ["**Principal reasons**", ""]
+        for n, r in enumerate(principal, 1):
+            lines.append(f"{n}. `{r.then.reason}`: {rule_message(r, decision, lang) or ''}".rstrip())
+        lines.append("")
+    if counterfactuals is not None and (counterfactuals or _can_improve(decision)):
+        lines += ["**To change this**", ""]
+        for cf in counterfactuals:
+            label = pick_language(policy.outcome(cf.outcome).label, lang, policy) or cf.outcome
+            lines.append(f"- {describe_counterfactual(decision, cf, lang)}"
+                         + (f" ({label})" if label != cf.outcome else ""))
+        if not counterfactuals:
+            lines.append("- no better outcome is reachable by changes the policy allows")
         lines.append("")
     lines += ["| rule | matched | conditions |", "|---|---|---|"]
     for r in policy.rules:

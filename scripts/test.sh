@@ -6,5 +6,8 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[test]'
 export PATH="$PWD/.venv/bin:$PATH"
+# The product's own gates on its own policies, as a user's CI would run them.
 verdict validate policies/
+verdict test policies/ --min-coverage rules=100,boundaries=100
+verdict test policies/ --backend durable --min-coverage rules=100,boundaries=100
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,167 @@
+"""Wall time of `verdict validate policies/` (a CI gate), and of validating each policy in-process.
+
+    python bench/bench_validate.py            # 7 runs of the CLI, 20 of each in-process step
+    python bench/bench_validate.py --quick    # 3 and 5
+
+The CLI is timed as a subprocess, wall clock, interpreter start-up and imports included
+(that is what CI pays); the figure is the median. In-process, per policy file: the first
+validation in a fresh process (`check_policy_file`: read, parse, schema, semantic checks,
+with the schema loaded on first use), then the warm median, and separately the static
+analysis `verdict validate` also runs (`engine.analysis.analyse`). The slowest imports are
+listed from `python -X importtime`. Writes its section of bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _results import machine_info, write_section  # noqa: E402
+
+TARGET_S = 0.5
+PATH_ARG = "policies/"
+
+
+def cli_command() -> list[str]:
+    exe = shutil.which("verdict")
+    return [exe, "validate", PATH_ARG] if exe else [sys.executable, "-m", "engine.cli", "validate", PATH_ARG]
+
+
+def time_subprocess(cmd: list[str], runs: int) -> tuple[list[float], int, str]:
+    times, rc, out = [], 0, ""
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        rc, out = p.returncode, (p.stdout + p.stderr)
+    return times, rc, out
+
+
+IN_PROCESS = r'''
+import json, statistics, sys, time
+t0 = time.perf_counter()
+from engine.loader import check_policy_file, discover
+t_import = time.perf_counter() - t0
+files = discover([sys.argv[1]])
+runs = int(sys.argv[2])
+try:
+    from engine.analysis import analyse
+except ImportError:
+    analyse = None
+rows = []
+for f in files:
+    t = time.perf_counter(); policy, diags = check_policy_file(f); first = time.perf_counter() - t
+    warm = []
+    for _ in range(runs):
+        t = time.perf_counter(); check_policy_file(f); warm.append(time.perf_counter() - t)
+    an_first = an_warm = None
+    if analyse is not None and policy is not None:
+        t = time.perf_counter(); analyse(policy); an_first = time.perf_counter() - t
+        ws = []
+        for _ in range(max(1, runs // 4)):
+            t = time.perf_counter(); analyse(policy); ws.append(time.perf_counter() - t)
+        an_warm = statistics.median(ws)
+    rows.append({"file": f, "ok": policy is not None, "errors": sum(d.severity == "error" for d in diags),
+                 "rules": len(policy.rules) if policy else None, "first": first,
+                 "warm": statistics.median(warm), "an_first": an_first, "an_warm": an_warm})
+print(json.dumps({"import": t_import, "rows": rows}))
+'''
+
+
+def slowest_imports(n: int = 8) -> list[tuple[str, float]]:
+    """Cumulative import times (s) of the heaviest modules `engine.cli` pulls in."""
+    p = subprocess.run([sys.executable, "-X", "importtime", "-c", "import engine.cli"], cwd=ROOT,
+                       capture_output=True, text=True)
+    rows = []
+    for line in p.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        try:
+            _, cum, name = line.split("|")
+            rows.append((name.rstrip(), int(cum.strip()) / 1e6))
+        except ValueError:
+            continue
+    top = [r for r in rows if not r[0].startswith(" ")]  # top-level imports of the statement
+    deep = sorted((r for r in rows if r[0].strip() != "engine.cli"), key=lambda r: -r[1])
+    total = next((c for name, c in rows if name.strip() == "engine.cli"), None)
+    seen, out = set(), []
+    for name, cum in deep:
+        key = name.strip()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append((name, cum))
+        if len(out) >= n:
+            break
+    return ([("engine.cli (total)", total)] if total else []) + [(nm.strip(), c) for nm, c in out] + top[:0]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer runs")
+    ap.add_argument("--runs", type=int, help="CLI runs (default 7)")
+    ap.add_argument("--no-write", action="store_true", help="do not touch bench/RESULTS.md")
+    args = ap.parse_args(argv)
+    runs = args.runs or (3 if args.quick else 7)
+    inner = 5 if args.quick else 20
+
+    cmd = cli_command()
+    time_subprocess(cmd, 1)  # warm the page cache; not counted
+    cli_times, rc, out = time_subprocess(cmd, runs)
+    bare_times, _, _ = time_subprocess([sys.executable, "-c", "pass"], runs)
+    import_times, _, _ = time_subprocess([sys.executable, "-c", "import engine.cli"], runs)
+    p = subprocess.run([sys.executable, "-c", IN_PROCESS, PATH_ARG, str(inner)], cwd=ROOT, capture_output=True,
+                       text=True, check=True)
+    import json
+
+    inproc = json.loads(p.stdout.strip().splitlines()[-1])
+    imports = slowest_imports()
+
+    cli = statistics.median(cli_times)
+    summary = out.strip().splitlines()[-1] if out.strip() else ""
+    lines = ["## Validation time (`bench/bench_validate.py" + (" --quick" if args.quick else "") + "`)", "",
+             machine_info().rstrip(),
+             f"- command: `{' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}` in {ROOT.name}/ "
+             f"(exit {rc}; last line: {summary!r})",
+             f"- method: {runs} runs as a subprocess, wall clock, median (min..max); in-process steps timed "
+             f"in a fresh interpreter; load average at the end: {os.getloadavg()[0]:.2f}", "",
+             "| measurement | median (s) | min..max (s) |", "|---|---:|---:|",
+             f"| `verdict validate {PATH_ARG}` (subprocess, everything included) | {cli:.3f} | "
+             f"{min(cli_times):.3f}..{max(cli_times):.3f} |",
+             f"| of which: `python -c pass` (interpreter start-up) | {statistics.median(bare_times):.3f} | "
+             f"{min(bare_times):.3f}..{max(bare_times):.3f} |",
+             f"| of which: `python -c 'import engine.cli'` (start-up + imports) | {statistics.median(import_times):.3f} | "
+             f"{min(import_times):.3f}..{max(import_times):.3f} |", "",
+             f"In-process (`engine.loader` imported in {inproc['import']:.3f} s):", "",
+             "| policy | rules | valid | first `check_policy_file` (s) | warm median (s) | "
+             "`analyse` first (s) | `analyse` warm (s) |",
+             "|---|---:|:---:|---:|---:|---:|---:|"]
+    fmt = lambda v: "n/a" if v is None else f"{v:.4f}"  # noqa: E731
+    for r in inproc["rows"]:
+        lines.append(f"| {r['file']} | {r['rules'] if r['rules'] is not None else '-'} | "
+                     f"{'yes' if r['ok'] else 'no (' + str(r['errors']) + ' errors)'} | {fmt(r['first'])} | "
+                     f"{fmt(r['warm'])} | {fmt(r['an_first'])} | {fmt(r['an_warm'])} |")
+    lines += ["", "Heaviest imports behind `engine.cli` (cumulative, one `-X importtime` run, s):", ""]
+    lines += [f"- {name}: {cum:.3f}" for name, cum in imports]
+    ok = cli < TARGET_S
+    lines += ["", "| target | measured | result |", "|---|---:|:---:|",
+              f"| `verdict validate {PATH_ARG}` under {TARGET_S} s (median, start-up included) | {cli:.3f} s | "
+              f"{'PASS' if ok else 'FAIL'} |"]
+    body = "\n".join(lines) + "\n"
+    print(body)
+    if not args.no_write:
+        print(f"wrote {write_section('bench_validate', body)}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

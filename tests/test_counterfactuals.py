@@ -1,0 +1,386 @@
+"""Counterfactuals (engine/counterfactuals.py): the issue's examples, the algorithm's
+guarantees as hypothesis properties, and minimality against brute force on small policies."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from engine.api import load_policy, load_policy_text
+from engine.cli import main
+from engine.counterfactuals import Choice, Interval, analysis, better_outcomes, counterfactuals
+from engine.evaluate import evaluate
+from engine.facts import check_value
+from engine.model import FactSpec
+from tests.factgen import fact_value
+
+POLICY = "policies/double11-coupon.yaml"
+BASE = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+        "monthly_spend": 3200.5, "account_age_days": 400, "frozen": False, "loan_applications_30d": 1,
+        "credit_utilization": 0.35}
+D11 = load_policy(POLICY).ruleset
+
+
+def explain(record, *args):
+    r = CliRunner().invoke(main, ["explain", "-p", POLICY, *args, "-"], input=json.dumps(record))
+    assert r.exit_code == 0, r.output
+    return r.stdout
+
+
+def cfs(record, ruleset=D11, **kw):
+    return counterfactuals(ruleset, evaluate(ruleset, record, trace=False), **kw)
+
+
+def shown(cf) -> tuple:
+    return cf.outcome, tuple((c.fact, c.old, c.new) for c in cf.changes)
+
+
+# -- the issue's "done when" ---------------------------------------------------------------
+
+def test_denied_only_for_overdue_45_shows_overdue_to_30_with_remedy_and_outcome():
+    out = explain({**BASE, "overdue_days": 45})
+    assert out.startswith("DENIED")
+    assert "To change this: overdue_days 45 → 30 (Repay the overdue balance) ⇒ silver\n" in out
+    assert "or: overdue_days 45 → 3 (Repay the overdue balance) ⇒ gold\n" in out
+
+
+def test_gold_member_overdue_12_is_silver_and_can_reach_gold():
+    out = explain({**BASE, "overdue_days": 12})
+    assert out.startswith("SILVER")
+    assert "To change this: overdue_days 12 → 3 (Repay the overdue balance) ⇒ gold\n" in out
+
+
+def test_gold_member_score_690_can_reach_gold_by_score():
+    out = explain({**BASE, "credit_score": 690})
+    assert out.startswith("SILVER")
+    assert "To change this: credit_score 690 → 700 (Keep repaying on time to raise your credit score) ⇒ gold\n" in out
+
+
+def test_chinese_remedies():
+    out = explain({**BASE, "overdue_days": 45}, "--lang", "zh")
+    assert "To change this: overdue_days 45 → 30 (还清逾期欠款) ⇒ silver" in out
+
+
+def test_best_outcome_has_no_counterfactuals():
+    record = {**BASE, "membership": "platinum", "credit_score": 800}
+    assert evaluate(D11, record).outcome == "platinum"
+    assert cfs(record) == []
+    assert "To change this" not in explain(record)
+
+
+def test_immutable_facts_are_never_changed():
+    # Frozen and overdue_count_12m are `change: none`: nothing can undo either denial.
+    for record in ({**BASE, "frozen": True}, {**BASE, "overdue_count_12m": 5}):
+        assert cfs(record) == []
+        assert "To change this: no better outcome is reachable by changes the policy allows" in explain(record)
+
+
+def test_direction_is_respected():
+    # account_age_days may only increase: a young account reaches basic by ageing, and
+    # overdue_days may only decrease.
+    record = {**BASE, "credit_score": 620, "monthly_spend": 100, "account_age_days": 10, "membership": "basic"}
+    assert evaluate(D11, record).outcome == "ineligible"
+    found = {shown(c) for c in cfs(record)}
+    assert ("basic", (("account_age_days", 10, 90),)) in found
+    for cf in cfs({**BASE, "overdue_days": 45}):
+        for ch in cf.changes:
+            if ch.fact == "overdue_days":
+                assert ch.new < ch.old
+
+
+def test_dominated_alternatives_are_pruned():
+    # basic needs overdue ≤ 30 and silver false; silver itself needs only overdue ≤ 30.
+    full = {shown(c) for c in cfs({**BASE, "overdue_days": 45}, prune=False)}
+    pruned = {shown(c) for c in cfs({**BASE, "overdue_days": 45})}
+    assert pruned < full
+    assert all(o != "basic" and o != "ineligible" for o, _ in pruned)
+
+
+def test_ranked_by_facts_changed_then_distance():
+    found = cfs({**BASE, "overdue_days": 45, "credit_score": 500, "monthly_spend": 100})
+    keys = [(c.size, c.distance) for c in found]
+    assert keys == sorted(keys)
+
+
+def test_better_outcomes():
+    policy = D11.policy
+    assert better_outcomes(policy, "denied") == ["platinum", "gold", "silver", "basic", "ineligible"]
+    assert better_outcomes(policy, "silver") == ["platinum", "gold"]
+    assert better_outcomes(policy, "platinum") == []
+    assert better_outcomes(policy, None) == ["platinum", "gold", "silver", "basic", "ineligible"]
+
+
+def test_domains():
+    assert Interval.make(30, True, None, False, True) == Interval(31, False, None, False, True)
+    assert Interval.make(2.5, False, 2.5, True, False) is None
+    num = FactSpec("x", "number", minimum=0, maximum=1)
+    above = Interval.make(0.9, True, None, False, False)
+    assert above.nearest(0.5, num) == 0.91 and above.contains(0.91) and not above.contains(0.9)
+    narrow = Interval.make(0.9, True, 0.905, False, False)
+    assert narrow.contains(narrow.nearest(0.5, num))
+    level = FactSpec("level", "string", enum=("a", "b", "c", "d"), change="increase")
+    assert Choice(frozenset({"a", "d"})).nearest("b", level) == "d"
+    assert Choice(frozenset({"a"})).nearest("b", level) is None
+    assert Choice(frozenset({"a"}), True).intersect(Choice(frozenset({"a"}))) is None
+
+
+def test_number_open_bound_moves_one_hundredth():
+    text = """
+policy: p
+version: 1
+language: en
+facts:
+  utilization: {type: number, minimum: 0, maximum: 1, change: decrease, remedy: Pay down the line}
+  spend: {type: number, minimum: 0}
+outcomes: [{id: denied, adverse: true}, approved]
+default: approved
+reasons: {HIGH_UTILIZATION: Credit line nearly used up}
+rules:
+  - id: high
+    when: {any: [{utilization: {gt: 0.9}}, {spend: {lt: 100}}]}
+    then: {outcome: denied, reason: HIGH_UTILIZATION}
+"""
+    rs = load_policy_text(text).ruleset
+    assert [shown(c) for c in cfs({"utilization": 0.95, "spend": 500}, rs)] == [
+        ("approved", (("utilization", 0.95, 0.9),))]
+    assert [shown(c) for c in cfs({"utilization": 0.5, "spend": 50}, rs)] == [("approved", (("spend", 50, 100),))]
+    assert [shown(c) for c in cfs({"utilization": 0.95, "spend": 50}, rs)] == [
+        ("approved", (("utilization", 0.95, 0.9), ("spend", 50, 100)))]
+
+
+def test_eval_only_with_explain_and_no_counterfactuals_flag():
+    run = lambda *a: CliRunner().invoke(main, list(a), input=json.dumps({**BASE, "overdue_days": 45}))  # noqa: E731
+    plain = json.loads(run("eval", "-p", POLICY, "-").stdout)
+    assert "counterfactuals" not in plain and plain["principal_reasons"][0]["code"] == "OVERDUE_SEVERE"
+    explained = json.loads(run("eval", "-p", POLICY, "--explain", "-").stdout)
+    assert explained["counterfactuals"][0]["changes"] == {"overdue_days": 30}
+    assert "counterfactuals" not in json.loads(run("eval", "-p", POLICY, "--explain", "--no-counterfactuals",
+                                                   "-").stdout)
+    assert "To change this" not in run("explain", "-p", POLICY, "--no-counterfactuals", "-").stdout
+
+
+# -- properties on the example policy ---------------------------------------------------------
+
+def _records(policy):
+    return st.fixed_dictionaries({name: fact_value(policy, name) for name in policy.facts})
+
+
+def _check_counterfactual(ruleset, decision, cf):
+    policy = ruleset.policy
+    assert cf.outcome in better_outcomes(policy, decision.outcome)
+    changed = {**decision.facts, **cf.facts}
+    again = evaluate(ruleset, changed, trace=False)
+    assert again.outcome == cf.outcome and again.outcome_known
+    for ch in cf.changes:
+        spec = policy.facts[ch.fact]
+        assert ch.old == decision.facts[ch.fact] and ch.new != ch.old
+        assert spec.change != "none"
+        _, problem = check_value(spec, ch.new)
+        assert problem is None, problem
+        if spec.change in ("increase", "decrease"):
+            order = spec.enum or (False, True)
+            key = (lambda v: v) if spec.numeric else order.index
+            assert (key(ch.new) > key(ch.old)) == (spec.change == "increase")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_counterfactual_flips_the_outcome_within_range_and_mutability(data):
+    record = data.draw(_records(D11.policy))
+    decision = evaluate(D11, record, trace=False)
+    found = counterfactuals(D11, decision)
+    for cf in found:
+        _check_counterfactual(D11, decision, cf)
+    keys = [(c.size, c.distance) for c in found]
+    assert keys == sorted(keys)
+    by_outcome = {}
+    for cf in found:
+        by_outcome.setdefault(cf.outcome, []).append(cf)
+    assert all(len(v) <= 3 for v in by_outcome.values())
+
+
+# -- minimality against brute force on small generated policies ----------------------------------
+
+N = 8  # integer facts range over 0..N
+LEVELS = ("l0", "l1", "l2", "l3")
+CHANGES = ("any", "increase", "decrease", "none")
+
+
+@st.composite
+def small_policies(draw):
+    changes = [draw(st.sampled_from(CHANGES)) for _ in range(4)]
+    t = lambda: draw(st.integers(0, N))  # noqa: E731
+
+    def int_leaf(fact):
+        op = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne", "between", "in", "not_in"]))
+        if op == "between":
+            lo, hi = sorted((t(), t()))
+            return {fact: {"between": [lo, hi]}}
+        if op in ("in", "not_in"):
+            return {fact: {op: sorted({t(), t()})}}
+        return {fact: {op: t()}}
+
+    def leaf():
+        kind = draw(st.sampled_from(["a", "b", "level", "ok"]))
+        if kind in ("a", "b"):
+            return int_leaf(kind)
+        if kind == "level":
+            op = draw(st.sampled_from(["eq", "ne", "in", "not_in"]))
+            vals = sorted(set(draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=2))))
+            return {"level": {op: vals if op in ("in", "not_in") else vals[0]}}
+        return {"ok": draw(st.booleans())}
+
+    def cond(depth=0):
+        shape = draw(st.sampled_from(["leaf", "all", "any", "not"] if depth < 2 else ["leaf"]))
+        if shape == "leaf":
+            return leaf()
+        if shape == "not":
+            return {"not": cond(depth + 1)}
+        return {shape: [cond(depth + 1) for _ in range(draw(st.integers(1, 3)))]}
+
+    rules = [{"id": "risky", "when": cond(), "then": {"flags": ["risky"]}}]
+    outcomes = [("deny", True), ("top", False), ("mid", False), ("low", False)]
+    for oid, adverse in outcomes:
+        for k in range(draw(st.integers(0 if oid == "low" else 1, 2))):
+            when = cond()
+            if draw(st.integers(0, 4)) == 0:
+                when = {"all": [when, {"not": {"flag": "risky"}} if oid != "deny" else {"flag": "risky"}]}
+            then = {"outcome": oid}
+            if adverse:
+                then["reason"] = "R"
+            rules.append({"id": f"{oid}-{k}", "when": when, "then": then})
+    doc = {
+        "policy": "small", "version": 1, "language": "en",
+        "facts": {
+            "a": {"type": "integer", "minimum": 0, "maximum": N, "change": changes[0]},
+            "b": {"type": "integer", "minimum": 0, "maximum": N, "change": changes[1]},
+            "level": {"type": "string", "enum": list(LEVELS), "change": changes[2]},
+            "ok": {"type": "boolean", "change": changes[3]},
+        },
+        "outcomes": [{"id": o, "adverse": a} for o, a in outcomes],
+        "reasons": {"R": "denied"},
+        "rules": rules,
+    }
+    if draw(st.booleans()):
+        doc["default"] = "low"
+    return json.dumps(doc, ensure_ascii=False)
+
+
+DOMAINS = {"a": list(range(N + 1)), "b": list(range(N + 1)), "level": list(LEVELS), "ok": [False, True]}
+
+
+def _allowed(spec, old, new) -> bool:
+    if new == old:
+        return True
+    if spec.change == "none":
+        return False
+    if spec.change == "any":
+        return True
+    order = (lambda v: v) if spec.numeric else (spec.enum or (False, True)).index
+    return (order(new) > order(old)) == (spec.change == "increase")
+
+
+def _distance(spec, old, new) -> float:
+    if spec.numeric:
+        return abs(new - old) / N
+    if spec.enum:
+        return abs(spec.enum.index(new) - spec.enum.index(old)) / (len(spec.enum) - 1)
+    return 1.0
+
+
+def brute_force(ruleset, facts) -> dict[str, tuple[int, float]]:
+    """Per reachable outcome, the least (facts changed, distance) over the whole domain."""
+    policy = ruleset.policy
+    names = list(DOMAINS)
+    best: dict[str, tuple[int, float]] = {}
+    for values in itertools.product(*(DOMAINS[n] for n in names)):
+        point = dict(zip(names, values))
+        if not all(_allowed(policy.facts[n], facts[n], point[n]) for n in names):
+            continue
+        d = evaluate(ruleset, point, trace=False)
+        if d.outcome is None or not d.outcome_known:
+            continue
+        changed = [n for n in names if point[n] != facts[n]]
+        key = (len(changed), round(sum(_distance(policy.facts[n], facts[n], point[n]) for n in changed), 6))
+        if d.outcome not in best or key < best[d.outcome]:
+            best[d.outcome] = key
+    return best
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=small_policies(), data=st.data())
+def test_counterfactuals_are_minimal_by_brute_force_on_small_policies(text, data):
+    ruleset = load_policy_text(text).ruleset
+    assert all(b is not None for b in analysis(ruleset).boxes.values())
+    policy = ruleset.policy
+    for _ in range(3):
+        facts = {n: data.draw(st.sampled_from(DOMAINS[n])) for n in DOMAINS}
+        decision = evaluate(ruleset, facts, trace=False)
+        if not decision.outcome_known:
+            continue
+        found = counterfactuals(ruleset, decision, prune=False, per_outcome=100)
+        for cf in found:
+            _check_counterfactual(ruleset, decision, cf)
+        ours: dict[str, tuple[int, float]] = {}
+        for cf in found:
+            key = (cf.size, cf.distance)
+            ours[cf.outcome] = min(ours.get(cf.outcome, key), key)
+        brute = brute_force(ruleset, facts)
+        expected = {o: brute[o] for o in better_outcomes(policy, decision.outcome) if o in brute}
+        assert ours.keys() == expected.keys(), (facts, decision.outcome)
+        for o in expected:
+            assert ours[o][0] == expected[o][0], (o, facts)
+            assert ours[o][1] == pytest.approx(expected[o][1], abs=1e-6), (o, facts)
+        # Pruning only drops alternatives, and keeps one for the best reachable outcome.
+        pruned = counterfactuals(ruleset, decision)
+        assert {shown(c) for c in pruned} <= {shown(c) for c in found}
+        if expected:
+            best = min(expected, key=lambda o: better_outcomes(policy, None).index(o))
+            assert any(c.outcome == best for c in pruned)
+
+
+OPTIONAL = """
+policy: opt
+version: 1
+language: en
+facts:
+  score: {type: integer, minimum: 0, maximum: 100, change: increase}
+  verified: {type: boolean, required: false, change: increase, remedy: {en: Verify your income, zh: 完成收入认证}}
+  level: {type: string, enum: [basic, silver, gold], change: increase}
+outcomes: [premium, standard]
+default: standard
+rules:
+  - id: premium
+    when: {all: [{score: {gte: 80}}, {verified: true}, {level: {in: [silver, gold]}}]}
+    then: {outcome: premium}
+"""
+
+
+def test_missing_optional_fact_can_be_supplied_and_enum_levels_only_go_up():
+    rs = load_policy_text(OPTIONAL).ruleset
+    assert [shown(c) for c in cfs({"score": 90, "level": "gold"}, rs)] == [
+        ("premium", (("verified", None, True),))]
+    assert [shown(c) for c in cfs({"score": 70, "verified": True, "level": "basic"}, rs)] == [
+        ("premium", (("score", 70, 80), ("level", "basic", "silver")))]
+    assert [shown(c) for c in cfs({"score": 90, "verified": False, "level": "gold"}, rs)] == [
+        ("premium", (("verified", False, True),))]
+    assert cfs({"score": 90, "verified": True, "level": "gold"}, rs) == []  # already the best
+    d = evaluate(rs, {"score": 90, "level": "gold"})
+    from engine.explain import describe_counterfactual
+
+    assert describe_counterfactual(d, counterfactuals(rs, d)[0], "zh") == "verified missing → true (完成收入认证) ⇒ premium"
+    import jsonschema
+
+    from engine.explain import decision_dict
+
+    data = decision_dict(d, "en", counterfactuals=counterfactuals(rs, d))
+    assert data["counterfactuals"][0]["steps"] == [
+        {"fact": "verified", "from": None, "to": True, "remedy": "Verify your income"}]
+    schema = Path(__file__).resolve().parent.parent / "schemas" / "decision.schema.json"
+    jsonschema.validate(data, json.loads(schema.read_text("utf-8")))
