@@ -54,19 +54,31 @@ class CompiledPolicy:
         native backend takes its fast path."""
         return _evaluate(self.ruleset, facts, trace=trace, backend=backend)
 
-    def to_dict(self, decision: Decision, lang: str | None = None) -> dict:
-        return _explain.decision_dict(decision, lang)
+    def counterfactuals(self, decision: Decision) -> list:
+        """What would change the outcome: minimal verified fact changes per better outcome
+        (see docs/explanations.md)."""
+        from .counterfactuals import counterfactuals
 
-    def to_json(self, decision: Decision, lang: str | None = None, indent: int | None = 2) -> str:
-        return _explain.to_json(decision, lang, indent=indent)
+        return counterfactuals(self.ruleset, decision)
 
-    def explain(self, facts_or_decision, lang: str | None = None) -> str:
-        """The text explanation; given facts, evaluates them with a full trace first."""
+    def to_dict(self, decision: Decision, lang: str | None = None, *, counterfactuals: bool = False) -> dict:
+        cfs = self.counterfactuals(decision) if counterfactuals else None
+        return _explain.decision_dict(decision, lang, counterfactuals=cfs)
+
+    def to_json(self, decision: Decision, lang: str | None = None, indent: int | None = 2, *,
+                counterfactuals: bool = False) -> str:
+        cfs = self.counterfactuals(decision) if counterfactuals else None
+        return _explain.to_json(decision, lang, indent=indent, counterfactuals=cfs)
+
+    def explain(self, facts_or_decision, lang: str | None = None, *, counterfactuals: bool = True) -> str:
+        """The text explanation (as `verdict explain` prints it); given facts, or a decision
+        made without a trace, it evaluates them with a full trace first."""
         decision = facts_or_decision
         if not isinstance(decision, Decision) or decision.trace is None:
             record = decision.facts if isinstance(decision, Decision) else decision
             decision = self.evaluate(record, trace=True)
-        return _explain.explain_text(decision, lang)
+        cfs = self.counterfactuals(decision) if counterfactuals else None
+        return _explain.explain_text(decision, lang, cfs)
 
 
 def load_policy(path: str | os.PathLike) -> CompiledPolicy:

@@ -291,7 +291,9 @@ class _Gen:
         for fname, var in self.fact_var.items():
             lines.append(f"{ind}    {var} = r[{fname!r}]")
         lines += [f"{ind}except KeyError:", f"{ind}    {off}"]
-        guards = " and ".join(self.guard(var, fname, allow_none=not with_trace) for fname, var in self.fact_var.items())
+        # An optional fact passed as an explicit null is *missing*: only the generic path
+        # records it as such, so a None value always leaves the fast path.
+        guards = " and ".join(self.guard(var, fname, allow_none=False) for fname, var in self.fact_var.items())
         lines.append(f"{ind}if not ({guards}):")
         lines.append(f"{ind}    {off}")
         lines += logic

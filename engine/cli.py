@@ -102,16 +102,20 @@ def load_ruleset(policy_path: str):
     return compile_policy(policy)
 
 
-def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None) -> str:
+def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
+                     record_id=None) -> str:
     from . import explain
 
     if fmt == "json":
-        return explain.to_json(decision, lang, trace=trace, counterfactuals=counterfactuals) + "\n"
+        return explain.to_json(decision, lang, trace=trace, counterfactuals=counterfactuals,
+                               record_id=record_id) + "\n"
     if fmt == "jsonl":
-        return explain.to_json(decision, lang, trace=trace, indent=None, counterfactuals=counterfactuals) + "\n"
+        return explain.to_json(decision, lang, trace=trace, indent=None, counterfactuals=counterfactuals,
+                               record_id=record_id) + "\n"
+    head = "" if record_id is None else f"Record {record_id}\n"
     if fmt == "markdown":
-        return explain.explain_markdown(decision, lang, counterfactuals)
-    return explain.explain_text(decision, lang, counterfactuals)
+        return head + explain.explain_markdown(decision, lang, counterfactuals)
+    return head + explain.explain_text(decision, lang, counterfactuals)
 
 
 class _Progress:
@@ -132,9 +136,13 @@ class _Progress:
 
 
 def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bool, backend: str,
-                on_error: str, output: str | None, summary: bool, counterfactuals: bool = False) -> int:
+                on_error: str, output: str | None, summary: bool, counterfactuals: bool = False,
+                id_field: str | None = None) -> int:
     """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
-    With `counterfactuals`, each decision also carries what would change it."""
+    With `counterfactuals`, each decision also carries what would change it; with `id_field`,
+    that field of each record is not a fact but the record's id, copied into its decision.
+    A warning repeated across records (say an undeclared column) is shown once, with a count
+    in the summary."""
     from contextlib import nullcontext
 
     from .compile import BackendError
@@ -143,7 +151,13 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
     from .io import atomic_writer
     from .records import read_records
 
+    try:
+        from .backend_durable import DurableEngineError
+    except ImportError:  # pragma: no cover - packaging problem; nothing can raise it then
+        DurableEngineError = RuntimeError  # noqa: N806
+
     counts: dict[str, int] = {}
+    warned: dict[str, int] = {}
     skipped = 0
     progress = _Progress(summary and sys.stderr.isatty())
     separator = "\n" if fmt in ("text", "markdown") else ""
@@ -158,11 +172,24 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
                         progress.tick()
                         problem = rec.error
                         decision = None
+                        record_id = None
+                        data = rec.data
+                        if problem is None and id_field is not None:
+                            if not isinstance(data, dict) or data.get(id_field) is None:
+                                problem = f"record has no `{id_field}` (the --id field)"
+                            else:
+                                data = dict(data)
+                                record_id = data.pop(id_field)
+                                if not isinstance(record_id, (str, int, float)) or isinstance(record_id, bool):
+                                    problem = f"`{id_field}` must be a string or a number"
                         if problem is None:
                             try:
-                                decision = evaluate(ruleset, rec.data, trace=trace, backend=backend)
+                                decision = evaluate(ruleset, data, trace=trace, backend=backend)
                             except FactsError as exc:
                                 problem = "; ".join(p.message for p in exc.problems)
+                            except DurableEngineError as exc:
+                                click.echo(f"verdict: {rec.label}: durable backend failed: {exc}", err=True)
+                                raise _Abort() from None
                         if problem is not None:
                             click.echo(f"verdict: {rec.label}: {problem}", err=True)
                             if on_error == "fail":
@@ -170,14 +197,17 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
                             skipped += 1
                             continue
                         for w in decision.warnings:
-                            click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
+                            if w not in warned:
+                                click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
+                            warned[w] = warned.get(w, 0) + 1
                         counts[str(decision.outcome)] = counts.get(str(decision.outcome), 0) + 1
                         cfs = None
                         if counterfactuals:
                             from .counterfactuals import counterfactuals as compute_counterfactuals
 
                             cfs = compute_counterfactuals(ruleset, decision)
-                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs)
+                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs,
+                                                                               record_id)
                         first = False
                         if sink is None:
                             click.echo(text, nl=False)
@@ -201,6 +231,9 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
         if skipped:
             line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
         click.echo(line, err=True)
+        for w, n in warned.items():
+            if n > 1:
+                click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
     return EXIT_OK
 
 
@@ -216,6 +249,8 @@ _COMMON_EVAL_OPTIONS = [
     click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
                  help="On a malformed record: stop with exit 2, or report it and go on."),
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write decisions to a file (atomically)."),
+    click.option("--id", "id_field", metavar="FIELD",
+                 help="A record field that is the record's id (e.g. user_id): not a fact, copied into its decision."),
 ]
 
 
@@ -233,7 +268,7 @@ def _eval_options(fn):
 @click.option("--explain", "trace", is_flag=True,
               help="Add the full trace (every rule and condition) and the counterfactuals.")
 @click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
-def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace, no_counterfactuals) -> None:
+def eval_cmd(facts, policy_path, backend, lang, on_error, output, id_field, fmt, trace, no_counterfactuals) -> None:
     """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records)."""
     from .records import is_batch
 
@@ -242,7 +277,8 @@ def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace, no
     fmt = fmt or ("jsonl" if batch else "json")
     ruleset = load_ruleset(policy_path)
     sys.exit(run_records(ruleset, paths, fmt, lang, trace or fmt in ("text", "markdown"), backend, on_error,
-                         output, summary=batch, counterfactuals=trace and not no_counterfactuals))
+                         output, summary=batch, counterfactuals=trace and not no_counterfactuals,
+                         id_field=id_field))
 
 
 @main.command("explain")
@@ -251,13 +287,13 @@ def eval_cmd(facts, policy_path, backend, lang, on_error, output, fmt, trace, no
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
               show_default=True, help="Output format.")
 @click.option("--no-counterfactuals", is_flag=True, help="Skip computing what would change the outcome.")
-def explain_cmd(facts, policy_path, backend, lang, on_error, output, fmt, no_counterfactuals) -> None:
+def explain_cmd(facts, policy_path, backend, lang, on_error, output, id_field, fmt, no_counterfactuals) -> None:
     """Explain the decision for user facts: each rule, each condition, actual vs threshold,
     the principal reasons and what would change the outcome."""
     paths = list(facts) or ["-"]
     ruleset = load_ruleset(policy_path)
     sys.exit(run_records(ruleset, paths, fmt, lang, True, backend, on_error, output, summary=False,
-                         counterfactuals=not no_counterfactuals))
+                         counterfactuals=not no_counterfactuals, id_field=id_field))
 
 
 @main.command("diff")

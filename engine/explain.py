@@ -276,9 +276,13 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
 
 
 def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2,
-            counterfactuals=None) -> str:
-    return json.dumps(decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals),
-                      ensure_ascii=False, indent=indent,
+            counterfactuals=None, record_id=None) -> str:
+    """The decision as JSON; `record_id` (the caller's id of the record, e.g. a user id
+    column of a batch) comes first so batch output can be joined back to its input."""
+    data = decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals)
+    if record_id is not None:
+        data = {"record_id": record_id, **data}
+    return json.dumps(data, ensure_ascii=False, indent=indent,
                       separators=(",", ": ") if indent else (",", ":"))
 
 

@@ -12,4 +12,4 @@ verdict validate policies/
 verdict eval -p policies/double11-coupon.yaml examples/user-gold.json
 verdict explain -p policies/double11-coupon.yaml examples/user-denied.json
 verdict explain -p policies/double11-coupon.yaml --lang zh examples/user-gold.json
-verdict eval -p policies/double11-coupon.yaml --format jsonl examples/users.csv
+verdict eval -p policies/double11-coupon.yaml --id user_id examples/users.csv

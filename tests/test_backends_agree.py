@@ -45,6 +45,7 @@ def test_native_paths_agree(path, data):
     fast = evaluate(rs, record, trace=False)
     assert fast == slow_decide(rs, record)
     traced = evaluate(rs, record, trace=True)
+    assert traced == slow_decide(rs, record, trace=True)  # generated decide_trace vs generic
     assert traced.matched == fast.matched == reference_matches(rs.policy, traced.facts)
     assert to_json(traced, trace=False) == to_json(fast)
 

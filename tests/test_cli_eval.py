@@ -105,3 +105,45 @@ def test_yaml_facts_and_list_of_records(tmp_path):
     r = run("eval", "-p", POLICY, str(f), "--format", "jsonl")
     assert r.exit_code == 0, r.output
     assert [json.loads(x)["outcome"] for x in r.stdout.splitlines()] == ["gold", "denied"]
+
+
+def test_id_field_is_copied_not_treated_as_a_fact():
+    r = run("eval", "-p", POLICY, "examples/users.csv", "--id", "user_id")
+    assert r.exit_code == 0, r.output
+    ids = [json.loads(x)["record_id"] for x in r.stdout.splitlines()]
+    assert ids == ["u001", "u002", "u003", "u004", "u005", "u006"]
+    assert "undeclared" not in r.stderr
+
+
+def test_repeated_warning_is_shown_once_and_counted():
+    r = run("eval", "-p", POLICY, "examples/users.csv")
+    assert r.exit_code == 0
+    assert r.stderr.count("undeclared fact `user_id` ignored") == 2  # first record, and the summary count
+    assert "(in 6 records)" in r.stderr
+
+
+def test_missing_id_field_is_a_located_record_error(tmp_path):
+    src = tmp_path / "u.jsonl"
+    src.write_text(json.dumps(GOLD) + "\n", encoding="utf-8")
+    r = run("eval", "-p", POLICY, str(src), "--id", "user_id")
+    assert r.exit_code == 2
+    assert f"{src}:1: record has no `user_id`" in r.stderr
+
+
+def test_python_api_matches_the_cli():
+    from engine import FactsError, PolicyError, load_policy, load_policy_text
+
+    p = load_policy(POLICY)
+    d = p.evaluate(GOLD)
+    assert d.outcome == "gold" and d.outputs == {"coupon_yuan": 50}
+    cli = run("eval", "-p", POLICY, "-", input=json.dumps(GOLD))
+    assert p.to_json(d) + "\n" == cli.stdout
+    silver = {**GOLD, "overdue_days": 12, "monthly_spend": 3000}
+    text = p.explain(silver)
+    assert "overdue_days 12 → 3" in text and "⇒ gold" in text
+    assert run("explain", "-p", POLICY, "-", input=json.dumps(silver)).stdout == text
+    with pytest.raises(FactsError):
+        p.evaluate({**GOLD, "membership": "vip"})
+    with pytest.raises(PolicyError) as exc:
+        load_policy_text("policy: x\nversion: 1\n", "inline.yaml")
+    assert exc.value.diagnostics[0].code == "schema-missing-key"

@@ -191,3 +191,22 @@ def test_missing_optional_facts_are_unknown_not_false(facts, outcome, known, mis
         assert list(d.missing_facts) == missing
         assert [r.id for r in d.undetermined] == undetermined
         assert d.matched == reference_matches(rs.policy, d.facts)
+
+
+@pytest.mark.parametrize("path", ["policies/credit-limit.yaml", "policies/risk-alerts.yaml"])
+def test_explicit_null_optional_fact_is_missing_on_every_path(path):
+    """An optional fact given as null is reported missing, exactly as when it is absent."""
+    from hypothesis import find
+
+    from factgen import records
+
+    rs = compile_policy(load_policy(path))
+    optional = [n for n, s in rs.policy.facts.items() if not s.required and not s.has_default]
+    assert optional
+    record = find(records(rs.policy), lambda r: all(n in r for n in rs.policy.facts))
+    record = {**record, optional[0]: None}
+    for trace in (False, True):
+        d = evaluate(rs, record, trace=trace)
+        assert optional[0] in d.missing_facts
+        assert optional[0] not in d.facts
+        assert d == slow_decide(rs, record, trace=trace)
