@@ -39,9 +39,45 @@ def load_schema(name: str) -> dict:
     return json.loads(resources.files("engine.schemas").joinpath(name).read_text("utf-8"))
 
 
+def _inline_refs(node, defs: dict, stack: tuple = ()):
+    """A copy of a schema with every `$ref` to a non-recursive `$defs` entry replaced by
+    the entry itself. jsonschema resolves each `$ref` through its registry at every use,
+    which was most of the validation time; a recursive definition (a condition contains
+    conditions) keeps its `$ref`. Validation results are identical."""
+    if isinstance(node, list):
+        return [_inline_refs(x, defs, stack) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) <= 2:
+        name = ref[len("#/$defs/"):]
+        if name in defs and name not in stack and not _refers_to(defs[name], name, defs, ()):
+            inlined = _inline_refs(defs[name], defs, stack + (name,))
+            extra = {k: v for k, v in node.items() if k != "$ref"}  # e.g. a description
+            return {**inlined, **extra}
+    return {k: (v if k == "$defs" else _inline_refs(v, defs, stack)) for k, v in node.items()}
+
+
+def _refers_to(node, target: str, defs: dict, seen: tuple) -> bool:
+    """Whether `node` reaches `$ref: #/$defs/<target>` (directly or through other defs)."""
+    if isinstance(node, list):
+        return any(_refers_to(x, target, defs, seen) for x in node)
+    if not isinstance(node, dict):
+        return False
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/"):]
+        if name == target:
+            return True
+        if name not in seen and name in defs and _refers_to(defs[name], target, defs, seen + (name,)):
+            return True
+    return any(_refers_to(v, target, defs, seen) for k, v in node.items() if k != "$defs")
+
+
 @lru_cache(maxsize=None)
 def validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(name))
+    schema = load_schema(name)
+    return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
 def _json_type(value) -> str:
