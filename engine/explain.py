@@ -334,7 +334,8 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
         elif prec[r.then.outcome] < current and not policy.outcome(r.then.outcome).adverse:
             failed = [describe_leaf(leaf, decision, res) for leaf, res, neg in rule_conditions(r, decision)
                       if (res is False and not neg) or (res is True and neg)]
-            lines.append(f"  · {r.id} ({r.then.outcome}) not reached: " + "; ".join(failed))
+            # A fact or flag tested in several branches is shown once.
+            lines.append(f"  · {r.id} ({r.then.outcome}) not reached: " + "; ".join(dict.fromkeys(failed)))
     principal = principal_reason_rules(decision)
     if principal:
         lines.append("Principal reasons:")
