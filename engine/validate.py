@@ -52,7 +52,7 @@ def template_names(template: str) -> tuple[list[str], str | None]:
     names: list[str] = []
     stripped = template.replace("{{", "").replace("}}", "")
     for m in _TEMPLATE_FIELD.finditer(stripped):
-        names.append(m.group(1).strip())
+        names.append(m.group(1))  # `{ score }` is not a name: the renderer would print it as is
     rest = _TEMPLATE_FIELD.sub("", stripped)
     if "{" in rest or "}" in rest:
         return names, "unbalanced `{` or `}` (write `{{` or `}}` for a literal brace)"
@@ -452,17 +452,17 @@ class _Builder:
             sets.append((name, value))
         return Effect(outcome, reason, message, tuple(raw.get("flags", ())), tuple(sets))
 
-    def check_template(self, message: dict[str, str], ptr: str, rule_id: str) -> None:
+    def check_template(self, message: dict[str, str], ptr: str, rule_id: str | None, what: str = "message") -> None:
         known = set(self.facts_by_name) | set(self.thresholds_by_name) | set(self.outputs_by_name)
         for lang, template in message.items():
             lptr = ptr if len(message) == 1 and not isinstance(self.at(ptr), dict) else pointer_join(ptr, lang)
             names, problem = template_names(template)
             if problem:
-                self.report("template-syntax", f"message template: {problem}", lptr, rule=rule_id)
+                self.report("template-syntax", f"{what} template: {problem}", lptr, rule=rule_id)
                 continue
             for n in names:
                 if n not in known:
-                    self.report("template-unknown-name", f"message names `{{{n}}}`, which is not a declared fact, "
+                    self.report("template-unknown-name", f"{what} names `{{{n}}}`, which is not a declared fact, "
                                 f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
                 elif n in self.thresholds_by_name:
                     self.used_thresholds.add(n)
@@ -485,6 +485,9 @@ class _Builder:
         self.outputs_by_name = self.outputs()
         rules = self.rules()
         reasons = {code: _text_map(text, self.language) for code, text in self.data.get("reasons", {}).items()}
+        for code, texts in reasons.items():
+            # Reason texts are rendered like messages (when a rule has no message of its own).
+            self.check_template(texts, pointer_join("/reasons", code), None, what="reason text")
         digest = "sha256:" + hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest()
         policy = Policy(
             id=self.data["policy"], version=self.data["version"], title=self.data.get("title", ""),
@@ -520,6 +523,15 @@ def check_adverse_reasons(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
                 "adverse-without-reason", f"rule `{rule.id}` decides adverse outcome `{rule.then.outcome}` without a "
                 "reason code", ERROR, pointer=pointer_join(rule.loc.pointer, "then"), rule=rule.id,
                 hint="add `reason: SOME_CODE` so the user is told why"))
+
+
+def check_adverse_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
+    """An adverse default would reach users with no reason at all."""
+    if policy.default is not None and policy.default in policy.outcome_ids and policy.outcome(policy.default).adverse:
+        yield b.smap.locate(Diagnostic(
+            "adverse-default", f"default outcome `{policy.default}` is adverse: users no rule decides would get it "
+            "without a reason", ERROR, pointer="/default",
+            hint="make the default a non-adverse outcome, and decide the adverse one by rules with reason codes"))
 
 
 def check_unused_thresholds(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
@@ -599,6 +611,7 @@ def check_no_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
 
 CHECKS: tuple[Callable[[Policy, _Builder], Iterator[Diagnostic]], ...] = (
     check_adverse_reasons,
+    check_adverse_default,
     check_unused_thresholds,
     check_unused_facts,
     check_outcome_dependency,

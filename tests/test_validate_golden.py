@@ -32,6 +32,9 @@ BROKEN_CASES = [
     # -- loading: bytes, YAML syntax and the YAML features policies refuse --
     ("not-utf8", "not-utf8", 4, 11),
     ("empty-file", "empty-file", 1, 1),
+    ("template-unknown-name-in-reason", "template-unknown-name", 26, 21),
+    ("template-spaces", "template-syntax", 38, 16),
+    ("adverse-default", "adverse-default", 19, 10),
     ("yaml-syntax-unclosed-flow", "yaml-syntax", 8, 13),
     ("yaml-syntax-tab-indent", "yaml-syntax", 9, 1),
     ("yaml-syntax-bad-indent", "yaml-syntax", 42, 6),
