@@ -874,8 +874,9 @@ class DurableBackend:
         terms = compiled.terms
         matched: list[bool | None] = [False] * len(self.policy.rules)
         done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
+        last = len(compiled.strata) - 1
         with _LOCK:
-            for stratum, rulesets in compiled.strata:
+            for s, (stratum, rulesets) in enumerate(compiled.strata):
                 fired: set[int] = set()
                 for rs in rulesets:
                     fired |= self._run(rs, self._message(rs, facts, done, next(_COUNTER)))
@@ -889,5 +890,6 @@ class DurableBackend:
                         matched[i] = None
                     else:
                         matched[i] = False
-                done = self.plan.conclusions(matched)
+                if s != last:  # the last stratum's conclusions are the assembler's job
+                    done = self.plan.conclusions(matched)
         return tuple(matched)
