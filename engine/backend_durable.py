@@ -800,6 +800,12 @@ class DurableBackend:
                 compiled = _CACHE[policy.digest] = _compile(policy, plan)
         self._compiled = compiled
         self._initial = plan.conclusions([False] * len(policy.rules))
+        # Per rule, each side's terms split into single codes (one set-disjointness test for
+        # all of them) and the multi-code terms (subset tests): the common case is cheap.
+        self._term_checks = tuple(
+            tuple(x for side in (pos, neg) for x in (frozenset(next(iter(t)) for t in side if len(t) == 1),
+                                                     tuple(t for t in side if len(t) != 1)))
+            for pos, neg in compiled.terms)
         self._required = frozenset(n for n, f in policy.facts.items() if f.required or f.has_default)
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
@@ -871,7 +877,7 @@ class DurableBackend:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
         compiled = self._compiled
         unknown = compiled.maybe_unknown
-        terms = compiled.terms
+        checks = self._term_checks
         matched: list[bool | None] = [False] * len(self.policy.rules)
         done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
         last = len(compiled.strata) - 1
@@ -881,12 +887,12 @@ class DurableBackend:
                 for rs in rulesets:
                     fired |= self._run(rs, self._message(rs, facts, done, next(_COUNTER)))
                 for i in stratum:
-                    positive, negative = terms[i]
-                    if any(t <= fired for t in positive):
-                        if any(t <= fired for t in negative):
+                    pos1, posn, neg1, negn = checks[i]
+                    if not fired.isdisjoint(pos1) or any(t <= fired for t in posn):
+                        if not fired.isdisjoint(neg1) or any(t <= fired for t in negn):
                             raise DurableEngineError(f"rule `{self.policy.rules[i].id}` matched both ways")
                         matched[i] = True
-                    elif unknown[i] and not any(t <= fired for t in negative):
+                    elif unknown[i] and fired.isdisjoint(neg1) and not any(t <= fired for t in negn):
                         matched[i] = None
                     else:
                         matched[i] = False

@@ -73,6 +73,8 @@ def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: 
     On the native backend an ordinary record (every fact present and valid) is one
     generated function call (`NativeBackend.decide`, or `decide_trace` with the trace);
     everything else takes the generic path, which the tests compare both against."""
+    if label is None and not trace and backend != "native":
+        return _decide_on_other_backend(ruleset, record, backend)
     if backend == "native" and label is None:
         if not trace:
             return ruleset.native.decide(record)
@@ -80,3 +82,17 @@ def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: 
         if decision is not None:
             return decision
     return slow_decide(ruleset, record, trace=trace, backend=backend, label=label)
+
+
+def _decide_on_other_backend(ruleset: RuleSet, record: Mapping, backend: str) -> Decision:
+    """Another backend, without a trace. The native fast path validates and normalizes the
+    record (the checks of `facts.normalize`, generated) and yields the Decision that those
+    facts and *its* matches imply; the other backend then computes the matches itself.
+    A Decision is a function of facts and matches (`assemble`), so when the matches are
+    the same the native Decision *is* the other backend's, and is reused; when they differ
+    the Decision is assembled from the other backend's matches."""
+    reference = ruleset.native.decide(record)  # raises FactsError for a bad record
+    matched = ruleset.backend(backend).rule_matches(reference.facts)
+    if matched == reference.matched:
+        return reference
+    return assemble(ruleset, reference.facts, matched, warnings=reference.warnings)
