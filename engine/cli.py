@@ -156,6 +156,9 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
     except ImportError:  # pragma: no cover - packaging problem; nothing can raise it then
         DurableEngineError = RuntimeError  # noqa: N806
 
+    if counterfactuals:
+        from .counterfactuals import counterfactuals as compute_counterfactuals
+
     counts: dict[str, int] = {}
     warned: dict[str, int] = {}
     skipped = 0
@@ -201,11 +204,7 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
                                 click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
                             warned[w] = warned.get(w, 0) + 1
                         counts[str(decision.outcome)] = counts.get(str(decision.outcome), 0) + 1
-                        cfs = None
-                        if counterfactuals:
-                            from .counterfactuals import counterfactuals as compute_counterfactuals
-
-                            cfs = compute_counterfactuals(ruleset, decision)
+                        cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
                         text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs,
                                                                                record_id)
                         first = False

@@ -92,6 +92,27 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
     return any(d.severity == ERROR for d in diags)
 
 
+def type_name(value, mapping: str = "mapping") -> str:
+    """The JSON-ish kind of a value for messages (`boolean`, `integer`, `number`, `string`,
+    `null`, `list`, and `mapping` — or "object" where the reader thinks in JSON facts).
+    Booleans are checked first: in Python they are integers, in verdict never."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "list"
+    if isinstance(value, dict) or hasattr(value, "keys"):
+        return mapping
+    return type(value).__name__
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean `x`?" hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)

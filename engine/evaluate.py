@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .compile import RuleSet
+from .compile import BackendError, RuleSet
 from .decision import Decision
 from .facts import normalize
 
@@ -51,7 +51,8 @@ def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = 
             matched = be.rule_matches(facts)
             native_matched, leaves = ruleset.native.trace(facts)
             if native_matched != matched:
-                raise AssertionError(f"backends disagree on {facts!r}: durable {matched} native {native_matched}")
+                # Never a silently wrong answer: a disagreement is a backend failure (exit 2 in the CLI).
+                raise BackendError(f"backends disagree on {facts!r}: {backend} {matched}, native {native_matched}")
         return assemble(ruleset, facts, matched, leaves)
     return assemble(ruleset, facts, be.rule_matches(facts))
 

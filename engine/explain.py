@@ -291,7 +291,7 @@ def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None =
 def _rule_line(rule: Rule, decision: Decision, mark: str, lang: str | None, prefix: str = "") -> list[str]:
     conds = rule_conditions(rule, decision)
     reason = f" [{rule.then.reason}]" if rule.then.reason else ""
-    shown = [describe_leaf(leaf, decision, res if not neg else res) for leaf, res, neg in conds]
+    shown = [describe_leaf(leaf, decision, res) for leaf, res, _ in conds]
     where = f"{rule.loc.file}:{rule.loc.line}"
     head = f"  {mark} {prefix}{rule.id}{reason}  " + "; ".join(shown)
     lines = [f"{head}      {where}"]

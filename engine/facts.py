@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
+from .diagnostics import type_name
 from .model import FactSpec, Policy
 
 
@@ -37,24 +38,6 @@ class FactsError(ValueError):
         super().__init__(where + "; ".join(p.message for p in problems))
 
 
-def _type_of(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
-
-
 def _show(value) -> str:
     text = repr(value) if not isinstance(value, str) else value
     return text if len(text) <= 40 else text[:37] + "..."
@@ -66,17 +49,17 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     name = spec.name
     if spec.type == "boolean":
         if not isinstance(value, bool):
-            return value, f"fact `{name}` must be a boolean (true/false), got {_type_of(value)} `{_show(value)}`"
+            return value, f"fact `{name}` must be a boolean (true/false), got {type_name(value, 'object')} `{_show(value)}`"
         return value, None
     if spec.type == "string":
         if not isinstance(value, str):
-            return value, f"fact `{name}` must be a string, got {_type_of(value)} `{_show(value)}`"
+            return value, f"fact `{name}` must be a string, got {type_name(value, 'object')} `{_show(value)}`"
         if spec.enum is not None and value not in spec.enum:
             return value, f"fact `{name}` is `{_show(value)}`, not one of {', '.join(spec.enum)}"
         return value, None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return value, f"fact `{name}` must be {'an integer' if spec.type == 'integer' else 'a number'}, " \
-                      f"got {_type_of(value)} `{_show(value)}`"
+                      f"got {type_name(value, 'object')} `{_show(value)}`"
     if isinstance(value, float) and not math.isfinite(value):
         return value, f"fact `{name}` is `{value}`; only finite numbers are allowed"
     if spec.type == "integer":
@@ -95,7 +78,7 @@ def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
     """Normalize a record: (facts for evaluation, problems). Any problem of severity
     "error" means the record must not be evaluated."""
     if not isinstance(record, Mapping):
-        return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {_type_of(record)}")]
+        return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {type_name(record, 'object')}")]
     out: dict = {}
     problems: list[FactProblem] = []
     for name, spec in policy.facts.items():

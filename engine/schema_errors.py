@@ -16,7 +16,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
+from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
 from .source import SourceMap
 
 _PATTERN_MEANING = {
@@ -80,22 +80,6 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
 
 
-def _json_type(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "list"
-    return "mapping"
-
-
 # JSON Schema's type names, in the words of a YAML author.
 _TYPE_WORDS = {"object": "mapping", "array": "list"}
 
@@ -105,13 +89,13 @@ def _found(value) -> str:
     if value is None:
         return "an empty value"
     if isinstance(value, (dict, list)):
-        return "a " + _json_type(value)
-    return f"{_json_type(value)} {_show(value)}"
+        return "a " + type_name(value)
+    return f"{type_name(value)} {_show(value)}"
 
 
 def _show(value) -> str:
     if isinstance(value, (dict, list)):
-        return "a " + _json_type(value)
+        return "a " + type_name(value)
     text = json.dumps(value, ensure_ascii=False)
     if len(text) > 40:
         text = text[:37] + "..."

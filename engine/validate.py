@@ -13,7 +13,7 @@ import hashlib
 import re
 from typing import Callable, Iterator
 
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, literal, pointer_join
+from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, literal, pointer_join, type_name
 from .model import (
     LIST_OPS,
     ORDER_OPS,
@@ -60,20 +60,6 @@ def template_names(template: str) -> tuple[list[str], str | None]:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
             return names, f"`{{{n}}}` is not a plain name"
     return names, None
-
-
-def _type_name(value) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "list"
-    return type(value).__name__
 
 
 # Words YAML 1.1 (and so many editors and habits) read as booleans, but YAML 1.2 reads as
@@ -180,7 +166,7 @@ class _Builder:
     def value_problem(self, fs: FactSpec, value) -> str | None:
         """Why `value` is not a valid value of fact `fs`, or None."""
         if not value_fits(fs.type, value):
-            return f"must be {fs.type}, found {_type_name(value)} `{literal(value)}`"
+            return f"must be {fs.type}, found {type_name(value)} `{literal(value)}`"
         if fs.enum is not None and value not in fs.enum:
             return f"`{value}` is not one of {', '.join(fs.enum)}"
         if fs.numeric:
@@ -202,7 +188,7 @@ class _Builder:
                             at_key=True, hint="rename the threshold, e.g. `min_" + name + "`")
             if isinstance(value, list):
                 value = tuple(value)
-                kinds = {"number" if _type_name(v) in ("integer", "number") else _type_name(v) for v in value}
+                kinds = {"number" if type_name(v) in ("integer", "number") else type_name(v) for v in value}
                 if len(kinds) > 1:
                     self.report("threshold-mixed-list", f"threshold `{name}` mixes {' and '.join(sorted(kinds))} "
                                 "values", ptr, hint="a list threshold holds values of one type")
@@ -235,7 +221,7 @@ class _Builder:
             ptr = pointer_join("/outputs", name)
             if not value_fits(spec["type"], spec["default"]):
                 self.report("output-bad-default",
-                            f"default of output `{name}` must be {spec['type']}, found {_type_name(spec['default'])} "
+                            f"default of output `{name}` must be {spec['type']}, found {type_name(spec['default'])} "
                             f"`{literal(spec['default'])}`",
                             pointer_join(ptr, "default"))
             combine = spec.get("combine")
@@ -378,7 +364,7 @@ class _Builder:
         if via:
             self.used_thresholds.add(via)
         if not value_fits(spec.type, value):
-            self.report("operand-type-mismatch", f"{what} is {_type_name(value)} but {subject} is {spec.type}", ptr,
+            self.report("operand-type-mismatch", f"{what} is {type_name(value)} but {subject} is {spec.type}", ptr,
                         rule=rule_id)
             return False
         if spec.enum is not None and value not in spec.enum:
@@ -446,7 +432,7 @@ class _Builder:
                             at_key=True, hint=did_you_mean(name, self.outputs_by_name) or "declare it under `outputs:`")
                 continue
             if not value_fits(spec.type, value):
-                self.report("output-type-mismatch", f"`{literal(value)}` is {_type_name(value)} but output `{name}` is "
+                self.report("output-type-mismatch", f"`{literal(value)}` is {type_name(value)} but output `{name}` is "
                             f"{spec.type}", sptr, rule=rule_id)
                 continue
             sets.append((name, value))

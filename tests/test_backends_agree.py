@@ -60,3 +60,5 @@ def test_durable_agrees_with_native(path, data):
     native = evaluate(rs, record, trace=True)
     durable = evaluate(rs, record, trace=True, backend="durable")
     assert to_json(native) == to_json(durable)
+    # The no-trace durable path (validated by the generated guards) gives the same decision.
+    assert evaluate(rs, record, trace=False, backend="durable") == slow_decide(rs, record, backend="durable")
