@@ -615,21 +615,27 @@ class _Compiler:
         return tuple(out)
 
     def fact_encoder(self, name: str):
+        """The checking encoder of one fact; its `fast` attribute tells the generated
+        message writer (`_writer`) which common case it may inline."""
         spec = self.policy.facts[name]
         if spec.type == "integer":
-            return lambda v: _encode_int(name, v)
-        if spec.type == "number":
+            enc, fast = (lambda v: _encode_int(name, v)), "int"
+        elif spec.type == "number":
             unsafe = self.float_unsafe.get(name)
-            return lambda v: _encode_number(name, v, unsafe)
-        if spec.type == "string":
+            # with an unsafe threshold every float must reach the encoder (which refuses it)
+            enc, fast = (lambda v: _encode_number(name, v, unsafe)), ("number" if unsafe is None else "int")
+        elif spec.type == "string":
             table = {v: json.dumps(v, ensure_ascii=False) for v in spec.enum or ()}
 
-            def encode_string(v):
+            def enc(v):
                 text = table.get(v) if isinstance(v, str) else None
                 return text if text is not None else _encode_string(name, v)
 
-            return encode_string
-        return lambda v: _encode_bool(name, v)
+            fast = None
+        else:
+            enc, fast = (lambda v: _encode_bool(name, v)), "bool"
+        enc.fast = fast
+        return enc
 
 
 def split(expr) -> list | None:
@@ -800,12 +806,11 @@ class DurableBackend:
                 compiled = _CACHE[policy.digest] = _compile(policy, plan)
         self._compiled = compiled
         self._initial = plan.conclusions([False] * len(policy.rules))
-        # Per rule, each side's terms split into single codes (one set-disjointness test for
-        # all of them) and the multi-code terms (subset tests): the common case is cheap.
-        self._term_checks = tuple(
-            tuple(x for side in (pos, neg) for x in (frozenset(next(iter(t)) for t in side if len(t) == 1),
-                                                     tuple(t for t in side if len(t) != 1)))
-            for pos, neg in compiled.terms)
+        self._writers = {rs.name: _writer(rs) for _, rulesets in compiled.strata for rs in rulesets}
+        # Memo tables (pure functions of their keys; bounded by CACHE_LIMIT).
+        self._fragments: dict = {}
+        self._done: dict = {}
+        self._resolved: list[dict] = [{} for _ in compiled.strata]
         self._required = frozenset(n for n, f in policy.facts.items() if f.required or f.has_default)
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
@@ -816,33 +821,60 @@ class DurableBackend:
         return self._compiled.rulesets
 
     def _message(self, rs: _Ruleset, facts: Mapping, done, n: int) -> str:
-        parts = ['{"sid":"%s","%s":%d' % (SID, ID_FIELD, n)]
-        for prefix, kind, key, enc in rs.encoders:
-            if kind == "fact":
-                v = facts.get(key)
-                if v is None:
+        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`."""
+        return self._writers[rs.name](facts, n) + self._fragment(rs, done) + "}"
+
+    def _fragment(self, rs: _Ruleset, done) -> str:
+        """The conclusion fields (earlier rules, flags, outcome) of `rs`'s message: a pure
+        function of `done`, so written once per distinct `done` and remembered."""
+        key = (rs.name, None if done is None else done.matched)
+        text = self._fragments.get(key)
+        if text is None:
+            parts = []
+            for prefix, kind, k, _ in rs.encoders:
+                if kind == "rule":
+                    v = done.matched[k]
+                elif kind == "flag":
+                    v = done.flags.get(k, False)
+                elif kind == "outcome":
+                    if done.outcome_known:
+                        parts.append(prefix + self._outcome_text[done.outcome])
                     continue
-                parts.append(prefix)
-                parts.append(enc(v))
-            elif kind == "rule":
-                v = done.matched[key]
-                if v is None:
+                else:
                     continue
-                parts.append(prefix)
-                parts.append("true" if v else "false")
-            elif kind == "flag":
-                v = done.flags.get(key, False)
-                if v is None:
-                    continue
-                parts.append(prefix)
-                parts.append("true" if v else "false")
-            else:  # outcome
-                if not done.outcome_known:
-                    continue
-                parts.append(prefix)
-                parts.append(self._outcome_text[done.outcome])
-        parts.append("}")
-        return "".join(parts)
+                if v is not None:
+                    parts.append(prefix + ("true" if v else "false"))
+            text = "".join(parts)
+            _remember(self._fragments, key, text)
+        return text
+
+    def _conclusions(self, matched: list) -> object:
+        """`plan.conclusions`, remembered per distinct tuple of matches so far."""
+        key = tuple(matched)
+        done = self._done.get(key)
+        if done is None:
+            done = self.plan.conclusions(key)
+            _remember(self._done, key, done)
+        return done
+
+    def _resolve(self, s: int, fired: frozenset) -> tuple:
+        """Each rule of stratum `s` as True/False/None from the codes its durable rules
+        fired (a rule matches when every code of one of its terms fired), remembered per
+        distinct set of fired codes."""
+        cache = self._resolved[s]
+        values = cache.get(fired)
+        if values is None:
+            out = []
+            for i in self._compiled.strata[s][0]:
+                pos, neg = self._compiled.terms[i]
+                yes = any(t <= fired for t in pos)
+                no = any(t <= fired for t in neg)
+                if yes and no:
+                    raise DurableEngineError(f"rule `{self.policy.rules[i].id}` matched both ways")
+                out.append(True if yes else None if self._compiled.maybe_unknown[i] and not no else False)
+            values = tuple(out)
+            _remember(cache, fired, values)
+        return values
 
     def _run(self, rs: _Ruleset, text: str) -> set[int]:
         """assert_fact, collect the codes the actions appended, retract_fact."""
@@ -875,27 +907,57 @@ class DurableBackend:
         missing = self._required.difference(facts.keys())
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
-        compiled = self._compiled
-        unknown = compiled.maybe_unknown
-        checks = self._term_checks
+        strata = self._compiled.strata
+        writers, fragment, run, resolve = self._writers, self._fragment, self._run, self._resolve
         matched: list[bool | None] = [False] * len(self.policy.rules)
         done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
-        last = len(compiled.strata) - 1
+        last = len(strata) - 1
         with _LOCK:
-            for s, (stratum, rulesets) in enumerate(compiled.strata):
+            for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
-                    fired |= self._run(rs, self._message(rs, facts, done, next(_COUNTER)))
-                for i in stratum:
-                    pos1, posn, neg1, negn = checks[i]
-                    if not fired.isdisjoint(pos1) or any(t <= fired for t in posn):
-                        if not fired.isdisjoint(neg1) or any(t <= fired for t in negn):
-                            raise DurableEngineError(f"rule `{self.policy.rules[i].id}` matched both ways")
-                        matched[i] = True
-                    elif unknown[i] and fired.isdisjoint(neg1) and not any(t <= fired for t in negn):
-                        matched[i] = None
-                    else:
-                        matched[i] = False
+                    fired |= run(rs, writers[rs.name](facts, next(_COUNTER)) + fragment(rs, done) + "}")
+                for i, v in zip(stratum, resolve(s, frozenset(fired))):
+                    matched[i] = v
                 if s != last:  # the last stratum's conclusions are the assembler's job
-                    done = self.plan.conclusions(matched)
+                    done = self._conclusions(matched)
         return tuple(matched)
+
+
+CACHE_LIMIT = 4096  # entries per memo table; beyond it, values are computed and not kept
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) < CACHE_LIMIT:
+        cache[key] = value
+
+
+def _writer(rs: _Ruleset):
+    """Generate the function that writes the fact fields of `rs`'s message: the JSON of
+    normalized facts, with the common types inlined and anything unusual handed to the
+    ruleset's checking encoders (which raise for a value durable would mis-compare)."""
+    env = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX}
+    lines = ["def write(facts, n):", "    get = facts.get", '    out = \'{"sid":"%s","%s":\' + str(n)' % (SID, ID_FIELD)]
+    for k, (prefix, kind, key, enc) in enumerate(rs.encoders):
+        if kind != "fact":
+            continue
+        env[f"e{k}"] = enc
+        lines += [f"    v = get({key!r})", "    if v is not None:"]
+        fast = getattr(enc, "fast", None)
+        if fast == "int":
+            value = f"str(v) if v.__class__ is int and INT_MIN <= v <= INT_MAX else e{k}(v)"
+        elif fast == "number":
+            lines += ["        if v.__class__ is float:",
+                      "            r = repr(v)",  # inf and nan contain an n; exponents an e
+                      f"            r = r if 'e' not in r and 'n' not in r else e{k}(v)",
+                      "        else:",
+                      f"            r = str(v) if v.__class__ is int and INT_MIN <= v <= INT_MAX else e{k}(v)"]
+            value = "r"
+        elif fast == "bool":
+            value = f"'true' if v is True else 'false' if v is False else e{k}(v)"
+        else:
+            value = f"e{k}(v)"
+        lines.append(f"        out += {prefix!r} + ({value})")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<durable writer {rs.name}>", "exec"), env)  # noqa: S102 - our own source
+    return env["write"]

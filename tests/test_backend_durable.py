@@ -361,6 +361,43 @@ def test_floats_are_written_without_exponent(value, text):
     assert float(text) == value
 
 
+# The generated message writer inlines the common types; everything else must reach the
+# checking encoders. Each row: facts → the exact JSON fields written, or the error raised.
+WRITER_POLICY = POLICY_HEAD + """
+rules:
+  - {id: r1, when: {all: [{x: {gt: 0}}, {y: {gt: 0.5}}, {s: {eq: a}}, {flag_in: {eq: true}}]}, then: {outcome: high}}
+"""
+
+
+@pytest.mark.parametrize("facts, expected", [
+    ({"x": 5, "y": 0.25, "s": "a", "flag_in": True}, '"f0":5,"f1":0.25,"f2":"a","f3":true'),
+    ({"x": -7, "y": 3, "s": "北京", "flag_in": False}, '"f0":-7,"f1":3,"f2":"北京","f3":false'),
+    ({"x": 0, "y": 1e-07, "flag_in": False}, '"f0":0,"f1":0.0000001,"f3":false'),
+    ({"x": 0, "y": 1e20, "s": None, "flag_in": False}, '"f0":0,"f1":100000000000000000000.0,"f3":false'),
+    ({"x": 0, "y": -0.0, "s": "c", "flag_in": False}, '"f0":0,"f1":-0.0,"f2":"c","f3":false'),
+    ({"x": 2**63 - 1, "flag_in": False}, '"f0":9223372036854775807,"f3":false'),
+    ({"x": 0, "s": 'q"\\', "flag_in": False}, '"f0":0,"f2":"q\\"\\\\","f3":false'),  # not in the enum: escaped
+    ({"x": 2**63, "flag_in": False}, bd.DurableLimitError),
+    ({"x": True, "flag_in": False}, TypeError),
+    ({"x": 1.0, "flag_in": False}, TypeError),
+    ({"x": 1, "y": math.inf, "flag_in": False}, ValueError),
+    ({"x": 1, "y": math.nan, "flag_in": False}, ValueError),
+    ({"x": 1, "y": "1", "flag_in": False}, TypeError),
+    ({"x": 1, "flag_in": 1}, TypeError),
+    ({"x": 1, "s": 3, "flag_in": False}, TypeError),
+])
+def test_message_writer(durable, facts, expected):
+    be = backend(load_policy(WRITER_POLICY))
+    rs = be._compiled.strata[0][1][0]
+    if isinstance(expected, str):
+        text = be._message(rs, facts, be._initial, 42)
+        assert text == '{"sid":"0","_n":42,' + expected + "}"
+        assert json.loads(text)["f0"] == facts["x"]
+    else:
+        with pytest.raises(expected):
+            be._message(rs, facts, be._initial, 42)
+
+
 def test_exponent_thresholds_and_facts_compare_exactly(durable):
     policy = load_policy("""
 policy: t
