@@ -1,9 +1,10 @@
 """JSON Schema validation of loaded documents, with errors turned into located diagnostics.
 
-jsonschema's raw messages ("Additional properties are not allowed ('tresholds' was
-unexpected)") are written for programmers; this module rewrites the common ones in the
-project's message style, points at the offending key or value, and adds "did you mean"
-hints. For `oneOf`/`anyOf` failures it descends to the most relevant branch error.
+Documents the fast acceptance test (`schema_check`) proves valid skip jsonschema entirely
+(it is imported only when a document needs it). jsonschema's raw messages ("Additional
+properties are not allowed ('tresholds' was unexpected)") are written for programmers;
+this module rewrites the common ones in the project's message style, points at the
+offending key or value, and adds "did you mean" hints. For `oneOf`/`anyOf` failures it descends to the most relevant branch error.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING
 
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
+from .schema_check import Unsupported, compile_schema
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 from .source import SourceMap
 
 _PATTERN_MEANING = {
@@ -75,9 +78,21 @@ def _refers_to(node, target: str, defs: dict, seen: tuple) -> bool:
 
 
 @lru_cache(maxsize=None)
-def validator(name: str) -> Draft202012Validator:
+def validator(name: str):
+    """The jsonschema validator of a schema (jsonschema is imported on first use only)."""
+    from jsonschema import Draft202012Validator
+
     schema = load_schema(name)
     return Draft202012Validator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+@lru_cache(maxsize=None)
+def acceptor(name: str):
+    """The fast acceptance test of a schema (`schema_check`), or None if it cannot decide it."""
+    try:
+        return compile_schema(load_schema(name))
+    except Unsupported:
+        return None
 
 
 # JSON Schema's type names, in the words of a YAML author.
@@ -104,6 +119,8 @@ def _show(value) -> str:
 
 def _leaf(error: ValidationError) -> ValidationError:
     """The most specific error inside a oneOf/anyOf failure."""
+    from jsonschema.exceptions import best_match
+
     while error.context:
         # Prefer the branch whose schema "fits" the instance's type: a type error in a
         # branch means that branch was not what the author meant.
@@ -202,7 +219,11 @@ def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
 
 
 def check_schema(data: object, smap: SourceMap, schema_name: str) -> list[Diagnostic]:
-    """All schema errors of `data`, located, deduplicated."""
+    """All schema errors of `data`, located, deduplicated. A document the fast acceptance
+    test proves valid has none; any other goes through jsonschema, which decides."""
+    accepts = acceptor(schema_name)
+    if accepts is not None and accepts(data):
+        return []
     out: list[Diagnostic] = []
     for error in validator(schema_name).iter_errors(data):
         out.extend(_convert(error, smap))

@@ -1,0 +1,168 @@
+"""The fast schema acceptance test (`engine.schema_check`) against jsonschema, the authority.
+
+The contract is one-sided: whatever `schema_check` accepts, jsonschema must find valid
+(else an invalid policy would skip its schema errors). It is also meant to accept every
+valid document (else the speed-up is lost), which is checked on every real document of the
+repository and on generated mutations of the example policies.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.schema_check import Unsupported, compile_schema
+from engine.schema_errors import acceptor, load_schema, validator
+from engine.source import load_bytes
+from test_fuzz_validate import FUZZ, VALUES, mutate
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS = ("policy.schema.json", "test.schema.json", "decision.schema.json")
+
+
+def agree(schema: str, data: object) -> tuple[bool, bool]:
+    return acceptor(schema)(data), validator(schema).is_valid(data)
+
+
+def test_every_project_schema_compiles():
+    for name in SCHEMAS:
+        assert acceptor(name) is not None, name
+
+
+def loaded(path: Path):
+    doc, _ = load_bytes(path.read_bytes(), str(path))
+    return None if doc is None else doc.data
+
+
+def yaml_documents():
+    for path in sorted(ROOT.glob("policies/*.yaml")) + sorted(ROOT.glob("tests/fixtures/**/*.yaml")):
+        schema = "test.schema.json" if path.name.endswith(".test.yaml") else "policy.schema.json"
+        yield pytest.param(path, schema, id=str(path.relative_to(ROOT)))
+
+
+@pytest.mark.parametrize("path, schema", list(yaml_documents()))
+def test_agrees_on_every_document_of_the_repository(path, schema):
+    data = loaded(path)
+    if data is None:
+        pytest.skip("does not load as YAML (a loader fixture)")
+    accepted, valid = agree(schema, data)
+    assert accepted == valid
+
+
+def test_broken_fixtures_include_schema_errors_it_rejects():
+    """The corpus above is not all valid: the schema-level fixtures are rejected."""
+    rejected = [p.name for p in sorted(ROOT.glob("tests/fixtures/broken/*.yaml"))
+                if (d := loaded(p)) is not None and not acceptor("policy.schema.json")(d)]
+    assert len(rejected) >= 10, rejected
+
+
+def test_agrees_on_emitted_decisions():
+    from engine import load_policy
+
+    policy = load_policy(ROOT / "policies" / "double11-coupon.yaml")
+    users = [json.loads(p.read_text()) for p in sorted(ROOT.glob("examples/*.json"))]
+    assert users
+    for user in users:
+        decision = json.loads(policy.to_json(policy.evaluate(user)))
+        assert agree("decision.schema.json", decision) == (True, True)
+        broken = copy.deepcopy(decision)
+        broken["outcome"] = 7
+        assert agree("decision.schema.json", broken) == (False, False)
+
+
+POLICIES = {p.name: loaded(p) for p in sorted(ROOT.glob("policies/*.yaml")) if not p.name.endswith(".test.yaml")}
+
+
+@FUZZ
+@given(st.sampled_from(sorted(POLICIES)), st.data())
+def test_agrees_on_mutated_policies(name, data):
+    policy = copy.deepcopy(POLICIES[name])
+    for _ in range(data.draw(st.integers(1, 3))):
+        mutate(policy, data)
+    accepted, valid = agree("policy.schema.json", policy)
+    assert not accepted or valid, "accepted a document jsonschema rejects"
+    assert accepted == valid
+
+
+@FUZZ
+@given(VALUES)
+def test_agrees_on_any_value(value):
+    for schema in SCHEMAS:
+        accepted, valid = agree(schema, value)
+        assert not accepted or valid
+        assert accepted == valid
+
+
+# JSON Schema's own rules, on small schemas: (schema, value, valid).
+SMALL = [
+    ({"type": "integer"}, 3, True), ({"type": "integer"}, 3.0, True), ({"type": "integer"}, 3.5, False),
+    ({"type": "integer"}, True, False), ({"type": "number"}, False, False), ({"type": "number"}, 2, True),
+    ({"type": ["string", "null"]}, None, True), ({"type": ["string", "null"]}, 0, False),
+    ({"type": "object"}, [], False), ({"type": "array"}, {}, False), ({"type": "boolean"}, 0, False),
+    ({"minimum": 3}, "a", True), ({"minimum": 3}, 2, False), ({"exclusiveMinimum": 3}, 3, False),
+    ({"maximum": 3}, 3.0, True), ({"minLength": 2}, "北京", True), ({"maxLength": 1}, "北京", False),
+    ({"pattern": "^[a-z]+$"}, "abc", True), ({"pattern": "b"}, "abc", True), ({"pattern": "^b"}, "abc", False),
+    ({"enum": ["a", "b"]}, "b", True), ({"enum": ["a", "b"]}, 1, False), ({"enum": [True]}, 1, False),
+    ({"const": False}, 0, False), ({"const": False}, False, True),
+    ({"required": ["a"]}, {"b": 1}, False), ({"required": ["a"]}, [], True),
+    ({"properties": {"a": {"type": "string"}}}, {"a": 1}, False),
+    ({"properties": {"a": {}}, "additionalProperties": False}, {"a": 1, "b": 2}, False),
+    ({"additionalProperties": {"type": "integer"}}, {"x": 1, "y": 2}, True),
+    ({"propertyNames": {"pattern": "^[a-z]$"}}, {"ab": 1}, False),
+    ({"minProperties": 1}, {}, False), ({"minItems": 2}, [1], False), ({"maxItems": 1}, [1, 2], False),
+    ({"items": {"type": "string"}}, ["a", 1], False), ({"contains": {"const": "x"}}, ["a", "x"], True),
+    ({"uniqueItems": True}, ["a", "a"], False), ({"uniqueItems": True}, ["a", "b"], True),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, 1, False),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, 1.5, True),
+    ({"anyOf": [{"type": "integer"}, {"type": "number"}]}, 1, True), ({"not": {"type": "string"}}, "a", False),
+    ({"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}, [[[]]], True),
+    ({"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}, [[1]], False),
+    (True, 1, True), (False, 1, False), ({}, {"anything": [1]}, True),
+]
+
+
+@pytest.mark.parametrize("schema, value, valid", SMALL)
+def test_small_schemas(schema, value, valid):
+    from jsonschema import Draft202012Validator
+
+    assert Draft202012Validator(schema).is_valid(value) is valid  # the table itself is right
+    assert compile_schema(schema)(value) is valid
+
+
+# Conservative answers: "not proven valid", so jsonschema decides (and here finds them valid).
+@pytest.mark.parametrize("schema, value", [
+    ({"uniqueItems": True}, [1, 2]), ({"enum": [1, 2]}, 1), ({"minimum": 1}, float("nan")),
+])
+def test_conservative_answers_defer_to_jsonschema(schema, value):
+    try:
+        accepts = compile_schema(schema)
+    except Unsupported:
+        return
+    assert accepts(value) is False
+
+
+@pytest.mark.parametrize("schema", [
+    {"if": {"type": "string"}}, {"patternProperties": {"a": {}}}, {"prefixItems": [{}]},
+    {"$ref": "https://example.com/s"}, {"$ref": "#/$defs/missing"}, {"items": [{}]},
+    {"properties": {"a": {"$id": "x", "type": "string"}}}, {"format": "email"}, {"contains": {}, "minContains": 2},
+])
+def test_unsupported_keywords_are_refused(schema):
+    with pytest.raises(Unsupported):
+        compile_schema(schema)
+
+
+def test_a_valid_policy_never_imports_jsonschema():
+    """The point of the fast path: `verdict validate` on valid policies skips jsonschema."""
+    code = ("import sys\nfrom engine.cli import main\n"
+            "try:\n    main(['validate', 'policies/'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
+            "assert 'jsonschema' not in sys.modules, 'jsonschema was imported'\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert load_schema("policy.schema.json")["$schema"].endswith("2020-12/schema")
