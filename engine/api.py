@@ -52,6 +52,8 @@ class CompiledPolicy:
 
         `trace=True` records every condition's result for explanations; without it the
         native backend takes its fast path."""
+        if not trace and backend == "native":
+            return self.ruleset.decide(facts)  # what `evaluate` would call, one frame less
         return _evaluate(self.ruleset, facts, trace=trace, backend=backend)
 
     def counterfactuals(self, decision: Decision) -> list:

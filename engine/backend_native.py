@@ -344,10 +344,10 @@ class _Gen:
             fmap = ", ".join(f"{fname!r}: {var}" for fname, var in self.fact_var.items())
             lines.append(f"{ind}fx = r.copy() if tuple(r) == {keys} else {{{fmap}}}")
             traces = ", ".join("(" + "".join(f"c{r.index}_{lf.index}, " for lf in r.leaves) + ")" for r in policy.rules)
-            lines.append(f"{ind}return _tnew(_Decision, (_policy, fx, o, True, by, {matches}, fl, "
+            lines.append(f"{ind}return _Decision((_policy, fx, o, True, by, {matches}, fl, "
                          f"{{{', '.join(outs)}}}, (), ({traces},), ()))")
         else:
-            lines.append(f"{ind}return _tnew(_Decision, (_policy, r.copy(), o, True, by, {matches}, fl, "
+            lines.append(f"{ind}return _Decision((_policy, r.copy(), o, True, by, {matches}, fl, "
                          f"{{{', '.join(outs)}}}, (), None, ()))")
         return lines
 
@@ -372,7 +372,7 @@ class NativeBackend:
         self.source, consts = generate_source(policy)
         namespace: dict[str, object] = {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
-            "_compress": compress, "_tnew": tuple.__new__, "_Decision": Decision, "_policy": policy,
+            "_compress": compress, "_Decision": Decision, "_policy": policy,
             "_slow": slow, "_assemble": assemble, "_inf": float("inf"),
             "__builtins__": {"tuple": tuple, "dict": dict, "len": len, "min": min, "max": max, "sum": sum,
                              "int": int, "float": float, "bool": bool, "str": str, "KeyError": KeyError},

@@ -28,6 +28,9 @@ class RuleSet:
         self.native = NativeBackend(policy, self.plan,
                                     slow=lambda record: slow_decide(self, record),
                                     assemble=lambda facts, matched: assemble(self, facts, matched))
+        # The generated fast paths, one attribute away for `evaluate` (the hot path).
+        self.decide = self.native.decide
+        self.decide_trace = self.native.decide_trace
         self._durable = None
 
     def backend(self, name: str = "native"):

@@ -6,28 +6,57 @@ It holds rule indexes and values, never formatted text: rendering is the explain
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from operator import itemgetter
 
 from .model import Policy, Rule
 
+try:  # the C field accessor namedtuple uses
+    from _collections import _tuplegetter
+except ImportError:  # pragma: no cover - other Pythons
+    def _tuplegetter(index: int, doc: str):
+        return property(itemgetter(index), doc=doc)
+
 Tri = bool | None
 
+FIELDS = ("policy", "facts", "outcome", "outcome_known", "decided_by", "matched", "flags", "outputs",
+          "missing_facts", "trace", "warnings")
 
-class Decision(NamedTuple):
-    """Immutable. A NamedTuple rather than a dataclass because the generated fast path
-    builds one per evaluation and tuple construction is the cheapest object Python has."""
 
-    policy: Policy
-    facts: dict  # the normalized facts the decision was made on (defaults applied)
-    outcome: str | None
-    outcome_known: bool  # False when an undecided rule (missing facts) could change it
-    decided_by: tuple[int, ...]  # indexes of the outcome rules that decided it
-    matched: tuple[Tri, ...]  # per rule, in rule order
-    flags: tuple[str, ...]
-    outputs: dict
-    missing_facts: tuple[str, ...]
-    trace: tuple[tuple[Tri, ...], ...] | None = None  # per rule, per leaf
-    warnings: tuple[str, ...] = ()
+class Decision(tuple):
+    """Immutable: a tuple of the eleven FIELDS, built from one, `Decision((policy, …))`.
+
+    Not a NamedTuple: a class with a Python-level `__new__` (as every namedtuple has) makes
+    each construction go through it, and the generated fast path builds one Decision per
+    evaluation. Without one, `Decision(values)` is CPython's own tuple construction, ~160 ns
+    cheaper, about a tenth of a whole native decision. Field access is namedtuple's.
+    """
+
+    __slots__ = ()
+    _fields = FIELDS
+
+    policy: Policy = _tuplegetter(0, "the policy decided on")
+    facts: dict = _tuplegetter(1, "the normalized facts the decision was made on (defaults applied)")
+    outcome: str | None = _tuplegetter(2, "the outcome id (None: no outcome at all)")
+    outcome_known: bool = _tuplegetter(3, "False when an undecided rule (missing facts) could change it")
+    decided_by: tuple = _tuplegetter(4, "indexes of the outcome rules that decided it")
+    matched: tuple = _tuplegetter(5, "per rule, in rule order: True, False or None (unknown)")
+    flags: tuple = _tuplegetter(6, "raised flags, sorted")
+    outputs: dict = _tuplegetter(7, "output values")
+    missing_facts: tuple = _tuplegetter(8, "declared facts absent from the record")
+    trace: tuple | None = _tuplegetter(9, "per rule, per leaf condition result; None without a trace")
+    warnings: tuple = _tuplegetter(10, "warnings about the record (e.g. undeclared facts)")
+
+    def _replace(self, **changes) -> "Decision":
+        values = list(self)
+        for name, value in changes.items():
+            values[FIELDS.index(name)] = value
+        return Decision(values)
+
+    def __repr__(self) -> str:
+        return "Decision(" + ", ".join(f"{n}={v!r}" for n, v in zip(FIELDS, self)) + ")"
+
+    def __reduce__(self):
+        return (Decision, (tuple(self),))
 
     @property
     def decided_by_rules(self) -> list[Rule]:

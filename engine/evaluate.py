@@ -36,7 +36,7 @@ def assemble(ruleset: RuleSet, facts: dict, matched: tuple, trace=None, warnings
             else:  # "first", or undeclared: validation guarantees the values agree
                 outputs[name] = values[0]
     missing = tuple(n for n in policy.facts if n not in facts) if len(facts) != len(policy.facts) else ()
-    return Decision(policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings)
+    return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings))
 
 
 def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native") -> Decision:
@@ -74,14 +74,15 @@ def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: 
     On the native backend an ordinary record (every fact present and valid) is one
     generated function call (`NativeBackend.decide`, or `decide_trace` with the trace);
     everything else takes the generic path, which the tests compare both against."""
-    if label is None and not trace and backend != "native":
-        return _decide_on_other_backend(ruleset, record, backend)
-    if backend == "native" and label is None:
-        if not trace:
-            return ruleset.native.decide(record)
-        decision = ruleset.native.decide_trace(record)
-        if decision is not None:
-            return decision
+    if label is None:  # tests in the order of the common cases: this is the hot path
+        if backend == "native":
+            if not trace:
+                return ruleset.decide(record)
+            decision = ruleset.decide_trace(record)
+            if decision is not None:
+                return decision
+        elif not trace:
+            return _decide_on_other_backend(ruleset, record, backend)
     return slow_decide(ruleset, record, trace=trace, backend=backend, label=label)
 
 

@@ -210,3 +210,24 @@ def test_explicit_null_optional_fact_is_missing_on_every_path(path):
         assert optional[0] in d.missing_facts
         assert optional[0] not in d.facts
         assert d == slow_decide(rs, record, trace=trace)
+
+
+def test_decision_is_an_immutable_tuple_of_named_fields(ruleset):
+    import pickle
+
+    from engine.decision import FIELDS, Decision
+
+    user = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+            "monthly_spend": 2500.0, "account_age_days": 400, "frozen": False, "loan_applications_30d": 1,
+            "credit_utilization": 0.3}
+    fast = evaluate(ruleset, user, trace=False)
+    slow = slow_decide(ruleset, user)
+    assert type(fast) is type(slow) is Decision and fast == slow  # generated and generic builders agree
+    assert len(fast) == len(FIELDS) and [getattr(fast, n) for n in FIELDS] == list(fast)
+    assert (fast.outcome, fast.outcome_known, fast.trace, fast.warnings) == ("gold", True, None, ())
+    changed = fast._replace(warnings=("w",))
+    assert type(changed) is Decision and changed.warnings == ("w",) and fast.warnings == ()
+    assert pickle.loads(pickle.dumps(fast)) == fast
+    assert repr(fast).startswith("Decision(policy=") and "outcome='gold'" in repr(fast)
+    with pytest.raises(AttributeError):
+        fast.outcome = "denied"
