@@ -49,6 +49,11 @@ _TYPES: dict[str, Check] = {
 }
 
 
+# minX/maxX: the kind of value the limit applies to (others pass), and whether it is a minimum
+_SIZE_LIMITS = {"minProperties": (dict, True), "maxProperties": (dict, False), "minItems": (list, True),
+                "maxItems": (list, False), "minLength": (str, True), "maxLength": (str, False)}
+
+
 def _const_check(expected) -> Check:
     """JSON equality for strings and booleans; anything else is left to jsonschema."""
     if isinstance(expected, bool):
@@ -134,17 +139,18 @@ class _Compiler:
             return lambda v: any(t(v) for t in tests)
         if key == "const":
             return _const_check(arg)
+        if key in _SIZE_LIMITS:
+            kind, at_least = _SIZE_LIMITS[key]
+            n = arg
+            if at_least:
+                return lambda v: not isinstance(v, kind) or len(v) >= n
+            return lambda v: not isinstance(v, kind) or len(v) <= n
         if key == "required":
             names = tuple(arg)
             return lambda v: not isinstance(v, dict) or all(n in v for n in names)
         if key == "propertyNames":
             c = self.compile(arg)
             return lambda v: not isinstance(v, dict) or all(c(k) for k in v)
-        if key in ("minProperties", "maxProperties"):
-            n = arg
-            if key == "minProperties":
-                return lambda v: not isinstance(v, dict) or len(v) >= n
-            return lambda v: not isinstance(v, dict) or len(v) <= n
         if key == "items":
             c = self.compile(arg)
             return lambda v: not isinstance(v, list) or all(c(x) for x in v)
@@ -153,22 +159,12 @@ class _Compiler:
                 raise Unsupported("minContains/maxContains")
             c = self.compile(arg)
             return lambda v: not isinstance(v, list) or any(c(x) for x in v)
-        if key in ("minItems", "maxItems"):
-            n = arg
-            if key == "minItems":
-                return lambda v: not isinstance(v, list) or len(v) >= n
-            return lambda v: not isinstance(v, list) or len(v) <= n
         if key == "uniqueItems":
             if not arg:
                 return lambda v: True
             # strings only: JSON equality of mixed values (1 == 1.0, true != 1) is jsonschema's job
             return lambda v: not isinstance(v, list) or (all(isinstance(x, str) for x in v)
                                                          and len(set(v)) == len(v))
-        if key in ("minLength", "maxLength"):
-            n = arg
-            if key == "minLength":
-                return lambda v: not isinstance(v, str) or len(v) >= n
-            return lambda v: not isinstance(v, str) or len(v) <= n
         if key == "pattern":
             search = re.compile(arg).search
             return lambda v: not isinstance(v, str) or search(v) is not None
