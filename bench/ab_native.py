@@ -15,6 +15,7 @@ import argparse
 import copy
 import gc
 import importlib.util
+import inspect
 import statistics
 import sys
 import time
@@ -46,8 +47,13 @@ def main(argv=None) -> int:
 
     new = compile_policy(load_policy(POLICY))
     old = copy.copy(new)  # same policy and plan; only the native backend differs
-    old.native = base_mod.NativeBackend(new.policy, new.plan, slow=lambda r: slow_decide(old, r),
-                                        assemble=lambda f, m: assemble(old, f, m))
+    hooks = {"slow": lambda r: slow_decide(old, r), "assemble": lambda f, m: assemble(old, f, m)}
+    if "general" in inspect.signature(base_mod.NativeBackend).parameters:
+        hooks["general"] = lambda r, trace, backend: evaluate(old, r, trace=trace, backend=backend)
+    old.native = base_mod.NativeBackend(new.policy, new.plan, **hooks)
+    # `evaluate` calls the RuleSet's own references to the generated fast paths
+    old.decide = old.native.decide
+    old.decide_trace = getattr(old.native, "decide_trace", lambda r: None)
     users = make_users(args.users)
     bad = sum(evaluate(old, u, trace=t) != evaluate(new, u, trace=t) for u in users for t in (False, True))
 

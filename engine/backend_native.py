@@ -285,8 +285,18 @@ class _Gen:
         self.in_decide = False
         head, rest = body[0], body[1:]
         n_facts = len(policy.facts)
-        lines = [head.replace("(f):", "(r):"), f"{ind}if r.__class__ is not dict or len(r) != {n_facts}:",
-                 f"{ind}    {off}", f"{ind}try:"]
+        if with_trace:
+            lines = [head.replace("(f):", "(r):"), f"{ind}if r.__class__ is not dict or len(r) != {n_facts}:",
+                     f"{ind}    {off}", f"{ind}try:"]
+        else:
+            # `decide` is also `CompiledPolicy.evaluate` itself (no wrapper frame on a
+            # service's hot path), so it takes that method's keywords; anything but the
+            # defaults goes to the general `evaluate`.
+            lines = [head.replace("(f):", "(r, *, trace=False, backend='native'):"),
+                     f"{ind}if r.__class__ is not dict or len(r) != {n_facts} or trace or backend != 'native':",
+                     f"{ind}    return _general(r, trace=trace, backend=backend) if trace or backend != 'native' "
+                     f"else _slow(r)",
+                     f"{ind}try:"]
         logic = [ln for ln in rest if not ln.startswith(f"{ind}v") and not ln.startswith(f"{ind}return")]
         for fname, var in self.fact_var.items():
             lines.append(f"{ind}    {var} = r[{fname!r}]")
@@ -365,15 +375,16 @@ class NativeBackend:
 
     name = "native"
 
-    def __init__(self, policy: Policy, plan: Plan, slow: Callable, assemble: Callable):
+    def __init__(self, policy: Policy, plan: Plan, slow: Callable, assemble: Callable, general: Callable):
         """`slow(record)` is the generic validate-and-decide path; `assemble(facts, matches)`
-        the generic Decision builder. The generated `decide` defers to them off the fast path."""
+        the generic Decision builder; `general(record, trace=…, backend=…)` is `evaluate`
+        with those options. The generated `decide` defers to them off the fast path."""
         self.policy = policy
         self.source, consts = generate_source(policy)
         namespace: dict[str, object] = {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
             "_compress": compress, "_Decision": Decision, "_policy": policy,
-            "_slow": slow, "_assemble": assemble, "_inf": float("inf"),
+            "_slow": slow, "_assemble": assemble, "_general": general, "_inf": float("inf"),
             "__builtins__": {"tuple": tuple, "dict": dict, "len": len, "min": min, "max": max, "sum": sum,
                              "int": int, "float": float, "bool": bool, "str": str, "KeyError": KeyError},
         }

@@ -6,6 +6,8 @@ first use, since importing durable-rules costs time and is impossible on Python 
 
 from __future__ import annotations
 
+from functools import partial
+
 from .backend_native import NativeBackend
 from .model import Policy
 from .semantics import Plan
@@ -21,13 +23,14 @@ class RuleSet:
     """A compiled policy: the IR, its shared plan, and its backends."""
 
     def __init__(self, policy: Policy):
-        from .evaluate import assemble, slow_decide
+        from .evaluate import assemble, evaluate, slow_decide
 
         self.policy = policy
         self.plan = Plan(policy)
         self.native = NativeBackend(policy, self.plan,
                                     slow=lambda record: slow_decide(self, record),
-                                    assemble=lambda facts, matched: assemble(self, facts, matched))
+                                    assemble=lambda facts, matched: assemble(self, facts, matched),
+                                    general=partial(evaluate, self))
         # The generated fast paths, one attribute away for `evaluate` (the hot path).
         self.decide = self.native.decide
         self.decide_trace = self.native.decide_trace

@@ -147,3 +147,40 @@ def test_python_api_matches_the_cli():
     with pytest.raises(PolicyError) as exc:
         load_policy_text("policy: x\nversion: 1\n", "inline.yaml")
     assert exc.value.diagnostics[0].code == "schema-missing-key"
+
+
+@pytest.mark.parametrize("record", [
+    GOLD,  # ordinary: the generated fast path
+    {**GOLD, "credit_score": 720.0},  # integral float: normalized on the generic path
+    {k: v for k, v in GOLD.items() if k != "user_id"} | {"extra": 1},  # undeclared fact: a warning
+    dict(reversed(list(GOLD.items()))),  # another key order
+])
+@pytest.mark.parametrize("options", [{}, {"trace": True}, {"backend": "durable"}, {"trace": True, "backend": "durable"}])
+def test_the_api_evaluate_is_the_general_evaluate(record, options):
+    """`CompiledPolicy.evaluate` is the generated function on each instance; it must give
+    exactly what the documented method (engine.evaluate with the same options) gives."""
+    from engine import load_policy
+    from engine.api import CompiledPolicy
+    from engine.evaluate import evaluate
+
+    p = load_policy(POLICY)
+    assert p.evaluate is p.ruleset.decide
+    got = p.evaluate(record, **options)
+    assert got == evaluate(p.ruleset, record, trace=options.get("trace", False),
+                           backend=options.get("backend", "native"))
+    assert got == CompiledPolicy.evaluate(p, record, **options)
+    assert (got.trace is not None) == bool(options.get("trace"))
+
+
+def test_the_api_evaluate_rejects_like_the_method():
+    from engine import FactsError, load_policy
+    from engine.compile import BackendError
+
+    p = load_policy(POLICY)
+    for bad in ({**GOLD, "credit_score": 7000}, {**GOLD, "frozen": "no"}, "not a mapping"):
+        with pytest.raises(FactsError):
+            p.evaluate(bad)
+    with pytest.raises(BackendError):
+        p.evaluate(GOLD, backend="nope")
+    with pytest.raises(TypeError):
+        p.evaluate(GOLD, False)  # the options are keyword-only, as documented
