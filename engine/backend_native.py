@@ -294,6 +294,10 @@ class _Gen:
             # defaults goes to the general `evaluate`.
             lines = [head.replace("(f):", "(r, *, trace=False, backend='native'):"),
                      f"{ind}if r.__class__ is not dict or len(r) != {n_facts} or trace or backend != 'native':",
+                     f"{ind}    if trace and backend == 'native':",  # what `evaluate` would try first
+                     f"{ind}        dt = decide_trace(r)",
+                     f"{ind}        if dt is not None:",
+                     f"{ind}            return dt",
                      f"{ind}    return _general(r, trace=trace, backend=backend) if trace or backend != 'native' "
                      f"else _slow(r)",
                      f"{ind}try:"]
