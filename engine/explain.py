@@ -43,26 +43,49 @@ def format_value(value) -> str:
     return str(value)
 
 
+_PARSED: dict[str, tuple] = {}  # template → its parts (see `_parts`); templates are few
+
+
+def _parts(template: str) -> tuple:
+    """A template as alternating literal text and placeholder names: (text, name, text, …),
+    always odd-length, parsed once per distinct template (a batch renders the same few)."""
+    parts = _PARSED.get(template)
+    if parts is None:
+        out, text, pos = [], [], 0
+        for m in _FIELD.finditer(template):
+            text.append(template[pos:m.start()])
+            if m.group(1) is None:  # `{{` or `}}`
+                text.append(m.group(0)[0])
+            else:
+                out += ["".join(text), m.group(1)]
+                text = []
+            pos = m.end()
+        text.append(template[pos:])
+        parts = tuple(out + ["".join(text)])
+        if len(_PARSED) < 4096:
+            _PARSED[template] = parts
+    return parts
+
+
 def render_template(template: str, decision: Decision) -> str:
     """Fill `{name}` from the decision's facts, outputs and the policy's thresholds."""
-    policy = decision.policy
-
-    def sub(m: re.Match) -> str:
-        token = m.group(0)
-        if token == "{{":
-            return "{"
-        if token == "}}":
-            return "}"
-        name = m.group(1)
-        if name in decision.facts:
-            return format_value(decision.facts[name])
-        if name in decision.outputs:
-            return format_value(decision.outputs[name])
-        if name in policy.thresholds:
-            return format_value(policy.thresholds[name].value)
-        return "?"  # a declared but missing optional fact
-
-    return _FIELD.sub(sub, template)
+    parts = _parts(template)
+    if len(parts) == 1:
+        return parts[0]
+    facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
+    out = [parts[0]]
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        if name in facts:
+            out.append(format_value(facts[name]))
+        elif name in outputs:
+            out.append(format_value(outputs[name]))
+        elif name in thresholds:
+            out.append(format_value(thresholds[name].value))
+        else:
+            out.append("?")  # a declared but missing optional fact
+        out.append(parts[i + 1])
+    return "".join(out)
 
 
 def rule_message(rule: Rule, decision: Decision, lang: str | None) -> str | None:
@@ -238,18 +261,19 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
     computed them (a list of `engine.counterfactuals.Counterfactual`)."""
     policy = decision.policy
     with_trace = decision.trace is not None if trace is None else trace and decision.trace is not None
+    adverse = decision.adverse
     out: dict = {
         "policy": policy.id,
         "version": policy.version,
         "policy_digest": policy.digest,
         "outcome": decision.outcome,
         "outcome_known": decision.outcome_known,
-        "adverse": decision.adverse,
+        "adverse": adverse,
         "decided_by": [policy.rules[i].id for i in decision.decided_by],
         "reasons": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
                     for r in decision.reason_rules],
     }
-    if decision.adverse:
+    if adverse:
         out["principal_reasons"] = principal_reasons(decision, lang)
     out.update({
         "notices": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
@@ -282,8 +306,15 @@ def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None =
     data = decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals)
     if record_id is not None:
         data = {"record_id": record_id, **data}
-    return json.dumps(data, ensure_ascii=False, indent=indent,
-                      separators=(",", ": ") if indent else (",", ":"))
+    encoder = _ENCODERS.get(indent)
+    if encoder is None:
+        encoder = _ENCODERS[indent] = json.JSONEncoder(ensure_ascii=False, indent=indent,
+                                                       separators=(",", ": ") if indent else (",", ":"))
+    return encoder.encode(data)
+
+
+# One encoder per indent: `json.dumps` with options builds a new JSONEncoder every call.
+_ENCODERS: dict = {}
 
 
 # -- text -----------------------------------------------------------------------------------

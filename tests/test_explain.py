@@ -190,3 +190,60 @@ def test_counterfactuals_in_json_match_design_form():
     assert first["remedy"] == "Repay the overdue balance" and first["verified"] is True
     assert first["steps"] == [{"fact": "overdue_days", "from": 45, "to": 30, "remedy": "Repay the overdue balance"}]
     jsonschema.validate(d, SCHEMA)
+
+
+# -- message templates: the parsed-once renderer against a direct regex substitution -------------
+
+def _reference_render(template: str, decision) -> str:
+    import re
+
+    def sub(m):
+        if m.group(1) is None:
+            return m.group(0)[0]
+        name = m.group(1)
+        for source in (decision.facts, decision.outputs):
+            if name in source:
+                return explain.format_value(source[name])
+        if name in decision.policy.thresholds:
+            return explain.format_value(decision.policy.thresholds[name].value)
+        return "?"
+
+    return re.sub(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}", sub, template)
+
+
+_DECISION = None
+
+
+def _a_decision():
+    global _DECISION
+    if _DECISION is None:
+        p = load_policy("policies/double11-coupon.yaml")
+        _DECISION = p.evaluate({"credit_score": 720, "overdue_days": 12, "overdue_count_12m": 0,
+                                "membership": "gold", "monthly_spend": 2500.5, "account_age_days": 20,
+                                "frozen": False, "loan_applications_30d": 1, "credit_utilization": 0.3})
+    return _DECISION
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("plain", "plain"), ("", ""), ("{credit_score}", "720"), ("a {{b}} {overdue_days} c", "a {b} 12 c"),
+    ("{{credit_score}}", "{credit_score}"), ("{{{credit_score}}}", "{720}"), ("}}{{", "}{"),
+    ("{max_overdue_days}/{coupon_yuan}/{nope}", "30/0/?"), ("{ credit_score}", "{ credit_score}"),
+    ("{monthly_spend}{monthly_spend}", "2500.52500.5"), ("{1x}", "{1x}"),
+])
+def test_message_templates(template, expected):
+    assert explain.render_template(template, _a_decision()) == expected
+
+
+def test_message_templates_agree_with_a_regex_substitution():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    pieces = st.sampled_from(["{", "}", "{{", "}}", "a", " ", "_", "1", "credit_score", "coupon_yuan",
+                              "max_overdue_days", "nope", "{credit_score}", "北京"])
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.lists(pieces, max_size=12).map("".join))
+    def check(template):
+        assert explain.render_template(template, _a_decision()) == _reference_render(template, _a_decision())
+
+    check()

@@ -1,0 +1,58 @@
+"""Reading records: CSV cells converted by the declared fact types, blank rows, labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.loader import load_policy
+from engine.records import cell_converter, read_records
+
+POLICY = load_policy("policies/double11-coupon.yaml")
+INT, NUM, BOOL, STR = "credit_score", "monthly_spend", "frozen", "membership"
+
+
+@pytest.mark.parametrize("fact, cell, expected", [
+    (INT, "720", 720), (INT, " 720 ", 720), (INT, "-3", -3), (INT, "", None),
+    (INT, "720.0", "`720.0` is not an integer"), (INT, "  ", "`  ` is not an integer"),
+    (INT, "seven", "`seven` is not an integer"),
+    (NUM, "2000", 2000), (NUM, "1999.99", 1999.99), (NUM, "1e3", 1000.0), (NUM, "1E3", 1000.0),
+    (NUM, " 0.5 ", 0.5), (NUM, "", None), (NUM, "abc", "`abc` is not a number"),
+    (NUM, "inf", "`inf` is not a number"), (NUM, "nan", "`nan` is not a number"),
+    (NUM, "1e999", "`1e999` is not a finite number"), (NUM, "-1e999", "`-1e999` is not a finite number"),
+    (NUM, "nan.0", "`nan.0` is not a number"),
+    (BOOL, "true", True), (BOOL, " TRUE ", True), (BOOL, "yes", True), (BOOL, "1", True),
+    (BOOL, "false", False), (BOOL, "No", False), (BOOL, "0", False), (BOOL, "", None),
+    (BOOL, "maybe", "`maybe` is not a boolean (true/false)"),
+    (STR, "gold", "gold"), (STR, " gold ", " gold "), (STR, "", None),
+    ("not_a_fact", "x", "x"), ("not_a_fact", "", None),
+])
+def test_cells_convert_by_declared_type(fact, cell, expected):
+    convert = cell_converter(POLICY, fact)
+    if isinstance(expected, str) and expected.startswith("`"):
+        with pytest.raises(ValueError) as exc:
+            convert(cell)
+        assert str(exc.value) == f"fact `{fact}`: {expected}"
+    else:
+        got = convert(cell)
+        assert got == expected and type(got) is type(expected)
+
+
+def test_csv_rows_labels_and_blank_lines(tmp_path):
+    src = tmp_path / "u.csv"
+    src.write_text("\ufeffcredit_score,frozen,note\n"
+                   "700,false,a\n"
+                   "\n"
+                   " , ,\n"
+                   ",,\n"
+                   "701,maybe,b\n"
+                   "702,true\n"
+                   '703,true,"two\nlines"\n'
+                   "704,false,c\n", encoding="utf-8")
+    got = [(r.label.rsplit(":", 1)[1], r.data, r.error) for r in read_records(str(src), POLICY)]
+    assert got == [
+        ("2", {"credit_score": 700, "frozen": False, "note": "a"}, None),
+        ("6", None, "fact `frozen`: `maybe` is not a boolean (true/false)"),
+        ("7", None, "expected 3 columns, found 2"),
+        ("9", {"credit_score": 703, "frozen": True, "note": "two\nlines"}, None),  # the line the record ends on
+        ("10", {"credit_score": 704, "frozen": False, "note": "c"}, None),
+    ]
