@@ -16,9 +16,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = ("# verdict benchmark results\n\n"
-          "Written by `bench/bench_eval.py` and `bench/bench_validate.py` (see bench/README.md); "
+          "Written by `bench/bench_eval.py`, `bench/bench_validate.py` and `bench/bench_batch.py` "
+          "(see bench/README.md); "
           "each script rewrites only its own section.\n")
-ORDER = ("bench_eval", "bench_validate")
+ORDER = ("bench_eval", "bench_validate", "bench_batch")
 
 
 def machine_info() -> str:
