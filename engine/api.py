@@ -31,9 +31,12 @@ class CompiledPolicy:
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
         # The hot path of a service: `evaluate` *is* the generated native `decide`, which
-        # takes the same keywords and hands anything but the defaults to the method below.
-        # Same results, one Python frame less per call (bench/RESULTS.md, row (b)).
-        self.evaluate = ruleset.decide
+        # takes the same arguments and hands anything but the defaults to the general path.
+        # Same results, one Python frame less per call (bench/RESULTS.md, row (b)). Not
+        # when a subclass overrides `evaluate` (say, to log): its method must run.
+        if type(self).evaluate is CompiledPolicy.evaluate:
+            ruleset.decide.__doc__ = CompiledPolicy.evaluate.__doc__
+            self.evaluate = ruleset.decide
 
     @property
     def policy(self) -> Policy:
@@ -55,8 +58,8 @@ class CompiledPolicy:
         """Decide one record. Raises FactsError (naming the fact) for invalid facts.
 
         `trace=True` records every condition's result for explanations; without it the
-        native backend takes its fast path. (Instances replace this method with the
-        generated function that behaves exactly like it; see __init__.)"""
+        native backend takes its fast path. (An instance's `evaluate` is the generated
+        function that behaves exactly like this method; see __init__.)"""
         return _evaluate(self.ruleset, facts, trace=trace, backend=backend)
 
     def counterfactuals(self, decision: Decision) -> list:

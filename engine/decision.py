@@ -33,6 +33,7 @@ class Decision(tuple):
 
     __slots__ = ()
     _fields = FIELDS
+    __match_args__ = FIELDS
 
     policy: Policy = _tuplegetter(0, "the policy decided on")
     facts: dict = _tuplegetter(1, "the normalized facts the decision was made on (defaults applied)")
@@ -46,11 +47,24 @@ class Decision(tuple):
     trace: tuple | None = _tuplegetter(9, "per rule, per leaf condition result; None without a trace")
     warnings: tuple = _tuplegetter(10, "warnings about the record (e.g. undeclared facts)")
 
+    @classmethod
+    def _make(cls, values) -> "Decision":
+        values = tuple(values)
+        if len(values) != len(FIELDS):
+            raise TypeError(f"a Decision has {len(FIELDS)} fields, got {len(values)} values")
+        return cls(values)
+
     def _replace(self, **changes) -> "Decision":
+        unknown = [name for name in changes if name not in FIELDS]
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {unknown!r}")
         values = list(self)
         for name, value in changes.items():
             values[FIELDS.index(name)] = value
         return Decision(values)
+
+    def _asdict(self) -> dict:
+        return dict(zip(FIELDS, self))
 
     def __repr__(self) -> str:
         return "Decision(" + ", ".join(f"{n}={v!r}" for n, v in zip(FIELDS, self)) + ")"

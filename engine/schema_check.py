@@ -7,60 +7,104 @@ validator walks each policy in ~15 ms). This module compiles a schema once into 
 Python closures that answer one question, "is this document valid?", in well under a
 millisecond, with no imports beyond the standard library.
 
-It is deliberately one-sided: `True` means valid under JSON Schema 2020-12 for the
-keywords it knows; `False` means "not proven valid", and the caller then runs jsonschema
-(`schema_errors.check_schema`), which stays the authority for every document not accepted
-here and writes the located diagnostics. A schema using a keyword this module does not
-implement cannot be compiled (`Unsupported`): its documents always go to jsonschema. Where
-JSON Schema's rules are subtle (equality of non-string `enum`/`const` values, `uniqueItems`
-over anything but strings), the answer is a conservative `False`. A property test checks
-that it agrees with jsonschema on generated and real documents.
+Every check is three-valued: True (valid), False (invalid) or None (not decided here),
+and None propagates through `not`, `oneOf`, `anyOf` and `allOf` by Kleene's rules, so a
+cautious answer deep inside a schema can never turn into a wrong "valid" (a `not` of an
+undecided check is undecided, not True). Undecided are: values that are not plain JSON
+data (a `Decimal`, a `tuple`, a `dict` subclass…), NaN against a numeric limit, and
+`uniqueItems` over anything but strings. The acceptor (`compile_schema`) returns True only
+for True; for anything else the caller runs jsonschema (`schema_errors.check_schema`),
+which stays the authority for every document not accepted here and writes the located
+diagnostics. A schema using a keyword this module does not implement cannot be compiled
+(`Unsupported`): its documents always go to jsonschema. Tests compare the two on the
+repository's documents and on generated ones.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Callable
+from urllib.parse import unquote
 
-Check = Callable[[object], bool]
+Tri = bool | None
+Check = Callable[[object], Tri]
 
 # Keywords that never affect validity.
 _ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples",
                           "deprecated", "readOnly", "writeOnly"})
+
+# The JSON kind of a plain value, by exact class; anything else (subclasses included) is
+# not JSON data this module decides about.
+_KIND = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null", int: "integer",
+         float: "number"}
 
 
 class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) this module does not implement."""
 
 
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+def _all3(results) -> Tri:
+    undecided = False
+    for r in results:
+        if r is False:
+            return False
+        if r is None:
+            undecided = True
+    return None if undecided else True
 
 
-_TYPES: dict[str, Check] = {
-    "object": lambda v: isinstance(v, dict),
-    "array": lambda v: isinstance(v, list),
-    "string": lambda v: isinstance(v, str),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "number": _is_number,
-    # JSON Schema: an integer is any number with a zero fractional part (1.0 included)
-    "integer": lambda v: _is_number(v) and (isinstance(v, int) or v.is_integer()),
-}
+def _any3(results) -> Tri:
+    undecided = False
+    for r in results:
+        if r is True:
+            return True
+        if r is None:
+            undecided = True
+    return None if undecided else False
 
 
-# minX/maxX: the kind of value the limit applies to (others pass), and whether it is a minimum
-_SIZE_LIMITS = {"minProperties": (dict, True), "maxProperties": (dict, False), "minItems": (list, True),
-                "maxItems": (list, False), "minLength": (str, True), "maxLength": (str, False)}
+def _type_check(name: str) -> Check:
+    if name == "number":
+        return lambda v: None if (k := _KIND.get(v.__class__)) is None else k in ("integer", "number")
+    if name == "integer":  # JSON Schema: any number with a zero fractional part (1.0 included)
+        return lambda v: (None if (k := _KIND.get(v.__class__)) is None
+                          else k == "integer" or (k == "number" and v.is_integer()))
+    return lambda v: None if (k := _KIND.get(v.__class__)) is None else k == name
+
+
+def _applies_to(kinds: tuple[str, ...], test: Callable[[object], Tri]) -> Check:
+    """A keyword that constrains values of some kinds only: others pass; non-JSON values
+    are undecided."""
+    def check(v) -> Tri:
+        k = _KIND.get(v.__class__)
+        if k is None:
+            return None
+        return test(v) if k in kinds else True
+
+    return check
 
 
 def _const_check(expected) -> Check:
-    """JSON equality for strings and booleans; anything else is left to jsonschema."""
+    """JSON equality with a string or a boolean (true is not 1); other constants are left
+    to jsonschema."""
     if isinstance(expected, bool):
-        return lambda v: v is expected
+        return lambda v: None if v.__class__ not in _KIND else v is expected
     if isinstance(expected, str):
-        return lambda v: isinstance(v, str) and v == expected
+        return lambda v: None if v.__class__ not in _KIND else (v.__class__ is str and v == expected)
     raise Unsupported("const/enum value other than a string or boolean")
+
+
+# minX/maxX: the JSON kind the limit applies to, and whether it is a minimum
+_SIZE_LIMITS = {"minProperties": ("object", True), "maxProperties": ("object", False), "minItems": ("array", True),
+                "maxItems": ("array", False), "minLength": ("string", True), "maxLength": ("string", False)}
+_NUMERIC_LIMITS = {"minimum": lambda v, n: v >= n, "maximum": lambda v, n: v <= n,
+                   "exclusiveMinimum": lambda v, n: v > n, "exclusiveMaximum": lambda v, n: v < n}
+
+
+def _unique_strings(v: list) -> Tri:
+    if all(x.__class__ is str for x in v):
+        return len(set(v)) == len(v)
+    return None  # JSON equality of mixed values (1 == 1.0, true != 1) is jsonschema's job
 
 
 class _Compiler:
@@ -69,9 +113,11 @@ class _Compiler:
         self.defs: dict[str, Check] = {}
 
     def ref(self, ref: str) -> Check:
-        if not ref.startswith("#/$defs/") or "/" in ref[len("#/$defs/"):]:
+        prefix = "#/$defs/"
+        if not isinstance(ref, str) or not ref.startswith(prefix) or "/" in ref[len(prefix):]:
             raise Unsupported(f"$ref {ref}")
-        name = ref[len("#/$defs/"):]
+        # a URI fragment holding a JSON pointer token: percent-decoding, then ~1 and ~0
+        name = unquote(ref[len(prefix):]).replace("~1", "/").replace("~0", "~")
         defs = self.root.get("$defs", {})
         if name not in defs:
             raise Unsupported(f"$ref to a missing definition {ref}")
@@ -102,93 +148,98 @@ class _Compiler:
         if len(checks) == 1:
             return checks[0]
         checks_t = tuple(checks)
-        return lambda v: all(c(v) for c in checks_t)
+        return lambda v: _all3(c(v) for c in checks_t)
 
     def object_properties(self, properties: dict, additional) -> Check:
         props = {k: self.compile(s) for k, s in properties.items()}
         other = None if additional is True else self.compile(additional)
 
-        def check(v) -> bool:
-            if not isinstance(v, dict):
-                return True
+        def test(v: dict) -> Tri:
+            undecided = False
             for k, item in v.items():
-                c = props.get(k)
-                if c is None:
-                    if other is not None and not other(item):
+                c = props.get(k, other)
+                if c is not None:
+                    r = c(item)
+                    if r is False:
                         return False
-                elif not c(item):
-                    return False
-            return True
+                    if r is None:
+                        undecided = True
+            return None if undecided else True
 
-        return check
+        return _applies_to(("object",), test)
 
     def keyword(self, key: str, arg, schema: dict) -> Check:  # noqa: C901 - one branch per keyword
         if key == "type":
             names = [arg] if isinstance(arg, str) else arg
-            if not isinstance(names, list) or any(n not in _TYPES for n in names):
+            if not isinstance(names, list) or any(n not in ("object", "array", "string", "boolean", "null",
+                                                            "number", "integer") for n in names):
                 raise Unsupported(f"type {arg!r}")
-            tests = tuple(_TYPES[n] for n in names)
-            return tests[0] if len(tests) == 1 else (lambda v: any(t(v) for t in tests))
+            tests = tuple(_type_check(n) for n in names)
+            return tests[0] if len(tests) == 1 else (lambda v: _any3(t(v) for t in tests))
         if key == "$ref":
             return self.ref(arg)
         if key == "enum":
             if all(isinstance(e, str) for e in arg):
                 allowed = frozenset(arg)
-                return lambda v: isinstance(v, str) and v in allowed
+                return lambda v: None if v.__class__ not in _KIND else (v.__class__ is str and v in allowed)
             tests = tuple(_const_check(e) for e in arg)
-            return lambda v: any(t(v) for t in tests)
+            return lambda v: _any3(t(v) for t in tests)
         if key == "const":
             return _const_check(arg)
         if key in _SIZE_LIMITS:
             kind, at_least = _SIZE_LIMITS[key]
             n = arg
-            if at_least:
-                return lambda v: not isinstance(v, kind) or len(v) >= n
-            return lambda v: not isinstance(v, kind) or len(v) <= n
+            return _applies_to((kind,), (lambda v: len(v) >= n) if at_least else (lambda v: len(v) <= n))
+        if key in _NUMERIC_LIMITS:
+            if arg.__class__ not in (int, float) or arg != arg:
+                raise Unsupported(f"{key} {arg!r}")
+            compare, n = _NUMERIC_LIMITS[key], arg
+            # NaN compares false with everything, so jsonschema lets it pass any limit: undecided here
+            return _applies_to(("integer", "number"), lambda v: compare(v, n) if v == v else None)
         if key == "required":
             names = tuple(arg)
-            return lambda v: not isinstance(v, dict) or all(n in v for n in names)
+            return _applies_to(("object",), lambda v: all(n in v for n in names))
         if key == "propertyNames":
             c = self.compile(arg)
-            return lambda v: not isinstance(v, dict) or all(c(k) for k in v)
+            return _applies_to(("object",), lambda v: _all3(c(k) for k in v))
         if key == "items":
             c = self.compile(arg)
-            return lambda v: not isinstance(v, list) or all(c(x) for x in v)
+            return _applies_to(("array",), lambda v: _all3(c(x) for x in v))
         if key == "contains":
             if "minContains" in schema or "maxContains" in schema:
                 raise Unsupported("minContains/maxContains")
             c = self.compile(arg)
-            return lambda v: not isinstance(v, list) or any(c(x) for x in v)
+            return _applies_to(("array",), lambda v: _any3(c(x) for x in v))
         if key == "uniqueItems":
-            if not arg:
-                return lambda v: True
-            # strings only: JSON equality of mixed values (1 == 1.0, true != 1) is jsonschema's job
-            return lambda v: not isinstance(v, list) or (all(isinstance(x, str) for x in v)
-                                                         and len(set(v)) == len(v))
+            return _applies_to(("array",), _unique_strings) if arg else (lambda v: True)
         if key == "pattern":
             search = re.compile(arg).search
-            return lambda v: not isinstance(v, str) or search(v) is not None
-        if key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
-            if not _is_number(arg):
-                raise Unsupported(f"{key} {arg!r}")
-            n = arg
-            test = {"minimum": lambda v: v >= n, "maximum": lambda v: v <= n,
-                    "exclusiveMinimum": lambda v: v > n, "exclusiveMaximum": lambda v: v < n}[key]
-            return lambda v: not _is_number(v) or test(v)
+            return _applies_to(("string",), lambda v: search(v) is not None)
         if key in ("oneOf", "anyOf", "allOf"):
             subs = tuple(self.compile(s) for s in arg)
             if key == "anyOf":
-                return lambda v: any(c(v) for c in subs)
+                return lambda v: _any3(c(v) for c in subs)
             if key == "allOf":
-                return lambda v: all(c(v) for c in subs)
-            return lambda v: sum(1 for c in subs if c(v)) == 1
+                return lambda v: _all3(c(v) for c in subs)
+
+            def one_of(v) -> Tri:
+                results = [c(v) for c in subs]
+                return None if None in results else results.count(True) == 1
+
+            return one_of
         if key == "not":
             c = self.compile(arg)
-            return lambda v: not c(v)
+
+            def negate(v) -> Tri:
+                r = c(v)
+                return None if r is None else not r
+
+            return negate
         raise Unsupported(f"keyword {key!r}")
 
 
-def compile_schema(schema: dict) -> Check:
+def compile_schema(schema: dict) -> Callable[[object], bool]:
     """A predicate that is True only for documents valid under `schema` (see the module
     docstring). Raises Unsupported for a schema it cannot decide."""
-    return _Compiler(schema).compile(schema)
+    check = _Compiler(schema).compile(schema)
+    return lambda document: check(document) is True

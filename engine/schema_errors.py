@@ -1,10 +1,11 @@
 """JSON Schema validation of loaded documents, with errors turned into located diagnostics.
 
-Documents the fast acceptance test (`schema_check`) proves valid skip jsonschema entirely
-(it is imported only when a document needs it). jsonschema's raw messages ("Additional
+Documents the fast acceptance test (`schema_check`) proves valid skip jsonschema (it is
+imported only when a document needs it). jsonschema's raw messages ("Additional
 properties are not allowed ('tresholds' was unexpected)") are written for programmers;
 this module rewrites the common ones in the project's message style, points at the
-offending key or value, and adds "did you mean" hints. For `oneOf`/`anyOf` failures it descends to the most relevant branch error.
+offending key or value, and adds "did you mean" hints. For `oneOf`/`anyOf` failures it
+descends to the most relevant branch error.
 """
 
 from __future__ import annotations

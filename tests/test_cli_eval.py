@@ -184,3 +184,43 @@ def test_the_api_evaluate_rejects_like_the_method():
         p.evaluate(GOLD, backend="nope")
     with pytest.raises(TypeError):
         p.evaluate(GOLD, False)  # the options are keyword-only, as documented
+
+
+def test_the_api_evaluate_keeps_the_method_signature_and_overrides():
+    from engine import load_policy
+    from engine.api import CompiledPolicy
+
+    p = load_policy(POLICY)
+    assert p.evaluate(facts=GOLD) == p.evaluate(GOLD)  # the documented parameter name
+    assert p.evaluate.__doc__ == CompiledPolicy.evaluate.__doc__
+
+    class Logged(CompiledPolicy):
+        calls = 0
+
+        def evaluate(self, facts, **options):
+            Logged.calls += 1
+            return super().evaluate(facts, **options)
+
+    logged = Logged(p.ruleset)
+    assert logged.evaluate(GOLD) == p.evaluate(GOLD) and Logged.calls == 1  # a subclass's method runs
+
+
+def test_a_traced_irregular_record_takes_the_generic_path_once(monkeypatch):
+    from engine import load_policy
+
+    p = load_policy(POLICY)
+    calls = []
+    original = p.ruleset.native.decide_trace
+
+    def counting(r):
+        calls.append(r)
+        return original(r)
+
+    # both routes to the traced fast path: the generated code's and evaluate's
+    monkeypatch.setitem(p.ruleset.decide.__globals__, "decide_trace", counting)
+    monkeypatch.setattr(p.ruleset, "decide_trace", counting)
+    d = p.evaluate({**GOLD, "credit_score": 720.0}, trace=True)  # needs normalizing: the generic path
+    assert d.trace is not None and d.facts["credit_score"] == 720 and type(d.facts["credit_score"]) is int
+    assert len(calls) == 1
+    calls.clear()
+    assert p.evaluate(GOLD, trace=True).trace is not None and len(calls) == 1
