@@ -61,3 +61,15 @@ def write_section(name: str, body: str) -> Path:
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(RESULTS)
     return RESULTS
+
+
+def finish(name: str, lines: list[str], checks: list[tuple[str, str, bool]], write: bool) -> int:
+    """Append the targets table, print the section, write it to RESULTS.md (unless told
+    not to), and return the exit code: 1 when a target failed."""
+    lines = [*lines, "", "| target | measured | result |", "|---|---:|:---:|",
+             *(f"| {what} | {measured} | {'PASS' if ok else 'FAIL'} |" for what, measured, ok in checks)]
+    body = "\n".join(lines) + "\n"
+    print(body)
+    if write:
+        print(f"wrote {write_section(name, body)}", file=sys.stderr)
+    return 0 if all(ok for _, _, ok in checks) else 1

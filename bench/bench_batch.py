@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from _results import machine_info, write_section  # noqa: E402
+from _results import finish, machine_info  # noqa: E402
 from bench_eval import POLICY, SEED, make_users  # noqa: E402
 from double11_oracle import double11  # noqa: E402
 
@@ -138,17 +138,12 @@ def main(argv=None) -> int:
              f"(`{Path(verdict[0]).name}` beside `{sys.executable}`), JSONL decisions written atomically",
              f"- users: `bench_eval.make_users` (seed {SEED}); {runs} run(s) per input, median wall time "
              f"(start-up included), peak RSS of the child; load average at the end: {os.getloadavg()[0]:.2f}",
-             "", "| input | records | wall (s) | records/s | peak RSS (MiB) |", "|---|---:|---:|---:|---:|", *rows,
-             "", "| target | measured | result |", "|---|---:|:---:|",
-             f"| streaming: peak memory for {big:,} records within {MEMORY_GROWTH_MAX}x of {big // 10:,} | "
-             f"{growth:.2f}x | {'PASS' if growth <= MEMORY_GROWTH_MAX else 'FAIL'} |",
-             f"| every decision written, outcomes equal to the hand-written rules ({big:,} CSV records) | "
-             f"{bad} mismatches | {'PASS' if bad == 0 else 'FAIL'} |"]
-    body = "\n".join(lines) + "\n"
-    print(body)
-    if not args.no_write:
-        print(f"wrote {write_section('bench_batch', body)}", file=sys.stderr)
-    return 0 if growth <= MEMORY_GROWTH_MAX and bad == 0 else 1
+             "", "| input | records | wall (s) | records/s | peak RSS (MiB) |", "|---|---:|---:|---:|---:|", *rows]
+    checks = [(f"streaming: peak memory for {big:,} records within {MEMORY_GROWTH_MAX}x of {big // 10:,}",
+               f"{growth:.2f}x", growth <= MEMORY_GROWTH_MAX),
+              (f"every decision written, outcomes equal to the hand-written rules ({big:,} CSV records)",
+               f"{bad} mismatches", bad == 0)]
+    return finish("bench_batch", lines, checks, not args.no_write)
 
 
 if __name__ == "__main__":

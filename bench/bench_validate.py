@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _results import machine_info, write_section  # noqa: E402
+from _results import finish, machine_info  # noqa: E402
 
 TARGET_S = 0.5
 PATH_ARG = "policies/"
@@ -193,15 +193,9 @@ def main(argv=None) -> int:
                      f"{fmt(r['warm'])} | {fmt(r['an_first'])} | {fmt(r['an_warm'])} |")
     lines += ["", "Heaviest imports behind `engine.cli` (cumulative, one `-X importtime` run, s):", ""]
     lines += [f"- {name}: {cum:.3f}" for name, cum in imports]
-    ok = cli < TARGET_S
-    lines += ["", "| target | measured | result |", "|---|---:|:---:|",
-              f"| `verdict validate {PATH_ARG}` under {TARGET_S} s (median, start-up included) | {cli:.3f} s | "
-              f"{'PASS' if ok else 'FAIL'} |"]
-    body = "\n".join(lines) + "\n"
-    print(body)
-    if not args.no_write:
-        print(f"wrote {write_section('bench_validate', body)}", file=sys.stderr)
-    return 0 if ok else 1
+    checks = [(f"`verdict validate {PATH_ARG}` under {TARGET_S} s (median, start-up included)", f"{cli:.3f} s",
+               cli < TARGET_S)]
+    return finish("bench_validate", lines, checks, not args.no_write)
 
 
 if __name__ == "__main__":

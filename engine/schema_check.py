@@ -43,24 +43,23 @@ class Unsupported(Exception):
     """The schema uses a keyword (or a form of one) this module does not implement."""
 
 
-def _all3(results) -> Tri:
+def _fold(results, decisive: bool) -> Tri:
+    """Kleene's and (decisive False) or or (decisive True) of three-valued results."""
     undecided = False
     for r in results:
-        if r is False:
-            return False
+        if r is decisive:
+            return decisive
         if r is None:
             undecided = True
-    return None if undecided else True
+    return None if undecided else not decisive
+
+
+def _all3(results) -> Tri:
+    return _fold(results, False)
 
 
 def _any3(results) -> Tri:
-    undecided = False
-    for r in results:
-        if r is True:
-            return True
-        if r is None:
-            undecided = True
-    return None if undecided else False
+    return _fold(results, True)
 
 
 def _type_check(name: str) -> Check:
@@ -155,16 +154,7 @@ class _Compiler:
         other = None if additional is True else self.compile(additional)
 
         def test(v: dict) -> Tri:
-            undecided = False
-            for k, item in v.items():
-                c = props.get(k, other)
-                if c is not None:
-                    r = c(item)
-                    if r is False:
-                        return False
-                    if r is None:
-                        undecided = True
-            return None if undecided else True
+            return _all3(c(item) for k, item in v.items() if (c := props.get(k, other)) is not None)
 
         return _applies_to(("object",), test)
 

@@ -87,29 +87,18 @@ def test_agrees_on_emitted_decisions():
 
 
 POLICIES = {p.name: loaded(p) for p in sorted(ROOT.glob("policies/*.yaml")) if not p.name.endswith(".test.yaml")}
-
-
-@FUZZ
-@given(st.sampled_from(sorted(POLICIES)), st.data())
-def test_agrees_on_mutated_policies(name, data):
-    policy = copy.deepcopy(POLICIES[name])
-    for _ in range(data.draw(st.integers(1, 3))):
-        mutate(policy, data)
-    accepted, valid = agree("policy.schema.json", policy)
-    assert not accepted or valid, "accepted a document jsonschema rejects"
-    assert accepted == valid
-
-
 SUITES = {p.name: loaded(p) for p in sorted(ROOT.glob("policies/*.test.yaml"))}
+SEEDS = [("policy.schema.json", name) for name in sorted(POLICIES)] + [("test.schema.json", name) for name in sorted(SUITES)]
 
 
 @FUZZ
-@given(st.sampled_from(sorted(SUITES)), st.data())
-def test_agrees_on_mutated_test_suites(name, data):
-    suite = copy.deepcopy(SUITES[name])
+@given(st.sampled_from(SEEDS), st.data())
+def test_agrees_on_mutated_policies_and_test_suites(seed, data):
+    schema, name = seed
+    doc = copy.deepcopy((POLICIES if schema == "policy.schema.json" else SUITES)[name])
     for _ in range(data.draw(st.integers(1, 3))):
-        mutate(suite, data)
-    accepted, valid = agree("test.schema.json", suite)
+        mutate(doc, data)
+    accepted, valid = agree(schema, doc)
     assert not accepted or valid, "accepted a document jsonschema rejects"
     assert accepted == valid
 
