@@ -209,6 +209,28 @@ def test_upstream_identical_content_is_already_observed(durable):
     host.retract_fact(name, {"x": 1, "_n": 1, "sid": "0"})
 
 
+def test_memo_tables_stay_bounded_and_never_go_stale(durable, monkeypatch):
+    """The memo tables (fired codes → matches, matches → conclusions, conclusions → message
+    fields) are pure functions of their keys: past their bound they stop growing and every
+    answer is still computed, and a full table never answers for another key."""
+    monkeypatch.setattr(bd, "CACHE_LIMIT", 3)
+    policy = double11()
+    be = backend(policy)
+    plan = Plan(policy)
+    rnd = random.Random(7)
+    tiers = ["basic", "silver", "gold", "platinum"]
+    for _ in range(300):
+        facts, _ = check_facts(policy, {
+            "credit_score": rnd.choice([500, 549, 550, 600, 650, 700, 750, 800]),
+            "overdue_days": rnd.choice([0, 1, 3, 4, 30, 31]), "overdue_count_12m": rnd.choice([0, 2, 3]),
+            "membership": rnd.choice(tiers), "monthly_spend": rnd.choice([0, 1999.99, 2000]),
+            "account_age_days": rnd.choice([10, 29, 30, 90]), "frozen": rnd.random() < 0.1,
+            "loan_applications_30d": rnd.choice([0, 5]), "credit_utilization": rnd.choice([0.1, 0.9, 0.95])})
+        assert be.rule_matches(facts) == reference_matches(policy, facts, plan), facts
+    assert len(be._done) <= 3 and len(be._fragments) <= 3 and all(len(t) <= 3 for t in be._resolved)
+    assert len(be._done) == 3  # they did fill up: the rest was computed each time
+
+
 def test_identical_facts_twice_in_a_row(durable):
     policy = double11()
     be = backend(policy)
