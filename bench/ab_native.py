@@ -47,7 +47,7 @@ def main(argv=None) -> int:
 
     new = compile_policy(load_policy(POLICY))
     old = copy.copy(new)  # same policy and plan; only the native backend differs
-    hooks = {"slow": lambda r, **kw: slow_decide(old, r, **kw), "assemble": lambda f, m: assemble(old, f, m)}
+    hooks = {"slow": lambda r: slow_decide(old, r), "assemble": lambda f, m: assemble(old, f, m)}
     if "general" in inspect.signature(base_mod.NativeBackend).parameters:
         hooks["general"] = lambda r, trace, backend: evaluate(old, r, trace=trace, backend=backend)
     old.native = base_mod.NativeBackend(new.policy, new.plan, **hooks)

@@ -401,7 +401,7 @@ class _Part:
 class _Ruleset:
     name: str
     fields: tuple[str, ...]  # the durable fields its rules read (besides `_n`)
-    encoders: tuple  # (',"field":', kind, key, encode) per field: how its message is written
+    encoders: tuple  # (',"field":', kind, key, encode, fast) per field: how its message is written
 
 
 @dataclass
@@ -599,24 +599,25 @@ class _Compiler:
 
     # -- messages ------------------------------------------------------------------------------
     def encoders(self, fields: set[str]) -> tuple:
-        """(prefix, kind, key, encode) for every field a ruleset's message carries."""
+        """(prefix, kind, key, encode, fast) for every field a ruleset's message carries;
+        `encode` and `fast` (see `fact_encoder`) for facts only: the conclusion fields are
+        written by `DurableBackend._fragment`."""
         by_field = {}
         for name, field in self.fact_field.items():
-            by_field[field] = ("fact", name, self.fact_encoder(name))
+            by_field[field] = ("fact", name, *self.fact_encoder(name))
         for i in range(len(self.policy.rules)):
-            by_field[f"r{i}"] = ("rule", i, _encode_bool_conclusion)
+            by_field[f"r{i}"] = ("rule", i, None, None)
         for flag, field in self.flag_field.items():
-            by_field[field] = ("flag", flag, _encode_bool_conclusion)
-        by_field["o"] = ("outcome", None, None)
-        out = []
-        for field in sorted(fields - {ID_FIELD}, key=lambda f: (f[0], int(f[1:]) if f[1:].isdigit() else 0)):
-            kind, key, enc = by_field[field]
-            out.append((',"%s":' % field, kind, key, enc))
-        return tuple(out)
+            by_field[field] = ("flag", flag, None, None)
+        by_field["o"] = ("outcome", None, None, None)
+        return tuple((',"%s":' % field, *by_field[field])
+                     for field in sorted(fields - {ID_FIELD},
+                                         key=lambda f: (f[0], int(f[1:]) if f[1:].isdigit() else 0)))
 
     def fact_encoder(self, name: str):
-        """The checking encoder of one fact; its `fast` attribute tells the generated
-        message writer (`_writer`) which common case it may inline."""
+        """(encode, fast): the checking encoder of one fact, and which common case the
+        generated message writer (`_writer`) may inline before calling it ("int",
+        "number", "bool", or None)."""
         spec = self.policy.facts[name]
         if spec.type == "integer":
             enc, fast = (lambda v: _encode_int(name, v)), "int"
@@ -634,8 +635,7 @@ class _Compiler:
             fast = None
         else:
             enc, fast = (lambda v: _encode_bool(name, v)), "bool"
-        enc.fast = fast
-        return enc
+        return enc, fast
 
 
 def split(expr) -> list | None:
@@ -733,9 +733,6 @@ def _encode_bool(name: str, v) -> str:
     raise TypeError(f"fact `{name}` must be a boolean, got {type(v).__name__} {v!r} (normalize facts first)")
 
 
-def _encode_bool_conclusion(v) -> str:
-    return "true" if v else "false"
-
 
 def _make_action(hits: list, code: int):
     """A durable action of exactly one parameter (two would make it async and silently
@@ -831,7 +828,7 @@ class DurableBackend:
         text = self._fragments.get(key)
         if text is None:
             parts = []
-            for prefix, kind, k, _ in rs.encoders:
+            for prefix, kind, k, _, _ in rs.encoders:
                 if kind == "rule":
                     v = done.matched[k]
                 elif kind == "flag":
@@ -908,7 +905,7 @@ class DurableBackend:
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
         strata = self._compiled.strata
-        writers, fragment, run, resolve = self._writers, self._fragment, self._run, self._resolve
+        message, run, resolve = self._message, self._run, self._resolve
         matched: list[bool | None] = [False] * len(self.policy.rules)
         done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
         last = len(strata) - 1
@@ -916,7 +913,7 @@ class DurableBackend:
             for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
-                    fired |= run(rs, writers[rs.name](facts, next(_COUNTER)) + fragment(rs, done) + "}")
+                    fired |= run(rs, message(rs, facts, done, next(_COUNTER)))
                 for i, v in zip(stratum, resolve(s, frozenset(fired))):
                     matched[i] = v
                 if s != last:  # the last stratum's conclusions are the assembler's job
@@ -938,12 +935,11 @@ def _writer(rs: _Ruleset):
     ruleset's checking encoders (which raise for a value durable would mis-compare)."""
     env = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX}
     lines = ["def write(facts, n):", "    get = facts.get", '    out = \'{"sid":"%s","%s":\' + str(n)' % (SID, ID_FIELD)]
-    for k, (prefix, kind, key, enc) in enumerate(rs.encoders):
+    for k, (prefix, kind, key, enc, fast) in enumerate(rs.encoders):
         if kind != "fact":
             continue
         env[f"e{k}"] = enc
         lines += [f"    v = get({key!r})", "    if v is not None:"]
-        fast = getattr(enc, "fast", None)
         if fast == "int":
             value = f"str(v) if v.__class__ is int and INT_MIN <= v <= INT_MAX else e{k}(v)"
         elif fast == "number":

@@ -290,15 +290,14 @@ class _Gen:
                      f"{ind}    {off}", f"{ind}try:"]
         else:
             # `decide` is also `CompiledPolicy.evaluate` itself (no wrapper frame on a
-            # service's hot path), so it takes that method's keywords; anything but the
-            # defaults goes to the general `evaluate`.
+            # service's hot path), so it takes that method's arguments; any other option
+            # is routed by the general `evaluate`, the one place that knows the paths.
             lines = [head.replace("(f):", "(facts, *, trace=False, backend='native'):"),
                      f"{ind}r = facts",
-                     f"{ind}if r.__class__ is not dict or len(r) != {n_facts} or trace or backend != 'native':",
-                     f"{ind}    if trace and backend == 'native':",  # as `evaluate` would route it
-                     f"{ind}        dt = decide_trace(r)",
-                     f"{ind}        return _slow(r, trace=True) if dt is None else dt",
-                     f"{ind}    return _general(r, trace=trace, backend=backend) if backend != 'native' else _slow(r)",
+                     f"{ind}if trace or backend != 'native':",
+                     f"{ind}    return _general(r, trace=trace, backend=backend)",
+                     f"{ind}if r.__class__ is not dict or len(r) != {n_facts}:",
+                     f"{ind}    return _slow(r)",
                      f"{ind}try:"]
         logic = [ln for ln in rest if not ln.startswith(f"{ind}v") and not ln.startswith(f"{ind}return")]
         for fname, var in self.fact_var.items():
@@ -379,7 +378,7 @@ class NativeBackend:
     name = "native"
 
     def __init__(self, policy: Policy, plan: Plan, slow: Callable, assemble: Callable, general: Callable):
-        """`slow(record, trace=False)` is the generic validate-and-decide path; `assemble(facts, matches)`
+        """`slow(record)` is the generic validate-and-decide path; `assemble(facts, matches)`
         the generic Decision builder; `general(record, trace=…, backend=…)` is `evaluate`
         with those options. The generated `decide` defers to them off the fast path."""
         self.policy = policy

@@ -28,7 +28,7 @@ class RuleSet:
         self.policy = policy
         self.plan = Plan(policy)
         self.native = NativeBackend(policy, self.plan,
-                                    slow=partial(slow_decide, self),
+                                    slow=lambda record: slow_decide(self, record),
                                     assemble=lambda facts, matched: assemble(self, facts, matched),
                                     general=partial(evaluate, self))
         # The generated fast paths, one attribute away for `evaluate` (the hot path).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 
 from .decision import Decision
 from .model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Not, Policy, Rule
@@ -43,28 +44,21 @@ def format_value(value) -> str:
     return str(value)
 
 
-_PARSED: dict[str, tuple] = {}  # template → its parts (see `_parts`); templates are few
-
-
+@lru_cache(maxsize=4096)
 def _parts(template: str) -> tuple:
     """A template as alternating literal text and placeholder names: (text, name, text, …),
     always odd-length, parsed once per distinct template (a batch renders the same few)."""
-    parts = _PARSED.get(template)
-    if parts is None:
-        out, text, pos = [], [], 0
-        for m in _FIELD.finditer(template):
-            text.append(template[pos:m.start()])
-            if m.group(1) is None:  # `{{` or `}}`
-                text.append(m.group(0)[0])
-            else:
-                out += ["".join(text), m.group(1)]
-                text = []
-            pos = m.end()
-        text.append(template[pos:])
-        parts = tuple(out + ["".join(text)])
-        if len(_PARSED) < 4096:
-            _PARSED[template] = parts
-    return parts
+    out, text, pos = [], [], 0
+    for m in _FIELD.finditer(template):
+        text.append(template[pos:m.start()])
+        if m.group(1) is None:  # `{{` or `}}`
+            text.append(m.group(0)[0])
+        else:
+            out += ["".join(text), m.group(1)]
+            text = []
+        pos = m.end()
+    text.append(template[pos:])
+    return tuple(out + ["".join(text)])
 
 
 def render_template(template: str, decision: Decision) -> str:
@@ -306,15 +300,13 @@ def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None =
     data = decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals)
     if record_id is not None:
         data = {"record_id": record_id, **data}
-    encoder = _ENCODERS.get(indent)
-    if encoder is None:
-        encoder = _ENCODERS[indent] = json.JSONEncoder(ensure_ascii=False, indent=indent,
-                                                       separators=(",", ": ") if indent else (",", ":"))
-    return encoder.encode(data)
+    return _encoder(indent).encode(data)
 
 
-# One encoder per indent: `json.dumps` with options builds a new JSONEncoder every call.
-_ENCODERS: dict = {}
+@lru_cache(maxsize=None, typed=True)
+def _encoder(indent) -> json.JSONEncoder:
+    """One encoder per indent: `json.dumps` with options builds a new one every call."""
+    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
 
 
 # -- text -----------------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
 from .schema_check import Unsupported, compile_schema
-
-if TYPE_CHECKING:
-    from jsonschema.exceptions import ValidationError
 from .source import SourceMap
+
+if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
+    from jsonschema.exceptions import ValidationError
 
 _PATTERN_MEANING = {
     "^[A-Za-z_][A-Za-z0-9_]*$": "a name of letters, digits and underscores, not starting with a digit",

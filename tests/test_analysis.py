@@ -50,6 +50,12 @@ outcomes: [denied, gold, silver, none]
 """
 
 
+def head_with_fact(declaration: str) -> str:
+    """HEAD with one more fact declared, e.g. `income: {type: number, required: false}`."""
+    frozen = "  frozen: {type: boolean, default: false}\n"
+    return HEAD.replace(frozen, frozen + f"  {declaration}\n")
+
+
 def policy_of(rules: str, default: str | None = "none", extra: str = ""):
     text = HEAD + (f"default: {default}\n" if default else "") + extra + "rules:\n" + rules
     return load(text)
@@ -283,9 +289,7 @@ def test_rules_depending_on_other_rules():
 
 
 def test_optional_fact_absence_is_a_point_of_its_own():
-    text = HEAD.replace("  frozen: {type: boolean, default: false}\n",
-                        "  frozen: {type: boolean, default: false}\n  income: {type: number, minimum: 0, "
-                        "required: false}\n") + """default: none
+    text = head_with_fact("income: {type: number, minimum: 0, required: false}") + """default: none
 rules:
   - id: poor
     when: {income: {lt: 1000}}
@@ -315,9 +319,7 @@ def test_lint_ignore_silences_one_code_on_one_rule():
 
 
 def test_number_facts_open_and_closed_intervals():
-    text = HEAD.replace("  frozen: {type: boolean, default: false}\n",
-                        "  frozen: {type: boolean, default: false}\n  util: {type: number, minimum: 0, "
-                        "maximum: 1}\n") + """default: none
+    text = head_with_fact("util: {type: number, minimum: 0, maximum: 1}") + """default: none
 rules:
   - id: high
     when: {util: {gt: 0.9}}
