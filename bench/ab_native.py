@@ -1,11 +1,11 @@
 """Before/after of the native backend's generated code, in one process, through `evaluate`.
 
-    git show HEAD:engine/backend_native.py > /tmp/backend_native_base.py
+    git show HEAD:engine/backends/native.py > /tmp/backend_native_base.py
     python bench/ab_native.py /tmp/backend_native_base.py [--users 20000] [--rounds 9]
 
 Builds a second RuleSet whose native backend comes from the given baseline file, then
 times, interleaved slice by slice, the hand-written function, `evaluate(trace=False)` and
-`evaluate(trace=True)` with the baseline and with the current engine/backend_native.py
+`evaluate(trace=True)` with the baseline and with the current engine/backends/native.py
 (process CPU time, median of the rounds), and checks both give equal Decisions.
 """
 
@@ -31,12 +31,12 @@ from double11_oracle import double11  # noqa: E402
 
 from engine.compile import compile_policy  # noqa: E402
 from engine.evaluate import assemble, evaluate, slow_decide  # noqa: E402
-from engine.loader import load_policy  # noqa: E402
+from engine.language.loader import load_policy  # noqa: E402
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("baseline", help="a baseline copy of engine/backend_native.py")
+    ap.add_argument("baseline", help="a baseline copy of engine/backends/native.py")
     ap.add_argument("--users", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args(argv)

@@ -28,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.analysis import find  # noqa: E402
-from engine.diff import diff_policies  # noqa: E402
-from engine.source import load_bytes  # noqa: E402
-from engine.validate import validate  # noqa: E402
+from engine.analysis.findings import find  # noqa: E402
+from engine.analysis.diff import diff_policies  # noqa: E402
+from engine.language.source import load_bytes  # noqa: E402
+from engine.language.validate import validate  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS-analysis.md"
 TIERS = [f"tier{i}" for i in range(1, 9)]
@@ -147,7 +147,7 @@ def main() -> None:
 
     from click.testing import CliRunner
 
-    from engine.cli import main as cli
+    from engine.cli.main import main as cli
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generated-200.yaml"

@@ -41,7 +41,7 @@ MEMORY_GROWTH_MAX = 1.15
 
 def verdict_command() -> list[str]:
     exe = Path(sys.executable).parent / "verdict"
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli"]
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "engine.cli.main"]
 
 
 def write_inputs(users: list[dict], folder: Path, stem: str) -> dict[str, Path]:

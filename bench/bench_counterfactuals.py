@@ -5,7 +5,7 @@
 For each policy in policies/ (not *.test.yaml): N reproducible random records (values
 drawn near every threshold the policy compares a fact with, and uniformly within the
 declared range), decided once; then the median, 90th percentile and maximum time of
-`engine.counterfactuals.counterfactuals` per decision (verification included), and the
+`engine.analysis.counterfactuals.counterfactuals` per decision (verification included), and the
 one-time per-policy analysis. Writes only bench/RESULTS-counterfactuals.md.
 """
 
@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.api import load_policy  # noqa: E402
-from engine.counterfactuals import Analysis, analysis, counterfactuals  # noqa: E402
+from engine.analysis.counterfactuals import Analysis, analysis, counterfactuals  # noqa: E402
 from engine.evaluate import evaluate  # noqa: E402
-from engine.semantics import operand_value  # noqa: E402
+from engine.runtime.semantics import operand_value  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS-counterfactuals.md"
 
@@ -92,7 +92,7 @@ def main() -> None:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     lines = ["# Counterfactuals: cost per decision", "",
              "Written by `bench/bench_counterfactuals.py` (this file only). Time of "
-             "`engine.counterfactuals.counterfactuals(ruleset, decision)` per decision, verification "
+             "`engine.analysis.counterfactuals.counterfactuals(ruleset, decision)` per decision, verification "
              "included, the per-policy analysis cached; the analysis is measured once, separately.", "",
              f"- date: {now}",
              f"- python: {sys.version.split()[0]} ({platform.python_implementation()}, {platform.machine()})",

@@ -32,7 +32,7 @@ from double11_oracle import BOUNDARIES, double11  # noqa: E402  (a): the hand-wr
 from engine.api import CompiledPolicy  # noqa: E402
 from engine.compile import compile_policy  # noqa: E402
 from engine.evaluate import evaluate, slow_decide  # noqa: E402
-from engine.loader import load_policy  # noqa: E402
+from engine.language.loader import load_policy  # noqa: E402
 
 POLICY = ROOT / "policies" / "double11-coupon.yaml"
 SEED = 20261111
@@ -125,7 +125,7 @@ class BareDurable:
     validation, the Decision and the lock are what the backend adds on top."""
 
     def __init__(self, ruleset):
-        import engine.backend_durable as bd
+        import engine.backends.durable as bd
 
         self.backend = be = ruleset.backend("durable")
         self.host, self.dengine, self.hits = be._host, be._dengine, be._compiled.hits
@@ -134,7 +134,7 @@ class BareDurable:
 
     def prepare(self, users: list[dict]) -> None:
         """Capture the backend's messages for `users` (keyed by id(user)), untimed."""
-        from engine.facts import normalize
+        from engine.runtime.facts import normalize
 
         be = self.backend
         captured: list = []

@@ -15,7 +15,7 @@ every start compiles the package again (the setup scripts run `compileall`, as a
 install would; `PYTHONDONTWRITEBYTECODE=1` otherwise prevents the cache). In-process, per policy file: the first
 validation in a fresh process (`check_policy_file`: read, parse, schema, semantic checks,
 with the schema loaded on first use), then the warm median, and separately the static
-analysis `verdict validate` also runs (`engine.analysis.analyse`). The slowest imports are
+analysis `verdict validate` also runs (`engine.analysis.findings.analyse`). The slowest imports are
 listed from `python -X importtime`. Writes its section of bench/RESULTS.md.
 """
 
@@ -45,7 +45,7 @@ def cli_command() -> list[str]:
     exe = Path(sys.executable).parent / "verdict"
     if exe.exists():
         return [str(exe), "validate", PATH_ARG]
-    return [sys.executable, "-m", "engine.cli", "validate", PATH_ARG]
+    return [sys.executable, "-m", "engine.cli.main", "validate", PATH_ARG]
 
 
 def bytecode_cached() -> str:
@@ -87,12 +87,12 @@ def time_interleaved(cmds: dict[str, list[str]], runs: int) -> tuple[dict, dict,
 IN_PROCESS = r'''
 import json, statistics, sys, time
 t0 = time.perf_counter()
-from engine.loader import check_policy_file, discover
+from engine.language.loader import check_policy_file, discover
 t_import = time.perf_counter() - t0
 files = discover([sys.argv[1]])
 runs = int(sys.argv[2])
 try:
-    from engine.analysis import analyse
+    from engine.analysis.findings import analyse
 except ImportError:
     analyse = None
 rows = []
@@ -116,8 +116,8 @@ print(json.dumps({"import": t_import, "rows": rows}))
 
 
 def slowest_imports(n: int = 8) -> list[tuple[str, float]]:
-    """Cumulative import times (s) of the heaviest modules `engine.cli` pulls in."""
-    p = subprocess.run([sys.executable, "-X", "importtime", "-c", "import engine.cli"], cwd=ROOT,
+    """Cumulative import times (s) of the heaviest modules `engine.cli.main` pulls in."""
+    p = subprocess.run([sys.executable, "-X", "importtime", "-c", "import engine.cli.main"], cwd=ROOT,
                        capture_output=True, text=True)
     rows = []
     for line in p.stderr.splitlines():
@@ -129,8 +129,8 @@ def slowest_imports(n: int = 8) -> list[tuple[str, float]]:
         except ValueError:
             continue
     top = [r for r in rows if not r[0].startswith(" ")]  # top-level imports of the statement
-    deep = sorted((r for r in rows if r[0].strip() != "engine.cli"), key=lambda r: -r[1])
-    total = next((c for name, c in rows if name.strip() == "engine.cli"), None)
+    deep = sorted((r for r in rows if r[0].strip() != "engine.cli.main"), key=lambda r: -r[1])
+    total = next((c for name, c in rows if name.strip() == "engine.cli.main"), None)
     seen, out = set(), []
     for name, cum in deep:
         key = name.strip()
@@ -140,7 +140,7 @@ def slowest_imports(n: int = 8) -> list[tuple[str, float]]:
         out.append((name, cum))
         if len(out) >= n:
             break
-    return ([("engine.cli (total)", total)] if total else []) + [(nm.strip(), c) for nm, c in out] + top[:0]
+    return ([("engine.cli.main (total)", total)] if total else []) + [(nm.strip(), c) for nm, c in out] + top[:0]
 
 
 def main(argv=None) -> int:
@@ -155,7 +155,7 @@ def main(argv=None) -> int:
     cmd = cli_command()
     cached = bytecode_cached()
     wall, cpu, rc, out = time_interleaved(
-        {"cli": cmd, "bare": [sys.executable, "-c", "pass"], "import": [sys.executable, "-c", "import engine.cli"]},
+        {"cli": cmd, "bare": [sys.executable, "-c", "pass"], "import": [sys.executable, "-c", "import engine.cli.main"]},
         runs)
     cli_times, bare_times, import_times = wall["cli"], wall["bare"], wall["import"]
     p = subprocess.run([sys.executable, "-c", IN_PROCESS, PATH_ARG, str(inner)], cwd=ROOT, capture_output=True,
@@ -180,9 +180,9 @@ def main(argv=None) -> int:
              f"{min(cli_times):.3f}..{max(cli_times):.3f} | {statistics.median(cpu['cli']):.3f} |",
              f"| of which: `python -c pass` (interpreter start-up) | {statistics.median(bare_times):.3f} | "
              f"{min(bare_times):.3f}..{max(bare_times):.3f} | {statistics.median(cpu['bare']):.3f} |",
-             f"| of which: `python -c 'import engine.cli'` (start-up + imports) | {statistics.median(import_times):.3f} | "
+             f"| of which: `python -c 'import engine.cli.main'` (start-up + imports) | {statistics.median(import_times):.3f} | "
              f"{min(import_times):.3f}..{max(import_times):.3f} | {statistics.median(cpu['import']):.3f} |", "",
-             f"In-process (`engine.loader` imported in {inproc['import']:.3f} s):", "",
+             f"In-process (`engine.language.loader` imported in {inproc['import']:.3f} s):", "",
              "| policy | rules | valid | first `check_policy_file` (s) | warm median (s) | "
              "`analyse` first (s) | `analyse` warm (s) |",
              "|---|---:|:---:|---:|---:|---:|---:|"]
@@ -191,7 +191,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['file']} | {r['rules'] if r['rules'] is not None else '-'} | "
                      f"{'yes' if r['ok'] else 'no (' + str(r['errors']) + ' errors)'} | {fmt(r['first'])} | "
                      f"{fmt(r['warm'])} | {fmt(r['an_first'])} | {fmt(r['an_warm'])} |")
-    lines += ["", "Heaviest imports behind `engine.cli` (cumulative, one `-X importtime` run, s):", ""]
+    lines += ["", "Heaviest imports behind `engine.cli.main` (cumulative, one `-X importtime` run, s):", ""]
     lines += [f"- {name}: {cum:.3f}" for name, cum in imports]
     checks = [(f"`verdict validate {PATH_ARG}` under {TARGET_S} s (median, start-up included)", f"{cli:.3f} s",
                cli < TARGET_S)]

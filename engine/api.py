@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
-from . import explain as _explain
+from .explain import render as _explain
 from .compile import RuleSet, compile_policy
-from .decision import Decision
+from .runtime.decision import Decision
 from .evaluate import evaluate as _evaluate
-from .facts import FactsError  # noqa: F401 - re-exported for callers
-from .loader import PolicyError, load_policy as _load_policy
-from .model import Policy
-from .source import load_text
-from .validate import validate
+from .runtime.facts import FactsError  # noqa: F401 - re-exported for callers
+from .language.loader import PolicyError, load_policy as _load_policy
+from .language.model import Policy
+from .language.source import load_text
+from .language.validate import validate
 
 
 class CompiledPolicy:
@@ -65,7 +65,7 @@ class CompiledPolicy:
     def counterfactuals(self, decision: Decision) -> list:
         """What would change the outcome: minimal verified fact changes per better outcome
         (see docs/explanations.md)."""
-        from .counterfactuals import counterfactuals
+        from .analysis.counterfactuals import counterfactuals
 
         return counterfactuals(self.ruleset, decision)
 

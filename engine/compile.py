@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from .backend_native import NativeBackend
-from .model import Policy
-from .semantics import Plan
+from .backends.native import NativeBackend
+from .language.model import Policy
+from .runtime.semantics import Plan
 
 BACKENDS = ("native", "durable")
 
@@ -42,7 +42,7 @@ class RuleSet:
         if name == "durable":
             if self._durable is None:
                 try:
-                    from .backend_durable import BackendUnavailable, DurableBackend, DurableLimitError
+                    from .backends.durable import BackendUnavailable, DurableBackend, DurableLimitError
                 except ImportError as exc:  # pragma: no cover - packaging problem
                     raise BackendError(f"durable backend unavailable: {exc}") from None
                 try:

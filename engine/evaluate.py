@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from .compile import BackendError, RuleSet
-from .decision import Decision
-from .facts import normalize
+from .runtime.decision import Decision
+from .runtime.facts import normalize
 
 
 def assemble(ruleset: RuleSet, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = ()) -> Decision:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from engine.model import Policy
-from engine.semantics import operand_value
+from engine.language.model import Policy
+from engine.runtime.semantics import operand_value
 
 
 def boundary_points(policy: Policy, name: str) -> list:

@@ -13,18 +13,18 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.analysis import (
+from engine.analysis.findings import (
     GAP,
     Regions,
     Space,
     find,
     verdict_of,
 )
-from engine.cli import main
+from engine.cli.main import main
 from engine.compile import compile_policy
 from engine.evaluate import evaluate
-from engine.source import load_bytes
-from engine.validate import validate
+from engine.language.source import load_bytes
+from engine.language.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLE11 = ROOT / "policies" / "double11-coupon.yaml"
@@ -337,7 +337,7 @@ rules:
 # -- the example policy and its seeded broken copies -------------------------------------------------
 
 def test_example_policy_has_no_warnings():
-    from engine.loader import load_policy
+    from engine.language.loader import load_policy
 
     fs = find(load_policy(DOUBLE11))
     assert [f for f in fs if f.severity != "info"] == []
@@ -538,7 +538,7 @@ def test_outcome_regions_agree_with_evaluation(text, seed):
 
 
 def test_beyond_the_bound_it_says_so_rather_than_guess(monkeypatch):
-    import engine.analysis as analysis
+    import engine.analysis.findings as analysis
 
     monkeypatch.setattr(analysis, "MAX_BOXES", 2)
     p = load(DOUBLE11.read_text(), str(DOUBLE11))

@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine import backend_durable as bd
-from engine.facts import check_facts
-from engine.semantics import Plan, operand_value, reference_matches
-from engine.source import load_text
-from engine.validate import validate
+import engine.backends.durable as bd
+from engine.runtime.facts import check_facts
+from engine.runtime.semantics import Plan, operand_value, reference_matches
+from engine.language.source import load_text
+from engine.language.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLE11 = ROOT / "policies" / "double11-coupon.yaml"
@@ -88,7 +88,7 @@ def durable():
 # -- import and availability (run without durable too) ----------------------------------------
 
 def test_engine_import_never_imports_durable():
-    code = ("import sys, engine, engine.backend_durable, engine.semantics, engine.validate, engine.cli\n"
+    code = ("import sys, engine, engine.backends.durable, engine.runtime.semantics, engine.language.validate, engine.cli.main\n"
             "assert not any(m == 'durable' or m.startswith('durable.') or m == 'durable_rules_engine'"
             " for m in sys.modules), sorted(m for m in sys.modules if 'durable' in m)\n")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -658,8 +658,8 @@ def test_rulesets_registered_once_per_digest(durable):
 def test_no_timer_threads():
     pytest.importorskip("durable.engine")
     code = ("import threading\n"
-            "from engine.source import load_text\nfrom engine.validate import validate\n"
-            "from engine.semantics import Plan\nfrom engine.backend_durable import DurableBackend\n"
+            "from engine.language.source import load_text\nfrom engine.language.validate import validate\n"
+            "from engine.runtime.semantics import Plan\nfrom engine.backends.durable import DurableBackend\n"
             "doc, _ = load_text(open('policies/double11-coupon.yaml', encoding='utf-8').read(), 'p.yaml')\n"
             "p, _ = validate(doc)\nb = DurableBackend(p, Plan(p))\nb.rule_matches({'credit_score': 700, "
             "'overdue_days': 0, 'overdue_count_12m': 0, 'membership': 'gold', 'monthly_spend': 1, "

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from engine.compile import compile_policy
 from engine.evaluate import evaluate, slow_decide
-from engine.explain import to_json
-from engine.loader import load_policy
-from engine.semantics import reference_matches
+from engine.explain.render import to_json
+from engine.language.loader import load_policy
+from engine.runtime.semantics import reference_matches
 
 from factgen import records
 
@@ -30,7 +30,7 @@ def ruleset(path):
 def _durable_available() -> bool:
     try:
         import durable.engine  # noqa: F401
-        import engine.backend_durable  # noqa: F401
+        import engine.backends.durable  # noqa: F401
     except Exception:
         return False
     return True

@@ -8,7 +8,7 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine.cli.main import main
 
 POLICY = "policies/double11-coupon.yaml"
 GOLD = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",

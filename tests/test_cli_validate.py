@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "fixtures" / "valid" / "minimal.yaml"
@@ -135,7 +135,7 @@ def test_output_file_is_untouched_when_the_write_fails(in_repo: None, tmp_path: 
     def fail(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("engine.io.os.replace", fail)
+    monkeypatch.setattr("engine.io.files.os.replace", fail)
     result = run("validate", "-o", target, "policies/")
     assert result.exit_code == 2
     assert result.stderr == f"verdict: cannot write {target}: No space left on device\n"
@@ -160,7 +160,7 @@ def test_schema_that_is_not_shipped_is_an_input_error(monkeypatch: pytest.Monkey
     def missing(name: str) -> dict:
         raise FileNotFoundError(name)
 
-    monkeypatch.setattr("engine.schema_errors.load_schema", missing)
+    monkeypatch.setattr("engine.language.schema.validate.load_schema", missing)
     result = run("schema", "test")
     assert result.exit_code == 2
     assert result.stderr == "verdict: no `test` schema in this version of verdict\n"

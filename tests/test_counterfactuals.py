@@ -1,4 +1,4 @@
-"""Counterfactuals (engine/counterfactuals.py): the issue's examples, the algorithm's
+"""Counterfactuals (engine/analysis/counterfactuals.py): the issue's examples, the algorithm's
 guarantees as hypothesis properties, and minimality against brute force on small policies."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.api import load_policy, load_policy_text
-from engine.cli import main
-from engine.counterfactuals import Choice, Interval, analysis, better_outcomes, counterfactuals
+from engine.cli.main import main
+from engine.analysis.counterfactuals import Choice, Interval, analysis, better_outcomes, counterfactuals
 from engine.evaluate import evaluate
-from engine.facts import check_value
-from engine.model import FactSpec
-from tests.factgen import fact_value
+from engine.runtime.facts import check_value
+from engine.language.model import FactSpec
+from factgen import fact_value
 
 POLICY = "policies/double11-coupon.yaml"
 BASE = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
@@ -372,12 +372,12 @@ def test_missing_optional_fact_can_be_supplied_and_enum_levels_only_go_up():
         ("premium", (("verified", False, True),))]
     assert cfs({"score": 90, "verified": True, "level": "gold"}, rs) == []  # already the best
     d = evaluate(rs, {"score": 90, "level": "gold"})
-    from engine.explain import describe_counterfactual
+    from engine.explain.render import describe_counterfactual
 
     assert describe_counterfactual(d, counterfactuals(rs, d)[0], "zh") == "verified missing → true (完成收入认证) ⇒ premium"
     import jsonschema
 
-    from engine.explain import decision_dict
+    from engine.explain.render import decision_dict
 
     data = decision_dict(d, "en", counterfactuals=counterfactuals(rs, d))
     assert data["counterfactuals"][0]["steps"] == [

@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.analysis import verdict_of
-from engine.cli import main
+from engine.analysis.findings import verdict_of
+from engine.cli.main import main
 from engine.compile import compile_policy
-from engine.diff import diff_policies
+from engine.analysis.diff import diff_policies
 from engine.evaluate import evaluate
-from engine.loader import load_policy
-from engine.source import load_bytes
-from engine.validate import validate
+from engine.language.loader import load_policy
+from engine.language.source import load_bytes
+from engine.language.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLE11 = ROOT / "policies" / "double11-coupon.yaml"

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 
 from engine.compile import compile_policy
 from engine.evaluate import evaluate, slow_decide
-from engine.explain import decision_dict, to_json
-from engine.facts import FactsError
-from engine.loader import load_policy
-from engine.schema_errors import load_schema
-from engine.semantics import reference_matches
-from engine.source import load_text
-from engine.validate import validate
+from engine.explain.render import decision_dict, to_json
+from engine.runtime.facts import FactsError
+from engine.language.loader import load_policy
+from engine.language.schema.validate import load_schema
+from engine.runtime.semantics import reference_matches
+from engine.language.source import load_text
+from engine.language.validate import validate
 
 from double11_oracle import BOUNDARIES, double11
 
@@ -215,7 +215,7 @@ def test_explicit_null_optional_fact_is_missing_on_every_path(path):
 def test_decision_is_an_immutable_tuple_of_named_fields(ruleset):
     import pickle
 
-    from engine.decision import FIELDS, Decision
+    from engine.runtime.decision import FIELDS, Decision
 
     user = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
             "monthly_spend": 2500.0, "account_age_days": 400, "frozen": False, "loan_applications_30d": 1,

@@ -1,4 +1,4 @@
-"""Explanations (engine/explain.py): golden outputs for a user of every outcome of every
+"""Explanations (engine/explain/render.py): golden outputs for a user of every outcome of every
 example policy in every format and language, principal reasons, message languages, and
 the decision schema."""
 
@@ -11,9 +11,9 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from engine import explain
+import engine.explain.render as explain
 from engine.api import load_policy, load_policy_text
-from engine.cli import main
+from engine.cli.main import main
 from engine.evaluate import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +133,7 @@ def test_plain_string_messages_and_remedies_and_rule_order_without_reasons_map()
         {"code": "LATE", "rule": "late", "message": "逾期9天"},
         {"code": "LOW", "rule": "low", "message": "Score 50 < 60"},
     ]
-    from engine.counterfactuals import counterfactuals
+    from engine.analysis.counterfactuals import counterfactuals
 
     cfs = counterfactuals(ruleset, d)
     text = explain.explain_text(d, "en", cfs)

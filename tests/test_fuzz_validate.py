@@ -17,11 +17,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import report
-from engine.diagnostics import Diagnostic, has_errors
-from engine.model import Policy
-from engine.source import Document, load_bytes, load_text
-from engine.validate import validate
+import engine.explain.report as report
+from engine.language.diagnostics import Diagnostic, has_errors
+from engine.language.model import Policy
+from engine.language.source import Document, load_bytes, load_text
+from engine.language.validate import validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLE11_TEXT = (ROOT / "policies" / "double11-coupon.yaml").read_text(encoding="utf-8")
@@ -196,7 +196,7 @@ def test_unmutated_double11_is_valid() -> None:
 
 def _convert_with(loader_class, text: str):
     """(data, values map, keys map) through one parser, or the code of the refusal."""
-    from engine.source import LoadError, SourceMap, _convert
+    from engine.language.source import LoadError, SourceMap, _convert
 
     loader = loader_class(text)
     smap = SourceMap(PATH)
@@ -217,7 +217,7 @@ def _convert_with(loader_class, text: str):
 
 
 def _empty_at(data: object, pointer: str) -> bool:
-    from engine.diagnostics import pointer_parts
+    from engine.language.diagnostics import pointer_parts
 
     node = data
     for part in pointer_parts(pointer):
@@ -231,7 +231,7 @@ def check_parsers_agree(text: str) -> None:
     values at the same positions, or refuse with the same diagnostic."""
     import yaml
 
-    from engine.source import _CLoader, _Loader
+    from engine.language.source import _CLoader, _Loader
 
     if _CLoader is None or not text.strip():
         return

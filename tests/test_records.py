@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.loader import load_policy
-from engine.records import cell_converter, read_records
+from engine.language.loader import load_policy
+from engine.io.records import cell_converter, read_records
 
 POLICY = load_policy("policies/double11-coupon.yaml")
 INT, NUM, BOOL, STR = "credit_score", "monthly_spend", "frozen", "membership"

@@ -22,10 +22,10 @@ from click.testing import CliRunner
 from jsonschema import Draft4Validator
 from junitparser import Failure, JUnitXml
 
-from engine import report
-from engine.cli import main
-from engine.diagnostics import ERROR, INFO, WARNING, Diagnostic
-from engine.source import MAX_BYTES
+import engine.explain.report as report
+from engine.cli.main import main
+from engine.language.diagnostics import ERROR, INFO, WARNING, Diagnostic
+from engine.language.source import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 SARIF_SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
@@ -186,7 +186,7 @@ def test_json_is_byte_identical_across_processes() -> None:
     outputs = set()
     for seed in ("1", "2"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        proc = subprocess.run([sys.executable, "-m", "engine.cli", "validate", "--format", "json", FIXTURES,
+        proc = subprocess.run([sys.executable, "-m", "engine.cli.main", "validate", "--format", "json", FIXTURES,
                                "policies/"], cwd=ROOT, env=env, capture_output=True, check=False)
         assert proc.returncode == 1, proc.stderr
         outputs.add(proc.stdout)

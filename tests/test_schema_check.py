@@ -1,4 +1,4 @@
-"""The fast schema acceptance test (`engine.schema_check`) against jsonschema, the authority.
+"""The fast schema acceptance test (`engine.language.schema.accept`) against jsonschema, the authority.
 
 The contract is one-sided: whatever `schema_check` accepts, jsonschema must find valid
 (else an invalid policy would skip its schema errors). It is also meant to accept every
@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.schema_check import Unsupported, compile_schema
-from engine.schema_errors import acceptor, load_schema, validator
-from engine.source import load_bytes
+from engine.language.schema.accept import Unsupported, compile_schema
+from engine.language.schema.validate import acceptor, load_schema, validator
+from engine.language.source import load_bytes
 from test_fuzz_validate import FUZZ, VALUES, mutate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,7 +189,7 @@ def test_unsupported_keywords_are_refused(schema):
 
 def test_a_valid_policy_never_imports_jsonschema():
     """The point of the fast path: `verdict validate` on valid policies skips jsonschema."""
-    code = ("import sys\nfrom engine.cli import main\n"
+    code = ("import sys\nfrom engine.cli.main import main\n"
             "try:\n    main(['validate', 'policies/'])\nexcept SystemExit as e:\n    assert e.code == 0, e.code\n"
             "assert 'jsonschema' not in sys.modules, 'jsonschema was imported'\n")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)

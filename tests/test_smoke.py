@@ -1,6 +1,6 @@
 from click.testing import CliRunner
 
-from engine.cli import main
+from engine.cli.main import main
 
 
 def test_example_policies_validate_clean():

@@ -1,4 +1,4 @@
-"""`verdict test` (engine/testing.py): test-file loading, expectations, coverage, reports.
+"""`verdict test` (engine/suites/testing.py): test-file loading, expectations, coverage, reports.
 
 Coverage numbers are checked on small policies written here, whose coverage is worked out
 by hand in each row's comment; the example policies' own suites must reach 100% rule and
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine import testing
-from engine.cli import main
-from engine.loader import load_policy
+import engine.suites.testing as testing
+from engine.cli.main import main
+from engine.language.loader import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -188,7 +188,7 @@ BOUNDARY_POINT_ROWS = [
 
 @pytest.mark.parametrize("note,ftype,lo,hi,t,eps,want", BOUNDARY_POINT_ROWS, ids=[r[0] for r in BOUNDARY_POINT_ROWS])
 def test_boundary_points(note, ftype, lo, hi, t, eps, want):
-    from engine.model import FactSpec
+    from engine.language.model import FactSpec
 
     points, _ = testing.boundary_points(FactSpec("x", ftype, minimum=lo, maximum=hi), t, eps)
     assert tuple(p.value for p in points) == want
@@ -208,7 +208,7 @@ def test_boundaries_are_shared_by_comparisons_of_one_fact_with_one_value():
 
 
 def test_decisive_reads_the_rule_tree():
-    from engine.model import All, Any, Comparison, Not, Operand, Rule
+    from engine.language.model import All, Any, Comparison, Not, Operand, Rule
 
     def leaf(i):
         return Comparison("fact", f"f{i}", "eq", Operand(1), i)

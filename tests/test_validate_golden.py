@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import golden
 
-from engine.cli import main
-from engine.loader import check_policy_file
-from engine.source import MAX_BYTES
+from engine.cli.main import main
+from engine.language.loader import check_policy_file
+from engine.language.source import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = "tests/fixtures/broken"
@@ -214,8 +214,8 @@ _CODE_CHOICE = re.compile(r'\bcode = "([a-z0-9-]+)" if .* else "([a-z0-9-]+)"')
 def _emitted_codes() -> set[str]:
     """Every diagnostic code written as a literal in the loading and validation modules."""
     codes: set[str] = set()
-    for module in ("source", "schema_errors", "validate", "loader", "cli"):
-        text = (ROOT / "engine" / f"{module}.py").read_text("utf-8")
+    for module in sorted([*(ROOT / "engine" / "language").rglob("*.py"), *(ROOT / "engine" / "cli").rglob("*.py")]):
+        text = module.read_text("utf-8")
         codes |= set(_CODE_LITERAL.findall(text))
         codes |= {c for pair in _CODE_CHOICE.findall(text) for c in pair}
     return codes

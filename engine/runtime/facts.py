@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Mapping
 
-from .diagnostics import type_name
-from .model import FactSpec, Policy
+from ..language.diagnostics import type_name
+from ..language.model import FactSpec, Policy
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
-from .schema_check import Unsupported, compile_schema
-from .source import SourceMap
+from ..diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
+from .accept import Unsupported, compile_schema
+from ..source import SourceMap
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
     from jsonschema.exceptions import ValidationError
@@ -37,7 +37,7 @@ def load_schema(name: str) -> dict:
     """A JSON Schema from `schemas/`: the checkout's folder, or the installed copy."""
     # A source checkout (including an editable install run from the repo) reads the folder
     # beside the package; a wheel install has it as the `engine.schemas` package data.
-    local = Path(__file__).resolve().parent.parent / "schemas" / name
+    local = Path(__file__).resolve().parents[3] / "schemas" / name
     if local.is_file():
         return json.loads(local.read_text("utf-8"))
     return json.loads(resources.files("engine.schemas").joinpath(name).read_text("utf-8"))

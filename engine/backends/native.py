@@ -19,9 +19,9 @@ from __future__ import annotations
 from itertools import compress
 from typing import Callable
 
-from .decision import Decision
-from .model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
-from .semantics import Plan, all3, any3, not3, operand_value
+from ..runtime.decision import Decision
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from ..runtime.semantics import Plan, all3, any3, not3, operand_value
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 

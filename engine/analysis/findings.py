@@ -23,8 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Sequence
 
-from .diagnostics import INFO, WARNING, Diagnostic, literal
-from .model import (
+from ..language.diagnostics import INFO, WARNING, Diagnostic, literal
+from ..language.model import (
     OP_SYMBOL,
     SUBJECT_FLAG,
     SUBJECT_OUTCOME,
@@ -36,7 +36,7 @@ from .model import (
     Policy,
     Rule,
 )
-from .semantics import Plan, compare, operand_value, reference_matches
+from ..runtime.semantics import Plan, compare, operand_value, reference_matches
 
 MAX_BOXES = 5000  # per region; beyond this the analysis reports itself incomplete
 TIME_BUDGET = 30.0  # seconds per policy (or pair, for a diff); then it reports itself incomplete
@@ -952,7 +952,7 @@ def verdict_of(policy: Policy, record: dict, plan: Plan | None = None) -> Verdic
     """Evaluate a witness with the reference semantics (`semantics.reference_matches`, the
     meaning every backend must agree with), after the same fact validation as `evaluate`:
     a witness that is not a valid fact set raises `FactsError`."""
-    from .facts import normalize
+    from ..runtime.facts import normalize
 
     plan = plan or Plan(policy)
     facts, _ = normalize(policy, record)

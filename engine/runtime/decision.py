@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
-from .model import Policy, Rule
+from ..language.model import Policy, Rule
 
 try:  # the C field accessor namedtuple uses
     from _collections import _tuplegetter

@@ -11,9 +11,9 @@ from dataclasses import replace
 
 import click
 
-from . import report
-from .diagnostics import ERROR, WARNING, Diagnostic
-from .loader import check_policy_file, discover
+from ..explain import report
+from ..language.diagnostics import ERROR, WARNING, Diagnostic
+from ..language.loader import check_policy_file, discover
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -52,7 +52,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None)
         diags.extend(ds)
         unreadable |= any(d.code == "unreadable" for d in ds)
         if policy is not None:
-            from .analysis import analyse  # exact static analysis: warnings and information, with witnesses
+            from ..analysis.findings import analyse  # exact static analysis: warnings and information, with witnesses
 
             diags.extend(analyse(policy))
             if policy.id in seen_ids:
@@ -77,7 +77,7 @@ def validate(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None)
 @click.argument("name", type=click.Choice(["policy", "decision", "test"]), default="policy")
 def schema(name: str) -> None:
     """Print a JSON Schema: the policy language (default), the decision, or a test file."""
-    from .schema_errors import load_schema
+    from ..language.schema.validate import load_schema
     import json
 
     try:
@@ -90,8 +90,8 @@ def schema(name: str) -> None:
 
 def load_ruleset(policy_path: str):
     """Load, validate and compile a policy for evaluation; an invalid policy is an input error."""
-    from .compile import compile_policy
-    from .loader import PolicyError, load_policy
+    from ..compile import compile_policy
+    from ..language.loader import PolicyError, load_policy
 
     try:
         policy = load_policy(policy_path)
@@ -104,7 +104,7 @@ def load_ruleset(policy_path: str):
 
 def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
                      record_id=None) -> str:
-    from . import explain
+    from ..explain import render as explain
 
     if fmt == "json":
         return explain.to_json(decision, lang, trace=trace, counterfactuals=counterfactuals,
@@ -145,19 +145,19 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
     in the summary."""
     from contextlib import nullcontext
 
-    from .compile import BackendError
-    from .evaluate import evaluate
-    from .facts import FactsError
-    from .io import atomic_writer
-    from .records import read_records
+    from ..compile import BackendError
+    from ..evaluate import evaluate
+    from ..runtime.facts import FactsError
+    from ..io.files import atomic_writer
+    from ..io.records import read_records
 
     try:
-        from .backend_durable import DurableEngineError
+        from ..backends.durable import DurableEngineError
     except ImportError:  # pragma: no cover - packaging problem; nothing can raise it then
         DurableEngineError = RuntimeError  # noqa: N806
 
     if counterfactuals:
-        from .counterfactuals import counterfactuals as compute_counterfactuals
+        from ..analysis.counterfactuals import counterfactuals as compute_counterfactuals
 
     counts: dict[str, int] = {}
     warned: dict[str, int] = {}
@@ -269,7 +269,7 @@ def _eval_options(fn):
 @click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
 def eval_cmd(facts, policy_path, backend, lang, on_error, output, id_field, fmt, trace, no_counterfactuals) -> None:
     """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records)."""
-    from .records import is_batch
+    from ..io.records import is_batch
 
     paths = list(facts) or ["-"]
     batch = is_batch(paths)
@@ -305,8 +305,8 @@ def explain_cmd(facts, policy_path, backend, lang, on_error, output, id_field, f
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the diff to a file (atomically).")
 def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> None:
     """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
-    from . import diff as policy_diff
-    from .loader import PolicyError, load_policy
+    from ..analysis import diff as policy_diff
+    from ..language.loader import PolicyError, load_policy
 
     policies = []
     for path in (old_path, new_path):
@@ -357,8 +357,8 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     or coverage is below the minimum, 2 usage error or an invalid test file."""
     import re as _re
 
-    from . import testing
-    from .compile import BackendError
+    from ..suites import testing
+    from ..compile import BackendError
 
     if generate:
         if paths:
@@ -412,7 +412,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     import os
     from pathlib import Path
 
-    from . import testing
+    from ..suites import testing
 
     ruleset = load_ruleset(policy_path)
     if output is None:
@@ -424,7 +424,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     if output != "-" and Path(output).exists() and not force:
         raise InputError(f"{output} exists; use --force to overwrite it, or -o to write elsewhere")
     policy_ref = os.path.relpath(policy_path, target_dir).replace(os.sep, "/")
-    schema = Path(__file__).resolve().parent.parent / "schemas" / "test.schema.json"
+    schema = Path(__file__).resolve().parents[2] / "schemas" / "test.schema.json"
     try:
         schema_ref = os.path.relpath(schema, target_dir.resolve()).replace(os.sep, "/") if schema.is_file() \
             else "https://verdict.dev/schemas/test.schema.json"
@@ -446,7 +446,7 @@ def write_output(text: str, output: str | None) -> None:
     if output is None:
         click.echo(text, nl=False)
         return
-    from .io import atomic_write_text
+    from ..io.files import atomic_write_text
 
     try:
         atomic_write_text(output, text)

@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Mapping
 
-from .model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
-from .semantics import Plan, operand_value
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from ..runtime.semantics import Plan, operand_value
 
 __all__ = ["BackendUnavailable", "DurableLimitError", "DurableEngineError", "DurableBackend"]
 

@@ -13,9 +13,9 @@ import json
 import re
 from functools import lru_cache
 
-from .decision import Decision
-from .model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Not, Policy, Rule
-from .semantics import operand_value
+from ..runtime.decision import Decision
+from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Not, Policy, Rule
+from ..runtime.semantics import operand_value
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -165,7 +165,7 @@ def describe_counterfactual(decision: Decision, cf, lang: str | None) -> str:
 
 def _can_improve(decision: Decision) -> bool:
     """Whether any outcome is better than this one (see `counterfactuals.better_outcomes`)."""
-    from .counterfactuals import better_outcomes
+    from ..analysis.counterfactuals import better_outcomes
 
     return bool(better_outcomes(decision.policy, decision.outcome))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from urllib.parse import quote
 
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
+from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 
 
 # Own XML escaping: xml.sax.saxutils imports urllib.request, which cost `verdict validate`

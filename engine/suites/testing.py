@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from xml.sax.saxutils import escape, quoteattr
 
-from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, literal, pointer_join, sorted_diagnostics
-from .model import OP_SYMBOL, All, Any, Comparison, Loc, Not, Policy, Rule
+from ..language.diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, literal, pointer_join, sorted_diagnostics
+from ..language.model import OP_SYMBOL, All, Any, Comparison, Loc, Not, Policy, Rule
 
 TEST_SCHEMA = "test.schema.json"
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
@@ -184,7 +184,7 @@ class PolicyCache:
         self._by_path: dict[Path, tuple[Policy | None, list[Diagnostic]]] = {}
 
     def get(self, path: str) -> tuple[Policy | None, list[Diagnostic]]:
-        from .loader import check_policy_file
+        from ..language.loader import check_policy_file
 
         key = Path(path).resolve()
         if key not in self._by_path:
@@ -195,9 +195,9 @@ class PolicyCache:
 def load_suite(path: str, policies: PolicyCache | None = None) -> tuple[Suite | None, list[Diagnostic]]:
     """Read, schema-check and resolve one test file against its policy. Never raises for
     bad content: a suite with any error is returned as None with every diagnostic."""
-    from .loader import read_file
-    from .schema_errors import check_schema
-    from .source import load_bytes
+    from ..language.loader import read_file
+    from ..language.schema.validate import check_schema
+    from ..language.source import load_bytes
 
     policies = policies or PolicyCache()
     raw, diags = read_file(path)
@@ -269,7 +269,7 @@ class _SuiteBuilder:
 
     # -- facts ---------------------------------------------------------------------------
     def check_fact(self, name: str, value, ptr: str) -> None:
-        from .facts import check_value
+        from ..runtime.facts import check_value
 
         spec = self.policy.facts.get(name)
         if spec is None:
@@ -308,7 +308,7 @@ class _SuiteBuilder:
 
     # -- cases ---------------------------------------------------------------------------
     def cases(self, profiles: dict[str, dict]) -> list[Case]:
-        from .facts import check_facts
+        from ..runtime.facts import check_facts
 
         out = []
         first: dict[str, int] = {}
@@ -494,7 +494,7 @@ class Run:
 def run_suites(suites: Iterable[Suite], backend: str = "native", select: str | None = None) -> Run:
     """Run every case (those whose name matches the regex `select`, when given).
     Raises engine.compile.BackendError when the backend cannot run a policy here."""
-    from .compile import compile_policy
+    from ..compile import compile_policy
 
     pattern = re.compile(select) if select else None
     compiled: dict[str, object] = {}
@@ -512,8 +512,8 @@ def run_suites(suites: Iterable[Suite], backend: str = "native", select: str | N
 def run_case(ruleset, case: Case, backend: str = "native") -> CaseResult:
     """One case: evaluate its facts with a full trace and check every expectation. A
     BackendError (the backend cannot run here) propagates: it is not a test failure."""
-    from .evaluate import evaluate
-    from .facts import FactsError
+    from ..evaluate import evaluate
+    from ..runtime.facts import FactsError
 
     try:
         decision = evaluate(ruleset, case.record, trace=True, backend=backend)
@@ -542,7 +542,7 @@ def _same(a, b) -> bool:
 
 
 def _show(value) -> str:
-    from .explain import format_value
+    from ..explain.render import format_value
 
     if value is None:
         return "none"
@@ -640,7 +640,7 @@ def _where(loc: Loc | None) -> str:
 def _conditions(rule: Rule, decision, want_true: bool) -> list[tuple[str, Loc | None]]:
     """(text, location) of the leaf conditions that made the rule match (want_true) or
     not: each leaf whose result, read through any `not` above it, agrees with the rule's."""
-    from .explain import describe_leaf, rule_conditions
+    from ..explain.render import describe_leaf, rule_conditions
 
     out = []
     for leaf, res, neg in rule_conditions(rule, decision):
@@ -718,7 +718,7 @@ class Boundary:
 
     @property
     def label(self) -> str:
-        from .explain import format_value
+        from ..explain.render import format_value
 
         shown = format_value(self.value)
         return f"{'/'.join(self.names)} ({shown})" if self.names else shown
@@ -807,7 +807,7 @@ def boundaries(policy: Policy, epsilon: dict | None = None) -> list[Boundary]:
 
 def _tree_value(cond, values, flip: int | None = None):
     """A rule's Kleene value from its leaf results, with leaf `flip` negated."""
-    from .semantics import all3, any3, not3
+    from ..runtime.semantics import all3, any3, not3
 
     if isinstance(cond, Comparison):
         v = values[cond.index]
@@ -968,7 +968,7 @@ def gate(coverages: Sequence[Coverage], minimum: dict[str, float]) -> list[str]:
 
 def uncovered(cov: Coverage) -> list[tuple[Loc | None, str]]:
     """(location, description) of everything not covered, in policy order."""
-    from .explain import format_value
+    from ..explain.render import format_value
 
     out: list[tuple[Loc | None, str]] = []
     for rc in cov.rules:
@@ -998,7 +998,7 @@ def _side_text(b: Boundary, p: Point) -> str:
 
 
 def _leaf_text(leaf: Comparison) -> str:
-    from .explain import format_value
+    from ..explain.render import format_value
 
     if leaf.kind == "flag":
         return f"flag {leaf.subject}"
@@ -1046,7 +1046,7 @@ def summary_line(report: Report) -> str:
 def case_block(res: CaseResult, lang: str | None = None) -> list[str]:
     """The text of a failing case: header, each failure with its details, and the
     explanation of the actual decision."""
-    from .explain import explain_text
+    from ..explain.render import explain_text
 
     c = res.case
     lines = [f"FAIL {c.loc.file}:{c.loc.line}  {c.name}"]
@@ -1138,7 +1138,7 @@ def coverage_dict(cov: Coverage) -> dict:
 
 
 def render_json(report: Report) -> str:
-    from .explain import decision_dict
+    from ..explain.render import decision_dict
 
     files = []
     for s in report.run.suites:
@@ -1328,8 +1328,8 @@ class _Solver:
     MAX_STEPS = 20000
 
     def __init__(self, policy: Policy):
-        from .analysis import Space
-        from .semantics import compare, operand_value
+        from ..analysis.findings import Space
+        from ..runtime.semantics import compare, operand_value
 
         self.policy = policy
         self.space = Space([policy])
@@ -1384,7 +1384,7 @@ class _Solver:
     def _conclusion(self, leaf: Comparison, want: bool, state: dict[str, int]):
         """Ways to give a leaf on another rule's conclusion (rule, flag, outcome) a value,
         through the conditions of the rules that conclude it (strata are acyclic)."""
-        from .semantics import compare, operand_value
+        from ..runtime.semantics import compare, operand_value
 
         policy = self.policy
         if leaf.kind == "rule":
@@ -1519,9 +1519,9 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str = "
     """A starter test file: one case per reachable boundary point (just below, at, just
     above every numeric threshold), each expecting what the policy decides today, for an
     author to review against the business rules."""
-    from .compile import compile_policy
-    from .evaluate import evaluate
-    from .explain import format_value
+    from ..compile import compile_policy
+    from ..evaluate import evaluate
+    from ..explain.render import format_value
 
     found = boundaries(policy, epsilon)
     if not any(p.reachable for b in found for p in b.points):

@@ -26,11 +26,11 @@ import weakref
 from dataclasses import dataclass
 from typing import Iterable
 
-from .compile import RuleSet
-from .decision import Decision
-from .evaluate import evaluate
-from .model import SUBJECT_FLAG, SUBJECT_RULE, All, Any, Comparison, FactSpec, Not, Policy
-from .semantics import operand_value
+from ..compile import RuleSet
+from ..runtime.decision import Decision
+from ..evaluate import evaluate
+from ..language.model import SUBJECT_FLAG, SUBJECT_RULE, All, Any, Comparison, FactSpec, Not, Policy
+from ..runtime.semantics import operand_value
 
 #: Alternatives returned per target outcome by default.
 MAX_PER_OUTCOME = 3

@@ -14,8 +14,8 @@ import json
 import sys
 from typing import IO, Callable, Iterator, NamedTuple
 
-from .model import Policy
-from .source import load_text
+from ..language.model import Policy
+from ..language.source import load_text
 
 BATCH_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 

@@ -35,7 +35,7 @@ from .model import (
     Rule,
     Threshold,
 )
-from .schema_errors import check_schema
+from .schema.validate import check_schema
 from .source import Document, SourceMap
 
 POLICY_SCHEMA = "policy.schema.json"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from .analysis import Incomplete, Regions, budget, Space, box_size, describe_box, merge, r_and, verdict_of
-from .model import All, Comparison, Not, Policy
+from .findings import Incomplete, Regions, budget, Space, box_size, describe_box, merge, r_and, verdict_of
+from ..language.model import All, Comparison, Not, Policy
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
 
@@ -155,8 +155,8 @@ def _outcome(policy: Policy, witness: dict):
 
 def count_records(d: PolicyDiff, path: str) -> None:
     """Evaluate every record of a dataset under both versions; fill the from/to matrix."""
-    from .facts import FactsError
-    from .records import read_records
+    from ..runtime.facts import FactsError
+    from ..io.records import read_records
 
     matrix: dict[tuple[str, str], int] = {}
     total = skipped = 0
@@ -181,13 +181,13 @@ def count_records(d: PolicyDiff, path: str) -> None:
 # -- rendering ---------------------------------------------------------------------------
 
 def _val(v) -> str:
-    from .diagnostics import literal
+    from ..language.diagnostics import literal
 
     return "(absent)" if v is None else literal(v)
 
 
 def _witness(w: dict) -> str:
-    from .analysis import _fmt
+    from .findings import _fmt
 
     return ", ".join(f"{k}={_fmt(v)}" for k, v in w.items())
 

@@ -1,0 +1,1 @@
+"""Analyses over the fact space: static findings, semantic diff, counterfactuals."""

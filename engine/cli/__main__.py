@@ -1,0 +1,5 @@
+"""`python -m engine.cli`: the `verdict` command."""
+
+from .main import main
+
+main()

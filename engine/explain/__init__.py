@@ -1,0 +1,1 @@
+"""Rendering: decisions as text, Markdown and JSON; diagnostics for people and CI."""

@@ -1,0 +1,1 @@
+"""The file edge: atomic output files and streamed fact records."""

@@ -1,0 +1,1 @@
+"""The policy language: reading YAML with positions, diagnostics, the IR, validation and its schemas."""

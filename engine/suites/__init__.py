@@ -1,0 +1,1 @@
+"""Policy test suites: model, loading, running, coverage, rendering, generation."""
