@@ -10,14 +10,14 @@ language.
 from __future__ import annotations
 
 import json
-import re
 from functools import lru_cache
 
+from ..language.conditions import leaves
+from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule
+from ..language.templates import template_parts
+from ..language.values import format_value
 from ..runtime.decision import Decision
-from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Not, Policy, Rule
 from ..runtime.semantics import operand_value
-
-_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
@@ -30,40 +30,9 @@ def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy
     return next(iter(texts.values()))
 
 
-def format_value(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, (list, tuple, frozenset)):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if value is None:
-        return "missing"
-    return str(value)
-
-
-@lru_cache(maxsize=4096)
-def _parts(template: str) -> tuple:
-    """A template as alternating literal text and placeholder names: (text, name, text, …),
-    always odd-length, parsed once per distinct template (a batch renders the same few)."""
-    out, text, pos = [], [], 0
-    for m in _FIELD.finditer(template):
-        text.append(template[pos:m.start()])
-        if m.group(1) is None:  # `{{` or `}}`
-            text.append(m.group(0)[0])
-        else:
-            out += ["".join(text), m.group(1)]
-            text = []
-        pos = m.end()
-    text.append(template[pos:])
-    return tuple(out + ["".join(text)])
-
-
 def render_template(template: str, decision: Decision) -> str:
     """Fill `{name}` from the decision's facts, outputs and the policy's thresholds."""
-    parts = _parts(template)
+    parts = template_parts(template)
     if len(parts) == 1:
         return parts[0]
     facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
@@ -172,18 +141,6 @@ def _can_improve(decision: Decision) -> bool:
 
 # -- conditions -----------------------------------------------------------------------------
 
-def _negated_leaves(cond, negated: bool = False, out: dict | None = None) -> dict[int, bool]:
-    out = {} if out is None else out
-    if isinstance(cond, Comparison):
-        out[cond.index] = negated
-    elif isinstance(cond, Not):
-        _negated_leaves(cond.item, not negated, out)
-    else:
-        for c in cond.items:
-            _negated_leaves(c, negated, out)
-    return out
-
-
 def leaf_actual(leaf: Comparison, decision: Decision):
     if leaf.kind == "fact":
         return decision.facts.get(leaf.subject)
@@ -241,7 +198,7 @@ def describe_leaf(leaf: Comparison, decision: Decision, result) -> str:
 def rule_conditions(rule: Rule, decision: Decision) -> list[tuple[Comparison, object, bool]]:
     if decision.trace is None:
         return []
-    negs = _negated_leaves(rule.when)
+    negs = {leaf.index: negated for leaf, negated in leaves(rule.when)}
     return [(leaf, decision.trace[rule.index][leaf.index], negs.get(leaf.index, False)) for leaf in rule.leaves]
 
 

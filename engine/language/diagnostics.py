@@ -7,9 +7,10 @@ all of them at once, sorted by location. Rendering to CI formats lives in `repor
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass, field, replace
 from typing import Iterable
+
+from .values import literal  # noqa: F401  TEMP until every importer is switched
 
 ERROR = "error"
 WARNING = "warning"
@@ -117,20 +118,6 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A "did you mean `x`?" hint for a misspelt name, or None when nothing is close."""
     close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
-
-
-def literal(value: object) -> str:
-    """A value as the author would write it in YAML, for messages: `true` not `True`,
-    strings in double quotes (so `"50"` is visibly not `50`), lists in brackets."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    return repr(value)
 
 
 def pointer_join(pointer: str, *parts: object) -> str:

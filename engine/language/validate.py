@@ -10,10 +10,9 @@ stable code; `docs/policy-language.md` lists them all.
 from __future__ import annotations
 
 import hashlib
-import re
-from typing import Callable, Iterator
 
-from .diagnostics import ERROR, INFO, WARNING, Diagnostic, did_you_mean, has_errors, literal, pointer_join, type_name
+from .checks import CHECKS, stratify
+from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
 from .model import (
     LIST_OPS,
     ORDER_OPS,
@@ -37,30 +36,10 @@ from .model import (
 )
 from .schema.validate import check_schema
 from .source import Document, SourceMap
+from .templates import template_names
+from .values import literal, value_fits
 
 POLICY_SCHEMA = "policy.schema.json"
-
-_TEMPLATE_FIELD = re.compile(r"\{([^{}]*)\}")
-
-
-def template_names(template: str) -> tuple[list[str], str | None]:
-    """The `{name}` fields of a message template, and a syntax problem if any.
-
-    `{{` and `}}` are literal braces. Only bare names are allowed: no attribute access,
-    indexing or format specs, so rendering can never run code.
-    """
-    names: list[str] = []
-    stripped = template.replace("{{", "").replace("}}", "")
-    for m in _TEMPLATE_FIELD.finditer(stripped):
-        names.append(m.group(1))  # `{ score }` is not a name: the renderer would print it as is
-    rest = _TEMPLATE_FIELD.sub("", stripped)
-    if "{" in rest or "}" in rest:
-        return names, "unbalanced `{` or `}` (write `{{` or `}}` for a literal brace)"
-    for n in names:
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n):
-            return names, f"`{{{n}}}` is not a plain name"
-    return names, None
-
 
 # Words YAML 1.1 (and so many editors and habits) read as booleans, but YAML 1.2 reads as
 # strings: `frozen: yes` is the string "yes". Worth a hint wherever a boolean was expected.
@@ -71,19 +50,6 @@ def _bool_hint(value) -> str | None:
     if isinstance(value, str) and value.lower() in _YAML11_BOOLS:
         return f"write `true` or `false`; YAML 1.2 reads `{value}` as a string"
     return None
-
-
-def value_fits(ftype: str, value) -> bool:
-    """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
-    if ftype == "boolean":
-        return isinstance(value, bool)
-    if ftype == "string":
-        return isinstance(value, str)
-    if isinstance(value, bool):
-        return False
-    if ftype == "integer":
-        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    return isinstance(value, (int, float))
 
 
 def _text_map(value, language: str) -> dict[str, str] | None:
@@ -491,200 +457,6 @@ class _Builder:
             self.diags.append(strata)
             return None
         return Policy(**{**policy.__dict__, "strata": strata})
-
-
-# -- whole-policy checks: each yields diagnostics; a table so each is small and testable ----
-
-def _rule_diag(policy: Policy, rule: Rule, code: str, message: str, *, severity=ERROR, pointer=None, hint=None):
-    loc = rule.loc
-    return Diagnostic(code, message, severity, loc.file, loc.line, loc.column, pointer or loc.pointer, hint, rule.id)
-
-
-def check_adverse_reasons(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    """Every path to an adverse outcome must carry a specific reason code."""
-    adverse = {o.id for o in policy.outcomes if o.adverse}
-    for rule in policy.rules:
-        if rule.then.outcome in adverse and not rule.then.reason:
-            yield b.smap.locate(Diagnostic(
-                "adverse-without-reason", f"rule `{rule.id}` decides adverse outcome `{rule.then.outcome}` without a "
-                "reason code", ERROR, pointer=pointer_join(rule.loc.pointer, "then"), rule=rule.id,
-                hint="add `reason: SOME_CODE` so the user is told why"))
-
-
-def check_adverse_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    """An adverse default would reach users with no reason at all."""
-    if policy.default is not None and policy.default in policy.outcome_ids and policy.outcome(policy.default).adverse:
-        yield b.smap.locate(Diagnostic(
-            "adverse-default", f"default outcome `{policy.default}` is adverse: users no rule decides would get it "
-            "without a reason", ERROR, pointer="/default",
-            hint="make the default a non-adverse outcome, and decide the adverse one by rules with reason codes"))
-
-
-def check_unused_thresholds(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    for name, t in policy.thresholds.items():
-        if name not in b.used_thresholds and name not in RESERVED_NAMES:  # a reserved name is already an error
-            yield Diagnostic("threshold-unused", f"threshold `{name}` is never used", WARNING, t.loc.file, t.loc.line,
-                             t.loc.column, t.loc.pointer, "remove it or refer to it from a rule")
-
-
-def check_unused_facts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    used = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"} | b.mentioned_facts
-    used |= RESERVED_NAMES  # a fact with a reserved name is already an error; "unused" would repeat it
-    for r in policy.rules:
-        for template in (r.then.message or {}).values():
-            used.update(template_names(template)[0])
-    for name, f in policy.facts.items():
-        if name not in used:
-            yield Diagnostic("fact-unused", f"fact `{name}` is declared but no rule or message uses it", WARNING,
-                             f.loc.file, f.loc.line, f.loc.column, f.loc.pointer)
-
-
-def check_outcome_dependency(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    """A rule that reads the decided outcome cannot decide it (that would be circular)."""
-    for rule in policy.rules:
-        if rule.decides_outcome and any(leaf.kind == SUBJECT_OUTCOME for leaf in rule.leaves):
-            leaf = next(leaf for leaf in rule.leaves if leaf.kind == SUBJECT_OUTCOME)
-            yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
-                             ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
-                             "move the outcome to another rule, or drop the `outcome` condition", rule.id)
-
-
-def check_output_conflicts(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    """Two rules that can both contribute different values to one output need `combine`."""
-    setters: dict[str, list[tuple[Rule, object]]] = {}
-    for rule in policy.rules:
-        for name, value in rule.then.set:
-            setters.setdefault(name, []).append((rule, value))
-    for name, items in setters.items():
-        spec = policy.outputs[name]
-        if spec.combine is not None:
-            continue
-        for i, (r1, v1) in enumerate(items):
-            for r2, v2 in items[i + 1:]:
-                both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
-                if both and v1 != v2:
-                    yield b.smap.locate(Diagnostic(
-                        "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
-                        f"(to {literal(v1)} and {literal(v2)})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
-                        rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
-
-
-def check_message_languages(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    for rule in policy.rules:
-        if rule.then.message and policy.language not in rule.then.message:
-            yield b.smap.locate(Diagnostic(
-                "message-missing-language", f"message of rule `{rule.id}` has no `{policy.language}` text "
-                "(the policy's language)", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
-                rule=rule.id), prefer_key=True)
-
-
-def check_unreached_outcomes(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    if policy.default is not None and policy.default not in policy.outcome_ids:
-        return  # the default is misspelt (`default-unknown-outcome`): which outcome it meant is unknown
-    decided = {r.then.outcome for r in policy.rules} | {policy.default}
-    for i, o in enumerate(policy.outcomes):
-        if o.id not in decided:
-            yield b.smap.locate(Diagnostic("outcome-never-decided", f"no rule decides outcome `{o.id}` and it is not "
-                                           "the default", WARNING, pointer=pointer_join("/outcomes", i)))
-
-
-def check_no_default(policy: Policy, b: _Builder) -> Iterator[Diagnostic]:
-    if policy.default is None:
-        yield b.smap.locate(Diagnostic("no-default", "policy has no `default` outcome, so a user no rule decides "
-                                       "gets none",
-                                       INFO, pointer="/outcomes", hint="add `default: <outcome>`"), prefer_key=True)
-
-
-CHECKS: tuple[Callable[[Policy, _Builder], Iterator[Diagnostic]], ...] = (
-    check_adverse_reasons,
-    check_adverse_default,
-    check_unused_thresholds,
-    check_unused_facts,
-    check_outcome_dependency,
-    check_output_conflicts,
-    check_message_languages,
-    check_unreached_outcomes,
-    check_no_default,
-)
-
-
-def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
-    """Rule index → indexes of the rules whose conclusions it reads."""
-    by_id = {r.id: r.index for r in policy.rules}
-    flag_setters: dict[str, set[int]] = {}
-    outcome_rules = {r.index for r in policy.rules if r.decides_outcome}
-    for r in policy.rules:
-        for f in r.then.flags:
-            flag_setters.setdefault(f, set()).add(r.index)
-    deps: dict[int, set[int]] = {}
-    for r in policy.rules:
-        d: set[int] = set()
-        for leaf in r.leaves:
-            if leaf.kind == SUBJECT_RULE:
-                d.add(by_id[leaf.subject])
-            elif leaf.kind == SUBJECT_FLAG:
-                d |= flag_setters.get(leaf.subject, set())
-            elif leaf.kind == SUBJECT_OUTCOME:
-                d |= outcome_rules
-        deps[r.index] = d
-    return deps
-
-
-def _dependency_leaf(policy: Policy, rule: Rule, target: Rule) -> Comparison | None:
-    """The condition of `rule` through which it depends on `target` (for locating a cycle)."""
-    for leaf in rule.leaves:
-        if (leaf.kind == SUBJECT_RULE and leaf.subject == target.id
-                or leaf.kind == SUBJECT_FLAG and leaf.subject in target.then.flags
-                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome):
-            return leaf
-    return None
-
-
-def stratify(policy: Policy) -> tuple[tuple[int, ...], ...] | Diagnostic:
-    """Group rules into evaluation strata (each depends only on earlier ones), or a cycle."""
-    deps = rule_dependencies(policy)
-    level: dict[int, int] = {}
-    for root in range(len(policy.rules)):
-        if root in level:
-            continue
-        # Iterative depth-first search: a recursive one overflowed the stack (RecursionError)
-        # on a long chain of rules that each read the previous one.
-        path, on_path, pending = [root], {root}, [iter(sorted(deps[root]))]
-        while path:
-            for d in pending[-1]:
-                if d in level:
-                    continue
-                if d in on_path:
-                    return _cycle_diagnostic(policy, path[path.index(d):] + [d])
-                path.append(d)
-                on_path.add(d)
-                pending.append(iter(sorted(deps[d])))
-                break
-            else:
-                node = path.pop()
-                on_path.discard(node)
-                pending.pop()
-                level[node] = max((level[d] + 1 for d in deps[node]), default=0)
-    strata: dict[int, list[int]] = {}
-    for i, lv in level.items():
-        strata.setdefault(lv, []).append(i)
-    return tuple(tuple(sorted(strata[k])) for k in sorted(strata))
-
-
-def _cycle_diagnostic(policy: Policy, cycle: list[int]) -> Diagnostic:
-    """`cycle` is [a, b, ..., a] where each rule depends on the next. Point at the condition
-    of `a` that makes it depend on `b`: that is the line to change."""
-    rule, target = policy.rules[cycle[0]], policy.rules[cycle[1]]
-    if len(cycle) == 2:
-        message = f"rule `{rule.id}` depends on itself"
-    else:
-        message = f"rules depend on each other in a cycle: {' → '.join(policy.rules[j].id for j in cycle)}"
-    hint = "break the cycle: a rule cannot depend, through flags or rules, on itself"
-    leaf = _dependency_leaf(policy, rule, target)
-    if leaf is None or leaf.loc is None:
-        return _rule_diag(policy, rule, "dependency-cycle", message, hint=hint)
-    loc = leaf.loc
-    return Diagnostic("dependency-cycle", message, ERROR, loc.file, loc.line, loc.column, loc.pointer, hint, rule.id)
 
 
 def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:

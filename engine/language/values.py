@@ -1,0 +1,71 @@
+"""Policy values: whether a value fits a declared type, and the one way values are shown.
+
+Every message, explanation, witness and report shows values through `format_value`, in one
+of a few named styles. The styles differ where the reader differs, on purpose:
+
+- `YAML`: as the author would write it in the policy (diagnostics, diffs): `true` not
+  `True`, strings in double quotes so `"50"` is visibly not `50`, `null`, floats as written
+  (`700.0` stays `700.0`: a message about a wrong type must not hide the float).
+- `TEXT`: as a user reads it in an explanation: strings bare, integral floats as integers
+  (`700`), an absent value as `missing`.
+- `WITNESS`: like `TEXT`, but an absent value is `null` (region descriptions and witness
+  fact sets, where "missing" would read as a value).
+- `DIFF`: like `YAML`, but an absent value is `(absent)` (a record's value in `verdict diff`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+
+class Style(NamedTuple):
+    """How `format_value` writes strings, absent values and integral floats."""
+
+    quote_strings: bool
+    absent: str
+    integral_floats: bool  # write 700.0 as 700
+
+
+YAML = Style(quote_strings=True, absent="null", integral_floats=False)
+TEXT = Style(quote_strings=False, absent="missing", integral_floats=True)
+WITNESS = Style(quote_strings=False, absent="null", integral_floats=True)
+DIFF = Style(quote_strings=True, absent="(absent)", integral_floats=False)
+
+# Integral floats beyond this are written in exponent form: `int(1e300)` has 301 digits.
+_INTEGRAL_LIMIT = 1e15
+
+
+def format_value(value: object, style: Style = TEXT) -> str:
+    """`value` as text in `style` (see the module docstring)."""
+    if value is None:
+        return style.absent
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is str:
+        return json.dumps(value, ensure_ascii=False) if style.quote_strings else value
+    if type(value) is float:
+        if style.integral_floats and value.is_integer() and abs(value) < _INTEGRAL_LIMIT:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, (list, tuple, frozenset)):
+        return "[" + ", ".join(format_value(v, style) for v in value) + "]"
+    return str(value)
+
+
+def literal(value: object) -> str:
+    """`value` as the author would write it in YAML (the `YAML` style), for messages."""
+    return format_value(value, YAML)
+
+
+def value_fits(ftype: str, value) -> bool:
+    """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
+    if ftype == "boolean":
+        return isinstance(value, bool)
+    if ftype == "string":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    if ftype == "integer":
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    return isinstance(value, (int, float))
