@@ -51,6 +51,9 @@ BROKEN_CASES = [
     ("yaml-tag-timestamp", "yaml-tag", 12, 21),
     ("yaml-tag-include", "yaml-tag", 21, 10),
     ("yaml-too-deep", "yaml-too-deep", 30, 372),
+    ("yaml-number-too-long", "yaml-number-too-long", 12, 21),
+    ("yaml-number-too-long-hex", "yaml-number-too-long", 12, 21),
+    ("yaml-lone-surrogate", "yaml-lone-surrogate", 3, 8),
     ("policy-not-mapping", "policy-not-mapping", 2, 1),
     # -- the JSON Schema: shape --
     ("schema-unknown-key-typo", "schema-unknown-key", 11, 1),
@@ -61,6 +64,8 @@ BROKEN_CASES = [
     ("schema-enum", "schema-enum", 9, 18),
     ("schema-bad-name", "schema-bad-name", 8, 3),
     ("schema-pattern", "schema-pattern", 2, 9),
+    ("schema-pattern-trailing-newline", "schema-pattern", 2, 9),
+    ("schema-type-float-version", "schema-type", 3, 10),
     ("schema-empty", "schema-empty", 30, 11),
     ("schema-too-long", "schema-too-long", 34, 36),
     ("schema-range", "schema-range", 3, 10),

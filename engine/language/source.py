@@ -31,6 +31,11 @@ from .diagnostics import ERROR, Diagnostic, pointer_join
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+# Python refuses to turn longer integers into text (CVE-2020-10735), so every message
+# about such a value would crash; no threshold or fact needs a tenth of this.
+MAX_INT_DIGITS = 4300
+_INT_LIMIT = 10 ** MAX_INT_DIGITS
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -43,13 +48,14 @@ _SEQ = "tag:yaml.org,2002:seq"
 
 # The YAML 1.2 core schema, used both to resolve plain scalars and to construct them.
 _CORE = {
-    _BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    _INT: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    # `\Z`, not `$`: `$` also matches before a final newline (`!!int "600\n"`).
+    _BOOL: re.compile(r"^(?:true|True|TRUE|false|False|FALSE)\Z"),
+    _INT: re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)\Z"),
     _FLOAT: re.compile(
         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))\Z"
     ),
-    _NULL: re.compile(r"^(?:~|null|Null|NULL|)$"),
+    _NULL: re.compile(r"^(?:~|null|Null|NULL|)\Z"),
 }
 _KIND = {_BOOL: "a boolean", _INT: "an integer", _FLOAT: "a number", _NULL: "null"}
 _EXAMPLE = {_BOOL: "`true` or `false`", _INT: "`600`, `0x1F` or `0o17`", _FLOAT: "`0.5` or `1e3`",
@@ -162,7 +168,7 @@ def _scalar(node: ScalarNode, pointer: str):
     """
     tag, text = node.tag, node.value
     if tag == _STR:
-        return text
+        return _string(text, node.start_mark, pointer)
     pattern = _CORE.get(tag)
     if pattern is None:
         raise _located("yaml-tag", f"tag `{_show_tag(tag)}` is not allowed in policies", node.start_mark,
@@ -176,14 +182,40 @@ def _scalar(node: ScalarNode, pointer: str):
     if tag == _BOOL:
         return text.lower() == "true"
     if tag == _INT:
+        digits = text.lstrip("+-")
+        if len(digits) > MAX_INT_DIGITS:  # decimal text this long is refused by int() itself
+            raise _too_long(text, node.start_mark, pointer)
         if text.startswith(("0o", "0x")):
-            return int(text[2:], 8 if text[1] == "o" else 16)
+            value = int(text[2:], 8 if text[1] == "o" else 16)
+            if value >= _INT_LIMIT:
+                raise _too_long(text, node.start_mark, pointer)
+            return value
         return int(text, 10)  # YAML 1.2: a leading zero is still decimal
     # `.inf`/`.nan` (which float() does not read), or a literal too large for a float (`1e400`).
     if text.lstrip("+-").lower() in (".inf", ".nan") or not math.isfinite(float(text)):
         raise _located("yaml-non-finite", f"non-finite number `{text}` is not allowed", node.start_mark,
                        pointer=pointer)
     return float(text)
+
+
+def _too_long(text: str, mark, pointer: str) -> LoadError:
+    return _located("yaml-number-too-long", f"integer `{text[:20]}…` is longer than {MAX_INT_DIGITS} digits",
+                    mark, pointer=pointer, hint="no threshold or fact needs a number this large")
+
+
+def _string(text: str, mark, pointer: str) -> str:
+    """A string with its surrogate escapes resolved as JSON resolves them: a valid pair
+    (`\\ud83c\\udf89`, how `json.dumps` writes an emoji) becomes the one character; a lone
+    surrogate is not a character at all, and would crash every later encode to UTF-8."""
+    if _SURROGATE.search(text) is None:
+        return text
+    try:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+    except UnicodeDecodeError as exc:
+        lone = text.encode("utf-16-le", "surrogatepass")[exc.start:exc.start + 2].decode("utf-16-le", "surrogatepass")
+        raise _located("yaml-lone-surrogate", f"`\\u{ord(lone):04x}` is half of a surrogate pair, not a character",
+                       mark, pointer=pointer,
+                       hint="write the character itself, or both halves of its pair (`\\ud83c\\udf89`)") from None
 
 
 def _convert(node, pointer: str, smap: SourceMap):
@@ -206,7 +238,7 @@ def _convert(node, pointer: str, smap: SourceMap):
                 shown = key_node.value if isinstance(key_node, ScalarNode) else "a collection"
                 raise _located("yaml-non-string-key", f"mapping keys must be strings, found `{shown}`",
                                key_node.start_mark, hint="quote the key", pointer=pointer)
-            key = key_node.value
+            key = _string(key_node.value, key_node.start_mark, pointer)
             child = pointer_join(pointer, key)
             if key in out:
                 first = smap.keys[child]

@@ -465,6 +465,12 @@ def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
         return None, [doc.source_map.locate(Diagnostic("policy-not-mapping",
                                                        "a policy must be a mapping of keys to values", ERROR))]
     diags = check_schema(doc.data, doc.source_map, POLICY_SCHEMA)
+    if not diags and type(doc.data["version"]) is float:
+        # JSON Schema counts 1.0 as an integer; YAML wrote a number, and `1.0` would be
+        # reported as `1.0` while `2.1` is refused: a dotted version is text, quoted.
+        diags = [doc.source_map.locate(Diagnostic(
+            "schema-type", f"expected integer or string, found number `{literal(doc.data['version'])}`", ERROR,
+            pointer="/version", hint=f"quote a dotted version: `version: \"{literal(doc.data['version'])}\"`"))]
     if diags:
         return None, diags
     builder = _Builder(doc)

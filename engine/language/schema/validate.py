@@ -23,12 +23,15 @@ from ..source import SourceMap
 if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
     from jsonschema.exceptions import ValidationError
 
+# The schemas end patterns with `$(?!\n)`: `$` alone also matches before a final newline
+# (in Python's `re`, which jsonschema uses), so `"double11-coupon\n"` passed as an id.
 _PATTERN_MEANING = {
-    "^[A-Za-z_][A-Za-z0-9_]*$": "a name of letters, digits and underscores, not starting with a digit",
-    "^[A-Za-z_][A-Za-z0-9_.-]*$": "an id of letters, digits, `_`, `.` and `-`, not starting with a digit",
-    "^[A-Z][A-Z0-9_]*$": "an upper-case code such as `OVERDUE_SEVERE`",
-    "^[a-z0-9][a-z0-9_.-]*$": "a lower-case id such as `double11-coupon`",
-    "^[a-z]{2,3}(-[A-Za-z0-9]+)*$": "a language tag such as `en` or `zh`",
+    "^[A-Za-z_][A-Za-z0-9_]*$(?!\\n)": "a name of letters, digits and underscores, not starting with a digit",
+    "^[A-Za-z_][A-Za-z0-9_.-]*$(?!\\n)": "an id of letters, digits, `_`, `.` and `-`, not starting with a digit",
+    "^[A-Z][A-Z0-9_]*$(?!\\n)": "an upper-case code such as `OVERDUE_SEVERE`",
+    "^[a-z0-9][a-z0-9_.-]*$(?!\\n)": "a lower-case id such as `double11-coupon`",
+    "^[a-z]{2,3}(-[A-Za-z0-9]+)*$(?!\\n)": "a language tag such as `en` or `zh`",
+    "^[0-9A-Za-z.+-]+$(?!\\n)": "a version of letters, digits and `. + -` such as `\"2.1\"`",
 }
 
 

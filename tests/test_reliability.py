@@ -1,0 +1,98 @@
+"""Regressions from fuzzing and hostile input: each once crashed or answered wrongly.
+
+Table-driven: a policy edit (or a facts record) and what must come out instead of a
+traceback: one located line, the documented exit code, or the right answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.cli import main
+from engine.language.source import load_text
+from engine.language.validate import validate
+
+ROOT = Path(__file__).resolve().parent.parent
+DOUBLE11 = (ROOT / "policies" / "double11-coupon.yaml").read_text("utf-8")
+GOLD = json.loads((ROOT / "examples" / "user-gold.json").read_text("utf-8"))
+TRACEBACK = "Traceback (most recent call last)"
+
+
+def edit(pattern: str, replacement: str, text: str = DOUBLE11) -> str:
+    out, n = re.subn(pattern, replacement, text, count=1, flags=re.M)
+    assert n == 1, pattern
+    return out
+
+
+def run(args: list[str]):
+    result = CliRunner().invoke(main, args, catch_exceptions=True)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+# (id, policy edit, validate exit code, located error code or None, then: `explain` must work)
+POLICY_EDITS = [
+    ("emoji-title-as-json-escapes", (r'^title: .*$', 'title: "Double 11 \\\\ud83c\\\\udf89"'), 0, None),
+    ("emoji-message-as-json-escapes",
+     (r'^(\s+en: )Your repayment is \{overdue_days\} days overdue .*$',
+      '\\1"Overdue \\\\ud83d\\\\ude1e {overdue_days} days overdue"'), 0, None),
+    ("lone-surrogate", (r'^title: .*$', 'title: "Double 11 \\\\ud83c"'), 1, "yaml-lone-surrogate"),
+    ("5000-digit-threshold", (r'^(\s+max_overdue_days:) \d+', "\\1 " + "9" * 5000), 1, "yaml-number-too-long"),
+    ("huge-hex-threshold", (r'^(\s+max_overdue_days:) \d+', "\\1 0x" + "F" * 4000), 1, "yaml-number-too-long"),
+    ("id-with-trailing-newline", (r'^policy: .*$', 'policy: "double11-coupon\\\\n"'), 1, "schema-pattern"),
+    ("unquoted-dotted-version-1.0", (r'^version: .*$', "version: 1.0"), 1, "schema-type"),
+    ("unquoted-dotted-version-2.1", (r'^version: .*$', "version: 2.1"), 1, "schema-type"),
+    ("quoted-dotted-version", (r'^version: .*$', 'version: "1.0"'), 0, None),
+]
+
+
+@pytest.mark.parametrize("edit_, code, diag", [c[1:] for c in POLICY_EDITS], ids=[c[0] for c in POLICY_EDITS])
+def test_hostile_policy_text(tmp_path: Path, edit_, code: int, diag: str | None) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(edit(*edit_), "utf-8")
+    facts = tmp_path / "user.json"
+    facts.write_text(json.dumps({**GOLD, "overdue_days": 45}), "utf-8")
+    result = run(["validate", "--format", "json", str(policy)])
+    assert TRACEBACK not in result.output
+    assert result.exit_code == code, result.output
+    errors = [d for d in json.loads(result.output)["diagnostics"] if d["severity"] == "error"]
+    assert [d["code"] for d in errors] == ([diag] if diag else [])
+    if diag:
+        assert errors[0]["line"] >= 1 and errors[0]["column"] >= 1 and errors[0]["pointer"]
+        return
+    for command in (["explain", "-p", str(policy), str(facts)], ["eval", "-p", str(policy), str(facts)],
+                    ["eval", "--explain", "-p", str(policy), str(facts)]):
+        out = run(command)
+        assert out.exit_code == 0, out.output
+        assert "\\ud83" not in out.output and TRACEBACK not in out.output
+
+
+def test_surrogate_pairs_become_their_character() -> None:
+    doc, diags = load_text('t: "Double 11 \\ud83c\\udf89"\n"\\ud83d\\ude1e": 1\n', "f.yaml")
+    assert diags == [] and doc.data == {"t": "Double 11 🎉", "😞": 1}
+    policy, _ = validate(load_text(edit(r'^title: .*$', 'title: "Double 11 \\\\ud83c\\\\udf89"'), "p.yaml")[0])
+    assert policy.title == "Double 11 🎉"
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("n: " + "9" * 4300, True), ("n: " + "9" * 4301, False), ("n: -" + "9" * 4301, False),
+    ("n: 0x" + "F" * 3571, True), ("n: 0x" + "F" * 3572, False), ('n: !!int "600\\n"', False),
+])
+def test_integer_literal_limit(text: str, ok: bool) -> None:
+    doc, diags = load_text(text, "f.yaml")
+    assert (doc is not None) is ok
+    if not ok:
+        assert len(diags) == 1 and diags[0].line == 1 and diags[0].pointer == "/n"
+
+
+def test_yaml_facts_with_a_5000_digit_integer_are_an_input_error(tmp_path: Path) -> None:
+    facts = tmp_path / "user.yaml"
+    facts.write_text("credit_score: " + "7" * 5000 + "\n", "utf-8")
+    result = run(["eval", "-p", str(ROOT / "policies" / "double11-coupon.yaml"), str(facts)])
+    assert result.exit_code == 2 and TRACEBACK not in result.output
+    assert "longer than 4300 digits" in result.output
