@@ -37,6 +37,9 @@ class Diagnostic:
     hint: str | None = None
     rule: str | None = None
     witness: dict | None = field(default=None, compare=False)
+    # Other places the finding involves (the uses of a misdeclared threshold, say), as
+    # (file, line, column, pointer, what is there).
+    related: tuple[tuple[str, int, int, str, str], ...] = field(default=(), compare=False)
 
     def located(self, file: str, line: int, column: int) -> "Diagnostic":
         return replace(self, file=file, line=line, column=column)
@@ -55,6 +58,8 @@ class Diagnostic:
             lines.append(f"    at {self.pointer}")
         if self.hint:
             lines.append(f"    hint: {self.hint}")
+        for file, line, column, _, what in self.related:
+            lines.append(f"    related: {file}:{line}:{column}: {what}")
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -73,6 +78,9 @@ class Diagnostic:
             out["rule"] = self.rule
         if self.witness is not None:
             out["witness"] = self.witness
+        if self.related:
+            out["related"] = [{"file": f, "line": ln, "column": c, "pointer": p, "message": m}
+                              for f, ln, c, p, m in self.related]
         return out
 
 

@@ -10,6 +10,7 @@ stable code; `docs/policy-language.md` lists them all.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from .checks import CHECKS, stratify
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
@@ -35,7 +36,7 @@ from .model import (
     Threshold,
 )
 from .schema.validate import check_schema
-from .source import Document, SourceMap
+from .source import Document, SourceMap, load_text
 from .templates import template_names
 from .values import literal, value_fits
 
@@ -50,6 +51,12 @@ def _bool_hint(value) -> str | None:
     if isinstance(value, str) and value.lower() in _YAML11_BOOLS:
         return f"write `true` or `false`; YAML 1.2 reads `{value}` as a string"
     return None
+
+
+def _is_number(text: str) -> bool:
+    """Whether YAML would read `text`, unquoted, as a number."""
+    doc, _ = load_text(f"v: {text}", "")  # the loader is the one place that knows YAML's numbers
+    return doc is not None and type(doc.data["v"]) in (int, float)
 
 
 def _text_map(value, language: str) -> dict[str, str] | None:
@@ -330,8 +337,12 @@ class _Builder:
         if via:
             self.used_thresholds.add(via)
         if not value_fits(spec.type, value):
-            self.report("operand-type-mismatch", f"{what} is {type_name(value)} but {subject} is {spec.type}", ptr,
-                        rule=rule_id)
+            if via:  # reported once, at the threshold's declaration (`misused_thresholds`)
+                self.misused.setdefault(via, []).append((f"{what} is {type_name(value)} but {subject} is "
+                                                         f"{spec.type}", ptr, rule_id))
+            else:
+                self.report("operand-type-mismatch", f"{what} is {type_name(value)} but {subject} is {spec.type}",
+                            ptr, rule=rule_id)
             return False
         if spec.enum is not None and value not in spec.enum:
             # The value is a string here; show it bare, as it appears in the enum list.
@@ -426,6 +437,25 @@ class _Builder:
             node = node[int(part)] if isinstance(node, list) else node[part]
         return node
 
+    def misused_thresholds(self) -> None:
+        """A threshold whose value has the wrong type for the facts it is compared with: one
+        error at its own line (that is the line to fix), its uses as related locations."""
+        for name, uses in self.misused.items():
+            t = self.thresholds_by_name[name]
+            related = tuple((self.smap.file, *self.smap.position(p), p, f"{m}, in rule `{r}`") for m, p, r in uses)
+            known = [i for i, d in enumerate(self.diags) if d.pointer == t.loc.pointer and d.severity == ERROR]
+            if known:  # already wrong at its declaration (`threshold-mixed-list`): one error, with the uses
+                self.diags[known[0]] = replace(self.diags[known[0]], related=related)
+                continue
+            message, _, rule_id = uses[0]
+            hint = None
+            if isinstance(t.value, str) and _is_number(t.value):
+                hint = f"drop the quotes: `{name}: {t.value}`"
+            related = tuple((self.smap.file, *self.smap.position(p), p, f"used in rule `{r}`") for _, p, r in uses)
+            d = Diagnostic("operand-type-mismatch", message, ERROR, pointer=t.loc.pointer, hint=hint, rule=rule_id,
+                           related=related)
+            self.diags.append(d.located(t.loc.file, t.loc.line, t.loc.column))
+
     # -- the whole policy ------------------------------------------------------------------
     def build(self) -> Policy | None:
         self.used_thresholds: set[str] = set()
@@ -435,7 +465,9 @@ class _Builder:
         outcomes = self.outcomes()
         self.outcome_ids = tuple(o.id for o in outcomes)
         self.outputs_by_name = self.outputs()
+        self.misused: dict[str, list[tuple[str, str, str]]] = {}
         rules = self.rules()
+        self.misused_thresholds()
         reasons = {code: _text_map(text, self.language) for code, text in self.data.get("reasons", {}).items()}
         for code, texts in reasons.items():
             # Reason texts are rendered like messages (when a rule has no message of its own).
