@@ -1,4 +1,4 @@
-"""`verdict test` (engine/suites/testing.py): test-file loading, expectations, coverage, reports.
+"""`verdict test` (engine/suites/): test-file loading, expectations, coverage, reports.
 
 Coverage numbers are checked on small policies written here, whose coverage is worked out
 by hand in each row's comment; the example policies' own suites must reach 100% rule and
@@ -16,9 +16,16 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import engine.suites.testing as testing
 from engine.cli.main import main
-from engine.language.loader import load_policy
+from engine.language.loader import check_policy_file, load_policy, read_file
+from engine.language.model import Loc
+from engine.suites import load
+from engine.suites.coverage import (Coverage, _pct, boundaries, boundary_points, coverage, coverage_of, decisive,
+                                   uncovered)
+from engine.suites.generate import generate_boundary_suite
+from engine.suites.model import Case, CaseResult, Expect
+from engine.suites.render import case_block
+from engine.suites.run import run_suites
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -88,8 +95,17 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def load_suite(path: Path):
+    """One suite loaded as the CLI loads it: its bytes, and the loader's policy checker."""
+    return load.load_suite(str(path), path.read_bytes(), check_policy_file)
+
+
+def load_suites(paths: list[str]):
+    return load.load_suites(paths, read_file, check_policy_file)
+
+
 def coverage_for(tmp_path: Path, policy_text: str, cases: list[dict], epsilon: dict | None = None,
-                 name: str = "p") -> testing.Coverage:
+                 name: str = "p") -> Coverage:
     """Coverage of `cases` (facts only) on a policy; each case expects only what it decides."""
     policy_path = write(tmp_path, f"{name}.yaml", policy_text)
     policy = load_policy(policy_path)
@@ -100,10 +116,10 @@ def coverage_for(tmp_path: Path, policy_text: str, cases: list[dict], epsilon: d
     results = []
     for i, facts in enumerate(cases):
         decision = evaluate(ruleset, facts, trace=True)
-        case = testing.Case(f"case {i}", i, facts, testing.Expect(outcome=decision.outcome),
-                            testing.Loc("t.test.yaml", i + 1, 1, ""))
-        results.append(testing.CaseResult(case, decision, ()))
-    return testing.coverage_of(policy, results, epsilon)
+        case = Case(f"case {i}", i, facts, Expect(outcome=decision.outcome),
+                            Loc("t.test.yaml", i + 1, 1, ""))
+        results.append(CaseResult(case, decision, ()))
+    return coverage_of(policy, results, epsilon)
 
 
 # == coverage known by hand ===================================================================
@@ -155,7 +171,7 @@ def test_coverage_counts(tmp_path, note, policy, cases, epsilon, want):
 
 def test_uncovered_lists_each_gap_with_its_location(tmp_path):
     cov = coverage_for(tmp_path, TINY, [{"score": 49, "ratio": 0.6}])
-    texts = [text for _, text in testing.uncovered(cov)]
+    texts = [text for _, text in uncovered(cov)]
     assert "rule accept: never matched" in texts
     assert "condition member = true in vip: never true" in texts
     assert "condition days = 0 in fresh: never true or false" in texts
@@ -163,15 +179,15 @@ def test_uncovered_lists_each_gap_with_its_location(tmp_path):
     assert "reached by `case 0`, but no comparison at it decided its rule there" in below
     # days 0 has no point below (minimum 0): only `at` and `above` are listed.
     assert not any("of days: just below" in t for t in texts)
-    locs = {text: loc for loc, text in testing.uncovered(cov)}
+    locs = {text: loc for loc, text in uncovered(cov)}
     assert locs["rule accept: never matched"].line == 16  # `- id: accept`
 
 
 def test_percentages_round_down_and_empty_totals_are_full(tmp_path):
     cov = coverage_for(tmp_path, TINY, [{"score": 50, "ratio": 0.2}])
     assert cov.percent() == {"rules": 33.3, "conditions": 37.5, "boundaries": 12.5}
-    assert testing._pct(2, 3) == 66.6
-    assert testing._pct(0, 0) == 100.0
+    assert _pct(2, 3) == 66.6
+    assert _pct(0, 0) == 100.0
 
 
 BOUNDARY_POINT_ROWS = [
@@ -190,13 +206,13 @@ BOUNDARY_POINT_ROWS = [
 def test_boundary_points(note, ftype, lo, hi, t, eps, want):
     from engine.language.model import FactSpec
 
-    points, _ = testing.boundary_points(FactSpec("x", ftype, minimum=lo, maximum=hi), t, eps)
+    points, _ = boundary_points(FactSpec("x", ftype, minimum=lo, maximum=hi), t, eps)
     assert tuple(p.value for p in points) == want
 
 
 def test_boundaries_are_shared_by_comparisons_of_one_fact_with_one_value():
     policy = load_policy(POLICIES / "double11-coupon.yaml")
-    found = {(b.fact, b.value): b for b in testing.boundaries(policy)}
+    found = {(b.fact, b.value): b for b in boundaries(policy)}
     # overdue-severe (> max_overdue_days) and the top of overdue-warning's `between`
     b = found[("overdue_days", 30)]
     assert b.names == ("max_overdue_days",)
@@ -215,10 +231,10 @@ def test_decisive_reads_the_rule_tree():
 
     rule = Rule("r", 0, All((leaf(0), Any((leaf(1), Not(leaf(2)))))), None, leaves=(leaf(0), leaf(1), leaf(2)))
     # f0 true, f1 false, f2 false (so `not f2` true): the rule is true.
-    assert testing.decisive(rule, (True, False, False), 0)  # flipping f0 fails the `all`
-    assert not testing.decisive(rule, (True, False, False), 1)  # `not f2` keeps the `any` true
-    assert testing.decisive(rule, (True, False, False), 2)  # now the `any` has nothing left
-    assert not testing.decisive(rule, (None, False, False), 0)  # an unknown leaf decides nothing
+    assert decisive(rule, (True, False, False), 0)  # flipping f0 fails the `all`
+    assert not decisive(rule, (True, False, False), 1)  # `not f2` keeps the `any` true
+    assert decisive(rule, (True, False, False), 2)  # now the `any` has nothing left
+    assert not decisive(rule, (None, False, False), 0)  # an unknown leaf decides nothing
 
 
 # == loading test files =======================================================================
@@ -327,7 +343,7 @@ def test_invalid_test_files_are_located(tmp_path, note, text, code, line):
         body = body.replace("profiles:\n", "profiles:\n  ok: {score: 50, ratio: 0.2}\n")
         line += 1
     path = write(tmp_path, "tiny.test.yaml", body)
-    suite, diags = testing.load_suite(str(path))
+    suite, diags = load_suite(path)
     assert suite is None
     hits = [d for d in diags if d.code == code]
     assert hits, [d.render() for d in diags]
@@ -342,7 +358,7 @@ def test_did_you_mean_hints(tmp_path):
         cases:
           - {name: a, base: ok, facts: {scroe: 3}, expect: {outcome: acept, matched: [acept]}}
         """)
-    _, diags = testing.load_suite(str(path))
+    _, diags = load_suite(path)
     hints = {d.code: d.hint for d in diags}
     assert hints["test-unknown-fact"] == "did you mean `score`?"
     assert hints["test-unknown-outcome"] == "did you mean `accept`?"
@@ -353,7 +369,7 @@ def test_an_invalid_policy_is_reported_with_its_own_diagnostics(tmp_path):
     write(tmp_path, "tiny.yaml", TINY.replace("pass_mark}", "pass_marc}"))
     path = write(tmp_path, "tiny.test.yaml", "cases:\n  - {name: a, facts: {score: 1, ratio: 0}, "
                                               "expect: {outcome: accept}}\n")
-    _, diags = testing.load_suite(str(path))
+    _, diags = load_suite(path)
     codes = [d.code for d in diags]
     assert "test-policy-invalid" in codes and "unknown-threshold" in codes
 
@@ -367,17 +383,17 @@ def test_profiles_merge_in_order_and_null_removes_a_fact(tmp_path):
         cases:
           - {name: a, base: [one, two], facts: {days: null, member: true}, expect: {outcome: accept}}
         """)
-    suite, diags = testing.load_suite(str(path))
+    suite, diags = load_suite(path)
     assert suite is not None, diags
     assert suite.cases[0].record == {"score": 70, "ratio": 0.2, "member": True}
 
 
 def test_default_policy_beside_or_above_a_tests_folder(tmp_path):
     write(tmp_path, "tiny.yaml", TINY)
-    assert testing.default_policy_path(tmp_path / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "tests" / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "tiny.edges.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "other.test.yaml") is None
+    assert load.default_policy_path(tmp_path / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "tests" / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "tiny.edges.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "other.test.yaml") is None
 
 
 def test_discovery(tmp_path):
@@ -386,12 +402,12 @@ def test_discovery(tmp_path):
     write(tmp_path, "a/tests/tiny.edges.test.yaml", "cases: []\n")
     write(tmp_path, "a/.hidden/x.test.yaml", "cases: []\n")
     write(tmp_path, "b/lonely.yaml", TINY)
-    found, problems = testing.discover_tests([str(tmp_path / "a")])
+    found, problems = load.discover_tests([str(tmp_path / "a")])
     assert [Path(f).relative_to(tmp_path).as_posix() for f in found] == ["a/tests/tiny.edges.test.yaml",
                                                                         "a/tiny.test.yaml"]
-    found, problems = testing.discover_tests([str(tmp_path / "a" / "tiny.yaml")])
+    found, problems = load.discover_tests([str(tmp_path / "a" / "tiny.yaml")])
     assert len(found) == 2 and not problems
-    found, problems = testing.discover_tests([str(tmp_path / "b" / "lonely.yaml"), str(tmp_path / "nope")])
+    found, problems = load.discover_tests([str(tmp_path / "b" / "lonely.yaml"), str(tmp_path / "nope")])
     assert found == [] and len(problems) == 2
 
 
@@ -430,9 +446,9 @@ def test_expectations(tmp_path, note, facts, expect, messages):
     write(tmp_path, "tiny.yaml", TINY)
     path = write(tmp_path, "tiny.test.yaml", f"cases:\n  - name: c\n    facts: {json.dumps(facts)}\n"
                                               f"    expect: {expect}\n")
-    suites, diags = testing.load_suites([str(path)])
+    suites, diags = load_suites([str(path)])
     assert suites, [d.render() for d in diags]
-    (result,) = testing.run_suites(suites).results
+    (result,) = run_suites(suites).results
     assert [f.message for f in result.failures] == messages
 
 
@@ -440,8 +456,8 @@ def test_failure_details_name_rules_and_conditions(tmp_path):
     write(tmp_path, "tiny.yaml", TINY)
     path = write(tmp_path, "tiny.test.yaml", "cases:\n  - {name: c, facts: {score: 49, ratio: 0.2}, "
                                               "expect: {outcome: accept}}\n")
-    suites, _ = testing.load_suites([str(path)])
-    (result,) = testing.run_suites(suites).results
+    suites, _ = load_suites([str(path)])
+    (result,) = run_suites(suites).results
     (failure,) = result.failures
     assert failure.details == (
         "no rule decided the outcome; `reject` is the policy's default",
@@ -452,7 +468,7 @@ def test_failure_details_name_rules_and_conditions(tmp_path):
 # == the example policies =====================================================================
 
 def example_policies() -> list[Path]:
-    return sorted(p for p in POLICIES.glob("*.yaml") if not testing.is_test_file(p))
+    return sorted(p for p in POLICIES.glob("*.yaml") if not load.is_test_file(p))
 
 
 @pytest.mark.parametrize("backend", ["native", "durable"])
@@ -460,17 +476,17 @@ def example_policies() -> list[Path]:
 def test_every_example_policy_has_a_passing_suite_with_full_coverage(policy_path, backend):
     if backend == "durable":
         pytest.importorskip("durable")
-    files, problems = testing.discover_tests([str(policy_path)])
+    files, problems = load.discover_tests([str(policy_path)])
     assert files and not problems, f"{policy_path.name} has no test suite: {problems}"
-    suites, diags = testing.load_suites(files)
+    suites, diags = load_suites(files)
     assert not [d for d in diags if d.severity == "error"], [d.render() for d in diags]
-    run = testing.run_suites(suites, backend)
+    run = run_suites(suites, backend)
     failed = [r for r in run.results if not r.passed]
-    assert not failed, "\n".join(line for r in failed for line in testing.case_block(r))
-    (cov,) = testing.coverage(run)
+    assert not failed, "\n".join(line for r in failed for line in case_block(r))
+    (cov,) = coverage(run)
     counts = cov.counts()
-    assert counts["rules"][0] == counts["rules"][1], testing.uncovered(cov)
-    assert counts["boundaries"][0] == counts["boundaries"][1], testing.uncovered(cov)
+    assert counts["rules"][0] == counts["rules"][1], uncovered(cov)
+    assert counts["boundaries"][0] == counts["boundaries"][1], uncovered(cov)
 
 
 # == the 700 → 701 mutation ===================================================================
@@ -671,13 +687,13 @@ def test_generated_suite_covers_every_boundary_of_a_small_policy(tmp_path, monke
 def test_generated_suites_of_the_example_policies_pass(tmp_path, policy_path):
     shutil.copy(policy_path, tmp_path)
     policy = load_policy(tmp_path / policy_path.name)
-    text = testing.generate_boundary_suite(policy, policy_path.name)
+    text = generate_boundary_suite(policy, policy_path.name)
     suite_path = write(tmp_path, "generated.test.yaml", text)
-    suites, diags = testing.load_suites([str(suite_path)])
+    suites, diags = load_suites([str(suite_path)])
     assert suites, [d.render() for d in diags]
-    run = testing.run_suites(suites)
+    run = run_suites(suites)
     assert run.ok, [f.message for r in run.results for f in r.failures]
-    (cov,) = testing.coverage(run)
+    (cov,) = coverage(run)
     covered, total = cov.counts()["boundaries"]
     notes = text.count("# NOTE")
-    assert total - covered <= notes, testing.uncovered(cov)
+    assert total - covered <= notes, uncovered(cov)
