@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import golden
 
 from engine.cli.main import main
 from engine.language.loader import check_policy_file, load_policy, read_file
@@ -527,16 +528,7 @@ def test_golden_failing_run(mutated, request):
     for fmt, suffix in (("text", "txt"), ("markdown", "md")):
         result = run_cli("--format", fmt, "--coverage", "double11-coupon.test.yaml")
         assert result.exit_code == 1
-        check_golden(GOLDEN / f"double11-mutated.{suffix}", result.output, request)
-
-
-def check_golden(path: Path, actual: str, request) -> None:
-    if request.config.getoption("--update-golden", default=False):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
-    assert actual == path.read_text("utf-8"), f"output differs from {path} (--update-golden rewrites it)"
+        golden(GOLDEN / f"double11-mutated.{suffix}", result.output, request)
 
 
 # == report formats ===========================================================================
