@@ -7,11 +7,15 @@ boundary coverage on both backends.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -412,6 +416,65 @@ def test_discovery(tmp_path):
     assert found == [] and len(problems) == 2
 
 
+def test_loading_goes_through_what_the_caller_hands_in(tmp_path):
+    """The suite loader opens no file: a test file's bytes come from `read`, each policy from
+    `check`, once however many suites name it; and coverage merges the suites sharing it."""
+    write(tmp_path, "tiny.yaml", TINY)
+    first = write(tmp_path, "tiny.test.yaml", "on disk, but never read: [")
+    second = write(tmp_path, "tests/tiny.more.test.yaml", "never read either: [")
+    texts = {str(first): "cases:\n  - {name: a, facts: {score: 50, ratio: 0.2}, expect: {outcome: accept}}\n",
+             str(second): "policy: ../tiny.yaml\n"
+                          "cases:\n  - {name: b, facts: {score: 49, ratio: 0.2}, expect: {outcome: reject}}\n"}
+    checked = []
+
+    def check(path):
+        checked.append(path)
+        return check_policy_file(path)
+
+    suites, diags = load.load_suites([str(first), str(second)], lambda p: (texts[p].encode(), []), check)
+    assert not diags and [s.cases[0].name for s in suites] == ["a", "b"]
+    assert checked == [str(tmp_path / "tiny.yaml")] and suites[0].policy is suites[1].policy
+    (cov,) = coverage(run_suites(suites))
+    assert cov.cases == 2
+
+
+def test_an_unreadable_test_file_gets_the_readers_diagnostic():
+    from engine.language.diagnostics import ERROR, Diagnostic
+
+    def no_policy(path):
+        raise AssertionError(f"no policy is needed, {path} was asked for")
+
+    gone = Diagnostic("unreadable", "no such file", ERROR, "gone.test.yaml")
+    assert load.load_suites(["gone.test.yaml"], lambda p: (None, [gone]), no_policy) == ([], [gone])
+
+
+def test_suites_read_no_file_and_explain_never_imports_suites():
+    """Only the CLI and the I/O edge read files; explain is below suites, never above."""
+    readers = {"open", "read_text", "read_bytes", "read_file", "check_policy_file", "load_policy", "load_schema"}
+    for path in sorted((ROOT / "engine" / "suites").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not {a.name for a in node.names} & readers, f"{path.name}:{node.lineno}"
+            elif isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                assert name not in readers, f"{path.name}:{node.lineno} calls {name}"
+    for path in sorted((ROOT / "engine" / "explain").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any("suites" in m for m in modules), f"{path.name}:{node.lineno}"
+
+
+def test_validate_does_not_import_the_suites():
+    # `verdict validate` start-up matters: the test machinery stays out of it.
+    code = ("import sys\nfrom engine.cli.main import main\ntry:\n    main(['validate', 'policies/'])\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('engine.suites')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    *report, imported = proc.stdout.splitlines()
+    assert "files checked" in report[-1] and imported == "[]", proc.stdout + proc.stderr
+
+
 # == expectations =============================================================================
 
 EXPECT_ROWS = [
@@ -549,6 +612,26 @@ def test_junit_parses_with_a_standard_parser(mutated):
     assert "credit_score 700 is not ≥ gold_credit_score (701)" in failure.text
     assert failed[0].classname == "double11-coupon"
     assert all(c.is_passed for c in suites[1])  # rules stay at 100%
+
+
+HOSTILE_NAMES = ['says "hi"', "it's <b> & co", "colon: comma, 100%"]
+
+
+def test_reports_keep_hostile_case_names_intact(tmp_path, monkeypatch):
+    write(tmp_path, "tiny.yaml", TINY)
+    write(tmp_path, "tiny.test.yaml", "cases:\n" + "".join(
+        f"  - name: {json.dumps(name)}\n    facts: {{score: 50, ratio: 0.2}}\n    expect: {{outcome: {want}}}\n"
+        for name, want in zip(HOSTILE_NAMES, ["accept", "reject", "reject"])))
+    monkeypatch.chdir(tmp_path)
+    junit = ElementTree.fromstring(run_cli("--format", "junit", "tiny.test.yaml").output)
+    assert [c.get("name") for c in junit.iter("testcase")] == HOSTILE_NAMES
+    assert [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None] == HOSTILE_NAMES[1:]
+    github = run_cli("--format", "github", "tiny.test.yaml").output.splitlines()
+    titles = [re.match(r"::error file=tiny\.test\.yaml,line=\d+,col=\d+,title=(.*?)::", ln).group(1)
+              for ln in github if ln.startswith("::error")]
+    assert titles == ["verdict test%3A it's <b> & co", "verdict test%3A colon%3A comma%2C 100%25"]
+    markdown = run_cli("--format", "markdown", "tiny.test.yaml").output
+    assert "- **it's &lt;b&gt; & co** (`tiny.test.yaml:" in markdown
 
 
 def test_json_report(mutated):
