@@ -4,8 +4,9 @@ Two halves. Discovery (`discover_tests`, `default_policy_path`) works on paths: 
 folders and asks whether a file exists, and never opens one. Building (`load_suite`,
 `load_suites`) is handed what it needs by the caller: the bytes of each test file (or a
 reader callable) and a callable that loads the policy at a path, so that only the CLI and
-the I/O edge read files. A suite is checked against its JSON Schema
-(`schemas/test.schema.json`) and against the policy it tests, with located diagnostics.
+the I/O edge read files; which path that is follows discovery's rules. A suite is checked
+against its JSON Schema (`schemas/test.schema.json`) and against the policy it tests, with
+located diagnostics.
 """
 
 from __future__ import annotations
