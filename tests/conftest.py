@@ -22,8 +22,3 @@ def golden(path: str | Path, actual: str, request: pytest.FixtureRequest) -> Non
     assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
     assert actual == path.read_text(encoding="utf-8"), f"output differs from {path} (--update-golden rewrites it)"
 
-
-@pytest.fixture
-def update_golden(request: pytest.FixtureRequest) -> bool:
-    """Whether this run rewrites golden files (for tests that keep several per case)."""
-    return bool(request.config.getoption("--update-golden"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from click.testing import CliRunner
+from conftest import golden
 
 import engine.explain.render as explain
 from engine.api import load_policy, load_policy_text
@@ -38,14 +39,6 @@ def run(*args, input=None):
     return r.stdout
 
 
-def check_golden(path: Path, actual: str, request) -> None:
-    if request.config.getoption("--update-golden", default=False):
-        path.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
-    assert actual == path.read_text("utf-8"), f"output differs from {path} (--update-golden rewrites it)"
-
-
 def test_every_outcome_of_every_example_policy_has_a_golden_user():
     for policy_file in sorted(p for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml")):
         ruleset = load_policy(policy_file).ruleset
@@ -61,7 +54,7 @@ def test_golden_explanations(policy_id, user, fmt, lang, request):
     facts = GOLDEN / policy_id / "users" / f"{user}.json"
     # Run from the repository root so locations read `policies/…` whatever the cwd.
     out = run("explain", "-p", policy_path(policy_id), "--format", fmt, "--lang", lang, str(facts.relative_to(ROOT)))
-    check_golden(GOLDEN / policy_id / f"{user}.{lang}.{FORMATS[fmt]}", out, request)
+    golden(GOLDEN / policy_id / f"{user}.{lang}.{FORMATS[fmt]}", out, request)
     if fmt == "json":
         jsonschema.validate(json.loads(out), SCHEMA)
 

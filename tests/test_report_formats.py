@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from jsonschema import Draft4Validator
 from junitparser import Failure, JUnitXml
 
+import engine.explain.ci as ci
 import engine.explain.report as report
 from engine.cli.main import main
 from engine.language.diagnostics import ERROR, INFO, WARNING, Diagnostic
@@ -172,6 +173,39 @@ def test_github_escapes_what_would_break_a_command() -> None:
     [line, _] = report.render_github([d], ["dir,x/a:b.yaml"]).splitlines()
     assert line == "::error file=dir%2Cx/a%3Ab.yaml,line=3,col=4,title=unknown-fact::100%25 sure%0Asecond line " \
                    "(hint: h)"
+
+
+# -- the shared CI escapers (engine/explain/ci.py) ----------------------------------------------
+
+HOSTILE = ['plain', 'a "quoted" name', "it's", "both \" and '", "<tag> & &amp;", "tab\there", "two\nlines\r\n",
+           "100% sure, file:line", "|pipe|", ""]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_xml_escapes_read_back_exactly(text: str) -> None:
+    from xml.etree import ElementTree
+
+    element = ElementTree.fromstring(f"<e a={ci.xml_attr(text)}>{ci.xml_escape(text)}</e>")
+    assert element.get("a") == text
+    # XML parsers normalise a raw carriage return in content to a newline; attributes keep it.
+    assert (element.text or "") == text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_github_escaping_keeps_a_command_on_one_line_and_reads_back(text: str) -> None:
+    def unescape(value: str) -> str:
+        for code, char in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+            value = value.replace(code, char)
+        return value
+
+    data, prop = ci.gh_escape(text), ci.gh_escape(text, prop=True)
+    assert "\n" not in data and "\r" not in data
+    assert not {":", ","} & set(prop)
+    assert unescape(data) == text and unescape(prop) == text
+
+
+def test_markdown_escaping_breaks_no_table_and_opens_no_tag() -> None:
+    assert ci.md_escape("a|b <details> c") == "a\\|b &lt;details&gt; c"
 
 
 # -- JSON ----------------------------------------------------------------------------------------

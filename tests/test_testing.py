@@ -1,4 +1,4 @@
-"""`verdict test` (engine/suites/testing.py): test-file loading, expectations, coverage, reports.
+"""`verdict test` (engine/suites/): test-file loading, expectations, coverage, reports.
 
 Coverage numbers are checked on small policies written here, whose coverage is worked out
 by hand in each row's comment; the example policies' own suites must reach 100% rule and
@@ -7,18 +7,30 @@ boundary coverage on both backends.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shutil
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
+from conftest import golden
 
-import engine.suites.testing as testing
 from engine.cli.main import main
-from engine.language.loader import load_policy
+from engine.language.loader import check_policy_file, load_policy, read_file
+from engine.language.model import Loc
+from engine.suites import load
+from engine.suites.coverage import (Coverage, _pct, boundaries, boundary_points, coverage, coverage_of, decisive,
+                                   uncovered)
+from engine.suites.generate import generate_boundary_suite
+from engine.suites.model import Case, CaseResult, Expect
+from engine.suites.render import case_block
+from engine.suites.run import run_suites
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -88,8 +100,17 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def load_suite(path: Path):
+    """One suite loaded as the CLI loads it: its bytes, and the loader's policy checker."""
+    return load.load_suite(str(path), path.read_bytes(), check_policy_file)
+
+
+def load_suites(paths: list[str]):
+    return load.load_suites(paths, read_file, check_policy_file)
+
+
 def coverage_for(tmp_path: Path, policy_text: str, cases: list[dict], epsilon: dict | None = None,
-                 name: str = "p") -> testing.Coverage:
+                 name: str = "p") -> Coverage:
     """Coverage of `cases` (facts only) on a policy; each case expects only what it decides."""
     policy_path = write(tmp_path, f"{name}.yaml", policy_text)
     policy = load_policy(policy_path)
@@ -100,10 +121,10 @@ def coverage_for(tmp_path: Path, policy_text: str, cases: list[dict], epsilon: d
     results = []
     for i, facts in enumerate(cases):
         decision = evaluate(ruleset, facts, trace=True)
-        case = testing.Case(f"case {i}", i, facts, testing.Expect(outcome=decision.outcome),
-                            testing.Loc("t.test.yaml", i + 1, 1, ""))
-        results.append(testing.CaseResult(case, decision, ()))
-    return testing.coverage_of(policy, results, epsilon)
+        case = Case(f"case {i}", i, facts, Expect(outcome=decision.outcome),
+                            Loc("t.test.yaml", i + 1, 1, ""))
+        results.append(CaseResult(case, decision, ()))
+    return coverage_of(policy, results, epsilon)
 
 
 # == coverage known by hand ===================================================================
@@ -155,7 +176,7 @@ def test_coverage_counts(tmp_path, note, policy, cases, epsilon, want):
 
 def test_uncovered_lists_each_gap_with_its_location(tmp_path):
     cov = coverage_for(tmp_path, TINY, [{"score": 49, "ratio": 0.6}])
-    texts = [text for _, text in testing.uncovered(cov)]
+    texts = [text for _, text in uncovered(cov)]
     assert "rule accept: never matched" in texts
     assert "condition member = true in vip: never true" in texts
     assert "condition days = 0 in fresh: never true or false" in texts
@@ -163,15 +184,15 @@ def test_uncovered_lists_each_gap_with_its_location(tmp_path):
     assert "reached by `case 0`, but no comparison at it decided its rule there" in below
     # days 0 has no point below (minimum 0): only `at` and `above` are listed.
     assert not any("of days: just below" in t for t in texts)
-    locs = {text: loc for loc, text in testing.uncovered(cov)}
+    locs = {text: loc for loc, text in uncovered(cov)}
     assert locs["rule accept: never matched"].line == 16  # `- id: accept`
 
 
 def test_percentages_round_down_and_empty_totals_are_full(tmp_path):
     cov = coverage_for(tmp_path, TINY, [{"score": 50, "ratio": 0.2}])
     assert cov.percent() == {"rules": 33.3, "conditions": 37.5, "boundaries": 12.5}
-    assert testing._pct(2, 3) == 66.6
-    assert testing._pct(0, 0) == 100.0
+    assert _pct(2, 3) == 66.6
+    assert _pct(0, 0) == 100.0
 
 
 BOUNDARY_POINT_ROWS = [
@@ -190,13 +211,13 @@ BOUNDARY_POINT_ROWS = [
 def test_boundary_points(note, ftype, lo, hi, t, eps, want):
     from engine.language.model import FactSpec
 
-    points, _ = testing.boundary_points(FactSpec("x", ftype, minimum=lo, maximum=hi), t, eps)
+    points, _ = boundary_points(FactSpec("x", ftype, minimum=lo, maximum=hi), t, eps)
     assert tuple(p.value for p in points) == want
 
 
 def test_boundaries_are_shared_by_comparisons_of_one_fact_with_one_value():
     policy = load_policy(POLICIES / "double11-coupon.yaml")
-    found = {(b.fact, b.value): b for b in testing.boundaries(policy)}
+    found = {(b.fact, b.value): b for b in boundaries(policy)}
     # overdue-severe (> max_overdue_days) and the top of overdue-warning's `between`
     b = found[("overdue_days", 30)]
     assert b.names == ("max_overdue_days",)
@@ -215,10 +236,10 @@ def test_decisive_reads_the_rule_tree():
 
     rule = Rule("r", 0, All((leaf(0), Any((leaf(1), Not(leaf(2)))))), None, leaves=(leaf(0), leaf(1), leaf(2)))
     # f0 true, f1 false, f2 false (so `not f2` true): the rule is true.
-    assert testing.decisive(rule, (True, False, False), 0)  # flipping f0 fails the `all`
-    assert not testing.decisive(rule, (True, False, False), 1)  # `not f2` keeps the `any` true
-    assert testing.decisive(rule, (True, False, False), 2)  # now the `any` has nothing left
-    assert not testing.decisive(rule, (None, False, False), 0)  # an unknown leaf decides nothing
+    assert decisive(rule, (True, False, False), 0)  # flipping f0 fails the `all`
+    assert not decisive(rule, (True, False, False), 1)  # `not f2` keeps the `any` true
+    assert decisive(rule, (True, False, False), 2)  # now the `any` has nothing left
+    assert not decisive(rule, (None, False, False), 0)  # an unknown leaf decides nothing
 
 
 # == loading test files =======================================================================
@@ -327,7 +348,7 @@ def test_invalid_test_files_are_located(tmp_path, note, text, code, line):
         body = body.replace("profiles:\n", "profiles:\n  ok: {score: 50, ratio: 0.2}\n")
         line += 1
     path = write(tmp_path, "tiny.test.yaml", body)
-    suite, diags = testing.load_suite(str(path))
+    suite, diags = load_suite(path)
     assert suite is None
     hits = [d for d in diags if d.code == code]
     assert hits, [d.render() for d in diags]
@@ -342,7 +363,7 @@ def test_did_you_mean_hints(tmp_path):
         cases:
           - {name: a, base: ok, facts: {scroe: 3}, expect: {outcome: acept, matched: [acept]}}
         """)
-    _, diags = testing.load_suite(str(path))
+    _, diags = load_suite(path)
     hints = {d.code: d.hint for d in diags}
     assert hints["test-unknown-fact"] == "did you mean `score`?"
     assert hints["test-unknown-outcome"] == "did you mean `accept`?"
@@ -353,7 +374,7 @@ def test_an_invalid_policy_is_reported_with_its_own_diagnostics(tmp_path):
     write(tmp_path, "tiny.yaml", TINY.replace("pass_mark}", "pass_marc}"))
     path = write(tmp_path, "tiny.test.yaml", "cases:\n  - {name: a, facts: {score: 1, ratio: 0}, "
                                               "expect: {outcome: accept}}\n")
-    _, diags = testing.load_suite(str(path))
+    _, diags = load_suite(path)
     codes = [d.code for d in diags]
     assert "test-policy-invalid" in codes and "unknown-threshold" in codes
 
@@ -367,17 +388,17 @@ def test_profiles_merge_in_order_and_null_removes_a_fact(tmp_path):
         cases:
           - {name: a, base: [one, two], facts: {days: null, member: true}, expect: {outcome: accept}}
         """)
-    suite, diags = testing.load_suite(str(path))
+    suite, diags = load_suite(path)
     assert suite is not None, diags
     assert suite.cases[0].record == {"score": 70, "ratio": 0.2, "member": True}
 
 
 def test_default_policy_beside_or_above_a_tests_folder(tmp_path):
     write(tmp_path, "tiny.yaml", TINY)
-    assert testing.default_policy_path(tmp_path / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "tests" / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "tiny.edges.test.yaml") == str(tmp_path / "tiny.yaml")
-    assert testing.default_policy_path(tmp_path / "other.test.yaml") is None
+    assert load.default_policy_path(tmp_path / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "tests" / "tiny.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "tiny.edges.test.yaml") == str(tmp_path / "tiny.yaml")
+    assert load.default_policy_path(tmp_path / "other.test.yaml") is None
 
 
 def test_discovery(tmp_path):
@@ -386,13 +407,72 @@ def test_discovery(tmp_path):
     write(tmp_path, "a/tests/tiny.edges.test.yaml", "cases: []\n")
     write(tmp_path, "a/.hidden/x.test.yaml", "cases: []\n")
     write(tmp_path, "b/lonely.yaml", TINY)
-    found, problems = testing.discover_tests([str(tmp_path / "a")])
+    found, problems = load.discover_tests([str(tmp_path / "a")])
     assert [Path(f).relative_to(tmp_path).as_posix() for f in found] == ["a/tests/tiny.edges.test.yaml",
                                                                         "a/tiny.test.yaml"]
-    found, problems = testing.discover_tests([str(tmp_path / "a" / "tiny.yaml")])
+    found, problems = load.discover_tests([str(tmp_path / "a" / "tiny.yaml")])
     assert len(found) == 2 and not problems
-    found, problems = testing.discover_tests([str(tmp_path / "b" / "lonely.yaml"), str(tmp_path / "nope")])
+    found, problems = load.discover_tests([str(tmp_path / "b" / "lonely.yaml"), str(tmp_path / "nope")])
     assert found == [] and len(problems) == 2
+
+
+def test_loading_goes_through_what_the_caller_hands_in(tmp_path):
+    """The suite loader opens no file: a test file's bytes come from `read`, each policy from
+    `check`, once however many suites name it; and coverage merges the suites sharing it."""
+    write(tmp_path, "tiny.yaml", TINY)
+    first = write(tmp_path, "tiny.test.yaml", "on disk, but never read: [")
+    second = write(tmp_path, "tests/tiny.more.test.yaml", "never read either: [")
+    texts = {str(first): "cases:\n  - {name: a, facts: {score: 50, ratio: 0.2}, expect: {outcome: accept}}\n",
+             str(second): "policy: ../tiny.yaml\n"
+                          "cases:\n  - {name: b, facts: {score: 49, ratio: 0.2}, expect: {outcome: reject}}\n"}
+    checked = []
+
+    def check(path):
+        checked.append(path)
+        return check_policy_file(path)
+
+    suites, diags = load.load_suites([str(first), str(second)], lambda p: (texts[p].encode(), []), check)
+    assert not diags and [s.cases[0].name for s in suites] == ["a", "b"]
+    assert checked == [str(tmp_path / "tiny.yaml")] and suites[0].policy is suites[1].policy
+    (cov,) = coverage(run_suites(suites))
+    assert cov.cases == 2
+
+
+def test_an_unreadable_test_file_gets_the_readers_diagnostic():
+    from engine.language.diagnostics import ERROR, Diagnostic
+
+    def no_policy(path):
+        raise AssertionError(f"no policy is needed, {path} was asked for")
+
+    gone = Diagnostic("unreadable", "no such file", ERROR, "gone.test.yaml")
+    assert load.load_suites(["gone.test.yaml"], lambda p: (None, [gone]), no_policy) == ([], [gone])
+
+
+def test_suites_read_no_file_and_explain_never_imports_suites():
+    """Only the CLI and the I/O edge read files; explain is below suites, never above."""
+    readers = {"open", "read_text", "read_bytes", "read_file", "check_policy_file", "load_policy", "load_schema"}
+    for path in sorted((ROOT / "engine" / "suites").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                assert not {a.name for a in node.names} & readers, f"{path.name}:{node.lineno}"
+            elif isinstance(node, ast.Call):
+                f = node.func
+                name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+                assert name not in readers, f"{path.name}:{node.lineno} calls {name}"
+    for path in sorted((ROOT / "engine" / "explain").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                assert not any("suites" in m for m in modules), f"{path.name}:{node.lineno}"
+
+
+def test_validate_does_not_import_the_suites():
+    # `verdict validate` start-up matters: the test machinery stays out of it.
+    code = ("import sys\nfrom engine.cli.main import main\ntry:\n    main(['validate', 'policies/'])\n"
+            "except SystemExit:\n    pass\nprint(sorted(m for m in sys.modules if m.startswith('engine.suites')))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
+    *report, imported = proc.stdout.splitlines()
+    assert "files checked" in report[-1] and imported == "[]", proc.stdout + proc.stderr
 
 
 # == expectations =============================================================================
@@ -430,9 +510,9 @@ def test_expectations(tmp_path, note, facts, expect, messages):
     write(tmp_path, "tiny.yaml", TINY)
     path = write(tmp_path, "tiny.test.yaml", f"cases:\n  - name: c\n    facts: {json.dumps(facts)}\n"
                                               f"    expect: {expect}\n")
-    suites, diags = testing.load_suites([str(path)])
+    suites, diags = load_suites([str(path)])
     assert suites, [d.render() for d in diags]
-    (result,) = testing.run_suites(suites).results
+    (result,) = run_suites(suites).results
     assert [f.message for f in result.failures] == messages
 
 
@@ -440,8 +520,8 @@ def test_failure_details_name_rules_and_conditions(tmp_path):
     write(tmp_path, "tiny.yaml", TINY)
     path = write(tmp_path, "tiny.test.yaml", "cases:\n  - {name: c, facts: {score: 49, ratio: 0.2}, "
                                               "expect: {outcome: accept}}\n")
-    suites, _ = testing.load_suites([str(path)])
-    (result,) = testing.run_suites(suites).results
+    suites, _ = load_suites([str(path)])
+    (result,) = run_suites(suites).results
     (failure,) = result.failures
     assert failure.details == (
         "no rule decided the outcome; `reject` is the policy's default",
@@ -452,7 +532,7 @@ def test_failure_details_name_rules_and_conditions(tmp_path):
 # == the example policies =====================================================================
 
 def example_policies() -> list[Path]:
-    return sorted(p for p in POLICIES.glob("*.yaml") if not testing.is_test_file(p))
+    return sorted(p for p in POLICIES.glob("*.yaml") if not load.is_test_file(p))
 
 
 @pytest.mark.parametrize("backend", ["native", "durable"])
@@ -460,17 +540,17 @@ def example_policies() -> list[Path]:
 def test_every_example_policy_has_a_passing_suite_with_full_coverage(policy_path, backend):
     if backend == "durable":
         pytest.importorskip("durable")
-    files, problems = testing.discover_tests([str(policy_path)])
+    files, problems = load.discover_tests([str(policy_path)])
     assert files and not problems, f"{policy_path.name} has no test suite: {problems}"
-    suites, diags = testing.load_suites(files)
+    suites, diags = load_suites(files)
     assert not [d for d in diags if d.severity == "error"], [d.render() for d in diags]
-    run = testing.run_suites(suites, backend)
+    run = run_suites(suites, backend)
     failed = [r for r in run.results if not r.passed]
-    assert not failed, "\n".join(line for r in failed for line in testing.case_block(r))
-    (cov,) = testing.coverage(run)
+    assert not failed, "\n".join(line for r in failed for line in case_block(r))
+    (cov,) = coverage(run)
     counts = cov.counts()
-    assert counts["rules"][0] == counts["rules"][1], testing.uncovered(cov)
-    assert counts["boundaries"][0] == counts["boundaries"][1], testing.uncovered(cov)
+    assert counts["rules"][0] == counts["rules"][1], uncovered(cov)
+    assert counts["boundaries"][0] == counts["boundaries"][1], uncovered(cov)
 
 
 # == the 700 → 701 mutation ===================================================================
@@ -511,16 +591,7 @@ def test_golden_failing_run(mutated, request):
     for fmt, suffix in (("text", "txt"), ("markdown", "md")):
         result = run_cli("--format", fmt, "--coverage", "double11-coupon.test.yaml")
         assert result.exit_code == 1
-        check_golden(GOLDEN / f"double11-mutated.{suffix}", result.output, request)
-
-
-def check_golden(path: Path, actual: str, request) -> None:
-    if request.config.getoption("--update-golden", default=False):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8", newline="\n")
-        return
-    assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
-    assert actual == path.read_text("utf-8"), f"output differs from {path} (--update-golden rewrites it)"
+        golden(GOLDEN / f"double11-mutated.{suffix}", result.output, request)
 
 
 # == report formats ===========================================================================
@@ -541,6 +612,26 @@ def test_junit_parses_with_a_standard_parser(mutated):
     assert "credit_score 700 is not ≥ gold_credit_score (701)" in failure.text
     assert failed[0].classname == "double11-coupon"
     assert all(c.is_passed for c in suites[1])  # rules stay at 100%
+
+
+HOSTILE_NAMES = ['says "hi"', "it's <b> & co", "colon: comma, 100%"]
+
+
+def test_reports_keep_hostile_case_names_intact(tmp_path, monkeypatch):
+    write(tmp_path, "tiny.yaml", TINY)
+    write(tmp_path, "tiny.test.yaml", "cases:\n" + "".join(
+        f"  - name: {json.dumps(name)}\n    facts: {{score: 50, ratio: 0.2}}\n    expect: {{outcome: {want}}}\n"
+        for name, want in zip(HOSTILE_NAMES, ["accept", "reject", "reject"])))
+    monkeypatch.chdir(tmp_path)
+    junit = ElementTree.fromstring(run_cli("--format", "junit", "tiny.test.yaml").output)
+    assert [c.get("name") for c in junit.iter("testcase")] == HOSTILE_NAMES
+    assert [c.get("name") for c in junit.iter("testcase") if c.find("failure") is not None] == HOSTILE_NAMES[1:]
+    github = run_cli("--format", "github", "tiny.test.yaml").output.splitlines()
+    titles = [re.match(r"::error file=tiny\.test\.yaml,line=\d+,col=\d+,title=(.*?)::", ln).group(1)
+              for ln in github if ln.startswith("::error")]
+    assert titles == ["verdict test%3A it's <b> & co", "verdict test%3A colon%3A comma%2C 100%25"]
+    markdown = run_cli("--format", "markdown", "tiny.test.yaml").output
+    assert "- **it's &lt;b&gt; & co** (`tiny.test.yaml:" in markdown
 
 
 def test_json_report(mutated):
@@ -671,13 +762,13 @@ def test_generated_suite_covers_every_boundary_of_a_small_policy(tmp_path, monke
 def test_generated_suites_of_the_example_policies_pass(tmp_path, policy_path):
     shutil.copy(policy_path, tmp_path)
     policy = load_policy(tmp_path / policy_path.name)
-    text = testing.generate_boundary_suite(policy, policy_path.name)
+    text = generate_boundary_suite(policy, policy_path.name)
     suite_path = write(tmp_path, "generated.test.yaml", text)
-    suites, diags = testing.load_suites([str(suite_path)])
+    suites, diags = load_suites([str(suite_path)])
     assert suites, [d.render() for d in diags]
-    run = testing.run_suites(suites)
+    run = run_suites(suites)
     assert run.ok, [f.message for r in run.results for f in r.failures]
-    (cov,) = testing.coverage(run)
+    (cov,) = coverage(run)
     covered, total = cov.counts()["boundaries"]
     notes = text.count("# NOTE")
-    assert total - covered <= notes, testing.uncovered(cov)
+    assert total - covered <= notes, uncovered(cov)

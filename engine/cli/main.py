@@ -357,8 +357,9 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     or coverage is below the minimum, 2 usage error or an invalid test file."""
     import re as _re
 
-    from ..suites import testing
     from ..compile import BackendError
+    from ..language.loader import read_file
+    from ..suites import coverage, load, render, run as runner
 
     if generate:
         if paths:
@@ -367,7 +368,7 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     minimum = None
     if min_coverage is not None:
         try:
-            minimum = testing.parse_min_coverage(min_coverage)
+            minimum = coverage.parse_min_coverage(min_coverage)
         except ValueError as exc:
             raise InputError(f"--min-coverage: {exc}") from None
     if select is not None:
@@ -375,34 +376,34 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
             _re.compile(select)
         except _re.error as exc:
             raise InputError(f"--run: invalid regular expression: {exc}") from None
-    files, problems = testing.discover_tests(list(paths) or ["."])
+    files, problems = load.discover_tests(list(paths) or ["."])
     for p in problems:
         click.echo(f"verdict: {p}", err=True)
     if problems:
         sys.exit(EXIT_INPUT)
     if not files:
         raise InputError(f"no test files (*.test.yaml) found in {', '.join(paths) or '.'}")
-    suites, diags = testing.load_suites(files)
+    suites, diags = load.load_suites(files, read_file, check_policy_file)
     if any(d.severity == ERROR for d in diags):
         # An invalid test file is an input error: every finding, located, and no results.
         click.echo(report.render_text(diags, files), err=True, nl=False)
         sys.exit(EXIT_INPUT)
     try:
-        run = testing.run_suites(suites, backend, select)
+        run = runner.run_suites(suites, backend, select)
     except BackendError as exc:
         raise InputError(str(exc)) from None
     if select is not None and not run.results:
         raise InputError(f"--run: no case name matches `{select}`")
-    rep = testing.Report(run, verbose=verbose, minimum=minimum)
+    rep = render.Report(run, verbose=verbose, minimum=minimum)
     if with_coverage or minimum is not None:
-        rep.coverage = testing.coverage(run)
+        rep.coverage = coverage.coverage(run)
         if minimum is not None:
-            rep.gate_failures = testing.gate(rep.coverage, minimum)
-    write_output(testing.render(fmt, rep), None if output == "-" else output)
+            rep.gate_failures = coverage.gate(rep.coverage, minimum)
+    write_output(render.render(fmt, rep), None if output == "-" else output)
     if markdown_summary:
         try:
             with open(markdown_summary, "a", encoding="utf-8") as fh:
-                fh.write(testing.render_markdown(rep))
+                fh.write(render.render_markdown(rep))
         except OSError as exc:
             raise InputError(f"cannot write {markdown_summary}: {exc.strerror or exc}") from None
     sys.exit(EXIT_OK if rep.ok else EXIT_FINDINGS)
@@ -412,7 +413,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     import os
     from pathlib import Path
 
-    from ..suites import testing
+    from ..suites.generate import generate_boundary_suite
 
     ruleset = load_ruleset(policy_path)
     if output is None:
@@ -431,7 +432,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     except ValueError:  # another drive (Windows)
         schema_ref = "https://verdict.dev/schemas/test.schema.json"
     try:
-        text = testing.generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
+        text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
     except ValueError as exc:
         raise InputError(f"{policy_path}: {exc}") from None
     write_output(text, None if output == "-" else output)

@@ -10,17 +10,7 @@ import json
 from urllib.parse import quote
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
-
-
-# Own XML escaping: xml.sax.saxutils imports urllib.request, which cost `verdict validate`
-# about 40 ms of start-up for a format most runs never use.
-def escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def quoteattr(text: str) -> str:
-    text = escape(text).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
-    return f'"{text}"'
+from .ci import gh_escape, xml_attr, xml_escape
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 TOOL_NAME = "verdict"
@@ -63,24 +53,17 @@ def render_json(diags: list[Diagnostic], files: list[str]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def _gh_escape(text: str, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
 def render_github(diags: list[Diagnostic], files: list[str]) -> str:
     """GitHub Actions workflow commands: one `::error file=…,line=…,col=…::` per finding."""
     level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
     out = []
     for d in sorted_diagnostics(diags):
-        props = [f"file={_gh_escape(d.file, True)}"]
+        props = [f"file={gh_escape(d.file, True)}"]
         if d.line:
             props += [f"line={d.line}", f"col={d.column}"]
-        props.append(f"title={_gh_escape(d.code, True)}")
+        props.append(f"title={gh_escape(d.code, True)}")
         msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
-        out.append(f"::{level.get(d.severity, 'notice')} {','.join(props)}::{_gh_escape(msg)}")
+        out.append(f"::{level.get(d.severity, 'notice')} {','.join(props)}::{gh_escape(msg)}")
     out.append(summary_line(diags, files))
     return "\n".join(out) + "\n"
 
@@ -92,21 +75,21 @@ def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdic
         by_file.setdefault(d.file, []).append(d)
     failures = sum(1 for ds in by_file.values() if any(d.severity == ERROR for d in ds))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name={quoteattr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0">',
-             f'  <testsuite name={quoteattr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0" '
+             f'<testsuites name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0">',
+             f'  <testsuite name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0" '
              f'skipped="0">']
     for f in sorted(by_file):
         ds = by_file[f]
-        lines.append(f'    <testcase classname={quoteattr(suite)} name={quoteattr(f)} file={quoteattr(f)}>')
+        lines.append(f'    <testcase classname={xml_attr(suite)} name={xml_attr(f)} file={xml_attr(f)}>')
         errors = [d for d in ds if d.severity == ERROR]
         if errors:
             body = "\n".join(d.render() for d in errors)
             count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-            lines.append(f'      <failure message={quoteattr(count)} type="policy">'
-                         f'{escape(body)}</failure>')
+            lines.append(f'      <failure message={xml_attr(count)} type="policy">'
+                         f'{xml_escape(body)}</failure>')
         others = [d for d in ds if d.severity != ERROR]
         if others:
-            lines.append(f"      <system-out>{escape(chr(10).join(d.render() for d in others))}</system-out>")
+            lines.append(f"      <system-out>{xml_escape(chr(10).join(d.render() for d in others))}</system-out>")
         lines.append("    </testcase>")
     lines += ["  </testsuite>", "</testsuites>"]
     return "\n".join(lines) + "\n"

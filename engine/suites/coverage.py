@@ -1,0 +1,348 @@
+"""Coverage of a policy by the cases run against it, and the `--min-coverage` gate.
+
+Per policy, over every case run against it:
+- rules: a rule is covered when it matched in some case;
+- conditions: each leaf condition counts twice, seen true and seen false (unknown, from a
+  missing fact, counts as neither);
+- boundaries: every numeric comparison `fact op t` (`eq ne gt gte lt lte`, and both ends
+  of `between`) has a boundary at `t`, shared by every comparison of that fact with that
+  value. Its three points are *just below* (`[t-ε, t)`), *at* (`t`) and *just above*
+  (`(t, t+ε]`), where ε is 1 for integer facts (so exactly t-1, t, t+1) and 0.01 for
+  number facts unless the suite sets `epsilon:`. A point is covered when some case's
+  fact value lies on it *and* one of the comparisons at `t` decided its rule in that
+  case (flipping that comparison would flip the rule's match). Points outside the fact's
+  declared range are unreachable and not counted.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Sequence
+
+from ..language.model import OP_SYMBOL, All, Any, Comparison, Loc, Not, Policy, Rule
+from .model import CaseResult, Run
+
+DEFAULT_NUMBER_EPSILON = 0.01
+METRICS = ("rules", "conditions", "boundaries")
+
+
+@dataclass(frozen=True)
+class Point:
+    side: str  # below | at | above
+    value: object  # the value a generated case uses; None when unreachable
+    lo: object = None  # the side's interval (for below: [lo, t); above: (t, hi])
+    hi: object = None
+
+    @property
+    def reachable(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class Boundary:
+    fact: str
+    value: object
+    names: tuple[str, ...]  # the thresholds naming this value (none for a literal)
+    uses: tuple[tuple[int, int], ...]  # (rule index, leaf index) of each comparison at this value
+    points: tuple[Point, ...]
+    epsilon: object
+
+    @property
+    def label(self) -> str:
+        from ..explain.render import format_value
+
+        shown = format_value(self.value)
+        return f"{'/'.join(self.names)} ({shown})" if self.names else shown
+
+    def contains(self, point: Point, v) -> bool:
+        if point.side == "at":
+            return v == self.value
+        if point.side == "below":
+            return point.lo <= v < self.value
+        return self.value < v <= point.hi
+
+
+def _dec(x) -> Decimal:
+    return Decimal(repr(x)) if isinstance(x, float) else Decimal(x)
+
+
+def _num(d: Decimal, like_int: bool):
+    return int(d) if like_int and d == d.to_integral_value() else float(d)
+
+
+def boundary_points(spec, t, epsilon=None) -> tuple[tuple[Point, ...], object]:
+    """The just-below, at and just-above points of threshold `t` for fact `spec`, and ε.
+    Arithmetic is decimal, so 0.9 - 0.01 is 0.89 (not 0.8899999999999999)."""
+    integer = spec.type == "integer"
+    eps = 1 if integer else (epsilon if epsilon is not None else DEFAULT_NUMBER_EPSILON)
+    lo_range = spec.minimum
+    hi_range = spec.maximum
+    td, ed = _dec(t), _dec(eps)
+    both_int = integer or (isinstance(t, int) and isinstance(eps, int))
+    # below: [t-ε, t) within the range
+    blo = td - ed
+    if lo_range is not None and _dec(lo_range) > blo:
+        blo = _dec(lo_range)
+    if integer:
+        blo = blo.to_integral_value(rounding="ROUND_CEILING")
+        below_ok = blo <= td - 1
+    else:
+        below_ok = blo < td
+    if hi_range is not None and blo > _dec(hi_range):
+        below_ok = False
+    below = Point("below", _num(blo, both_int) if below_ok else None, _num(blo, both_int), t)
+    at_ok = (lo_range is None or lo_range <= t) and (hi_range is None or t <= hi_range) and (
+        not integer or float(t).is_integer())
+    at = Point("at", t if at_ok else None)
+    ahi = td + ed
+    if hi_range is not None and _dec(hi_range) < ahi:
+        ahi = _dec(hi_range)
+    if integer:
+        ahi = ahi.to_integral_value(rounding="ROUND_FLOOR")
+        above_ok = ahi >= td + 1
+    else:
+        above_ok = ahi > td
+    if lo_range is not None and ahi < _dec(lo_range):
+        above_ok = False
+    above = Point("above", _num(ahi, both_int) if above_ok else None, t, _num(ahi, both_int))
+    return (below, at, above), eps
+
+
+def boundaries(policy: Policy, epsilon: dict | None = None) -> list[Boundary]:
+    """Every numeric threshold boundary of the policy, in order of first use."""
+    epsilon = epsilon or {}
+    found: dict[tuple, dict] = {}
+    for rule in policy.rules:
+        for leaf in rule.leaves:
+            if leaf.kind != "fact" or leaf.op not in ("eq", "ne", "gt", "gte", "lt", "lte", "between"):
+                continue
+            spec = policy.facts[leaf.subject]
+            if not spec.numeric:
+                continue
+            operands = leaf.operand if leaf.op == "between" else (leaf.operand,)
+            for o in operands:
+                if isinstance(o.value, bool) or not isinstance(o.value, (int, float)):
+                    continue
+                key = (leaf.subject, o.value)
+                entry = found.setdefault(key, {"names": [], "uses": []})
+                if o.threshold and o.threshold not in entry["names"]:
+                    entry["names"].append(o.threshold)
+                if (rule.index, leaf.index) not in entry["uses"]:
+                    entry["uses"].append((rule.index, leaf.index))
+    out = []
+    for (fact, value), entry in found.items():
+        points, eps = boundary_points(policy.facts[fact], value, epsilon.get(fact))
+        out.append(Boundary(fact, value, tuple(entry["names"]), tuple(entry["uses"]), points, eps))
+    return out
+
+
+def _tree_value(cond, values, flip: int | None = None):
+    """A rule's Kleene value from its leaf results, with leaf `flip` negated."""
+    from ..runtime.semantics import all3, any3, not3
+
+    if isinstance(cond, Comparison):
+        v = values[cond.index]
+        return (not v if v is not None else None) if cond.index == flip else v
+    if isinstance(cond, All):
+        return all3([_tree_value(c, values, flip) for c in cond.items])
+    if isinstance(cond, Any):
+        return any3([_tree_value(c, values, flip) for c in cond.items])
+    if isinstance(cond, Not):
+        return not3(_tree_value(cond.item, values, flip))
+    raise TypeError(type(cond))
+
+
+def decisive(rule: Rule, leaf_values: Sequence, leaf_index: int) -> bool:
+    """Whether flipping this leaf would flip the rule's match (the leaf decided the rule)."""
+    if leaf_values[leaf_index] is None:
+        return False
+    return _tree_value(rule.when, leaf_values, leaf_index) != _tree_value(rule.when, leaf_values)
+
+
+@dataclass
+class RuleCov:
+    rule: Rule
+    matched_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ConditionCov:
+    rule: Rule
+    leaf: Comparison
+    true_by: list[str] = field(default_factory=list)
+    false_by: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PointCov:
+    point: Point
+    covered_by: list[str] = field(default_factory=list)
+    seen_by: list[str] = field(default_factory=list)  # the value, but no comparison here decided its rule
+
+
+@dataclass
+class BoundaryCov:
+    boundary: Boundary
+    points: list[PointCov]
+
+
+@dataclass
+class Coverage:
+    """Coverage of one policy by every case run against it."""
+
+    policy: Policy
+    cases: int
+    rules: list[RuleCov]
+    conditions: list[ConditionCov]
+    boundaries: list[BoundaryCov]
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """metric → (covered, total)."""
+        rules = (sum(1 for r in self.rules if r.matched_by), len(self.rules))
+        conds = (sum((1 if c.true_by else 0) + (1 if c.false_by else 0) for c in self.conditions),
+                 2 * len(self.conditions))
+        pts = [p for b in self.boundaries for p in b.points if p.point.reachable]
+        bounds = (sum(1 for p in pts if p.covered_by), len(pts))
+        return {"rules": rules, "conditions": conds, "boundaries": bounds}
+
+    def percent(self) -> dict[str, float]:
+        return {k: _pct(c, t) for k, (c, t) in self.counts().items()}
+
+
+def _pct(covered: int, total: int) -> float:
+    return 100.0 if total == 0 else math.floor(1000.0 * covered / total) / 10.0
+
+
+def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | None = None) -> Coverage:
+    """Coverage of `policy` by these case results (see the module docstring)."""
+    rules = [RuleCov(r) for r in policy.rules]
+    conds = [ConditionCov(r, leaf) for r in policy.rules for leaf in r.leaves]
+    cond_at = {(c.rule.index, c.leaf.index): c for c in conds}
+    bcovs = [BoundaryCov(b, [PointCov(p) for p in b.points]) for b in boundaries(policy, epsilon)]
+    for res in results:
+        d = res.decision
+        if d is None or d.trace is None:
+            continue
+        name = res.case.name
+        for r in policy.rules:
+            if d.matched[r.index] is True:
+                rules[r.index].matched_by.append(name)
+            for leaf in r.leaves:
+                v = d.trace[r.index][leaf.index]
+                c = cond_at[(r.index, leaf.index)]
+                if v is True:
+                    c.true_by.append(name)
+                elif v is False:
+                    c.false_by.append(name)
+        for bc in bcovs:
+            b = bc.boundary
+            value = d.facts.get(b.fact)
+            if value is None:
+                continue
+            hits = [pc for pc in bc.points if pc.point.reachable and b.contains(pc.point, value)]
+            if not hits:
+                continue
+            decided = any(decisive(policy.rules[ri], d.trace[ri], li) for ri, li in b.uses)
+            for pc in hits:
+                (pc.covered_by if decided else pc.seen_by).append(name)
+    return Coverage(policy, len(results), rules, conds, bcovs)
+
+
+def coverage(run: Run) -> list[Coverage]:
+    """One Coverage per policy tested in the run, merging every suite that tests it.
+
+    Suites test the same policy when they share its Policy value: loading gives every
+    suite naming one file the same value (`load.PolicyCache`), so no path is looked at here."""
+    groups: dict[int, tuple[Policy, list[CaseResult], dict]] = {}
+    for s in run.suites:
+        key = id(s.suite.policy)
+        if key not in groups:
+            groups[key] = (s.suite.policy, [], {})
+        groups[key][1].extend(s.results)
+        groups[key][2].update(s.suite.epsilon)
+    return [coverage_of(p, res, eps) for p, res, eps in groups.values()]
+
+
+def parse_min_coverage(text: str) -> dict[str, float]:
+    """`90` (every metric) or `rules=100,boundaries=100`; raises ValueError with a message."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        part = part.strip()
+        if "=" in part:
+            key, _, value = part.partition("=")
+            key = key.strip()
+            if key not in METRICS:
+                raise ValueError(f"unknown coverage metric `{key}` (choose from {', '.join(METRICS)})")
+            keys = [key]
+        else:
+            value, keys = part, list(METRICS)
+        try:
+            n = float(value.strip().rstrip("%"))
+        except ValueError:
+            raise ValueError(f"`{part}` is not a percentage") from None
+        if not 0 <= n <= 100:
+            raise ValueError(f"`{part}` is not between 0 and 100")
+        for k in keys:
+            out[k] = n
+    return out
+
+
+def gate(coverages: Sequence[Coverage], minimum: dict[str, float]) -> list[str]:
+    """One message per policy and metric below its minimum (each policy is gated alone)."""
+    out = []
+    for cov in coverages:
+        pct = cov.percent()
+        for metric in METRICS:
+            if metric in minimum and pct[metric] < minimum[metric]:
+                c, t = cov.counts()[metric]
+                out.append(f"{cov.policy.id}: {metric} coverage {pct[metric]:.1f}% ({c}/{t}) is below the "
+                           f"minimum {minimum[metric]:g}%")
+    return out
+
+
+def uncovered(cov: Coverage) -> list[tuple[Loc | None, str]]:
+    """(location, description) of everything not covered, in policy order."""
+    from ..explain.render import format_value
+
+    out: list[tuple[Loc | None, str]] = []
+    for rc in cov.rules:
+        if not rc.matched_by:
+            out.append((rc.rule.loc, f"rule {rc.rule.id}: never matched"))
+    for cc in cov.conditions:
+        missing = [w for w, by in (("true", cc.true_by), ("false", cc.false_by)) if not by]
+        if missing:
+            out.append((cc.leaf.loc, f"condition {leaf_text(cc.leaf)} in {cc.rule.id}: never "
+                        + " or ".join(missing)))
+    for bc in cov.boundaries:
+        b = bc.boundary
+        for pc in bc.points:
+            if pc.point.reachable and not pc.covered_by:
+                where = _side_text(b, pc.point)
+                extra = f" (reached by `{pc.seen_by[0]}`, but no comparison at it decided its rule there)" \
+                    if pc.seen_by else ""
+                leaf = cov.policy.rules[b.uses[0][0]].leaves[b.uses[0][1]]
+                rules = ", ".join(dict.fromkeys(cov.policy.rules[ri].id for ri, _ in b.uses))
+                out.append((leaf.loc, f"boundary {b.label} of {b.fact}: {where} ({format_value(pc.point.value)}) "
+                            f"not tested [{rules}]{extra}"))
+    return out
+
+
+def _side_text(b: Boundary, p: Point) -> str:
+    return "at" if p.side == "at" else f"just {p.side}"
+
+
+def leaf_text(leaf: Comparison) -> str:
+    from ..explain.render import format_value
+
+    if leaf.kind == "flag":
+        return f"flag {leaf.subject}"
+    if leaf.kind == "rule":
+        return f"rule {leaf.subject} matched"
+    if leaf.op == "between":
+        lo, hi = leaf.operand
+        target = "[" + ", ".join(o.threshold or format_value(o.value) for o in (lo, hi)) + "]"
+    else:
+        target = leaf.operand.threshold or format_value(leaf.operand.value)
+    return f"{leaf.subject} {OP_SYMBOL[leaf.op]} {target}"

@@ -1,0 +1,302 @@
+"""Generating a starter boundary suite: one case per reachable boundary point of a policy.
+
+A small solver finds facts that let each threshold comparison decide its rule; every
+generated case expects what the policy decides today, for an author to review.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Iterable
+
+from ..language.model import All, Any, Comparison, Not, Policy, Rule
+from .coverage import Boundary, Point, boundaries, decisive
+from .model import UNSET
+
+
+class _Solver:
+    """Finds fact values that give leaf conditions required truth values.
+
+    Works on the analysis cell space (`engine.analysis.findings.Space`): each fact's domain is split
+    into cells on which every leaf is constant, so a set of requirements is a mask of
+    allowed cells per fact. Leaves on conclusions (outcome, flag, rule) are not solved
+    for; the generated case is checked by evaluation instead.
+    """
+
+    MAX_STEPS = 20000
+
+    def __init__(self, policy: Policy):
+        from ..analysis.findings import Space
+        from ..runtime.semantics import compare, operand_value
+
+        self.policy = policy
+        self.space = Space([policy])
+        self.masks: dict[tuple[int, int], tuple[int, int]] = {}
+        for r in policy.rules:
+            for leaf in r.leaves:
+                if leaf.kind != "fact":
+                    continue
+                d = self.space.dims[self.space.index[leaf.subject]]
+                spec = policy.facts[leaf.subject]
+                t = f = 0
+                for i, c in enumerate(d.cells):
+                    v = d.rep(i)
+                    if c.kind == "absent":
+                        if not spec.has_default:
+                            continue
+                        v = spec.default
+                    if compare(leaf.op, v, operand_value(leaf)):
+                        t |= 1 << i
+                    else:
+                        f |= 1 << i
+                self.masks[(r.index, leaf.index)] = (t, f)
+        self.steps = 0
+
+    def full(self) -> dict[str, int]:
+        return {d.name: d.full for d in self.space.dims}
+
+    def satisfy(self, rule: Rule, cond, want: bool, state: dict[str, int]):
+        """Every way (lazily) to make `cond` of `rule` evaluate to `want`."""
+        self.steps += 1
+        if self.steps > self.MAX_STEPS:
+            return
+        if isinstance(cond, Comparison):
+            if cond.kind != "fact":
+                yield from self._conclusion(cond, want, state)
+                return
+            t, f = self.masks[(rule.index, cond.index)]
+            m = state[cond.subject] & (t if want else f)
+            if m:
+                yield {**state, cond.subject: m}
+            return
+        if isinstance(cond, Not):
+            yield from self.satisfy(rule, cond.item, not want, state)
+            return
+        every = isinstance(cond, All) == want  # all-true, or any-false: every child
+        if every:
+            yield from self._chain(rule, list(cond.items), want, state)
+        else:
+            for child in cond.items:
+                yield from self.satisfy(rule, child, want, state)
+
+    def _conclusion(self, leaf: Comparison, want: bool, state: dict[str, int]):
+        """Ways to give a leaf on another rule's conclusion (rule, flag, outcome) a value,
+        through the conditions of the rules that conclude it (strata are acyclic)."""
+        from ..runtime.semantics import compare, operand_value
+
+        policy = self.policy
+        if leaf.kind == "rule":
+            target = policy.rule(leaf.subject)
+            yield from self.satisfy(target, target.when, want, state)
+        elif leaf.kind == "flag":
+            setters = [r for r in policy.rules if leaf.subject in r.then.flags]
+            if want:
+                for r in setters:
+                    yield from self.satisfy(r, r.when, True, state)
+            else:
+                yield from self._rules(setters, False, state)
+        elif leaf.kind == "outcome":
+            ids = policy.outcome_ids
+            for i, o in enumerate(ids):
+                if compare(leaf.op, o, operand_value(leaf)) != want:
+                    continue
+                earlier = [r for r in policy.rules if r.decides_outcome and r.then.outcome in ids[:i]]
+                for r in policy.rules:
+                    if r.then.outcome == o:
+                        for s in self.satisfy(r, r.when, True, state):
+                            yield from self._rules(earlier, False, s)
+                if o == policy.default:
+                    yield from self._rules([r for r in policy.rules if r.decides_outcome], False, state)
+
+    def _rules(self, rules: list[Rule], want: bool, state: dict[str, int]):
+        if not rules:
+            yield state
+            return
+        for s in self.satisfy(rules[0], rules[0].when, want, state):
+            yield from self._rules(rules[1:], want, s)
+
+    def _chain(self, rule, items, want, state):
+        if not items:
+            yield state
+            return
+        for s in self.satisfy(rule, items[0], want, state):
+            yield from self._chain(rule, items[1:], want, s)
+
+    def sensitize(self, rule: Rule, target: Comparison, state: dict[str, int]):
+        """Ways to make every other part of the rule let `target` decide it."""
+        path = _path_to(rule.when, target)
+        goals = []
+        for node, child in path:
+            if isinstance(node, (All, Any)):
+                for sib in node.items:
+                    if sib is not child:
+                        goals.append((sib, isinstance(node, All)))
+        yield from self._goals(rule, goals, state)
+
+    def _goals(self, rule, goals, state):
+        if not goals:
+            yield state
+            return
+        cond, want = goals[0]
+        for s in self.satisfy(rule, cond, want, state):
+            yield from self._goals(rule, goals[1:], s)
+
+    def prefer_false(self, rules: Iterable[Rule], state: dict[str, int]) -> dict[str, int]:
+        """Make each rule false where the current masks allow it (greedy)."""
+        for r in rules:
+            self.steps = 0
+            for s in self.satisfy(r, r.when, False, state):
+                state = s
+                break
+        return state
+
+    def values(self, state: dict[str, int], prefer: dict | None = None) -> dict:
+        """A record inside the masks, keeping `prefer`'s values where they fit."""
+        prefer = prefer or {}
+        out = {}
+        for d in self.space.dims:
+            mask = state[d.name]
+            want = prefer.get(d.name)
+            if d.name in prefer and want is not None:
+                try:
+                    if mask >> self.space.cell_of(d.name, want) & 1:
+                        out[d.name] = want
+                        continue
+                except ValueError:
+                    pass
+            best = None
+            for i, c in enumerate(d.cells):
+                if not mask >> i & 1 or c.kind == "absent":
+                    continue
+                v = d.rep(i)
+                if c.kind == "int" and isinstance(want, (int, float)) and not isinstance(want, bool):
+                    v = want if c.lo is None or want >= c.lo else c.lo
+                    v = int(v if c.hi is None or v <= c.hi else c.hi)
+                score = abs(v - want) if isinstance(want, (int, float)) and isinstance(v, (int, float)) \
+                    and not isinstance(v, bool) and not isinstance(want, bool) else 0
+                if best is None or score < best[0]:
+                    best = (score, v)
+            if best is not None:
+                out[d.name] = best[1]
+        return out
+
+
+def _path_to(cond, target, trail=()):
+    """[(ancestor, child on the way)] from the rule's root down to `target`."""
+    if cond is target:
+        return list(trail)
+    if isinstance(cond, (All, Any)):
+        for c in cond.items:
+            found = _path_to(c, target, trail + ((cond, c),))
+            if found is not None:
+                return found
+    elif isinstance(cond, Not):
+        return _path_to(cond.item, target, trail + ((cond, cond.item),))
+    return None
+
+
+def _yaml_scalar(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", v) and v.lower() not in ("true", "false", "null", "yes", "no",
+                                                                          "on", "off", "y", "n"):
+        return v
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _flow(record: dict) -> str:
+    return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in record.items()) + "}"
+
+
+def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str = "../schemas/test.schema.json",
+                            epsilon: dict | None = None) -> str:
+    """A starter test file: one case per reachable boundary point (just below, at, just
+    above every numeric threshold), each expecting what the policy decides today, for an
+    author to review against the business rules."""
+    from ..compile import compile_policy
+    from ..evaluate import evaluate
+    from ..explain.render import format_value
+
+    found = boundaries(policy, epsilon)
+    if not any(p.reachable for b in found for p in b.points):
+        raise ValueError(f"`{policy.id}` compares no numeric fact with a threshold: there are no boundaries")
+    ruleset = compile_policy(policy)
+    solver = _Solver(policy)
+    adverse = [r for r in policy.rules if r.decides_outcome and policy.outcome(r.then.outcome).adverse]
+    others = [r for r in policy.rules if not r.decides_outcome]
+    state = solver.prefer_false(adverse + others, solver.full())
+    base = solver.values(state)
+    prec = {o: i for i, o in enumerate(policy.outcome_ids)}
+
+    lines = [f"# yaml-language-server: $schema={schema_ref}",
+             f"# Boundary cases for `{policy.id}` v{policy.version}, generated by",
+             "# `verdict test --generate-boundaries`: one case per threshold boundary (just below, at and",
+             "# just above), each expecting the decision the policy gives TODAY. Review every expectation",
+             "# against the business rules before relying on it: a wrong threshold would be enshrined here.",
+             f"policy: {_yaml_scalar(policy_ref)}"]
+    if epsilon:
+        lines.append("epsilon: " + _flow(epsilon))
+    lines += ["", "profiles:", "  base:"]
+    lines += [f"    {k}: {_yaml_scalar(v)}" for k, v in base.items()]
+    lines += ["", "cases:"]
+    names: set[str] = set()
+    for b in found:
+        for p in b.points:
+            if not p.reachable:
+                continue
+            record, rule, note = _boundary_record(policy, solver, b, p, base, prec)
+            decision = evaluate(ruleset, record, trace=True)
+            if rule is not None and not decisive(rule, decision.trace[rule.index],
+                                                 next(li for ri, li in b.uses if ri == rule.index)):
+                note = "the comparison does not decide its rule with these facts; adjust them"
+            diff = {k: v for k, v in record.items() if base.get(k, UNSET) != v}
+            diff.update({k: None for k in base if k not in record})
+            diff = {b.fact: record[b.fact], **{k: v for k, v in diff.items() if k != b.fact}}
+            side = {"below": "just below", "at": "at", "above": "just above"}[p.side]
+            name = f"{b.fact} {format_value(p.value)}: {side} {b.label}"
+            while name in names:
+                name += " (again)"
+            names.add(name)
+            expect = {"outcome": decision.outcome}
+            if rule is not None:
+                m = decision.matched[rule.index]
+                if m is not None:
+                    expect["matched" if m else "not_matched"] = [rule.id]
+            lines.append(f"  - name: {json.dumps(name, ensure_ascii=False)}")
+            if note:
+                lines.append(f"    # NOTE: {note}")
+            lines.append("    base: base")
+            lines.append(f"    facts: {_flow(diff)}")
+            exp = ", ".join(f"{k}: {_yaml_scalar(v) if not isinstance(v, list) else '[' + ', '.join(v) + ']'}"
+                            for k, v in expect.items())
+            lines.append(f"    expect: {{{exp}}}")
+    return "\n".join(lines) + "\n"
+
+
+def _boundary_record(policy: Policy, solver: _Solver, b: Boundary, p: Point, base: dict, prec: dict):
+    """(record, the rule whose comparison at this boundary decides it, note)."""
+    for ri, li in b.uses:
+        rule = policy.rules[ri]
+        leaf = rule.leaves[li]
+        start = solver.full()
+        start[b.fact] = 1 << solver.space.cell_of(b.fact, p.value)
+        solver.steps = 0
+        for state in solver.sensitize(rule, leaf, start):
+            # Let the rule's effect show: rules of outcomes that take precedence over its
+            # own, and other rules of the same outcome, are made false where possible.
+            if rule.decides_outcome:
+                mine = prec[rule.then.outcome]
+                rivals = [r for r in policy.rules if r.decides_outcome and r is not rule
+                          and prec[r.then.outcome] <= mine]
+                state = solver.prefer_false(rivals, state)
+            record = solver.values(state, base)
+            record[b.fact] = p.value
+            return record, rule, None
+    record = dict(base)
+    record[b.fact] = p.value
+    return record, None, "no comparison at this boundary could be made to decide its rule"
