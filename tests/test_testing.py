@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 import engine.suites.testing as testing
 from engine.cli.main import main
-from engine.language.loader import load_policy
+from engine.io.policies import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"

@@ -184,7 +184,7 @@ class PolicyCache:
         self._by_path: dict[Path, tuple[Policy | None, list[Diagnostic]]] = {}
 
     def get(self, path: str) -> tuple[Policy | None, list[Diagnostic]]:
-        from ..language.loader import check_policy_file
+        from ..io.policies import check_policy_file
 
         key = Path(path).resolve()
         if key not in self._by_path:
@@ -195,7 +195,7 @@ class PolicyCache:
 def load_suite(path: str, policies: PolicyCache | None = None) -> tuple[Suite | None, list[Diagnostic]]:
     """Read, schema-check and resolve one test file against its policy. Never raises for
     bad content: a suite with any error is returned as None with every diagnostic."""
-    from ..language.loader import read_file
+    from ..io.policies import read_file
     from ..language.schema.validate import check_schema
     from ..language.source import load_bytes
 
