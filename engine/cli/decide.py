@@ -14,6 +14,7 @@ from .common import EXIT_INPUT, EXIT_OK, InputError
 
 def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
                      record_id=None) -> str:
+    """One decision in the output format; text and Markdown name the record when it has an id."""
     from ..explain import render as explain
 
     if fmt == "json":
@@ -136,6 +137,11 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
         return EXIT_INPUT
     except BackendError as exc:
         raise InputError(str(exc)) from None
+    except OSError as exc:
+        # Reading errors are handled above, per path: this is the output file, which could
+        # not be created (a missing folder) or put in place. Nothing was written.
+        progress.done()
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
     progress.done()
     if summary:
         total = sum(counts.values())
