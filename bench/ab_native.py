@@ -31,7 +31,7 @@ from double11_oracle import double11  # noqa: E402
 
 from engine.compile import compile_policy  # noqa: E402
 from engine.evaluate import assemble, evaluate, slow_decide  # noqa: E402
-from engine.language.loader import load_policy  # noqa: E402
+from engine.io.policies import load_policy  # noqa: E402
 
 
 def main(argv=None) -> int:

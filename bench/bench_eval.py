@@ -32,7 +32,7 @@ from double11_oracle import BOUNDARIES, double11  # noqa: E402  (a): the hand-wr
 from engine.api import CompiledPolicy  # noqa: E402
 from engine.compile import compile_policy  # noqa: E402
 from engine.evaluate import evaluate, slow_decide  # noqa: E402
-from engine.language.loader import load_policy  # noqa: E402
+from engine.io.policies import load_policy  # noqa: E402
 
 POLICY = ROOT / "policies" / "double11-coupon.yaml"
 SEED = 20261111

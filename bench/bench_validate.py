@@ -87,7 +87,7 @@ def time_interleaved(cmds: dict[str, list[str]], runs: int) -> tuple[dict, dict,
 IN_PROCESS = r'''
 import json, statistics, sys, time
 t0 = time.perf_counter()
-from engine.language.loader import check_policy_file, discover
+from engine.io.policies import check_policy_file, discover
 t_import = time.perf_counter() - t0
 files = discover([sys.argv[1]])
 runs = int(sys.argv[2])
@@ -182,7 +182,7 @@ def main(argv=None) -> int:
              f"{min(bare_times):.3f}..{max(bare_times):.3f} | {statistics.median(cpu['bare']):.3f} |",
              f"| of which: `python -c 'import engine.cli.main'` (start-up + imports) | {statistics.median(import_times):.3f} | "
              f"{min(import_times):.3f}..{max(import_times):.3f} | {statistics.median(cpu['import']):.3f} |", "",
-             f"In-process (`engine.language.loader` imported in {inproc['import']:.3f} s):", "",
+             f"In-process (`engine.io.policies` imported in {inproc['import']:.3f} s):", "",
              "| policy | rules | valid | first `check_policy_file` (s) | warm median (s) | "
              "`analyse` first (s) | `analyse` warm (s) |",
              "|---|---:|:---:|---:|---:|---:|---:|"]

@@ -337,7 +337,7 @@ rules:
 # -- the example policy and its seeded broken copies -------------------------------------------------
 
 def test_example_policy_has_no_warnings():
-    from engine.language.loader import load_policy
+    from engine.io.policies import load_policy
 
     fs = find(load_policy(DOUBLE11))
     assert [f for f in fs if f.severity != "info"] == []

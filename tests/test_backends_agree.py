@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from engine.compile import compile_policy
 from engine.evaluate import evaluate, slow_decide
 from engine.explain.render import to_json
-from engine.language.loader import load_policy
+from engine.io.policies import load_policy
 from engine.runtime.semantics import reference_matches
 
 from factgen import records

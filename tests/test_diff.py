@@ -17,7 +17,7 @@ from engine.cli.main import main
 from engine.compile import compile_policy
 from engine.analysis.diff import diff_policies
 from engine.evaluate import evaluate
-from engine.language.loader import load_policy
+from engine.io.policies import load_policy
 from engine.language.source import load_bytes
 from engine.language.validate import validate
 

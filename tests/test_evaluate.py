@@ -16,7 +16,7 @@ from engine.compile import compile_policy
 from engine.evaluate import evaluate, slow_decide
 from engine.explain.render import decision_dict, to_json
 from engine.runtime.facts import FactsError
-from engine.language.loader import load_policy
+from engine.io.policies import load_policy
 from engine.language.schema.validate import load_schema
 from engine.runtime.semantics import reference_matches
 from engine.language.source import load_text

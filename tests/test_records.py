@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.language.loader import load_policy
+from engine.io.policies import load_policy
 from engine.io.records import cell_converter, read_records
 
 POLICY = load_policy("policies/double11-coupon.yaml")

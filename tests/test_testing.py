@@ -22,7 +22,7 @@ from click.testing import CliRunner
 from conftest import golden
 
 from engine.cli.main import main
-from engine.language.loader import check_policy_file, load_policy, read_file
+from engine.io.policies import check_policy_file, load_policy, read_file
 from engine.language.model import Loc
 from engine.suites import load
 from engine.suites.coverage import (Coverage, _pct, boundaries, boundary_points, coverage, coverage_of, decisive,

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import golden
 
 from engine.cli.main import main
-from engine.language.loader import check_policy_file
+from engine.io.policies import check_policy_file
 from engine.language.source import MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent

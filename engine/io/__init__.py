@@ -1,1 +1,1 @@
-"""The file edge: atomic output files and streamed fact records."""
+"""The file edge: policy files and folders, atomic output files, streamed fact records."""

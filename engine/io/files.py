@@ -1,4 +1,5 @@
-"""File-output edge: atomic writes, so a failed run never leaves a half-written file."""
+"""File-output edge: atomic writes, so a failed run never leaves a half-written file, and
+the one append (a CI step summary)."""
 
 from __future__ import annotations
 
@@ -29,5 +30,13 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[TextIO]:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Replace `path` with `text`, all or nothing."""
     with atomic_writer(path) as fh:
+        fh.write(text)
+
+
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append to a file another tool also writes to (a CI step summary): never atomic by
+    nature, so written in one call."""
+    with open(path, "a", encoding="utf-8") as fh:
         fh.write(text)

@@ -1,16 +1,16 @@
-"""The file edge of policy loading: read a path, load it safely, validate it.
+"""From policy bytes to a validated Policy, and the checks that span several policies.
 
-The only module (with the CLI) that touches the file system for policies.
+Pure: no file system here. Reading a path and walking folders is `engine.io.policies`,
+which calls these functions with the bytes it read.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from typing import Iterable
 
 from .diagnostics import ERROR, Diagnostic
 from .model import Policy
-from .source import MAX_BYTES, load_bytes
+from .source import load_bytes
 from .validate import validate
 
 POLICY_SUFFIXES = (".yaml", ".yml")
@@ -26,64 +26,35 @@ class PolicyError(Exception):
         super().__init__(first + more)
 
 
-def read_file(path: str | os.PathLike) -> tuple[bytes | None, list[Diagnostic]]:
-    """Bytes of a file, or one `unreadable` diagnostic (missing, a folder, no permission, too big)."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            return None, [Diagnostic("unreadable", "is a directory, expected a file", ERROR, str(path))]
-        with open(p, "rb") as fh:
-            raw = fh.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        return None, [Diagnostic("unreadable", "no such file", ERROR, str(path))]
-    except OSError as exc:
-        return None, [Diagnostic("unreadable", f"cannot read file: {exc.strerror or exc}", ERROR, str(path))]
-    return raw, []
-
-
-def check_policy_file(path: str | os.PathLike) -> tuple[Policy | None, list[Diagnostic]]:
-    """Load and validate one policy file; never raises for bad content."""
-    raw, diags = read_file(path)
-    if raw is None:
-        return None, diags
-    doc, diags = load_bytes(raw, str(path))
+def check_policy_bytes(raw: bytes, name: str) -> tuple[Policy | None, list[Diagnostic]]:
+    """Load and validate one policy from its bytes (`name` locates the diagnostics, usually
+    the path it was read from); never raises for bad content."""
+    doc, diags = load_bytes(raw, name)
     if doc is None:
         return None, diags
     return validate(doc)
 
 
-def load_policy(path: str | os.PathLike) -> Policy:
-    """The validated Policy at `path`, or PolicyError listing every problem."""
-    policy, diags = check_policy_file(path)
+def require_policy(policy: Policy | None, diags: list[Diagnostic]) -> Policy:
+    """The policy of a `check_policy_*` answer, or PolicyError with its errors (every
+    diagnostic when, unusually, none is an error)."""
     if policy is None:
         raise PolicyError([d for d in diags if d.severity == ERROR] or diags)
     return policy
 
 
-def discover(paths: list[str], suffixes: tuple[str, ...] = POLICY_SUFFIXES,
-             exclude_suffixes: tuple[str, ...] = (".test.yaml", ".test.yml")) -> list[str]:
-    """Files named on the command line, and files found recursively in named folders, sorted.
-
-    A file reached twice (`verdict validate policies/ policies/a.yaml`) is listed once, as
-    first spelt: checked twice, it would clash with itself as a duplicate policy id.
-    """
-    found: list[str] = []
-    seen: set[Path] = set()
-
-    def add(path: str) -> None:
-        key = Path(path).resolve()
-        if key not in seen:
-            seen.add(key)
-            found.append(path)
-
-    for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            for child in sorted(p.rglob("*")):
-                name = child.name
-                if child.is_file() and name.endswith(suffixes) and not name.endswith(exclude_suffixes) \
-                        and not any(part.startswith(".") for part in child.relative_to(p).parts):
-                    add(str(child))
-        else:
-            add(raw)
-    return found
+def check_policy_ids(policies: Iterable[Policy]) -> list[Diagnostic]:
+    """One `policy-duplicate-id` error for each policy whose id an earlier one already
+    uses (policies in the order they were read), located at its `policy:` key and naming
+    the file of the first. Ids name policies in decisions, test suites and logs, so two
+    files of one project must not share one."""
+    first: dict[str, Policy] = {}
+    out: list[Diagnostic] = []
+    for policy in policies:
+        if policy.id not in first:
+            first[policy.id] = policy
+            continue
+        loc = policy.extras["id_loc"]
+        out.append(Diagnostic("policy-duplicate-id", f"policy id `{policy.id}` is also used by "
+                              f"{first[policy.id].path}", ERROR, loc.file, loc.line, loc.column, "/policy"))
+    return out

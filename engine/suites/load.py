@@ -27,8 +27,8 @@ TEST_SCHEMA = "test.schema.json"
 TEST_SUFFIXES = (".test.yaml", ".test.yml")
 
 # What the caller hands in: `read(path)` gives a file's bytes or one located `unreadable`
-# diagnostic (engine.language.loader.read_file); `check(path)` gives the validated policy
-# at a path, or None and its diagnostics (engine.language.loader.check_policy_file).
+# diagnostic (engine.io.policies.read_file); `check(path)` gives the validated policy
+# at a path, or None and its diagnostics (engine.io.policies.check_policy_file).
 Reader = Callable[[str], tuple[bytes | None, list[Diagnostic]]]
 PolicyChecker = Callable[[str], tuple[Policy | None, list[Diagnostic]]]
 

@@ -35,13 +35,26 @@ _PATTERN_MEANING = {
 }
 
 
+# Where the schemas come from, decided once: they are the product's own package data, not
+# user input, so reading them is the one file read inside `engine.language` (every other
+# read is `engine.cli`'s or `engine.io`'s). The validators need them wherever a document is
+# checked (the API, the CLI, the suites): passing them in from the edge would make every
+# caller load them. So every read of a schema goes through `load_schema`, and every path
+# to one (what a generated test file refers to) through `schema_file`; nothing else opens
+# `schemas/`.
+def schema_file(name: str) -> Path | None:
+    """The checkout's `schemas/<name>`, or None when verdict runs from an installed wheel."""
+    # A source checkout (including an editable install run from the repo) has the folder
+    # beside the package; a wheel install has it only as the `engine.schemas` package data.
+    local = Path(__file__).resolve().parents[3] / "schemas" / name
+    return local if local.is_file() else None
+
+
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict:
     """A JSON Schema from `schemas/`: the checkout's folder, or the installed copy."""
-    # A source checkout (including an editable install run from the repo) reads the folder
-    # beside the package; a wheel install has it as the `engine.schemas` package data.
-    local = Path(__file__).resolve().parents[3] / "schemas" / name
-    if local.is_file():
+    local = schema_file(name)
+    if local is not None:
         return json.loads(local.read_text("utf-8"))
     return json.loads(resources.files("engine.schemas").joinpath(name).read_text("utf-8"))
 

@@ -1,0 +1,77 @@
+"""What the commands share: exit codes, the input-error exception, loading the policy a
+command runs, writing its output, and the options of `eval` and `explain`.
+
+Kept free of heavy imports: every command module imports it, `verdict validate` included.
+"""
+
+from __future__ import annotations
+
+import click
+
+# The exit codes, documented in docs/cli.md. A command returns one; `main` makes it the
+# process's exit status.
+EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+
+
+class InputError(click.ClickException):
+    """A usage or input problem: one line on stderr, exit 2. Raised from any depth of a
+    command; `main` shows it and exits with its code."""
+
+    exit_code = EXIT_INPUT
+
+    def show(self, file=None) -> None:
+        click.echo(f"verdict: {self.format_message()}", err=True)
+
+
+def load_valid_policy(path: str):
+    """The validated Policy at `path`; an invalid one is an input error: its diagnostics on
+    stderr, then one line saying how to see them in full."""
+    from ..io.policies import load_policy
+    from ..language.loader import PolicyError
+
+    try:
+        return load_policy(path)
+    except PolicyError as exc:
+        for d in exc.diagnostics:
+            click.echo(d.render(), err=True)
+        raise InputError(f"{path}: policy is not valid (run `verdict validate {path}`)") from None
+
+
+def load_ruleset(policy_path: str):
+    """Load, validate and compile a policy for evaluation; an invalid policy is an input error."""
+    from ..compile import compile_policy
+
+    return compile_policy(load_valid_policy(policy_path))
+
+
+def write_output(text: str, output: str | None) -> None:
+    """Write to stdout, or atomically to a file (never a half-written file)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    from ..io.files import atomic_write_text
+
+    try:
+        atomic_write_text(output, text)
+    except OSError as exc:
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+_EVAL_OPTIONS = [
+    click.option("-p", "--policy", "policy_path", required=True, help="The policy file."),
+    click.option("--backend", type=click.Choice(["native", "durable"]), default="native", show_default=True,
+                 help="Which executable form decides (they must agree)."),
+    click.option("--lang", help="Language of messages (e.g. en, zh); default: the policy's language."),
+    click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+                 help="On a malformed record: stop with exit 2, or report it and go on."),
+    click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write decisions to a file (atomically)."),
+    click.option("--id", "id_field", metavar="FIELD",
+                 help="A record field that is the record's id (e.g. user_id): not a fact, copied into its decision."),
+]
+
+
+def eval_options(fn):
+    """The options `eval` and `explain` share, in the order `--help` shows them."""
+    for opt in reversed(_EVAL_OPTIONS):
+        fn = opt(fn)
+    return fn

@@ -1,0 +1,156 @@
+"""Deciding a stream of records for `verdict eval` and `verdict explain`: read them through
+`engine.io.records`, evaluate each, render it, and write the decisions to stdout or
+atomically to a file; malformed records are located one-line errors.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .common import EXIT_INPUT, EXIT_OK, InputError
+
+
+def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
+                     record_id=None) -> str:
+    """One decision in the output format; text and Markdown name the record when it has an id."""
+    from ..explain import render as explain
+
+    if fmt == "json":
+        return explain.to_json(decision, lang, trace=trace, counterfactuals=counterfactuals,
+                               record_id=record_id) + "\n"
+    if fmt == "jsonl":
+        return explain.to_json(decision, lang, trace=trace, indent=None, counterfactuals=counterfactuals,
+                               record_id=record_id) + "\n"
+    head = "" if record_id is None else f"Record {record_id}\n"
+    if fmt == "markdown":
+        return head + explain.explain_markdown(decision, lang, counterfactuals)
+    return head + explain.explain_text(decision, lang, counterfactuals)
+
+
+class _Progress:
+    """A one-line record counter on a terminal's stderr; silent otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.count = 0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.enabled and self.count % 10000 == 0:
+            click.echo(f"\r{self.count:,} records", err=True, nl=False)
+
+    def done(self) -> None:
+        if self.enabled and self.count >= 10000:
+            click.echo("\r" + " " * 30 + "\r", err=True, nl=False)
+
+
+class _Abort(Exception):
+    """Stop the run: the problem is already on stderr."""
+
+
+def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bool, backend: str,
+                on_error: str, output: str | None, summary: bool, counterfactuals: bool = False,
+                id_field: str | None = None) -> int:
+    """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
+    With `counterfactuals`, each decision also carries what would change it; with `id_field`,
+    that field of each record is not a fact but the record's id, copied into its decision.
+    A warning repeated across records (say an undeclared column) is shown once, with a count
+    in the summary."""
+    from contextlib import nullcontext
+
+    from ..compile import BackendError
+    from ..evaluate import evaluate
+    from ..runtime.facts import FactsError
+    from ..io.files import atomic_writer
+    from ..io.records import read_records
+
+    try:
+        from ..backends.durable import DurableEngineError
+    except ImportError:  # pragma: no cover - packaging problem; nothing can raise it then
+        DurableEngineError = RuntimeError  # noqa: N806
+
+    if counterfactuals:
+        from ..analysis.counterfactuals import counterfactuals as compute_counterfactuals
+
+    counts: dict[str, int] = {}
+    warned: dict[str, int] = {}
+    skipped = 0
+    progress = _Progress(summary and sys.stderr.isatty())
+    separator = "\n" if fmt in ("text", "markdown") else ""
+    sink_cm = atomic_writer(output) if output else nullcontext(None)
+    try:
+        with sink_cm as sink:
+            first = True
+            for path in paths:
+                try:
+                    records = read_records(path, ruleset.policy)
+                    for rec in records:
+                        progress.tick()
+                        problem = rec.error
+                        decision = None
+                        record_id = None
+                        data = rec.data
+                        if problem is None and id_field is not None:
+                            if not isinstance(data, dict) or data.get(id_field) is None:
+                                problem = f"record has no `{id_field}` (the --id field)"
+                            else:
+                                data = dict(data)
+                                record_id = data.pop(id_field)
+                                if not isinstance(record_id, (str, int, float)) or isinstance(record_id, bool):
+                                    problem = f"`{id_field}` must be a string or a number"
+                        if problem is None:
+                            try:
+                                decision = evaluate(ruleset, data, trace=trace, backend=backend)
+                            except FactsError as exc:
+                                problem = "; ".join(p.message for p in exc.problems)
+                            except DurableEngineError as exc:
+                                click.echo(f"verdict: {rec.label}: durable backend failed: {exc}", err=True)
+                                raise _Abort() from None
+                        if problem is not None:
+                            click.echo(f"verdict: {rec.label}: {problem}", err=True)
+                            if on_error == "fail":
+                                raise _Abort()
+                            skipped += 1
+                            continue
+                        for w in decision.warnings:
+                            if w not in warned:
+                                click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
+                            warned[w] = warned.get(w, 0) + 1
+                        counts[str(decision.outcome)] = counts.get(str(decision.outcome), 0) + 1
+                        cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
+                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs,
+                                                                               record_id)
+                        first = False
+                        if sink is None:
+                            click.echo(text, nl=False)
+                        else:
+                            sink.write(text)
+                except OSError as exc:
+                    click.echo(f"verdict: {path}: cannot read: {exc.strerror or exc}", err=True)
+                    raise _Abort() from None
+    except _Abort:
+        progress.done()
+        if output:
+            click.echo(f"verdict: {output} not written", err=True)
+        return EXIT_INPUT
+    except BackendError as exc:
+        raise InputError(str(exc)) from None
+    except OSError as exc:
+        # Reading errors are handled above, per path: this is the output file, which could
+        # not be created (a missing folder) or put in place. Nothing was written.
+        progress.done()
+        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    progress.done()
+    if summary:
+        total = sum(counts.values())
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
+        if skipped:
+            line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
+        click.echo(line, err=True)
+        for w, n in warned.items():
+            if n > 1:
+                click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
+    return EXIT_OK

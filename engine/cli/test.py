@@ -1,0 +1,131 @@
+"""`verdict test`: run policy test suites (*.test.yaml) with rule, condition and threshold
+coverage and CI report formats; or, with --generate-boundaries, write a starter suite."""
+
+from __future__ import annotations
+
+import click
+
+from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, load_ruleset, write_output
+
+
+@click.command("test")
+@click.argument("paths", nargs=-1)
+@click.option("--backend", type=click.Choice(["native", "durable"]), default="native", show_default=True,
+              help="Which executable form decides every case.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Report rule, condition and threshold-boundary coverage.")
+@click.option("--min-coverage", metavar="N|METRIC=N,…",
+              help="Fail (exit 1) when a policy's coverage is below N% (implies --coverage); "
+                   "metrics: rules, conditions, boundaries.")
+@click.option("-k", "--run", "select", metavar="REGEX", help="Run only the cases whose name matches.")
+@click.option("-v", "--verbose", is_flag=True, help="List every case, not only failures.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the report (or, with --generate-boundaries, the test file) to a file; `-` is stdout.")
+@click.option("--markdown-summary", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also append a Markdown summary to FILE (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--generate-boundaries", "generate", metavar="POLICY",
+              help="Write a starter test file for POLICY: one case per threshold boundary.")
+@click.option("--force", is_flag=True, help="With --generate-boundaries: overwrite an existing file.")
+def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, output, markdown_summary,
+             generate, force) -> int:
+    """Run policy test suites (*.test.yaml), with coverage of rules, conditions and thresholds.
+
+    PATHS are test files, policies (their suites are found beside them) or folders
+    searched recursively; default: the current folder. Exit 0 all passed, 1 a case failed
+    or coverage is below the minimum, 2 usage error or an invalid test file."""
+    import re as _re
+
+    from ..compile import BackendError
+    from ..explain import report
+    from ..io.policies import check_policy_file, read_file
+    from ..language.diagnostics import ERROR
+    from ..suites import coverage, load, render, run as runner
+
+    if generate:
+        if paths:
+            raise InputError("--generate-boundaries takes a policy, not test PATHS")
+        return _generate_boundaries(generate, output, force)
+    minimum = None
+    if min_coverage is not None:
+        try:
+            minimum = coverage.parse_min_coverage(min_coverage)
+        except ValueError as exc:
+            raise InputError(f"--min-coverage: {exc}") from None
+    if select is not None:
+        try:
+            _re.compile(select)
+        except _re.error as exc:
+            raise InputError(f"--run: invalid regular expression: {exc}") from None
+    files, problems = load.discover_tests(list(paths) or ["."])
+    for p in problems:
+        click.echo(f"verdict: {p}", err=True)
+    if problems:
+        return EXIT_INPUT
+    if not files:
+        raise InputError(f"no test files (*.test.yaml) found in {', '.join(paths) or '.'}")
+    suites, diags = load.load_suites(files, read_file, check_policy_file)
+    if any(d.severity == ERROR for d in diags):
+        # An invalid test file is an input error: every finding, located, and no results.
+        click.echo(report.render_text(diags, files), err=True, nl=False)
+        return EXIT_INPUT
+    try:
+        run = runner.run_suites(suites, backend, select)
+    except BackendError as exc:
+        raise InputError(str(exc)) from None
+    if select is not None and not run.results:
+        raise InputError(f"--run: no case name matches `{select}`")
+    rep = render.Report(run, verbose=verbose, minimum=minimum)
+    if with_coverage or minimum is not None:
+        rep.coverage = coverage.coverage(run)
+        if minimum is not None:
+            rep.gate_failures = coverage.gate(rep.coverage, minimum)
+    write_output(render.render(fmt, rep), None if output == "-" else output)
+    if markdown_summary:
+        from ..io.files import append_text
+
+        try:
+            append_text(markdown_summary, render.render_markdown(rep))
+        except OSError as exc:
+            raise InputError(f"cannot write {markdown_summary}: {exc.strerror or exc}") from None
+    return EXIT_OK if rep.ok else EXIT_FINDINGS
+
+
+def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> int:
+    """Write the boundary suite of a policy beside it (or to `output`; `-` is stdout)."""
+    import os
+    from pathlib import Path
+
+    from ..language.loader import POLICY_SUFFIXES
+    from ..language.schema.validate import schema_file
+    from ..suites.generate import generate_boundary_suite
+    from ..suites.load import TEST_SCHEMA
+
+    ruleset = load_ruleset(policy_path)
+    if output is None:
+        stem = Path(policy_path).name
+        for suffix in POLICY_SUFFIXES:
+            stem = stem.removesuffix(suffix)
+        output = str(Path(policy_path).with_name(stem + ".test.yaml"))
+    target_dir = Path(output).parent if output != "-" else Path(".")
+    if output != "-" and Path(output).exists() and not force:
+        raise InputError(f"{output} exists; use --force to overwrite it, or -o to write elsewhere")
+    policy_ref = os.path.relpath(policy_path, target_dir).replace(os.sep, "/")
+    # In a checkout the generated file refers to the schema beside it (editors then check
+    # it offline); an installed verdict has no such file, so it refers to the published one.
+    schema = schema_file(TEST_SCHEMA)
+    try:
+        schema_ref = os.path.relpath(schema, target_dir.resolve()).replace(os.sep, "/") if schema is not None \
+            else "https://verdict.dev/schemas/test.schema.json"
+    except ValueError:  # another drive (Windows)
+        schema_ref = "https://verdict.dev/schemas/test.schema.json"
+    try:
+        text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
+    except ValueError as exc:
+        raise InputError(f"{policy_path}: {exc}") from None
+    write_output(text, None if output == "-" else output)
+    if output != "-":
+        n = text.count("\n  - name: ")
+        click.echo(f"wrote {output}: {n} boundary case{'s' if n != 1 else ''}; review every expectation", err=True)
+    return EXIT_OK
