@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine import FactsError
 from engine.cli import main
 from engine.language.source import load_text
 from engine.language.validate import validate
@@ -96,3 +97,44 @@ def test_yaml_facts_with_a_5000_digit_integer_are_an_input_error(tmp_path: Path)
     result = run(["eval", "-p", str(ROOT / "policies" / "double11-coupon.yaml"), str(facts)])
     assert result.exit_code == 2 and TRACEBACK not in result.output
     assert "longer than 4300 digits" in result.output
+
+
+def _suite_records(policy_path: Path) -> list[dict]:
+    import yaml
+
+    suite = yaml.safe_load(policy_path.with_name(policy_path.name.replace(".yaml", ".test.yaml")).read_text("utf-8"))
+    profiles = suite.get("profiles", {})
+    records = []
+    for case in suite["cases"]:
+        record: dict = {}
+        for base in ([case["base"]] if isinstance(case.get("base"), str) else case.get("base", [])):
+            record.update(profiles[base])
+        record.update(case.get("facts", {}))
+        records.append(record)
+    return records
+
+
+@pytest.mark.parametrize("name", ["double11-coupon", "credit-limit", "risk-alerts"])
+def test_every_message_the_text_shows_is_in_the_json(name: str) -> None:
+    from engine.api import load_policy
+    from engine.explain.render import rule_message
+
+    path = ROOT / "policies" / f"{name}.yaml"
+    policy = load_policy(path)
+    shown = 0
+    for record in _suite_records(path):
+        try:
+            decision = policy.evaluate(record, trace=True)
+        except FactsError:  # a case that expects a fact error
+            continue
+        for lang in ("en", "zh"):
+            text = policy.explain(decision, lang)
+            data = policy.to_dict(decision, lang)
+            in_json = {m["message"] for key in ("reasons", "messages", "notices", "principal_reasons")
+                       for m in data.get(key, []) if m["message"]}
+            for rule in policy.policy.rules:
+                message = rule_message(rule, decision, lang)
+                if message and message in text:
+                    shown += 1
+                    assert message in in_json, (rule.id, lang, record)
+    assert shown > 0

@@ -127,6 +127,7 @@ WARNING_CASES = [
     ("fact-unused", "fact-unused", "warning", 10, 3),
     ("outcome-never-decided", "outcome-never-decided", "warning", 18, 5),
     ("message-missing-language", "message-missing-language", "warning", 38, 7),
+    ("message-never-shown", "message-never-shown", "warning", 52, 7),
     ("no-default", "no-default", "info", 15, 1),
 ]
 

@@ -224,6 +224,12 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "reasons": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
                     for r in decision.reason_rules],
     }
+    # A deciding rule's message without a reason code (a welcome text, say) is shown in the
+    # text form; the JSON must carry every message the text shows.
+    messages = [{"rule": r.id, "message": rule_message(r, decision, lang)} for r in decision.decided_by_rules
+                if r.then.message and not r.then.reason]
+    if messages:
+        out["messages"] = messages
     if adverse:
         out["principal_reasons"] = principal_reasons(decision, lang)
     out.update({

@@ -108,6 +108,18 @@ def check_message_languages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                 rule=rule.id), prefer_key=True)
 
 
+def check_unshown_messages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
+    """A message is shown for a rule that decides the outcome or that gives a notice (a
+    reason code without an outcome); on a rule with neither it is never shown anywhere."""
+    for rule in policy.rules:
+        if rule.then.message and not rule.then.outcome and not rule.then.reason:
+            yield b.smap.locate(Diagnostic(
+                "message-never-shown", f"the message of rule `{rule.id}` is never shown: the rule decides no "
+                "outcome and gives no reason code", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
+                rule=rule.id, hint="add `reason: SOME_CODE` to show it as a notice, or remove the message"),
+                prefer_key=True)
+
+
 def check_unreached_outcomes(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     if policy.default is not None and policy.default not in policy.outcome_ids:
         return  # the default is misspelt (`default-unknown-outcome`): which outcome it meant is unknown
@@ -133,6 +145,7 @@ CHECKS: tuple[Callable[[Policy, Built], Iterator[Diagnostic]], ...] = (
     check_outcome_dependency,
     check_output_conflicts,
     check_message_languages,
+    check_unshown_messages,
     check_unreached_outcomes,
     check_no_default,
 )
