@@ -306,6 +306,7 @@ def explain_cmd(facts, policy_path, backend, lang, on_error, output, id_field, f
 def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> None:
     """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
     from ..analysis import diff as policy_diff
+    from ..io.records import read_records
     from ..language.loader import PolicyError, load_policy
 
     policies = []
@@ -319,7 +320,7 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> None:
     result = policy_diff.diff_policies(*policies)
     if facts_path is not None:
         try:
-            policy_diff.count_records(result, facts_path)
+            policy_diff.count_records(result, read_records(facts_path, result.new))
         except OSError as exc:
             raise InputError(f"{facts_path}: cannot read: {exc.strerror or exc}") from None
     write_output(policy_diff.RENDERERS[fmt](result), output)

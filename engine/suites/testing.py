@@ -1328,7 +1328,7 @@ class _Solver:
     MAX_STEPS = 20000
 
     def __init__(self, policy: Policy):
-        from ..analysis.findings import Space
+        from ..space import Space
         from ..runtime.semantics import compare, operand_value
 
         self.policy = policy
