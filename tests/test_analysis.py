@@ -576,3 +576,16 @@ def test_validate_example_policy_shows_gaps_as_information():
     assert gaps[0]["message"] == ("no rule decides where credit_score 550..599 and overdue_days ≤ 30 and "
                                   "overdue_count_12m < 3 and frozen = false; these users get the default "
                                   "`ineligible`")
+
+
+def test_api_analyse_returns_what_validate_reports_from_analysis():
+    from engine.analysis.findings import CODES
+    from engine.api import load_policy as load_compiled
+
+    for name in ("double11-coupon", "credit-limit", "risk-alerts"):
+        path = f"policies/{name}.yaml"
+        found = load_compiled(path).analyse()
+        assert all(d.code in CODES for d in found) and (found or name == "credit-limit")
+        doc = json.loads(CliRunner().invoke(main, ["validate", "--format", "json", path]).stdout)
+        reported = [(d["code"], d["message"], d.get("witness")) for d in doc["diagnostics"] if d["code"] in CODES]
+        assert sorted(reported, key=repr) == sorted(((d.code, d.message, d.witness) for d in found), key=repr)

@@ -13,7 +13,7 @@ What a move costs, and which moves are allowed at all, is the caller's `cost`.
 from __future__ import annotations
 
 import math
-from typing import Callable, NamedTuple
+from typing import Callable, Mapping
 
 from .cells import Dim, Space
 
@@ -59,52 +59,70 @@ def nearest_value(dim: Dim, i: int, current=None):
     return None
 
 
-class Moves(NamedTuple):
-    """One fact's options: the cell it is in, and every cell it may move to as
-    (cost, cell index, value), cheapest first."""
+class Origin:
+    """A fact set as a point of a space, and what moving each fact costs.
 
-    stay: int
-    options: tuple
+    `cell(k)` is the cell fact k of the space is in (the absent cell for a missing fact);
+    `options(k)` every cell it may move to as (cost, cell index, value), cheapest first;
+    both are computed when first asked for (most boxes leave most facts free). `cost(name, old, new)` prices one change, None when it
+    is not allowed; a present fact is never made missing (no cell offers that value)."""
+
+    def __init__(self, space: Space, facts: Mapping, cost: Callable[[str, object, object], float | None]):
+        self.space = space
+        self.facts = facts
+        self.cost = cost
+        self._cells: dict[int, int] = {}
+        self._options: dict[int, tuple] = {}
+
+    def cell(self, k: int) -> int:
+        found = self._cells.get(k)
+        if found is None:
+            name = self.space.dims[k].name
+            found = self._cells[k] = self.space.cell_of(name, self.facts.get(name))
+        return found
+
+    def options(self, k: int) -> tuple:
+        found = self._options.get(k)
+        if found is None:
+            found = self._options[k] = self._price(k)
+        return found
+
+    def _price(self, k: int) -> tuple:
+        dim = self.space.dims[k]
+        current = self.facts.get(dim.name)
+        out = []
+        for i in range(len(dim.cells)):
+            if i == self.cell(k):
+                continue
+            v = nearest_value(dim, i, current)
+            if v is None:
+                continue
+            d = self.cost(dim.name, current, v)
+            if d is not None:
+                # Supplying a missing boolean: `true` first (verify, opt in) when both would do.
+                out.append((d, (v is not True) if current is None and dim.type == "boolean" else 0, i, v))
+        out.sort(key=lambda o: o[:3])
+        return tuple((d, i, v) for d, _, i, v in out)
 
 
-def moves(space: Space, name: str, current, cost: Callable[[object, object], float | None]) -> Moves:
-    """The options of fact `name` at `current` (None: missing). `cost(old, new)` prices
-    one change, None when it is not allowed. A present fact is never made missing."""
-    dim = space.dim(name)
-    stay = space.cell_of(name, current)
-    options = []
-    for i in range(len(dim.cells)):
-        if i == stay:
-            continue
-        v = nearest_value(dim, i, current)
-        if v is None:
-            continue
-        d = cost(current, v)
-        if d is not None:
-            # Supplying a missing boolean: `true` first (verify, opt in) when both would do.
-            options.append((d, (v is not True) if current is None and dim.type == "boolean" else 0, i, v))
-    options.sort(key=lambda o: o[:3])
-    return Moves(stay, tuple((d, i, v) for d, _, i, v in options))
-
-
-def nearest_points(space: Space, region: list, where: list[Moves]) -> dict[frozenset, tuple[float, dict]]:
-    """Per set of changed facts, the cheapest point of `region` reached from the point
-    `where` describes (one `Moves` per fact of `space`, in order): (cost, {fact: new value}).
-    The empty set is absent: the point itself is in the region."""
-    names = [d.name for d in space.dims]
+def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float, dict]]:
+    """Per set of changed facts, the cheapest point of `region` reached from `origin`:
+    (cost, {fact: new value}). The empty set is absent: the origin itself is in the region."""
+    dims = origin.space.dims
+    names = [d.name for d in dims]
+    full = [d.full for d in dims]
     found: dict[frozenset, tuple[float, dict]] = {}
     memo: dict[tuple[int, int], tuple | None] = {}
     for box in region:
         changes = {}
         total = 0.0
         for k, mask in enumerate(box):
-            mv = where[k]
-            if mask >> mv.stay & 1:
+            if mask == full[k] or mask >> origin.cell(k) & 1:
                 continue
             key = (k, mask)
             best = memo.get(key, False)
             if best is False:
-                best = memo[key] = next((o for o in mv.options if mask >> o[1] & 1), None)
+                best = memo[key] = next((o for o in origin.options(k) if mask >> o[1] & 1), None)
             if best is None:
                 break
             changes[names[k]] = best[2]
