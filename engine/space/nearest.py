@@ -71,14 +71,14 @@ class Origin:
         self.space = space
         self.facts = facts
         self.cost = cost
-        self._cells: dict[int, int] = {}
+        self.cells: list[int | None] = [None] * len(space.dims)  # filled by `cell`
         self._options: dict[int, tuple] = {}
 
     def cell(self, k: int) -> int:
-        found = self._cells.get(k)
+        found = self.cells[k]
         if found is None:
             name = self.space.dims[k].name
-            found = self._cells[k] = self.space.cell_of(name, self.facts.get(name))
+            found = self.cells[k] = self.space.cell_of(name, self.facts.get(name))
         return found
 
     def options(self, k: int) -> tuple:
@@ -111,13 +111,19 @@ def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float,
     dims = origin.space.dims
     names = [d.name for d in dims]
     full = [d.full for d in dims]
+    cells = origin.cells
     found: dict[frozenset, tuple[float, dict]] = {}
     memo: dict[tuple[int, int], tuple | None] = {}
     for box in region:
         changes = {}
         total = 0.0
         for k, mask in enumerate(box):
-            if mask == full[k] or mask >> origin.cell(k) & 1:
+            if mask == full[k]:
+                continue
+            c = cells[k]
+            if c is None:
+                c = origin.cell(k)
+            if mask >> c & 1:
                 continue
             key = (k, mask)
             best = memo.get(key, False)
