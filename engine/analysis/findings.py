@@ -18,10 +18,8 @@ from ..language.diagnostics import INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
     SUBJECT_FLAG,
-    SUBJECT_OUTCOME,
     SUBJECT_RULE,
     All,
-    Any,
     Comparison,
     Not,
     Policy,
