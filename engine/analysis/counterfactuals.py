@@ -62,7 +62,7 @@ class Reach:
         budget = budget if budget is not None else Budget()
         self.boxes: dict[str, list | None] = {}
         try:
-            known = Regions(policy, self.space, budget).known()
+            known = Regions(policy, self.space, budget, only_outcomes=True).known()
             for o in policy.outcome_ids:
                 self.boxes[o] = merge(known.get(o, []), budget)
         except Incomplete:

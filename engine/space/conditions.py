@@ -39,13 +39,33 @@ def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison) -> tuple[int, int]:
     return t, f
 
 
+def _outcome_closure(policy: Policy, plan: Plan) -> set[int]:
+    """The rules that decide an outcome, and every rule they read through `rule:` and
+    `flag:` conditions, transitively (outcome rules never read the outcome)."""
+    todo = [r.index for r in policy.rules if r.decides_outcome]
+    seen: set[int] = set()
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        for leaf in policy.rules[i].leaves:
+            if leaf.kind == SUBJECT_RULE:
+                todo.append(plan.rule_index[leaf.subject])
+            elif leaf.kind == SUBJECT_FLAG:
+                todo.extend(plan.flag_setters.get(leaf.subject, ()))
+    return seen
+
+
 class Regions:
     """T/F regions of every rule (and every condition node) of one policy, and of its outcomes.
 
     Every region operation charges `budget` (a fresh default `Budget` when none is given)
-    and raises `Incomplete` past it."""
+    and raises `Incomplete` past it. With `only_outcomes`, just the rules that decide an
+    outcome and those they read are computed (the others' T and F stay None): enough for
+    `known` and `chosen`, and all that counterfactuals need."""
 
-    def __init__(self, policy: Policy, space: Space, budget: Budget | None = None):
+    def __init__(self, policy: Policy, space: Space, budget: Budget | None = None, only_outcomes: bool = False):
         self.policy = policy
         self.space = space
         self.budget = budget if budget is not None else Budget()
@@ -58,8 +78,11 @@ class Regions:
         self._nf: dict[int, list] = {}
         self._known: dict | None = None
         self._flags: dict[str, tuple] = {}
+        wanted = _outcome_closure(policy, self.plan) if only_outcomes else None
         for stratum in policy.strata:
             for i in stratum:
+                if wanted is not None and i not in wanted:
+                    continue
                 acc: list = []
                 self.T[i], self.F[i] = self._cond(policy.rules[i].when, acc)
                 self.nodes[i] = acc
