@@ -64,8 +64,9 @@ class Origin:
 
     `cell(k)` is the cell fact k of the space is in (the absent cell for a missing fact);
     `options(k)` every cell it may move to as (cost, cell index, value), cheapest first;
-    both are computed when first asked for (most boxes leave most facts free). `cost(name, old, new)` prices one change, None when it
-    is not allowed; a present fact is never made missing (no cell offers that value)."""
+    both are computed when first asked for (most boxes leave most facts free).
+    `cost(name, old, new)` prices one change, None when it is not allowed; a present fact
+    is never made missing (no cell offers that value)."""
 
     def __init__(self, space: Space, facts: Mapping, cost: Callable[[str, object, object], float | None]):
         self.space = space
@@ -138,6 +139,8 @@ def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float,
                 continue
             key = frozenset(changes)
             prev = found.get(key)
-            if prev is None or (total, sorted(map(repr, changes.items()))) < (prev[0], sorted(map(repr, prev[1].items()))):
+            # Ties between boxes go to the smaller values (by repr): deterministic.
+            if prev is None or (total, sorted(map(repr, changes.items()))) < \
+                    (prev[0], sorted(map(repr, prev[1].items()))):
                 found[key] = (total, changes)
     return found
