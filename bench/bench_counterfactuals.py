@@ -6,7 +6,7 @@ For each policy in policies/ (not *.test.yaml): N reproducible random records (v
 drawn near every threshold the policy compares a fact with, and uniformly within the
 declared range), decided once; then the median, 90th percentile and maximum time of
 `engine.analysis.counterfactuals.counterfactuals` per decision (verification included), and the
-one-time per-policy analysis. Writes only bench/RESULTS-counterfactuals.md.
+one-time per-policy analysis (`Reach`: the region of each outcome). Writes only bench/RESULTS-counterfactuals.md.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from engine.api import load_policy  # noqa: E402
-from engine.analysis.counterfactuals import Analysis, analysis, counterfactuals  # noqa: E402
+from engine.analysis.counterfactuals import Reach, counterfactuals, reach  # noqa: E402
 from engine.evaluate import evaluate  # noqa: E402
 from engine.runtime.semantics import operand_value  # noqa: E402
 
@@ -75,9 +75,9 @@ def main() -> None:
     for path in sorted(p for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml")):
         ruleset = load_policy(path).ruleset
         t0 = time.perf_counter()
-        Analysis(ruleset.policy)
+        Reach(ruleset.policy)
         analysis_ms = (time.perf_counter() - t0) * 1e3
-        analysis(ruleset)  # warm the cache, as a long-running process would be
+        reach(ruleset)  # warm the cache, as a long-running process would be
         rng = random.Random(args.seed)
         decisions = [evaluate(ruleset, record(ruleset.policy, rng), trace=False) for _ in range(args.records)]
         times, shown = [], 0

@@ -63,12 +63,21 @@ class CompiledPolicy:
         function that behaves exactly like this method; see __init__.)"""
         return _evaluate(self.ruleset, facts, trace=trace, backend=backend)
 
-    def counterfactuals(self, decision: Decision) -> list:
+    def analyse(self) -> list:
+        """The static-analysis findings of the policy, as `verdict validate` reports them:
+        a list of `Diagnostic` (warnings and information, each with its witness fact set
+        where one exists; see docs/analysis.md)."""
+        from .analysis.findings import analyse
+
+        return analyse(self.policy)
+
+    def counterfactuals(self, decision: Decision, prune: bool = True) -> list:
         """What would change the outcome: minimal verified fact changes per better outcome
-        (see docs/explanations.md)."""
+        (see docs/explanations.md). `prune=False` returns every better outcome's minimal
+        change sets, dominated ones included."""
         from .analysis.counterfactuals import counterfactuals
 
-        return counterfactuals(self.ruleset, decision)
+        return counterfactuals(self.ruleset, decision, prune=prune)
 
     def to_dict(self, decision: Decision, lang: str | None = None, *, counterfactuals: bool = False) -> dict:
         cfs = self.counterfactuals(decision) if counterfactuals else None

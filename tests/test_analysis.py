@@ -13,18 +13,13 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.analysis.findings import (
-    GAP,
-    Regions,
-    Space,
-    find,
-    verdict_of,
-)
+from engine.analysis.findings import GAP, find, verdict_of
 from engine.cli.main import main
 from engine.compile import compile_policy
 from engine.evaluate import evaluate
 from engine.language.source import load_bytes
 from engine.language.validate import validate
+from engine.space import Budget, Regions, Space
 
 ROOT = Path(__file__).resolve().parent.parent
 DOUBLE11 = ROOT / "policies" / "double11-coupon.yaml"
@@ -537,17 +532,38 @@ def test_outcome_regions_agree_with_evaluation(text, seed):
             assert (in_t, in_f) == (m is True, m is False)
 
 
-def test_beyond_the_bound_it_says_so_rather_than_guess(monkeypatch):
-    import engine.analysis.findings as analysis
-
-    monkeypatch.setattr(analysis, "MAX_BOXES", 2)
+def test_beyond_the_bound_it_says_so_rather_than_guess():
     p = load(DOUBLE11.read_text(), str(DOUBLE11))
-    fs = find(p)
+    fs = find(p, Budget(max_boxes=2))
     assert [f.code for f in fs] == ["analysis-incomplete"]
     assert fs[0].severity == "info" and "more than 2 boxes" in fs[0].message
-    monkeypatch.setattr(analysis, "MAX_BOXES", 5000)
-    monkeypatch.setattr(analysis, "TIME_BUDGET", 0.0)
-    assert [f.code for f in find(p)] == ["analysis-incomplete"]
+    fs = find(p, Budget(max_steps=0))
+    assert [f.code for f in fs] == ["analysis-incomplete"]
+    assert "the budget of 0 box operations ran out" in fs[0].message
+
+
+def test_the_budget_counts_work_so_the_answer_never_depends_on_the_clock():
+    p = load(DOUBLE11.read_text(), str(DOUBLE11))
+    spent = Budget()
+    full = find(p, spent)
+    assert spent.steps > 0 and "analysis-incomplete" not in [f.code for f in full]
+    again = Budget()
+    assert find(p, again) == full and again.steps == spent.steps  # deterministic, to the step
+    # One step short of what it needs: some check stops, and says which, instead of guessing.
+    short = find(p, Budget(max_steps=spent.steps - 1))
+    stopped = [f for f in short if f.code == "analysis-incomplete"]
+    assert stopped and all("its findings may be missing" in f.message for f in stopped)
+    assert all(f in full for f in short if f.code != "analysis-incomplete")
+
+
+def test_budgets_are_per_computation_and_threads_do_not_share_them():
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = load(DOUBLE11.read_text(), str(DOUBLE11))
+    expected = find(p)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: find(p), range(8)))
+    assert all(r == expected for r in results)
 
 
 def test_validate_example_policy_shows_gaps_as_information():
@@ -560,3 +576,16 @@ def test_validate_example_policy_shows_gaps_as_information():
     assert gaps[0]["message"] == ("no rule decides where credit_score 550..599 and overdue_days ≤ 30 and "
                                   "overdue_count_12m < 3 and frozen = false; these users get the default "
                                   "`ineligible`")
+
+
+def test_api_analyse_returns_what_validate_reports_from_analysis():
+    from engine.analysis.findings import CODES
+    from engine.api import load_policy as load_compiled
+
+    for name in ("double11-coupon", "credit-limit", "risk-alerts"):
+        path = f"policies/{name}.yaml"
+        found = load_compiled(path).analyse()
+        assert all(d.code in CODES for d in found) and (found or name == "credit-limit")
+        doc = json.loads(CliRunner().invoke(main, ["validate", "--format", "json", path]).stdout)
+        reported = [(d["code"], d["message"], d.get("witness")) for d in doc["diagnostics"] if d["code"] in CODES]
+        assert sorted(reported, key=repr) == sorted(((d.code, d.message, d.witness) for d in found), key=repr)

@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 
 from engine.api import load_policy, load_policy_text
 from engine.cli.main import main
-from engine.analysis.counterfactuals import Choice, Interval, analysis, better_outcomes, counterfactuals
+from engine.analysis.counterfactuals import better_outcomes, change_cost, counterfactuals, reach
 from engine.evaluate import evaluate
 from engine.runtime.facts import check_value
 from engine.language.model import FactSpec
+from engine.space import Space
+from engine.space.nearest import Origin, nearest_value
 from factgen import fact_value
 
 POLICY = "policies/double11-coupon.yaml"
@@ -116,18 +118,54 @@ def test_better_outcomes():
     assert better_outcomes(policy, None) == ["platinum", "gold", "silver", "basic", "ineligible"]
 
 
-def test_domains():
-    assert Interval.make(30, True, None, False, True) == Interval(31, False, None, False, True)
-    assert Interval.make(2.5, False, 2.5, True, False) is None
-    num = FactSpec("x", "number", minimum=0, maximum=1)
-    above = Interval.make(0.9, True, None, False, False)
-    assert above.nearest(0.5, num) == 0.91 and above.contains(0.91) and not above.contains(0.9)
-    narrow = Interval.make(0.9, True, 0.905, False, False)
-    assert narrow.contains(narrow.nearest(0.5, num))
-    level = FactSpec("level", "string", enum=("a", "b", "c", "d"), change="increase")
-    assert Choice(frozenset({"a", "d"})).nearest("b", level) == "d"
-    assert Choice(frozenset({"a"})).nearest("b", level) is None
-    assert Choice(frozenset({"a"}), True).intersect(Choice(frozenset({"a"}))) is None
+def test_nearest_values_respect_open_and_closed_bounds_and_types():
+    rs = load_policy_text(NEAREST).ruleset
+    space = Space([rs.policy])
+    u = space.dim("utilization")  # cells: [0] (0, 0.9) [0.9] (0.9, 0.905) [0.905] (0.905, 1) [1]
+    spans = [(c.lo, c.hi) for c in u.cells]
+    assert spans == [(0, 0), (0, 0.9), (0.9, 0.9), (0.9, 0.905), (0.905, 0.905), (0.905, 1), (1, 1)]
+    assert nearest_value(u, 1, 0.9) == 0.89  # below an open bound, from the bound itself
+    assert nearest_value(u, 1, 0.95) == 0.89
+    assert nearest_value(u, 2, 0.95) == 0.9  # a closed point is the bound itself
+    assert nearest_value(u, 3, 0.5) == 0.9025  # narrower than one step: halfway
+    assert nearest_value(u, 5, 0.5) == 0.915 and nearest_value(u, 5, 1) == 0.99
+    assert nearest_value(u, 1, None) == 0.01  # supplying: just inside the lower end
+    n = space.dim("count")  # integers: closed intervals, cut at the constant and past it
+    assert [(c.lo, c.hi) for c in n.cells] == [(0, 2), (3, 3), (4, 10)]
+    assert nearest_value(n, 2, 0) == 4 and nearest_value(n, 0, 10) == 2 and nearest_value(n, 1, 10) == 3
+    level = space.dim("level")
+    assert [nearest_value(level, i) for i in range(len(level.cells))] == ["a", "b", "c", "d", None]
+    # Directions: `level` only goes up, in declaration order; a present fact is never made missing.
+    def cost(name, old, new):
+        return change_cost(rs.policy.facts[name], old, new)
+
+    k = space.index["level"]
+    at_b = Origin(space, {"utilization": 0.5, "count": 1, "level": "b"}, cost)
+    assert at_b.cell(k) == 1 and [v for _, _, v in at_b.options(k)] == ["c", "d"]
+    missing = Origin(space, {"utilization": 0.5, "count": 1}, cost)
+    assert missing.cell(k) == 4
+    assert [(d, v) for d, _, v in missing.options(k)] == [(1.0, "a"), (1.0, "b"), (1.0, "c"), (1.0, "d")]
+    u = space.index["utilization"]  # `change: decrease` from 0.9: the open interval below, at 0.89 (distance 0.01)
+    assert [(round(d, 9), v) for d, _, v in Origin(space, {"utilization": 0.9, "count": 1}, cost).options(u)] == [
+        (0.01, 0.89), (0.9, 0)]
+    assert change_cost(FactSpec("s", "string", change="increase"), "x", "y") is None  # free strings have no order
+
+
+NEAREST = """
+policy: nearest
+version: 1
+facts:
+  utilization: {type: number, minimum: 0, maximum: 1, change: decrease}
+  count: {type: integer, minimum: 0, maximum: 10}
+  level: {type: string, enum: [a, b, c, d], change: increase, required: false}
+outcomes: [{id: denied, adverse: true}, approved]
+default: approved
+reasons: {R: r}
+rules:
+  - id: r
+    when: {any: [{utilization: {gt: 0.9}}, {utilization: {lte: 0.905}}, {count: {gt: 3}}, {level: a}]}
+    then: {outcome: denied, reason: R}
+"""
 
 
 def test_number_open_bound_moves_one_hundredth():
@@ -317,7 +355,7 @@ def brute_force(ruleset, facts) -> dict[str, tuple[int, float]]:
 @given(text=small_policies(), data=st.data())
 def test_counterfactuals_are_minimal_by_brute_force_on_small_policies(text, data):
     ruleset = load_policy_text(text).ruleset
-    assert all(b is not None for b in analysis(ruleset).boxes.values())
+    assert reach(ruleset).complete
     policy = ruleset.policy
     for _ in range(3):
         facts = {n: data.draw(st.sampled_from(DOMAINS[n])) for n in DOMAINS}
@@ -384,3 +422,16 @@ def test_missing_optional_fact_can_be_supplied_and_enum_levels_only_go_up():
         {"fact": "verified", "from": None, "to": True, "remedy": "Verify your income"}]
     schema = Path(__file__).resolve().parent.parent / "schemas" / "decision.schema.json"
     jsonschema.validate(data, json.loads(schema.read_text("utf-8")))
+
+
+def test_api_counterfactuals_prune_false_returns_every_minimal_set():
+    policy = load_policy(POLICY)
+    d = policy.evaluate({**BASE, "overdue_days": 45})
+    pruned, every = policy.counterfactuals(d), policy.counterfactuals(d, prune=False)
+    assert [shown(c) for c in pruned] == [shown(c) for c in cfs({**BASE, "overdue_days": 45})]
+    assert {shown(c) for c in pruned} < {shown(c) for c in every}
+    assert {shown(c) for c in every} == {shown(c) for c in cfs({**BASE, "overdue_days": 45}, prune=False,
+                                                               per_outcome=1000)}
+    # The dominated alternative the pruned list drops (45 → 30 alone reaches the better silver).
+    dominated = ("basic", (("credit_score", 720, 649), ("overdue_days", 45, 30)))
+    assert dominated in {shown(c) for c in every} and dominated not in {shown(c) for c in pruned}

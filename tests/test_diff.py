@@ -124,6 +124,22 @@ def test_facts_dataset_matrix(tmp_path):
     assert f"records: 300 read, {doc['records']['changed']} change outcome" in text
 
 
+def test_count_records_takes_records_already_read_and_reads_no_file(tmp_path):
+    from engine.analysis.diff import count_records
+    from engine.io.records import Record
+
+    new = raised(tmp_path)
+    d = diff_policies(load_policy(DOUBLE11), load_policy(new))
+    user = {"credit_score": 710, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+            "monthly_spend": 3000, "account_age_days": 200, "frozen": False, "loan_applications_30d": 0,
+            "credit_utilization": 0.1}
+    records = [Record("1", user), Record("2", {**user, "credit_score": 800}), Record("3", error="not JSON"),
+               Record("4", {**user, "credit_score": "high"})]
+    count_records(d, iter(records))
+    assert d.records == {"total": 4, "changed": 1, "skipped": 2}
+    assert d.matrix == {("gold", "silver"): 1, ("gold", "gold"): 1}  # 800 is gold for a gold member
+
+
 def test_invalid_policy_is_an_input_error(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("policy: x\n")

@@ -1,6 +1,6 @@
 """Semantic diff of two versions of a policy: where in the fact space the outcome changes.
 
-Both policies are analysed over one joint fact space (`analysis.Space` over the pair), so
+Both policies are analysed over one joint fact space (`engine.space.Space` over the pair), so
 every region where the old and new outcomes differ is found exactly, described compactly,
 and shown with a witness that is evaluated under both versions. Changed thresholds and
 rules are listed by name; over a real dataset the changes are counted as a from/to matrix.
@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Iterable
 
-from .findings import Incomplete, Regions, budget, Space, box_size, describe_box, merge, r_and, verdict_of
+from .findings import verdict_of
 from ..language.model import All, Comparison, Not, Policy
+from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
+from ..space.describe import _fmt
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
 
@@ -42,7 +45,7 @@ class PolicyDiff:
     complete: bool = True
     matrix: dict | None = None  # (old, new) → count, over a dataset
     records: dict | None = None  # total, changed, skipped
-    space: object = None  # analysis.Space of the pair
+    space: object = None  # engine.space.Space of the pair
 
     @property
     def unchanged(self) -> bool:
@@ -70,7 +73,9 @@ def _rule_shape(policy: Policy, rule) -> tuple:
     return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags, t.set)
 
 
-def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
+def diff_policies(old: Policy, new: Policy, budget: Budget | None = None) -> PolicyDiff:
+    """Everything that differs between two versions; the outcome regions within `budget`
+    (by default a fresh `Budget()` for the pair)."""
     out = PolicyDiff(old, new)
     # -- by name: thresholds, rules, declarations
     for name in list(old.thresholds) + [n for n in new.thresholds if n not in old.thresholds]:
@@ -108,23 +113,22 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
                 out.other.append(f"fact `{name}`: {', '.join(changed)} changed")
     # -- by meaning: the regions where the decided outcome differs
     try:
-        with budget():
-            _compare(old, new, out)
+        _compare(old, new, out, budget if budget is not None else Budget())
     except Incomplete as exc:
         out.complete = False
         out.notes.append(f"the outcome comparison stopped ({exc}); the regions listed may be incomplete")
     return out
 
 
-def _compare(old: Policy, new: Policy, out: PolicyDiff) -> None:
+def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
     """Fill `out.changes`: every region of the joint fact space where the outcome differs."""
     space = out.space = Space([old, new])
     out.notes.extend(space.notes)
     if any(a.minimum != b.minimum or a.maximum != b.maximum or a.enum != b.enum
            for n in old.facts if n in new.facts for a, b in [(old.facts[n], new.facts[n])]):
         out.notes.append("facts whose declared range changed are compared where both versions accept them")
-    before = Regions(old, space).chosen()
-    after = Regions(new, space).chosen()
+    before = Regions(old, space, budget).chosen()
+    after = Regions(new, space, budget).chosen()
     rank_old = {o: i for i, o in enumerate(old.outcome_ids)}
     rank_new = {o: i for i, o in enumerate(new.outcome_ids)}
     pairs = []
@@ -132,12 +136,12 @@ def _compare(old: Policy, new: Policy, out: PolicyDiff) -> None:
         for b, rb in after.items():
             if a == b or not ra or not rb:
                 continue
-            both = r_and(ra, rb)
+            both = intersect(ra, rb, budget)
             if both:
                 pairs.append((rank_old.get(a, 99), rank_new.get(b, 99), a, b, both))
     pairs.sort(key=lambda p: (p[0], p[1]))
     for _, _, a, b, region in pairs:
-        boxes = merge(region)
+        boxes = merge(region, budget)
         boxes.sort(key=lambda bx: (-box_size(space, bx), describe_box(space, bx)))
         for box in boxes:
             witness = space.point(box)
@@ -153,15 +157,17 @@ def _outcome(policy: Policy, witness: dict):
         return object()
 
 
-def count_records(d: PolicyDiff, path: str) -> None:
-    """Evaluate every record of a dataset under both versions; fill the from/to matrix."""
+def count_records(d: PolicyDiff, records: Iterable) -> None:
+    """Evaluate every record of a dataset under both versions; fill the from/to matrix.
+
+    `records` are read already (`engine.io.records.read_records(path, d.new)`): each has
+    `data` and `error` (a record that could not be parsed is counted as skipped)."""
     from ..runtime.facts import FactsError
-    from ..io.records import read_records
 
     matrix: dict[tuple[str, str], int] = {}
     total = skipped = 0
     old_plan_policy, new_plan_policy = d.old, d.new
-    for rec in read_records(path, d.new):
+    for rec in records:
         total += 1
         if rec.error is not None:
             skipped += 1
@@ -187,8 +193,6 @@ def _val(v) -> str:
 
 
 def _witness(w: dict) -> str:
-    from .findings import _fmt
-
     return ", ".join(f"{k}={_fmt(v)}" for k, v in w.items())
 
 

@@ -19,12 +19,13 @@ from .common import EXIT_FINDINGS, EXIT_OK, InputError, load_valid_policy, write
 def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> int:
     """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
     from ..analysis import diff as policy_diff
+    from ..io.records import read_records
 
     old, new = load_valid_policy(old_path), load_valid_policy(new_path)
     result = policy_diff.diff_policies(old, new)
     if facts_path is not None:
         try:
-            policy_diff.count_records(result, facts_path)
+            policy_diff.count_records(result, read_records(facts_path, result.new))
         except OSError as exc:
             raise InputError(f"{facts_path}: cannot read: {exc.strerror or exc}") from None
     write_output(policy_diff.RENDERERS[fmt](result), output)

@@ -18,7 +18,7 @@ from .model import UNSET
 class _Solver:
     """Finds fact values that give leaf conditions required truth values.
 
-    Works on the analysis cell space (`engine.analysis.findings.Space`): each fact's domain is split
+    Works on the fact-space algebra's cells (`engine.space`): each fact's domain is split
     into cells on which every leaf is constant, so a set of requirements is a mask of
     allowed cells per fact. Leaves on conclusions (outcome, flag, rule) are not solved
     for; the generated case is checked by evaluation instead.
@@ -27,30 +27,15 @@ class _Solver:
     MAX_STEPS = 20000
 
     def __init__(self, policy: Policy):
-        from ..analysis.findings import Space
-        from ..runtime.semantics import compare, operand_value
+        from ..space.cells import Space
+        from ..space.conditions import leaf_masks
 
         self.policy = policy
         self.space = Space([policy])
-        self.masks: dict[tuple[int, int], tuple[int, int]] = {}
-        for r in policy.rules:
-            for leaf in r.leaves:
-                if leaf.kind != "fact":
-                    continue
-                d = self.space.dims[self.space.index[leaf.subject]]
-                spec = policy.facts[leaf.subject]
-                t = f = 0
-                for i, c in enumerate(d.cells):
-                    v = d.rep(i)
-                    if c.kind == "absent":
-                        if not spec.has_default:
-                            continue
-                        v = spec.default
-                    if compare(leaf.op, v, operand_value(leaf)):
-                        t |= 1 << i
-                    else:
-                        f |= 1 << i
-                self.masks[(r.index, leaf.index)] = (t, f)
+        self.masks: dict[tuple[int, int], tuple[int, int]] = {
+            (r.index, leaf.index): leaf_masks(self.space.dims[self.space.index[leaf.subject]],
+                                              policy.facts[leaf.subject], leaf)
+            for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"}
         self.steps = 0
 
     def full(self) -> dict[str, int]:

@@ -1,0 +1,256 @@
+"""Cells and the fact space: each fact's declared domain cut into pieces no leaf can tell apart.
+
+Every leaf condition compares one fact with constants, so each fact's domain splits into
+finitely many *cells* (integer intervals, real points and open intervals, enum values,
+booleans, every string the policies do not name, and an "absent" point for optional facts)
+on which every leaf is constant. A `Dim` is one fact's cells; a `Space` the product of
+them for one policy or a pair (for `diff`). A *box* is a tuple of cell bit masks, one per
+`Dim` (see `regions`); `Space.point` picks a witness inside one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from ..language.model import Policy
+from ..runtime.semantics import operand_value
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One piece of a fact's domain on which every leaf of the analysed policies is constant.
+
+    kind: "int" [lo, hi] (None = unbounded); "num" an interval with open/closed ends;
+    "value" one string or boolean; "other" every string not named by any policy;
+    "absent" the fact is missing.
+    """
+
+    kind: str
+    lo: object = None
+    hi: object = None
+    lo_closed: bool = True
+    hi_closed: bool = True
+    value: object = None
+
+
+def _int_rep(c: Cell) -> int:
+    if c.lo is not None:
+        return c.lo
+    if c.hi is not None:
+        return c.hi
+    return 0
+
+
+def _num_rep(c: Cell):
+    if c.lo == c.hi:
+        return c.lo
+    lo, hi = c.lo, c.hi
+    if lo is None and hi is None:
+        return 0
+    if lo is None:
+        v = math.ceil(hi) - 1
+        return int(v)
+    if hi is None:
+        return int(math.floor(lo) + 1)
+    k = math.floor(lo) + 1  # the smallest integer above lo: the friendliest witness value
+    if k < hi:
+        return int(k)
+    return (lo + hi) / 2
+
+
+class Dim:
+    """One fact's cells, their representative values, and bit masks over them."""
+
+    def __init__(self, name: str, ftype: str, cells: list[Cell], other: str | None = None,
+                 consts: frozenset = frozenset()):
+        self.name = name
+        self.consts = consts  # the constants the policies compare this fact with (for wording)
+        self.type = ftype
+        self.cells = cells
+        self.full = (1 << len(cells)) - 1
+        self.absent = next((1 << i for i, c in enumerate(cells) if c.kind == "absent"), 0)
+        self.present = self.full & ~self.absent
+        self._other = other
+
+    def rep(self, i: int):
+        """The representative (witness) value of cell `i`: its friendliest value; None if absent."""
+        c = self.cells[i]
+        if c.kind == "int":
+            return _int_rep(c)
+        if c.kind == "num":
+            return _num_rep(c)
+        if c.kind == "value":
+            return c.value
+        if c.kind == "other":
+            return self._other
+        return None  # absent
+
+
+def _fact_constants(policies: Sequence[Policy]) -> dict[str, set]:
+    out: dict[str, set] = {}
+    for p in policies:
+        for r in p.rules:
+            for leaf in r.leaves:
+                if leaf.kind != "fact":
+                    continue
+                v = operand_value(leaf)
+                vals = v if isinstance(v, tuple) else (v,)
+                out.setdefault(leaf.subject, set()).update(vals)
+        for f in p.facts.values():
+            if f.has_default:  # the default's cell must exist when absence reads as the default
+                out.setdefault(f.name, set()).add(f.default)
+    return out
+
+
+def _bound(values: Iterable, pick) -> object:
+    vals = [v for v in values if v is not None]
+    return pick(vals) if vals else None
+
+
+class Space:
+    """The product of the facts' cell partitions, for one policy or a pair (for `diff`)."""
+
+    def __init__(self, policies: Sequence[Policy]):
+        self.policies = tuple(policies)
+        self.notes: list[str] = []  # where the space is not exact
+        consts = _fact_constants(policies)
+        names: list[str] = []
+        for p in policies:
+            for n in p.facts:
+                if n not in names:
+                    names.append(n)
+        self.dims: list[Dim] = []
+        for name in names:
+            specs = [p.facts[name] for p in policies if name in p.facts]
+            types = {s.type for s in specs}
+            ftype = specs[-1].type
+            if len(types) > 1:
+                if types == {"integer", "number"}:
+                    ftype = "number"
+                else:
+                    self.notes.append(f"fact `{name}` changed type ({' → '.join(s.type for s in specs)}); "
+                                      f"only `{ftype}` values are compared")
+            # A value valid for every policy that declares the fact: intersect the ranges.
+            lo = _bound([s.minimum for s in specs], max)
+            hi = _bound([s.maximum for s in specs], min)
+            cs = sorted(v for v in consts.get(name, ()) if not isinstance(v, (bool, str))) \
+                if ftype in ("integer", "number") else sorted(consts.get(name, ()), key=repr)
+            if ftype == "integer":
+                cells = _int_cells(lo, hi, cs)
+            elif ftype == "number":
+                cells = _num_cells(lo, hi, cs)
+            elif ftype == "boolean":
+                cells = [Cell("value", value=False), Cell("value", value=True)]
+            else:
+                enums = [s.enum for s in specs if s.enum is not None]
+                if enums:
+                    allowed = [v for v in enums[0] if all(v in e for e in enums)]
+                    cells = [Cell("value", value=v) for v in allowed]
+                else:
+                    cells = [Cell("value", value=v) for v in cs if isinstance(v, str)] + [Cell("other")]
+            other = None
+            if any(c.kind == "other" for c in cells):
+                other = "other"
+                strs = {v for v in cs if isinstance(v, str)}
+                while other in strs:
+                    other += "_"
+            # Absence is a point of its own when every policy accepts a record without the
+            # fact, unless all of them read it as the same default (then it is that value).
+            if all(not s.required or s.has_default for s in specs) and not (
+                    all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1):
+                cells.append(Cell("absent"))
+            self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool))))
+        self.index = {d.name: i for i, d in enumerate(self.dims)}
+        self.universe: list[tuple] = [tuple(d.full for d in self.dims)]
+        self.total = not any(d.absent for d in self.dims)  # no absent cells: T and F are complements
+
+    def dim(self, name: str) -> Dim:
+        return self.dims[self.index[name]]
+
+    def region(self, name: str, mask: int) -> list:
+        """The region where fact `name` lies in the cells of `mask` (every other fact free)."""
+        box = list(self.universe[0])
+        box[self.index[name]] = mask
+        return [tuple(box)] if mask else []
+
+    # -- points ------------------------------------------------------------------------
+    def point(self, box: tuple) -> dict:
+        """A complete, valid fact set inside `box` (absent only where the box forces it)."""
+        out = {}
+        for d, mask in zip(self.dims, box):
+            m = mask & d.present or mask
+            i = (m & -m).bit_length() - 1
+            v = d.rep(i)
+            if d.cells[i].kind != "absent":
+                out[d.name] = v
+        return out
+
+    def cell_of(self, name: str, value) -> int:
+        """The cell index holding `value` (or absence, for None) of fact `name`."""
+        d = self.dims[self.index[name]]
+        for i, c in enumerate(d.cells):
+            if value is None:
+                if c.kind == "absent":
+                    return i
+                continue
+            if c.kind == "absent":
+                continue
+            if c.kind == "value" and c.value == value and type(c.value) is type(value):
+                return i
+            if c.kind == "other" and isinstance(value, str) and not any(
+                    x.kind == "value" and x.value == value for x in d.cells):
+                return i
+            if c.kind == "int" and not isinstance(value, (bool, str)) and (c.lo is None or value >= c.lo) and (
+                    c.hi is None or value <= c.hi):
+                return i
+            if c.kind == "num" and not isinstance(value, (bool, str)):
+                if c.lo is not None and (value < c.lo or (value == c.lo and not c.lo_closed)):
+                    continue
+                if c.hi is not None and (value > c.hi or (value == c.hi and not c.hi_closed)):
+                    continue
+                return i
+        raise ValueError(f"{value!r} is outside the analysed space of `{name}`")
+
+
+def _int_cells(lo, hi, consts) -> list[Cell]:
+    lo = None if lo is None else int(math.ceil(lo))
+    hi = None if hi is None else int(math.floor(hi))
+    starts = set()
+    for v in consts:
+        for s in (math.floor(v) if v != math.floor(v) else int(v), int(math.floor(v)) + 1):
+            starts.add(int(s))
+    if lo is not None:
+        starts.add(lo)
+    starts = sorted(s for s in starts if (lo is None or s >= lo) and (hi is None or s <= hi))
+    cells = []
+    if not starts:
+        return [Cell("int", lo, hi)]
+    if lo is None:
+        cells.append(Cell("int", None, starts[0] - 1))
+    for a, b in zip(starts, starts[1:]):
+        cells.append(Cell("int", a, b - 1))
+    cells.append(Cell("int", starts[-1], hi))
+    return cells
+
+
+def _num_cells(lo, hi, consts) -> list[Cell]:
+    pts = {v for v in consts if (lo is None or v >= lo) and (hi is None or v <= hi)}
+    if lo is not None:
+        pts.add(lo)
+    if hi is not None:
+        pts.add(hi)
+    pts = sorted(pts)
+    if not pts:
+        return [Cell("num", None, None, False, False)]
+    cells = []
+    if lo is None:
+        cells.append(Cell("num", None, pts[0], False, False))
+    for i, p in enumerate(pts):
+        cells.append(Cell("num", p, p, True, True))
+        if i + 1 < len(pts):
+            cells.append(Cell("num", p, pts[i + 1], False, False))
+    if hi is None:
+        cells.append(Cell("num", pts[-1], None, False, False))
+    return cells

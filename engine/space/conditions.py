@@ -1,0 +1,184 @@
+"""Conditions as regions: where each condition of a policy is definitely true and definitely false.
+
+Kleene logic is kept exactly by carrying two regions per condition: where it is definitely
+true (T) and definitely false (F); a point where a leaf reads a missing fact lies in
+neither (unknown). `all` is the intersection of the Ts and the union of the Fs, `any` the
+reverse, `not` swaps them. Rules that read other rules' conclusions (`outcome`, `flag`,
+`rule`) read those regions, stratum by stratum, as evaluation does; `known` and `chosen`
+are the regions of each outcome as `Plan.select_outcome` decides it.
+"""
+
+from __future__ import annotations
+
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, FactSpec, Not, Policy
+from ..runtime.semantics import Plan, compare, operand_value
+from .budget import Budget
+from .cells import Dim, Space
+from .regions import intersect, subtract, union
+
+
+def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison) -> tuple[int, int]:
+    """(true, false) cell masks of a leaf on one fact; the absent cell is in neither,
+    unless the fact has a default (then absence reads as the default)."""
+    operand = operand_value(leaf)
+    t = f = 0
+    for i, c in enumerate(dim.cells):
+        v = dim.rep(i)
+        if c.kind == "absent":
+            if not spec.has_default:
+                continue  # unknown: neither true nor false
+            v = spec.default
+        try:
+            ok = compare(leaf.op, v, operand)
+        except TypeError:  # a value of another declaration's type (diff across a type change)
+            ok = False
+        if ok:
+            t |= 1 << i
+        else:
+            f |= 1 << i
+    return t, f
+
+
+def _outcome_closure(policy: Policy, plan: Plan) -> set[int]:
+    """The rules that decide an outcome, and every rule they read through `rule:` and
+    `flag:` conditions, transitively (outcome rules never read the outcome)."""
+    todo = [r.index for r in policy.rules if r.decides_outcome]
+    seen: set[int] = set()
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        for leaf in policy.rules[i].leaves:
+            if leaf.kind == SUBJECT_RULE:
+                todo.append(plan.rule_index[leaf.subject])
+            elif leaf.kind == SUBJECT_FLAG:
+                todo.extend(plan.flag_setters.get(leaf.subject, ()))
+    return seen
+
+
+class Regions:
+    """T/F regions of every rule (and every condition node) of one policy, and of its outcomes.
+
+    Every region operation charges `budget` (a fresh default `Budget` when none is given)
+    and raises `Incomplete` past it. With `only_outcomes`, just the rules that decide an
+    outcome and those they read are computed (the others' T and F stay None): enough for
+    `known` and `chosen`, and all that counterfactuals need."""
+
+    def __init__(self, policy: Policy, space: Space, budget: Budget | None = None, only_outcomes: bool = False):
+        self.policy = policy
+        self.space = space
+        self.budget = budget if budget is not None else Budget()
+        self.plan = Plan(policy)
+        n = len(policy.rules)
+        self.T: list = [None] * n
+        self.F: list = [None] * n
+        self.nodes: dict[int, list] = {}  # rule index → [(node, T, F)] in pre-order
+        self._nt: dict[int, list] = {}
+        self._nf: dict[int, list] = {}
+        self._known: dict | None = None
+        self._flags: dict[str, tuple] = {}
+        wanted = _outcome_closure(policy, self.plan) if only_outcomes else None
+        for stratum in policy.strata:
+            for i in stratum:
+                if wanted is not None and i not in wanted:
+                    continue
+                acc: list = []
+                self.T[i], self.F[i] = self._cond(policy.rules[i].when, acc)
+                self.nodes[i] = acc
+
+    # complements, computed once and only where needed
+    def NT(self, i: int) -> list:
+        """Where rule `i` is not definitely true (false or unknown)."""
+        if i not in self._nt:
+            self._nt[i] = self.F[i] if self.space.total else subtract(self.space.universe, self.T[i], self.budget)
+        return self._nt[i]
+
+    def NF(self, i: int) -> list:
+        """Where rule `i` is not definitely false (true or unknown)."""
+        if i not in self._nf:
+            self._nf[i] = self.T[i] if self.space.total else subtract(self.space.universe, self.F[i], self.budget)
+        return self._nf[i]
+
+    def _leaf(self, leaf: Comparison) -> tuple[list, list]:
+        if leaf.kind == "fact":
+            t, f = leaf_masks(self.space.dim(leaf.subject), self.policy.facts[leaf.subject], leaf)
+            return self.space.region(leaf.subject, t), self.space.region(leaf.subject, f)
+        if leaf.kind == SUBJECT_RULE:
+            j = self.plan.rule_index[leaf.subject]
+            return self.T[j], self.F[j]
+        if leaf.kind == SUBJECT_FLAG:
+            return self.flag(leaf.subject)
+        if leaf.kind == SUBJECT_OUTCOME:
+            known = self.known()
+            operand = operand_value(leaf)
+            t_parts, f_parts = [], []
+            for value, region in known.items():
+                ok = leaf.op in ("ne", "not_in") if value is None else compare(leaf.op, value, operand)
+                (t_parts if ok else f_parts).append(region)
+            return union(t_parts, self.budget), union(f_parts, self.budget)
+        raise ValueError(leaf.kind)
+
+    def _cond(self, cond, acc: list) -> tuple[list, list]:
+        slot = len(acc)
+        acc.append(None)
+        b = self.budget
+        if isinstance(cond, Comparison):
+            t, f = self._leaf(cond)
+        elif isinstance(cond, All):
+            parts = [self._cond(c, acc) for c in cond.items]
+            t = self.space.universe
+            for pt, _ in parts:
+                t = intersect(t, pt, b)
+            f = union([pf for _, pf in parts], b)
+        elif isinstance(cond, Any):
+            parts = [self._cond(c, acc) for c in cond.items]
+            t = union([pt for pt, _ in parts], b)
+            f = self.space.universe
+            for _, pf in parts:
+                f = intersect(f, pf, b)
+        elif isinstance(cond, Not):
+            f, t = self._cond(cond.item, acc)
+        else:
+            raise TypeError(type(cond))
+        acc[slot] = (cond, t, f)
+        return t, f
+
+    def flag(self, name: str) -> tuple[list, list]:
+        """(T, F) of a flag: raised where some setter is true, not where every setter is false."""
+        if name not in self._flags:
+            setters = self.plan.flag_setters.get(name, ())
+            t = union([self.T[i] for i in setters], self.budget)
+            f = subtract(self.space.universe, union([self.NF(i) for i in setters], self.budget), self.budget)
+            self._flags[name] = (t, f)
+        return self._flags[name]
+
+    def known(self) -> dict:
+        """Outcome value → region where evaluation knows that outcome (None: known to be none)."""
+        if self._known is None:
+            b = self.budget
+            out: dict = {}
+            higher_nf: list = []
+            for outcome, rules in self.plan.outcome_rules:
+                mine = union([self.T[i] for i in rules], b)
+                out[outcome] = subtract(mine, higher_nf, b)
+                higher_nf = union([higher_nf, *[self.NF(i) for i in rules]], b)
+            rest = subtract(self.space.universe, higher_nf, b)
+            key = self.policy.default
+            out[key] = union([out.get(key, []), rest], b)
+            self._known = out
+        return self._known
+
+    def chosen(self) -> dict:
+        """Outcome value → region where evaluation reports that outcome (as `select_outcome`)."""
+        b = self.budget
+        out: dict = {}
+        higher_t: list = []
+        for outcome, rules in self.plan.outcome_rules:
+            mine = union([self.T[i] for i in rules], b)
+            out[outcome] = subtract(mine, higher_t, b)
+            higher_t = union([higher_t, mine], b)
+        rest = subtract(self.space.universe, higher_t, b)
+        key = self.policy.default
+        out[key] = union([out.get(key, []), rest], b)
+        return out

@@ -1,0 +1,94 @@
+"""Compact descriptions of boxes, in the policy's own numbers.
+
+`describe_box` names only the facts a box constrains, each as the shortest text the cells
+allow (`credit_score 550..599 and account_age_days < 90` for a rule `gte: 90`).
+"""
+
+from __future__ import annotations
+
+from ..language.diagnostics import literal
+from .cells import Dim, Space
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool) or v is None or isinstance(v, str):
+        return literal(v).strip('"') if isinstance(v, str) else literal(v)
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return repr(v)
+
+
+def _describe_dim(d: Dim, mask: int) -> str:
+    name = d.name
+    parts = []
+    if mask & d.absent:
+        parts.append(f"{name} missing")
+    mask &= d.present
+    if not mask:
+        return parts[0]
+    idx = [i for i in range(len(d.cells)) if mask >> i & 1]
+    kind = d.cells[idx[0]].kind
+    if kind in ("int", "num"):
+        runs: list[list[int]] = []
+        for i in idx:
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        first_present = min(i for i, c in enumerate(d.cells) if c.kind != "absent")
+        last_present = max(i for i, c in enumerate(d.cells) if c.kind != "absent")
+        texts = []
+        for run in runs:
+            a, b = d.cells[run[0]], d.cells[run[-1]]
+            at_lo, at_hi = run[0] == first_present, run[-1] == last_present
+            if kind == "int":
+                if a.lo is not None and a.lo == b.hi:
+                    texts.append(f"{name} = {a.lo}")
+                elif at_lo and not at_hi:
+                    # Say it with the policy's own number: `< 90` for `gte: 90`, `≤ 30` for `gt: 30`.
+                    texts.append(f"{name} < {b.hi + 1}" if b.hi + 1 in d.consts and b.hi not in d.consts
+                                 else f"{name} ≤ {b.hi}")
+                elif at_hi and not at_lo:
+                    texts.append(f"{name} ≥ {a.lo}" if a.lo in d.consts or a.lo - 1 not in d.consts
+                                 else f"{name} > {a.lo - 1}")
+                else:
+                    texts.append(f"{name} {_fmt(a.lo)}..{_fmt(b.hi)}")
+            else:
+                if a.lo is not None and a.lo == a.hi and run[0] == run[-1]:
+                    texts.append(f"{name} = {_fmt(a.lo)}")
+                    continue
+                lo = None if at_lo and a.lo is None else (a.lo, a.lo_closed)
+                hi = None if at_hi and b.hi is None else (b.hi, b.hi_closed)
+                if at_lo and lo is not None and lo[1]:
+                    lo = None  # starts at the declared minimum: no need to say so
+                if at_hi and hi is not None and hi[1]:
+                    hi = None
+                if lo is None and hi is not None:
+                    texts.append(f"{name} {'≤' if hi[1] else '<'} {_fmt(hi[0])}")
+                elif hi is None and lo is not None:
+                    texts.append(f"{name} {'≥' if lo[1] else '>'} {_fmt(lo[0])}")
+                elif lo is not None and hi is not None:
+                    texts.append(f"{_fmt(lo[0])} {'≤' if lo[1] else '<'} {name} {'≤' if hi[1] else '<'} "
+                                 f"{_fmt(hi[0])}")
+                else:
+                    texts.append(f"{name} any value")
+        parts.append(" or ".join(texts))
+    else:
+        chosen = [d.cells[i] for i in idx]
+        left = [c for i, c in enumerate(d.cells) if c.kind != "absent" and not mask >> i & 1]
+        named = [_fmt(c.value) for c in chosen if c.kind == "value"]
+        if len(chosen) == 1 and chosen[0].kind == "value":
+            parts.append(f"{name} = {named[0]}")
+        elif any(c.kind == "other" for c in chosen) or (len(left) < len(chosen) and all(c.kind == "value"
+                                                                                       for c in left)):
+            parts.append(f"{name} not in [{', '.join(_fmt(c.value) for c in left)}]" if len(left) != 1
+                         else f"{name} ≠ {_fmt(left[0].value)}")
+        else:
+            parts.append(f"{name} in [{', '.join(named)}]")
+    return " or ".join(parts) if len(parts) == 1 else "(" + " or ".join(parts) + ")"
+
+
+def describe_box(space: Space, box: tuple) -> str:
+    """`credit_score 550..599 and account_age_days < 90`; facts left free are not named."""
+    parts = [_describe_dim(d, m) for d, m in zip(space.dims, box) if m != d.full]
+    return " and ".join(parts) if parts else "every user"

@@ -1,0 +1,146 @@
+"""Nearest points: the point of a region closest to a given fact set.
+
+Per fact, `nearest_value` is the value of a cell closest to the fact's current value:
+integers move to the cell's near end; numbers to a closed point itself, or one
+`NUMBER_STEP` past the near end of an open interval (halfway when the interval is
+narrower than that, the next float when narrower still); enum and boolean cells have one
+value. A box is a product of cells and a cost is a sum over facts, so the cheapest point
+of a box moves each fact independently, and the cheapest point of a region is the
+cheapest over its boxes: `nearest_points` finds it for every set of changed facts.
+What a move costs, and which moves are allowed at all, is the caller's `cost`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping
+
+from .cells import Dim, Space
+
+#: How far past an open bound (`gt`, `lt`, `ne`) a `number` fact is moved: 0.9 → 0.89 for `< 0.9`.
+NUMBER_STEP = 0.01
+
+
+def _inside(lo, hi, bound, sign: int):
+    """A number just past the open `bound` into (lo, hi): one NUMBER_STEP, else halfway,
+    else the next float."""
+    def ok(v):
+        return (lo is None or v > lo) and (hi is None or v < hi)
+
+    mid = (lo + hi) / 2 if lo is not None and hi is not None else None
+    for v in (round(bound + sign * NUMBER_STEP, 12), None if mid is None else round(mid, 12), mid,
+              math.nextafter(bound, sign * math.inf)):
+        if v is not None and ok(v):
+            return v
+    return None  # pragma: no cover - a non-empty open interval has an inside
+
+
+def nearest_value(dim: Dim, i: int, current=None):
+    """The value of cell `i` closest to `current`, a value outside the cell; for a missing
+    `current` (None), the cell's lowest value (or just inside its lower end). None when the
+    cell has no specific value to offer: the absent cell, and "any other string"."""
+    c = dim.cells[i]
+    if c.kind == "value":
+        return c.value
+    if c.kind == "int":
+        if current is not None and c.hi is not None and current > c.hi:
+            return c.hi
+        if c.lo is not None:
+            return c.lo
+        return c.hi if c.hi is not None else 0
+    if c.kind == "num":
+        if c.lo is not None and c.lo == c.hi:
+            return c.lo
+        if current is not None and c.hi is not None and current >= c.hi:
+            return _inside(c.lo, c.hi, c.hi, -1)
+        if c.lo is not None:
+            return _inside(c.lo, c.hi, c.lo, +1)
+        return _inside(c.lo, c.hi, c.hi, -1) if c.hi is not None else 0
+    return None
+
+
+class Origin:
+    """A fact set as a point of a space, and what moving each fact costs.
+
+    `cell(k)` is the cell fact k of the space is in (the absent cell for a missing fact);
+    `options(k)` every cell it may move to as (cost, cell index, value), cheapest first;
+    both are computed when first asked for (most boxes leave most facts free).
+    `cost(name, old, new)` prices one change, None when it is not allowed; a present fact
+    is never made missing (no cell offers that value)."""
+
+    def __init__(self, space: Space, facts: Mapping, cost: Callable[[str, object, object], float | None]):
+        self.space = space
+        self.facts = facts
+        self.cost = cost
+        self.cells: list[int | None] = [None] * len(space.dims)  # filled by `cell`
+        self._options: dict[int, tuple] = {}
+
+    def cell(self, k: int) -> int:
+        found = self.cells[k]
+        if found is None:
+            name = self.space.dims[k].name
+            found = self.cells[k] = self.space.cell_of(name, self.facts.get(name))
+        return found
+
+    def options(self, k: int) -> tuple:
+        found = self._options.get(k)
+        if found is None:
+            found = self._options[k] = self._price(k)
+        return found
+
+    def _price(self, k: int) -> tuple:
+        dim = self.space.dims[k]
+        current = self.facts.get(dim.name)
+        out = []
+        for i in range(len(dim.cells)):
+            if i == self.cell(k):
+                continue
+            v = nearest_value(dim, i, current)
+            if v is None:
+                continue
+            d = self.cost(dim.name, current, v)
+            if d is not None:
+                # Supplying a missing boolean: `true` first (verify, opt in) when both would do.
+                out.append((d, (v is not True) if current is None and dim.type == "boolean" else 0, i, v))
+        out.sort(key=lambda o: o[:3])
+        return tuple((d, i, v) for d, _, i, v in out)
+
+
+def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float, dict]]:
+    """Per set of changed facts, the cheapest point of `region` reached from `origin`:
+    (cost, {fact: new value}). The empty set is absent: the origin itself is in the region."""
+    dims = origin.space.dims
+    names = [d.name for d in dims]
+    full = [d.full for d in dims]
+    cells = origin.cells
+    found: dict[frozenset, tuple[float, dict]] = {}
+    memo: dict[tuple[int, int], tuple | None] = {}
+    for box in region:
+        changes = {}
+        total = 0.0
+        for k, mask in enumerate(box):
+            if mask == full[k]:
+                continue
+            c = cells[k]
+            if c is None:
+                c = origin.cell(k)
+            if mask >> c & 1:
+                continue
+            key = (k, mask)
+            best = memo.get(key, False)
+            if best is False:
+                best = memo[key] = next((o for o in origin.options(k) if mask >> o[1] & 1), None)
+            if best is None:
+                break
+            changes[names[k]] = best[2]
+            total += best[0]
+        else:
+            if not changes:
+                continue
+            key = frozenset(changes)
+            prev = found.get(key)
+            # Ties between boxes go to the smaller values (by repr): deterministic.
+            if prev is None or (total, sorted(map(repr, changes.items()))) < \
+                    (prev[0], sorted(map(repr, prev[1].items()))):
+                found[key] = (total, changes)
+    return found
