@@ -138,3 +138,37 @@ def test_every_message_the_text_shows_is_in_the_json(name: str) -> None:
                     shown += 1
                     assert message in in_json, (rule.id, lang, record)
     assert shown > 0
+
+
+FULL_WIDTH = "\uff1a"
+
+# (id, policy edit, the located line and column, words the message or hint must hold)
+NEWCOMER_EDITS = [
+    ("value-list-for-in", (r'^(\s+- membership: )\{in: \[gold, platinum\]\}', r'\1[gold, platinum]'), (162, 23),
+     "write `membership: {in: [gold, platinum]}`"),
+    ("when-as-list", (r'^(\s+when: )\{frozen: true\}', r'\1[{frozen: true}]'), (115, 11), "`when: {all: [...]}`"),
+    ("when-as-expression", (r'^(\s+when: )\{frozen: true\}', r'\1overdue_days > 0'), (115, 11),
+     "`{overdue_days: {gt: 0}}`"),
+    ("full-width-colon", (r'^(\s+)reason: ACCOUNT_FROZEN', r'\1reason' + FULL_WIDTH + 'ACCOUNT_FROZEN'), (118, 13),
+     "full-width colon"),
+    ("placeholder-in-flow-mapping",
+     (r'^(\s+)message:\n\s+en: Your account is frozen, so it cannot join the Double 11 promotion.\n\s+zh: .*\n',
+      r'\1message: {en: Frozen {frozen}, zh: x}\n'), (119, 28), "quote a text with `{name}` placeholders"),
+    ("fact-as-operand", (r'^(\s+when: )\{frozen: true\}', r'\1{credit_score: {gte: overdue_days}}'), (115, 32),
+     "comparing one fact with another is not supported yet"),
+    ("facts-as-list", (r'^facts:\n((?:[ ].*\n|\n)+)', lambda m: "facts:\n" + "".join(
+        ("  - " + ln[2:] if re.match(r"  \w+:", ln) else "  " + ln if ln else "") + "\n"
+        for ln in m.group(1).splitlines())), (12, 3), "without `- `"),
+]
+
+
+@pytest.mark.parametrize("edit_, where, words", [c[1:] for c in NEWCOMER_EDITS], ids=[c[0] for c in NEWCOMER_EDITS])
+def test_newcomer_mistakes_get_a_hint(tmp_path: Path, edit_, where, words: str) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(edit(*edit_), "utf-8")
+    result = run(["validate", "--format", "json", str(policy)])
+    assert result.exit_code == 1, result.output
+    errors = [d for d in json.loads(result.output)["diagnostics"] if d["severity"] == "error"]
+    assert len(errors) == 1, errors
+    assert (errors[0]["line"], errors[0]["column"]) == where
+    assert words in errors[0]["message"] + " " + errors[0].get("hint", "")

@@ -300,10 +300,15 @@ _THING_WORDS = {
     "a block scalar": "block text",
     "an alias": "alias",
     "an anchor": "anchor",
+    "a simple key": "key",
 }
 
 
-def _syntax_diagnostic(exc: yaml.MarkedYAMLError) -> Diagnostic:
+def _line(text: str, mark) -> str:
+    return text.splitlines()[mark.line] if mark is not None and mark.line < len(text.splitlines()) else ""
+
+
+def _syntax_diagnostic(exc: yaml.MarkedYAMLError, text: str = "") -> Diagnostic:
     """A PyYAML parse error in the project's message style: lowercase, user text in
     backticks, one line, with the enclosing construct (where PyYAML names one) as the hint."""
     mark = exc.problem_mark or exc.context_mark
@@ -331,6 +336,16 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError) -> Diagnostic:
             thing = _THING_WORDS.get(thing, thing)
             hint = f"in the {thing} that starts at line {exc.context_mark.line + 1}, column " \
                    f"{exc.context_mark.column + 1}"
+    # Habits that read as YAML but are not, where a newcomer needs the word for it.
+    wide = [m for m in (exc.context_mark, exc.problem_mark) if "\uff1a" in _line(text, m)]
+    if wide:  # point at the colon itself: the parser only notices a line later
+        line = wide[0].line
+        d = Diagnostic("yaml-syntax", "`：` is a full-width colon, not YAML's `:`", ERROR, "", line + 1,
+                       _line(text, wide[0]).index("\uff1a") + 1,
+                       hint="write the ASCII `:` followed by a space (`reason: CODE`)")
+        return d
+    if "found `{`" in message and context == "while parsing a flow mapping":
+        hint = "quote a text with `{name}` placeholders inside `{...}`: `{en: \"Overdue {overdue_days} days\"}`"
     return _located("yaml-syntax", message, mark, hint=hint).diagnostic
 
 
@@ -383,7 +398,7 @@ def load_text(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
     except LoadError as exc:
         return None, [exc.diagnostic.located(path, exc.diagnostic.line, exc.diagnostic.column)]
     except yaml.MarkedYAMLError as exc:
-        d = _syntax_diagnostic(exc)
+        d = _syntax_diagnostic(exc, text)
         return None, [d.located(path, d.line, d.column)]
     except yaml.reader.ReaderError as exc:
         # A character YAML forbids (a control character): point at it, one line, no repr dump.

@@ -323,6 +323,12 @@ class _Builder:
                         or "write `true` or `false`")
             return None
         if isinstance(raw, str) and spec.type != "string":
+            if raw in self.facts_by_name:
+                # "did you mean `max_overdue_days`?" would send the author the wrong way.
+                self.report("unknown-threshold", f"`{raw}` is a fact, not a threshold: comparing one fact with "
+                            "another is not supported yet", ptr, rule=rule_id,
+                            hint="compare with a threshold or a literal value")
+                return None
             self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
                         hint=did_you_mean(raw, self.thresholds_by_name) or "declare it under `thresholds:`")
             return None

@@ -11,14 +11,16 @@ descends to the most relevant branch error.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, type_name
-from .accept import Unsupported, compile_schema
+from ..diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, pointer_parts, type_name
 from ..source import SourceMap
+from ..values import literal
+from .accept import Unsupported, compile_schema
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
     from jsonschema.exceptions import ValidationError
@@ -158,6 +160,48 @@ def _type_names(want) -> list[str]:
     return [_TYPE_WORDS.get(w, w) for w in (want if isinstance(want, list) else [want])]
 
 
+_COMPARISON_WORDS = {">=": "gte", "<=": "lte", "!=": "ne", "==": "eq", ">": "gt", "<": "lt", "=": "eq"}
+_COMPARISON_TEXT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|!=|==|>|<|=)\s*(\S.*?)\s*\Z")
+_CONNECTIVES = ("all", "any", "not")
+
+
+def _flow(value) -> str:
+    """A value as a newcomer would type it in a flow list: plain words unquoted."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", value):
+        return value
+    return literal(value)
+
+
+def _newcomer_hint(pointer: str, inst) -> str | None:
+    """The shape a first-time author most likely meant, for a value of the wrong type.
+
+    Conditions are where the habits of other languages show: a list where `all:` is meant,
+    a list of values where `in:` is meant, an expression in a string."""
+    parts = pointer_parts(pointer)
+    if parts[:1] == ["facts"] and len(parts) == 1 and isinstance(inst, list):
+        return "declare facts as a mapping from name to declaration, without `- `: `facts: {credit_score: {type: " \
+               "integer}}`"
+    in_condition = len(parts) >= 3 and parts[0] == "rules" and parts[2] == "when"
+    if not in_condition:
+        return None
+    last = parts[-1]
+    is_condition = last == "when" or last == "not" or (last.isdigit() and parts[-2] in ("all", "any"))
+    if isinstance(inst, list):
+        if is_condition:
+            return "combine conditions with `all:` (every one holds) or `any:` (at least one): `when: {all: [...]}`"
+        if last not in _CONNECTIVES:
+            return f"to test for one of several values, write `{last}: {{in: {_flow(inst)}}}`"
+    if isinstance(inst, str) and is_condition:
+        m = _COMPARISON_TEXT.match(inst)
+        if m:
+            fact, op, value = m.groups()
+            return f"a condition is a mapping, not an expression: `{{{fact}: {{{_COMPARISON_WORDS[op]}: {value}}}}}`"
+        return "a condition is a mapping, not an expression: `{overdue_days: {gt: 0}}`"
+    return None
+
+
 def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
     if error.validator in ("oneOf", "anyOf") and error.context and all(
             e.validator == "type" and not e.relative_path for e in error.context):
@@ -166,8 +210,9 @@ def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
         want: list[str] = []
         for e in error.context:
             want += [w for w in _type_names(e.validator_value) if w not in want]
+        ptr = _pointer(error)
         return [smap.locate(Diagnostic("schema-type", f"expected {_either(want)}, found {_found(error.instance)}",
-                                       ERROR, pointer=_pointer(error)))]
+                                       ERROR, pointer=ptr, hint=_newcomer_hint(ptr, error.instance)))]
     error = _leaf(error)
     ptr = _pointer(error)
     kind = error.validator
@@ -208,6 +253,8 @@ def _convert(error: ValidationError, smap: SourceMap) -> list[Diagnostic]:
             hint = "write `true` or `false`"
         elif isinstance(inst, str) and "number" in want:
             hint = "remove the quotes to write a number"
+        else:
+            hint = _newcomer_hint(ptr, inst)
         return [smap.locate(Diagnostic("schema-type", message, ERROR, pointer=ptr, hint=hint))]
     if kind == "enum":
         options = ", ".join(f"`{v}`" for v in error.validator_value)
