@@ -14,6 +14,7 @@ import click
 from ..explain import report
 from ..language.diagnostics import ERROR, WARNING, Diagnostic
 from ..language.loader import check_policy_file, discover
+from .compile import compile_cmd
 
 EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
 
@@ -31,6 +32,9 @@ class InputError(click.ClickException):
 @click.version_option(package_name="verdict", prog_name="verdict")
 def main() -> None:
     """verdict: declarative consumer-credit policies that explain every decision."""
+
+
+main.add_command(compile_cmd)
 
 
 @main.command()
