@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import json
+import linecache
 import re
 import traceback
 from pathlib import Path
@@ -137,9 +138,9 @@ def test_hostile_strings_stay_data_and_decide_right():
     policy = policy_of(hostile_policy_text())
     rs = compile_policy(policy)
     assert_safe(rs.native.source, policy)
-    from engine.backends.native import _routed_source
-
-    assert_safe(_routed_source(policy), policy)
+    entry = load_policy_text(hostile_policy_text()).evaluate  # the API's variant of decide
+    assert entry.__code__.co_filename == source_name(policy, "entry")
+    assert_safe("".join(linecache.getlines(entry.__code__.co_filename)), policy)
     records = [{"s": v} for v in HOSTILE] + [{"s": v, "t": t} for v in HOSTILE[:4] for t in HOSTILE]
     for record in records:
         want = reference_matches(policy, {k: v for k, v in record.items()})

@@ -404,29 +404,25 @@ def rules_tuple(indexes: list[int]) -> str:
     return _tuple([str(i) for i in indexes])
 
 
-def _source(module: _Module, functions: list[list[str]]) -> str:
+def _source(header: str, consts: list[str], functions: list[list[str]]) -> str:
     """The module text: the header, the constants, then the functions."""
-    parts = [HEADER.rstrip("\n")]
-    if module.consts:
-        parts.append("\n".join(module.lines()))
-    parts += ["\n".join(fn) for fn in functions]
+    parts = [header.rstrip("\n")] + (["\n".join(consts)] if consts else []) + ["\n".join(fn) for fn in functions]
     return "\n\n\n".join(parts) + "\n"
 
 
-def generate_source(policy: Policy) -> str:
-    """The Python source of `rule_matches`, `trace`, `decide` and `decide_trace` for a
-    policy: deterministic (the same policy gives the same text in every process)."""
+def _generate(policy: Policy) -> tuple[_Module, str]:
     module = _Module()
     functions = [_Gen(policy, module, definite=False).function("rule_matches", with_trace=False),
                  _Gen(policy, module, definite=False).function("trace", with_trace=True),
                  _Gen(policy, module, definite=True).decide_function(),
                  _Gen(policy, module, definite=True).decide_function(with_trace=True)]
-    return _source(module, functions)
+    return module, _source(HEADER, module.lines(), functions)
 
 
-def _routed_source(policy: Policy) -> str:
-    module = _Module()
-    return _source(module, [_Gen(policy, module, definite=True).decide_function(routed=True)])
+def generate_source(policy: Policy) -> str:
+    """The Python source of `rule_matches`, `trace`, `decide` and `decide_trace` for a
+    policy: deterministic (the same policy gives the same text in every process)."""
+    return _generate(policy)[1]
 
 
 def source_name(policy: Policy, part: str = "") -> str:
@@ -454,20 +450,18 @@ class NativeBackend:
     def __init__(self, policy: Policy, plan: Plan):
         self.policy = policy
         self.plan = plan
-        self.source = generate_source(policy)
+        self._module, self.source = _generate(policy)
         self.filename = source_name(policy)
-        namespace = _exec(self.source, self.filename, self._namespace())
-        self.rule_matches: Callable = namespace["rule_matches"]
-        self.trace: Callable = namespace["trace"]
-        self.decide: Callable = namespace["decide"]
+        self._globals = _exec(self.source, self.filename, {
+            "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
+            "_compress": compress, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
+            "_inf": float("inf"), "__builtins__": _BUILTINS})
+        self.rule_matches: Callable = self._globals["rule_matches"]
+        self.trace: Callable = self._globals["trace"]
+        self.decide: Callable = self._globals["decide"]
         # `decide_trace(record)`: the traced Decision, or None where the generic path must
         # decide (`evaluate(trace=True)` tries it first).
-        self.decide_trace: Callable = namespace["decide_trace"]
-
-    def _namespace(self) -> dict:
-        return {"_all3": all3, "_any3": any3, "_not3": not3, "_plan": self.plan, "_UNKNOWN": UNKNOWN,
-                "_compress": compress, "_Decision": Decision, "_policy": self.policy, "_slow": self.slow,
-                "_inf": float("inf"), "__builtins__": _BUILTINS}
+        self.decide_trace: Callable = self._globals["decide_trace"]
 
     def slow(self, record, label: str | None = None) -> Decision:
         """The generic path without a trace: validate and normalize the record (raises
@@ -478,8 +472,12 @@ class NativeBackend:
     def entry(self, route: Callable) -> Callable:
         """`decide` with the signature `(facts, *, trace=False, backend='native')`: other
         options go to `route(facts, trace=…, backend=…)`, the defaults take `decide`'s own
-        path in the same frame. Compiled on demand (as its own module) for the one caller
-        that needs it, `CompiledPolicy`, which wires the router from above."""
-        namespace = self._namespace()
-        namespace["_route"] = route
-        return _exec(_routed_source(self.policy), source_name(self.policy, "entry"), namespace)["decide"]
+        path in the same frame. Compiled on demand, for the one caller that needs it
+        (`CompiledPolicy`, which wires the router from above), in a copy of the module's
+        namespace: it reuses the module's constants."""
+        known = len(self._module.consts)
+        function = _Gen(self.policy, self._module, definite=True).decide_function(routed=True)
+        consts = self._module.lines()[known:]  # none in practice: the same as `decide`'s
+        header = "# `decide` with CompiledPolicy.evaluate's signature, in the namespace of the policy's module\n"
+        namespace = dict(self._globals, _route=route)
+        return _exec(_source(header, consts, [function]), source_name(self.policy, "entry"), namespace)["decide"]

@@ -10,6 +10,9 @@ from .normal import count_groups, node_fields, node_key
 
 
 class Alpha:
+    """One alpha node: a condition on one field (or a join), its children, and how many
+    durable rules end here."""
+
     __slots__ = ("children", "joins", "betas", "op", "field")
 
     def __init__(self, field: str | None = None, op: str | None = None):
