@@ -98,7 +98,7 @@ reasons:
 
 
 ALLOWED_NAMES = re.compile(r"^(v\d+|m\d+|c\d+_\d+|k\d+|fl_\d+|out\d+|o|by|fl|fx|r|f|facts|trace|backend|_sel|_vals|v|c"
-                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_inf"
+                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf"
                            r"|tuple|dict|len|min|max|sum|frozenset|int|float|str|KeyError|True|False|None)$")
 
 
@@ -157,7 +157,8 @@ def test_hostile_strings_stay_data_and_decide_right():
     d = evaluate(rs, {"s": HOSTILE[15]})
     assert d.outcome == "flagged" and d.flags == ("listed",) and d.matched[4] is True
     api = load_policy_text(hostile_policy_text())
-    assert api.evaluate({"s": HOSTILE[7], "t": HOSTILE[3]}) == evaluate(api.ruleset, {"s": HOSTILE[7], "t": HOSTILE[3]}, trace=False)
+    record = {"s": HOSTILE[7], "t": HOSTILE[3]}
+    assert api.evaluate(record) == evaluate(api.ruleset, record, trace=False)
 
 
 def test_text_that_is_not_a_value_never_reaches_the_source():

@@ -51,6 +51,7 @@ HEADER = """\
 #   _plan _UNKNOWN      the policy's Plan, and the outcome while an undecided rule could change it
 #   _policy _Decision   the Policy, and the Decision type (engine/runtime/decision.py)
 #   _slow               the generic path: normalize the record, rule_matches, assemble
+#   _by_table           the deciding rules of an outcome per bit pattern of their matches
 #   _compress _inf      itertools.compress, float("inf")
 """
 
@@ -87,6 +88,13 @@ def number_literal(value) -> str:
 def _tuple(items) -> str:
     """A tuple display of already-rendered items (a one-item tuple keeps its comma)."""
     return "(" + "".join(f"{item}, " for item in items).rstrip(" ") + ")" if items else "()"
+
+
+def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    """The deciding rules of an outcome per bit pattern of their matches: entry `k` holds
+    the rules whose bit is set in `k` (written as a call in the generated module, which is
+    shorter to read and cheaper to compile than the table itself)."""
+    return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
 
 
 def _as_bool(code: str) -> str:
@@ -260,8 +268,7 @@ class _Gen:
             elif with_by and len(rules) <= 8:
                 # The deciding rules by bit pattern, from a precomputed table (the matches are
                 # definite bools here): cheaper than building a tuple through compress.
-                table = self.module.const(repr(tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1)
-                                                     for k in range(1 << len(rules)))))
+                table = self.module.const(f"_by_table({rules_tuple(rules)})")
                 bits = " | ".join(f"m{i}" if b == 0 else f"m{i} << {b}" for b, i in enumerate(rules))
                 lines.append(f"{IND}    by = {table}[{bits}]")
             elif with_by:
@@ -289,7 +296,7 @@ class _Gen:
             access = f"f.get({literal(fname)})" if self.fact_maybe_none(fname) else f"f[{literal(fname)}]"
             lines.append(f"{IND}{var} = {access}")
         self.strata(lines, with_trace)
-        lines.append(f"{IND}return {self.matches()}, {self.traces()}" if with_trace else f"{IND}return {self.matches()}")
+        lines.append(f"{IND}return {self.matches()}" + (f", {self.traces()}" if with_trace else ""))
         return lines
 
     # -- the whole decision, fast ------------------------------------------------------------
@@ -454,7 +461,7 @@ class NativeBackend:
         self.filename = source_name(policy)
         self._globals = _exec(self.source, self.filename, {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
-            "_compress": compress, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
+            "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
             "_inf": float("inf"), "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
