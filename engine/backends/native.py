@@ -344,9 +344,9 @@ class _Gen:
             lines = ["def decide_trace(r):"]
         elif routed:
             lines = ["def decide(facts, *, trace=False, backend='native'):",
+                     f"{IND}r = facts",
                      f"{IND}if trace or backend != 'native':",
-                     f"{IND}    return _route(facts, trace=trace, backend=backend)",
-                     f"{IND}r = facts"]
+                     f"{IND}    return _route(r, trace=trace, backend=backend)"]
         else:
             lines = ["def decide(r):"]
         lines += [f"{IND}if r.__class__ is not dict or len(r) != {len(policy.facts)}:", f"{IND}    {off}",
