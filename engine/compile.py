@@ -62,7 +62,8 @@ def emit(policy: Policy, form: str) -> str:
     if form == "python":
         return generate_source(policy)
     if form == "durable":
-        from .backends.durable.compiler import DurableLimitError, ruleset_json
+        from .backends.durable.compiler import ruleset_json
+        from .backends.durable.limits import DurableLimitError
 
         try:
             return ruleset_json(policy, Plan(policy))

@@ -112,3 +112,10 @@ def test_cli_missing_file_is_one_line_exit_2(tmp_path):
 def test_cli_needs_a_known_form():
     assert run("compile", str(DOUBLE11), "--emit", "sql").exit_code == 2
     assert run("compile", str(DOUBLE11)).exit_code == 2
+
+
+def test_the_command_offers_exactly_the_library_forms():
+    from engine.cli import compile as cli_compile
+    from engine.compile import FORMS
+
+    assert cli_compile.FORMS == FORMS  # kept apart only so that `verdict validate` starts fast
