@@ -67,10 +67,10 @@ UNKNOWN = _Unknown()
 
 
 def literal(value) -> str:
-    """A validated scalar as Python source. Exact types only: a subclass of `str` could
-    override `__repr__`, and `bool` is a subclass of `int`, which `repr` handles anyway but
-    a check by `isinstance` would let pass unnoticed. `repr` of a non-finite float is not a
-    literal (`inf` would be a name), and validation never lets one through."""
+    """A validated scalar as Python source. Exact types (`type(v) in …`, not `isinstance`):
+    a subclass of `str` or `int` could override `__repr__` and write code, and `bool`, a
+    subclass of `int`, is named for itself. `repr` of a non-finite float is no literal
+    (`inf` would be read as a name); validation never lets one through."""
     if type(value) in (str, int, bool) or (type(value) is float and math.isfinite(value)):
         return repr(value)
     raise TypeError(f"unexpected value in generated code: {type(value).__name__} {value!r}")
@@ -361,7 +361,7 @@ class _Gen:
             lines += self.outcome_chain(with_by=True)
         flags = list(self.flag_index)
         if flags:
-            conds = ["(" + " or ".join(f"m{i}" for i in self.policy_flag_setters(f)) + ")" for f in flags]
+            conds = ["(" + " or ".join(f"m{i}" for i in self.flag_setters(f)) + ")" for f in flags]
             names = _tuple([literal(f) for f in flags])
             if len(flags) == 1:
                 lines.append(f"{IND}fl = {names} if {conds[0]} else ()")
@@ -403,7 +403,7 @@ class _Gen:
                          f"{outputs}, (), None, ()))")
         return lines
 
-    def policy_flag_setters(self, flag: str) -> list[int]:
+    def flag_setters(self, flag: str) -> list[int]:
         return [r.index for r in self.policy.rules if flag in r.then.flags]
 
 
