@@ -1,23 +1,29 @@
-"""Before/after of the native backend's generated code, in one process, through `evaluate`.
+"""Before/after of the evaluation paths, two engine trees in ONE process.
 
-    git show HEAD:engine/backends/native.py > /tmp/backend_native_base.py
-    python bench/ab_native.py /tmp/backend_native_base.py [--users 20000] [--rounds 9]
+    python bench/ab_native.py [REV] [--users 20000] [--rounds 9]
 
-Builds a second RuleSet whose native backend comes from the given baseline file, then
-times, interleaved slice by slice, the hand-written function, `evaluate(trace=False)` and
-`evaluate(trace=True)` with the baseline and with the current engine/backends/native.py
-(process CPU time, median of the rounds), and checks both give equal Decisions.
+Extracts `engine/` at the git revision REV (default HEAD) into a temporary directory as the
+package `engine_base` (the engine uses relative imports only, so the copy is a second,
+independent engine), loads double11-coupon with both, and times, interleaved slice by
+slice, the hand-written function and each path with the baseline and with the working
+tree: the service API `policy.evaluate` (with and without the trace) and
+`engine.evaluate.evaluate` (the CLI's call). Process CPU time, median of the rounds; the
+ratio column is current/baseline throughput per round, median (above 1: faster now).
+Before timing, both engines' Decisions are compared on every user (every field but the
+policy object): any difference fails the run.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
-import importlib.util
-import inspect
+import importlib
+import io
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,33 +35,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_eval import POLICY, make_users  # noqa: E402
 from double11_oracle import double11  # noqa: E402
 
-from engine.compile import compile_policy  # noqa: E402
-from engine.evaluate import assemble, evaluate, slow_decide  # noqa: E402
-from engine.io.policies import load_policy  # noqa: E402
+import engine.api  # noqa: E402
+import engine.evaluate  # noqa: E402
+
+
+def baseline_engine(rev: str, into: Path):
+    """`engine/` at `rev` as the package `engine_base` (with its `evaluate` module), and
+    `schemas/` beside it, where a source checkout's engine reads its schemas."""
+    tar = subprocess.run(["git", "archive", rev, "engine", "schemas"], cwd=ROOT, check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(into, filter="data")
+    (into / "engine").rename(into / "engine_base")
+    sys.path.insert(0, str(into))
+    return importlib.import_module("engine_base.api"), importlib.import_module("engine_base.evaluate")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("baseline", help="a baseline copy of engine/backends/native.py")
+    ap.add_argument("rev", nargs="?", default="HEAD", help="the baseline git revision (default HEAD)")
     ap.add_argument("--users", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=9)
     args = ap.parse_args(argv)
 
-    spec = importlib.util.spec_from_file_location("engine._backend_native_baseline", args.baseline)
-    base_mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(base_mod)
-
-    new = compile_policy(load_policy(POLICY))
-    old = copy.copy(new)  # same policy and plan; only the native backend differs
-    hooks = {"slow": lambda r: slow_decide(old, r), "assemble": lambda f, m: assemble(old, f, m)}
-    if "general" in inspect.signature(base_mod.NativeBackend).parameters:
-        hooks["general"] = lambda r, trace, backend: evaluate(old, r, trace=trace, backend=backend)
-    old.native = base_mod.NativeBackend(new.policy, new.plan, **hooks)
-    # `evaluate` calls the RuleSet's own references to the generated fast paths
-    old.decide = old.native.decide
-    old.decide_trace = getattr(old.native, "decide_trace", lambda r: None)
+    tmp = tempfile.TemporaryDirectory(prefix="verdict-ab-")
+    base_api, base_eval = baseline_engine(args.rev, Path(tmp.name))
+    engines = {"baseline": (base_api.load_policy(POLICY), base_eval.evaluate),
+               "current ": (engine.api.load_policy(POLICY), engine.evaluate.evaluate)}
     users = make_users(args.users)
-    bad = sum(evaluate(old, u, trace=t) != evaluate(new, u, trace=t) for u in users for t in (False, True))
+
+    def canon(d):
+        return tuple(d)[1:]  # every field but the policy (each engine has its own classes)
+
+    (pb, eb), (pc, ec) = engines.values()
+    bad = sum(canon(eb(pb.ruleset, u, trace=t)) != canon(ec(pc.ruleset, u, trace=t))
+              or canon(pb.evaluate(u, trace=t)) != canon(pc.evaluate(u, trace=t))
+              for u in users for t in (False, True))
 
     def loop(fn):
         def run(part):
@@ -63,18 +77,16 @@ def main(argv=None) -> int:
                 fn(u)
         return run
 
-    variants = {
-        "hand-written": loop(double11),
-        "baseline evaluate(trace=False)": loop(lambda u: evaluate(old, u, trace=False)),
-        "current  evaluate(trace=False)": loop(lambda u: evaluate(new, u, trace=False)),
-        "baseline evaluate(trace=True)": loop(lambda u: evaluate(old, u, trace=True)),
-        "current  evaluate(trace=True)": loop(lambda u: evaluate(new, u, trace=True)),
-    }
-    if hasattr(new.native, "decide_trace"):
-        variants["current  decide_trace (direct)"] = loop(new.native.decide_trace)
+    variants = {"hand-written": loop(double11)}
+    for label, (policy, evaluate) in engines.items():
+        rs = policy.ruleset
+        variants[f"{label} policy.evaluate(u)"] = loop(policy.evaluate)
+        variants[f"{label} evaluate(rs, u, trace=False)"] = loop(lambda u, rs=rs, ev=evaluate: ev(rs, u, trace=False))
+        variants[f"{label} policy.evaluate(u, trace=True)"] = loop(lambda u, p=policy: p.evaluate(u, trace=True))
+        variants[f"{label} evaluate(rs, u, trace=True)"] = loop(lambda u, rs=rs, ev=evaluate: ev(rs, u, trace=True))
     names = list(variants)
-    samples = {k: [] for k in names}
-    ratios = {k: [] for k in names}
+    samples: dict[str, list[float]] = {k: [] for k in names}
+    spent_rounds: list[dict[str, float]] = []
     chunks = 20  # as in bench_eval: slice by slice, every variant, so all see the same conditions
     for r in range(args.rounds):
         gc.collect()
@@ -88,13 +100,20 @@ def main(argv=None) -> int:
                 spent[k] += time.process_time() - t0
         for k in names:
             samples[k].append(len(users) / spent[k])
-            ratios[k].append(spent["hand-written"] / spent[k])
-    print(f"{len(users):,} users, {args.rounds} rounds of {chunks} interleaved slices, process CPU time, "
-          f"medians; {bad} differing decisions")
+        spent_rounds.append(spent)
+    print(f"{len(users):,} users, {args.rounds} rounds of {chunks} interleaved slices, process CPU time, medians; "
+          f"baseline {args.rev}; {bad} differing decisions")
     for k in names:
         m = statistics.median(samples[k])
-        print(f"{k:34s} {m:>12,.0f} evals/s  {1e6 / m:7.2f} µs  {statistics.median(ratios[k]):6.3f}x hand-written "
-              f"({min(ratios[k]):.3f}..{max(ratios[k]):.3f})")
+        hand = statistics.median(s["hand-written"] / s[k] for s in spent_rounds)
+        line = f"{k:40s} {m:>11,.0f} evals/s {1e6 / m:6.2f} µs  {hand:6.3f}x hand-written"
+        if k.startswith("current"):
+            other = "baseline" + k[len("current "):]
+            ratios = [s[other] / s[k] for s in spent_rounds]
+            line += (f"   current/baseline {statistics.median(ratios):5.3f} "
+                     f"({min(ratios):.3f}..{max(ratios):.3f})")
+        print(line)
+    tmp.cleanup()
     return 1 if bad else 0
 
 

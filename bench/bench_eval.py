@@ -125,11 +125,11 @@ class BareDurable:
     validation, the Decision and the lock are what the backend adds on top."""
 
     def __init__(self, ruleset):
-        import engine.backends.durable as bd
+        from engine.backends.durable import host as dhost
 
         self.backend = be = ruleset.backend("durable")
         self.host, self.dengine, self.hits = be._host, be._dengine, be._compiled.hits
-        self.counter = bd._COUNTER  # the backend's own message numbers: never a duplicate
+        self.counter = dhost._COUNTER  # the backend's own message numbers: never a duplicate
         self.prepared: dict[int, list] = {}
 
     def prepare(self, users: list[dict]) -> None:

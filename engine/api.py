@@ -12,6 +12,7 @@ durable backend is single-threaded by nature (see docs/backends.md).
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Mapping
 
 from .explain import render as _explain
@@ -31,13 +32,16 @@ class CompiledPolicy:
 
     def __init__(self, ruleset: RuleSet):
         self.ruleset = ruleset
-        # The hot path of a service: `evaluate` *is* the generated native `decide`, which
-        # takes the same arguments and hands anything but the defaults to the general path.
+        # The hot path of a service, and the one place this is done: an instance's
+        # `evaluate` *is* generated code, the native `decide` compiled with this method's
+        # signature, which handles the defaults itself and routes any other option to the
+        # general `evaluate`, wired here from above (the backend imports nothing upward).
         # Same results, one Python frame less per call (bench/RESULTS.md, row (b)). Not
         # when a subclass overrides `evaluate` (say, to log): its method must run.
         if type(self).evaluate is CompiledPolicy.evaluate:
-            ruleset.decide.__doc__ = CompiledPolicy.evaluate.__doc__
-            self.evaluate = ruleset.decide
+            fast = ruleset.native.entry(partial(_evaluate, ruleset))
+            fast.__doc__ = CompiledPolicy.evaluate.__doc__
+            self.evaluate = fast
 
     @property
     def policy(self) -> Policy:

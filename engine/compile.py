@@ -2,17 +2,19 @@
 
 The native form (generated Python) is built at once; the durable-rules form is built on
 first use, since importing durable-rules costs time and is impossible on Python 3.13.
+`emit` returns either form as text, for inspection (`verdict compile --emit`).
+
+Above the backends, below `evaluate`: nothing here calls back into evaluation.
 """
 
 from __future__ import annotations
 
-from functools import partial
-
-from .backends.native import NativeBackend
+from .backends.native import NativeBackend, generate_source
 from .language.model import Policy
 from .runtime.semantics import Plan
 
 BACKENDS = ("native", "durable")
+FORMS = ("python", "durable")
 
 
 class BackendError(Exception):
@@ -23,14 +25,9 @@ class RuleSet:
     """A compiled policy: the IR, its shared plan, and its backends."""
 
     def __init__(self, policy: Policy):
-        from .evaluate import assemble, evaluate, slow_decide
-
         self.policy = policy
         self.plan = Plan(policy)
-        self.native = NativeBackend(policy, self.plan,
-                                    slow=lambda record: slow_decide(self, record),
-                                    assemble=lambda facts, matched: assemble(self, facts, matched),
-                                    general=partial(evaluate, self))
+        self.native = NativeBackend(policy, self.plan)
         # The generated fast paths, one attribute away for `evaluate` (the hot path).
         self.decide = self.native.decide
         self.decide_trace = self.native.decide_trace
@@ -55,3 +52,21 @@ class RuleSet:
 
 def compile_policy(policy: Policy) -> RuleSet:
     return RuleSet(policy)
+
+
+def emit(policy: Policy, form: str) -> str:
+    """An executable form of a policy as text, deterministic across processes:
+    "python", the module the native backend executes; "durable", the durable-rules
+    rulesets as JSON (built without durable-rules itself). Raises BackendError for an
+    unknown form, or a policy the durable backend cannot compile."""
+    if form == "python":
+        return generate_source(policy)
+    if form == "durable":
+        from .backends.durable.compiler import ruleset_json
+        from .backends.durable.limits import DurableLimitError
+
+        try:
+            return ruleset_json(policy, Plan(policy))
+        except DurableLimitError as exc:
+            raise BackendError(str(exc)) from None
+    raise BackendError(f"unknown form `{form}` (choose from {', '.join(FORMS)})")

@@ -1,8 +1,10 @@
 """Evaluation: (RuleSet, facts) → Decision. Pure and deterministic.
 
-Facts are validated against the policy's declarations first (`facts.py`); a backend then
-computes every rule's match; the outcome, flags and outputs are assembled here, the same
-way for every backend, following `semantics.Plan`.
+Facts are validated against the policy's declarations first (`runtime.facts`); a backend
+then computes every rule's match; the outcome, flags and outputs are assembled by
+`runtime.decision.assemble`, the same way for every backend. This module picks the path
+per call: the native backend's generated fast paths for ordinary records, the generic path
+for everything else.
 """
 
 from __future__ import annotations
@@ -10,36 +12,12 @@ from __future__ import annotations
 from typing import Mapping
 
 from .compile import BackendError, RuleSet
-from .runtime.decision import Decision
+from .runtime.decision import Decision, assemble
 from .runtime.facts import normalize
 
 
-def assemble(ruleset: RuleSet, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = ()) -> Decision:
-    """Outcome by precedence, flags, outputs, missing facts: from matches alone."""
-    policy = ruleset.policy
-    plan = ruleset.plan
-    outcome, decided_by, known = plan.select_outcome(matched)
-    flags = tuple(sorted(f for f, setters in plan.flag_setters.items() if any(matched[i] is True for i in setters)))
-    outputs = {}
-    if policy.outputs:
-        contributing = sorted([i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by))
-        for name, spec in policy.outputs.items():
-            values = [v for i in contributing for n, v in policy.rules[i].then.set if n == name]
-            if not values:
-                outputs[name] = spec.default
-            elif spec.combine == "min":
-                outputs[name] = min(values)
-            elif spec.combine == "max":
-                outputs[name] = max(values)
-            elif spec.combine == "sum":
-                outputs[name] = sum(values)
-            else:  # "first", or undeclared: validation guarantees the values agree
-                outputs[name] = values[0]
-    missing = tuple(n for n in policy.facts if n not in facts) if len(facts) != len(policy.facts) else ()
-    return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings))
-
-
-def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native") -> Decision:
+def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native",
+           warnings: tuple[str, ...] = ()) -> Decision:
     """Evaluate already-normalized facts (see `facts.normalize`)."""
     be = ruleset.backend(backend)
     if trace:
@@ -53,18 +31,15 @@ def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = 
             if native_matched != matched:
                 # Never a silently wrong answer: a disagreement is a backend failure (exit 2 in the CLI).
                 raise BackendError(f"backends disagree on {facts!r}: {backend} {matched}, native {native_matched}")
-        return assemble(ruleset, facts, matched, leaves)
-    return assemble(ruleset, facts, be.rule_matches(facts))
+        return assemble(ruleset.plan, facts, matched, leaves, warnings)
+    return assemble(ruleset.plan, facts, be.rule_matches(facts), warnings=warnings)
 
 
 def slow_decide(ruleset: RuleSet, record: Mapping, *, trace: bool = False, backend: str = "native",
                 label: str | None = None) -> Decision:
     """The generic path: validate and normalize the record, match, assemble."""
     facts, warnings = normalize(ruleset.policy, record, label)
-    d = decide(ruleset, facts, trace=trace, backend=backend)
-    if warnings:
-        d = d._replace(warnings=tuple(w.message for w in warnings))
-    return d
+    return decide(ruleset, facts, trace=trace, backend=backend, warnings=tuple(w.message for w in warnings))
 
 
 def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: str = "native",
@@ -97,4 +72,4 @@ def _decide_on_other_backend(ruleset: RuleSet, record: Mapping, backend: str) ->
     matched = ruleset.backend(backend).rule_matches(reference.facts)
     if matched == reference.matched:
         return reference
-    return assemble(ruleset, reference.facts, matched, warnings=reference.warnings)
+    return assemble(ruleset.plan, reference.facts, matched, warnings=reference.warnings)

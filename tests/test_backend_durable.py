@@ -24,6 +24,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import engine.backends.durable as bd
+from engine.backends.durable import host as dhost
+from engine.backends.durable import limits, network, normal
 from engine.runtime.facts import check_facts
 from engine.runtime.semantics import Plan, operand_value, reference_matches
 from engine.language.source import load_text
@@ -68,7 +70,7 @@ _names = itertools.count()
 def raw_ruleset(rules: dict) -> str:
     """Register a raw ruleset (dict form, through durable's own set_rulesets) on the
     backend's host; return its name."""
-    _, _, host = bd._runtime()
+    _, _, host = dhost._runtime()
     name = f"raw-{next(_names)}"
     host.set_rulesets({name: rules})
     return name
@@ -81,7 +83,7 @@ ANCHOR = {"$ex": {"_n": 1}}
 def durable():
     """The durable-rules modules; skips the test when they cannot be imported."""
     pytest.importorskip("durable.engine")
-    dengine, dcore, host = bd._runtime()
+    dengine, dcore, host = dhost._runtime()
     return dengine, dcore, host
 
 
@@ -96,7 +98,7 @@ def test_engine_import_never_imports_durable():
 
 def test_unimportable_durable_is_one_clear_line(monkeypatch):
     # What Python 3.13 does: the C extension fails to import (undefined PyEval_CallObject).
-    monkeypatch.setattr(bd, "_RUNTIME", None)
+    monkeypatch.setattr(dhost, "_RUNTIME", None)
     for mod in ("durable", "durable.engine", "durable_rules_engine"):
         monkeypatch.setitem(sys.modules, mod, None)
     policy = double11()
@@ -169,7 +171,7 @@ rules:
 """)
     be = backend(policy)
     rs = be._compiled.strata[0][1][0]
-    text = be._message(rs, {"x": 5, "flag_in": False}, None, next(bd._COUNTER))
+    text = be._message(rs, {"x": 5, "flag_in": False}, None, next(dhost._COUNTER))
     assert be._run(rs, text) == {0}  # three branches fired, one code
     assert be.rule_matches({"x": 5, "flag_in": False}) == (True,)
 
@@ -195,7 +197,7 @@ rules:
     assert be.rule_matches({"x": 0, "flag_in": False}) == (False, False)
     for _, rulesets in be._compiled.strata:
         for rs in rulesets:
-            assert host.get_facts(rs.name, bd.SID) == []
+            assert host.get_facts(rs.name, limits.SID) == []
     assert be.rule_matches({"x": 11, "flag_in": False}) == (True, False)
     assert be.rule_matches({"x": -11, "flag_in": False}) == (False, True)
 
@@ -213,7 +215,7 @@ def test_memo_tables_stay_bounded_and_never_go_stale(durable, monkeypatch):
     """The memo tables (fired codes → matches, matches → conclusions, conclusions → message
     fields) are pure functions of their keys: past their bound they stop growing and every
     answer is still computed, and a full table never answers for another key."""
-    monkeypatch.setattr(bd, "CACHE_LIMIT", 3)
+    monkeypatch.setattr(dhost, "CACHE_LIMIT", 3)
     policy = double11()
     be = backend(policy)
     plan = Plan(policy)
@@ -246,7 +248,7 @@ def test_identical_facts_twice_in_a_row(durable):
 # -- anchoring, in/not_in, NNF ------------------------------------------------------------------------
 
 def compiled_texts(be):
-    _, _, host = bd._runtime()
+    _, _, host = dhost._runtime()
     return [host.get_ruleset(rs.name)._definition for _, rulesets in be._compiled.strata for rs in rulesets]
 
 
@@ -379,7 +381,7 @@ def test_upstream_exponent_floats_are_rejected(durable):
     (5.0, "5.0"), (1e16, "10000000000000000.0"), (-0.0, "-0.0"),
 ])
 def test_floats_are_written_without_exponent(value, text):
-    assert bd.format_float(value) == text
+    assert normal.format_float(value) == text
     assert float(text) == value
 
 
@@ -498,12 +500,12 @@ rules:
 @pytest.mark.parametrize("op, c, expected", [
     ("gt", 2.5, ("cmp", "f", "$gt", 2)), ("gte", 2.5, ("cmp", "f", "$gte", 3)),
     ("lt", -2.5, ("cmp", "f", "$lt", -2)), ("lte", -2.5, ("cmp", "f", "$lte", -3)),
-    ("eq", 2.5, bd.FALSE), ("ne", 2.5, ("ex", "f")), ("eq", 2.0, ("cmp", "f", "$eq", 2)),
-    ("gt", 2**63 - 1, bd.FALSE), ("gte", 2**63, bd.FALSE), ("lt", -(2**63 - 1), bd.FALSE),
-    ("lte", 1e30, ("ex", "f")), ("gt", -1e30, ("ex", "f")), ("eq", 2**63, bd.FALSE),
+    ("eq", 2.5, normal.FALSE), ("ne", 2.5, ("ex", "f")), ("eq", 2.0, ("cmp", "f", "$eq", 2)),
+    ("gt", 2**63 - 1, normal.FALSE), ("gte", 2**63, normal.FALSE), ("lt", -(2**63 - 1), normal.FALSE),
+    ("lte", 1e30, ("ex", "f")), ("gt", -1e30, ("ex", "f")), ("eq", 2**63, normal.FALSE),
 ])
 def test_int_compare_is_exact_for_integer_values(op, c, expected):
-    got = bd.int_compare("f", op, c)
+    got = normal.int_compare("f", op, c)
     assert got == expected and (got[0] != "cmp" or type(got[3]) is int)
 
 
@@ -560,10 +562,10 @@ def test_one_session_for_thousands_of_evaluations(durable, monkeypatch):
     rng = random.Random(7)
     records = [random_double11(policy, rng) for _ in range(1100)]  # > 1,024 sessions would crash
     assert agree(policy, records, be) is None
-    assert sids == {bd.SID}
+    assert sids == {limits.SID}
     for _, rulesets in be._compiled.strata:
         for rs in rulesets:
-            assert host.get_facts(rs.name, bd.SID) == []
+            assert host.get_facts(rs.name, limits.SID) == []
 
 
 def test_upstream_swallows_action_exceptions(durable):
@@ -590,8 +592,8 @@ def test_swallowed_action_exception_is_raised_not_lost(durable, monkeypatch):
     real = be._compiled.hits
     exploding = Exploding()
     # the actions closed over `hits.append`: rebuild them against the exploding list
-    _, _, host = bd._runtime()
-    dengine = bd._runtime()[0]
+    _, _, host = dhost._runtime()
+    dengine = dhost._runtime()[0]
     saved = {}
     for _, rulesets in be._compiled.strata:
         for rs in rulesets:
@@ -600,7 +602,7 @@ def test_swallowed_action_exception_is_raised_not_lost(durable, monkeypatch):
             for rule_name, promise in ruleset._actions.items():
                 fn = promise._func
                 code = dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__)))["code"]
-                ruleset._actions[rule_name] = dengine.Promise(bd._make_action(exploding, code))
+                ruleset._actions[rule_name] = dengine.Promise(dhost._make_action(exploding, code))
     try:
         with pytest.raises(bd.DurableEngineError, match="raised"):
             be.rule_matches(facts | {"credit_score": 900})  # some rule surely fires
@@ -723,8 +725,8 @@ def test_upstream_more_than_64_true_conditions_overflow_and_delete_state_crashes
 
 def test_an_engine_error_is_raised_and_the_process_survives(durable, monkeypatch):
     # Disable our own limits so that 70 true rules land in one ruleset: durable fails (303).
-    monkeypatch.setattr(bd, "STACK_CAP", 10_000)
-    monkeypatch.setattr(bd, "MAX_RULES_PER_RULESET", 10_000)
+    monkeypatch.setattr(network, "STACK_CAP", 10_000)
+    monkeypatch.setattr(network, "MAX_RULES_PER_RULESET", 10_000)
     policy = load_policy(many_rules_policy(70).replace("policy: t", "policy: unguarded"))
     be = backend(policy)
     assert len(be._compiled.strata[0][1]) == 1
@@ -795,7 +797,7 @@ def test_more_than_252_fields_in_one_rule_are_split(durable):
             f"  - {{id: some, when: {{any: [{conds}]}}, then: {{reason: R}}}}\n")
     policy = load_policy(text)
     be = backend(policy)
-    assert all(len(rs.fields) <= bd.MAX_FIELDS - 1 for _, rss in be._compiled.strata for rs in rss)
+    assert all(len(rs.fields) <= limits.MAX_FIELDS - 1 for _, rss in be._compiled.strata for rs in rss)
     ones = {f"v{i}": 1 for i in range(600)}
     records = [ones, {**ones, "v599": 0}, {**ones, "v0": 0}, {k: 0 for k in ones}, {**{k: 0 for k in ones}, "v300": 1}]
     assert agree(policy, records, be) is None
@@ -806,7 +808,7 @@ def test_many_fields_across_rules_are_split(durable):
     rules = "\n".join(f"  - {{id: r{i}, when: {{v{i}: {{gt: 0}}}}, then: {{reason: R}}}}" for i in range(300))
     policy = load_policy(f"policy: wide2\nversion: 1\nfacts:\n{facts}\noutcomes: [a]\nrules:\n{rules}\n")
     be = backend(policy)
-    assert all(len(rs.fields) <= bd.MAX_FIELDS - 1 for _, rss in be._compiled.strata for rs in rss)
+    assert all(len(rs.fields) <= limits.MAX_FIELDS - 1 for _, rss in be._compiled.strata for rs in rss)
     rng = random.Random(1)
     assert agree(policy, [{f"v{i}": rng.randint(-1, 1) for i in range(300)} for _ in range(5)], be) is None
 

@@ -92,6 +92,12 @@ CASES = [
     ("diff: missing --facts file", ["diff", "--facts", "{tmp}/none.csv", D11, D11], EXIT_INPUT),
     ("schema: the policy schema", ["schema"], EXIT_OK),
     ("schema: an unknown schema (usage)", ["schema", "nope"], EXIT_INPUT),
+    ("compile: the python form", ["compile", D11, "--emit", "python"], EXIT_OK),
+    ("compile: the durable form", ["compile", D11, "--emit", "durable"], EXIT_OK),
+    ("compile: an invalid policy", ["compile", "tests/fixtures/broken/unknown-fact.yaml", "--emit", "python"],
+     EXIT_FINDINGS),
+    ("compile: a missing file", ["compile", "{tmp}/none.yaml", "--emit", "python"], EXIT_INPUT),
+    ("compile: an unknown form (usage)", ["compile", D11, "--emit", "sql"], EXIT_INPUT),
     ("verdict --version", ["--version"], EXIT_OK),
     ("verdict: an unknown command (usage)", ["nope"], EXIT_INPUT),
 ]

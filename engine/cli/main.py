@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from .common import EXIT_INPUT, InputError
+from .compile import compile_cmd
 from .diff import diff_cmd
 from .eval import eval_cmd
 from .explain import explain_cmd
@@ -47,6 +48,7 @@ main.add_command(explain_cmd)
 main.add_command(test_cmd)
 main.add_command(diff_cmd)
 main.add_command(schema_cmd)
+main.add_command(compile_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m engine.cli.main`

@@ -1,7 +1,10 @@
-"""The Decision: what one evaluation concluded, as plain data.
+"""The Decision: what one evaluation concluded, as plain data, and `assemble`, which builds it.
 
-Produced by `evaluate`, read by `explain` (text, Markdown, JSON) and by the test runner.
-It holds rule indexes and values, never formatted text: rendering is the explainer's job.
+A Decision is a function of the normalized facts and every rule's match: `assemble` derives
+the outcome, flags and outputs from them the same way for every backend, following
+`semantics.Plan`. Produced by the backends (and `evaluate`), read by `explain` (text,
+Markdown, JSON) and by the test runner. It holds rule indexes and values, never formatted
+text: rendering is the explainer's job.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from operator import itemgetter
 
 from ..language.model import Policy, Rule
+from .semantics import Plan
 
 try:  # the C field accessor namedtuple uses
     from _collections import _tuplegetter
@@ -94,3 +98,27 @@ class Decision(tuple):
     @property
     def adverse(self) -> bool:
         return self.outcome is not None and self.policy.outcome(self.outcome).adverse
+
+
+def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = ()) -> Decision:
+    """Outcome by precedence, flags, outputs, missing facts: from matches alone."""
+    policy = plan.policy
+    outcome, decided_by, known = plan.select_outcome(matched)
+    flags = tuple(sorted(f for f, setters in plan.flag_setters.items() if any(matched[i] is True for i in setters)))
+    outputs = {}
+    if policy.outputs:
+        contributing = sorted([i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by))
+        for name, spec in policy.outputs.items():
+            values = [v for i in contributing for n, v in policy.rules[i].then.set if n == name]
+            if not values:
+                outputs[name] = spec.default
+            elif spec.combine == "min":
+                outputs[name] = min(values)
+            elif spec.combine == "max":
+                outputs[name] = max(values)
+            elif spec.combine == "sum":
+                outputs[name] = sum(values)
+            else:  # "first", or undeclared: validation guarantees the values agree
+                outputs[name] = values[0]
+    missing = tuple(n for n in policy.facts if n not in facts) if len(facts) != len(policy.facts) else ()
+    return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings))

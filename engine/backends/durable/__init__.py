@@ -1,0 +1,49 @@
+"""The durable backend: the policy IR compiled into durable-rules 2.0.28 rulesets.
+
+It computes exactly `semantics.reference_matches`, through durable-rules' C Rete engine.
+durable-rules is unmaintained and has sharp edges; every one we know of is neutralised
+here and pinned by a test in `tests/test_backend_durable.py` (the table is in
+`docs/backends.md`). In short:
+
+Compiling (once per policy digest, process-wide):
+- Every fact and every earlier conclusion becomes a field of one durable *fact* message
+  with a synthetic name (`f3` fact, `r7` rule matched, `g0` flag, `o` outcome), so no
+  policy text ever names a durable field. A missing fact, or an undecided conclusion, is
+  an absent field.
+- A rule's condition is put in negation normal form (De Morgan), whose literals are
+  "the field exists and the comparison holds" (every durable operator but `$nex` is false
+  on a missing field). Under Kleene logic a rule is True iff that NNF matches, and False
+  iff the NNF of its negation matches; otherwise unknown. The negation is compiled only
+  for rules whose leaves can be unknown. `in`/`not_in` become `$or`/`$and` of
+  `$eq`/`$neq`, `between` a `$gte`/`$lte` pair. Comparisons on integer facts are
+  rewritten to exact integer bounds (`x > 2.5` ⇒ `x > 2`), clamped to durable's int64.
+- Each durable rule is anchored (`_n` exists, `_n` is the unique message number), has an
+  action of exactly one parameter that only appends an int code, and no `pri`.
+- A stratum's durable rules are packed into as many rulesets as durable's limits need,
+  checked on a model of the alpha network durable will build (the DFS stack of 64, 511
+  conditions under one node, 15 `$and`/`$or` per rule, 127 join nodes, 255 rules per
+  node, 252 fields per message, and at most 60 rules per ruleset). A rule too big alone
+  is split by distributing one `$or` into several durable rules under their own anchors
+  (their matches are OR-ed, exactly like durable's own `$or` firing once per branch).
+- Ruleset JSON and fact JSON are written by this package, floats without exponents
+  (durable rejects `1e-07` with error 204). Rulesets are registered once per digest in
+  one process-wide `Host` whose `_run` does nothing (no timer threads).
+
+Evaluating (one user at a time, under a process-wide lock, on a single sid):
+- per stratum, per ruleset: `assert_fact` (never `post`, which fires one rule only), read
+  the codes the actions appended (a set: `$or` fires once per true branch), then
+  `retract_fact`. `MessageNotHandledException` means nothing matched (nothing is stored).
+  An exception that durable swallowed in an action (it records it in the session state)
+  is detected and raised, and the session is reset.
+
+The modules, in dependency order: `limits` (measured limits, reserved names, errors),
+`normal` (conditions in negation normal form, as durable JSON), `network` (the model of
+durable's alpha network), `compiler` (rules to packed rulesets, pure; also the JSON of
+`verdict compile --emit durable`), `messages` (fact encoders, message writers), `host`
+(durable-rules itself, the Host, `DurableBackend`).
+"""
+
+from .host import DurableBackend
+from .limits import BackendUnavailable, DurableEngineError, DurableLimitError
+
+__all__ = ["BackendUnavailable", "DurableLimitError", "DurableEngineError", "DurableBackend"]

@@ -1,0 +1,294 @@
+"""The runtime: durable-rules imported on first use, one process-wide Host, the backend.
+
+Compiled rulesets are registered once per policy digest; evaluation is one user at a time
+under a process-wide lock, on a single sid (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from ...language.model import Policy
+from ...runtime.semantics import Plan
+from .compiler import build
+from .limits import ID_FIELD, SID, BackendUnavailable, DurableEngineError, DurableLimitError
+from .messages import encoders, writer
+from .normal import node_fields
+
+# -- lazy import of durable ---------------------------------------------------------------
+
+_RUNTIME = None  # (engine module, C module, host), created on first use
+_LOCK = threading.Lock()  # one evaluation at a time: durable's C calls never release the GIL
+_INIT_LOCK = threading.Lock()  # one Host per process
+_COUNTER = itertools.count(1)  # unique message numbers: identical content is "already observed"
+_NAMES = itertools.count(1)  # ruleset name generations (a failed compile never reuses a name)
+_CACHE: dict[str, "_Compiled"] = {}  # policy digest → registered rulesets
+
+
+def _runtime():
+    """Import durable-rules (only when a DurableBackend is created) and create the Host."""
+    global _RUNTIME
+    if _RUNTIME is not None:
+        return _RUNTIME
+    with _INIT_LOCK:
+        if _RUNTIME is None:
+            _RUNTIME = _create_runtime()
+    return _RUNTIME
+
+
+def _create_runtime():
+    try:
+        import durable.engine as dengine
+        import durable_rules_engine as dcore
+    except Exception as exc:  # ImportError, OSError: e.g. `undefined symbol: PyEval_CallObject` on 3.13
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BackendUnavailable(
+            f"the durable backend is unavailable: durable-rules 2.0.28 cannot be imported on Python "
+            f"{sys.version_info.major}.{sys.version_info.minor} ({type(exc).__name__}: {reason}); "
+            f"use the native backend") from None
+
+    class TextRuleset(dengine.Ruleset):
+        """A durable `Ruleset` built from JSON text the compiler wrote (floats without
+        exponents), whose assert_fact/retract_fact take JSON text too. Actions are passed
+        separately, so no definition dict is mutated (set_rulesets deletes `run` keys)."""
+
+        def __init__(self, name, host, text: str, actions: dict[str, Callable]):  # noqa: D107
+            self._name = name
+            self._host = host
+            self._actions = {rule: dengine.Promise(fn) for rule, fn in actions.items()}
+            self._handle = dcore.create_ruleset(name, text)
+            self._definition = text
+
+        def assert_fact(self, text):
+            return self._handle_result(dcore.assert_fact(self._handle, text), text)
+
+        def retract_fact(self, text):
+            return self._handle_result(dcore.retract_fact(self._handle, text), text)
+
+    class VerdictHost(dengine.Host):
+        """The one process-wide Host: no timer threads, rulesets registered from text."""
+
+        def _run(self):  # the stock Host starts two timer threads that never stop
+            pass
+
+        def register_text_ruleset(self, name: str, text: str, actions: dict[str, Callable]) -> None:
+            if name in self._ruleset_directory:
+                raise DurableEngineError(f"durable ruleset {name} is already registered")
+            ruleset = TextRuleset(name, self, text, actions)
+            self._ruleset_directory[name] = ruleset
+            self._ruleset_list.append(ruleset)
+
+    return dengine, dcore, VerdictHost()
+
+
+@dataclass
+class _Ruleset:
+    """One registered ruleset and how its message is written."""
+
+    name: str
+    fields: tuple[str, ...]  # the durable fields its rules read (besides `_n`)
+    encoders: tuple  # (',"field":', kind, key, encode, fast) per field: how its message is written
+
+
+@dataclass
+class _Compiled:
+    """A policy's registered rulesets, per stratum, and how to read their firing."""
+
+    strata: tuple[tuple[tuple[int, ...], tuple[_Ruleset, ...]], ...]
+    maybe_unknown: tuple[bool, ...]
+    terms: tuple  # per rule: (terms of the condition, terms of its negation); a term is a frozenset of codes
+    no_outcome: str
+    hits: list
+    rulesets: int
+    durable_rules: int
+
+
+def _make_action(hits: list, code: int):
+    """A durable action of exactly one parameter (two would make it async and silently
+    lost) that only appends an int: nothing in it can raise in practice, and if anything
+    ever does, durable's swallowing is detected from the session state."""
+    append = hits.append
+
+    def action(c):
+        append(code)
+
+    return action
+
+
+
+def _compile(policy: Policy, plan: Plan) -> _Compiled:
+    """Build the policy's rulesets (`compiler.build`) and register them with the Host."""
+    dengine, dcore, host = _runtime()
+    built = build(policy, plan, f"verdict-{policy.digest[7:19]}-{next(_NAMES)}")
+    comp = built.compiler
+    hits: list[int] = []
+    strata = []
+    registrations = []
+    total_rules = 0
+    for stratum, packed in built.strata:
+        rulesets = []
+        for name, text, group in packed:
+            fields: set[str] = set()
+            for part in group:
+                node_fields(part.expr, fields)
+            actions = {f"p{j}": _make_action(hits, part.code) for j, part in enumerate(group)}
+            registrations.append((name, text, actions))
+            rulesets.append(_Ruleset(name, tuple(sorted(fields)), encoders(comp, fields)))
+            total_rules += len(group)
+        strata.append((stratum, tuple(rulesets)))
+    for name, text, actions in registrations:  # only once everything compiled
+        try:
+            host.register_text_ruleset(name, text, actions)
+        except dcore.error as exc:  # a limit our model missed: refuse clearly
+            raise DurableLimitError(f"durable-rules refused ruleset {name} of policy `{policy.id}`: {exc}") from None
+    return _Compiled(tuple(strata), comp.maybe_unknown, built.terms, comp.no_outcome, hits, len(registrations),
+                     total_rules)
+
+
+# -- the backend ---------------------------------------------------------------------------------
+
+class DurableBackend:
+    """durable-rules matcher for one policy (rulesets cached per policy digest)."""
+
+    name = "durable"
+
+    def __init__(self, policy: Policy, plan: Plan):
+        self._dengine, self._dcore, self._host = _runtime()
+        self.policy = policy
+        self.plan = plan
+        with _LOCK:
+            compiled = _CACHE.get(policy.digest)
+            if compiled is None:
+                compiled = _CACHE[policy.digest] = _compile(policy, plan)
+        self._compiled = compiled
+        self._initial = plan.conclusions([False] * len(policy.rules))
+        self._writers = {rs.name: writer(rs.name, rs.encoders) for _, rulesets in compiled.strata for rs in rulesets}
+        # Memo tables (pure functions of their keys; bounded by CACHE_LIMIT).
+        self._fragments: dict = {}
+        self._done: dict = {}
+        self._resolved: list[dict] = [{} for _ in compiled.strata]
+        self._required = frozenset(n for n, f in policy.facts.items() if f.required or f.has_default)
+        self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
+        self._outcome_text[None] = json.dumps(compiled.no_outcome)
+
+    @property
+    def rulesets(self) -> int:
+        """How many durable rulesets this policy compiled into."""
+        return self._compiled.rulesets
+
+    def _message(self, rs: _Ruleset, facts: Mapping, done, n: int) -> str:
+        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`."""
+        return self._writers[rs.name](facts, n) + self._fragment(rs, done) + "}"
+
+    def _fragment(self, rs: _Ruleset, done) -> str:
+        """The conclusion fields (earlier rules, flags, outcome) of `rs`'s message: a pure
+        function of `done`, so written once per distinct `done` and remembered."""
+        key = (rs.name, None if done is None else done.matched)
+        text = self._fragments.get(key)
+        if text is None:
+            parts = []
+            for prefix, kind, k, _, _ in rs.encoders:
+                if kind == "rule":
+                    v = done.matched[k]
+                elif kind == "flag":
+                    v = done.flags.get(k, False)
+                elif kind == "outcome":
+                    if done.outcome_known:
+                        parts.append(prefix + self._outcome_text[done.outcome])
+                    continue
+                else:
+                    continue
+                if v is not None:
+                    parts.append(prefix + ("true" if v else "false"))
+            text = "".join(parts)
+            _remember(self._fragments, key, text)
+        return text
+
+    def _conclusions(self, matched: list) -> object:
+        """`plan.conclusions`, remembered per distinct tuple of matches so far."""
+        key = tuple(matched)
+        done = self._done.get(key)
+        if done is None:
+            done = self.plan.conclusions(key)
+            _remember(self._done, key, done)
+        return done
+
+    def _resolve(self, s: int, fired: frozenset) -> tuple:
+        """Each rule of stratum `s` as True/False/None from the codes its durable rules
+        fired (a rule matches when every code of one of its terms fired), remembered per
+        distinct set of fired codes."""
+        cache = self._resolved[s]
+        values = cache.get(fired)
+        if values is None:
+            out = []
+            for i in self._compiled.strata[s][0]:
+                pos, neg = self._compiled.terms[i]
+                yes = any(t <= fired for t in pos)
+                no = any(t <= fired for t in neg)
+                if yes and no:
+                    raise DurableEngineError(f"rule `{self.policy.rules[i].id}` matched both ways")
+                out.append(True if yes else None if self._compiled.maybe_unknown[i] and not no else False)
+            values = tuple(out)
+            _remember(cache, fired, values)
+        return values
+
+    def _run(self, rs: _Ruleset, text: str) -> set[int]:
+        """assert_fact, collect the codes the actions appended, retract_fact."""
+        host, dengine = self._host, self._dengine
+        hits = self._compiled.hits
+        hits.clear()
+        try:
+            state = host.assert_fact(rs.name, text)
+        except dengine.MessageNotHandledException:
+            return set()  # nothing matched; durable stored nothing
+        except dengine.MessageObservedException:
+            raise DurableEngineError(f"durable-rules saw message {text} twice; the unique `{ID_FIELD}` "
+                                     f"field should prevent that") from None
+        except Exception as exc:  # e.g. error 303; never delete_state after one: that segfaults
+            raise DurableEngineError(f"durable-rules failed on ruleset {rs.name}: {exc}") from exc
+        fired = set(hits)
+        hits.clear()
+        try:
+            host.retract_fact(rs.name, text)
+        except Exception as exc:
+            raise DurableEngineError(f"durable-rules could not retract a fact from {rs.name}: {exc}") from exc
+        if state and "exception" in state:  # an action raised and durable swallowed it
+            # the session keeps the exception until it is deleted: forget it (sid recreated)
+            host.delete_state(rs.name, SID)
+            raise DurableEngineError(f"an action of durable ruleset {rs.name} raised, so matches were lost: "
+                                     f"{str(state['exception'])[:300]}")
+        return fired
+
+    def rule_matches(self, facts: Mapping) -> tuple[bool | None, ...]:
+        missing = self._required.difference(facts.keys())
+        if missing:
+            raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
+        strata = self._compiled.strata
+        message, run, resolve = self._message, self._run, self._resolve
+        matched: list[bool | None] = [False] * len(self.policy.rules)
+        done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
+        last = len(strata) - 1
+        with _LOCK:
+            for s, (stratum, rulesets) in enumerate(strata):
+                fired: set[int] = set()
+                for rs in rulesets:
+                    fired |= run(rs, message(rs, facts, done, next(_COUNTER)))
+                for i, v in zip(stratum, resolve(s, frozenset(fired))):
+                    matched[i] = v
+                if s != last:  # the last stratum's conclusions are the assembler's job
+                    done = self._conclusions(matched)
+        return tuple(matched)
+
+
+
+CACHE_LIMIT = 4096  # entries per memo table; beyond it, values are computed and not kept
+
+
+def _remember(cache: dict, key, value) -> None:
+    if len(cache) < CACHE_LIMIT:
+        cache[key] = value

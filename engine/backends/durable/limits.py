@@ -1,0 +1,36 @@
+"""durable-rules 2.0.28: the limits we measured, the field names we reserve, and the errors
+of this backend. Everything here is a constant; see docs/backends.md for each limit."""
+
+from __future__ import annotations
+
+
+class BackendUnavailable(Exception):
+    """durable-rules cannot be imported here (e.g. Python 3.13); use the native backend."""
+
+
+class DurableLimitError(Exception):
+    """The policy, or a fact value, exceeds a durable-rules limit we cannot work around."""
+
+
+class DurableEngineError(RuntimeError):
+    """durable-rules misbehaved at evaluation time (a swallowed action exception, an
+    unexpected engine error); the result would have been wrong, so none is returned."""
+
+
+# -- limits (measured; see docs/backends.md) ------------------------------------------------
+INT_MAX = 2**63 - 1            # integers are parsed with atol/atoll: they saturate beyond this
+INT_MIN = -INT_MAX
+EXACT_INT = 2**53              # ints beyond this are rounded when durable compares them to a double
+MAX_FIELDS = 252               # fields per message besides `sid` (253 → error 302); `_n` included
+MAX_STACK = 64                 # alpha DFS stack, events.c MAX_STACK_SIZE (65 pending → error 303)
+STACK_CAP = 60                 # what we allow ourselves (margin)
+MAX_CHILDREN = 511             # conditions under one alpha node: a 512-slot hash set (512 → hang)
+CHILDREN_CAP = 500
+MAX_GROUPS = 15                # `$and`/`$or` per rule: 2 of 32 expression slots each (16 → error 113)
+MAX_JOINS = 127                # `$or` join nodes under one alpha node, NEXT_LIST_LENGTH 128 (→ 107)
+MAX_BETAS = 255                # rules ending at one alpha node, BETA_LIST_LENGTH 256 (→ 108)
+MAX_RULES_PER_RULESET = 60     # "more than 64 rules true at once → 303", with margin
+MAX_PARTS_PER_RULE = 256       # how far we split one rule before giving up
+
+SID = "0"
+ID_FIELD = "_n"
