@@ -19,9 +19,8 @@ from .explain import render as _explain
 from .compile import RuleSet, compile_policy
 from .runtime.decision import Decision
 from .evaluate import evaluate as _evaluate
-from .runtime.facts import FactsError  # noqa: F401 - re-exported for callers
 from .io.policies import load_policy as _load_policy
-from .language.loader import PolicyError
+from .errors import PolicyError
 from .language.model import Policy
 from .language.source import load_text
 from .language.validate import validate

@@ -10,15 +10,12 @@ Above the backends, below `evaluate`: nothing here calls back into evaluation.
 from __future__ import annotations
 
 from .backends.native import NativeBackend, generate_source
+from .errors import BackendError
 from .language.model import Policy
 from .runtime.semantics import Plan
 
 BACKENDS = ("native", "durable")
 FORMS = ("python", "durable")
-
-
-class BackendError(Exception):
-    """A backend that cannot run this policy here (not installed, over a limit)."""
 
 
 class RuleSet:
@@ -39,13 +36,11 @@ class RuleSet:
         if name == "durable":
             if self._durable is None:
                 try:
-                    from .backends.durable import BackendUnavailable, DurableBackend, DurableLimitError
+                    from .backends.durable import DurableBackend
                 except ImportError as exc:  # pragma: no cover - packaging problem
                     raise BackendError(f"durable backend unavailable: {exc}") from None
-                try:
-                    self._durable = DurableBackend(self.policy, self.plan)
-                except (BackendUnavailable, DurableLimitError) as exc:
-                    raise BackendError(str(exc)) from None
+                # Raises BackendUnavailable or DurableLimitError, both BackendErrors.
+                self._durable = DurableBackend(self.policy, self.plan)
             return self._durable
         raise BackendError(f"unknown backend `{name}` (choose from {', '.join(BACKENDS)})")
 
@@ -58,15 +53,11 @@ def emit(policy: Policy, form: str) -> str:
     """An executable form of a policy as text, deterministic across processes:
     "python", the module the native backend executes; "durable", the durable-rules
     rulesets as JSON (built without durable-rules itself). Raises BackendError for an
-    unknown form, or a policy the durable backend cannot compile."""
+    unknown form, or a policy the durable backend cannot compile (`DurableLimitError`)."""
     if form == "python":
         return generate_source(policy)
     if form == "durable":
         from .backends.durable.compiler import ruleset_json
-        from .backends.durable.limits import DurableLimitError
 
-        try:
-            return ruleset_json(policy, Plan(policy))
-        except DurableLimitError as exc:
-            raise BackendError(str(exc)) from None
+        return ruleset_json(policy, Plan(policy))  # a DurableLimitError is a BackendError
     raise BackendError(f"unknown form `{form}` (choose from {', '.join(FORMS)})")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from .compile import BackendError, RuleSet
+from .compile import RuleSet
+from .errors import BackendError
 from .runtime.decision import Decision, assemble
 from .runtime.facts import normalize
 

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import engine.backends.durable as bd
+from engine import errors
 from engine.backends.durable import host as dhost
 from engine.backends.durable import limits, network, normal
 from engine.runtime.facts import check_facts
@@ -102,7 +103,7 @@ def test_unimportable_durable_is_one_clear_line(monkeypatch):
     for mod in ("durable", "durable.engine", "durable_rules_engine"):
         monkeypatch.setitem(sys.modules, mod, None)
     policy = double11()
-    with pytest.raises(bd.BackendUnavailable) as err:
+    with pytest.raises(errors.BackendUnavailable) as err:
         bd.DurableBackend(policy, Plan(policy))
     text = str(err.value)
     assert "\n" not in text
@@ -401,7 +402,7 @@ rules:
     ({"x": 0, "y": -0.0, "s": "c", "flag_in": False}, '"f0":0,"f1":-0.0,"f2":"c","f3":false'),
     ({"x": 2**63 - 1, "flag_in": False}, '"f0":9223372036854775807,"f3":false'),
     ({"x": 0, "s": 'q"\\', "flag_in": False}, '"f0":0,"f2":"q\\"\\\\","f3":false'),  # not in the enum: escaped
-    ({"x": 2**63, "flag_in": False}, bd.DurableLimitError),
+    ({"x": 2**63, "flag_in": False}, errors.DurableLimitError),
     ({"x": True, "flag_in": False}, TypeError),
     ({"x": 1.0, "flag_in": False}, TypeError),
     ({"x": 1, "y": math.inf, "flag_in": False}, ValueError),
@@ -469,7 +470,7 @@ rules:
     be = backend(policy)
     for fact, value in (("n", 2**63), ("n", -2**63), ("m", 2**70)):
         facts = {"n": 1, fact: value}
-        with pytest.raises(bd.DurableLimitError, match=f"`{fact}`.*2\\^63"):
+        with pytest.raises(errors.DurableLimitError, match=f"`{fact}`.*2\\^63"):
             be.rule_matches(facts)
     assert be.rule_matches({"n": 2**63 - 1, "m": -(2**63 - 1)}) == (True, False)
 
@@ -524,7 +525,7 @@ rules:
     # 2^53 + 1 is not a double: an int fact value compares int-to-int, exactly
     assert agree(policy, [{"m": v} for v in (2**53, 2**53 + 1, 2**53 + 2, 2**62 + 1, 0, 1)], be) is None
     # a float against it would be rounded by durable: refused, naming fact and threshold
-    with pytest.raises(bd.DurableLimitError, match="`m`.*9007199254740993"):
+    with pytest.raises(errors.DurableLimitError, match="`m`.*9007199254740993"):
         be.rule_matches({"m": 1.5})
 
 
@@ -604,7 +605,7 @@ def test_swallowed_action_exception_is_raised_not_lost(durable, monkeypatch):
                 code = dict(zip(fn.__code__.co_freevars, (c.cell_contents for c in fn.__closure__)))["code"]
                 ruleset._actions[rule_name] = dengine.Promise(dhost._make_action(exploding, code))
     try:
-        with pytest.raises(bd.DurableEngineError, match="raised"):
+        with pytest.raises(errors.DurableEngineError, match="raised"):
             be.rule_matches(facts | {"credit_score": 900})  # some rule surely fires
     finally:
         for name, actions in saved.items():
@@ -730,7 +731,7 @@ def test_an_engine_error_is_raised_and_the_process_survives(durable, monkeypatch
     policy = load_policy(many_rules_policy(70).replace("policy: t", "policy: unguarded"))
     be = backend(policy)
     assert len(be._compiled.strata[0][1]) == 1
-    with pytest.raises(bd.DurableEngineError, match="303"):
+    with pytest.raises(errors.DurableEngineError, match="303"):
         be.rule_matches({"x": 1, "flag_in": False})
     assert be.rule_matches({"x": -30, "flag_in": False}) == (False,) * 30 + (True,) * 40  # fine again
 

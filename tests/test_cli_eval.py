@@ -174,7 +174,7 @@ def test_the_api_evaluate_is_the_general_evaluate(record, options):
 
 def test_the_api_evaluate_rejects_like_the_method():
     from engine import FactsError, load_policy
-    from engine.compile import BackendError
+    from engine.errors import BackendError
 
     p = load_policy(POLICY)
     for bad in ({**GOLD, "credit_score": 7000}, {**GOLD, "frozen": "no"}, "not a mapping"):

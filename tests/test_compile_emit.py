@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli.main import main
-from engine.compile import BackendError, compile_policy, emit
+from engine.compile import compile_policy, emit
+from engine.errors import BackendError
 from engine.io.policies import load_policy
 
 ROOT = Path(__file__).resolve().parent.parent

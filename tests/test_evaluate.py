@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from engine.compile import compile_policy
 from engine.evaluate import evaluate, slow_decide
 from engine.explain.render import decision_dict, to_json
-from engine.runtime.facts import FactsError
+from engine.errors import FactsError
 from engine.io.policies import load_policy
 from engine.language.schema.validate import load_schema
 from engine.runtime.semantics import reference_matches

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine.io.policies import check_policy_file, load_policy, read_file
-from engine.language.loader import PolicyError, check_policy_bytes, check_policy_ids, require_policy
+from engine.errors import PolicyError
+from engine.language.loader import check_policy_bytes, check_policy_ids, require_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 MINIMAL = ROOT / "tests" / "fixtures" / "valid" / "minimal.yaml"

@@ -162,7 +162,7 @@ def count_records(d: PolicyDiff, records: Iterable) -> None:
 
     `records` are read already (`engine.io.records.read_records(path, d.new)`): each has
     `data` and `error` (a record that could not be parsed is counted as skipped)."""
-    from ..runtime.facts import FactsError
+    from ..errors import FactsError
 
     matrix: dict[tuple[str, str], int] = {}
     total = skipped = 0

@@ -27,7 +27,7 @@ def load_valid_policy(path: str):
     """The validated Policy at `path`; an invalid one is an input error: its diagnostics on
     stderr, then one line saying how to see them in full."""
     from ..io.policies import load_policy
-    from ..language.loader import PolicyError
+    from ..errors import PolicyError
 
     try:
         return load_policy(path)

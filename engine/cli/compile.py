@@ -30,7 +30,8 @@ def emit_policy(path: str, form: str) -> int:
     if policy is None:
         click.echo(report.render("text", diags, [path]), err=True, nl=False)
         return EXIT_FINDINGS if any(d.severity == ERROR for d in diags) else EXIT_INPUT
-    from ..compile import BackendError, emit
+    from ..compile import emit
+    from ..errors import BackendError
 
     try:
         text = emit(policy, form)

@@ -60,16 +60,10 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
     in the summary."""
     from contextlib import nullcontext
 
-    from ..compile import BackendError
+    from ..errors import BackendError, DurableEngineError, FactsError
     from ..evaluate import evaluate
-    from ..runtime.facts import FactsError
     from ..io.files import atomic_writer
     from ..io.records import read_records
-
-    try:
-        from ..backends.durable import DurableEngineError
-    except ImportError:  # pragma: no cover - packaging problem; nothing can raise it then
-        DurableEngineError = RuntimeError  # noqa: N806
 
     if counterfactuals:
         from ..analysis.counterfactuals import counterfactuals as compute_counterfactuals

@@ -37,7 +37,7 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     or coverage is below the minimum, 2 usage error or an invalid test file."""
     import re as _re
 
-    from ..compile import BackendError
+    from ..errors import BackendError
     from ..explain import report
     from ..io.policies import check_policy_file, read_file
     from ..language.diagnostics import ERROR

@@ -12,18 +12,9 @@ from .diagnostics import ERROR, Diagnostic
 from .model import Policy
 from .source import load_bytes
 from .validate import validate
+from ..errors import PolicyError
 
 POLICY_SUFFIXES = (".yaml", ".yml")
-
-
-class PolicyError(Exception):
-    """A policy that cannot be used; carries every diagnostic found."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = diagnostics
-        first = diagnostics[0].render().splitlines()[0] if diagnostics else "invalid policy"
-        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
-        super().__init__(first + more)
 
 
 def check_policy_bytes(raw: bytes, name: str) -> tuple[Policy | None, list[Diagnostic]]:

@@ -14,6 +14,7 @@ from typing import Mapping
 
 from ..language.diagnostics import type_name
 from ..language.model import FactSpec, Policy
+from ..errors import FactsError
 
 
 @dataclass(frozen=True)
@@ -26,16 +27,6 @@ class FactProblem:
 
     def __str__(self) -> str:
         return self.message
-
-
-class FactsError(ValueError):
-    """A record that cannot be evaluated; lists every problem."""
-
-    def __init__(self, problems: list[FactProblem], record: str | None = None):
-        self.problems = problems
-        self.record = record
-        where = f"{record}: " if record else ""
-        super().__init__(where + "; ".join(p.message for p in problems))
 
 
 def _show(value) -> str:

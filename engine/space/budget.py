@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import threading
 
+from ..errors import Incomplete
+
 #: Boxes one region may hold; beyond this the computation is incomplete.
 MAX_BOXES = 5000
 #: Box operations (pairs intersected, boxes subtracted or compared) one computation may do.
 #: About 55 times what the analysis of the 200-rule policy of bench/bench_analysis.py spends
 #: (0.9 million); some 15 s of work on the machine of bench/RESULTS-analysis.md.
 MAX_STEPS = 50_000_000
-
-
-class Incomplete(Exception):
-    """The exact computation would exceed its budget: report, never guess."""
 
 
 class Budget:

@@ -35,7 +35,7 @@ def run_case(ruleset, case: Case, backend: str = "native") -> CaseResult:
     """One case: evaluate its facts with a full trace and check every expectation. A
     BackendError (the backend cannot run here) propagates: it is not a test failure."""
     from ..evaluate import evaluate
-    from ..runtime.facts import FactsError
+    from ..errors import FactsError
 
     try:
         decision = evaluate(ruleset, case.record, trace=True, backend=backend)

@@ -44,6 +44,5 @@ durable's alpha network), `compiler` (rules to packed rulesets, pure; also the J
 """
 
 from .host import DurableBackend
-from .limits import BackendUnavailable, DurableEngineError, DurableLimitError
 
-__all__ = ["BackendUnavailable", "DurableLimitError", "DurableEngineError", "DurableBackend"]
+__all__ = ["DurableBackend"]

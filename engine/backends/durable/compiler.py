@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
 from ...runtime.semantics import Plan, operand_value
-from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE, DurableLimitError
+from ...errors import DurableLimitError
+from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE
 from .network import SHARED_ANCHOR, Network, private_anchor
 from .normal import DURABLE_OP, NEGATE, FALSE, TRUE, chunk_items, int_compare, n_and, n_or, node_text, split
 

@@ -16,7 +16,8 @@ from typing import Callable, Mapping
 from ...language.model import Policy
 from ...runtime.semantics import Plan
 from .compiler import build
-from .limits import ID_FIELD, SID, BackendUnavailable, DurableEngineError, DurableLimitError
+from ...errors import BackendUnavailable, DurableEngineError, DurableLimitError
+from .limits import ID_FIELD, SID
 from .messages import encoders, writer
 from .normal import node_fields
 

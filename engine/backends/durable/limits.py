@@ -1,20 +1,7 @@
-"""durable-rules 2.0.28: the limits we measured, the field names we reserve, and the errors
-of this backend. Everything here is a constant; see docs/backends.md for each limit."""
+"""durable-rules 2.0.28: the limits we measured and the field names we reserve. Everything
+here is a constant; see docs/backends.md for each limit (the errors are in `engine.errors`)."""
 
 from __future__ import annotations
-
-
-class BackendUnavailable(Exception):
-    """durable-rules cannot be imported here (e.g. Python 3.13); use the native backend."""
-
-
-class DurableLimitError(Exception):
-    """The policy, or a fact value, exceeds a durable-rules limit we cannot work around."""
-
-
-class DurableEngineError(RuntimeError):
-    """durable-rules misbehaved at evaluation time (a swallowed action exception, an
-    unexpected engine error); the result would have been wrong, so none is returned."""
 
 
 # -- limits (measured; see docs/backends.md) ------------------------------------------------

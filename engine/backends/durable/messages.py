@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import math
 
-from .limits import ID_FIELD, INT_MAX, INT_MIN, SID, DurableLimitError
+from ...errors import DurableLimitError
+from .limits import ID_FIELD, INT_MAX, INT_MIN, SID
 from .normal import format_float
 
 
