@@ -15,7 +15,8 @@ from typing import Iterable
 from .findings import verdict_of
 from ..language.model import All, Comparison, Not, Policy
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
-from ..space.describe import _fmt
+from ..language.values import DIFF, format_value
+from ..space.describe import show
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
 
@@ -187,13 +188,11 @@ def count_records(d: PolicyDiff, records: Iterable) -> None:
 # -- rendering ---------------------------------------------------------------------------
 
 def _val(v) -> str:
-    from ..language.diagnostics import literal
-
-    return "(absent)" if v is None else literal(v)
+    return format_value(v, DIFF)
 
 
 def _witness(w: dict) -> str:
-    return ", ".join(f"{k}={_fmt(v)}" for k, v in w.items())
+    return ", ".join(f"{k}={show(v)}" for k, v in w.items())
 
 
 def _matrix_outcomes(d: PolicyDiff) -> tuple[list[str], list[str]]:

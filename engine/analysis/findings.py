@@ -28,7 +28,7 @@ from ..language.model import (
 from ..runtime.semantics import Plan, operand_value, reference_matches
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, is_subset, merge, \
     subtract, union
-from ..space.describe import _fmt
+from ..space.describe import show
 
 MAX_GAP_REGIONS = 6  # gap regions reported one by one; the rest are counted
 
@@ -65,7 +65,7 @@ class Finding:
         loc = self.loc
         hint = self.hint
         if self.witness is not None:
-            w = ", ".join(f"{k}={_fmt(v)}" for k, v in self.witness.items())
+            w = ", ".join(f"{k}={show(v)}" for k, v in self.witness.items())
             hint = f"{hint}; witness: {w}" if hint else f"witness: {w}"
         return Diagnostic(self.code, self.message, self.severity, loc.file if loc else "", loc.line if loc else 0,
                           loc.column if loc else 0, loc.pointer if loc else "", hint, self.rule, self.witness)
@@ -75,8 +75,8 @@ def _operand_text(o) -> str:
     if o.threshold:
         return o.threshold
     if isinstance(o.value, tuple):
-        return "[" + ", ".join(_fmt(v) for v in o.value) + "]"
-    return _fmt(o.value)
+        return "[" + ", ".join(show(v) for v in o.value) + "]"
+    return show(o.value)
 
 
 def _leaf_text(leaf: Comparison) -> str:
@@ -342,7 +342,7 @@ class Analysis:
             leaf = bounds[rule.index][fact][2]
             self.emit(Finding(THRESHOLD_INVERTED, WARNING,
                               f"rule `{rule.id}` gives the better outcome `{better}` to users whose `{fact}` misses "
-                              f"the {op} {_fmt(value)} every rule for the worse outcome `{worse}` demands",
+                              f"the {op} {show(value)} every rule for the worse outcome `{worse}` demands",
                               rule.id, leaf.loc or rule.loc, witness,
                               hint="check the order of the tier thresholds"), ok)
             return

@@ -10,8 +10,6 @@ import difflib
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
-from .values import literal  # noqa: F401  TEMP until every importer is switched
-
 ERROR = "error"
 WARNING = "warning"
 INFO = "info"

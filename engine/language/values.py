@@ -50,7 +50,14 @@ def format_value(value: object, style: Style = TEXT) -> str:
         return repr(value)
     if isinstance(value, (list, tuple, frozenset)):
         return "[" + ", ".join(format_value(v, style) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{format_value(k, style)}: {format_value(v, style)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def clip(text: str, limit: int = 40) -> str:
+    """`text` cut to `limit` characters with `...`, for a user's value inside a message."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def literal(value: object) -> str:

@@ -15,6 +15,7 @@ from typing import Mapping
 from ..language.diagnostics import type_name
 from ..language.model import FactSpec, Policy
 from ..errors import FactsError
+from ..language.values import YAML, clip, format_value
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,9 @@ class FactProblem:
 
 
 def _show(value) -> str:
-    text = repr(value) if not isinstance(value, str) else value
-    return text if len(text) <= 40 else text[:37] + "..."
+    # A user's value as JSON writes it (`true`, not Python's `True`); strings bare, since
+    # the message quotes the value in backticks already.
+    return clip(value if type(value) is str else format_value(value, YAML))
 
 
 def check_value(spec: FactSpec, value) -> tuple[object, str | None]:

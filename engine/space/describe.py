@@ -6,16 +6,13 @@ allow (`credit_score 550..599 and account_age_days < 90` for a rule `gte: 90`).
 
 from __future__ import annotations
 
-from ..language.diagnostics import literal
+from ..language.values import WITNESS, format_value
 from .cells import Dim, Space
 
 
-def _fmt(v) -> str:
-    if isinstance(v, bool) or v is None or isinstance(v, str):
-        return literal(v).strip('"') if isinstance(v, str) else literal(v)
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return repr(v)
+def show(v) -> str:
+    """A value in a region description or a witness (`values.WITNESS`)."""
+    return format_value(v, WITNESS)
 
 
 def _describe_dim(d: Dim, mask: int) -> str:
@@ -52,10 +49,10 @@ def _describe_dim(d: Dim, mask: int) -> str:
                     texts.append(f"{name} ≥ {a.lo}" if a.lo in d.consts or a.lo - 1 not in d.consts
                                  else f"{name} > {a.lo - 1}")
                 else:
-                    texts.append(f"{name} {_fmt(a.lo)}..{_fmt(b.hi)}")
+                    texts.append(f"{name} {show(a.lo)}..{show(b.hi)}")
             else:
                 if a.lo is not None and a.lo == a.hi and run[0] == run[-1]:
-                    texts.append(f"{name} = {_fmt(a.lo)}")
+                    texts.append(f"{name} = {show(a.lo)}")
                     continue
                 lo = None if at_lo and a.lo is None else (a.lo, a.lo_closed)
                 hi = None if at_hi and b.hi is None else (b.hi, b.hi_closed)
@@ -64,25 +61,25 @@ def _describe_dim(d: Dim, mask: int) -> str:
                 if at_hi and hi is not None and hi[1]:
                     hi = None
                 if lo is None and hi is not None:
-                    texts.append(f"{name} {'≤' if hi[1] else '<'} {_fmt(hi[0])}")
+                    texts.append(f"{name} {'≤' if hi[1] else '<'} {show(hi[0])}")
                 elif hi is None and lo is not None:
-                    texts.append(f"{name} {'≥' if lo[1] else '>'} {_fmt(lo[0])}")
+                    texts.append(f"{name} {'≥' if lo[1] else '>'} {show(lo[0])}")
                 elif lo is not None and hi is not None:
-                    texts.append(f"{_fmt(lo[0])} {'≤' if lo[1] else '<'} {name} {'≤' if hi[1] else '<'} "
-                                 f"{_fmt(hi[0])}")
+                    texts.append(f"{show(lo[0])} {'≤' if lo[1] else '<'} {name} {'≤' if hi[1] else '<'} "
+                                 f"{show(hi[0])}")
                 else:
                     texts.append(f"{name} any value")
         parts.append(" or ".join(texts))
     else:
         chosen = [d.cells[i] for i in idx]
         left = [c for i, c in enumerate(d.cells) if c.kind != "absent" and not mask >> i & 1]
-        named = [_fmt(c.value) for c in chosen if c.kind == "value"]
+        named = [show(c.value) for c in chosen if c.kind == "value"]
         if len(chosen) == 1 and chosen[0].kind == "value":
             parts.append(f"{name} = {named[0]}")
         elif any(c.kind == "other" for c in chosen) or (len(left) < len(chosen) and all(c.kind == "value"
                                                                                        for c in left)):
-            parts.append(f"{name} not in [{', '.join(_fmt(c.value) for c in left)}]" if len(left) != 1
-                         else f"{name} ≠ {_fmt(left[0].value)}")
+            parts.append(f"{name} not in [{', '.join(show(c.value) for c in left)}]" if len(left) != 1
+                         else f"{name} ≠ {show(left[0].value)}")
         else:
             parts.append(f"{name} in [{', '.join(named)}]")
     return " or ".join(parts) if len(parts) == 1 else "(" + " or ".join(parts) + ")"

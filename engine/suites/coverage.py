@@ -51,7 +51,7 @@ class Boundary:
 
     @property
     def label(self) -> str:
-        from ..explain.render import format_value
+        from ..language.values import format_value
 
         shown = format_value(self.value)
         return f"{'/'.join(self.names)} ({shown})" if self.names else shown
@@ -304,7 +304,7 @@ def gate(coverages: Sequence[Coverage], minimum: dict[str, float]) -> list[str]:
 
 def uncovered(cov: Coverage) -> list[tuple[Loc | None, str]]:
     """(location, description) of everything not covered, in policy order."""
-    from ..explain.render import format_value
+    from ..language.values import format_value
 
     out: list[tuple[Loc | None, str]] = []
     for rc in cov.rules:
@@ -334,7 +334,7 @@ def _side_text(b: Boundary, p: Point) -> str:
 
 
 def leaf_text(leaf: Comparison) -> str:
-    from ..explain.render import format_value
+    from ..language.values import format_value
 
     if leaf.kind == "flag":
         return f"flag {leaf.subject}"

@@ -205,7 +205,7 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str = "
     author to review against the business rules."""
     from ..compile import compile_policy
     from ..evaluate import evaluate
-    from ..explain.render import format_value
+    from ..language.values import format_value
 
     found = boundaries(policy, epsilon)
     if not any(p.reachable for b in found for p in b.points):

@@ -16,11 +16,11 @@ import re
 from pathlib import Path
 from typing import Callable, Sequence
 
-from ..language.diagnostics import (ERROR, Diagnostic, did_you_mean, has_errors, literal, pointer_join,
-                                    sorted_diagnostics)
+from ..language.diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, sorted_diagnostics
 from ..language.loader import POLICY_SUFFIXES
+from ..language.values import literal, value_fits
 from ..language.model import Loc, Policy
-from ..language.validate import value_fits
+
 from .model import Case, Expect, SetExpect, Suite
 
 TEST_SCHEMA = "test.schema.json"

@@ -64,7 +64,7 @@ def _same(a, b) -> bool:
 
 
 def _show(value) -> str:
-    from ..explain.render import format_value
+    from ..language.values import format_value
 
     if value is None:
         return "none"

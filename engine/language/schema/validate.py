@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, pointer_parts, type_name
 from ..source import SourceMap
-from ..values import literal
+from ..values import clip, literal
 from .accept import Unsupported, compile_schema
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
@@ -130,10 +130,7 @@ def _found(value) -> str:
 def _show(value) -> str:
     if isinstance(value, (dict, list)):
         return "a " + type_name(value)
-    text = json.dumps(value, ensure_ascii=False)
-    if len(text) > 40:
-        text = text[:37] + "..."
-    return f"`{text}`"
+    return f"`{clip(json.dumps(value, ensure_ascii=False))}`"
 
 
 def _leaf(error: ValidationError) -> ValidationError:
