@@ -13,4 +13,6 @@ export PATH="$PWD/.venv/bin:$PATH"
 verdict validate policies/
 verdict test policies/ --min-coverage rules=100,boundaries=100
 verdict test policies/ --backend durable --min-coverage rules=100,boundaries=100
+# Both ways of starting pytest must collect the suite (plain `pytest` once failed to).
+.venv/bin/pytest --collect-only -q -p no:cacheprovider >/dev/null
 exec .venv/bin/python -m pytest "$@"

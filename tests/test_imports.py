@@ -129,3 +129,52 @@ def test_the_layers_point_down():
                    if m == layer or m.startswith(layer + ".")
                    for t in targets if any(t == b or t.startswith(b + ".") for b in banned))
     assert not wrong, wrong
+
+
+# The dependency rule of docs/architecture.md: what each part of engine/ may import. A part
+# is a top-level module or subpackage; a module may always import within its own part.
+ALLOWED = {
+    "errors": set(),
+    "language": {"errors"},
+    "runtime": {"language", "errors"},
+    "space": {"runtime", "language", "errors"},
+    "backends": {"runtime", "language", "errors"},
+    "compile": {"backends", "runtime", "language", "errors"},
+    "evaluate": {"compile", "backends", "runtime", "language", "errors"},
+    "analysis": {"space", "evaluate", "compile", "backends", "runtime", "language", "errors"},
+    "explain": {"analysis", "space", "evaluate", "compile", "runtime", "language", "errors"},
+    "suites": {"explain", "analysis", "space", "evaluate", "compile", "runtime", "language", "errors"},
+    "io": {"runtime", "language", "errors"},
+    "api": {"io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+            "language", "errors"},
+    "cli": {"api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+            "language", "errors"},
+    "": {"api", "errors"},  # the package's own __init__: the lazy public names
+}
+
+
+def part(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_every_part_imports_only_what_the_dependency_rule_allows():
+    wrong = sorted((m, t) for m, targets in graph().items() for t in targets
+                   if part(t) != part(m) and part(t) not in ALLOWED[part(m)])
+    assert not wrong, "imports the dependency rule (docs/architecture.md) does not allow: " + \
+        ", ".join(f"{m} -> {t}" for m, t in wrong)
+
+
+def test_the_rule_names_every_part():
+    assert {part(m) for m in graph()} == set(ALLOWED)
+
+
+def test_tests_import_their_helpers_one_way():
+    """`pytest` puts tests/ on sys.path, `python -m pytest` the repository root as well; a
+    test module importing `tests.factgen` collects only under the second (it once broke
+    plain `pytest`). Helpers are imported by their own name (`from factgen import ...`)."""
+    tests = Path(__file__).resolve().parent
+    wrong = [p.name for p in sorted(tests.glob("*.py"))
+             if any(isinstance(n, (ast.Import, ast.ImportFrom)) and any(
+                 (getattr(n, "module", None) or a.name).split(".")[0] == "tests" for a in n.names)
+                 for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))))]
+    assert not wrong, wrong
