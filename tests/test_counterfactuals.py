@@ -1,20 +1,19 @@
-"""Counterfactuals (engine/analysis/counterfactuals.py): the issue's examples, the algorithm's
-guarantees as hypothesis properties, and minimality against brute force on small policies."""
+"""Counterfactuals (engine/analysis/counterfactuals.py): the issue's examples and the
+algorithm's guarantees as hypothesis properties (minimality against brute force is
+tests/test_counterfactuals_grid.py)."""
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.api import load_policy, load_policy_text
 from engine.cli.main import main
-from engine.analysis.counterfactuals import better_outcomes, change_cost, counterfactuals, reach
+from engine.analysis.counterfactuals import better_outcomes, change_cost, counterfactuals
 from engine.evaluate import evaluate
 from engine.runtime.facts import check_value
 from engine.language.model import FactSpec
@@ -243,144 +242,8 @@ def test_every_counterfactual_flips_the_outcome_within_range_and_mutability(data
     assert all(len(v) <= 3 for v in by_outcome.values())
 
 
-# -- minimality against brute force on small generated policies ----------------------------------
-
-N = 8  # integer facts range over 0..N
-LEVELS = ("l0", "l1", "l2", "l3")
-CHANGES = ("any", "increase", "decrease", "none")
-
-
-@st.composite
-def small_policies(draw):
-    changes = [draw(st.sampled_from(CHANGES)) for _ in range(4)]
-    t = lambda: draw(st.integers(0, N))  # noqa: E731
-
-    def int_leaf(fact):
-        op = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne", "between", "in", "not_in"]))
-        if op == "between":
-            lo, hi = sorted((t(), t()))
-            return {fact: {"between": [lo, hi]}}
-        if op in ("in", "not_in"):
-            return {fact: {op: sorted({t(), t()})}}
-        return {fact: {op: t()}}
-
-    def leaf():
-        kind = draw(st.sampled_from(["a", "b", "level", "ok"]))
-        if kind in ("a", "b"):
-            return int_leaf(kind)
-        if kind == "level":
-            op = draw(st.sampled_from(["eq", "ne", "in", "not_in"]))
-            vals = sorted(set(draw(st.lists(st.sampled_from(LEVELS), min_size=1, max_size=2))))
-            return {"level": {op: vals if op in ("in", "not_in") else vals[0]}}
-        return {"ok": draw(st.booleans())}
-
-    def cond(depth=0):
-        shape = draw(st.sampled_from(["leaf", "all", "any", "not"] if depth < 2 else ["leaf"]))
-        if shape == "leaf":
-            return leaf()
-        if shape == "not":
-            return {"not": cond(depth + 1)}
-        return {shape: [cond(depth + 1) for _ in range(draw(st.integers(1, 3)))]}
-
-    rules = [{"id": "risky", "when": cond(), "then": {"flags": ["risky"]}}]
-    outcomes = [("deny", True), ("top", False), ("mid", False), ("low", False)]
-    for oid, adverse in outcomes:
-        for k in range(draw(st.integers(0 if oid == "low" else 1, 2))):
-            when = cond()
-            if draw(st.integers(0, 4)) == 0:
-                when = {"all": [when, {"not": {"flag": "risky"}} if oid != "deny" else {"flag": "risky"}]}
-            then = {"outcome": oid}
-            if adverse:
-                then["reason"] = "R"
-            rules.append({"id": f"{oid}-{k}", "when": when, "then": then})
-    doc = {
-        "policy": "small", "version": 1, "language": "en",
-        "facts": {
-            "a": {"type": "integer", "minimum": 0, "maximum": N, "change": changes[0]},
-            "b": {"type": "integer", "minimum": 0, "maximum": N, "change": changes[1]},
-            "level": {"type": "string", "enum": list(LEVELS), "change": changes[2]},
-            "ok": {"type": "boolean", "change": changes[3]},
-        },
-        "outcomes": [{"id": o, "adverse": a} for o, a in outcomes],
-        "reasons": {"R": "denied"},
-        "rules": rules,
-    }
-    if draw(st.booleans()):
-        doc["default"] = "low"
-    return json.dumps(doc, ensure_ascii=False)
-
-
-DOMAINS = {"a": list(range(N + 1)), "b": list(range(N + 1)), "level": list(LEVELS), "ok": [False, True]}
-
-
-def _allowed(spec, old, new) -> bool:
-    if new == old:
-        return True
-    if spec.change == "none":
-        return False
-    if spec.change == "any":
-        return True
-    order = (lambda v: v) if spec.numeric else (spec.enum or (False, True)).index
-    return (order(new) > order(old)) == (spec.change == "increase")
-
-
-def _distance(spec, old, new) -> float:
-    if spec.numeric:
-        return abs(new - old) / N
-    if spec.enum:
-        return abs(spec.enum.index(new) - spec.enum.index(old)) / (len(spec.enum) - 1)
-    return 1.0
-
-
-def brute_force(ruleset, facts) -> dict[str, tuple[int, float]]:
-    """Per reachable outcome, the least (facts changed, distance) over the whole domain."""
-    policy = ruleset.policy
-    names = list(DOMAINS)
-    best: dict[str, tuple[int, float]] = {}
-    for values in itertools.product(*(DOMAINS[n] for n in names)):
-        point = dict(zip(names, values))
-        if not all(_allowed(policy.facts[n], facts[n], point[n]) for n in names):
-            continue
-        d = evaluate(ruleset, point, trace=False)
-        if d.outcome is None or not d.outcome_known:
-            continue
-        changed = [n for n in names if point[n] != facts[n]]
-        key = (len(changed), round(sum(_distance(policy.facts[n], facts[n], point[n]) for n in changed), 6))
-        if d.outcome not in best or key < best[d.outcome]:
-            best[d.outcome] = key
-    return best
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=small_policies(), data=st.data())
-def test_counterfactuals_are_minimal_by_brute_force_on_small_policies(text, data):
-    ruleset = load_policy_text(text).ruleset
-    assert reach(ruleset).complete
-    policy = ruleset.policy
-    for _ in range(3):
-        facts = {n: data.draw(st.sampled_from(DOMAINS[n])) for n in DOMAINS}
-        decision = evaluate(ruleset, facts, trace=False)
-        if not decision.outcome_known:
-            continue
-        found = counterfactuals(ruleset, decision, prune=False, per_outcome=100)
-        for cf in found:
-            _check_counterfactual(ruleset, decision, cf)
-        ours: dict[str, tuple[int, float]] = {}
-        for cf in found:
-            key = (cf.size, cf.distance)
-            ours[cf.outcome] = min(ours.get(cf.outcome, key), key)
-        brute = brute_force(ruleset, facts)
-        expected = {o: brute[o] for o in better_outcomes(policy, decision.outcome) if o in brute}
-        assert ours.keys() == expected.keys(), (facts, decision.outcome)
-        for o in expected:
-            assert ours[o][0] == expected[o][0], (o, facts)
-            assert ours[o][1] == pytest.approx(expected[o][1], abs=1e-6), (o, facts)
-        # Pruning only drops alternatives, and keeps one for the best reachable outcome.
-        pruned = counterfactuals(ruleset, decision)
-        assert {shown(c) for c in pruned} <= {shown(c) for c in found}
-        if expected:
-            best = min(expected, key=lambda o: better_outcomes(policy, None).index(o))
-            assert any(c.outcome == best for c in pruned)
+# Minimality against brute force over generated policies (integer and number facts, open
+# and closed bounds, enums, optional facts) is tests/test_counterfactuals_grid.py.
 
 
 OPTIONAL = """
