@@ -8,9 +8,9 @@ A caller catches `VerdictError` for anything verdict refuses, or one of its kind
 - `BackendError`: a backend that cannot run here or cannot take this policy or record:
   `BackendUnavailable` (durable-rules cannot be imported), `DurableLimitError` (a
   durable-rules limit, such as an integer beyond int64).
-- `InternalError`: verdict itself went wrong (a backend that misbehaved, two backends that
-  disagree): the answer would have been wrong, so there is none. `DurableEngineError` is
-  the durable backend's kind. The CLI reports these with exit code 3.
+- `InternalError`: verdict itself went wrong: the answer would have been wrong, so there is
+  none. `BackendDisagreement`: another backend's matches differ from the native form's;
+  `DurableEngineError`: durable-rules misbehaved. The CLI reports these with exit code 3.
 - `Incomplete`: an exact computation over the fact space would exceed its `Budget`; the
   analyses report themselves incomplete instead of guessing.
 
@@ -59,6 +59,11 @@ class DurableLimitError(BackendError):
 
 class InternalError(VerdictError, RuntimeError):
     """verdict went wrong; the result would have been wrong, so none is returned."""
+
+
+class BackendDisagreement(InternalError):
+    """Another backend's matches differ from the native form's on the same facts: one of
+    them is wrong, and which one is not known, so neither answer is given."""
 
 
 class DurableEngineError(InternalError):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from .compile import RuleSet
-from .errors import BackendError
+from .errors import BackendDisagreement
 from .runtime.decision import Decision, assemble
 from .runtime.facts import normalize
 
@@ -20,20 +20,36 @@ from .runtime.facts import normalize
 def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native",
            warnings: tuple[str, ...] = ()) -> Decision:
     """Evaluate already-normalized facts (see `facts.normalize`)."""
-    be = ruleset.backend(backend)
-    if trace:
-        if backend == "native":
-            matched, leaves = be.trace(facts)
-        else:
-            # The durable engine reports matches only; the leaf trace comes from the native
-            # form of the same IR, and the two must agree on the matches.
-            matched = be.rule_matches(facts)
-            native_matched, leaves = ruleset.native.trace(facts)
-            if native_matched != matched:
-                # Never a silently wrong answer: a disagreement is a backend failure (exit 2 in the CLI).
-                raise BackendError(f"backends disagree on {facts!r}: {backend} {matched}, native {native_matched}")
-        return assemble(ruleset.plan, facts, matched, leaves, warnings)
-    return assemble(ruleset.plan, facts, be.rule_matches(facts), warnings=warnings)
+    native = ruleset.native
+    if backend == "native":
+        if trace:
+            matched, leaves = native.trace(facts)
+            return assemble(ruleset.plan, facts, matched, leaves, warnings)
+        return assemble(ruleset.plan, facts, native.rule_matches(facts), warnings=warnings)
+    # Another engine reports matches only; the leaf trace comes from the native form of the
+    # same IR, and the two must agree on the matches.
+    native_matched, leaves = native.trace(facts) if trace else (native.rule_matches(facts), None)
+    matched = checked_matches(ruleset, backend, facts, native_matched)
+    return assemble(ruleset.plan, facts, matched, leaves, warnings)
+
+
+def checked_matches(ruleset: RuleSet, backend: str, facts: dict, native_matched: tuple) -> tuple:
+    """Another backend's matches on normalized facts, which must be the native form's.
+
+    INVARIANT: every path that decides with a backend other than native comes through
+    here, so a disagreement can never become an answer: it is a `BackendDisagreement`
+    (an internal error, exit 3 in the CLI), naming the rules and the facts."""
+    matched = ruleset.backend(backend).rule_matches(facts)
+    if matched != native_matched:
+        rules = ruleset.policy.rules
+        differ = ", ".join(f"`{rules[i].id}` {backend} {_tri(m)}, native {_tri(n)}"
+                           for i, (m, n) in enumerate(zip(matched, native_matched)) if m != n)
+        raise BackendDisagreement(f"backends disagree: {differ}; facts {facts!r}")
+    return matched
+
+
+def _tri(v) -> str:
+    return "unknown" if v is None else str(v).lower()
 
 
 def slow_decide(ruleset: RuleSet, record: Mapping, *, trace: bool = False, backend: str = "native",
@@ -66,11 +82,8 @@ def _decide_on_other_backend(ruleset: RuleSet, record: Mapping, backend: str) ->
     """Another backend, without a trace. The native fast path validates and normalizes the
     record (the checks of `facts.normalize`, generated) and yields the Decision that those
     facts and *its* matches imply; the other backend then computes the matches itself.
-    A Decision is a function of facts and matches (`assemble`), so when the matches are
-    the same the native Decision *is* the other backend's, and is reused; when they differ
-    the Decision is assembled from the other backend's matches."""
+    A Decision is a function of facts and matches (`assemble`), and the matches must be the
+    same (`checked_matches`), so the native Decision *is* the other backend's."""
     reference = ruleset.native.decide(record)  # raises FactsError for a bad record
-    matched = ruleset.backend(backend).rule_matches(reference.facts)
-    if matched == reference.matched:
-        return reference
-    return assemble(ruleset.plan, reference.facts, matched, warnings=reference.warnings)
+    checked_matches(ruleset, backend, reference.facts, reference.matched)
+    return reference

@@ -172,3 +172,40 @@ def test_newcomer_mistakes_get_a_hint(tmp_path: Path, edit_, where, words: str) 
     assert len(errors) == 1, errors
     assert (errors[0]["line"], errors[0]["column"]) == where
     assert words in errors[0]["message"] + " " + errors[0].get("hint", "")
+
+
+# -- item 1: the durable backend never answers differently from native, silently -------------
+
+BIG = 500000000000000000000  # beyond int64
+
+
+def test_an_integer_beyond_int64_is_refused_by_durable_never_decided_differently() -> None:
+    from engine.api import load_policy_text
+    from engine.errors import DurableLimitError
+
+    policy = load_policy_text(edit(r'^(\s+high_risk_loan_applications:) \d+', rf"\1 {BIG}"), "p.yaml")
+    user = {**GOLD, "loan_applications_30d": BIG}
+    native = policy.evaluate(user)
+    assert native.outcome == "gold" and native.flags == ("high_risk",) and native.outputs["coupon_yuan"] == 0
+    for trace in (False, True):
+        with pytest.raises(DurableLimitError, match="loan_applications_30d"):
+            policy.evaluate(user, trace=trace, backend="durable")
+    # Within int64 both backends decide, and agree.
+    fine = {**GOLD, "loan_applications_30d": 2**63 - 1}
+    assert policy.evaluate(fine, backend="durable") == policy.evaluate(fine)
+
+
+@pytest.mark.parametrize("trace", [False, True])
+@pytest.mark.parametrize("label", [None, "users.jsonl:3"])
+def test_a_backend_disagreement_is_an_internal_error_on_every_path(monkeypatch, trace: bool, label) -> None:
+    from engine.api import load_policy
+    from engine.errors import BackendDisagreement, InternalError
+    from engine.evaluate import evaluate
+
+    policy = load_policy(ROOT / "policies" / "double11-coupon.yaml")
+    durable = policy.ruleset.backend("durable")
+    honest = durable.rule_matches
+    monkeypatch.setattr(durable, "rule_matches", lambda facts: tuple(not m for m in honest(facts)))
+    with pytest.raises(BackendDisagreement, match="backends disagree: `account-frozen` durable true, native false"):
+        evaluate(policy.ruleset, GOLD, trace=trace, backend="durable", label=label)
+    assert issubclass(BackendDisagreement, InternalError)

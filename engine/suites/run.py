@@ -35,13 +35,13 @@ def run_case(ruleset, case: Case, backend: str = "native") -> CaseResult:
     """One case: evaluate its facts with a full trace and check every expectation. A
     BackendError (the backend cannot run here) propagates: it is not a test failure."""
     from ..evaluate import evaluate
-    from ..errors import FactsError
+    from ..errors import BackendDisagreement, FactsError
 
     try:
         decision = evaluate(ruleset, case.record, trace=True, backend=backend)
     except FactsError as exc:  # loading checks facts, so this means the policy changed under us
         return CaseResult(case, None, (Failure("facts", None, None, f"facts not accepted: {exc}"),))
-    except AssertionError as exc:  # the durable backend disagreeing with the native one
+    except BackendDisagreement as exc:  # the backend under test disagreeing with the native one
         return CaseResult(case, None, (Failure("backend", None, None, str(exc)),))
     return CaseResult(case, decision, tuple(check_expectations(case.expect, decision)))
 

@@ -17,7 +17,8 @@ from ...language.model import Policy
 from ...runtime.semantics import Plan
 from .compiler import build
 from ...errors import BackendUnavailable, DurableEngineError, DurableLimitError
-from .limits import ID_FIELD, SID
+from ...language.values import clip
+from .limits import ID_FIELD, INT_MAX, INT_MIN, SID
 from .messages import encoders, writer
 from .normal import node_fields
 
@@ -174,6 +175,12 @@ class DurableBackend:
         self._done: dict = {}
         self._resolved: list[dict] = [{} for _ in compiled.strata]
         self._required = frozenset(n for n, f in policy.facts.items() if f.required or f.has_default)
+        # The compiler folds a comparison with a constant beyond int64 into a constant
+        # (`normal.int_compare`): exact for every value durable-rules can hold, and wrong for
+        # one it cannot, which then never reaches a message. So every numeric fact a rule
+        # reads is range-checked here, whether or not its comparisons were folded.
+        self._int64_checked = tuple(sorted({leaf.subject for r in policy.rules for leaf in r.leaves
+                                            if leaf.kind == "fact" and policy.facts[leaf.subject].numeric}))
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
 
@@ -269,6 +276,11 @@ class DurableBackend:
         missing = self._required.difference(facts.keys())
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
+        for name in self._int64_checked:
+            v = facts.get(name)
+            if v.__class__ is int and not INT_MIN <= v <= INT_MAX:
+                raise DurableLimitError(f"fact `{name}` = {clip(str(v))} is beyond ±(2^63-1); durable-rules would "
+                                        "saturate it")
         strata = self._compiled.strata
         message, run, resolve = self._message, self._run, self._resolve
         matched: list[bool | None] = [False] * len(self.policy.rules)
