@@ -310,7 +310,8 @@ def test_lint_ignore_silences_one_code_on_one_rule():
     then: {outcome: denied, reason: VERY_OVERDUE}
     lint: {ignore: [rule-subsumed], reason: kept for its own reason code}
 """
-    assert codes(find(policy_of(rules))) == []
+    [f] = [f for f in find(policy_of(rules)) if f.code != "gap"]  # acknowledged, with the rule's reason
+    assert (f.code, f.rule, f.suppressed) == ("rule-subsumed", "very-overdue", "kept for its own reason code")
 
 
 def test_number_facts_open_and_closed_intervals():
@@ -589,3 +590,93 @@ def test_api_analyse_returns_what_validate_reports_from_analysis():
         doc = json.loads(CliRunner().invoke(main, ["validate", "--format", "json", path]).stdout)
         reported = [(d["code"], d["message"], d.get("witness")) for d in doc["diagnostics"] if d["code"] in CODES]
         assert sorted(reported, key=repr) == sorted(((d.code, d.message, d.witness) for d in found), key=repr)
+
+
+
+# -- acknowledging findings (`lint:`) ----------------------------------------------------------
+
+GAP_RULES = """
+  - id: low
+    when: {days: {lt: 5}}
+    then: {outcome: gold}
+  - id: high
+    when: {days: {gt: 20}}
+    then: {outcome: denied, reason: OVERDUE}
+"""
+
+
+def acknowledged(lint: str):
+    return [(f.code, f.region, f.suppressed) for f in find(policy_of(GAP_RULES, extra=lint)) if f.code in
+            (GAP, "acknowledgement-unused")]
+
+
+def test_a_policy_acknowledges_an_intended_gap_with_its_reason():
+    lint = "lint:\n  acknowledge:\n    - {code: gap, reason: the middle band gets the default on purpose}\n"
+    assert acknowledged(lint) == [(GAP, "days 5..20", "the middle band gets the default on purpose")]
+
+
+def test_where_acknowledges_only_gap_regions_inside_it_exactly():
+    inside = "lint:\n  acknowledge:\n    - {code: gap, reason: meant, where: {days: {between: [5, 20]}}}\n"
+    assert acknowledged(inside) == [(GAP, "days 5..20", "meant")]
+    # A `where` that covers only part of the gap acknowledges nothing (a region is all or
+    # nothing), and the acknowledgement is reported as left unused.
+    part = "lint:\n  acknowledge:\n    - {code: gap, reason: meant, where: {days: {lt: 10}}}\n"
+    assert acknowledged(part) == [(GAP, "days 5..20", None), ("acknowledgement-unused", None, None)]
+
+
+def test_a_stale_acknowledgement_is_a_warning():
+    lint = "lint:\n  acknowledge:\n    - {code: rule-shadowed, rule: high, reason: kept}\n"
+    [f] = [f for f in find(policy_of(GAP_RULES, extra=lint)) if f.code == "acknowledgement-unused"]
+    assert f.severity == "warning" and f.rule == "high" and f.loc.line > 0
+
+
+@pytest.mark.parametrize("lint, code, words", [
+    ("lint:\n  acknowledge:\n    - {code: gap, rule: low, reason: x}\n", "lint-ignore-not-applicable", "remove `rule:`"),
+    ("lint:\n  acknowledge:\n    - {code: rule-shadowed, rule: lowe, reason: x}\n", "unknown-rule", "`low`"),
+    ("lint:\n  acknowledge:\n    - {code: rule-shadowed, where: {days: 1}, reason: x}\n",
+     "lint-ignore-not-applicable", "use `rule:`"),
+    ("lint:\n  acknowledge:\n    - {code: gap, where: {rule: low}, reason: x}\n", "lint-ignore-not-applicable",
+     "cannot test `rule`"),
+    ("lint:\n  acknowledge:\n    - {code: gaps, reason: x}\n", "schema-enum", "gap"),
+    ("lint:\n  acknowledge:\n    - {code: gap}\n", "schema-missing-key", "reason"),
+])
+def test_acknowledgements_that_cannot_apply_are_refused(lint: str, code: str, words: str):
+    from engine.language.source import load_text
+
+    doc, _ = load_text(HEAD + "default: none\n" + lint + "rules:\n" + GAP_RULES, "p.yaml")
+    policy, diags = validate(doc)
+    errors = [d for d in diags if d.severity == "error"]
+    assert policy is None and [d.code for d in errors] == [code], errors
+    assert words in errors[0].message + " " + (errors[0].hint or "")
+
+
+CLEAN_BUT_A_GAP = """
+policy: p
+version: 1
+facts:
+  days: {type: integer, minimum: 0}
+outcomes: [{id: denied, adverse: true}, gold, none]
+reasons: {OVERDUE: overdue}
+default: none
+lint:
+  acknowledge:
+    - {code: gap, reason: the middle band gets the default on purpose}
+rules:
+""" + GAP_RULES
+
+
+def test_acknowledged_findings_are_sarif_suppressions_and_never_fail_strict(tmp_path):
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    path = tmp_path / "p.yaml"
+    path.write_text(CLEAN_BUT_A_GAP, "utf-8")
+    text = CliRunner().invoke(main, ["validate", "--strict", str(path)])
+    assert text.exit_code == 0 and "gap" not in text.output and text.output.endswith("1 acknowledged\n")
+    sarif = json.loads(CliRunner().invoke(main, ["validate", "--format", "sarif", str(path)]).output)
+    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == GAP]
+    assert result["suppressions"] == [{"kind": "inSource",
+                                       "justification": "the middle band gets the default on purpose"}]
+    github = CliRunner().invoke(main, ["validate", "--format", "github", str(path)]).output
+    assert "::notice" not in github

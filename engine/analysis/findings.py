@@ -11,7 +11,7 @@ analysis stops and says so (`analysis-incomplete`) instead of guessing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ..language.diagnostics import INFO, WARNING, Diagnostic
@@ -42,8 +42,9 @@ CONDITION_ALWAYS_TRUE = "condition-always-true"
 CONDITION_ALWAYS_FALSE = "condition-always-false"
 ANALYSIS_INCOMPLETE = "analysis-incomplete"
 ANALYSIS_UNVERIFIED = "analysis-unverified"
+ACKNOWLEDGEMENT_UNUSED = "acknowledgement-unused"
 CODES = (RULE_UNSATISFIABLE, RULE_SHADOWED, RULE_SUBSUMED, GAP, THRESHOLD_INVERTED, CONDITION_ALWAYS_TRUE,
-         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED)
+         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED, ACKNOWLEDGEMENT_UNUSED)
 
 
 # -- describing regions ------------------------------------------------------------------------
@@ -60,6 +61,7 @@ class Finding:
     witness: dict | None = None
     hint: str | None = None
     region: str | None = None
+    suppressed: str | None = None  # the authors' reason, when they acknowledged the finding
 
     def to_diagnostic(self) -> Diagnostic:
         loc = self.loc
@@ -68,7 +70,8 @@ class Finding:
             w = ", ".join(f"{k}={show(v)}" for k, v in self.witness.items())
             hint = f"{hint}; witness: {w}" if hint else f"witness: {w}"
         return Diagnostic(self.code, self.message, self.severity, loc.file if loc else "", loc.line if loc else 0,
-                          loc.column if loc else 0, loc.pointer if loc else "", hint, self.rule, self.witness)
+                          loc.column if loc else 0, loc.pointer if loc else "", hint, self.rule, self.witness,
+                          suppressed=self.suppressed)
 
 
 def _operand_text(o) -> str:
@@ -149,30 +152,61 @@ class Analysis:
         self.unsat: set[int] = set()
         self.shadowed: set[int] = set()
         self._chosen: dict | None = None
+        self.used_acknowledgements: set[int] = set()
 
     # -- verification: every witness is evaluated, and must show what the finding says
     def decide(self, witness: dict) -> "Verdict":
         return verdict_of(self.policy, witness, self.plan)
 
-    def emit(self, finding: Finding, verified: bool = True) -> None:
-        rule = self.policy.rule(finding.rule) if finding.rule else None
-        if rule is not None and finding.code in rule.lint_ignore:
-            return
+    def emit(self, finding: Finding, verified: bool = True, boxes: list | None = None) -> None:
+        """Record a finding: withheld when its witness does not verify; marked acknowledged
+        (with the authors' reason) when the policy acknowledges it; `boxes` is a gap's region."""
         if not verified:
             finding = Finding(ANALYSIS_UNVERIFIED, INFO, f"the witness for `{finding.code}` did not verify; "
                               "the finding is withheld", finding.rule, finding.loc, finding.witness)
+        else:
+            reason = self.acknowledgement(finding, boxes)
+            if reason is not None:
+                finding = replace(finding, suppressed=reason)
         self.out.append(finding)
+
+    def acknowledgement(self, finding: Finding, boxes: list | None) -> str | None:
+        """The reason the policy gives for `finding`, if it acknowledges it."""
+        rule = self.policy.rule(finding.rule) if finding.rule else None
+        if rule is not None and finding.code in rule.lint_ignore:
+            return rule.lint_reason or f"ignored on rule `{rule.id}`"
+        for i, ack in enumerate(self.policy.acknowledged):
+            if ack.code != finding.code or (ack.rule is not None and ack.rule != finding.rule):
+                continue
+            if ack.where is not None:
+                if boxes is None or not is_subset(boxes, self.regions.condition(ack.where)[0], self.budget):
+                    continue
+            self.used_acknowledgements.add(i)
+            return ack.reason
+        return None
+
+    def check_acknowledgements(self) -> None:
+        """An acknowledgement that matches no finding is stale (the policy changed under it)."""
+        for i, ack in enumerate(self.policy.acknowledged):
+            if i not in self.used_acknowledgements:
+                where = f" (about rule `{ack.rule}`)" if ack.rule else " inside its `where`" if ack.where else ""
+                self.out.append(Finding(ACKNOWLEDGEMENT_UNUSED, WARNING, f"no `{ack.code}` finding{where} is left to "
+                                        "acknowledge", ack.rule, ack.loc, hint="remove the acknowledgement"))
 
     def run(self) -> list[Finding]:
         checks = (self.check_constant_conditions, self.check_shadowed, self.check_subsumed, self.check_inverted,
                   self.check_gaps)
+        complete = True
         for check in checks:
             try:
                 check()
             except Incomplete as exc:
+                complete = False
                 self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"analysis stopped in `{check.__name__[6:]}`: "
                                         f"{exc}; its findings may be missing", None,
                                         self.policy.extras.get("id_loc")))
+        if complete:  # an incomplete analysis may have missed the finding an acknowledgement is for
+            self.check_acknowledgements()
         return self.out
 
     def check_constant_conditions(self) -> None:
@@ -370,11 +404,11 @@ class Analysis:
                 msg = f"no rule decides where {text}, and there is no default outcome"
                 sev = WARNING
             f = Finding(GAP, sev, msg, None, loc, witness, region=text)
-            self.emit(f, ok)
+            self.emit(f, ok, [box])
         if len(boxes) > MAX_GAP_REGIONS:
             rest = len(boxes) - MAX_GAP_REGIONS
-            self.out.append(Finding(GAP, INFO, f"no rule decides in {rest} more region{'s' if rest != 1 else ''}, "
-                                    "not listed", None, loc))
+            self.emit(Finding(GAP, INFO, f"no rule decides in {rest} more region{'s' if rest != 1 else ''}, "
+                              "not listed", None, loc), True, boxes[MAX_GAP_REGIONS:])
 
 
 class Verdict(NamedTuple):

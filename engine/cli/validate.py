@@ -43,7 +43,7 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
             policies.append(policy)
     diags.extend(check_policy_ids(policies))
     if strict:
-        diags = [replace(d, severity=ERROR) if d.severity == WARNING else d for d in diags]
+        diags = [replace(d, severity=ERROR) if d.severity == WARNING and d.suppressed is None else d for d in diags]
     if unreadable:
         # An unreadable input is a usage problem, not a finding: one line each, no report.
         for d in diags:
@@ -51,4 +51,4 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
                 click.echo(f"verdict: {d.file}: {d.message}", err=True)
         return EXIT_INPUT
     write_output(report.render(fmt, diags, files), output)
-    return EXIT_FINDINGS if any(d.severity == ERROR for d in diags) else EXIT_OK
+    return EXIT_FINDINGS if any(d.severity == ERROR and d.suppressed is None for d in diags) else EXIT_OK

@@ -29,15 +29,23 @@ def _version() -> str:
 def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
     # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
     diags = sorted_diagnostics(diags)
-    errors = sum(d.severity == ERROR for d in diags)
-    warnings = sum(d.severity == WARNING for d in diags)
+    errors = sum(d.severity == ERROR for d in shown(diags))
+    warnings = sum(d.severity == WARNING for d in shown(diags))
+    acknowledged = len(diags) - len(shown(diags))
     n = len(files)
-    return f"{n} file{'s' if n != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
+    line = f"{n} file{'s' if n != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
            f"{warnings} warning{'s' if warnings != 1 else ''}"
+    return line + (f", {acknowledged} acknowledged" if acknowledged else "")
+
+
+def shown(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """The findings to show and count: not those the policy acknowledges (`lint:`), which
+    the JSON and SARIF reports carry, marked, and the others leave out."""
+    return [d for d in diags if d.suppressed is None]
 
 
 def render_text(diags: list[Diagnostic], files: list[str]) -> str:
-    out = [d.render() for d in sorted_diagnostics(diags)]
+    out = [d.render() for d in shown(sorted_diagnostics(diags))]
     out.append(summary_line(diags, files))
     return "\n".join(out) + "\n"
 
@@ -46,8 +54,9 @@ def render_json(diags: list[Diagnostic], files: list[str]) -> str:
     ds = sorted_diagnostics(diags)
     doc = {
         "files": sorted(files),
-        "errors": sum(d.severity == ERROR for d in ds),
-        "warnings": sum(d.severity == WARNING for d in ds),
+        "errors": sum(d.severity == ERROR for d in shown(ds)),
+        "warnings": sum(d.severity == WARNING for d in shown(ds)),
+        "acknowledged": len(ds) - len(shown(ds)),
         "diagnostics": [d.to_dict() for d in ds],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -57,7 +66,7 @@ def render_github(diags: list[Diagnostic], files: list[str]) -> str:
     """GitHub Actions workflow commands: one `::error file=…,line=…,col=…::` per finding."""
     level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
     out = []
-    for d in sorted_diagnostics(diags):
+    for d in shown(sorted_diagnostics(diags)):
         props = [f"file={gh_escape(d.file, True)}"]
         if d.line:
             props += [f"line={d.line}", f"col={d.column}"]
@@ -71,7 +80,7 @@ def render_github(diags: list[Diagnostic], files: list[str]) -> str:
 def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate") -> str:
     """One test case per file; a file with errors fails, listing every finding."""
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
-    for d in sorted_diagnostics(diags):
+    for d in shown(sorted_diagnostics(diags)):
         by_file.setdefault(d.file, []).append(d)
     failures = sum(1 for ds in by_file.values() if any(d.severity == ERROR for d in ds))
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
@@ -124,6 +133,8 @@ def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
         }
         if d.witness is not None:
             result["properties"] = {"witness": d.witness}
+        if d.suppressed is not None:  # acknowledged in the policy itself (`lint:`)
+            result["suppressions"] = [{"kind": "inSource", "justification": d.suppressed}]
         results.append(result)
     doc = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -38,6 +38,9 @@ class Diagnostic:
     # Other places the finding involves (the uses of a misdeclared threshold, say), as
     # (file, line, column, pointer, what is there).
     related: tuple[tuple[str, int, int, str, str], ...] = field(default=(), compare=False)
+    # The authors' reason, when the policy acknowledges this finding (`lint:`): reported as
+    # acknowledged (SARIF `suppressions`), and never counted towards the exit code.
+    suppressed: str | None = field(default=None, compare=False)
 
     def located(self, file: str, line: int, column: int) -> "Diagnostic":
         return replace(self, file=file, line=line, column=column)
@@ -76,6 +79,8 @@ class Diagnostic:
             out["rule"] = self.rule
         if self.witness is not None:
             out["witness"] = self.witness
+        if self.suppressed is not None:
+            out["suppressed"] = {"reason": self.suppressed}
         if self.related:
             out["related"] = [{"file": f, "line": ln, "column": c, "pointer": p, "message": m}
                               for f, ln, c, p, m in self.related]

@@ -15,6 +15,12 @@ SUBJECT_FLAG = "flag"
 SUBJECT_RULE = "rule"
 RESERVED_NAMES = frozenset({"all", "any", "not", SUBJECT_OUTCOME, SUBJECT_FLAG, SUBJECT_RULE})
 
+# The static analysis's findings an author may acknowledge (`lint:`): about one rule (a
+# rule's own `lint: {ignore: [...]}` too), or about the policy as a whole.
+LINT_RULE_CODES = ("rule-unsatisfiable", "rule-shadowed", "rule-subsumed", "threshold-inverted",
+                   "condition-always-true", "condition-always-false")
+LINT_POLICY_CODES = ("gap",)
+
 NUMERIC_TYPES = frozenset({"integer", "number"})
 ORDER_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
 LIST_OPS = frozenset({"in", "not_in"})
@@ -132,6 +138,7 @@ class Rule:
     leaves: tuple[Comparison, ...] = ()
     lint_ignore: tuple[str, ...] = ()
     loc: Loc | None = None
+    lint_reason: str = ""  # why the ignored findings are intended (`lint: {reason: ...}`)
 
     @property
     def decides_outcome(self) -> bool:
@@ -156,6 +163,20 @@ class OutputSpec:
 
 
 @dataclass(frozen=True)
+class Acknowledgement:
+    """An analysis finding the authors intend, with their reason (policy-level `lint:`):
+    findings of `code` (about `rule`, when given; for `gap`, only regions inside `where`)
+    are reported as acknowledged, not as findings."""
+
+    code: str
+    reason: str
+    rule: str | None = None
+    where: object = None  # a Condition over facts, or None
+    leaves: tuple = ()  # the comparisons of `where`
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     id: str
     version: object
@@ -173,6 +194,7 @@ class Policy:
     digest: str
     path: str
     extras: dict = field(default_factory=dict)
+    acknowledged: tuple[Acknowledgement, ...] = ()
 
     @property
     def outcome_ids(self) -> tuple[str, ...]:

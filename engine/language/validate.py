@@ -15,6 +15,9 @@ from dataclasses import replace
 from .checks import CHECKS, stratify
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
 from .model import (
+    LINT_POLICY_CODES,
+    LINT_RULE_CODES,
+    Acknowledgement,
     LIST_OPS,
     ORDER_OPS,
     RESERVED_NAMES,
@@ -388,9 +391,51 @@ class _Builder:
             leaves: list[Comparison] = []
             when = self.condition(raw["when"], pointer_join(ptr, "when"), rid, leaves)
             then = self.effect(raw["then"], pointer_join(ptr, "then"), rid)
-            lint = tuple(raw.get("lint", {}).get("ignore", ()))
+            lint = self.rule_lint(raw.get("lint", {}), pointer_join(ptr, "lint"), rid)
             out.append(Rule(rid, i, when, then, raw.get("description", ""), tuple(leaves), lint,
-                            self.loc(ptr)))
+                            self.loc(ptr), raw.get("lint", {}).get("reason", "")))
+        return tuple(out)
+
+    def rule_lint(self, raw: dict, ptr: str, rule_id: str) -> tuple[str, ...]:
+        """A rule's `lint: {ignore: [...]}`: only findings about a rule can be ignored on one."""
+        codes = []
+        for i, code in enumerate(raw.get("ignore", ())):
+            if code in LINT_POLICY_CODES:
+                self.report("lint-ignore-not-applicable", f"`{code}` is a finding about the policy, not about rule "
+                            f"`{rule_id}`, so it cannot be ignored here", pointer_join(ptr, "ignore", i), rule=rule_id,
+                            hint=f"acknowledge it at the top level: `lint: {{acknowledge: [{{code: {code}, reason: "
+                                 "...}]}`")
+            elif code not in LINT_RULE_CODES:
+                self.report("lint-ignore-not-applicable", f"`{code}` is not a finding about a rule", pointer_join(
+                    ptr, "ignore", i), rule=rule_id, hint=did_you_mean(code, LINT_RULE_CODES)
+                    or f"a rule can ignore {', '.join(f'`{c}`' for c in LINT_RULE_CODES)}")
+            else:
+                codes.append(code)
+        return tuple(codes)
+
+    def acknowledgements(self) -> tuple[Acknowledgement, ...]:
+        """The policy-level `lint: {acknowledge: [...]}`."""
+        out = []
+        for i, raw in enumerate(self.data.get("lint", {}).get("acknowledge", ())):
+            ptr = pointer_join("/lint/acknowledge", i)
+            code, rule = raw["code"], raw.get("rule")
+            if rule is not None and rule not in self.rule_ids:
+                self.report("unknown-rule", f"no rule has id `{rule}`", pointer_join(ptr, "rule"),
+                            hint=did_you_mean(rule, self.rule_ids))
+            elif rule is not None and code not in LINT_RULE_CODES:
+                self.report("lint-ignore-not-applicable", f"`{code}` is a finding about the policy, not about a rule",
+                            pointer_join(ptr, "rule"), hint="remove `rule:`")
+            where, leaves = None, []
+            if "where" in raw:
+                if code != "gap":
+                    self.report("lint-ignore-not-applicable", f"`where` narrows `gap` findings only, not `{code}`",
+                                pointer_join(ptr, "where"), at_key=True, hint="use `rule:` to name the rule")
+                where = self.condition(raw["where"], pointer_join(ptr, "where"), None, leaves)
+                for leaf in leaves:
+                    if leaf.kind != "fact":
+                        self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
+                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True)
+            out.append(Acknowledgement(code, raw["reason"], rule, where, tuple(leaves), self.loc(ptr)))
         return tuple(out)
 
     def effect(self, raw: dict, ptr: str, rule_id: str) -> Effect:
@@ -473,6 +518,7 @@ class _Builder:
         self.outputs_by_name = self.outputs()
         self.misused: dict[str, list[tuple[str, str, str]]] = {}
         rules = self.rules()
+        acknowledged = self.acknowledgements()
         self.misused_thresholds()
         reasons = {code: _text_map(text, self.language) for code, text in self.data.get("reasons", {}).items()}
         for code, texts in reasons.items():
@@ -484,7 +530,7 @@ class _Builder:
             description=self.data.get("description", ""), language=self.language, facts=self.facts_by_name,
             thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
-            path=self.smap.file, extras={"id_loc": self.loc("/policy")},
+            path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))

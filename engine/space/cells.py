@@ -98,6 +98,10 @@ def _fact_constants(policies: Sequence[Policy]) -> dict[str, set]:
                 v = operand_value(leaf)
                 vals = v if isinstance(v, tuple) else (v,)
                 out.setdefault(leaf.subject, set()).update(vals)
+        for ack in p.acknowledged:  # a gap acknowledged `where` ...: its bounds are cell bounds too
+            for leaf in ack.leaves:
+                v = operand_value(leaf)
+                out.setdefault(leaf.subject, set()).update(v if isinstance(v, tuple) else (v,))
         for f in p.facts.values():
             if f.has_default:  # the default's cell must exist when absence reads as the default
                 out.setdefault(f.name, set()).add(f.default)

@@ -144,6 +144,10 @@ class Regions:
         acc[slot] = (cond, t, f)
         return t, f
 
+    def condition(self, cond) -> tuple[list, list]:
+        """(T, F) regions of a condition that is not a rule's (an acknowledgement's `where`)."""
+        return self._cond(cond, [])
+
     def flag(self, name: str) -> tuple[list, list]:
         """(T, F) of a flag: raised where some setter is true, not where every setter is false."""
         if name not in self._flags:
