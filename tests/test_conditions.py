@@ -1,11 +1,13 @@
-"""The one walk over condition trees (`engine.language.conditions`).
+"""The one walk over condition trees (`engine.language.conditions`), and that it is the only one.
 
 Order and polarity of `fold`, `walk`, `leaves` and `nnf` on nested all/any/not, `TypeError`
-on a node of no known kind wherever it sits.
+on a node of no known kind wherever it sits, and a scan of `engine/`'s source: no module
+but `engine/language/conditions.py` tests a node's class to recurse.
 """
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from engine.language.model import All, Any, Comparison, Not, Operand
 from engine.runtime.semantics import kleene
 
 ROOT = Path(__file__).resolve().parent.parent
+ENGINE = ROOT / "engine"
 POLICIES = sorted(p for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
 
 
@@ -167,3 +170,86 @@ def test_a_foreign_node_is_a_type_error(op: str, where: str) -> None:
 def test_one_level_of_a_foreign_node_is_a_type_error(op) -> None:
     with pytest.raises(TypeError, match="not a condition node: str"):
         op("all")
+
+
+# -- no other walk ------------------------------------------------------------------------------
+
+NODE_KINDS = {"All", "Any", "Not"}
+# module (relative to the repository) → why it may name the inner node classes
+MAY_IMPORT = {
+    "engine/language/conditions.py": "the one walk",
+    "engine/language/model.py": "defines them",
+    "engine/language/validate.py": "builds the IR from the document (constructs nodes, never inspects them)",
+}
+# module → why it still tests a node's class itself (none today: add a reason, or use the walk)
+MAY_TEST = {
+    "engine/language/conditions.py": "the one walk",
+}
+
+
+def _names(node: ast.AST) -> set[str]:
+    """The class names an `isinstance`/`issubclass` second argument or a comparison mentions."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | \
+        {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+
+
+def kind_tests(source: str, filename: str) -> list[str]:
+    """Where a module tests a condition node's class: `isinstance(x, All)` and the like,
+    `type(x) is Not`, `case Any(...)`."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        hit = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("isinstance", "issubclass") and len(node.args) == 2:
+            hit = _names(node.args[1]) & NODE_KINDS
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Call) and \
+                isinstance(node.left.func, ast.Name) and node.left.func.id == "type":
+            hit = set().union(*(_names(c) for c in node.comparators)) & NODE_KINDS
+        elif isinstance(node, ast.MatchClass):
+            hit = _names(node.cls) & NODE_KINDS
+        if hit:
+            found.append(f"{filename}:{node.lineno}: tests {', '.join(sorted(hit))}")
+    return found
+
+
+def node_imports(source: str, filename: str) -> list[str]:
+    """Where a module imports an inner node class from the IR."""
+    found = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "model":
+            names = {a.name for a in node.names} & NODE_KINDS
+            if names:
+                found.append(f"{filename}:{node.lineno}: imports {', '.join(sorted(names))}")
+    return found
+
+
+def engine_sources():
+    for path in sorted(ENGINE.rglob("*.py")):
+        yield path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8")
+
+
+def test_only_the_walk_tests_node_kinds() -> None:
+    bad = [hit for name, src in engine_sources() if name not in MAY_TEST for hit in kind_tests(src, name)]
+    assert not bad, "recurse with engine.language.conditions (fold, walk, leaves, nnf, kind):\n" + "\n".join(bad)
+
+
+def test_only_the_walk_and_the_builder_import_node_kinds() -> None:
+    bad = [hit for name, src in engine_sources() if name not in MAY_IMPORT for hit in node_imports(src, name)]
+    assert not bad, "use engine.language.conditions instead of the node classes:\n" + "\n".join(bad)
+
+
+@pytest.mark.parametrize("snippet", [
+    "isinstance(x, All)",
+    "isinstance(x, (Comparison, Any))",
+    "isinstance(x, model.Not)",
+    "type(x) is All",
+    "match x:\n    case Not(item=i):\n        pass",
+])
+def test_the_scan_finds_a_hand_written_kind_test(snippet: str) -> None:
+    assert kind_tests(snippet, "m.py")
+
+
+def test_the_scan_leaves_leaf_tests_and_typing_alone() -> None:
+    assert not kind_tests("isinstance(x, Comparison)\nisinstance(x, (int, float))\ny: Any = 1", "m.py")
+    assert node_imports("from ..language.model import All, Comparison", "m.py")
+    assert not node_imports("from typing import Any\nfrom .model import Comparison", "m.py")
