@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from .findings import verdict_of
-from ..language.model import All, Comparison, Not, Policy
+from ..language.conditions import fold
+from ..language.model import Comparison, Policy
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
 from ..language.values import DIFF, format_value
 from ..space.describe import show
@@ -59,14 +60,15 @@ def _label(outcome) -> str:
 
 def _shape(cond):
     """A condition without source positions, for comparing two versions of a rule."""
-    if isinstance(cond, Comparison):
-        # As written: a named threshold by its name (its value is compared under `thresholds`).
-        operand = tuple(o.threshold or ("=", o.value) for o in cond.operand) if isinstance(cond.operand, tuple) \
-            else cond.operand.threshold or ("=", cond.operand.value)
-        return ("leaf", cond.kind, cond.subject, cond.op, operand)
-    if isinstance(cond, Not):
-        return ("not", _shape(cond.item))
-    return ("all" if isinstance(cond, All) else "any", tuple(_shape(c) for c in cond.items))
+    return fold(cond, _leaf_shape, lambda _, parts: ("all", tuple(parts)), lambda _, parts: ("any", tuple(parts)),
+                lambda _, part: ("not", part))
+
+
+def _leaf_shape(cond: Comparison) -> tuple:
+    # As written: a named threshold by its name (its value is compared under `thresholds`).
+    operand = tuple(o.threshold or ("=", o.value) for o in cond.operand) if isinstance(cond.operand, tuple) \
+        else cond.operand.threshold or ("=", cond.operand.value)
+    return ("leaf", cond.kind, cond.subject, cond.op, operand)
 
 
 def _rule_shape(policy: Policy, rule) -> tuple:

@@ -14,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
+from ..language.conditions import fold, leaves, walk
 from ..language.diagnostics import INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
     SUBJECT_FLAG,
     SUBJECT_RULE,
-    All,
     Comparison,
-    Not,
     Policy,
     Rule,
 )
@@ -94,30 +93,18 @@ def _leaf_text(leaf: Comparison) -> str:
 
 
 def _node_text(node) -> str:
-    if isinstance(node, Comparison):
-        return _leaf_text(node)
-    if isinstance(node, Not):
-        return f"not ({_node_text(node.item)})"
-    word = "all" if isinstance(node, All) else "any"
-    return f"{word} of [{'; '.join(_node_text(c) for c in node.items)}]"
+    return fold(node, _leaf_text, lambda _, parts: f"all of [{'; '.join(parts)}]",
+                lambda _, parts: f"any of [{'; '.join(parts)}]", lambda _, part: f"not ({part})")
 
 
 def _first_leaf(node) -> Comparison | None:
-    if isinstance(node, Comparison):
-        return node
-    if isinstance(node, Not):
-        return _first_leaf(node.item)
-    for c in node.items:
-        leaf = _first_leaf(c)
-        if leaf is not None:
-            return leaf
-    return None
+    return next((leaf for leaf, _ in leaves(node)), None)
 
 
 def _conjuncts(cond) -> list:
-    if isinstance(cond, All):
-        return [x for c in cond.items for x in _conjuncts(c)]
-    return [cond]
+    """The top-level conjuncts: `all`s nested directly in `all`s are flattened."""
+    return fold(cond, lambda c: [c], lambda _, parts: [x for p in parts for x in p], lambda n, _: [n],
+                lambda n, _: [n])
 
 
 def _bounds(leaf: Comparison) -> tuple:
@@ -431,13 +418,8 @@ def verdict_of(policy: Policy, record: dict, plan: Plan | None = None) -> Verdic
 
 
 def _inside(node, ancestor) -> bool:
-    if node is ancestor:
-        return True
-    if isinstance(ancestor, Comparison):
-        return False
-    if isinstance(ancestor, Not):
-        return _inside(node, ancestor.item)
-    return any(_inside(node, c) for c in ancestor.items)
+    """Whether `node` is `ancestor` or lies under it (by identity)."""
+    return any(n is node for n, _, _ in walk(ancestor))
 
 
 def analyse(policy: Policy, budget: Budget | None = None) -> list[Diagnostic]:

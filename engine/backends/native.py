@@ -36,7 +36,8 @@ import re
 from itertools import compress
 from typing import Callable
 
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from ..language.conditions import fold
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
 from ..runtime.semantics import Plan, all3, any3, not3, operand_value
@@ -95,6 +96,19 @@ def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     the rules whose bit is set in `k` (written as a call in the generated module, which is
     shorter to read and cheaper to compile than the table itself)."""
     return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
+
+
+def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
+    """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
+    else the Kleene helper over all of them (no short-circuit on unknown)."""
+    if any(m for _, m in parts):
+        return f"{kleene}({_tuple([p for p, _ in parts])})", True
+    return "(" + joiner.join(p for p, _ in parts) + ")", False
+
+
+def _negation(_, part: tuple[str, bool]) -> tuple[str, bool]:
+    inner, maybe = part
+    return (f"_not3({inner})", True) if maybe else (f"(not {inner})", False)
 
 
 def _as_bool(code: str) -> str:
@@ -189,19 +203,9 @@ class _Gen:
 
     # -- trees -------------------------------------------------------------------------
     def expr(self, cond, leaf_code) -> tuple[str, bool]:
-        if isinstance(cond, Comparison):
-            return leaf_code(cond)
-        if isinstance(cond, (All, Any)):
-            parts = [self.expr(c, leaf_code) for c in cond.items]
-            if any(m for _, m in parts):
-                fn = "_all3" if isinstance(cond, All) else "_any3"
-                return f"{fn}({_tuple([p for p, _ in parts])})", True
-            joiner = " and " if isinstance(cond, All) else " or "
-            return "(" + joiner.join(p for p, _ in parts) + ")", False
-        if isinstance(cond, Not):
-            inner, maybe = self.expr(cond.item, leaf_code)
-            return (f"_not3({inner})", True) if maybe else (f"(not {inner})", False)
-        raise TypeError(type(cond))
+        """(expression, can be None) of a condition, its leaves' from `leaf_code`."""
+        return fold(cond, leaf_code, lambda _, parts: _junction(parts, "_all3", " and "),
+                    lambda _, parts: _junction(parts, "_any3", " or "), _negation)
 
     # -- the matches, stratum by stratum ---------------------------------------------------
     def strata(self, lines: list[str], with_trace: bool) -> None:

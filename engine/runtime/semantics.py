@@ -11,9 +11,10 @@ backends against.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from ..language.conditions import fold
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 
 Tri = bool | None  # True, False, or None for unknown
 
@@ -67,6 +68,24 @@ def any3(values: Sequence[Tri]) -> Tri:
 
 def not3(value: Tri) -> Tri:
     return None if value is None else not value
+
+
+def kleene(cond, leaf_value: Callable[[Comparison], Tri]) -> Tri:
+    """A condition's Kleene value from its leaves' values (`leaf_value(leaf)`): every leaf
+    is asked, in document order (no short-circuit)."""
+    return fold(cond, leaf_value, _all_node, _any_node, _not_node)
+
+
+def _all_node(_, values: list[Tri]) -> Tri:
+    return all3(values)
+
+
+def _any_node(_, values: list[Tri]) -> Tri:
+    return any3(values)
+
+
+def _not_node(_, value: Tri) -> Tri:
+    return not3(value)
 
 
 @dataclass(frozen=True)
@@ -148,18 +167,13 @@ def eval_condition(cond, facts: Mapping, done: Conclusions | None, rule_index: M
                    trace: list | None = None) -> Tri:
     """Reference evaluator: walks the condition tree with Kleene logic. Evaluates every
     leaf (no short-circuit) so `trace`, when given, receives every leaf's result by index."""
-    if isinstance(cond, Comparison):
-        result = eval_leaf(cond, facts, done, rule_index)
+    def leaf(c: Comparison) -> Tri:
+        result = eval_leaf(c, facts, done, rule_index)
         if trace is not None:
-            trace[cond.index] = result
+            trace[c.index] = result
         return result
-    if isinstance(cond, All):
-        return all3([eval_condition(c, facts, done, rule_index, trace) for c in cond.items])
-    if isinstance(cond, Any):
-        return any3([eval_condition(c, facts, done, rule_index, trace) for c in cond.items])
-    if isinstance(cond, Not):
-        return not3(eval_condition(cond.item, facts, done, rule_index, trace))
-    raise TypeError(type(cond))
+
+    return kleene(cond, leaf)
 
 
 def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None) -> tuple[Tri, ...]:

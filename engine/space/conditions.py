@@ -10,7 +10,8 @@ are the regions of each outcome as `Plan.select_outcome` decides it.
 
 from __future__ import annotations
 
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, FactSpec, Not, Policy
+from ..language.conditions import fold, walk
+from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, FactSpec, Policy
 from ..runtime.semantics import Plan, compare, operand_value
 from .budget import Budget
 from .cells import Dim, Space
@@ -120,28 +121,30 @@ class Regions:
         raise ValueError(leaf.kind)
 
     def _cond(self, cond, acc: list) -> tuple[list, list]:
-        slot = len(acc)
-        acc.append(None)
+        """(T, F) of a condition; `acc` receives `(node, T, F)` for every node, in pre-order."""
         b = self.budget
-        if isinstance(cond, Comparison):
-            t, f = self._leaf(cond)
-        elif isinstance(cond, All):
-            parts = [self._cond(c, acc) for c in cond.items]
+        done: dict[int, tuple[list, list]] = {}  # id(node) → (T, F); nodes live in `cond`
+
+        def keep(node, tf: tuple[list, list]) -> tuple[list, list]:
+            done[id(node)] = tf
+            return tf
+
+        def all_(node, parts: list) -> tuple[list, list]:
             t = self.space.universe
             for pt, _ in parts:
                 t = intersect(t, pt, b)
             f = union([pf for _, pf in parts], b)
-        elif isinstance(cond, Any):
-            parts = [self._cond(c, acc) for c in cond.items]
+            return keep(node, (t, f))
+
+        def any_(node, parts: list) -> tuple[list, list]:
             t = union([pt for pt, _ in parts], b)
             f = self.space.universe
             for _, pf in parts:
                 f = intersect(f, pf, b)
-        elif isinstance(cond, Not):
-            f, t = self._cond(cond.item, acc)
-        else:
-            raise TypeError(type(cond))
-        acc[slot] = (cond, t, f)
+            return keep(node, (t, f))
+
+        t, f = fold(cond, lambda c: keep(c, self._leaf(c)), all_, any_, lambda node, tf: keep(node, (tf[1], tf[0])))
+        acc.extend((node, *done[id(node)]) for node, _, _ in walk(cond))
         return t, f
 
     def condition(self, cond) -> tuple[list, list]:

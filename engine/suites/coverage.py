@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from ..language.model import OP_SYMBOL, All, Any, Comparison, Loc, Not, Policy, Rule
+from ..language.model import OP_SYMBOL, Comparison, Loc, Policy, Rule
 from .model import CaseResult, Run
 
 DEFAULT_NUMBER_EPSILON = 0.01
@@ -140,18 +140,13 @@ def boundaries(policy: Policy, epsilon: dict | None = None) -> list[Boundary]:
 
 def _tree_value(cond, values, flip: int | None = None):
     """A rule's Kleene value from its leaf results, with leaf `flip` negated."""
-    from ..runtime.semantics import all3, any3, not3
+    from ..runtime.semantics import kleene
 
-    if isinstance(cond, Comparison):
-        v = values[cond.index]
-        return (not v if v is not None else None) if cond.index == flip else v
-    if isinstance(cond, All):
-        return all3([_tree_value(c, values, flip) for c in cond.items])
-    if isinstance(cond, Any):
-        return any3([_tree_value(c, values, flip) for c in cond.items])
-    if isinstance(cond, Not):
-        return not3(_tree_value(cond.item, values, flip))
-    raise TypeError(type(cond))
+    def leaf(c: Comparison):
+        v = values[c.index]
+        return (not v if v is not None else None) if c.index == flip else v
+
+    return kleene(cond, leaf)
 
 
 def decisive(rule: Rule, leaf_values: Sequence, leaf_index: int) -> bool:

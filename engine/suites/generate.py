@@ -10,7 +10,8 @@ import json
 import re
 from typing import Iterable
 
-from ..language.model import All, Any, Comparison, Not, Policy, Rule
+from ..language.conditions import ALL, ANY, LEAF, NOT, children, kind, walk
+from ..language.model import Comparison, Policy, Rule
 from .coverage import Boundary, Point, boundaries, decisive
 from .model import UNSET
 
@@ -46,7 +47,10 @@ class _Solver:
         self.steps += 1
         if self.steps > self.MAX_STEPS:
             return
-        if isinstance(cond, Comparison):
+        # Not a fold: the ways are yielded lazily (callers take the first that fits) and the
+        # backtracking search must not enumerate them all, so this dispatches on the kind.
+        k = kind(cond)
+        if k == LEAF:
             if cond.kind != "fact":
                 yield from self._conclusion(cond, want, state)
                 return
@@ -55,14 +59,14 @@ class _Solver:
             if m:
                 yield {**state, cond.subject: m}
             return
-        if isinstance(cond, Not):
-            yield from self.satisfy(rule, cond.item, not want, state)
+        if k == NOT:
+            yield from self.satisfy(rule, children(cond)[0], not want, state)
             return
-        every = isinstance(cond, All) == want  # all-true, or any-false: every child
+        every = (k == ALL) == want  # all-true, or any-false: every child
         if every:
-            yield from self._chain(rule, list(cond.items), want, state)
+            yield from self._chain(rule, list(children(cond)), want, state)
         else:
-            for child in cond.items:
+            for child in children(cond):
                 yield from self.satisfy(rule, child, want, state)
 
     def _conclusion(self, leaf: Comparison, want: bool, state: dict[str, int]):
@@ -113,10 +117,10 @@ class _Solver:
         path = _path_to(rule.when, target)
         goals = []
         for node, child in path:
-            if isinstance(node, (All, Any)):
-                for sib in node.items:
+            if kind(node) in (ALL, ANY):  # the siblings must let the way through: all true, any false
+                for sib in children(node):
                     if sib is not child:
-                        goals.append((sib, isinstance(node, All)))
+                        goals.append((sib, kind(node) == ALL))
         yield from self._goals(rule, goals, state)
 
     def _goals(self, rule, goals, state):
@@ -167,17 +171,11 @@ class _Solver:
         return out
 
 
-def _path_to(cond, target, trail=()):
-    """[(ancestor, child on the way)] from the rule's root down to `target`."""
-    if cond is target:
-        return list(trail)
-    if isinstance(cond, (All, Any)):
-        for c in cond.items:
-            found = _path_to(c, target, trail + ((cond, c),))
-            if found is not None:
-                return found
-    elif isinstance(cond, Not):
-        return _path_to(cond.item, target, trail + ((cond, cond.item),))
+def _path_to(cond, target) -> list | None:
+    """[(ancestor, child on the way)] from the rule's root down to `target` (None if absent)."""
+    for node, _, ancestors in walk(cond):
+        if node is target:
+            return list(zip(ancestors, ancestors[1:] + (target,)))
     return None
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, All, Any, Comparison, Not, Policy
+from ...language.conditions import nnf
+from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 from ...runtime.semantics import Plan, operand_value
 from ...errors import DurableLimitError
 from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE
@@ -133,15 +134,9 @@ class Compiler:
         return self.compare(leaf, field, op, value)
 
     def nnf(self, cond, positive: bool) -> tuple:
-        if isinstance(cond, Comparison):
-            return self.leaf(cond, positive)
-        if isinstance(cond, All):
-            return (n_and if positive else n_or)([self.nnf(c, positive) for c in cond.items])
-        if isinstance(cond, Any):
-            return (n_or if positive else n_and)([self.nnf(c, positive) for c in cond.items])
-        if isinstance(cond, Not):
-            return self.nnf(cond.item, not positive)
-        raise TypeError(type(cond))
+        """The condition (negated unless `positive`) in negation normal form
+        (`conditions.nnf`), its leaves as durable literals."""
+        return nnf(cond, self.leaf, n_and, n_or, positive)
 
     # -- rules → durable rules -----------------------------------------------------------------
     def side(self, rule_index: int, positive: bool) -> list[list[Part]]:
