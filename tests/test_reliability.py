@@ -209,3 +209,23 @@ def test_a_backend_disagreement_is_an_internal_error_on_every_path(monkeypatch, 
     with pytest.raises(BackendDisagreement, match="backends disagree: `account-frozen` durable true, native false"):
         evaluate(policy.ruleset, GOLD, trace=trace, backend="durable", label=label)
     assert issubclass(BackendDisagreement, InternalError)
+
+
+# -- item 23: durable-rules never frees a ruleset: the number of versions is bounded ----------
+
+def test_durable_policy_versions_per_process_are_bounded(monkeypatch) -> None:
+    from engine.api import load_policy_text
+    from engine.backends.durable import host
+    from engine.errors import BackendError
+
+    loaded = len(host._CACHE)
+    monkeypatch.setenv("VERDICT_DURABLE_MAX_POLICIES", str(loaded + 2))
+    versions = [load_policy_text(edit(r"^version: .*$", f"version: {900 + i}"), "p.yaml") for i in range(3)]
+    for policy in versions[:2]:
+        assert policy.evaluate(GOLD, backend="durable").outcome == "gold"
+    assert versions[0].evaluate(GOLD, backend="durable").outcome == "gold"  # a known version costs nothing
+    with pytest.raises(BackendError, match=r"compiled \d+ policy versions in this process.*restart the process"):
+        versions[2].evaluate(GOLD, backend="durable")
+    monkeypatch.setenv("VERDICT_DURABLE_MAX_POLICIES", "lots")
+    with pytest.raises(BackendError, match="VERDICT_DURABLE_MAX_POLICIES must be a whole number"):
+        versions[2].evaluate(GOLD, backend="durable")

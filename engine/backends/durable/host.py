@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sys
 import threading
 from dataclasses import dataclass
@@ -16,9 +17,9 @@ from typing import Callable, Mapping
 from ...language.model import Policy
 from ...runtime.semantics import Plan
 from .compiler import build
-from ...errors import BackendUnavailable, DurableEngineError, DurableLimitError
+from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
 from ...language.values import clip
-from .limits import ID_FIELD, INT_MAX, INT_MIN, SID
+from .limits import DEFAULT_MAX_POLICIES, ID_FIELD, INT_MAX, INT_MIN, SID
 from .messages import encoders, writer
 from .normal import node_fields
 
@@ -30,6 +31,21 @@ _INIT_LOCK = threading.Lock()  # one Host per process
 _COUNTER = itertools.count(1)  # unique message numbers: identical content is "already observed"
 _NAMES = itertools.count(1)  # ruleset name generations (a failed compile never reuses a name)
 _CACHE: dict[str, "_Compiled"] = {}  # policy digest → registered rulesets
+
+
+def max_policies() -> int:
+    """How many distinct policy versions one process may compile (`DEFAULT_MAX_POLICIES`,
+    or the environment's VERDICT_DURABLE_MAX_POLICIES)."""
+    raw = os.environ.get("VERDICT_DURABLE_MAX_POLICIES")
+    if raw is None:
+        return DEFAULT_MAX_POLICIES
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise BackendError(f"VERDICT_DURABLE_MAX_POLICIES must be a whole number of at least 1, not `{raw}`")
+    return value
 
 
 def _runtime():
@@ -166,6 +182,12 @@ class DurableBackend:
         with _LOCK:
             compiled = _CACHE.get(policy.digest)
             if compiled is None:
+                limit = max_policies()
+                if len(_CACHE) >= limit:
+                    raise BackendError(
+                        f"the durable backend has compiled {len(_CACHE)} policy versions in this process, its limit: "
+                        "durable-rules never frees a ruleset (about 640 KB each); restart the process, or raise "
+                        "VERDICT_DURABLE_MAX_POLICIES")
                 compiled = _CACHE[policy.digest] = _compile(policy, plan)
         self._compiled = compiled
         self._initial = plan.conclusions([False] * len(policy.rules))
