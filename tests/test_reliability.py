@@ -255,3 +255,11 @@ def test_a_long_in_list_is_checked_by_set_membership(monkeypatch) -> None:
     # Every cell of `city` asks one membership question: of a set, not of a 20,000-tuple
     # (which made a 60,000-value list take 17 CPU seconds to validate).
     assert len(seen) >= 20000 and set(seen) == {frozenset}
+
+
+def test_an_empty_test_file_gets_a_test_file_hint(tmp_path: Path) -> None:
+    suite = tmp_path / "x.test.yaml"
+    suite.write_text("# nothing yet\n", "utf-8")
+    result = run(["test", str(suite)])
+    assert result.exit_code == 2
+    assert "a test file needs at least `cases`" in result.output and "a policy needs" not in result.output

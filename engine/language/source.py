@@ -255,7 +255,10 @@ def _convert(node, pointer: str, smap: SourceMap):
     return _scalar(node, pointer)
 
 
-def load_bytes(raw: bytes, path: str) -> tuple[Document | None, list[Diagnostic]]:
+POLICY_HINT = "a policy needs at least `policy`, `version`, `facts`, `outcomes` and `rules`"
+
+
+def load_bytes(raw: bytes, path: str, empty_hint: str = POLICY_HINT) -> tuple[Document | None, list[Diagnostic]]:
     """Decode and parse one YAML (or JSON, a YAML subset) document."""
     if len(raw) > MAX_BYTES:
         # `read_file` reads at most MAX_BYTES + 1 bytes, so len(raw) is not the file's size.
@@ -273,7 +276,7 @@ def load_bytes(raw: bytes, path: str) -> tuple[Document | None, list[Diagnostic]
             hint = "the file looks like UTF-16; save it as UTF-8"
         return None, [Diagnostic("not-utf8", f"invalid UTF-8 byte 0x{raw[exc.start]:02x}", ERROR, path, line, col,
                                  hint=hint)]
-    return load_text(text.removeprefix("\ufeff"), path)
+    return load_text(text.removeprefix("\ufeff"), path, empty_hint)
 
 
 # PyYAML's token names, as an author would say them.
@@ -381,11 +384,11 @@ def _compose_with_libyaml(text: str):
         loader.dispose()
 
 
-def load_text(text: str, path: str) -> tuple[Document | None, list[Diagnostic]]:
+def load_text(text: str, path: str, empty_hint: str = POLICY_HINT) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one document; `empty_hint` says what the file should hold (a policy by default)."""
     smap = SourceMap(path)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        return None, [Diagnostic("empty-file", "file is empty", ERROR, path, 1, 1,
-                                 hint="a policy needs at least `policy`, `version`, `facts`, `outcomes` and `rules`")]
+        return None, [Diagnostic("empty-file", "file is empty", ERROR, path, 1, 1, hint=empty_hint)]
     loader = None
     try:
         node = _compose_with_libyaml(text)

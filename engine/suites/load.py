@@ -140,7 +140,8 @@ def load_suite(path: str, raw: bytes, policies: PolicyChecker) -> tuple[Suite | 
     from ..language.schema.validate import check_schema
     from ..language.source import load_bytes
 
-    doc, diags = load_bytes(raw, path)
+    doc, diags = load_bytes(raw, path, empty_hint="a test file needs at least `cases` (and `policy`, unless it "
+                                                   "sits beside its policy as NAME.test.yaml)")
     if doc is None:
         return None, diags
     diags = check_schema(doc.data, doc.source_map, TEST_SCHEMA)
