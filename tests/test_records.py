@@ -13,7 +13,7 @@ INT, NUM, BOOL, STR = "credit_score", "monthly_spend", "frozen", "membership"
 
 @pytest.mark.parametrize("fact, cell, expected", [
     (INT, "720", 720), (INT, " 720 ", 720), (INT, "-3", -3), (INT, "", None),
-    (INT, "720.0", "`720.0` is not an integer"), (INT, "  ", "`  ` is not an integer"),
+    (INT, "720.0", 720), (INT, "7e2", 700), (INT, "7E2", 700), (INT, "720.5", "`720.5` is not an integer"), (INT, "  ", "`  ` is not an integer"),
     (INT, "seven", "`seven` is not an integer"),
     (NUM, "2000", 2000), (NUM, "1999.99", 1999.99), (NUM, "1e3", 1000.0), (NUM, "1E3", 1000.0),
     (NUM, " 0.5 ", 0.5), (NUM, "", None), (NUM, "abc", "`abc` is not a number"),
