@@ -23,14 +23,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import sys
-from decimal import Decimal
-from typing import IO, BinaryIO, Callable, Iterator, NamedTuple
+from typing import IO, BinaryIO, Iterator, NamedTuple
 
-from ..language.diagnostics import type_name
+from ..language import source as _source
 from ..language.model import Policy
 from ..language.source import load_text
+from .values import DECODER, cell_converter, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
+
+__all__ = ["MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "Record", "RecordsError",
+           "EmptyInput", "Records", "open_records", "read_records", "cell_converter", "parse_float", "parse_json",
+           "is_batch", "input_format_of"]
 
 # -- the input limits ----------------------------------------------------------------------
 # One record: a JSONL line, a CSV row (all its lines), one element of a JSON array, or a
@@ -40,10 +43,10 @@ MAX_RECORD_BYTES = 1024 * 1024
 # A YAML facts file is read whole (YAML cannot be streamed): at most this many bytes. JSONL,
 # CSV and JSON arrays are streamed and have no size limit.
 MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
-# Nesting of arrays and objects inside one record (the policy loader's limit too).
-MAX_DEPTH = 64
-# Digits of one integer (Python's int/str conversion limit; the policy loader's too).
-MAX_INT_DIGITS = 4300
+# Nesting of arrays and objects inside one record: the policy loader's limit.
+MAX_DEPTH = _source.MAX_DEPTH
+# Digits of one integer: the policy loader's limit (Python's int/str conversion limit).
+MAX_INT_DIGITS = _source.MAX_INT_DIGITS
 
 BATCH_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 INPUT_FORMATS = ("json", "jsonl", "csv", "yaml")
@@ -72,110 +75,21 @@ class EmptyInput(RecordsError):
     """An input without a single record (an empty file, a CSV header alone, `[]`)."""
 
 
-# -- JSON ----------------------------------------------------------------------------------
-
-def _reject_constant(name: str):
-    raise ValueError(f"`{name}` is not a valid number")
-
-
-def _no_duplicates(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise ValueError(f"duplicate key `{k}`")
-        out[k] = v
-    return out
-
-
-_EXACT = 2.0 ** 53  # below this every integral float is the numeral it was read from
-
-
-def parse_float(text: str):
-    """A JSON (or CSV) numeral with a fraction or an exponent. Integral numerals beyond
-    2**53 that a float cannot hold exactly (`12345678901234567891.0`) become the exact int,
-    so an integer fact is never silently rounded; the rest are floats (inf is refused later)."""
-    value = float(text)
-    if value.is_integer() and not -_EXACT < value < _EXACT:
-        exact = Decimal(text)
-        if exact != value and exact == exact.to_integral_value():
-            return int(exact)  # finite here: an overflowing numeral gave inf above
-    return value
-
-
-_DECODER = json.JSONDecoder(parse_float=parse_float, parse_constant=_reject_constant,
-                            object_pairs_hook=_no_duplicates)
-
-
-def parse_json(text: str):
-    """One JSON value with verdict's rules (no NaN/Infinity, no duplicate keys)."""
-    return _DECODER.decode(text)
-
-
-_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
-
-
-def _too_deep(text: str, start: int = 0, end: int | None = None) -> bool:
-    """True when arrays and objects nest deeper than MAX_DEPTH in text[start:end]. A cheap
-    count first (any record deeper than the limit has that many brackets)."""
-    end = len(text) if end is None else end
-    if text.count("[", start, end) + text.count("{", start, end) <= MAX_DEPTH:
-        return False
-    depth = 0
-    for m in _NESTING.finditer(text, start, end):
-        c = m.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif c in "]}":
-            depth -= 1
-    return False
-
-
-def _value_error(exc: Exception) -> str:
-    text = str(exc)
-    if "Exceeds the limit" in text and "integer" in text:
-        return f"an integer is longer than the limit of {MAX_INT_DIGITS:,} digits"
-    return text
-
-
-def _not_an_object(value) -> str:
-    return f"a record must be an object of fact names to values, got {_json_kind(value)}"
-
-
-def _json_kind(value) -> str:
-    kind = type_name(value, "object")
-    return "an array" if kind == "list" else "an object" if kind == "object" else kind
-
-
-def _json_error(text: str, exc: json.JSONDecodeError) -> str:
-    """Where in the line (or document) the JSON is wrong; a record cut short is reported at
-    its end, not at the start of the next line."""
-    body = text.rstrip("\r\n")
-    multiline = "\n" in body
-    if exc.pos >= len(body):
-        line, col = body.count("\n") + 1, len(body) - body.rfind("\n")
-        where = f"line {line} column {col}" if multiline else f"column {col}"
-        return f"invalid JSON at {where}: {exc.msg} (the record ends early)"
-    where = f"line {exc.lineno} column {exc.colno}" if multiline else f"column {exc.colno}"
-    return f"invalid JSON at {where}: {exc.msg}"
-
-
 def json_record(label: str, text: str) -> Record:
     """One JSONL line (or a one-record document) as a Record: the object, or an error with
     the column of the JSON problem in that line."""
-    if _too_deep(text):
+    if too_deep(text):
         return Record(label, error=f"nested deeper than the limit of {MAX_DEPTH} levels")
     try:
-        data = _DECODER.decode(text)
+        data = DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        return Record(label, error=_json_error(text, exc))
-    except RecursionError:  # pragma: no cover - _too_deep refuses anything this deep first
+        return Record(label, error=json_error(text, exc))
+    except RecursionError:  # pragma: no cover - too_deep refuses anything this deep first
         return Record(label, error=f"nested deeper than the limit of {MAX_DEPTH} levels")
     except ValueError as exc:  # a duplicate key, NaN, an integer of too many digits
-        return Record(label, error=f"invalid JSON: {_value_error(exc)}")
+        return Record(label, error=f"invalid JSON: {value_error(exc)}")
     if data.__class__ is not dict:
-        return Record(label, error=_not_an_object(data))
+        return Record(label, error=not_an_object(data))
     return Record(label, data)
 
 
@@ -289,7 +203,7 @@ def _read_json_array(lines: _Lines, name: str) -> Iterator[Record]:
     except UnicodeDecodeError as exc:
         raise RecordsError(name, f"not UTF-8: {exc.reason}") from None
     pos, eof = 1, False
-    raw_decode = _DECODER.raw_decode
+    raw_decode = DECODER.raw_decode
 
     def more() -> bool:
         nonlocal buf, pos, eof
@@ -320,6 +234,8 @@ def _read_json_array(lines: _Lines, name: str) -> Iterator[Record]:
         return
     while True:
         where = f"{name}[{index}]"
+        if not skip_ws():
+            raise RecordsError(where, "invalid JSON: the array is not closed (`]`)")
         while True:
             try:
                 value, end = raw_decode(buf, pos)
@@ -333,101 +249,33 @@ def _read_json_array(lines: _Lines, name: str) -> Iterator[Record]:
             except RecursionError:
                 raise RecordsError(where, f"nested deeper than the limit of {MAX_DEPTH} levels") from None
             except ValueError as exc:
-                raise RecordsError(where, f"invalid JSON: {_value_error(exc)}") from None
+                raise RecordsError(where, f"invalid JSON: {value_error(exc)}") from None
             if end == len(buf) and more():  # a number may go on in the next chunk
                 continue
             break
         if end - pos > MAX_RECORD_BYTES:
             yield Record(where, error=_TOO_LARGE)
-        elif _too_deep(buf, pos, end):
+        elif too_deep(buf, pos, end):
             yield Record(where, error=f"nested deeper than the limit of {MAX_DEPTH} levels")
         elif value.__class__ is not dict:
-            yield Record(where, error=_not_an_object(value))
+            yield Record(where, error=not_an_object(value))
         else:
             yield Record(where, value)
         pos = end
-        index += 1
         c = skip_ws()
         if c == "]":
+            pos += 1
             if skip_ws():
                 raise RecordsError(name, "invalid JSON: extra data after the array")
             return
         if c != ",":
-            raise RecordsError(f"{name}[{index}]", "invalid JSON: expected `,` or `]` after an element"
+            raise RecordsError(where, "invalid JSON: expected `,` or `]` after this element"
                                if c else "invalid JSON: the array is not closed (`]`)")
         pos += 1
+        index += 1
 
 
 # -- CSV -----------------------------------------------------------------------------------
-
-_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-def _show(cell: str) -> str:
-    return cell if len(cell) <= 40 else cell[:37] + "..."
-
-
-def _numeral(name: str, cell: str, kind: str):
-    """A number cell that int() refused: a decimal or exponent numeral, parsed as JSON's
-    numerals are (see `parse_float`), or ValueError naming the fact."""
-    text = cell.strip()
-    digits = len(text.lstrip("+-"))
-    if digits > MAX_INT_DIGITS and text.lstrip("+-").isdigit():
-        raise ValueError(f"fact `{name}`: an integer is longer than the limit of {MAX_INT_DIGITS:,} digits")
-    if not ("." in text or "e" in text or "E" in text):
-        raise ValueError(f"fact `{name}`: `{_show(cell)}` is not {kind}")
-    try:
-        value = parse_float(text)
-    except ValueError:
-        raise ValueError(f"fact `{name}`: `{_show(cell)}` is not {kind}") from None
-    if value.__class__ is float and value - value != 0.0:  # inf - inf and nan - nan are nan
-        raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a finite number")
-    return value
-
-
-def cell_converter(policy: Policy, name: str) -> Callable[[str], object]:
-    """How a CSV column's cells become values: by the declared type of the fact it names
-    (an undeclared column stays a string). An empty cell is a missing value. Integral
-    numerals (`700.0`, `7e2`) are integers for an integer fact, as in JSON. Built once per
-    column: a batch converts millions of cells. Raises ValueError naming the fact."""
-    spec = policy.facts.get(name)
-    kind = "string" if spec is None else spec.type
-
-    def string(cell: str):
-        return cell if cell != "" else None
-
-    def boolean(cell: str):
-        if cell == "":
-            return None
-        value = _BOOLEANS.get(cell.strip().lower())
-        if value is None:
-            raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a boolean (true/false)")
-        return value
-
-    def integer(cell: str):
-        if cell == "":
-            return None
-        try:
-            return int(cell)
-        except ValueError:
-            pass
-        value = _numeral(name, cell, "an integer")
-        if value.__class__ is float:
-            if not value.is_integer():
-                raise ValueError(f"fact `{name}`: `{_show(cell)}` is not an integer")
-            value = int(value)
-        return value
-
-    def number(cell: str):
-        if cell == "":
-            return None
-        try:
-            return int(cell)
-        except ValueError:
-            return _numeral(name, cell, "a number")
-
-    return {"string": string, "boolean": boolean, "integer": integer, "number": number}[kind]
-
 
 def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
     """CSV rows as records, the header naming the facts. Each row (every line of it) is at
@@ -527,7 +375,7 @@ def _read_yaml(lines: _Lines, name: str) -> Iterator[Record]:
     data = doc.data
     for i, item in enumerate(data if isinstance(data, list) else [data]):
         label = f"{name}[{i}]" if isinstance(data, list) else name
-        yield Record(label, item) if isinstance(item, dict) else Record(label, error=_not_an_object(item))
+        yield Record(label, item) if isinstance(item, dict) else Record(label, error=not_an_object(item))
 
 
 def _read_json_document(lines: _Lines, name: str) -> Iterator[Record]:
@@ -536,9 +384,9 @@ def _read_json_document(lines: _Lines, name: str) -> Iterator[Record]:
     first = lines.readline()
     if not _too_long(first):
         text, _ = _decode(first)
-        if text is not None and not _too_deep(text):
+        if text is not None and not too_deep(text):
             try:
-                _DECODER.decode(text)
+                DECODER.decode(text)
             except (ValueError, RecursionError):
                 pass
             else:
