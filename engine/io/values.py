@@ -93,9 +93,17 @@ def json_kind(value) -> str:
 
 
 def json_error(text: str, exc: json.JSONDecodeError) -> str:
-    """Where in the line (or document) the JSON is wrong; a record cut short is reported at
-    its end, not at the start of the next line."""
+    """Where in the line (or document) the JSON is wrong. Decoded again without the line's
+    newline, so a record cut short is reported at its end ("Unterminated string starting at"
+    its quote), not as a control character or at the start of a next line."""
     body = text.rstrip("\r\n")
+    if body != text:
+        try:
+            DECODER.decode(body)
+        except json.JSONDecodeError as again:
+            exc = again
+        except ValueError:
+            pass
     multiline = "\n" in body
     if exc.pos >= len(body):
         line, col = body.count("\n") + 1, len(body) - body.rfind("\n")
