@@ -245,7 +245,6 @@ def test_integral_numerals_are_integers_in_every_format(tmp_path: Path, numeral:
         (tmp_path / name).write_text(text, encoding="utf-8")
         r = run("eval", "-p", D11, "--explain", "--format", "jsonl", tmp_path / name)
         assert r.exit_code == EXIT_OK, (name, r.output)
-        decision = json.loads(r.stdout)
         actual = json.loads(r.stdout)["facts"]["credit_score"]
         assert actual == 700 and type(actual) is int, (name, actual)
         outs.add(r.stdout)

@@ -91,13 +91,16 @@ class Sink:
 
 def stdout_sink() -> Sink:
     """Standard output (whatever `sys.stdout` is now: click's runner replaces it)."""
+    if sys.stdout is None:  # started with stdout closed (`verdict … >&-`)
+        raise OutputError(STDOUT_NAME, "standard output is closed")
     return Sink(sys.stdout, STDOUT_NAME)
 
 
 def flush_stdout() -> None:
     """Flush standard output now, so that a full disk or a closed pipe is reported here, by
     the command line, rather than by the interpreter's own flush at exit."""
-    stdout_sink().flush()
+    if sys.stdout is not None:
+        stdout_sink().flush()
 
 
 def _is_special(target: Path) -> bool:

@@ -33,7 +33,7 @@ from .values import DECODER, cell_converter, json_error, not_an_object, parse_fl
 
 __all__ = ["MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "Record", "RecordsError",
            "EmptyInput", "Records", "open_records", "read_records", "cell_converter", "parse_float", "parse_json",
-           "is_batch", "input_format_of"]
+           "input_format_of"]
 
 # -- the input limits ----------------------------------------------------------------------
 # One record: a JSONL line, a CSV row (all its lines), one element of a JSON array, or a
@@ -48,7 +48,6 @@ MAX_DEPTH = _source.MAX_DEPTH
 # Digits of one integer: the policy loader's limit (Python's int/str conversion limit).
 MAX_INT_DIGITS = _source.MAX_INT_DIGITS
 
-BATCH_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 INPUT_FORMATS = ("json", "jsonl", "csv", "yaml")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 _CHUNK = 64 * 1024
@@ -284,27 +283,28 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
     used = [0]  # bytes of the row being read, across its lines
     state: dict = {}
 
-    def source() -> Iterator[str]:
-        while True:
-            raw = lines.readline()
-            if not raw:
-                return
+    def source(first: bytes) -> Iterator[str]:
+        # The hot loop of a CSV batch: csv pulls each line through here.
+        readline, limit = lines.fb.readline, MAX_RECORD_BYTES + 1
+        raw = first
+        while raw:
             used[0] += len(raw)
             if used[0] > MAX_RECORD_BYTES:
-                if b"\0" in raw:
-                    raise RecordsError(f"{name}:{lines.lineno}", "binary data (NUL bytes), not a facts file")
                 state["long"] = raw
                 raise _RowTooLarge()
             try:
-                yield raw.decode("utf-8")
+                line = raw.decode("utf-8")
             except UnicodeDecodeError:
                 state["bad"] = _decode(raw)[1]
                 raise _RowTooLarge() from None
+            yield line
+            raw = readline(limit)
 
     header = None
     columns: list = []
     width = 0
-    reader = csv.reader(source())
+    base = 0  # lines read by the readers before this one (one starts anew after a bad row)
+    reader = csv.reader(source(lines.readline()))  # line 1 through `readline`: the BOM
     while True:
         used[0] = 0
         try:
@@ -312,20 +312,19 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
         except StopIteration:
             return
         except (_RowTooLarge, csv.Error) as exc:
-            label = f"{name}:{lines.lineno}"
+            base += reader.line_num + (1 if state else 0)  # the line that raised was not counted
+            label = f"{name}:{base}"
             long, bad = state.pop("long", None), state.pop("bad", None)
-            if long is not None:
-                message = _TOO_LARGE
-            elif bad is not None:
-                message = bad
-            else:
-                message = f"invalid CSV: {exc}"
+            if long is not None and b"\0" in long:
+                raise RecordsError(label, "binary data (NUL bytes), not a facts file") from None
+            message = _TOO_LARGE if long is not None else bad if bad is not None else f"invalid CSV: {exc}"
             if header is None:
                 raise RecordsError(label, f"the header: {message}") from None
             yield Record(label, error=message)
             if long is not None and _too_long(long):
+                lines.lineno = base
                 lines.drain(long)  # the rest of that line; a quoted field across lines may still misalign
-            reader = csv.reader(source())  # a generator that raised is finished: start anew
+            reader = csv.reader(source(lines.fb.readline(MAX_RECORD_BYTES + 1)))  # the old one is finished
             continue
         if header is None:
             header = [h.strip() for h in row]
@@ -336,7 +335,7 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             continue
         if not "".join(row).strip():
             continue  # a blank line, or a row of empty cells
-        label = f"{name}:{lines.lineno}"  # the line the record ends on
+        label = f"{name}:{base + reader.line_num}"  # the line the record ends on
         if len(row) != width:
             yield Record(label, error=f"expected {width} columns, found {len(row)}")
             continue
@@ -536,8 +535,3 @@ def read_records(path: str, policy: Policy, stdin: IO | None = None, *, input_fo
     """Records from a path (`-` is stdin), or RecordsError (see `open_records`)."""
     with open_records(path, policy, input_format, allow_empty=allow_empty, stdin=stdin) as records:
         yield from records
-
-
-def is_batch(paths: list[str]) -> bool:
-    """Known from the names alone to be many records (several inputs, JSONL, CSV)."""
-    return len(paths) > 1 or any(p.lower().endswith(BATCH_SUFFIXES) for p in paths)

@@ -174,6 +174,16 @@ def cell_converter(policy: Policy, name: str) -> Callable[[str], object]:
     def number(cell: str):
         if cell == "":
             return None
+        if "." in cell or "e" in cell or "E" in cell:  # the usual float cell: no exception raised
+            try:
+                value = float(cell)
+            except ValueError:
+                raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a number") from None
+            if value - value != 0.0:  # inf - inf and nan - nan are nan
+                raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a finite number")
+            if value.is_integer() and not -_EXACT < value < _EXACT:
+                return parse_float(cell.strip())  # an integral numeral a float may round
+            return value
         try:
             return int(cell)
         except ValueError:
