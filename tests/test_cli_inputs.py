@@ -310,3 +310,17 @@ def test_docs_list_every_input_limit_with_its_value() -> None:
         row = next((ln for ln in section.splitlines() if f"`{name}`" in ln), None)
         assert row is not None, f"docs/cli.md: no row for {name}"
         assert re.search(rf"\b{value:,}\b|\b{value}\b", row), f"docs/cli.md: {name} is {value:,}: {row}"
+
+
+def test_the_input_format_option_offers_what_the_readers_read() -> None:
+    from engine.cli.eval import eval_cmd
+
+    option = next(p for p in eval_cmd.params if p.name == "input_format")
+    assert tuple(option.type.choices) == R.INPUT_FORMATS
+
+
+def test_a_yaml_error_after_blank_lines_is_located_on_its_line(tmp_path: Path) -> None:
+    src = tmp_path / "u.yaml"
+    src.write_text("\n\ncredit_score: 700\nmembership: [gold\n", encoding="utf-8")
+    r = run("eval", "-p", D11, src)
+    assert r.exit_code == EXIT_INPUT and r.stderr.startswith(f"verdict: {src}:5:1: ")

@@ -15,7 +15,8 @@ not an `OSError`: it names the input, and nothing after it can be read.
 The limits below are the documented ones (docs/cli.md, "Input limits"). Input is read as
 bytes and decoded per line, so a byte that is not UTF-8 is located (line and column) and
 only its record is lost. CSV cells are strings; they are converted by the policy's
-declared fact types here, because only the policy knows that `"720"` is an integer.
+declared fact types (`engine.io.values.cell_converter`), because only the policy knows
+that `"720"` is an integer.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class _Lines:
         self.name = name
         self.lineno = 0
         self.pushed: list[bytes] = []
+        self.blank = b""  # leading blank lines the sniffing skipped (YAML counts them)
 
     def readline(self) -> bytes:
         """The next line (b"" at the end). An over-long line is returned cut at the limit +1
@@ -351,9 +353,10 @@ class _RowTooLarge(Exception):
 
 # -- documents -----------------------------------------------------------------------------
 
-def _read_yaml(lines: _Lines, name: str) -> Iterator[Record]:
-    """A YAML (or JSON) document read whole, at most MAX_DOCUMENT_BYTES: a record, or a list."""
-    head = b"".join(reversed(lines.pushed))
+def _read_yaml(lines: _Lines, name: str) -> tuple[bool, list[Record]]:
+    """A YAML (or JSON) document read whole, at most MAX_DOCUMENT_BYTES: (is it a list,
+    its records). The blank lines the sniffing skipped are put back, so lines are right."""
+    head = lines.blank + b"".join(reversed(lines.pushed))
     lines.pushed.clear()
     raw = head + lines.fb.read(MAX_DOCUMENT_BYTES + 1 - len(head))
     if len(raw) > MAX_DOCUMENT_BYTES:
@@ -365,16 +368,16 @@ def _read_yaml(lines: _Lines, name: str) -> Iterator[Record]:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise RecordsError(f"{name}:{line}", f"not UTF-8: {exc.reason}") from None
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
-        return
+        return False, []
     doc, diags = load_text(text, name)
     if doc is None:
         d = diags[0]
-        yield Record(f"{name}:{d.line}:{d.column}" if d.line else name, error=d.message)
-        return
+        return False, [Record(f"{name}:{d.line}:{d.column}" if d.line else name, error=d.message)]
     data = doc.data
-    for i, item in enumerate(data if isinstance(data, list) else [data]):
-        label = f"{name}[{i}]" if isinstance(data, list) else name
-        yield Record(label, item) if isinstance(item, dict) else Record(label, error=not_an_object(item))
+    if not isinstance(data, list):
+        return False, [Record(name, data) if isinstance(data, dict) else Record(name, error=not_an_object(data))]
+    return True, [Record(f"{name}[{i}]", item) if isinstance(item, dict)
+                  else Record(f"{name}[{i}]", error=not_an_object(item)) for i, item in enumerate(data)]
 
 
 def _read_json_document(lines: _Lines, name: str) -> Iterator[Record]:
@@ -413,7 +416,8 @@ def _sniff(lines: _Lines) -> bytes:
                 raise RecordsError(f"{lines.name}:{lines.lineno}", "binary data (NUL bytes), not a facts file")
             lines.push(raw)
             return stripped[:1]
-        if lines.lineno > MAX_RECORD_BYTES:
+        lines.blank += raw
+        if len(lines.blank) > MAX_RECORD_BYTES:
             raise RecordsError(lines.name, "nothing but blank lines")
 
 
@@ -442,8 +446,7 @@ class Records:
         if not first:  # an empty file, or blank space only
             self.stream, self._records = False, iter(())
         elif input_format == "yaml" or (input_format is None and first not in (b"[", b"{")):
-            records = list(_read_yaml(lines, name))  # a YAML document is read whole anyway
-            self.stream = any(r.label.endswith("]") for r in records)
+            self.stream, records = _read_yaml(lines, name)  # a YAML document is read whole anyway
             self._records = iter(records)
         elif first == b"[":
             self.stream, self._records = True, _read_json_array(lines, name)
