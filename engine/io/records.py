@@ -527,6 +527,10 @@ def open_records(path: str, policy: Policy, input_format: str | None = None, *, 
             raise RecordsError(path, f"cannot read: {exc.strerror or exc}") from None
     try:
         return Records(fb, name, policy, fmt, allow_empty, owned)
+    except OSError as exc:  # while reading its first lines
+        if owned:
+            fb.close()
+        raise RecordsError(name, f"cannot read: {exc.strerror or exc}") from None
     except BaseException:
         if owned:
             fb.close()
