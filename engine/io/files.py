@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 import sys
 import time
@@ -113,7 +112,7 @@ def _is_special(target: Path) -> bool:
 
 
 def _temp_name(target: Path) -> Path:
-    return target.with_name(f".{target.name}{TEMP_MARK}{secrets.token_hex(4)}{TEMP_SUFFIX}")
+    return target.with_name(f".{target.name}{TEMP_MARK}{os.urandom(4).hex()}{TEMP_SUFFIX}")
 
 
 def _open_anonymous(folder: Path) -> int | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from typing import Callable
 
 from ..language.diagnostics import type_name
@@ -39,6 +38,8 @@ def parse_float(text: str):
     so an integer fact is never silently rounded; the rest are floats (inf is refused later)."""
     value = float(text)
     if value.is_integer() and not -_EXACT < value < _EXACT:
+        from decimal import Decimal  # rare: only numerals this large pay for the import
+
         exact = Decimal(text)
         if exact != value and exact == exact.to_integral_value():
             return int(exact)  # finite here: an overflowing numeral gave inf above
