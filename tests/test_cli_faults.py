@@ -377,3 +377,34 @@ def test_stdout_is_never_written_but_through_a_sink() -> None:
                     f"{path.name}:{node.lineno}: click.echo to stdout; write through engine.io.files"
             if isinstance(node, ast.Attribute) and node.attr == "stdout" and path.name != "main.py":
                 pytest.fail(f"{path.name}:{node.lineno}: sys.stdout used directly; write through engine.io.files")
+
+
+WRITES = {"write_output", "write", "echo", "run_records", "open_output", "atomic_writer", "atomic_write_text",
+          "append_text", "flush"}
+
+
+def test_no_command_catches_oserror_around_a_write() -> None:
+    """The class guard for "users.csv: cannot read: No space left on device": reading fails
+    as RecordsError and writing as OutputError; a command that caught OSError around code
+    that writes would report a failed write as something else (main.py alone handles stray
+    ones, as the exit point)."""
+    import ast
+
+    for path in sorted((ROOT / "engine" / "cli").glob("*.py")):
+        if path.name == "main.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Try):
+                continue
+            caught = set()
+            for handler in node.handlers:
+                types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+                caught |= {getattr(t, "id", getattr(t, "attr", "")) for t in types if t is not None}
+                caught |= {"BaseException"} if handler.type is None else set()
+            if not caught & {"OSError", "IOError", "EnvironmentError", "BrokenPipeError", "Exception",
+                             "BaseException"}:
+                continue
+            calls = {getattr(c.func, "attr", getattr(c.func, "id", "")) for stmt in node.body
+                     for c in ast.walk(stmt) if isinstance(c, ast.Call)}
+            assert not calls & WRITES, f"{path.name}:{node.lineno}: catches {sorted(caught)} around " \
+                                       f"{sorted(calls & WRITES)}; writes fail as OutputError, reported by main"
