@@ -281,6 +281,8 @@ def _read_json_array(lines: _Lines, name: str) -> Iterator[Record]:
 def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
     """CSV rows as records, the header naming the facts. Each row (every line of it) is at
     most MAX_RECORD_BYTES; a row csv cannot parse is a record error, and reading goes on."""
+    # csv's own cell limit (131,072) would raise mid-file; a cell may be as large as its row.
+    # (A process-wide setting: only ever raised here, never lowered.)
     csv.field_size_limit(max(csv.field_size_limit(), MAX_RECORD_BYTES))
     used = [0]  # bytes of the row being read, across its lines
     state: dict = {}
