@@ -47,6 +47,7 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "mini.test.yaml").write_text(FAILING_SUITE, encoding="utf-8")
     (tmp_path / "mini.partial.test.yaml").write_text("".join(PASSING_PARTIAL_SUITE), encoding="utf-8")
     (tmp_path / "bad.jsonl").write_text('{"credit_score": "high"}\n', encoding="utf-8")
+    (tmp_path / "header.csv").write_text("credit_score,membership\n", encoding="utf-8")
     (tmp_path / "empty").mkdir()
     return tmp_path
 
@@ -71,6 +72,10 @@ CASES = [
     ("eval: missing policy", ["eval", "-p", "{tmp}/none.yaml", GOLD], EXIT_INPUT),
     ("eval: invalid policy", ["eval", "-p", "tests/fixtures/broken/unknown-fact.yaml", GOLD], EXIT_INPUT),
     ("eval: output into a missing folder", ["eval", "-p", D11, "-o", "{tmp}/no/out.json", GOLD], EXIT_INPUT),
+    ("eval: a CSV header alone", ["eval", "-p", D11, "{tmp}/header.csv"], EXIT_INPUT),
+    ("eval: a CSV header alone, allowed", ["eval", "-p", D11, "--allow-empty", "{tmp}/header.csv"], EXIT_OK),
+    ("explain: a CSV header alone", ["explain", "-p", D11, "{tmp}/header.csv"], EXIT_INPUT),
+    ("diff: a CSV header alone as --facts", ["diff", "--facts", "{tmp}/header.csv", D11, D11], EXIT_INPUT),
     ("explain: one record", ["explain", "-p", D11, "examples/user-denied.json"], EXIT_OK),
     ("explain: facts the policy rejects", ["explain", "-p", LIMIT, GOLD], EXIT_INPUT),
     ("explain: invalid policy", ["explain", "-p", "tests/fixtures/broken/unknown-fact.yaml", GOLD], EXIT_INPUT),
@@ -174,3 +179,18 @@ def test_python_dash_m_runs_the_cli() -> None:
     p = subprocess.run([sys.executable, "-m", "engine.cli", "validate", "no/such.yaml"], cwd=ROOT,
                        capture_output=True, text=True)
     assert (p.returncode, p.stderr) == (EXIT_INPUT, "verdict: no/such.yaml: no such file\n")
+
+
+def test_docs_have_one_exit_code_table_matching_the_constants() -> None:
+    """docs/cli.md has one table of exit codes, and it lists exactly the EXIT_* constants."""
+    import re
+
+    from engine.cli import common
+
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert doc.count("| code | meaning |") == 1
+    section = doc[doc.index("## Exit codes"):]
+    section = section[:section.index("\n## ", 3)]
+    documented = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
+    defined = sorted(v for k, v in vars(common).items() if k.startswith("EXIT_"))
+    assert documented == defined == [0, 1, 2, 3, 130, 141]

@@ -1,11 +1,15 @@
-"""Reading records: CSV cells converted by the declared fact types, blank rows, labels."""
+"""Reading records: CSV cells converted by the declared fact types, blank rows, labels, and
+read errors that name the input."""
 
 from __future__ import annotations
+
+import errno
+import io
 
 import pytest
 
 from engine.io.policies import load_policy
-from engine.io.records import cell_converter, read_records
+from engine.io.records import RecordsError, cell_converter, read_records
 
 POLICY = load_policy("policies/double11-coupon.yaml")
 INT, NUM, BOOL, STR = "credit_score", "monthly_spend", "frozen", "membership"
@@ -13,7 +17,7 @@ INT, NUM, BOOL, STR = "credit_score", "monthly_spend", "frozen", "membership"
 
 @pytest.mark.parametrize("fact, cell, expected", [
     (INT, "720", 720), (INT, " 720 ", 720), (INT, "-3", -3), (INT, "", None),
-    (INT, "720.0", "`720.0` is not an integer"), (INT, "  ", "`  ` is not an integer"),
+    (INT, "720.0", 720), (INT, "7e2", 700), (INT, "7E2", 700), (INT, "720.5", "`720.5` is not an integer"), (INT, "  ", "`  ` is not an integer"),
     (INT, "seven", "`seven` is not an integer"),
     (NUM, "2000", 2000), (NUM, "1999.99", 1999.99), (NUM, "1e3", 1000.0), (NUM, "1E3", 1000.0),
     (NUM, " 0.5 ", 0.5), (NUM, "", None), (NUM, "abc", "`abc` is not a number"),
@@ -56,3 +60,40 @@ def test_csv_rows_labels_and_blank_lines(tmp_path):
         ("9", {"credit_score": 703, "frozen": True, "note": "two\nlines"}, None),  # the line the record ends on
         ("10", {"credit_score": 704, "frozen": False, "note": "c"}, None),
     ]
+
+
+class _FailingDisk(io.RawIOBase):
+    """A file whose reads fail after `good` bytes (EIO: a bad disk, a network share gone)."""
+
+    def __init__(self, good: bytes):
+        self._good = good
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if not self._good:
+            raise OSError(errno.EIO, "Input/output error")
+        n = min(len(b), len(self._good))
+        b[:n], self._good = self._good[:n], self._good[n:]
+        return n
+
+
+@pytest.mark.parametrize("fmt, good", [
+    ("jsonl", b""), ("jsonl", b'{"credit_score": 700}\n'), ("csv", b"credit_score\n700\n"), (None, b""),
+    ("json", b'[{"credit_score": 700}, '),
+])
+def test_a_read_error_is_a_records_error_naming_the_input(fmt, good: bytes) -> None:
+    """Never a bare OSError, which a caller could take for a failure of its output."""
+    with pytest.raises(RecordsError, match=r"^<stdin>: cannot read: Input/output error$"):
+        list(read_records("-", POLICY, stdin=io.BufferedReader(_FailingDisk(good), 8), input_format=fmt))
+
+
+@pytest.mark.parametrize("path, message", [
+    ("no/such.jsonl", "no/such.jsonl: cannot read: no such file"),
+    ("policies", "policies: cannot read: is a directory, expected a file"),
+])
+def test_an_input_that_cannot_be_opened(path: str, message: str) -> None:
+    with pytest.raises(RecordsError) as exc:
+        list(read_records(path, POLICY))
+    assert str(exc.value) == message

@@ -263,3 +263,43 @@ def test_an_empty_test_file_gets_a_test_file_hint(tmp_path: Path) -> None:
     result = run(["test", str(suite)])
     assert result.exit_code == 2
     assert "a test file needs at least `cases`" in result.output and "a policy needs" not in result.output
+
+
+# -- items 1 and 2 through the CLI: a record, not the batch; exit 3 for a disagreement -------
+
+def _big_policy_and_records(tmp_path: Path) -> tuple[Path, Path]:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(edit(r'^(\s+high_risk_loan_applications:) \d+', rf"\1 {BIG}"), "utf-8")
+    records = tmp_path / "users.jsonl"
+    records.write_text("".join(json.dumps({**GOLD, "loan_applications_30d": n}) + "\n" for n in (3, BIG, 4)), "utf-8")
+    return policy, records
+
+
+def test_a_record_beyond_int64_is_skipped_with_its_reason_on_durable(tmp_path: Path) -> None:
+    policy, records = _big_policy_and_records(tmp_path)
+    skip = run(["eval", "-p", str(policy), "--backend", "durable", "--on-error", "skip", str(records)])
+    assert skip.exit_code == 0, skip.output
+    assert len(skip.stdout.splitlines()) == 2 and "users.jsonl:2: fact `loan_applications_30d`" in skip.stderr
+    assert "1 record skipped" in skip.stderr
+    fail = run(["eval", "-p", str(policy), "--backend", "durable", str(records)])
+    assert fail.exit_code == 2 and "users.jsonl:2: fact `loan_applications_30d`" in fail.stderr
+    assert TRACEBACK not in fail.output
+    # The native backend decides every record, the big one included.
+    assert run(["eval", "-p", str(policy), str(records)]).exit_code == 0
+
+
+def test_a_backend_disagreement_exits_3_naming_the_record(tmp_path: Path, monkeypatch) -> None:
+    from engine.backends.durable import host
+
+    honest = host.DurableBackend.rule_matches
+    monkeypatch.setattr(host.DurableBackend, "rule_matches", lambda self, facts: tuple(
+        not m if i == 0 else m for i, m in enumerate(honest(self, facts))))
+    records = tmp_path / "users.jsonl"
+    records.write_text(json.dumps(GOLD) + "\n", "utf-8")
+    for trace in ([], ["--explain"]):
+        result = run(["eval", "-p", str(ROOT / "policies" / "double11-coupon.yaml"), "--backend", "durable",
+                      *trace, "-o", str(tmp_path / "out.jsonl"), str(records)])
+        assert result.exit_code == 3, result.output
+        assert "users.jsonl:1: internal error: backends disagree: `account-frozen` durable true, native false" \
+            in result.stderr
+        assert not (tmp_path / "out.jsonl").exists()

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import click
 
-# The exit codes, documented in docs/cli.md. A command returns one; `main` makes it the
-# process's exit status.
-EXIT_OK, EXIT_FINDINGS, EXIT_INPUT = 0, 1, 2
+# The exit codes, documented in docs/cli.md (one table). A command returns OK, FINDINGS or
+# INPUT; `main`, the one exit point, also gives INTERNAL (a bug: an unexpected exception),
+# INTERRUPTED (Ctrl-C, 128 + SIGINT) and PIPE (the reader of stdout went away: 128 + SIGPIPE,
+# the status a filter killed by SIGPIPE has).
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_PIPE = 141
 
 
 class InputError(click.ClickException):
@@ -45,16 +52,12 @@ def load_ruleset(policy_path: str):
 
 
 def write_output(text: str, output: str | None) -> None:
-    """Write to stdout, or atomically to a file (never a half-written file)."""
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    from ..io.files import atomic_write_text
+    """Write to stdout, or atomically to a file (never a half-written file). A failure is an
+    `OutputError` naming the output, which `main` reports."""
+    from ..io.files import open_output
 
-    try:
-        atomic_write_text(output, text)
-    except OSError as exc:
-        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
+    with open_output(output) as sink:
+        sink.write(text)
 
 
 _EVAL_OPTIONS = [
@@ -67,11 +70,17 @@ _EVAL_OPTIONS = [
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write decisions to a file (atomically)."),
     click.option("--id", "id_field", metavar="FIELD",
                  help="A record field that is the record's id (e.g. user_id): not a fact, copied into its decision."),
+    click.option("--input-format", type=click.Choice(["json", "jsonl", "csv", "yaml"]),
+                 help="How to read the facts (default: by file suffix; for `-` and other names, "
+                      "a JSON document, JSON lines or YAML, told by the content)."),
 ]
+
+ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,
+                           help="Accept an input without records (an empty file, a CSV header alone).")
 
 
 def eval_options(fn):
     """The options `eval` and `explain` share, in the order `--help` shows them."""
-    for opt in reversed(_EVAL_OPTIONS):
+    for opt in reversed([*_EVAL_OPTIONS, ALLOW_EMPTY]):
         fn = opt(fn)
     return fn

@@ -16,12 +16,12 @@ import click
 from ..explain import report
 from ..io.policies import check_policy_file
 from ..language.diagnostics import ERROR
-from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError
+from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, write_output
 
 FORMS = ("python", "durable")  # = engine.compile.FORMS (tested): importing it here would slow every start-up
 
 
-def emit_policy(path: str, form: str) -> int:
+def emit_policy(path: str, form: str, output: str | None = None) -> int:
     """Print the form of the policy at `path`; the exit code."""
     policy, diags = check_policy_file(path)
     unreadable = [d for d in diags if d.code == "unreadable"]
@@ -37,7 +37,7 @@ def emit_policy(path: str, form: str) -> int:
         text = emit(policy, form)
     except BackendError as exc:
         raise InputError(f"{path}: {exc}") from None
-    click.echo(text, nl=False)
+    write_output(text, output)
     return EXIT_OK
 
 
@@ -45,6 +45,7 @@ def emit_policy(path: str, form: str) -> int:
 @click.argument("policy_path", metavar="POLICY")
 @click.option("--emit", "form", type=click.Choice(FORMS), required=True,
               help="python: the module the native backend executes; durable: the durable-rules rulesets (JSON).")
-def compile_cmd(policy_path: str, form: str) -> int:
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write it to a file (atomically).")
+def compile_cmd(policy_path: str, form: str, output: str | None) -> int:
     """Print the executable form of a policy (deterministic, for reading and diffing)."""
-    return emit_policy(policy_path, form)
+    return emit_policy(policy_path, form, output)

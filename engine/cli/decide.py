@@ -1,6 +1,8 @@
 """Deciding a stream of records for `verdict eval` and `verdict explain`: read them through
 `engine.io.records`, evaluate each, render it, and write the decisions to stdout or
-atomically to a file; malformed records are located one-line errors.
+atomically to a file through `engine.io.files`; malformed records are located one-line
+errors, an unreadable or empty input one line naming it. A failure to write is never
+caught here: it is an `OutputError`, which the `main` group reports as the output's.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ import sys
 
 import click
 
-from .common import EXIT_INPUT, EXIT_OK, InputError
+from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError
 
 
 def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
@@ -44,26 +46,33 @@ class _Progress:
     def done(self) -> None:
         if self.enabled and self.count >= 10000:
             click.echo("\r" + " " * 30 + "\r", err=True, nl=False)
+        self.enabled = False  # once: a second call (an error path, then `finally`) does nothing
 
 
 class _Abort(Exception):
-    """Stop the run: the problem is already on stderr."""
+    """Stop the run with exit `code`: the problem is already on stderr."""
+
+    def __init__(self, code: int = EXIT_INPUT):
+        super().__init__(code)
+        self.code = code
 
 
-def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bool, backend: str,
-                on_error: str, output: str | None, summary: bool, counterfactuals: bool = False,
-                id_field: str | None = None) -> int:
+def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace: bool, backend: str,
+                on_error: str, output: str | None, summary: bool | None, counterfactuals: bool = False,
+                id_field: str | None = None, input_format: str | None = None, allow_empty: bool = False) -> int:
     """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
+
+    `fmt` None means JSON for one record and JSON lines for a stream of them (several
+    inputs, JSONL, CSV, a list), which also gets a summary on stderr when `summary` is None.
     With `counterfactuals`, each decision also carries what would change it; with `id_field`,
     that field of each record is not a fact but the record's id, copied into its decision.
     A warning repeated across records (say an undeclared column) is shown once, with a count
-    in the summary."""
-    from contextlib import nullcontext
-
-    from ..errors import BackendError, DurableEngineError, FactsError
+    in the summary. An input without records is an input error unless `allow_empty`.
+    Failures to write raise `OutputError` (the `main` group reports them)."""
+    from ..errors import BackendError, DurableLimitError, FactsError, InternalError
     from ..evaluate import evaluate
-    from ..io.files import atomic_writer
-    from ..io.records import read_records
+    from ..io.files import open_output
+    from ..io.records import RecordsError, open_records
 
     if counterfactuals:
         from ..analysis.counterfactuals import counterfactuals as compute_counterfactuals
@@ -71,23 +80,39 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
     counts: dict[str, int] = {}
     warned: dict[str, int] = {}
     skipped = 0
-    progress = _Progress(summary and sys.stderr.isatty())
-    separator = "\n" if fmt in ("text", "markdown") else ""
-    sink_cm = atomic_writer(output) if output else nullcontext(None)
+    progress = _Progress(summary is not False and sys.stderr.isatty())
+    policy = ruleset.policy
     try:
-        with sink_cm as sink:
+        with open_output(output) as sink:
             first = True
             for path in paths:
                 try:
-                    records = read_records(path, ruleset.policy)
-                    for rec in records:
+                    source = open_records(path, policy, input_format, allow_empty=allow_empty)
+                except RecordsError as exc:
+                    click.echo(f"verdict: {exc}", err=True)
+                    raise _Abort() from None
+                with source:
+                    if fmt is None:  # decided by the first input: one record, or a stream
+                        fmt = "jsonl" if len(paths) > 1 or source.stream else "json"
+                    if summary is None:
+                        summary = len(paths) > 1 or source.stream
+                    separator = "\n" if fmt in ("text", "markdown") else ""
+                    records = iter(source)
+                    while True:
+                        try:
+                            rec = next(records, None)
+                        except RecordsError as exc:
+                            click.echo(f"verdict: {exc}", err=True)
+                            raise _Abort() from None
+                        if rec is None:
+                            break
                         progress.tick()
                         problem = rec.error
                         decision = None
                         record_id = None
                         data = rec.data
                         if problem is None and id_field is not None:
-                            if not isinstance(data, dict) or data.get(id_field) is None:
+                            if data.get(id_field) is None:
                                 problem = f"record has no `{id_field}` (the --id field)"
                             else:
                                 data = dict(data)
@@ -99,44 +124,38 @@ def run_records(ruleset, paths: list[str], fmt: str, lang: str | None, trace: bo
                                 decision = evaluate(ruleset, data, trace=trace, backend=backend)
                             except FactsError as exc:
                                 problem = "; ".join(p.message for p in exc.problems)
-                            except DurableEngineError as exc:
-                                click.echo(f"verdict: {rec.label}: durable backend failed: {exc}", err=True)
-                                raise _Abort() from None
+                            except DurableLimitError as exc:  # this record only: skipped with --on-error skip
+                                problem = str(exc)
+                            except InternalError as exc:  # backends that disagree, an engine that failed
+                                click.echo(f"verdict: {rec.label}: internal error: {exc}", err=True)
+                                raise _Abort(EXIT_INTERNAL) from None
                         if problem is not None:
                             click.echo(f"verdict: {rec.label}: {problem}", err=True)
                             if on_error == "fail":
                                 raise _Abort()
                             skipped += 1
                             continue
-                        for w in decision.warnings:
-                            if w not in warned:
-                                click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
-                            warned[w] = warned.get(w, 0) + 1
+                        if decision.warnings:
+                            for w in decision.warnings:
+                                if w not in warned:
+                                    click.echo(f"verdict: warning: {rec.label}: {w}", err=True)
+                                warned[w] = warned.get(w, 0) + 1
+                            if fmt in ("text", "markdown"):
+                                # Shown once, on stderr, above: not again inside the explanation.
+                                decision = decision._replace(warnings=())
                         counts[str(decision.outcome)] = counts.get(str(decision.outcome), 0) + 1
                         cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
-                        text = ("" if first else separator) + _render_decision(decision, fmt, lang, trace, cfs,
-                                                                               record_id)
+                        sink.write(("" if first else separator)
+                                   + _render_decision(decision, fmt, lang, trace, cfs, record_id))
                         first = False
-                        if sink is None:
-                            click.echo(text, nl=False)
-                        else:
-                            sink.write(text)
-                except OSError as exc:
-                    click.echo(f"verdict: {path}: cannot read: {exc.strerror or exc}", err=True)
-                    raise _Abort() from None
-    except _Abort:
-        progress.done()
+    except _Abort as abort:
         if output:
             click.echo(f"verdict: {output} not written", err=True)
-        return EXIT_INPUT
+        return abort.code
     except BackendError as exc:
         raise InputError(str(exc)) from None
-    except OSError as exc:
-        # Reading errors are handled above, per path: this is the output file, which could
-        # not be created (a missing folder) or put in place. Nothing was written.
+    finally:
         progress.done()
-        raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
-    progress.done()
     if summary:
         total = sum(counts.values())
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import EXIT_FINDINGS, EXIT_OK, InputError, load_valid_policy, write_output
+from .common import ALLOW_EMPTY, EXIT_FINDINGS, EXIT_OK, InputError, load_valid_policy, write_output
 
 
 @click.command("diff")
@@ -16,17 +16,18 @@ from .common import EXIT_FINDINGS, EXIT_OK, InputError, load_valid_policy, write
 @click.option("--facts", "facts_path", help="Also count, over a dataset (JSONL or CSV), records whose outcome changes.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when some outcome changes (like `git diff --exit-code`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the diff to a file (atomically).")
-def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output) -> int:
+@ALLOW_EMPTY
+def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty) -> int:
     """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
     from ..analysis import diff as policy_diff
-    from ..io.records import read_records
+    from ..io.records import RecordsError, read_records
 
     old, new = load_valid_policy(old_path), load_valid_policy(new_path)
     result = policy_diff.diff_policies(old, new)
     if facts_path is not None:
         try:
-            policy_diff.count_records(result, read_records(facts_path, result.new))
-        except OSError as exc:
-            raise InputError(f"{facts_path}: cannot read: {exc.strerror or exc}") from None
+            policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty))
+        except RecordsError as exc:  # unreadable, or empty without --allow-empty
+            raise InputError(str(exc)) from None
     write_output(policy_diff.RENDERERS[fmt](result), output)
     return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK

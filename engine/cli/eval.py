@@ -16,15 +16,17 @@ from .common import eval_options, load_ruleset
 @click.option("--explain", "trace", is_flag=True,
               help="Add the full trace (every rule and condition) and the counterfactuals.")
 @click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
-def eval_cmd(facts, policy_path, backend, lang, on_error, output, id_field, fmt, trace, no_counterfactuals) -> int:
-    """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records)."""
-    from ..io.records import is_batch
+def eval_cmd(facts, policy_path, backend, lang, on_error, output, id_field, input_format, allow_empty, fmt, trace,
+             no_counterfactuals) -> int:
+    """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records).
+
+    One record prints pretty JSON; a stream of records (several files, JSONL, CSV, a JSON
+    or YAML list, JSON lines on stdin) one JSON line each, and a summary on stderr."""
     from .decide import run_records
 
     paths = list(facts) or ["-"]
-    batch = is_batch(paths)
-    fmt = fmt or ("jsonl" if batch else "json")
     ruleset = load_ruleset(policy_path)
+    # Without --format, the input decides: JSON for one record, JSON lines for a stream.
     return run_records(ruleset, paths, fmt, lang, trace or fmt in ("text", "markdown"), backend, on_error,
-                       output, summary=batch, counterfactuals=trace and not no_counterfactuals,
-                       id_field=id_field)
+                       output, summary=None, counterfactuals=trace and not no_counterfactuals,
+                       id_field=id_field, input_format=input_format, allow_empty=allow_empty)

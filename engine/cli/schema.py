@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import EXIT_OK, InputError
+from .common import EXIT_OK, InputError, write_output
 
 
 @click.command("schema")
@@ -20,5 +20,5 @@ def schema_cmd(name: str) -> int:
     except (OSError, ModuleNotFoundError):
         # Not shipped (yet) in this build: one line and exit 2, not a traceback.
         raise InputError(f"no `{name}` schema in this version of verdict") from None
-    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    write_output(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", None)
     return EXIT_OK

@@ -85,10 +85,7 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     if markdown_summary:
         from ..io.files import append_text
 
-        try:
-            append_text(markdown_summary, render.render_markdown(rep))
-        except OSError as exc:
-            raise InputError(f"cannot write {markdown_summary}: {exc.strerror or exc}") from None
+        append_text(markdown_summary, render.render_markdown(rep))  # failing: OutputError, reported by `main`
     return EXIT_OK if rep.ok else EXIT_FINDINGS
 
 

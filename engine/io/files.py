@@ -1,32 +1,274 @@
-"""File-output edge: atomic writes, so a failed run never leaves a half-written file, and
-the one append (a CI step summary)."""
+"""The output edge: where decisions and reports go (a file named with `-o`, or stdout), so
+that a failed, interrupted or killed run never leaves a partial file, and a failure to
+write is always reported as what it is: the output's fault, named, never a read error.
+
+- `atomic_writer(path)` writes a regular file all or nothing. On Linux it writes through
+  an anonymous temporary file (`O_TMPFILE` in the target's folder) that is linked into
+  place only when the block succeeds: a `kill -9` mid-write leaves nothing behind, because
+  the kernel frees a file that has no name. Where `O_TMPFILE` is missing or the file
+  system refuses it, it falls back to a named temporary file of our own pattern
+  (`.NAME.verdict-XXXXXXXX.tmp`), locked while it is written; stale ones (older than
+  `STALE_AFTER_SECONDS` and not locked, so their writer is dead) are removed by the next
+  write into that folder. A target that exists and is not a regular file (`/dev/null`,
+  `/dev/stdout`, a FIFO) is written directly: it cannot be replaced, and must not be.
+- `Sink` wraps a text stream so every failure to write raises `OutputError` naming the
+  output (or `OutputClosed` for a reader that went away: a closed pipe), an exception that
+  is deliberately *not* an `OSError`, so no reader's `except OSError` can mistake it for a
+  read error.
+- `append_text` is the one append (a CI step summary), never atomic by nature.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import stat
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, TextIO
 
+try:  # advisory locks: POSIX only; elsewhere stale files are told by age alone
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
-@contextmanager
-def atomic_writer(path: str | os.PathLike) -> Iterator[TextIO]:
-    """Open a temporary file beside `path`; rename it over `path` only if the block succeeds."""
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
+STDOUT_NAME = "<stdout>"
+# A named temporary file (the fallback) older than this, and not locked by its writer, is
+# the leftover of a killed run: the next write into its folder removes it.
+STALE_AFTER_SECONDS = 3600
+TEMP_MARK = ".verdict-"
+TEMP_SUFFIX = ".tmp"
+# errnos by which a file system (or an old kernel) says "no O_TMPFILE here".
+_NO_TMPFILE = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+
+
+class OutputError(Exception):
+    """The output could not be written: `target` names it (a path, or `<stdout>`).
+    Not an OSError on purpose (see the module docstring)."""
+
+    def __init__(self, target: str, reason: str):
+        super().__init__(f"cannot write {target}: {reason}")
+        self.target = target
+        self.reason = reason
+
+    @classmethod
+    def from_os(cls, target: str, exc: OSError) -> "OutputError":
+        if exc.errno == errno.EPIPE:
+            return OutputClosed(target, exc.strerror or "Broken pipe")
+        return cls(target, exc.strerror or str(exc))
+
+
+class OutputClosed(OutputError):
+    """The reader of the output went away (`verdict eval … | head -1`): not an error of
+    verdict's, so the command line ends quietly with the status of a filter killed by
+    SIGPIPE."""
+
+
+class Sink:
+    """A text stream whose write failures raise `OutputError` naming `target`."""
+
+    __slots__ = ("_fh", "target")
+
+    def __init__(self, fh: TextIO, target: str):
+        self._fh = fh
+        self.target = target
+
+    def write(self, text: str) -> None:
         try:
-            os.unlink(tmp)
+            self._fh.write(text)
+        except OSError as exc:
+            raise OutputError.from_os(self.target, exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._fh.flush()
+        except OSError as exc:
+            raise OutputError.from_os(self.target, exc) from None
+
+
+def stdout_sink() -> Sink:
+    """Standard output (whatever `sys.stdout` is now: click's runner replaces it)."""
+    if sys.stdout is None:  # started with stdout closed (`verdict … >&-`)
+        raise OutputError(STDOUT_NAME, "standard output is closed")
+    return Sink(sys.stdout, STDOUT_NAME)
+
+
+def flush_stdout() -> None:
+    """Flush standard output now, so that a full disk or a closed pipe is reported here, by
+    the command line, rather than by the interpreter's own flush at exit."""
+    if sys.stdout is not None:
+        stdout_sink().flush()
+
+
+def _is_special(target: Path) -> bool:
+    """True when `target` exists and is not a regular file (a device, a FIFO, a socket)."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
+def _temp_name(target: Path) -> Path:
+    return target.with_name(f".{target.name}{TEMP_MARK}{os.urandom(4).hex()}{TEMP_SUFFIX}")
+
+
+def _open_anonymous(folder: Path) -> int | None:
+    """An `O_TMPFILE` descriptor in `folder`, or None where that is not supported."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None or not os.path.isdir("/proc/self/fd"):
+        return None
+    try:
+        return os.open(folder, flag | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError as exc:
+        if exc.errno in _NO_TMPFILE:
+            return None
+        raise
+
+
+def _link_anonymous(fd: int, temp: Path) -> None:
+    """Give the anonymous file `fd` the name `temp` (linkat(2) cannot replace a name: the
+    caller renames it over the target). A file system that refuses the link gets a copy."""
+    folder = os.open(temp.parent, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        # A dir_fd makes os.link call linkat(2) with AT_SYMLINK_FOLLOW, which follows the
+        # /proc magic link to the file; plain link(2) would try to link the symlink itself.
+        os.link(f"/proc/self/fd/{fd}", temp.name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=True)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOENT, errno.EOPNOTSUPP):
+            raise
+    finally:
+        os.close(folder)
+    out = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+    try:
+        offset = 0
+        while chunk := os.pread(fd, 1 << 20, offset):
+            os.write(out, chunk)
+            offset += len(chunk)
+        os.fsync(out)
+    finally:
+        os.close(out)
+
+
+def clean_stale(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove named temporary files of ours in `folder` whose writer is dead (older than
+    STALE_AFTER_SECONDS and not locked). Returns what it removed; never raises."""
+    removed: list[Path] = []
+    now = time.time() if now is None else now
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(".") and TEMP_MARK in name and name.endswith(TEMP_SUFFIX)):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or now - entry.stat().st_mtime < STALE_AFTER_SECONDS:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held: its writer is alive
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+    return removed
+
+
+def _lock(fd: int) -> None:
+    """Hold a lock on our named temporary file while writing it, so that `clean_stale` of
+    another run leaves it alone however old it gets (a file system without locks: age only)."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             pass
-        raise
+
+
+@contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[Sink]:
+    """A `Sink` whose text replaces `path` only if the block succeeds; any failure (an
+    exception, Ctrl-C) leaves `path` as it was and no temporary file behind. Every
+    failure to create, write or put the file in place is an `OutputError` naming `path`."""
+    target = Path(path)
+    name = str(path)
+    if _is_special(target):
+        with _direct(target, name) as sink:
+            yield sink
+        return
+    folder = target.parent
+    clean_stale(folder)
+    try:
+        fd = _open_anonymous(folder)
+        temp = None
+        if fd is None:
+            temp = _temp_name(target)
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+            _lock(fd)
+        fh = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise OutputError.from_os(name, exc) from None
+    try:
+        # What the block raises (a read error, Ctrl-C) passes through untouched; only the
+        # steps below, which are the output's, become OutputError.
+        yield Sink(fh, name)
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+            if temp is None:
+                temp = _temp_name(target)
+                _link_anonymous(fh.fileno(), temp)
+            os.replace(temp, target)
+            temp = None
+        except OSError as exc:
+            raise OutputError.from_os(name, exc) from None
+    finally:
+        try:
+            fh.close()
+        except OSError:
+            pass  # a failure that matters was raised above; the file is discarded anyway
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+
+
+@contextmanager
+def _direct(target: Path, name: str) -> Iterator[Sink]:
+    """Write straight into a device or FIFO (`-o /dev/null`): nothing to make atomic."""
+    try:
+        fh = open(target, "w", encoding="utf-8", newline="\n")
+    except OSError as exc:
+        raise OutputError.from_os(name, exc) from None
+    try:
+        yield Sink(fh, name)
+        try:
+            fh.flush()
+        except OSError as exc:
+            raise OutputError.from_os(name, exc) from None
+    finally:
+        try:
+            fh.close()
+        except OSError:
+            pass
+
+
+@contextmanager
+def open_output(path: str | os.PathLike | None) -> Iterator[Sink]:
+    """Where a command writes: `path` atomically, or standard output for None."""
+    if path is None:
+        yield stdout_sink()
+    else:
+        with atomic_writer(path) as sink:
+            yield sink
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -38,5 +280,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def append_text(path: str | os.PathLike, text: str) -> None:
     """Append to a file another tool also writes to (a CI step summary): never atomic by
     nature, so written in one call."""
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(text)
+    try:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise OutputError.from_os(str(path), exc) from None
