@@ -11,7 +11,7 @@ import json
 import re
 from typing import Callable
 
-from ..language.diagnostics import type_name
+from ..language.values import json_kind
 from ..language.model import Policy
 from ..language.source import MAX_DEPTH, MAX_INT_DIGITS
 
@@ -87,10 +87,6 @@ def not_an_object(value) -> str:
     return f"a record must be an object of fact names to values, got {json_kind(value)}"
 
 
-def json_kind(value) -> str:
-    """A value's kind in JSON's words, with its article (`an array`, `a string`, `null`)."""
-    kind = type_name(value, "object")
-    return {"list": "an array", "object": "an object", "integer": "an integer", "null": "null"}.get(kind, f"a {kind}")
 
 
 def json_error(text: str, exc: json.JSONDecodeError) -> str:

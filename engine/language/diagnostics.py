@@ -106,7 +106,8 @@ def has_errors(diags: Iterable[Diagnostic]) -> bool:
 
 def type_name(value, mapping: str = "mapping") -> str:
     """The JSON-ish kind of a value for messages (`boolean`, `integer`, `number`, `string`,
-    `null`, `list`, and `mapping` — or "object" where the reader thinks in JSON facts).
+    `null`, `list`, and `mapping` — or, where the reader thinks in JSON facts
+    (`mapping="object"`), "array" and "object").
     Booleans are checked first: in Python they are integers, in verdict never."""
     if isinstance(value, bool):
         return "boolean"
@@ -119,7 +120,7 @@ def type_name(value, mapping: str = "mapping") -> str:
     if value is None:
         return "null"
     if isinstance(value, (list, tuple)):
-        return "list"
+        return "array" if mapping == "object" else "list"
     if isinstance(value, dict) or hasattr(value, "keys"):
         return mapping
     return type(value).__name__

@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
+from .diagnostics import type_name
+
 
 class Style(NamedTuple):
     """How `format_value` writes strings, absent values and integral floats."""
@@ -63,6 +65,12 @@ def clip(text: str, limit: int = 40) -> str:
 def literal(value: object) -> str:
     """`value` as the author would write it in YAML (the `YAML` style), for messages."""
     return format_value(value, YAML)
+
+
+def json_kind(value) -> str:
+    """A value's kind in JSON's words, with its article (`an array`, `a string`, `null`)."""
+    kind = type_name(value, "object")
+    return {"array": "an array", "object": "an object", "integer": "an integer", "null": "null"}.get(kind, f"a {kind}")
 
 
 def value_fits(ftype: str, value) -> bool:

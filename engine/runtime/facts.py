@@ -15,7 +15,7 @@ from typing import Mapping
 from ..language.diagnostics import type_name
 from ..language.model import FactSpec, Policy
 from ..errors import FactsError
-from ..language.values import YAML, clip, format_value
+from ..language.values import YAML, clip, format_value, json_kind
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
     """Normalize a record: (facts for evaluation, problems). Any problem of severity
     "error" means the record must not be evaluated."""
     if not isinstance(record, Mapping):
-        return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {type_name(record, 'object')}")]
+        return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {json_kind(record)}")]
     out: dict = {}
     problems: list[FactProblem] = []
     for name, spec in policy.facts.items():
