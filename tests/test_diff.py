@@ -203,3 +203,30 @@ def test_changes_are_exactly_where_outcomes_differ(old_rules, new_rules, default
         # (regions of one from → to pair may overlap: a union is described box by box)
         inside = {(c.old, c.new) for c in d.changes if all(x & m for x, m in zip(cell, c.box))}
         assert inside == ({(a or "(none)", b)} if a != b else set())
+
+
+def test_the_matrix_keeps_an_outcome_no_record_reaches_any_more(tmp_path):
+    """Every record that was gold moves to silver: gold must stay a column (of zeros), not
+    vanish from it (the matrix was 2 rows by 1 column)."""
+    from engine.analysis.diff import count_records, to_dict
+    from engine.io.records import Record
+
+    new = raised(tmp_path)
+    d = diff_policies(load_policy(DOUBLE11), load_policy(new))
+    user = {"credit_score": 710, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+            "monthly_spend": 3000, "account_age_days": 200, "frozen": False, "loan_applications_30d": 0,
+            "credit_utilization": 0.1}
+    count_records(d, iter([Record("1", user), Record("2", {**user, "membership": "silver"})]))
+    assert d.matrix == {("gold", "silver"): 1, ("silver", "silver"): 1}
+    text = run("diff", "--facts", _jsonl(tmp_path, [user, {**user, "membership": "silver"}]), DOUBLE11, new).output
+    header = next(line for line in text.splitlines() if "old \\ new" in line)
+    assert header.split()[3:] == ["gold", "silver"]  # both columns, the gold one all zeros
+    assert any(line.split()[:3] == ["gold", "0", "1"] for line in text.splitlines())
+    cells = {(m["from"], m["to"]) for m in to_dict(d)["records"]["matrix"]}
+    assert cells == {("gold", "silver"), ("silver", "silver")}
+
+
+def _jsonl(tmp_path, rows) -> Path:
+    path = tmp_path / "few.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

@@ -303,3 +303,17 @@ def test_a_backend_disagreement_exits_3_naming_the_record(tmp_path: Path, monkey
         assert "users.jsonl:1: internal error: backends disagree: `account-frozen` durable true, native false" \
             in result.stderr
         assert not (tmp_path / "out.jsonl").exists()
+
+
+# -- item 5: a validated policy always compiles: an output no rule sets ----------------------
+
+@pytest.mark.parametrize("backend", ["native", "durable"])
+@pytest.mark.parametrize("trace", [False, True])
+def test_an_output_no_rule_sets_takes_its_default(backend: str, trace: bool) -> None:
+    from engine.api import load_policy_text
+
+    text = edit(r"^outputs:\n", "outputs:\n  bonus_points: {type: integer, default: 0, combine: sum}\n")
+    policy = load_policy_text(text, "p.yaml")
+    decision = policy.evaluate(GOLD, trace=trace, backend=backend)
+    assert decision.outputs == {"bonus_points": 0, "coupon_yuan": 50}
+    compile(policy.ruleset.native.source, "generated", "exec")  # what once was a SyntaxError

@@ -198,9 +198,13 @@ def _witness(w: dict) -> str:
 
 
 def _matrix_outcomes(d: PolicyDiff) -> tuple[list[str], list[str]]:
-    rows = [o for o in list(d.old.outcome_ids) + [NONE] if any(k[0] == o for k in d.matrix)]
-    cols = [o for o in list(d.new.outcome_ids) + [NONE] if any(k[1] == o for k in d.matrix)]
-    return rows, cols
+    """The from -> to matrix's rows and columns: the same outcomes on both sides, every one
+    some record has in either version, so an outcome no record reaches any more is a column
+    of zeros rather than missing (a 5-by-4 matrix hid where its users went)."""
+    seen = {k[0] for k in d.matrix} | {k[1] for k in d.matrix}
+    order = list(d.old.outcome_ids) + [o for o in d.new.outcome_ids if o not in d.old.outcome_ids] + [NONE]
+    outcomes = [o for o in order if o in seen]
+    return outcomes, outcomes
 
 
 def to_dict(d: PolicyDiff) -> dict:
