@@ -7,6 +7,7 @@ and the test suites (a valid policy does not even import jsonschema).
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import click
@@ -24,7 +25,10 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, write_output
               help="Output format for the findings.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors (exit 1 on any warning).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to a file (atomically).")
-def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None) -> int:
+@click.option("--root", type=click.Path(file_okay=False, exists=True),
+              help="Repository root that SARIF and Code Quality paths are relative to "
+                   "[default: the nearest folder upwards with a .git].")
+def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, root: str | None = None) -> int:
     """Load, schema-check, type-check and lint policies (files or folders of *.yaml)."""
     files = discover(list(paths))
     if not files:
@@ -50,5 +54,18 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
             if d.code == "unreadable":
                 click.echo(f"verdict: {d.file}: {d.message}", err=True)
         return EXIT_INPUT
-    write_output(report.render(fmt, diags, files), output)
+    write_output(report.render(fmt, diags, files, root or find_root(os.getcwd())), output)
     return EXIT_FINDINGS if any(d.severity == ERROR and d.suppressed is None for d in diags) else EXIT_OK
+
+
+def find_root(start: str) -> str:
+    """The repository root: the nearest folder from `start` upwards holding `.git` (a
+    folder, or a file in a worktree or submodule); `start` itself when there is none."""
+    here = os.path.abspath(start)
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return os.path.abspath(start)
+        here = parent

@@ -7,25 +7,12 @@ decides where the string goes.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from .ci import gh_escape, xml_attr, xml_escape
+from .sarif import render_sarif
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
-TOOL_NAME = "verdict"
-TOOL_URI = "https://github.com/verdict-rules/verdict"
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("verdict")
-    except Exception:  # pragma: no cover - running from a checkout that was never installed
-        return "0.0.0"
-
-
 def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
     # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
     diags = sorted_diagnostics(diags)
@@ -104,55 +91,6 @@ def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdic
     return "\n".join(lines) + "\n"
 
 
-def _uri(path: str) -> str:
-    """A relative file path as a SARIF `uri-reference`: forward slashes, percent-encoded
-    (a space or `#` in a file name is not valid in a URI)."""
-    return quote(path.replace("\\", "/"), safe="/")
-
-
-def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
-    """SARIF 2.1.0, one run, one rule per diagnostic code."""
-    ds = sorted_diagnostics(diags)
-    codes = sorted({d.code for d in ds})
-    level = {ERROR: "error", WARNING: "warning", INFO: "note"}
-    results = []
-    for d in ds:
-        region = {"startLine": d.line, "startColumn": d.column} if d.line else None
-        physical: dict = {"artifactLocation": {"uri": _uri(d.file)}}
-        if region:
-            physical["region"] = region
-        location: dict = {"physicalLocation": physical}
-        if d.pointer:
-            location["logicalLocations"] = [{"fullyQualifiedName": d.pointer, "kind": "object"}]
-        result = {
-            "ruleId": d.code,
-            "ruleIndex": codes.index(d.code),
-            "level": level.get(d.severity, "note"),
-            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
-            "locations": [location],
-        }
-        if d.witness is not None:
-            result["properties"] = {"witness": d.witness}
-        if d.suppressed is not None:  # acknowledged in the policy itself (`lint:`)
-            result["suppressions"] = [{"kind": "inSource", "justification": d.suppressed}]
-        results.append(result)
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": _version(), "informationUri": TOOL_URI,
-                                "rules": [{"id": c, "name": c,
-                                           "shortDescription": {"text": c.replace("-", " ")}} for c in codes]}},
-            "artifacts": [{"location": {"uri": _uri(f)}} for f in sorted(files)],
-            # Our columns count characters (code points); SARIF's default is UTF-16 code units,
-            # which differ after any character outside the BMP (an emoji in a message).
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    }
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
 RENDERERS = {
     "text": render_text,
     "json": render_json,
@@ -162,5 +100,9 @@ RENDERERS = {
 }
 
 
-def render(fmt: str, diags: list[Diagnostic], files: list[str]) -> str:
+def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None) -> str:
+    """The report in `fmt`; `root` (the repository root) makes the SARIF and Code Quality
+    locations relative to it."""
+    if fmt == "sarif":
+        return render_sarif(diags, files, root)
     return RENDERERS[fmt](diags, files)
