@@ -65,29 +65,37 @@ def render_github(diags: list[Diagnostic], files: list[str]) -> str:
 
 
 def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate") -> str:
-    """One test case per file; a file with errors fails, listing every finding."""
+    """JUnit XML as the Jenkins `junit-10.xsd` has it: one <testsuite> per file checked; in
+    it one failing <testcase> per error, or, for a file without errors, one passing
+    <testcase> (a clean run is N passed tests, not 0). The location is in the text
+    (`file:line:col: code: message`): the schema allows no `file` or `line` on a testcase.
+    Warnings and notes, which fail nothing, are the suite's <system-out>."""
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
     for d in shown(sorted_diagnostics(diags)):
         by_file.setdefault(d.file, []).append(d)
-    failures = sum(1 for ds in by_file.values() if any(d.severity == ERROR for d in ds))
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0">',
-             f'  <testsuite name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0" '
-             f'skipped="0">']
+    suites, total, failed = [], 0, 0
     for f in sorted(by_file):
-        ds = by_file[f]
-        lines.append(f'    <testcase classname={xml_attr(suite)} name={xml_attr(f)} file={xml_attr(f)}>')
-        errors = [d for d in ds if d.severity == ERROR]
-        if errors:
-            body = "\n".join(d.render() for d in errors)
-            count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-            lines.append(f'      <failure message={xml_attr(count)} type="policy">'
-                         f'{xml_escape(body)}</failure>')
-        others = [d for d in ds if d.severity != ERROR]
+        errors = [d for d in by_file[f] if d.severity == ERROR]
+        others = [d for d in by_file[f] if d.severity != ERROR]
+        cases = []
+        for d in errors:
+            where = f"{d.location}: {d.code}"
+            cases.append(f'    <testcase classname={xml_attr(f)} name={xml_attr(where)}>'
+                         f'<failure message={xml_attr(f"{where}: {d.message}")} type={xml_attr(d.code)}>'
+                         f'{xml_escape(d.render())}</failure></testcase>')
+        if not errors:
+            cases.append(f'    <testcase classname={xml_attr(f)} name={xml_attr(f"{f}: valid")}/>')
+        total += len(cases)
+        failed += len(errors)
+        suites.append(f'  <testsuite name={xml_attr(f)} file={xml_attr(f)} tests="{len(cases)}" '
+                      f'failures="{len(errors)}" errors="0" skipped="0">')
+        suites += cases
         if others:
-            lines.append(f"      <system-out>{xml_escape(chr(10).join(d.render() for d in others))}</system-out>")
-        lines.append("    </testcase>")
-    lines += ["  </testsuite>", "</testsuites>"]
+            suites.append(f"    <system-out>{xml_escape(chr(10).join(d.render() for d in others))}</system-out>")
+        suites.append("  </testsuite>")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name={xml_attr(suite)} tests="{total}" failures="{failed}" errors="0">',
+             *suites, "</testsuites>"]
     return "\n".join(lines) + "\n"
 
 
