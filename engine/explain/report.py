@@ -1,4 +1,5 @@
-"""Rendering diagnostics for people and CI: text, JSON, GitHub annotations, JUnit XML, SARIF 2.1.0.
+"""Rendering diagnostics for people and CI: text, JSON, GitHub annotations, JUnit XML, SARIF 2.1.0
+(`sarif`), GitLab Code Quality (`codequality`).
 
 Pure functions from a list of diagnostics (and the files checked) to a string; the CLI
 decides where the string goes.
@@ -10,9 +11,10 @@ import json
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from .ci import gh_escape, xml_attr, xml_escape
+from .codequality import render_codequality
 from .sarif import render_sarif
 
-FORMATS = ("text", "json", "github", "junit", "sarif")
+FORMATS = ("text", "json", "github", "junit", "sarif", "codequality")
 def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
     # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
     diags = sorted_diagnostics(diags)
@@ -113,4 +115,6 @@ def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None
     locations relative to it."""
     if fmt == "sarif":
         return render_sarif(diags, files, root)
+    if fmt == "codequality":
+        return render_codequality(diags, files, root)
     return RENDERERS[fmt](diags, files)

@@ -100,6 +100,18 @@ def fingerprint(d: Diagnostic, root: str | None) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+def fingerprints(ds: list[Diagnostic], root: str | None) -> list[str]:
+    """The fingerprint of each finding, in order; two findings alike in every identifying
+    part (the same message at the same pointer) are told apart by a counter."""
+    seen: dict[str, int] = {}
+    out = []
+    for d in ds:
+        key = fingerprint(d, root)
+        n = seen[key] = seen.get(key, 0) + 1
+        out.append(key if n == 1 else f"{key}:{n}")
+    return out
+
+
 def _rule(code: str, base: str | None) -> dict:
     full = codes.full_description(code)
     rule = {
@@ -126,24 +138,20 @@ def render_sarif(diags: list[Diagnostic], files: list[str], root: str | None = N
     rule_codes = sorted({d.code for d in ds})
     base = docs_base()
     results = []
-    seen: dict[str, int] = {}
-    for d in ds:
+    for d, print_ in zip(ds, fingerprints(ds, root)):
         physical: dict = {"artifactLocation": artifact_location(d.file, root)}
         if d.line:
             physical["region"] = {"startLine": d.line, "startColumn": d.column}
         location: dict = {"physicalLocation": physical}
         if d.pointer:
             location["logicalLocations"] = [{"fullyQualifiedName": d.pointer, "kind": "object"}]
-        print_ = fingerprint(d, root)
-        # Two findings alike in every identifying part still get distinct fingerprints.
-        n = seen[print_] = seen.get(print_, 0) + 1
         result = {
             "ruleId": d.code,
             "ruleIndex": rule_codes.index(d.code),
             "level": _LEVEL.get(d.severity, "note"),
             "message": {"text": _sentence(d.message + (f" (hint: {d.hint})" if d.hint else ""))},
             "locations": [location],
-            "partialFingerprints": {FINGERPRINT_KEY: print_ if n == 1 else f"{print_}:{n}"},
+            "partialFingerprints": {FINGERPRINT_KEY: print_},
         }
         if d.witness is not None:
             result["properties"] = {"witness": d.witness}
