@@ -15,7 +15,28 @@ from .codequality import render_codequality
 from .sarif import render_sarif
 
 FORMATS = ("text", "json", "github", "junit", "sarif", "codequality")
-def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
+SEVERITIES = (ERROR, WARNING, INFO)  # most severe first: `--severity X` shows X and those before it
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# ANSI colours of the severity word in the text format, on a terminal.
+_COLOUR = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[36m"}
+_RESET = "\033[0m"
+
+
+def use_colour(stream, environ=None) -> bool:
+    """Colour for a terminal, as the conventions say: `NO_COLOR` (set, not empty) turns
+    it off, `FORCE_COLOR` (set, not empty or 0) on even in a pipe (CI logs render it)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def summary_line(diags: list[Diagnostic], files: list[str], hidden: int = 0) -> str:
     # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
     diags = sorted_diagnostics(diags)
     errors = sum(d.severity == ERROR for d in shown(diags))
@@ -24,7 +45,8 @@ def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
     n = len(files)
     line = f"{n} file{'s' if n != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
            f"{warnings} warning{'s' if warnings != 1 else ''}"
-    return line + (f", {acknowledged} acknowledged" if acknowledged else "")
+    line += f", {acknowledged} acknowledged" if acknowledged else ""
+    return line + (f" ({hidden} below --severity not shown)" if hidden else "")
 
 
 def shown(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -33,10 +55,25 @@ def shown(diags: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.suppressed is None]
 
 
-def render_text(diags: list[Diagnostic], files: list[str]) -> str:
-    out = [d.render() for d in shown(sorted_diagnostics(diags))]
-    out.append(summary_line(diags, files))
+def _painted(d: Diagnostic) -> str:
+    text = d.render()
+    word = f" {d.severity} {d.code}:"
+    return text.replace(word, f" {_COLOUR.get(d.severity, '')}{d.severity}{_RESET} {d.code}:", 1)
+
+
+def render_text(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None,
+                colour: bool = False) -> str:
+    """One block per finding shown, then the summary of every finding `counted` (all of
+    them, when a severity filter hid some)."""
+    out = [_painted(d) if colour else d.render() for d in shown(sorted_diagnostics(diags))]
+    out.append(_summary(diags, files, counted))
     return "\n".join(out) + "\n"
+
+
+def _summary(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None) -> str:
+    if counted is None:
+        return summary_line(diags, files)
+    return summary_line(counted, files, len(shown(sorted_diagnostics(counted))) - len(shown(sorted_diagnostics(diags))))
 
 
 def render_json(diags: list[Diagnostic], files: list[str]) -> str:
@@ -51,7 +88,7 @@ def render_json(diags: list[Diagnostic], files: list[str]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def render_github(diags: list[Diagnostic], files: list[str]) -> str:
+def render_github(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:
     """GitHub Actions workflow commands: one `::error file=…,line=…,col=…::` per finding."""
     level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
     out = []
@@ -62,7 +99,7 @@ def render_github(diags: list[Diagnostic], files: list[str]) -> str:
         props.append(f"title={gh_escape(d.code, True)}")
         msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
         out.append(f"::{level.get(d.severity, 'notice')} {','.join(props)}::{gh_escape(msg)}")
-    out.append(summary_line(diags, files))
+    out.append(_summary(diags, files, counted))
     return "\n".join(out) + "\n"
 
 
@@ -110,11 +147,18 @@ RENDERERS = {
 }
 
 
-def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None) -> str:
+def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None, least: str = INFO,
+           colour: bool = False) -> str:
     """The report in `fmt`; `root` (the repository root) makes the SARIF and Code Quality
-    locations relative to it."""
+    locations relative to it. Findings less severe than `least` are left out of every
+    format; the text and GitHub summaries still count them (they decide the exit code)."""
+    visible = [d for d in diags if _RANK.get(d.severity, len(SEVERITIES)) <= _RANK[least]]
     if fmt == "sarif":
-        return render_sarif(diags, files, root)
+        return render_sarif(visible, files, root)
     if fmt == "codequality":
-        return render_codequality(diags, files, root)
-    return RENDERERS[fmt](diags, files)
+        return render_codequality(visible, files, root)
+    if fmt == "text":
+        return render_text(visible, files, diags, colour)
+    if fmt == "github":
+        return render_github(visible, files, diags)
+    return RENDERERS[fmt](visible, files)
