@@ -201,10 +201,13 @@ def multitool() -> str:
     return binary
 
 
-@pytest.mark.parametrize("paths", [["tests/fixtures", "policies"], [str(ROOT / "policies")]],
-                         ids=["fixtures", "absolute-paths"])
+@pytest.mark.parametrize("paths", [["tests/fixtures", "policies"], [str(ROOT / "policies")], ["outside"]],
+                         ids=["fixtures", "absolute-paths", "outside-the-root"])
 def test_the_sarif_multitool_with_the_github_rules_finds_nothing(multitool: str, paths: list[str],
                                                                 tmp_path: Path) -> None:
+    if paths == ["outside"]:  # an absolute file URI, with characters that need encoding
+        paths = [str(tmp_path / "a b#c.yaml"), "policies"]
+        shutil.copy(ROOT / "tests/fixtures/broken/unknown-fact.yaml", paths[0])
     report, log = tmp_path / "verdict.sarif", tmp_path / "log.sarif"
     report.write_text(json.dumps(sarif_of(*paths)), encoding="utf-8")
     proc = subprocess.run([multitool, "validate", "--rule-kind", "Gh;Sarif", str(report), "--output", str(log)],

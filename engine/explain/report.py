@@ -11,8 +11,6 @@ import json
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from .ci import gh_escape, xml_attr, xml_escape
-from .codequality import render_codequality
-from .sarif import render_sarif
 
 FORMATS = ("text", "json", "github", "junit", "sarif", "codequality")
 SEVERITIES = (ERROR, WARNING, INFO)  # most severe first: `--severity X` shows X and those before it
@@ -143,7 +141,6 @@ RENDERERS = {
     "json": render_json,
     "github": render_github,
     "junit": render_junit,
-    "sarif": render_sarif,
 }
 
 
@@ -153,9 +150,14 @@ def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None
     locations relative to it. Findings less severe than `least` are left out of every
     format; the text and GitHub summaries still count them (they decide the exit code)."""
     visible = [d for d in diags if _RANK.get(d.severity, len(SEVERITIES)) <= _RANK[least]]
+    # Imported here: they need hashlib and urllib, which cost every other run start-up time.
     if fmt == "sarif":
+        from .sarif import render_sarif
+
         return render_sarif(visible, files, root)
     if fmt == "codequality":
+        from .codequality import render_codequality
+
         return render_codequality(visible, files, root)
     if fmt == "text":
         return render_text(visible, files, diags, colour)
