@@ -45,6 +45,8 @@ def test_severity_warning_hides_notes_in_every_format_but_counts_them() -> None:
     assert {r["level"] for r in sarif["runs"][0]["results"]} <= {"warning"}  # the acknowledged one stays
     issues = json.loads(run("--severity", "warning", "--format", "codequality", "policies/").stdout)
     assert issues == []
+    doc = json.loads(run("--quiet", "--format", "json", WARNING_FIXTURE).stdout)
+    assert doc["diagnostics"] == [] and doc["warnings"] == 1  # listed: what is shown; counted: everything
 
 
 def test_quiet_shows_only_errors_and_the_summary() -> None:

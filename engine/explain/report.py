@@ -74,13 +74,16 @@ def _summary(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic
     return summary_line(counted, files, len(shown(sorted_diagnostics(counted))) - len(shown(sorted_diagnostics(diags))))
 
 
-def render_json(diags: list[Diagnostic], files: list[str]) -> str:
+def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:
+    """The findings shown; the counts are of every finding `counted` (what decides the
+    exit code), when a severity filter hid some."""
     ds = sorted_diagnostics(diags)
+    every = ds if counted is None else sorted_diagnostics(counted)
     doc = {
         "files": sorted(files),
-        "errors": sum(d.severity == ERROR for d in shown(ds)),
-        "warnings": sum(d.severity == WARNING for d in shown(ds)),
-        "acknowledged": len(ds) - len(shown(ds)),
+        "errors": sum(d.severity == ERROR for d in shown(every)),
+        "warnings": sum(d.severity == WARNING for d in shown(every)),
+        "acknowledged": len(every) - len(shown(every)),
         "diagnostics": [d.to_dict() for d in ds],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -163,4 +166,6 @@ def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None
         return render_text(visible, files, diags, colour)
     if fmt == "github":
         return render_github(visible, files, diags)
+    if fmt == "json":
+        return render_json(visible, files, diags)
     return RENDERERS[fmt](visible, files)
