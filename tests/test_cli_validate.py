@@ -115,7 +115,7 @@ def test_strict_leaves_info_notes_alone(in_repo: None) -> None:
     assert "info no-default" in result.stdout
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "github", "junit", "sarif"])
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "junit", "sarif", "codequality"])
 def test_output_file_gets_exactly_what_stdout_would(in_repo: None, tmp_path: Path, fmt: str) -> None:
     target = tmp_path / f"report.{fmt}"
     target.write_text("an older, longer report that must be replaced whole\n" * 50)

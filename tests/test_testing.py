@@ -600,7 +600,7 @@ def test_junit_parses_with_a_standard_parser(mutated):
     junitparser = pytest.importorskip("junitparser")
     result = run_cli("--format", "junit", "--min-coverage", "rules=100", "double11-coupon.test.yaml")
     assert result.exit_code == 1
-    xml = junitparser.JUnitXml.fromstring(result.output)
+    xml = junitparser.JUnitXml.fromstring(result.output.encode("utf-8"))  # lxml refuses a str with a declaration
     suites = list(xml)
     assert [s.name for s in suites] == ["double11-coupon.test.yaml", "coverage"]
     cases = list(suites[0])

@@ -1,16 +1,32 @@
 """Escaping for the CI formats: XML (JUnit), GitHub workflow commands, Markdown tables.
 
+XML output is always well-formed: what XML 1.0 cannot represent is replaced visibly.
+
 One copy shared by every renderer of those formats: the diagnostics reports
 (`explain.report`) and the test-suite reports (`suites.render`).
 """
 
 from __future__ import annotations
 
+import re
+
+# Characters XML 1.0 forbids anywhere, even as character references (its `Char`
+# production): most C0 controls, lone surrogates, U+FFFE and U+FFFF. One in a message
+# (a control character quoted from a broken policy) would make every parser reject the
+# whole report, so it is written out visibly instead: `\x01`, `\ud800`.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_visible(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
 
 # Own XML escaping: xml.sax.saxutils imports urllib.request, which cost `verdict validate`
 # about 40 ms of start-up for a format most runs never use.
 def xml_escape(text: str) -> str:
-    """Text content of an XML element."""
+    """Text content of an XML element; characters XML cannot carry are written visibly."""
+    text = _XML_FORBIDDEN.sub(_xml_visible, text)
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 

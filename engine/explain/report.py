@@ -1,4 +1,5 @@
-"""Rendering diagnostics for people and CI: text, JSON, GitHub annotations, JUnit XML, SARIF 2.1.0.
+"""Rendering diagnostics for people and CI: text, JSON, GitHub annotations, JUnit XML, SARIF 2.1.0
+(`sarif`), GitLab Code Quality (`codequality`).
 
 Pure functions from a list of diagnostics (and the files checked) to a string; the CLI
 decides where the string goes.
@@ -7,26 +8,33 @@ decides where the string goes.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from .ci import gh_escape, xml_attr, xml_escape
 
-FORMATS = ("text", "json", "github", "junit", "sarif")
-TOOL_NAME = "verdict"
-TOOL_URI = "https://github.com/verdict-rules/verdict"
+FORMATS = ("text", "json", "github", "junit", "sarif", "codequality")
+SEVERITIES = (ERROR, WARNING, INFO)  # most severe first: `--severity X` shows X and those before it
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+# ANSI colours of the severity word in the text format, on a terminal.
+_COLOUR = {ERROR: "\033[1;31m", WARNING: "\033[33m", INFO: "\033[36m"}
+_RESET = "\033[0m"
 
 
-def _version() -> str:
-    try:
-        from importlib.metadata import version
+def use_colour(stream, environ=None) -> bool:
+    """Colour for a terminal, as the conventions say: `NO_COLOR` (set, not empty) turns
+    it off, `FORCE_COLOR` (set, not empty or 0) on even in a pipe (CI logs render it)."""
+    import os
 
-        return version("verdict")
-    except Exception:  # pragma: no cover - running from a checkout that was never installed
-        return "0.0.0"
+    env = os.environ if environ is None else environ
+    if env.get("NO_COLOR"):
+        return False
+    if env.get("FORCE_COLOR", "") not in ("", "0"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
-def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
+def summary_line(diags: list[Diagnostic], files: list[str], hidden: int = 0) -> str:
     # Count what is shown: the renderers print `sorted_diagnostics`, which drops duplicates.
     diags = sorted_diagnostics(diags)
     errors = sum(d.severity == ERROR for d in shown(diags))
@@ -35,7 +43,8 @@ def summary_line(diags: list[Diagnostic], files: list[str]) -> str:
     n = len(files)
     line = f"{n} file{'s' if n != 1 else ''} checked: {errors} error{'s' if errors != 1 else ''}, " \
            f"{warnings} warning{'s' if warnings != 1 else ''}"
-    return line + (f", {acknowledged} acknowledged" if acknowledged else "")
+    line += f", {acknowledged} acknowledged" if acknowledged else ""
+    return line + (f" ({hidden} below --severity not shown)" if hidden else "")
 
 
 def shown(diags: list[Diagnostic]) -> list[Diagnostic]:
@@ -44,25 +53,43 @@ def shown(diags: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diags if d.suppressed is None]
 
 
-def render_text(diags: list[Diagnostic], files: list[str]) -> str:
-    out = [d.render() for d in shown(sorted_diagnostics(diags))]
-    out.append(summary_line(diags, files))
+def _painted(d: Diagnostic) -> str:
+    text = d.render()
+    word = f" {d.severity} {d.code}:"
+    return text.replace(word, f" {_COLOUR.get(d.severity, '')}{d.severity}{_RESET} {d.code}:", 1)
+
+
+def render_text(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None,
+                colour: bool = False) -> str:
+    """One block per finding shown, then the summary of every finding `counted` (all of
+    them, when a severity filter hid some)."""
+    out = [_painted(d) if colour else d.render() for d in shown(sorted_diagnostics(diags))]
+    out.append(_summary(diags, files, counted))
     return "\n".join(out) + "\n"
 
 
-def render_json(diags: list[Diagnostic], files: list[str]) -> str:
+def _summary(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None) -> str:
+    if counted is None:
+        return summary_line(diags, files)
+    return summary_line(counted, files, len(shown(sorted_diagnostics(counted))) - len(shown(sorted_diagnostics(diags))))
+
+
+def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:
+    """The findings shown; the counts are of every finding `counted` (what decides the
+    exit code), when a severity filter hid some."""
     ds = sorted_diagnostics(diags)
+    every = ds if counted is None else sorted_diagnostics(counted)
     doc = {
         "files": sorted(files),
-        "errors": sum(d.severity == ERROR for d in shown(ds)),
-        "warnings": sum(d.severity == WARNING for d in shown(ds)),
-        "acknowledged": len(ds) - len(shown(ds)),
+        "errors": sum(d.severity == ERROR for d in shown(every)),
+        "warnings": sum(d.severity == WARNING for d in shown(every)),
+        "acknowledged": len(every) - len(shown(every)),
         "diagnostics": [d.to_dict() for d in ds],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def render_github(diags: list[Diagnostic], files: list[str]) -> str:
+def render_github(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:
     """GitHub Actions workflow commands: one `::error file=…,line=…,col=…::` per finding."""
     level = {ERROR: "error", WARNING: "warning", INFO: "notice"}
     out = []
@@ -73,84 +100,43 @@ def render_github(diags: list[Diagnostic], files: list[str]) -> str:
         props.append(f"title={gh_escape(d.code, True)}")
         msg = d.message + (f" (hint: {d.hint})" if d.hint else "")
         out.append(f"::{level.get(d.severity, 'notice')} {','.join(props)}::{gh_escape(msg)}")
-    out.append(summary_line(diags, files))
+    out.append(_summary(diags, files, counted))
     return "\n".join(out) + "\n"
 
 
 def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate") -> str:
-    """One test case per file; a file with errors fails, listing every finding."""
+    """JUnit XML as the Jenkins `junit-10.xsd` has it: one <testsuite> per file checked; in
+    it one failing <testcase> per error, or, for a file without errors, one passing
+    <testcase> (a clean run is N passed tests, not 0). The location is in the text
+    (`file:line:col: code: message`): the schema allows no `file` or `line` on a testcase.
+    Warnings and notes, which fail nothing, are the suite's <system-out>."""
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
     for d in shown(sorted_diagnostics(diags)):
         by_file.setdefault(d.file, []).append(d)
-    failures = sum(1 for ds in by_file.values() if any(d.severity == ERROR for d in ds))
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0">',
-             f'  <testsuite name={xml_attr(suite)} tests="{len(by_file)}" failures="{failures}" errors="0" '
-             f'skipped="0">']
+    suites, total, failed = [], 0, 0
     for f in sorted(by_file):
-        ds = by_file[f]
-        lines.append(f'    <testcase classname={xml_attr(suite)} name={xml_attr(f)} file={xml_attr(f)}>')
-        errors = [d for d in ds if d.severity == ERROR]
-        if errors:
-            body = "\n".join(d.render() for d in errors)
-            count = f"{len(errors)} error{'s' if len(errors) != 1 else ''}"
-            lines.append(f'      <failure message={xml_attr(count)} type="policy">'
-                         f'{xml_escape(body)}</failure>')
-        others = [d for d in ds if d.severity != ERROR]
+        errors = [d for d in by_file[f] if d.severity == ERROR]
+        others = [d for d in by_file[f] if d.severity != ERROR]
+        cases = []
+        for d in errors:
+            where = f"{d.location}: {d.code}"
+            cases.append(f'    <testcase classname={xml_attr(f)} name={xml_attr(where)}>'
+                         f'<failure message={xml_attr(f"{where}: {d.message}")} type={xml_attr(d.code)}>'
+                         f'{xml_escape(d.render())}</failure></testcase>')
+        if not errors:
+            cases.append(f'    <testcase classname={xml_attr(f)} name={xml_attr(f"{f}: valid")}/>')
+        total += len(cases)
+        failed += len(errors)
+        suites.append(f'  <testsuite name={xml_attr(f)} file={xml_attr(f)} tests="{len(cases)}" '
+                      f'failures="{len(errors)}" errors="0" skipped="0">')
+        suites += cases
         if others:
-            lines.append(f"      <system-out>{xml_escape(chr(10).join(d.render() for d in others))}</system-out>")
-        lines.append("    </testcase>")
-    lines += ["  </testsuite>", "</testsuites>"]
+            suites.append(f"    <system-out>{xml_escape(chr(10).join(d.render() for d in others))}</system-out>")
+        suites.append("  </testsuite>")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name={xml_attr(suite)} tests="{total}" failures="{failed}" errors="0">',
+             *suites, "</testsuites>"]
     return "\n".join(lines) + "\n"
-
-
-def _uri(path: str) -> str:
-    """A relative file path as a SARIF `uri-reference`: forward slashes, percent-encoded
-    (a space or `#` in a file name is not valid in a URI)."""
-    return quote(path.replace("\\", "/"), safe="/")
-
-
-def render_sarif(diags: list[Diagnostic], files: list[str]) -> str:
-    """SARIF 2.1.0, one run, one rule per diagnostic code."""
-    ds = sorted_diagnostics(diags)
-    codes = sorted({d.code for d in ds})
-    level = {ERROR: "error", WARNING: "warning", INFO: "note"}
-    results = []
-    for d in ds:
-        region = {"startLine": d.line, "startColumn": d.column} if d.line else None
-        physical: dict = {"artifactLocation": {"uri": _uri(d.file)}}
-        if region:
-            physical["region"] = region
-        location: dict = {"physicalLocation": physical}
-        if d.pointer:
-            location["logicalLocations"] = [{"fullyQualifiedName": d.pointer, "kind": "object"}]
-        result = {
-            "ruleId": d.code,
-            "ruleIndex": codes.index(d.code),
-            "level": level.get(d.severity, "note"),
-            "message": {"text": d.message + (f" (hint: {d.hint})" if d.hint else "")},
-            "locations": [location],
-        }
-        if d.witness is not None:
-            result["properties"] = {"witness": d.witness}
-        if d.suppressed is not None:  # acknowledged in the policy itself (`lint:`)
-            result["suppressions"] = [{"kind": "inSource", "justification": d.suppressed}]
-        results.append(result)
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": TOOL_NAME, "version": _version(), "informationUri": TOOL_URI,
-                                "rules": [{"id": c, "name": c,
-                                           "shortDescription": {"text": c.replace("-", " ")}} for c in codes]}},
-            "artifacts": [{"location": {"uri": _uri(f)}} for f in sorted(files)],
-            # Our columns count characters (code points); SARIF's default is UTF-16 code units,
-            # which differ after any character outside the BMP (an emoji in a message).
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
-    }
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 RENDERERS = {
@@ -158,9 +144,28 @@ RENDERERS = {
     "json": render_json,
     "github": render_github,
     "junit": render_junit,
-    "sarif": render_sarif,
 }
 
 
-def render(fmt: str, diags: list[Diagnostic], files: list[str]) -> str:
-    return RENDERERS[fmt](diags, files)
+def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None, least: str = INFO,
+           colour: bool = False) -> str:
+    """The report in `fmt`; `root` (the repository root) makes the SARIF and Code Quality
+    locations relative to it. Findings less severe than `least` are left out of every
+    format; the text and GitHub summaries still count them (they decide the exit code)."""
+    visible = [d for d in diags if _RANK.get(d.severity, len(SEVERITIES)) <= _RANK[least]]
+    # Imported here: they need hashlib and urllib, which cost every other run start-up time.
+    if fmt == "sarif":
+        from .sarif import render_sarif
+
+        return render_sarif(visible, files, root)
+    if fmt == "codequality":
+        from .codequality import render_codequality
+
+        return render_codequality(visible, files, root)
+    if fmt == "text":
+        return render_text(visible, files, diags, colour)
+    if fmt == "github":
+        return render_github(visible, files, diags)
+    if fmt == "json":
+        return render_json(visible, files, diags)
+    return RENDERERS[fmt](visible, files)

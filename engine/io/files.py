@@ -75,6 +75,11 @@ class Sink:
         self._fh = fh
         self.target = target
 
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (where colour may be used)."""
+        isatty = getattr(self._fh, "isatty", None)
+        return bool(isatty and isatty())
+
     def write(self, text: str) -> None:
         try:
             self._fh.write(text)

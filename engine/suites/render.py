@@ -175,8 +175,9 @@ def render_json(report: Report) -> str:
 
 
 def render_junit(report: Report) -> str:
-    """JUnit XML: one <testsuite> per test file, one <testcase> per case; with a coverage
-    minimum, a `coverage` suite with one case per policy."""
+    """JUnit XML valid against the Jenkins `junit-10.xsd`: one <testsuite> per test file,
+    one <testcase> per case; with a coverage minimum, a `coverage` suite with one case per
+    policy."""
     results = report.run.results
     failures = sum(not r.passed for r in results)
     tests = len(results)
@@ -187,31 +188,32 @@ def render_junit(report: Report) -> str:
             tests += 1
             failures += bool(msgs)
             gate_suite.append(
-                f'    <testcase classname="coverage" name={xml_attr(cov.policy.id)} '
-                f'file={xml_attr(cov.policy.path)}>' + (
+                f'    <testcase classname="coverage" name={xml_attr(cov.policy.id)}>' + (
                     f'<failure message={xml_attr(msgs[0])} type="coverage">'
-                    f'{xml_escape(chr(10).join(msgs + coverage_text([cov])))}</failure>' if msgs else "")
+                    f'{xml_escape(chr(10).join([cov.policy.path + ":", *msgs, *coverage_text([cov])]))}</failure>'
+                    if msgs else "")
                 + "</testcase>")
     name = f"verdict test ({report.run.backend})"
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              f'<testsuites name={xml_attr(name)} tests="{tests}" failures="{failures}" errors="0">']
     for s in report.run.suites:
         p = s.suite.policy
-        lines.append(f'  <testsuite name={xml_attr(s.suite.path)} tests="{len(s.results)}" '
-                     f'failures="{len(s.failed)}" errors="0" skipped="0">')
+        lines.append(f'  <testsuite name={xml_attr(s.suite.path)} file={xml_attr(s.suite.path)} '
+                     f'tests="{len(s.results)}" failures="{len(s.failed)}" errors="0" skipped="0">')
         lines.append("    <properties>"
                      f'<property name="policy" value={xml_attr(p.id)}/>'
                      f'<property name="policy_version" value={xml_attr(str(p.version))}/>'
                      f'<property name="backend" value={xml_attr(report.run.backend)}/></properties>')
         for res in s.results:
             c = res.case
-            head = (f'    <testcase classname={xml_attr(p.id)} name={xml_attr(c.name)} '
-                    f'file={xml_attr(c.loc.file)} line="{c.loc.line}"')
+            # The Jenkins schema has no `file` or `line` on a testcase: the case's location
+            # leads its failure text instead (and the suite names the file).
+            head = f'    <testcase classname={xml_attr(p.id)} name={xml_attr(c.name)}'
             if res.passed:
                 lines.append(head + "/>")
             else:
                 message = "; ".join(f.message for f in res.failures)
-                body = "\n".join(case_block(res))
+                body = "\n".join(case_block(res))  # its first line: `FAIL file:line  name`
                 lines.append(head + ">")
                 lines.append(f'      <failure message={xml_attr(message)} type="expectation">{xml_escape(body)}'
                              f'</failure>')

@@ -1,0 +1,148 @@
+"""What each diagnostic code means: the one table of short and full descriptions.
+
+Every code verdict emits (loading, schema, names and types, whole-policy checks, static
+analysis, test files) has a row here; the SARIF report's rules and the generated
+docs/codes.md (one heading, hence one link anchor, per code) are built from it, and a test
+fails on a code that is emitted but missing here.
+"""
+
+from __future__ import annotations
+
+# code -> full description: what is wrong, then how to fix it. The short description is
+# its first clause (see `short_description`).
+DESCRIPTIONS: dict[str, str] = {
+    'unreadable': 'The path does not exist, is a folder or cannot be read; the CLI prints one line and exits 2. Fix: fix the path or permissions.',
+    'file-too-large': 'The file is larger than 1 MiB (1,048,576 bytes). Fix: split it into several policies.',
+    'not-utf8': 'An invalid UTF-8 byte, located by line and column (UTF-16 is recognized). Fix: save the file as UTF-8.',
+    'empty-file': 'The file is empty or only comments. Fix: write a policy: at least `policy`, `version`, `facts`, `outcomes`, `rules`.',
+    'yaml-syntax': 'Not valid YAML: a bad indentation, an unclosed `{`/`[`, a `: ` inside a plain value, a tab used for indentation, a second document, a control character. Fix: fix the syntax at the position shown; the hint names the enclosing construct; quote values that contain `: `.',
+    'yaml-duplicate-key': 'The same key twice in one mapping (names the first line). Fix: remove or rename one; for two conditions use `all: […]`.',
+    'yaml-anchor': 'An anchor `&name`. Fix: write each value out in full.',
+    'yaml-alias': 'An alias `*name`. Fix: repeat the value.',
+    'yaml-merge-key': 'A merge key `<<`. Fix: write each key out in full.',
+    'yaml-tag': 'A tag other than `!!str !!int !!float !!bool !!null`, or any tag on a list or mapping (`!include`, `!!timestamp`, `!!set`). Fix: remove the tag; quote the value to make it a string.',
+    'yaml-bad-scalar': 'An explicit core tag on a value that does not fit it (`!!int 6_00`, `!!bool yes`). Fix: write the value in YAML 1.2 form, or drop the tag.',
+    'yaml-non-finite': '`.inf`, `.nan`, or a number too large for a float (`1e400`). Fix: use a finite number.',
+    'yaml-non-string-key': 'A mapping key that is a number, boolean, null or collection (`600:`, `true:`). Fix: quote the key.',
+    'yaml-too-deep': 'Nesting deeper than 64 levels. Fix: flatten the conditions.',
+    'yaml-number-too-long': 'An integer of more than 4,300 decimal digits (`0x…` included): Python cannot print it, and no threshold needs it. Fix: use a realistic number.',
+    'yaml-lone-surrogate': 'A `\\ud800`–`\\udfff` escape without its other half; a valid pair (`\\ud83c\\udf89`, as `json.dumps` writes emoji) is joined into its character. Fix: write the character, or both halves.',
+    'policy-not-mapping': 'The document is a list or a scalar, not a mapping. Fix: write `key: value` pairs at the top level.',
+    'schema-unknown-key': 'A key the language does not have here (a typo: `tresholds`; an unknown operator: `less`). Fix: use the suggested key; the hint lists the allowed ones.',
+    'schema-missing-key': "A required key is absent (`version`; a fact's `type`; a rule's `when`; an output's `default`). Fix: add it.",
+    'schema-type': 'A value of the wrong type (a quoted number, `yes` for a boolean, an empty value, a list where a mapping is needed); for alternatives, all accepted types are named. Fix: write the expected type; remove quotes from numbers; `true`/`false` for booleans.',
+    'schema-enum': 'A value outside a fixed set (a fact `type: bool`, `combine: average`, `change: up`). Fix: use one of the listed values.',
+    'schema-pattern': 'A malformed id, code, tag or version (`policy: Mini Policy`, `reason: low_score`). Fix: follow the form in §4.',
+    'schema-bad-name': 'A malformed name used as a key (a fact `member-ship`, a language tag `EN`). Fix: letters, digits and `_`, not starting with a digit (see §4).',
+    'schema-empty': 'An empty list, mapping or string where one is required (`rules: []`, `when: {}`, `all: []`, `then: {}`, `enum: []`). Fix: fill it in or remove the key.',
+    'schema-too-long': 'Too many items or characters (`between` with three values; a policy id over 100 characters). Fix: shorten it.',
+    'schema-range': 'A number below a schema minimum (a negative `version`). Fix: use a value in range.',
+    'schema-invalid': "Any other schema violation, in jsonschema's words (fallback; not expected with the current schema). Fix: read the message; check the value against the schema.",
+    'fact-reserved-name': 'A fact is named `all`, `any`, `not`, `outcome`, `flag` or `rule`. Fix: rename the fact.',
+    'fact-enum-not-string': '`enum` on a non-string fact. Fix: remove it; bound numbers with `minimum`/`maximum`.',
+    'fact-enum-duplicate': 'An enum lists a value twice. Fix: remove the repeat.',
+    'fact-range-not-numeric': '`minimum`/`maximum` on a string or boolean fact. Fix: remove it, or use `enum` for strings.',
+    'fact-range-not-integer': 'A fractional bound on an `integer` fact. Fix: use a whole number, or make the fact `number`.',
+    'fact-range-empty': '`minimum` above `maximum`. Fix: swap or fix the bounds.',
+    'fact-bad-default': "The default does not fit the fact's type, enum or range (`default: no` on a boolean). Fix: fix the default (`true`/`false`).",
+    'threshold-reserved-name': 'A threshold is named with a reserved word. Fix: rename it.',
+    'threshold-shadows-fact': "A threshold has a fact's name. Fix: rename it, e.g. `min_<fact>`.",
+    'threshold-mixed-list': 'A list threshold mixes strings, numbers, booleans. Fix: one type per list.',
+    'outcome-duplicate': 'An outcome listed twice. Fix: remove one.',
+    'default-unknown-outcome': '`default` is not in `outcomes`. Fix: fix the spelling or add the outcome.',
+    'output-bad-default': "An output's default does not fit its type. Fix: fix the default.",
+    'output-bad-combine': '`combine: min/max/sum` on a string or boolean output. Fix: use `first`, or make the output numeric.',
+    'unknown-fact': 'A condition names an undeclared fact. Fix: fix the name ("did you mean") or declare the fact.',
+    'unknown-threshold': 'A string operand of a numeric fact is not a threshold; a bare `in`/`not_in` operand is not a list threshold. Fix: fix the name, declare the threshold, or write a list `[a, b]`.',
+    'operator-type-mismatch': 'An order operator (`gt gte lt lte between`) on a string, boolean or the outcome; `in`/`not_in` on a boolean. Fix: use `eq`/`ne`/`in`/`not_in` for strings, `eq: true/false` for booleans.',
+    'operand-type-mismatch': "An operand of the wrong type (a string for a boolean fact, `600.5` for an integer fact, a number for a string fact), or a list threshold where one value is needed. Fix: write a value of the fact's type; use `in` for lists.",
+    'enum-value-unknown': 'A literal or threshold value is not in the fact\'s `enum`. Fix: fix the value ("did you mean") or extend the enum.',
+    'value-out-of-range': "A literal outside the fact's declared range (the comparison can never vary). Fix: fix the value or the fact's range.",
+    'threshold-out-of-range': "A threshold's value outside the range of a fact it is compared with. Fix: fix the threshold or the fact's range.",
+    'between-empty': '`between` with low end above high end. Fix: swap the ends.',
+    'ambiguous-operand': 'A string operand is both a threshold name and a value of the enum fact (or an outcome id) it is compared with. Fix: rename the threshold.',
+    'unknown-flag': "`flag:` names a flag no rule raises. Fix: fix the name or raise it in a rule's `flags`.",
+    'unknown-rule': '`rule:` names an id no rule has. Fix: fix the id.',
+    'rule-duplicate-id': "Two rules share an id (the hint gives the first's line). Fix: rename one.",
+    'unknown-outcome': 'A rule decides an undeclared outcome, or an `outcome` condition names one. Fix: fix the spelling or declare the outcome.',
+    'unknown-reason': "A rule's `reason` is not declared in `reasons` (only when `reasons` exists). Fix: fix the code or declare it.",
+    'unknown-output': '`set` names an undeclared output. Fix: declare it under `outputs:`.',
+    'output-type-mismatch': '`set` gives a value of another type than the output\'s (`"50"` for an integer). Fix: write a value of the output\'s type.',
+    'template-syntax': 'A lone `{` or `}`, or a placeholder that is not a bare name (`{ score }` with spaces included), in a message or a `reasons:` text. Fix: write `{{`/`}}` for literal braces; use `{name}` only.',
+    'template-unknown-name': 'A placeholder that is not a declared fact, threshold or output, in a message or a `reasons:` text. Fix: fix the name ("did you mean").',
+    'adverse-without-reason': 'A rule decides an adverse outcome without a `reason`. Fix: add `reason: SOME_CODE` so the user is told why.',
+    'adverse-default': 'The `default` outcome is adverse, so users no rule decides would be refused with no reason. Fix: make the default non-adverse and decide the adverse outcome by rules with reason codes.',
+    'dependency-cycle': 'Rules depend on each other in a cycle (through `rule:`, `flag:` or `outcome`), or a rule reads the outcome and also decides one. Fix: break the cycle; move the outcome to another rule or drop the `outcome` condition.',
+    'lint-ignore-not-applicable': 'A `lint` entry that cannot apply where it is written: `ignore: [gap]` on a rule (a gap is about the policy), an unknown code, `rule:` on a policy-level code, `where:` on anything but `gap` or testing other than facts. Fix: acknowledge policy findings at the top level (§10); name a finding about a rule.',
+    'output-conflict': 'Two rules that can contribute together set one output to different values. Fix: declare `combine: first|min|max|sum`, or make the values agree.',
+    'threshold-unused': 'No rule or message uses the threshold. Fix: remove it or refer to it.',
+    'fact-unused': 'No rule or message uses the fact. Fix: remove it or use it.',
+    'message-missing-language': "A rule's message has no text in the policy's `language`. Fix: add that language, or change `language`.",
+    'message-never-shown': 'A rule with a message decides no outcome and gives no reason code, so its message is never shown. Fix: add a `reason` (a notice), or remove the message.',
+    'outcome-never-decided': 'No rule decides the outcome and it is not the default. Fix: add a rule, make it the default, or remove it.',
+    'no-default': 'The policy has no `default` outcome. Fix: add `default: <outcome>` if undecided users should get one.',
+    'policy-duplicate-id': '(from `verdict validate` over several files) two files use one `policy` id. Fix: give each policy its own id.',
+    'rule-unsatisfiable': 'The rule can never match within the declared ranges.',
+    'condition-always-true': "A rule's condition, or part of it, is constant over every valid fact set.",
+    'condition-always-false': "A rule's condition, or part of it, is constant over every valid fact set.",
+    'rule-shadowed': 'Whenever the rule matches, a rule of a higher-precedence outcome matches too: it never decides.',
+    'rule-subsumed': 'Every fact set the rule matches also matches another rule of the same outcome (kept rules that set a different output value, like `increase-premium` in `credit-limit.yaml`, need `lint: {ignore: [rule-subsumed]}`).',
+    'threshold-inverted': 'A rule for a better outcome demands less of a fact than a rule for a worse one.',
+    'gap': 'A region of facts no outcome rule decides, described and with a witness; those users get the default.',
+    'analysis-incomplete': 'The analysis stopped at its size bound; some findings may be missing.',
+    'analysis-unverified': "A finding's witness did not verify, so the finding is withheld.",
+    'acknowledgement-unused': 'A `lint: {acknowledge: …}` entry matches no finding (the policy changed under it).',
+
+    'test-policy-missing': 'The policy a test file names (or the NAME.yaml beside NAME.test.yaml) does not exist. Fix: name the policy with `policy: <file>.yaml`, relative to the test file.',
+    'test-policy-invalid': 'The policy a test file tests has errors, which are listed too. Fix: run `verdict validate` on the policy and fix it.',
+    'test-unknown-fact': 'A test case gives a fact the policy does not declare. Fix: fix the name ("did you mean") or declare the fact.',
+    'test-bad-fact': 'A test case gives a fact value the policy rejects (wrong type, outside its enum or range). Fix: write a value the fact accepts.',
+    'test-missing-fact': 'A test case lacks a fact the policy requires (no default). Fix: give the fact in the case or in its profile.',
+    'test-bad-epsilon': 'An `epsilon` for a fact that is not a `number` fact. Fix: remove it; integer facts always use 1.',
+    'test-duplicate-case': 'Two test cases share one name. Fix: rename one.',
+    'test-unknown-profile': 'A case\'s `base` names no profile. Fix: fix the name or declare the profile under `profiles:`.',
+    'test-unknown-outcome': 'A case expects an outcome the policy does not have. Fix: fix the spelling.',
+    'test-unknown-rule': 'A case names a rule id the policy does not have. Fix: fix the id.',
+    'test-unknown-output': 'A case expects an output the policy does not declare. Fix: fix the name.',
+    'test-bad-output': 'A case expects an output value of the wrong type. Fix: write a value of the output\'s type.',
+    'test-contradiction': 'A case expects one rule in two of `matched`/`not_matched`/`undetermined`, or one code both contained and excluded. Fix: keep one expectation.',
+}
+
+
+# Where CamelCase would equal the id but for case, which SARIF consumers count as the same.
+_NAMES = {"gap": "UndecidedGap", "unreadable": "UnreadableFile"}
+
+
+def rule_name(code: str) -> str:
+    """The rule's friendly name, as SARIF wants it (different from the id): `unknown-fact`
+    becomes `UnknownFact`."""
+    return _NAMES.get(code) or "".join(part[:1].upper() + part[1:] for part in code.split("-"))
+
+
+def full_description(code: str) -> str:
+    return DESCRIPTIONS.get(code, f"The `{code}` diagnostic.")
+
+
+def short_description(code: str) -> str:
+    """The first clause of the full description, as one sentence."""
+    full = full_description(code)
+    head = full.split(" Fix: ")[0].rstrip(".")
+    for stop in ("; ", " (", ": "):
+        head = head.split(stop)[0]
+    return head + "."
+
+
+def anchor(code: str) -> str:
+    """The fragment of the code's heading in docs/codes.md (GitHub's heading slugs: the
+    code itself, lower-case letters, digits and hyphens)."""
+    return code
+
+
+def codes_markdown() -> str:
+    """docs/codes.md: one section per code, in table order; regenerated by the tests' check."""
+    out = ["# Diagnostic codes", "",
+           "Generated from `engine/explain/codes.py` (the SARIF report links each finding here);",
+           "docs/policy-language.md §18 and docs/testing.md explain them in context.", ""]
+    for code, full in DESCRIPTIONS.items():
+        out += [f"## {code}", "", full, ""]
+    return "\n".join(out)
