@@ -29,9 +29,12 @@ from urllib.parse import unquote
 Tri = bool | None
 Check = Callable[[object], Tri]
 
-# Keywords that never affect validity.
-_ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples",
-                          "deprecated", "readOnly", "writeOnly"})
+# Keywords that never affect validity: JSON Schema's annotations, and the editor hover and
+# completion texts VS Code's YAML and JSON extensions read (the schemas carry them for
+# yaml-language-server; a vocabulary jsonschema ignores must not make a schema uncompilable).
+ANNOTATIONS = frozenset({"$schema", "$id", "$defs", "$comment", "title", "description", "default", "examples",
+                          "deprecated", "readOnly", "writeOnly", "markdownDescription", "enumDescriptions",
+                          "markdownEnumDescriptions", "defaultSnippets", "deprecationMessage", "errorMessage"})
 
 # The JSON kind of a plain value, by exact class; anything else (subclasses included) is
 # not JSON data this module decides about.
@@ -137,7 +140,7 @@ class _Compiler:
             raise Unsupported(f"schema of type {type(schema).__name__}")
         checks: list[Check] = []
         for key, arg in schema.items():
-            if key in _ANNOTATIONS or key in ("properties", "additionalProperties"):
+            if key in ANNOTATIONS or key in ("properties", "additionalProperties"):
                 continue
             checks.append(self.keyword(key, arg, schema))
         if "properties" in schema or "additionalProperties" in schema:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from ..diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join, pointer_parts, type_name
 from ..source import SourceMap
 from ..values import clip, literal
-from .accept import Unsupported, compile_schema
+from .accept import ANNOTATIONS, Unsupported, compile_schema
 
 if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
     from jsonschema.exceptions import ValidationError
@@ -71,7 +71,7 @@ def _inline_refs(node, defs: dict, stack: tuple = ()):
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) <= 2:
+    if isinstance(ref, str) and ref.startswith("#/$defs/") and all(k == "$ref" or k in ANNOTATIONS for k in node):
         name = ref[len("#/$defs/"):]
         if name in defs and name not in stack and not _refers_to(defs[name], name, defs, ()):
             inlined = _inline_refs(defs[name], defs, stack + (name,))
