@@ -103,6 +103,10 @@ CASES = [
      EXIT_FINDINGS),
     ("compile: a missing file", ["compile", "{tmp}/none.yaml", "--emit", "python"], EXIT_INPUT),
     ("compile: an unknown form (usage)", ["compile", D11, "--emit", "sql"], EXIT_INPUT),
+    ("init: a new repository", ["init", "{tmp}/repo"], EXIT_OK),
+    ("init: over existing files", ["init", "{tmp}/repo", "--force"], EXIT_OK),
+    ("init: DIR is a file (usage)", ["init", "{tmp}/mini.yaml"], EXIT_INPUT),
+    ("schema: --write into a folder", ["schema", "--write", "{tmp}/schemas"], EXIT_OK),
     ("verdict --version", ["--version"], EXIT_OK),
     ("verdict: an unknown command (usage)", ["nope"], EXIT_INPUT),
 ]

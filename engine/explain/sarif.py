@@ -58,7 +58,8 @@ def help_uri(code: str, base: str | None) -> str | None:
     return f"{base}codes.md#{codes.anchor(code)}" if base else None
 
 
-def _version() -> str:
+def distribution_version() -> str:
+    """The installed distribution's version (what `verdict init` pins its hooks and Action to)."""
     try:
         from importlib.metadata import version
 
@@ -158,7 +159,7 @@ def render_sarif(diags: list[Diagnostic], files: list[str], root: str | None = N
         if d.suppressed is not None:  # acknowledged in the policy itself (`lint:`)
             result["suppressions"] = [{"kind": "inSource", "justification": d.suppressed}]
         results.append(result)
-    driver = {"name": TOOL_NAME, "version": _version(), "semanticVersion": _version(),
+    driver = {"name": TOOL_NAME, "version": distribution_version(), "semanticVersion": distribution_version(),
               "rules": [_rule(c, base) for c in rule_codes]}
     home = project_urls().get("homepage") or project_urls().get("repository")
     if home:

@@ -15,6 +15,8 @@ write is always reported as what it is: the output's fault, named, never a read 
   output (or `OutputClosed` for a reader that went away: a closed pipe), an exception that
   is deliberately *not* an `OSError`, so no reader's `except OSError` can mistake it for a
   read error.
+- `write_files` writes a set of files (a scaffold) all or nothing: each file atomically,
+  and on a failure the files it had created are removed again.
 - `append_text` is the one append (a CI step summary), never atomic by nature.
 """
 
@@ -280,6 +282,40 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Replace `path` with `text`, all or nothing."""
     with atomic_writer(path) as fh:
         fh.write(text)
+
+
+def write_files(files: dict[Path, str]) -> None:
+    """Write every `path -> text` of `files`, creating the folders they need, all or
+    nothing: each file is replaced atomically, and when one cannot be written the files this
+    call created (they did not exist before) are removed again, so a failed scaffold leaves
+    no half of itself behind. A file it replaced stays replaced: the caller decides up front
+    whether replacing is allowed (`verdict init --force`)."""
+    created: list[Path] = []
+    folders: list[Path] = []
+    try:
+        for path, text in files.items():
+            missing = [p for p in reversed(path.parents) if not p.exists()]
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise OutputError.from_os(str(path), exc) from None
+            folders.extend(missing)
+            new = not os.path.lexists(path)
+            atomic_write_text(path, text)
+            if new:
+                created.append(path)
+    except BaseException:
+        for path in reversed(created):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+        for folder in reversed(folders):  # only the folders this call made, deepest first
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        raise
 
 
 def append_text(path: str | os.PathLike, text: str) -> None:
