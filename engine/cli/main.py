@@ -24,6 +24,7 @@ import sys
 
 import click
 
+from ..explain import DISTRIBUTION
 from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE, InputError
 from .compile import compile_cmd
 from .diff import diff_cmd
@@ -103,7 +104,7 @@ class _Verdict(click.Group):
 
 
 @click.group(cls=_Verdict, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="verdict", prog_name="verdict")
+@click.version_option(package_name=DISTRIBUTION, prog_name="verdict")
 def main() -> None:
     """verdict: declarative consumer-credit policies that explain every decision."""
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
-from . import codes
+from . import DISTRIBUTION, codes
 
 TOOL_NAME = "verdict"
 SRCROOT = "SRCROOT"
@@ -34,7 +34,7 @@ def project_urls() -> dict[str, str]:
     try:
         from importlib.metadata import PackageNotFoundError, metadata
 
-        entries = metadata("verdict").get_all("Project-URL") or []
+        entries = metadata(DISTRIBUTION).get_all("Project-URL") or []
     except PackageNotFoundError:  # pragma: no cover - a checkout on sys.path, not installed
         entries = []
     urls = {}
@@ -63,7 +63,7 @@ def distribution_version() -> str:
     try:
         from importlib.metadata import version
 
-        return version("verdict")
+        return version(DISTRIBUTION)
     except Exception:  # pragma: no cover - running from a checkout that was never installed
         return "0.0.0"
 
