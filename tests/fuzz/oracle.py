@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - durable not importable: nothing raises
     class DurableLimitError(Exception):
         pass
 
-FAILURE_KINDS = ("traceback", "disagreement", "unlocated", "hang")
+FAILURE_KINDS = ("traceback", "disagreement", "unlocated", "wrong-error", "hang")
 INT64 = 2**63 - 1
 NAME = "fuzz.yaml"
 
@@ -167,7 +167,11 @@ def known_item(f: Finding) -> str | None:
     text = f"{f.kind} {f.stage} {f.signature} {f.detail}"
     record = from_jsonable(f.record) if f.record is not None else None
     policy_big = bool(f.policy and any(abs(int(m)) > INT64 for m in _BIG_INT_TEXT.findall(f.policy)))
-    if f.kind == "disagreement" and "durable" in f.stage and (policy_big or _beyond_int64(record)):
+    if isinstance(record, dict) and "facts_hex" in record:  # a CLI case: the facts file's text
+        facts = bytes.fromhex(record["facts_hex"]).decode("utf-8", "replace")
+        record = [int(m) for m in _BIG_INT_TEXT.findall(facts)]
+    if f.kind == "disagreement" and ("durable" in f.stage or f.stage.startswith("cli")) and \
+            (policy_big or _beyond_int64(record)):
         return "1"  # an integer beyond int64 compiled to a constant on the durable side
     if "DurableLimitError" in text and f.stage.startswith("cli"):
         return "2"
