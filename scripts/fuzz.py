@@ -187,7 +187,7 @@ def main(argv=None) -> int:
                 save_state(args.state, state)
                 c = Counter(p["counts"])
                 rate = c["cases"] / p["seconds"] if p["seconds"] else 0
-                fails = " ".join(f"{k} {c[k]}" for k in FAILURE_KINDS)
+                fails = " ".join(f"{k} {c[k]}" for k in FAILURE_KINDS + ("harness_error",))
                 print(f"[{time.strftime('%H:%M:%S')}] {phase} {p['next']:,}/{targets[phase]:,} "
                       f"({rate:.0f} cases/s) {fails}" + (f"; {new} new failure kinds" if new else ""), flush=True)
     except KeyboardInterrupt:

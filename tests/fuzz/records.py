@@ -63,12 +63,13 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
             rng.choice(["other", "杭州", "", "🎉", "gold"])
     lo, hi = spec.minimum, spec.maximum
     edges = [v for v in _edges(policy, name) if isinstance(v, (int, float)) and not isinstance(v, bool)
-             and math.isfinite(v) and (lo is None or v >= lo) and (hi is None or v <= hi)]
+              and (not isinstance(v, float) or math.isfinite(v)) and (lo is None or v >= lo) and (hi is None or v <= hi)]
     if edges and rng.random() < 0.75:
         v = rng.choice(edges)
     else:
-        a = lo if lo is not None else -1000
-        b = hi if hi is not None else 10**6
+        # a free draw within the bounds, clamped so that huge bounds still convert to float
+        a = max(lo, -10**15) if lo is not None else -1000
+        b = min(hi, 10**15) if hi is not None else 10**6
         if a > b:
             a, b = b, a
         v = rng.randint(int(math.ceil(a)), int(math.floor(b))) if spec.type == "integer" and \

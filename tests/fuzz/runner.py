@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from .cases import Config, RecordCases, run_policy_case
-from .oracle import Finding, PolicyOracle
+from .oracle import Finding, PolicyOracle, _exc_detail, where
 
 
 @dataclass
@@ -44,10 +44,14 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
         for i in range(start, stop):
             current.value = i
             before = Counter(oracle.counts)
-            if records is not None:
-                findings = records.run(seed, i)
-            else:
-                findings = run_policy_case(oracle, seed, i, cfg)
+            try:
+                if records is not None:
+                    findings = records.run(seed, i)
+                else:
+                    findings = run_policy_case(oracle, seed, i, cfg)
+            except Exception as exc:  # noqa: BLE001 - a bug of the harness, not of the product
+                oracle.counts["harness_error"] += 1
+                findings = [Finding("harness-error", kind, where(exc), _exc_detail(exc), case=f"{kind}:{seed}:{i}")]
             delta = oracle.counts - before
             conn.send((i, dict(delta), [f.to_dict() for f in findings]))
         conn.send(("done", oracle.counts.get("durable_compiled", 0)))
