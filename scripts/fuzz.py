@@ -8,7 +8,8 @@
 
 Phases, each a range of case indexes of one seed (every case is a pure function of
 (seed, index), so a run stopped anywhere resumes where it stopped, and any finding can be
-regenerated): `policy` (validate every generated policy; compile 1 in --compile-every of
+regenerated with the harness of the same commit): `grid` (every comparison operator
+against the numbers where int64 and doubles run out, on both backends), `policy` (validate every generated policy; compile 1 in --compile-every of
 the valid ones and decide --records-per-policy fuzzed records on both backends), `record`
 (fuzzed records on both backends against fixed policies) and `cli` (`verdict validate`,
 `eval`, `explain` as subprocesses on files, including the output side).
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
     ap.add_argument("--recycle", type=int, default=200, help="recycle a worker after N durable policies")
     ap.add_argument("--chunk", type=int, default=2000, help="cases between state saves")
     ap.add_argument("--time-limit", type=float, default=0, help="stop (resumably) after this many seconds")
-    ap.add_argument("--phases", default="policy,record,cli")
+    ap.add_argument("--phases", default="grid,policy,record,cli")
     ap.add_argument("--state", type=Path, default=OUT / "state.json")
     ap.add_argument("--findings", type=Path, default=OUT / "findings")
     ap.add_argument("--no-durable", action="store_true")
@@ -159,7 +160,9 @@ def main(argv=None) -> int:
     index_path = args.findings / "index.json"
     index = json.loads(index_path.read_text("utf-8")) if index_path.exists() else {}
     cfg = cases.Config(records=args.records_per_policy, compile_every=args.compile_every, durable=not args.no_durable)
-    targets = {"policy": args.policies, "record": args.records, "cli": args.cli}
+    from tests.fuzz.policies import number_grid
+
+    targets = {"grid": len(number_grid()), "policy": args.policies, "record": args.records, "cli": args.cli}
     t_start = time.monotonic()
     deadline = t_start + args.time_limit if args.time_limit else None
     try:

@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass
 
 from .oracle import PolicyOracle
-from .policies import build_policy, examples, policy_case
+from .policies import build_policy, examples, number_grid, policy_case
 from .records import fuzz_record
 
 
@@ -53,8 +53,10 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
     return findings
 
 
-# The fixed policies record cases use: the examples and the first valid built policies.
+# The fixed policies record cases use: the examples, the first valid built policies, and
+# built policies whose integers all sit where int64 and doubles run out (2^53, 2^63).
 BASE_BUILT = 24
+BASE_EDGE = 8
 
 
 def base_policy_texts() -> list[str]:
@@ -63,8 +65,9 @@ def base_policy_texts() -> list[str]:
     from engine.language.validate import validate
 
     i = 0
-    while len(texts) < len(examples()) + BASE_BUILT:
-        text = build_policy(random.Random(f"base:{i}"))
+    while len(texts) < len(examples()) + BASE_BUILT + BASE_EDGE:
+        edge = len(texts) >= len(examples()) + BASE_BUILT
+        text = build_policy(random.Random(f"base:{i}"), edge=edge)
         i += 1
         doc, _ = load_text(text, "base.yaml")
         if doc is not None and validate(doc)[0] is not None:
@@ -101,3 +104,19 @@ class RecordCases:
         self.oracle.record(cp, fuzz_record(rng, cp.policy), findings, durable=durable, render=render,
                            counterfactuals=False, raw=raw, case=f"record:{seed}:{index}")
         return findings
+
+
+def run_grid_case(oracle: PolicyOracle, index: int) -> list:
+    """Case `index` of `policies.number_grid()`: one policy, its records on both backends."""
+    text, records = number_grid()[index]
+    raw = text.encode("utf-8")
+    findings: list = []
+    case = f"grid:{index}"
+    policy = oracle.validate(raw, findings, case)
+    if policy is None:
+        return findings
+    cp, durable = oracle.compile(policy, raw, findings, case)
+    if cp is not None:
+        for record in records:
+            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case)
+    return findings

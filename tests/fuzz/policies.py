@@ -59,6 +59,8 @@ INT64 = 2**63 - 1
 INTERESTING_INTS = [0, 1, -1, 2, 5, 30, 600, 700, 950, 2**31 - 1, 2**31, 2**53 - 1, 2**53, 2**53 + 1,
                     INT64 - 1, INT64, INT64 + 1, -INT64, -INT64 - 1, -INT64 - 2, 10**19, 10**20,
                     5 * 10**20, 10**30, -(10**20)]
+EDGE_INTS = [2**53 - 1, 2**53, 2**53 + 1, INT64 - 1, INT64, INT64 + 1, -INT64, -INT64 - 1, -INT64 - 2, 10**19,
+             10**20, -(10**20)]
 INTERESTING_FLOATS = [0.0, -0.0, 0.5, 0.1, 0.9, 1.5, 2.5, 1e-7, 1e-300, 5e-324, 1e300, 1.7976931348623157e308,
                       9007199254740993.0, 9.223372036854776e18, -9.223372036854776e18, 1e20, 123456.789, -2.5]
 UNICODE_STRINGS = ["杭州", "上海", "платина", "gold", "Gold", "gold ", " gold", "é", "e\u0301", "🎉", "a\u200bb",
@@ -102,8 +104,9 @@ class _Builder:
     """A random, mostly valid policy: facts of every type, thresholds with hostile values,
     conditions nested up to four deep over facts, flags, rules and the outcome."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, edge: bool = False):
         self.rng = rng
+        self.edge = edge  # integers only where int64 and doubles run out
         self.facts: dict[str, dict] = {}
         self.thresholds: dict[str, object] = {}
         self.flags: list[str] = []
@@ -119,7 +122,9 @@ class _Builder:
             if "enum" in spec:
                 return rng.choice(spec["enum"])
             return rng.choice(UNICODE_STRINGS + ["gold", "silver", "basic"])
-        if rng.random() < 0.7:
+        if self.edge and t == "integer":
+            v = rng.choice(EDGE_INTS)
+        elif rng.random() < 0.7:
             v = rng.choice(INTERESTING_INTS) if t == "integer" else hostile_number(rng)
         else:
             v = rng.randint(-5, 1000) if t == "integer" else round(rng.uniform(-5, 1000), rng.randint(0, 3))
@@ -270,8 +275,8 @@ class _Builder:
         return policy
 
 
-def build_policy(rng: random.Random) -> str:
-    return _dump(_Builder(rng).build())
+def build_policy(rng: random.Random, edge: bool = False) -> str:
+    return _dump(_Builder(rng, edge).build())
 
 
 # -- structural mutations of a parsed policy ----------------------------------------------------------
@@ -466,3 +471,33 @@ def policy_case(seed: int, index: int) -> tuple[bytes, str]:
         text = fn(rng, text)
         labels.append(mname)
     return text.encode("utf-8", errors="surrogatepass"), f"{'+'.join(labels)}:{name}"
+
+
+# -- a grid for the backends' number encodings --------------------------------------------------------
+
+GRID_OPS = ["gt", "gte", "lt", "lte", "eq", "ne", "in", "not_in", "between"]
+
+
+@lru_cache(maxsize=1)
+def number_grid() -> tuple[tuple[str, list], ...]:
+    """(policy text, records) pairs: for each edge value t and each operator, a policy of one
+    rule comparing a fact with t (plainly, or under `not`), and records at every edge value
+    and t±1. One rule per policy because a durable constant only shows when no other
+    condition reads the fact (otherwise the fact's value is refused as beyond int64);
+    random cases reach such a boundary rarely, the grid reaches every one every time."""
+    out = []
+    for kind in ("integer", "number"):
+        edges = EDGE_INTS if kind == "integer" else [2.0**53, 2.0**53 + 2, 9.223372036854776e18, 1e20, -1e20,
+                                                      1e-7, 5e-324, -0.0, 0.1, 1e300]
+        for t in edges + [0, 700]:
+            values = sorted({v for e in edges + [t] for v in ((e - 1, e, e + 1) if kind == "integer" else (e,))},
+                            key=lambda v: (float(v), repr(v)))
+            for op in GRID_OPS:
+                for negate in (False, True):
+                    operand = [t, 1] if op in ("in", "not_in") else [t, t] if op == "between" else t
+                    when = {"x": {op: operand}}
+                    rule = {"id": "r", "when": {"not": when} if negate else when, "then": {"flags": ["f"]}}
+                    text = _dump({"policy": "grid", "version": 1, "facts": {"x": {"type": kind}},
+                                  "outcomes": ["o"], "default": "o", "rules": [rule]})
+                    out.append((text, [{"x": v} for v in values]))
+    return tuple(out)

@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .cases import Config, RecordCases, run_policy_case
+from .cases import Config, RecordCases, run_grid_case, run_policy_case
 from .oracle import Finding, PolicyOracle, _exc_detail, where
 
 
@@ -45,7 +45,9 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
             current.value = i
             before = Counter(oracle.counts)
             try:
-                if records is not None:
+                if kind == "grid":
+                    findings = run_grid_case(oracle, i)
+                elif records is not None:
                     findings = records.run(seed, i)
                 else:
                     findings = run_policy_case(oracle, seed, i, cfg)
@@ -60,7 +62,7 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
 def run(kind: str, seed: int, start: int, stop: int, cfg: Config = Config(), *, timeout: float = 20.0,
         recycle: int = 200, recycle_cases: int = 20000, batch: int = 50, on_progress=None,
         start_method: str = "fork") -> Result:
-    """Run cases [start, stop) of `kind` ("policy" or "record") in one worker at a time.
+    """Run cases [start, stop) of `kind` ("policy", "record" or "grid") in one worker at a time.
 
     `timeout` is per input (a policy case includes compiling and its records)."""
     ctx = mp.get_context(start_method)
