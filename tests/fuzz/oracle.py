@@ -233,7 +233,7 @@ class PolicyOracle:
 
     # -- policies ------------------------------------------------------------------------------
 
-    def validate(self, raw: bytes, findings: list, case=None):
+    def validate(self, raw: bytes, findings: list, case=None, *, all_formats: bool = False):
         """Load and validate like `verdict validate` does (with the static analysis and the
         report); the Policy, or None."""
         c = self.counts
@@ -271,7 +271,7 @@ class PolicyOracle:
                                                   case=case))
         try:
             _text_ok(report.render("text", diags, [NAME]))
-            if c["policies"] % 7 == 0:  # every format now and then: they share the escaping
+            if all_formats:  # every report format now and then: they share the escaping
                 for fmt in report.FORMATS:
                     _text_ok(report.render(fmt, diags, [NAME]))
         except Exception as exc:  # noqa: BLE001
