@@ -188,6 +188,7 @@ def main(argv=None) -> int:
                 p["seconds"] += res.seconds
                 state["elapsed"] += res.seconds
                 save_state(args.state, state)
+                (args.state.parent / "counts.md").write_text(table(state) + "\n", "utf-8")
                 c = Counter(p["counts"])
                 rate = c["cases"] / p["seconds"] if p["seconds"] else 0
                 fails = " ".join(f"{k} {c[k]}" for k in FAILURE_KINDS + ("harness_error",))

@@ -38,7 +38,12 @@ SCALE = int(os.environ.get("VERDICT_FUZZ_SLICE", "1"))
 POLICIES = 1000 * SCALE
 RECORDS = 3000 * SCALE
 CLI_CASES = 8 * SCALE
-TIMEOUT = 20.0  # per input; a policy case includes compiling it and deciding its records
+TIMEOUT = 20.0
+try:
+    import durable.engine  # noqa: F401 - only to know whether the durable backend can run here
+    DURABLE = True
+except Exception:  # noqa: BLE001 - ImportError, or OSError from the C module on Python 3.13
+    DURABLE = False  # per input; a policy case includes compiling it and deciding its records
 
 # The bugs the fixed-seed sample finds today (oracle.known_item names them), each being
 # fixed elsewhere. Remove an entry when its test XPASSes.
@@ -80,12 +85,14 @@ def test_the_slice_reaches_every_stage(sample) -> None:
     """A slice that silently tested nothing would pass: check it validated, compiled,
     decided on both backends, rendered, and ran the CLI."""
     counts, _ = sample
-    assert counts["grid:cases"] == len(number_grid()) and counts["grid:durable_compiled"] > 0
+    assert counts["grid:cases"] == len(number_grid())
     assert counts["policy:policies"] == POLICIES
     assert counts["policy:valid"] >= POLICIES // 10
     assert counts["policy:compiled"] >= POLICIES // 25
-    assert counts["policy:durable_compiled"] >= POLICIES // 50
-    assert counts["records_durable"] >= RECORDS // 5
+    if DURABLE:  # where durable-rules cannot be imported (Python 3.13) every durable use is refused
+        assert counts["grid:durable_compiled"] > 0
+        assert counts["policy:durable_compiled"] >= POLICIES // 50
+        assert counts["records_durable"] >= RECORDS // 5
     assert counts["rendered"] > 0 and counts["record_errors"] > 0
     assert counts["cli_runs"] >= CLI_CASES
 
@@ -204,3 +211,32 @@ def test_corpus_entry(spec: dict, tmp_path: Path) -> None:
         _replay_api(spec)
     else:
         _replay_cli(spec, tmp_path)
+
+
+# -- the runner itself --------------------------------------------------------------------------
+
+def test_runner_counts_a_hang_and_goes_on_after_it(monkeypatch) -> None:
+    """A case that never answers is a hang against its own index; the cases after it still
+    run, in a fresh worker (the workers are forked, so they inherit this patch)."""
+    import time
+
+    def case(oracle, seed, index, cfg):
+        oracle.counts["ran"] += 1
+        if index == 3:
+            time.sleep(60)
+        return []
+
+    monkeypatch.setattr(runner, "run_policy_case", case)
+    res = runner.run("policy", 1, 0, 6, Config(), timeout=1.0, batch=2)
+    assert res.hangs == ["policy:1:3"]
+    assert res.counts["ran"] == 5 and res.counts["cases"] == 6 and res.workers == 2
+
+
+def test_runner_recycles_workers(monkeypatch) -> None:
+    def case(oracle, seed, index, cfg):
+        oracle.counts["durable_compiled"] += 1  # as if each case built a policy on durable
+        return []
+
+    monkeypatch.setattr(runner, "run_policy_case", case)
+    res = runner.run("policy", 1, 0, 10, Config(), recycle=3, batch=1)
+    assert res.counts["cases"] == 10 and res.workers == 4
