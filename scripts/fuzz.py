@@ -100,23 +100,37 @@ def hang_finding(case: str) -> dict:
     from tests.fuzz.policies import policy_case
 
     kind, seed, index = case.split(":")
-    raw = policy_case(int(seed), int(index))[0] if kind == "policy" else b""
+    if kind == "policy":
+        raw = policy_case(int(seed), int(index))[0]
+    elif kind == "grid":
+        from tests.fuzz.policies import number_grid
+
+        raw = number_grid()[int(index)][0].encode("utf-8")
+    else:
+        raw = b""
     f = Finding("hang", kind, "no answer within the per-input timeout", case, case=case)
     f.policy = raw.decode("utf-8", "replace") if raw else None
     return f.to_dict()
 
 
+def slow_finding(f: dict) -> dict:
+    """A slow case, with its input regenerated (the worker reports only its index)."""
+    slow = hang_finding(f["case"])
+    slow.update(kind="slow", signature=f["signature"], detail=f["detail"])
+    return slow
+
+
 def table(state: dict) -> str:
     rows = ["| phase | cases | policies validated | valid | compiled (both backends) | records decided (native) | "
             "records decided on durable | durable refusals (policy / record) | tracebacks | disagreements | "
-            "unlocated | hangs | of which known issue-11 items |", "|" + "---|" * 13]
+            "unlocated | wrong errors | hangs | of which known issue-11 items | slow (> 5 s) |", "|" + "---|" * 15]
     for phase, p in state["phases"].items():
         c = Counter(p["counts"])
         known = sum(v for k, v in c.items() if ":item" in k)
         rows.append(f"| {phase} | {c['cases']:,} | {c['policies']:,} | {c['valid']:,} | {c['durable_compiled']:,} | "
                     f"{c['records_decided']:,} | {c['records_durable']:,} | {c['refused_policy']:,} / "
                     f"{c['refused']:,} | {c['traceback']:,} | {c['disagreement']:,} | {c['unlocated']:,} | "
-                    f"{c['hang']:,} | {known:,} |")
+                    f"{c['wrong-error']:,} | {c['hang']:,} | {known:,} | {c['slow']:,} |")
     return "\n".join(rows)
 
 
@@ -179,7 +193,8 @@ def main(argv=None) -> int:
                 else:
                     res = runner.run(phase, args.seed, p["next"], stop, cfg, timeout=args.timeout,
                                      recycle=args.recycle)
-                findings = res.findings + [hang_finding(h) for h in res.hangs]
+                findings = [slow_finding(f) if f["kind"] == "slow" else f for f in res.findings]
+                findings += [hang_finding(h) for h in res.hangs]
                 new = save_findings(findings, args.findings, index)
                 args.findings.mkdir(parents=True, exist_ok=True)
                 index_path.write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")

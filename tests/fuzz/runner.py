@@ -24,6 +24,9 @@ from .cases import Config, RecordCases, run_grid_case, run_policy_case
 from .oracle import Finding, PolicyOracle, _exc_detail, where
 
 
+SLOW = 5.0  # seconds: a case slower than this is reported (item 10 was 17 s for one `in` list)
+
+
 @dataclass
 class Result:
     counts: Counter = field(default_factory=Counter)
@@ -44,6 +47,7 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
         for i in range(start, stop):
             current.value = i
             before = Counter(oracle.counts)
+            t0 = time.monotonic()
             try:
                 if kind == "grid":
                     findings = run_grid_case(oracle, i)
@@ -54,6 +58,11 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
             except Exception as exc:  # noqa: BLE001 - a bug of the harness, not of the product
                 oracle.counts["harness_error"] += 1
                 findings = [Finding("harness-error", kind, where(exc), _exc_detail(exc), case=f"{kind}:{seed}:{i}")]
+            took = time.monotonic() - t0
+            if took > SLOW:  # not a failure, but how super-linear analysis shows before it hangs
+                oracle.counts["slow"] += 1
+                findings.append(Finding("slow", kind, f"slower than {SLOW:.0f} s", f"{took:.1f} s",
+                                        case=f"{kind}:{seed}:{i}"))
             delta = oracle.counts - before
             conn.send((i, dict(delta), [f.to_dict() for f in findings]))
         conn.send(("done", oracle.counts.get("durable_compiled", 0)))
