@@ -30,7 +30,7 @@ import pytest
 from fuzz import CORPUS, cli, runner
 from fuzz.cases import Config
 from fuzz.minimize import reproduce
-from fuzz.oracle import FAILURE_KINDS, from_jsonable
+from fuzz.oracle import FAILURE_KINDS, Finding, from_jsonable, known_item, to_jsonable
 from fuzz.policies import number_grid
 
 SEED = 20261111
@@ -240,3 +240,59 @@ def test_runner_recycles_workers(monkeypatch) -> None:
     monkeypatch.setattr(runner, "run_policy_case", case)
     res = runner.run("policy", 1, 0, 10, Config(), recycle=3, batch=1)
     assert res.counts["cases"] == 10 and res.workers == 4
+
+
+# -- the oracle itself ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("output, rc, err, kind", [
+    ("pipe", 0, "", "ok"),
+    ("pipe", 1, "p.yaml:3:1: error …\n", "ok"),
+    ("pipe", 2, "verdict: p.yaml: policy is not valid\n", "error"),
+    ("pipe", 2, "", "unlocated"),
+    ("pipe", 2, "Traceback (most recent call last):\n  File \"/x/engine/cli/common.py\", line 50, in w\nOSError: x\n",
+     "traceback"),
+    ("pipe", 3, "verdict: internal error\n", "traceback"),
+    ("pipe", 2, "verdict: backends disagree on u1\n", "disagreement"),
+    ("pipe", 4, "", "traceback"),
+    ("pipe", None, "", "hang"),
+    ("closed-pipe", -13, "", "ok"),
+    ("closed-pipe", 141, "", "ok"),
+    ("closed-pipe", 2, "verdict: users.csv: cannot read: Broken pipe\n", "wrong-error"),
+    ("dev-full", 2, "verdict: users.csv: cannot read: No space left on device\n", "wrong-error"),
+    ("dev-full", 0, "", "wrong-error"),
+    ("dev-full", 2, "verdict: cannot write <stdout>: No space left on device\n", "error"),
+    ("missing-dir", 0, "", "wrong-error"),
+])
+def test_cli_classification(output: str, rc, err: str, kind: str) -> None:
+    assert cli.classify({"output": output}, rc, "", err, None)[0] == kind
+
+
+def test_cli_traceback_signature_names_the_engine_frame() -> None:
+    err = ('Traceback (most recent call last):\n  File "/w/engine/cli/main.py", line 28, in invoke\n'
+           '  File "/w/engine/cli/common.py", line 50, in write_output\nOSError: [Errno 28] No space left on device\n')
+    assert cli.classify({"output": "pipe"}, 1, "", err, None)[1] == "OSError at engine/cli/common.py:50 in write_output"
+
+
+def test_records_round_trip_through_tagged_json() -> None:
+    import math
+
+    record = {"a": math.nan, "b": -math.inf, "c": -0.0, "d": b"\x00", "e": (1, [2]), 1: "non-string key",
+              "f": "\ud83c", "g": 10**30, "$x": 1}
+    back = from_jsonable(json.loads(json.dumps(to_jsonable(record))))
+    assert math.isnan(back["a"]) and back["b"] == -math.inf and math.copysign(1, back["c"]) == -1
+    assert {k: v for k, v in back.items() if k not in ("a",)} == {k: v for k, v in record.items() if k != "a"}
+
+
+@pytest.mark.parametrize("finding, item", [
+    ({"kind": "disagreement", "stage": "durable", "signature": "", "detail": "", "record": {"x": 2**63}}, "1"),
+    ({"kind": "disagreement", "stage": "durable", "signature": "", "detail": "", "record": {"x": 2**62}}, None),
+    ({"kind": "traceback", "stage": "compile", "signature": "SyntaxError at engine/backends/native.py:394",
+      "detail": ""}, "5"),
+    ({"kind": "traceback", "stage": "eval-native", "signature": "NameError at <verdict generated code> in decide",
+      "detail": "NameError: name 'o' is not defined"}, "new-outcome-condition"),
+    ({"kind": "traceback", "stage": "eval-native", "signature": "KeyError at engine/evaluate.py:1", "detail": ""},
+     None),
+])
+def test_known_items(finding: dict, item) -> None:
+    f = Finding(**{**finding, "record": to_jsonable(finding.get("record"))})
+    assert known_item(f) == item

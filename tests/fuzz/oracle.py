@@ -1,6 +1,6 @@
 """The oracle: run one input through the API and classify what happened.
 
-Outcome classes (counted by `Counts`, failures returned as `Finding`s):
+Outcome classes (counted in the oracle's Counter, failures returned as `Finding`s):
 
 - ok: the policy validated, compiled and decided; or the record was decided.
 - error: a located error, the product's own answer to bad input: load/validation
@@ -28,7 +28,7 @@ import math
 import re
 import traceback
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from engine.analysis.findings import analyse
 from engine.api import CompiledPolicy, load_policy_text
@@ -68,14 +68,6 @@ class Finding:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-@dataclass
-class Counts:
-    c: Counter = field(default_factory=Counter)
-
-    def add(self, key: str, n: int = 1) -> None:
-        self.c[key] += n
 
 
 # -- values that JSON cannot hold, tagged so records round-trip through files --------------------------
