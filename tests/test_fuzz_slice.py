@@ -296,3 +296,19 @@ def test_records_round_trip_through_tagged_json() -> None:
 def test_known_items(finding: dict, item) -> None:
     f = Finding(**{**finding, "record": to_jsonable(finding.get("record"))})
     assert known_item(f) == item
+
+
+def test_runner_counts_a_dead_worker_and_goes_on(monkeypatch) -> None:
+    """A worker killed inside a case (as by a segfault in durable-rules' C code) is a
+    traceback finding against that case; the rest run in a fresh worker."""
+    import signal
+
+    def case(oracle, seed, index, cfg):
+        if index == 2:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return []
+
+    monkeypatch.setattr(runner, "run_policy_case", case)
+    res = runner.run("policy", 1, 0, 5, Config(), timeout=10.0, batch=5)
+    assert [(f["kind"], f["case"]) for f in res.findings] == [("traceback", "policy:1:2")]
+    assert "exited with -9" in res.findings[0]["signature"] and res.counts["cases"] == 5 and res.workers == 2

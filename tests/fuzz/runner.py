@@ -104,6 +104,7 @@ def run(kind: str, seed: int, start: int, stop: int, cfg: Config = Config(), *, 
                         msg = parent.recv()
                     except EOFError:  # the worker died (a segfault in C code): count it as a crash
                         hung = current.value if current.value >= i else i
+                        proc.join(2)  # reap it, for its exit code (a negative signal number)
                         res.findings.append(Finding("traceback", "worker", f"worker exited with {proc.exitcode}",
                                                     "the worker process died", case=f"{kind}:{seed}:{hung}").to_dict())
                         res.counts["traceback"] += 1
