@@ -47,8 +47,10 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
     rng = random.Random(f"records:{seed}:{index}")
     for k in range(cfg.records):
         render = k % cfg.render_every == 0
-        oracle.record(cp, fuzz_record(rng, cp.policy), findings, durable=durable, render=render,
-                      counterfactuals=render and k % cfg.counterfactuals_every == 0, raw=raw, case=case)
+        record, valid = fuzz_record(rng, cp.policy, with_validity=True)
+        oracle.record(cp, record, findings, durable=durable, render=render,
+                      counterfactuals=render and k % cfg.counterfactuals_every == 0, raw=raw, case=case,
+                      valid=valid)
         if len(findings) > 20:  # one broken policy need not fill the findings folder
             break
     return findings
@@ -102,8 +104,9 @@ class RecordCases:
         if cp is None:
             return findings
         render = index % (self.cfg.render_every * 4) == 0
-        self.oracle.record(cp, fuzz_record(rng, cp.policy), findings, durable=durable, render=render,
-                           counterfactuals=False, raw=raw, case=f"record:{seed}:{index}")
+        record, valid = fuzz_record(rng, cp.policy, with_validity=True)
+        self.oracle.record(cp, record, findings, durable=durable, render=render, counterfactuals=False, raw=raw,
+                           case=f"record:{seed}:{index}", valid=valid)
         return findings
 
 
@@ -119,5 +122,5 @@ def run_grid_case(oracle: PolicyOracle, index: int) -> list:
     cp, durable = oracle.compile(policy, raw, findings, case)
     if cp is not None:
         for record in records:
-            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case)
+            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case, valid=True)
     return findings

@@ -13,7 +13,8 @@ Outcome classes (counted in the oracle's Counter, failures returned as `Finding`
 - disagreement: two answers that must be equal differ: native vs durable decisions (their
   JSON, and their matches), native fast path vs traced path, native matches vs the
   reference semantics (`semantics.reference_matches`), `load_policy_text` vs the
-  validator on whether a policy is valid.
+  validator on whether a policy is valid, and the record checks vs the generator on
+  whether a record fits the declarations (a valid-by-construction record refused).
 - unlocated: a diagnostic of a loaded document without a line or column.
 - hang: decided by the runner (a per-input timeout in a worker process), not here.
 
@@ -312,7 +313,9 @@ class PolicyOracle:
     # -- records ---------------------------------------------------------------------------------
 
     def record(self, cp: CompiledPolicy, record, findings: list, *, durable: bool, render: bool = False,
-               counterfactuals: bool = False, raw: bytes | None = None, case=None) -> None:
+               counterfactuals: bool = False, raw: bytes | None = None, case=None, valid: bool = False) -> None:
+        """Decide `record` every way and compare; `valid`: it fits every declaration, so
+        refusing it is a wrong answer."""
         c = self.counts
         c["records"] += 1
 
@@ -343,6 +346,12 @@ class PolicyOracle:
             return
         if dn is None:
             c["record_errors"] += 1
+            if valid:
+                try:
+                    cp.evaluate(record)
+                except FactsError as exc:
+                    fail("disagreement", "facts-check", "a record that fits every declaration was refused",
+                         str(exc)[:300])
             if durable:  # the durable path must refuse the same record the same way
                 dd, ed = run("eval-durable", backend="durable")
                 if dd is not None:

@@ -67,13 +67,16 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
     if edges and rng.random() < 0.75:
         v = rng.choice(edges)
     else:
-        # a free draw within the bounds, clamped so that huge bounds still convert to float
-        a = max(lo, -10**15) if lo is not None else -1000
-        b = min(hi, 10**15) if hi is not None else 10**6
-        if a > b:
-            a, b = b, a
-        v = rng.randint(int(math.ceil(a)), int(math.floor(b))) if spec.type == "integer" and \
-            math.ceil(a) <= math.floor(b) else rng.uniform(float(a), float(b))
+        # a free draw within the bounds (an open side gets a span of its own); floats
+        # clamped to what converts to a double
+        a = lo if lo is not None else (hi - 10**6 if hi is not None and hi < -1000 else -1000)
+        b = hi if hi is not None else (a + 10**6 if a > 10**6 else 10**6)
+        if spec.type == "integer":
+            v = rng.randint(math.ceil(a), math.floor(b))
+        else:
+            def clamp(x):
+                return float(max(min(x, 10**300), -10**300))
+            v = rng.uniform(clamp(a), clamp(b))
     if spec.type == "integer":
         if isinstance(v, float):
             v = int(v) if v.is_integer() else int(math.floor(v))
@@ -86,8 +89,15 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
     return v
 
 
-def fuzz_record(rng: random.Random, policy: Policy):
-    """One record for `policy`: valid (about half), or hostile in one to three places."""
+def fuzz_record(rng: random.Random, policy: Policy, *, with_validity: bool = False):
+    """One record for `policy`: valid (about half), or hostile in one to three places.
+    With `with_validity`, (record, True when it is valid by construction): such a record
+    must be decided, never refused (the same draws either way)."""
+    record, valid = _fuzz_record(rng, policy)
+    return (record, valid) if with_validity else record
+
+
+def _fuzz_record(rng: random.Random, policy: Policy):
     record: dict = {}
     for name, spec in policy.facts.items():
         if not spec.required and not spec.has_default and rng.random() < 0.25:
@@ -96,10 +106,10 @@ def fuzz_record(rng: random.Random, policy: Policy):
             continue
         record[name] = valid_value(rng, policy, name)
     if rng.random() < 0.5:
-        return record
+        return record, True
     r = rng.random()
     if r < 0.03:
-        return rng.choice([[record], None, "record", 7, [], list(record.items())])
+        return rng.choice([[record], None, "record", 7, [], list(record.items())]), False
     names = list(policy.facts)
     for _ in range(rng.randint(1, 3)):
         r = rng.random()
@@ -112,4 +122,4 @@ def fuzz_record(rng: random.Random, policy: Policy):
         elif names:  # a valid value of another fact's type
             other = rng.choice(names)
             record[rng.choice(names)] = valid_value(rng, policy, other)
-    return record
+    return record, False
