@@ -89,7 +89,11 @@ def save_findings(findings: list[dict], folder: Path, index: dict) -> int:
         if entry["count"] <= KEEP_PER_SIGNATURE:
             d = folder / name
             d.mkdir(parents=True, exist_ok=True)
-            (d / f"{entry['count']}.json").write_text(json.dumps(f, indent=1, ensure_ascii=True), "utf-8")
+            try:
+                text = json.dumps(f, indent=1, ensure_ascii=True)
+            except ValueError:  # a value the harness did not tag: keep the finding, say so
+                text = json.dumps({**f, "record": "<not serializable>", "detail": f["detail"][:200]}, indent=1)
+            (d / f"{entry['count']}.json").write_text(text, "utf-8")
             if f.get("policy") is not None:
                 (d / f"{entry['count']}.policy.yaml").write_bytes(
                     bytes.fromhex(f["policy_hex"]) if f.get("policy_hex") else f["policy"].encode("utf-8", "surrogatepass"))

@@ -74,6 +74,8 @@ class Finding:
 # -- values that JSON cannot hold, tagged so records round-trip through files --------------------------
 
 def to_jsonable(v):
+    if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > 14000:
+        return {"$int": hex(v)}  # beyond ~4,200 digits str() refuses (and so json.dumps)
     if isinstance(v, float) and not math.isfinite(v):
         return {"$float": repr(v)}
     if isinstance(v, float) and v == 0 and math.copysign(1, v) < 0:
@@ -95,6 +97,8 @@ def from_jsonable(v):
     if isinstance(v, list):
         return [from_jsonable(x) for x in v]
     if isinstance(v, dict):
+        if set(v) == {"$int"}:
+            return int(v["$int"], 16)
         if set(v) == {"$float"}:
             return float(v["$float"])
         if set(v) == {"$bytes"}:
