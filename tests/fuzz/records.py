@@ -42,6 +42,8 @@ def _edges(policy: Policy, name: str) -> list:
                 if spec.type == "integer":
                     base = int(v) if not isinstance(v, float) or v.is_integer() else math.floor(v)
                     out += [base - 1, base, base + 1]
+                elif isinstance(v, int) and abs(v) > 2**1000:  # beyond doubles: its integer neighbours
+                    out += [v - 1, v, v + 1]
                 else:
                     out += [v, v - 0.01, v + 0.01, math.nextafter(v, math.inf), math.nextafter(v, -math.inf)]
     for bound in (spec.minimum, spec.maximum):
