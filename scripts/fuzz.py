@@ -142,7 +142,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--policies", type=int, default=1_000_000, help="policy cases (each validates one policy)")
-    ap.add_argument("--compile-every", type=int, default=2, help="compile and decide the valid policies of 1 in N cases")
+    ap.add_argument("--compile-every", type=int, default=1, help="compile and decide the valid policies of 1 in N cases (1: all of them)")
     ap.add_argument("--records-per-policy", type=int, default=8)
     ap.add_argument("--records", type=int, default=2_400_000, help="record cases against fixed policies")
     ap.add_argument("--cli", type=int, default=2_000, help="CLI cases (subprocesses)")
@@ -175,6 +175,12 @@ def main(argv=None) -> int:
         return 0
     if commit() not in state["commits"]:
         state["commits"].append(commit())
+    # what each invocation ran with: a resumed run may change options (say --compile-every),
+    # and its counts then mix them
+    state.setdefault("invocations", []).append({"commit": commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                                 "argv": sys.argv[1:] if argv is None else list(argv),
+                                                 "compile_every": args.compile_every,
+                                                 "records_per_policy": args.records_per_policy})
     index_path = args.findings / "index.json"
     index = json.loads(index_path.read_text("utf-8")) if index_path.exists() else {}
     cfg = cases.Config(records=args.records_per_policy, compile_every=args.compile_every, durable=not args.no_durable)
