@@ -138,6 +138,15 @@ def table(state: dict) -> str:
     return "\n".join(rows)
 
 
+def findings_table(index: dict) -> str:
+    """The distinct failures, most frequent first, with the issue 11 item each is."""
+    rows = ["| count | kind | stage | where | issue 11 item | folder |", "|---|---|---|---|---|---|"]
+    for name, e in sorted(index.items(), key=lambda kv: (-kv[1]["count"], kv[0])):
+        where = e["signature"].split(" (generated")[0].replace("|", "\\|")
+        rows.append(f"| {e['count']:,} | {e['kind']} | {e['stage']} | {where} | {e.get('item') or 'new'} | {name} |")
+    return "\n".join(rows)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=11)
@@ -172,6 +181,9 @@ def main(argv=None) -> int:
     state = load_state(args.state, args.seed)
     if args.status:
         print(table(state))
+        index_path = args.findings / "index.json"
+        if index_path.exists():
+            print(findings_table(json.loads(index_path.read_text("utf-8"))))
         return 0
     if commit() not in state["commits"]:
         state["commits"].append(commit())
