@@ -183,6 +183,8 @@ def known_item(f: Finding) -> str | None:
         return "new-outcome-condition"  # `outcome` conditions with no outcome rule: `o` unassigned
     if "DurableEngineError" in text and "Invalid argument" in text:
         return "new-durable-surrogate"  # a lone surrogate in a string fact breaks durable's JSON
+    if "TypeError" in text and "normalize facts first" in text:
+        return "new-float-default"  # an integer fact's float default reaches durable as a float
     if f.stage == "render" and ("OverflowError" in text or "FactsError" in text):
         return "new-counterfactual"  # counterfactuals at the edge of doubles (corpus new-counterfactual-*)
     if "RecursionError" in text or "_csv.Error" in text or "field larger than field limit" in text:
