@@ -292,6 +292,8 @@ def test_records_round_trip_through_tagged_json() -> None:
 @pytest.mark.parametrize("finding, item", [
     ({"kind": "disagreement", "stage": "durable", "signature": "", "detail": "", "record": {"x": 2**63}}, "1"),
     ({"kind": "disagreement", "stage": "durable", "signature": "", "detail": "", "record": {"x": 2**62}}, None),
+    ({"kind": "disagreement", "stage": "cli-eval", "signature": "", "detail": "",
+      "record": {"facts_hex": ("{\"x\": " + "7" * 5000 + "}").encode().hex()}}, "1"),
     ({"kind": "traceback", "stage": "compile", "signature": "SyntaxError at engine/backends/native.py:394",
       "detail": ""}, "5"),
     ({"kind": "traceback", "stage": "eval-native", "signature": "NameError at <verdict generated code> in decide",

@@ -159,14 +159,20 @@ def _beyond_int64(v) -> bool:
 _BIG_INT_TEXT = re.compile(r"(?<![\d.eE])-?\d{19,}(?![\d.eE])")
 
 
+def _big_numeral(text: str) -> bool:
+    """Whether an integer numeral is beyond int64, without int() (which refuses 4,301 digits)."""
+    digits = text.lstrip("-").lstrip("0")
+    return len(digits) > 19 or (len(digits) == 19 and int(digits) > INT64)
+
+
 def known_item(f: Finding) -> str | None:
     """The issue 11 item (as a string) that `f` is an instance of, or None for a new bug."""
     text = f"{f.kind} {f.stage} {f.signature} {f.detail}"
     record = from_jsonable(f.record) if f.record is not None else None
-    policy_big = bool(f.policy and any(abs(int(m)) > INT64 for m in _BIG_INT_TEXT.findall(f.policy)))
+    policy_big = bool(f.policy and any(_big_numeral(m) for m in _BIG_INT_TEXT.findall(f.policy)))
     if isinstance(record, dict) and "facts_hex" in record:  # a CLI case: the facts file's text
         facts = bytes.fromhex(record["facts_hex"]).decode("utf-8", "replace")
-        record = [int(m) for m in _BIG_INT_TEXT.findall(facts)]
+        record = [2**63 for m in _BIG_INT_TEXT.findall(facts) if _big_numeral(m)]
     if f.kind == "disagreement" and ("durable" in f.stage or f.stage.startswith("cli")) and \
             (policy_big or _beyond_int64(record)):
         return "1"  # an integer beyond int64 compiled to a constant on the durable side
