@@ -182,7 +182,7 @@ def known_item(f: Finding) -> str | None:
         return "3"
     if "Exceeds the limit" in text and "digits" in text:
         return "4"
-    if f.stage == "compile" and "SyntaxError" in text:
+    if "SyntaxError" in text and (f.stage == "compile" or "native.py:394" in text):
         return "5"  # an output no rule sets: the generated code is invalid
     # found by this harness, not in the text yet (see tests/fuzz/corpus/new-*)
     if re.search(r"(NameError|UnboundLocalError): .*'o'", text):
