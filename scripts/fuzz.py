@@ -1,0 +1,243 @@
+#!/usr/bin/env python3
+"""The long fuzz run of issue 11: resumable, in recycled worker processes, with timeouts.
+
+    nice -n 10 .venv/bin/python scripts/fuzz.py                      # the full volumes
+    .venv/bin/python scripts/fuzz.py --policies 20000 --records 50000 --cli 200   # a taste
+    .venv/bin/python scripts/fuzz.py --status                        # counts so far
+    .venv/bin/python scripts/fuzz.py --minimize bench/out/fuzz/findings/<dir>   # shrink one
+
+Phases, each a range of case indexes of one seed (every case is a pure function of
+(seed, index), so a run stopped anywhere resumes where it stopped, and any finding can be
+regenerated with the harness of the same commit): `grid` (every comparison operator
+against the numbers where int64 and doubles run out, on both backends), `policy` (validate every generated policy; compile 1 in --compile-every of
+the valid ones and decide --records-per-policy fuzzed records on both backends), `record`
+(fuzzed records on both backends against fixed policies) and `cli` (`verdict validate`,
+`eval`, `explain` as subprocesses on files, including the output side).
+
+State (next index and counts per phase, elapsed time, the commit) is kept in
+bench/out/fuzz/state.json, saved after every chunk; findings go to bench/out/fuzz/findings/
+(one folder per distinct failure, the first few inputs of each). bench/out/ is git-ignored.
+Stop with Ctrl-C or --time-limit; run again to continue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT)]  # `tests.fuzz`; this script's own folder must not shadow it
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from tests.fuzz import cases, runner  # noqa: E402
+from tests.fuzz.oracle import FAILURE_KINDS, Finding, to_jsonable  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "fuzz"
+KEEP_PER_SIGNATURE = 3
+
+
+def commit() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "engine"], cwd=ROOT, capture_output=True,
+                               text=True).stdout.strip()
+        return head + ("+engine-changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def load_state(path: Path, seed: int) -> dict:
+    if path.exists():
+        state = json.loads(path.read_text("utf-8"))
+        if state.get("seed") != seed:
+            sys.exit(f"fuzz: {path} is a run with seed {state.get('seed')}; pass --seed {state.get('seed')} "
+                     f"or --state elsewhere")
+        return state
+    return {"seed": seed, "commits": [], "elapsed": 0.0, "phases": {}}
+
+
+def save_state(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True), "utf-8")
+    os.replace(tmp, path)
+
+
+def signature_dir(f: dict) -> str:
+    key = f"{f['kind']}|{f['stage']}|{f['signature'].split(' (generated')[0]}"
+    return f"{f['kind']}-{f['stage']}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+def save_findings(findings: list[dict], folder: Path, index: dict) -> int:
+    """Save the first few inputs of each distinct failure; the number of new signatures."""
+    new = 0
+    for f in findings:
+        name = signature_dir(f)
+        entry = index.setdefault(name, {"kind": f["kind"], "stage": f["stage"], "signature": f["signature"],
+                                        "item": f.get("item"), "count": 0, "example": f["detail"][:200]})
+        if entry["count"] == 0:
+            new += 1
+        entry["count"] += 1
+        if entry["count"] <= KEEP_PER_SIGNATURE:
+            d = folder / name
+            d.mkdir(parents=True, exist_ok=True)
+            try:
+                text = json.dumps(f, indent=1, ensure_ascii=True)
+            except ValueError:  # a value the harness did not tag: keep the finding, say so
+                text = json.dumps({**f, "record": "<not serializable>", "detail": f["detail"][:200]}, indent=1)
+            (d / f"{entry['count']}.json").write_text(text, "utf-8")
+            if f.get("policy") is not None:
+                (d / f"{entry['count']}.policy.yaml").write_bytes(
+                    bytes.fromhex(f["policy_hex"]) if f.get("policy_hex") else f["policy"].encode("utf-8", "surrogatepass"))
+    return new
+
+
+def hang_finding(case: str) -> dict:
+    from tests.fuzz.policies import policy_case
+
+    kind, seed, index = case.split(":")
+    if kind == "policy":
+        raw = policy_case(int(seed), int(index))[0]
+    elif kind == "grid":
+        from tests.fuzz.policies import number_grid
+
+        raw = number_grid()[int(index)][0].encode("utf-8")
+    else:
+        raw = b""
+    f = Finding("hang", kind, "no answer within the per-input timeout", case, case=case)
+    f.policy = raw.decode("utf-8", "replace") if raw else None
+    return f.to_dict()
+
+
+def slow_finding(f: dict) -> dict:
+    """A slow case, with its input regenerated (the worker reports only its index)."""
+    slow = hang_finding(f["case"])
+    slow.update(kind="slow", signature=f["signature"], detail=f["detail"])
+    return slow
+
+
+def table(state: dict) -> str:
+    rows = ["| phase | cases | policies validated | valid | compiled (both backends) | records decided (native) | "
+            "records decided on durable | durable refusals (policy / record) | tracebacks | disagreements | "
+            "unlocated | wrong errors | hangs | of which known issue-11 items | slow (> 5 s) |", "|" + "---|" * 15]
+    for phase, p in state["phases"].items():
+        c = Counter(p["counts"])
+        known = sum(v for k, v in c.items() if ":item" in k)
+        rows.append(f"| {phase} | {c['cases']:,} | {c['policies']:,} | {c['valid']:,} | {c['durable_compiled']:,} | "
+                    f"{c['records_decided']:,} | {c['records_durable']:,} | {c['refused_policy']:,} / "
+                    f"{c['refused']:,} | {c['traceback']:,} | {c['disagreement']:,} | {c['unlocated']:,} | "
+                    f"{c['wrong-error']:,} | {c['hang']:,} | {known:,} | {c['slow']:,} |")
+    return "\n".join(rows)
+
+
+def findings_table(index: dict) -> str:
+    """The distinct failures, most frequent first, with the issue 11 item each is."""
+    rows = ["| count | kind | stage | where | issue 11 item | folder |", "|---|---|---|---|---|---|"]
+    for name, e in sorted(index.items(), key=lambda kv: (-kv[1]["count"], kv[0])):
+        where = e["signature"].split(" (generated")[0].replace("|", "\\|")
+        rows.append(f"| {e['count']:,} | {e['kind']} | {e['stage']} | {where} | {e.get('item') or 'new'} | {name} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--policies", type=int, default=1_000_000, help="policy cases (each validates one policy)")
+    ap.add_argument("--compile-every", type=int, default=1, help="compile and decide the valid policies of 1 in N cases (1: all of them)")
+    ap.add_argument("--records-per-policy", type=int, default=8)
+    ap.add_argument("--records", type=int, default=2_400_000, help="record cases against fixed policies")
+    ap.add_argument("--cli", type=int, default=2_000, help="CLI cases (subprocesses)")
+    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per input before it counts as a hang")
+    ap.add_argument("--recycle", type=int, default=200, help="recycle a worker after N durable policies")
+    ap.add_argument("--chunk", type=int, default=2000, help="cases between state saves")
+    ap.add_argument("--time-limit", type=float, default=0, help="stop (resumably) after this many seconds")
+    ap.add_argument("--phases", default="grid,policy,record,cli")
+    ap.add_argument("--state", type=Path, default=OUT / "state.json")
+    ap.add_argument("--findings", type=Path, default=OUT / "findings")
+    ap.add_argument("--no-durable", action="store_true")
+    ap.add_argument("--status", action="store_true", help="print the counts so far and exit")
+    ap.add_argument("--minimize", type=Path, help="shrink the first input of a findings folder")
+    args = ap.parse_args(argv)
+
+    if args.minimize:
+        from tests.fuzz.minimize import minimize_finding
+
+        f = Finding(**json.loads((args.minimize / "1.json").read_text("utf-8")))
+        raw, record = minimize_finding(f)
+        (args.minimize / "min.policy.yaml").write_bytes(raw)
+        (args.minimize / "min.record.json").write_text(json.dumps(to_jsonable(record)), "utf-8")
+        print(raw.decode("utf-8", "replace"))
+        print("record:", record)
+        return 0
+
+    state = load_state(args.state, args.seed)
+    if args.status:
+        print(table(state))
+        index_path = args.findings / "index.json"
+        if index_path.exists():
+            print(findings_table(json.loads(index_path.read_text("utf-8"))))
+        return 0
+    if commit() not in state["commits"]:
+        state["commits"].append(commit())
+    # what each invocation ran with: a resumed run may change options (say --compile-every),
+    # and its counts then mix them
+    state.setdefault("invocations", []).append({"commit": commit(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                                 "argv": sys.argv[1:] if argv is None else list(argv),
+                                                 "compile_every": args.compile_every,
+                                                 "records_per_policy": args.records_per_policy})
+    index_path = args.findings / "index.json"
+    index = json.loads(index_path.read_text("utf-8")) if index_path.exists() else {}
+    cfg = cases.Config(records=args.records_per_policy, compile_every=args.compile_every, durable=not args.no_durable)
+    from tests.fuzz.policies import number_grid
+
+    targets = {"grid": len(number_grid()), "policy": args.policies, "record": args.records, "cli": args.cli}
+    t_start = time.monotonic()
+    deadline = t_start + args.time_limit if args.time_limit else None
+    try:
+        for phase in args.phases.split(","):
+            p = state["phases"].setdefault(phase, {"next": 0, "counts": {}, "seconds": 0.0})
+            while p["next"] < targets[phase]:
+                if deadline and time.monotonic() >= deadline:
+                    raise KeyboardInterrupt
+                stop = min(targets[phase], p["next"] + args.chunk)
+                if phase == "cli":
+                    from tests.fuzz import cli
+
+                    res = cli.run_range(args.seed, p["next"], stop, timeout=args.timeout)
+                else:
+                    res = runner.run(phase, args.seed, p["next"], stop, cfg, timeout=args.timeout,
+                                     recycle=args.recycle)
+                findings = [slow_finding(f) if f["kind"] == "slow" else f for f in res.findings]
+                findings += [hang_finding(h) for h in res.hangs]
+                new = save_findings(findings, args.findings, index)
+                args.findings.mkdir(parents=True, exist_ok=True)
+                index_path.write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")
+                p["counts"] = dict(Counter(p["counts"]) + res.counts)
+                p["next"] = stop
+                p["seconds"] += res.seconds
+                state["elapsed"] += res.seconds
+                save_state(args.state, state)
+                (args.state.parent / "counts.md").write_text(table(state) + "\n", "utf-8")
+                c = Counter(p["counts"])
+                rate = c["cases"] / p["seconds"] if p["seconds"] else 0
+                fails = " ".join(f"{k} {c[k]}" for k in FAILURE_KINDS + ("harness_error",))
+                print(f"[{time.strftime('%H:%M:%S')}] {phase} {p['next']:,}/{targets[phase]:,} "
+                      f"({rate:.0f} cases/s) {fails}" + (f"; {new} new failure kinds" if new else ""), flush=True)
+    except KeyboardInterrupt:
+        save_state(args.state, state)
+        print("fuzz: stopped; run again to resume", file=sys.stderr)
+    print(table(state))
+    print(f"findings: {len(index)} distinct ({args.findings})")
+    return 1 if any(Counter(p["counts"])[k] for p in state["phases"].values() for k in FAILURE_KINDS) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

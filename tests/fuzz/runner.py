@@ -1,0 +1,142 @@
+"""Worker processes with per-input timeouts, recycled after N policies.
+
+The parent sends a worker a range of case indexes; the worker runs them one by one and,
+before each, writes the index it is starting into shared memory, so when it stops
+answering (a hang in Python or inside durable-rules' C code, which no signal interrupts)
+the parent knows which input hung, kills the worker, counts a hang, and starts a fresh
+worker after that input. Workers are also recycled after `recycle` policies compiled on
+the durable backend (durable-rules never frees a ruleset: ~600 KB each) and after
+`recycle_cases` cases of any kind.
+
+A worker reports after every case `(index, counts delta, findings)`; the parent merges
+them. With the fork start method a worker starts in a few milliseconds, as the parent
+has already imported the engine (but never durable-rules: the parent decides nothing).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .cases import Config, RecordCases, run_grid_case, run_policy_case
+from .oracle import Finding, PolicyOracle, _exc_detail, where
+
+
+SLOW = 5.0  # seconds: a case slower than this is reported (item 10 was 17 s for one `in` list)
+
+
+@dataclass
+class Result:
+    counts: Counter = field(default_factory=Counter)
+    findings: list = field(default_factory=list)
+    hangs: list = field(default_factory=list)  # case names
+    workers: int = 0
+    seconds: float = 0.0
+
+
+def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
+    oracle = PolicyOracle(Counter())
+    records = RecordCases(oracle, cfg) if kind == "record" else None
+    while True:
+        msg = conn.recv()
+        if msg is None:
+            return
+        start, stop = msg
+        for i in range(start, stop):
+            current.value = i
+            before = Counter(oracle.counts)
+            t0 = time.monotonic()
+            try:
+                if kind == "grid":
+                    findings = run_grid_case(oracle, i)
+                elif records is not None:
+                    findings = records.run(seed, i)
+                else:
+                    findings = run_policy_case(oracle, seed, i, cfg)
+            except Exception as exc:  # noqa: BLE001 - a bug of the harness, not of the product
+                oracle.counts["harness_error"] += 1
+                findings = [Finding("harness-error", kind, where(exc), _exc_detail(exc), case=f"{kind}:{seed}:{i}")]
+            took = time.monotonic() - t0
+            if took > SLOW:  # not a failure, but how super-linear analysis shows before it hangs
+                oracle.counts["slow"] += 1
+                findings.append(Finding("slow", kind, f"slower than {SLOW:.0f} s", f"{took:.1f} s",
+                                        case=f"{kind}:{seed}:{i}"))
+            delta = oracle.counts - before
+            conn.send((i, dict(delta), [f.to_dict() for f in findings]))
+        conn.send(("done", oracle.counts.get("durable_compiled", 0)))
+
+
+def run(kind: str, seed: int, start: int, stop: int, cfg: Config = Config(), *, timeout: float = 20.0,
+        recycle: int = 200, recycle_cases: int = 20000, batch: int = 50, on_progress=None,
+        start_method: str = "fork") -> Result:
+    """Run cases [start, stop) of `kind` ("policy", "record" or "grid") in one worker at a time.
+
+    `timeout` is per input (a policy case includes compiling and its records)."""
+    ctx = mp.get_context(start_method)
+    res = Result()
+    t0 = time.monotonic()
+    i = start
+    while i < stop:
+        parent, child = ctx.Pipe()
+        current = ctx.Value("q", -1, lock=False)
+        proc = ctx.Process(target=_worker, args=(child, current, kind, seed, cfg), daemon=True)
+        proc.start()
+        child.close()
+        res.workers += 1
+        done_in_worker = 0
+        alive = True
+        try:
+            while alive and i < stop:
+                hi = min(stop, i + batch)
+                parent.send((i, hi))
+                while True:
+                    if not parent.poll(timeout):
+                        hung = current.value if current.value >= i else i
+                        res.hangs.append(f"{kind}:{seed}:{hung}")
+                        res.counts["hang"] += 1
+                        res.counts["cases"] += 1
+                        i = hung + 1
+                        alive = False
+                        break
+                    try:
+                        msg = parent.recv()
+                    except EOFError:  # the worker died (a segfault in C code): count it as a crash
+                        hung = current.value if current.value >= i else i
+                        proc.join(2)  # reap it, for its exit code (a negative signal number)
+                        res.findings.append(Finding("traceback", "worker", f"worker exited with {proc.exitcode}",
+                                                    "the worker process died", case=f"{kind}:{seed}:{hung}").to_dict())
+                        res.counts["traceback"] += 1
+                        res.counts["cases"] += 1
+                        i = hung + 1
+                        alive = False
+                        break
+                    if msg[0] == "done":
+                        durable_compiled = msg[1]
+                        break
+                    idx, delta, findings = msg
+                    res.counts.update(delta)
+                    res.counts["cases"] += 1
+                    res.findings.extend(findings)
+                    i = idx + 1
+                    done_in_worker += 1
+                if alive and (durable_compiled >= recycle or done_in_worker >= recycle_cases):
+                    break  # recycle: a fresh process frees durable's rulesets
+                if on_progress is not None:
+                    on_progress(i, res)
+        finally:
+            if proc.is_alive():
+                try:
+                    if alive:
+                        parent.send(None)
+                        proc.join(2)
+                finally:
+                    if proc.is_alive():
+                        proc.kill()
+                    proc.join()
+            parent.close()
+        if on_progress is not None:
+            on_progress(i, res)
+    res.seconds = time.monotonic() - t0
+    return res
