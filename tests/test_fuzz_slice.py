@@ -48,12 +48,8 @@ except Exception:  # noqa: BLE001 - ImportError, or OSError from the C module on
 # The bugs the fixed-seed sample finds today (oracle.known_item names them), each being
 # fixed elsewhere. Remove an entry when its test XPASSes.
 OPEN_BUGS = {
-    "1": "issue 11 item 1: integers beyond int64 make the durable backend disagree",
     "3": "issue 11 item 3: lone surrogates reach the output (UnicodeEncodeError)",
-    "5": "issue 11 item 5: an output no rule sets makes the generated code invalid",
     "6": "issue 11 item 6: output errors (a full disk, a closed pipe) are tracebacks or blame the input",
-    "7": "issue 11 item 7: facts nested 100,000 deep are a RecursionError",
-    "new-outcome-condition": "found by fuzzing, not in issue 11 yet: `outcome` conditions without outcome rules",
     "new-durable-surrogate": "found by fuzzing, not in issue 11 yet: a lone surrogate in a string fact breaks durable",
 }
 

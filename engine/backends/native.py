@@ -212,6 +212,12 @@ class _Gen:
         """`m{i}` for every rule (and `c{i}_{leaf}` with the trace), with the flags and the
         outcome computed at each stratum boundary for the strata that read them."""
         evaluated: set[int] = set()
+        policy = self.policy
+        if not any(r.decides_outcome for r in policy.rules) and any(
+                leaf.kind == SUBJECT_OUTCOME for r in policy.rules for leaf in r.leaves):
+            # No rule decides an outcome, so no boundary ever computes `o`: a rule reading the
+            # outcome sees the default from the start (`Plan.conclusions` of nothing matched).
+            lines.append(f"{IND}o = {literal(policy.default) if policy.default is not None else 'None'}")
         for s, stratum in enumerate(self.policy.strata):
             if s > 0:
                 self.boundary(lines, evaluated)
