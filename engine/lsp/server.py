@@ -1,0 +1,170 @@
+"""The language server: the pure parts of `engine.lsp` wired to pygls, over stdio.
+
+On open and on every change the fast diagnostics (loader, schema, names, types) are
+computed on the server's loop and published at once, so an author sees a misspelt name
+while typing. When the policy is valid, its analysis findings (much slower on a large
+policy) are computed on one worker thread and published again, with the fast ones, only
+if the document has not changed meanwhile: a stale analysis is dropped, never shown.
+
+The index of names of the last version that loaded as YAML is kept per document, so
+hover, definition and completion still work while the text is half typed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from lsprotocol import types
+from pygls.protocol import default_converter
+from pygls.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from ..explain.sarif import docs_base
+from .actions import code_actions
+from .complete import completions
+from .diagnostics import check_analysis, check_fast, to_lsp
+from .index import Index, index_document
+from .navigate import definition, hover, references
+from .positions import Lines
+
+NAME = "verdict"
+TRIGGERS = [" ", "{", ":", "[", ",", "-"]
+log = logging.getLogger(__name__)
+# The pure parts speak JSON; pygls sends and receives lsprotocol objects.
+CONVERTER = default_converter()
+
+
+def typed(value, kind):
+    """JSON from the pure parts as the lsprotocol type pygls sends (None stays None)."""
+    return None if value is None else CONVERTER.structure(value, kind)
+
+
+class PolicyServer(LanguageServer):
+    """pygls' server with the state of the open policies."""
+
+    def __init__(self) -> None:
+        super().__init__(NAME, _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.indexes: dict[str, Index] = {}
+        self.current: dict[str, int | None] = {}
+        # One worker: analyses run one at a time, and a queued one for an outdated version
+        # is skipped when its turn comes.
+        self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verdict-analysis")
+        self.docs = docs_base()
+
+    def publish(self, uri: str, items: list[dict], version: int | None) -> None:
+        params = {"uri": uri, "diagnostics": items, **({"version": version} if version is not None else {})}
+        self.lsp.notify(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS, typed(params, types.PublishDiagnosticsParams))
+
+    def refresh(self, uri: str) -> None:
+        document = self.workspace.get_text_document(uri)
+        text, version = document.source, document.version
+        self.current[uri] = version
+        path = to_fs_path(uri) or uri
+        lines = Lines(text)
+        doc, policy, diags = check_fast(text, path)
+        if doc is not None:
+            index = index_document(doc)
+            if index is not None:
+                self.indexes[uri] = index
+        self.publish(uri, to_lsp(diags, lines, uri, self.docs), version)
+        if policy is not None:
+            self.analysis.submit(self._analyse, uri, version, policy, diags, lines)
+
+    def _analyse(self, uri: str, version, policy, fast, lines: Lines) -> None:
+        if self.current.get(uri) != version:
+            return  # typed over before its turn came
+        try:
+            found = check_analysis(policy)
+        except Exception:  # noqa: BLE001 - a bug must not kill the worker; the fast ones stay shown
+            log.exception("analysis failed for %s", uri)
+            return
+        items = to_lsp(fast + found, lines, uri, self.docs)
+
+        def send() -> None:
+            if self.current.get(uri) == version:
+                self.publish(uri, items, version)
+
+        self.loop.call_soon_threadsafe(send)
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("verdict")
+    except Exception:  # noqa: BLE001 - a checkout that was never installed
+        return "0.0.0"
+
+
+def make_server() -> PolicyServer:
+    server = PolicyServer()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: PolicyServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: PolicyServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.refresh(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: PolicyServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.current.pop(uri, None)
+        ls.indexes.pop(uri, None)
+        ls.publish(uri, [], None)
+
+    @server.feature(types.TEXT_DOCUMENT_HOVER)
+    def on_hover(ls: PolicyServer, params: types.HoverParams):
+        index = ls.indexes.get(params.text_document.uri)
+        return typed(hover(index, params.position.line, params.position.character), types.Hover) if index else None
+
+    @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    def on_definition(ls: PolicyServer, params: types.DefinitionParams):
+        uri = params.text_document.uri
+        index = ls.indexes.get(uri)
+        found = definition(index, uri, params.position.line, params.position.character) if index else []
+        return typed(found, list[types.Location])
+
+    @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    def on_references(ls: PolicyServer, params: types.ReferenceParams):
+        uri = params.text_document.uri
+        index = ls.indexes.get(uri)
+        if index is None:
+            return []
+        return typed(references(index, uri, params.position.line, params.position.character,
+                                params.context.include_declaration), list[types.Location])
+
+    @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=TRIGGERS))
+    def on_completion(ls: PolicyServer, params: types.CompletionParams):
+        uri = params.text_document.uri
+        index = ls.indexes.get(uri)
+        text = ls.workspace.get_text_document(uri).source
+        items = completions(text, index, params.position.line, params.position.character)
+        return typed({"isIncomplete": False, "items": items}, types.CompletionList)
+
+    @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
+                    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))
+    def on_code_action(ls: PolicyServer, params: types.CodeActionParams):
+        uri = params.text_document.uri
+        text = ls.workspace.get_text_document(uri).source
+        diags = [CONVERTER.unstructure(d) for d in params.context.diagnostics]
+        return typed(code_actions(text, ls.indexes.get(uri), uri, diags), list[types.CodeAction])
+
+    return server
+
+
+def serve() -> None:
+    """Serve one client over stdin/stdout until it exits. Anything else printed to stdout
+    would corrupt the protocol stream, so `sys.stdout` points at stderr meanwhile."""
+    # Copies of the descriptors: pygls closes its transport at exit, and the command's own
+    # stdout must stay open for the CLI's final flush.
+    transport_in, transport_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    saved, sys.stdout = sys.stdout, sys.stderr
+    try:
+        make_server().start_io(transport_in, transport_out)
+    finally:
+        sys.stdout = saved
