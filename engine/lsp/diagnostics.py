@@ -50,6 +50,13 @@ def check_analysis(policy: Policy) -> list[Diagnostic]:
     return analyse(policy)
 
 
+def analyse_text(text: str, path: str) -> list[Diagnostic]:
+    """The analysis findings of a policy's text (none when it is not valid): what the
+    server's worker process runs, from the text alone, so nothing unpicklable crosses."""
+    _, policy, _ = check_fast(text, path)
+    return check_analysis(policy) if policy is not None else []
+
+
 def replacement(d: Diagnostic) -> str | None:
     """The name a did-you-mean hint proposes, if any."""
     m = _DID_YOU_MEAN.search(d.hint or "")

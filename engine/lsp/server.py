@@ -3,8 +3,10 @@
 On open and on every change the fast diagnostics (loader, schema, names, types) are
 computed on the server's loop and published at once, so an author sees a misspelt name
 while typing. When the policy is valid, its analysis findings (much slower on a large
-policy) are computed on one worker thread and published again, with the fast ones, only
-if the document has not changed meanwhile: a stale analysis is dropped, never shown.
+policy) are computed in one worker process, so they never compete with the loop for the
+interpreter, and published again, with the fast ones, only if the document has not changed
+meanwhile: a stale analysis is dropped, never shown. At most one analysis runs at a time;
+while it runs, only the newest version of each document waits for the next turn.
 
 The index of names of the last version that loaded as YAML is kept per document, so
 hover, definition and completion still work while the text is half typed.
@@ -15,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from lsprotocol import types
 from pygls.protocol import default_converter
@@ -25,7 +28,7 @@ from pygls.uris import to_fs_path
 from ..explain.sarif import docs_base
 from .actions import code_actions
 from .complete import completions
-from .diagnostics import check_analysis, check_fast, to_lsp
+from .diagnostics import analyse_text, check_fast, to_lsp
 from .index import Index, index_document
 from .navigate import definition, hover, references
 from .positions import Lines
@@ -49,9 +52,9 @@ class PolicyServer(LanguageServer):
         super().__init__(NAME, _version(), text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.indexes: dict[str, Index] = {}
         self.current: dict[str, int | None] = {}
-        # One worker: analyses run one at a time, and a queued one for an outdated version
-        # is skipped when its turn comes.
-        self.analysis = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verdict-analysis")
+        self.waiting: dict[str, tuple] = {}  # uri -> the newest version waiting for analysis
+        self.running = False
+        self.analysis: ProcessPoolExecutor | None = None  # started on the first valid policy
         self.docs = docs_base()
 
     def publish(self, uri: str, items: list[dict], version: int | None) -> None:
@@ -71,23 +74,47 @@ class PolicyServer(LanguageServer):
                 self.indexes[uri] = index
         self.publish(uri, to_lsp(diags, lines, uri, self.docs), version)
         if policy is not None:
-            self.analysis.submit(self._analyse, uri, version, policy, diags, lines)
+            self.waiting[uri] = (version, text, path, diags, lines)
+        else:
+            self.waiting.pop(uri, None)
+        self._next_analysis()
 
-    def _analyse(self, uri: str, version, policy, fast, lines: Lines) -> None:
-        if self.current.get(uri) != version:
-            return  # typed over before its turn came
+    def _next_analysis(self) -> None:
+        """Start the analysis of a waiting document, if none is running."""
+        while not self.running and self.waiting:
+            uri = next(iter(self.waiting))
+            version, text, path, fast, lines = self.waiting.pop(uri)
+            if self.current.get(uri) != version:
+                continue
+            if self.analysis is None:
+                # spawn, not fork: the server has threads (pygls' reader) a fork would copy mid-flight
+                self.analysis = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_quiet_worker)
+            self.running = True
+            future = self.analysis.submit(analyse_text, text, path)
+            future.add_done_callback(lambda f, args=(uri, version, fast, lines):
+                                     self.loop.call_soon_threadsafe(self._analysed, f, *args))
+
+    def _analysed(self, future, uri: str, version, fast, lines: Lines) -> None:
+        self.running = False
         try:
-            found = check_analysis(policy)
-        except Exception:  # noqa: BLE001 - a bug must not kill the worker; the fast ones stay shown
+            found = future.result()
+        except Exception:  # noqa: BLE001 - a crashed worker must not stop the server: the fast ones stay
             log.exception("analysis failed for %s", uri)
-            return
-        items = to_lsp(fast + found, lines, uri, self.docs)
+            self.analysis = None  # a broken pool refuses work; the next analysis starts a new one
+            found = None
+        if found is not None and self.current.get(uri) == version:
+            self.publish(uri, to_lsp(fast + found, lines, uri, self.docs), version)
+        self._next_analysis()
 
-        def send() -> None:
-            if self.current.get(uri) == version:
-                self.publish(uri, items, version)
 
-        self.loop.call_soon_threadsafe(send)
+def _quiet_worker() -> None:
+    """The worker inherits the protocol's stdout: anything it printed would corrupt the
+    stream, so its descriptor 1 goes to stderr. It also yields the processor to the server
+    (the fast diagnostics of the next keystroke matter more than an outdated analysis)."""
+    os.dup2(2, 1)
+    if hasattr(os, "nice"):
+        os.nice(10)
 
 
 def _version() -> str:
@@ -115,6 +142,7 @@ def make_server() -> PolicyServer:
         uri = params.text_document.uri
         ls.current.pop(uri, None)
         ls.indexes.pop(uri, None)
+        ls.waiting.pop(uri, None)
         ls.publish(uri, [], None)
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -164,7 +192,10 @@ def serve() -> None:
     # stdout must stay open for the CLI's final flush.
     transport_in, transport_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
     saved, sys.stdout = sys.stdout, sys.stderr
+    server = make_server()
     try:
-        make_server().start_io(transport_in, transport_out)
+        server.start_io(transport_in, transport_out)
     finally:
         sys.stdout = saved
+        if server.analysis is not None:
+            server.analysis.shutdown(wait=False, cancel_futures=True)
