@@ -84,6 +84,13 @@ def test_a_misspelt_fact_is_published_and_fixing_it_clears_it(client):
     assert closed["params"]["diagnostics"] == []
 
 
+def test_other_yaml_files_get_no_diagnostics(client):
+    uri = (ROOT / ".github" / "workflows" / "ci.yml").as_uri()
+    client.open(uri, "name: ci\non: [push]\njobs: {}\n", 1)
+    assert client.diagnostics(uri, 1) == []
+    client.notify("textDocument/didClose", doc(uri))
+
+
 def test_hover_definition_references_and_completion(client):
     text = DOUBLE11.read_text()
     uri = (ROOT / "policies" / "copy-for-hover.yaml").as_uri()

@@ -115,6 +115,19 @@ def test_a_yaml_error_is_one_diagnostic_and_columns_count_utf16():
     assert lines.lsp_range(Span(0, 3, 5)) == {"start": {"line": 0, "character": 3}, "end": {"line": 0, "character": 6}}
 
 
+def test_only_policies_are_checked_as_validate_recognises_them(tmp_path):
+    from engine.cli.validate import _kind
+    from engine.lsp.diagnostics import is_policy
+
+    samples = {"p.yaml": DOUBLE11.read_text(), "w.yaml": "name: ci\non: [push]\njobs: {}\n",
+               "m.yaml": "# yaml-language-server: $schema=../schemas/policy.schema.json\nversion: 1\n",
+               "q.yaml": "'policy': x\n", "e.yaml": "# nothing yet\n", "l.yaml": "- a\n", "s.test.yaml": "policy: p.yaml\ncases: []\n"}
+    for name, text in samples.items():
+        (tmp_path / name).write_text(text)
+        assert is_policy(text, name) == (_kind(str(tmp_path / name))[0] == "policy"), name
+    assert [n for n, t in samples.items() if is_policy(t, n)] == ["p.yaml", "m.yaml", "q.yaml", "e.yaml", "l.yaml"]
+
+
 # -- the index, hover, definition, references -------------------------------------------
 def test_the_index_knows_declarations_and_uses_of_every_kind():
     index = build_index(DOUBLE11.read_text())

@@ -32,6 +32,24 @@ _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
 _NAMED = re.compile(r"`([^`]+)`")
 
 
+# What `verdict validate` recognises as a policy among the files it is handed
+# (engine/cli/validate.py, `_kind`; a test checks the two agree): editors start the server
+# for every YAML file, and a CI workflow must not be told it lacks `facts`.
+_MODELINE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*policy\.schema\.json", re.M)
+_POLICY_KEY = re.compile(r"""^["']?policy["']?[ \t]*:""", re.M)
+_TOP_LEVEL_KEY = re.compile(r"""^[^\s#\-\[{!&*|>%@`][^\n]*?:(?:[ \t]|$)""", re.M)
+TEST_SUFFIXES = (".test.yaml", ".test.yml")
+
+
+def is_policy(text: str, path: str) -> bool:
+    """Whether an open YAML document is a policy: a top-level `policy` key or the policy
+    schema's modeline, or no top-level key at all (empty, a list: its author hears what is
+    wrong with it); a test suite, `*.test.yaml`, is not."""
+    if path.endswith(TEST_SUFFIXES):
+        return False
+    return bool(_MODELINE.search(text) or _POLICY_KEY.search(text) or not _TOP_LEVEL_KEY.search(text))
+
+
 def check_fast(text: str, path: str) -> tuple[Document | None, Policy | None, list[Diagnostic]]:
     """The loader's, the schema's and the builder's diagnostics, with the loaded document
     (for the index) and the policy when valid. Through the bytes, as `verdict validate`

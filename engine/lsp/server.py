@@ -28,7 +28,7 @@ from pygls.uris import to_fs_path
 from ..explain.sarif import docs_base
 from .actions import code_actions
 from .complete import completions
-from .diagnostics import analyse_text, check_fast, to_lsp
+from .diagnostics import analyse_text, check_fast, is_policy, to_lsp
 from .index import Index, index_document
 from .navigate import definition, hover, references
 from .positions import Lines
@@ -66,6 +66,11 @@ class PolicyServer(LanguageServer):
         text, version = document.source, document.version
         self.current[uri] = version
         path = to_fs_path(uri) or uri
+        if not is_policy(text, path):  # another YAML file (a workflow, a test suite): not ours
+            self.indexes.pop(uri, None)
+            self.waiting.pop(uri, None)
+            self.publish(uri, [], version)
+            return
         lines = Lines(text)
         doc, policy, diags = check_fast(text, path)
         if doc is not None:
