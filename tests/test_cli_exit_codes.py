@@ -103,6 +103,8 @@ CASES = [
      EXIT_FINDINGS),
     ("compile: a missing file", ["compile", "{tmp}/none.yaml", "--emit", "python"], EXIT_INPUT),
     ("compile: an unknown form (usage)", ["compile", D11, "--emit", "sql"], EXIT_INPUT),
+    ("lsp: a session that ends at once (no client input)", ["lsp"], EXIT_OK),
+    ("lsp: an unknown option (usage)", ["lsp", "--tcp"], EXIT_INPUT),
     ("verdict --version", ["--version"], EXIT_OK),
     ("verdict: an unknown command (usage)", ["nope"], EXIT_INPUT),
 ]

@@ -131,6 +131,33 @@ def _version() -> str:
         return "0.0.0"
 
 
+class _Unclosed:
+    """A binary stream whose `close` only flushes (what pygls' transport needs of it)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+        self.closed = False
+
+    def readline(self) -> bytes:
+        return self._stream.readline()
+
+    def read(self, n: int = -1) -> bytes:
+        return self._stream.read(n)
+
+    def write(self, data: bytes) -> int:
+        return self._stream.write(data)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass  # the client went away: nothing left to flush to
+
+
 def make_server() -> PolicyServer:
     server = PolicyServer()
 
@@ -193,9 +220,9 @@ def make_server() -> PolicyServer:
 def serve() -> None:
     """Serve one client over stdin/stdout until it exits. Anything else printed to stdout
     would corrupt the protocol stream, so `sys.stdout` points at stderr meanwhile."""
-    # Copies of the descriptors: pygls closes its transport at exit, and the command's own
-    # stdout must stay open for the CLI's final flush.
-    transport_in, transport_out = os.fdopen(os.dup(0), "rb"), os.fdopen(os.dup(1), "wb")
+    # pygls closes its transport when the session ends; the command's own streams must stay
+    # open for the CLI's final flush, so it gets them through a wrapper that does not close.
+    transport_in, transport_out = _Unclosed(sys.stdin.buffer), _Unclosed(sys.stdout.buffer)
     saved, sys.stdout = sys.stdout, sys.stderr
     server = make_server()
     try:
