@@ -138,7 +138,7 @@ def main() -> int:
         "",
         "Written by `bench/bench_lsp.py` (see its docstring for the method).",
         "",
-        machine_info(),
+        machine_info().rstrip(),
         "",
         f"Policy: {RULES} rules, {FACTS} facts, {THRESHOLDS} thresholds, {len(good.splitlines())} lines, "
         f"{len(good.encode()) // 1024} KiB; each change sends the whole text.",
