@@ -107,6 +107,8 @@ CASES = [
     ("init: over existing files", ["init", "{tmp}/repo", "--force"], EXIT_OK),
     ("init: DIR is a file (usage)", ["init", "{tmp}/mini.yaml"], EXIT_INPUT),
     ("schema: --write into a folder", ["schema", "--write", "{tmp}/schemas"], EXIT_OK),
+    ("lsp: a session that ends at once (no client input)", ["lsp"], EXIT_OK),
+    ("lsp: an unknown option (usage)", ["lsp", "--tcp"], EXIT_INPUT),
     ("verdict --version", ["--version"], EXIT_OK),
     ("verdict: an unknown command (usage)", ["nope"], EXIT_INPUT),
 ]

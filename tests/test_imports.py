@@ -147,7 +147,9 @@ ALLOWED = {
     "io": {"runtime", "language", "errors"},
     "api": {"io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
             "language", "errors"},
-    "cli": {"api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+    "lsp": {"api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+            "language", "errors"},  # what `cli` may import: the server is the editor's command line
+    "cli": {"lsp", "api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
             "language", "errors"},
     "": {"api", "errors"},  # the package's own __init__: the lazy public names
 }

@@ -31,6 +31,7 @@ from .diff import diff_cmd
 from .eval import eval_cmd
 from .explain import explain_cmd
 from .init import init_cmd
+from .lsp import lsp_cmd
 from .schema import schema_cmd
 from .test import test_cmd
 from .validate import validate_cmd
@@ -118,6 +119,7 @@ main.add_command(diff_cmd)
 main.add_command(schema_cmd)
 main.add_command(compile_cmd)
 main.add_command(init_cmd)
+main.add_command(lsp_cmd)
 
 
 if __name__ == "__main__":  # pragma: no cover - `python -m engine.cli.main`

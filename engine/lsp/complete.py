@@ -1,0 +1,245 @@
+"""Completion: what may be written at the cursor inside conditions and rule effects.
+
+While an author types, the text is usually not valid YAML, so where the cursor is comes
+from the text itself, not from the loader: the keys of the enclosing block mappings (by
+indentation, upwards from the cursor's line) and of the flow mappings open on the cursor's
+line before it (`when: {overdue_days: {gt: |`). The names offered come from the index of
+the last version that loaded. Offered:
+
+- in a condition (`when:`, `where:`), at a key: the facts, `all`/`any`/`not`, `flag`,
+  `rule`, `outcome`; inside a fact's mapping: the operators;
+- at an operand: the thresholds that fit the fact (list thresholds after `in`/`not_in`),
+  its enum values, the outcome ids (for `outcome`), flags (`flag`), rule ids (`rule`);
+- `then.outcome` and `default`: outcome ids; `then.reason`: reason codes; a key of
+  `then.set`: outputs. Everything else (the schema's own keys) is yaml-language-server's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..language.model import LIST_OPS, OPERATORS, ORDER_OPS, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE
+from .index import Index
+from .positions import Lines
+
+# LSP's CompletionItemKind.
+FIELD, VALUE, KEYWORD, ENUM_MEMBER, CONSTANT, OPERATOR, REFERENCE, EVENT = 5, 12, 14, 20, 21, 24, 18, 23
+COMBINATORS = ("all", "any", "not")
+_OP_DETAIL = {"eq": "equals", "ne": "differs from", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
+              "in": "one of a list", "not_in": "none of a list", "between": "within [low, high]"}
+
+
+@dataclass
+class Context:
+    """Where the cursor is: the keys from the document root to it, and whether a key or a
+    value is being written there (`item`: an item of a list)."""
+
+    path: list[str] = field(default_factory=list)
+    position: str = "key"
+
+
+def _content(line: str) -> tuple[int, int]:
+    """The column of a line's first character (`dash`) and of its key after any `- `."""
+    dash = len(line) - len(line.lstrip(" "))
+    key = dash
+    while line[key:key + 2] == "- " or line[key:].rstrip() == "-":
+        key += 2
+        while key < len(line) and line[key] == " ":
+            key += 1
+    return dash, key
+
+
+def _key_of(line: str, start: int) -> str | None:
+    """The block key a line starts with at `start` (`when:` → `when`), or None."""
+    text = line[start:]
+    colon = text.find(":")
+    if colon <= 0 or (colon + 1 < len(text) and text[colon + 1] not in " \t#"):
+        return None
+    key = text[:colon].strip().strip("\"'")
+    return key if key and not any(c in key for c in "{}[],#") else None
+
+
+def _block_path(lines: list[str], row: int, threshold: int) -> list[str]:
+    """The keys of the block mappings enclosing a line, outermost first."""
+    path: list[str] = []
+    for r in range(row - 1, -1, -1):
+        line = lines[r]
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        dash, key_col = _content(line)
+        if key_col < threshold:
+            key = _key_of(line, key_col)
+            if key is not None:
+                path.append(key)
+            threshold = dash if key is None or dash < key_col else key_col
+            if threshold == 0:
+                break
+        elif dash < threshold:
+            threshold = dash  # the `- ` of the list item the cursor is in
+    return path[::-1]
+
+
+def _flow(text: str) -> Context:
+    """The keys opened on one line's text before the cursor, and the position there."""
+    frames: list[list] = [["map", None]]  # [kind, key being written]
+    word, quote, i = "", None, 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = None
+            word += c
+        elif c in "\"'" and not word.strip():
+            quote, word = c, ""
+        elif c == ":" and (i + 1 == len(text) or text[i + 1] in " \t{[") and word.strip():
+            if frames[-1][0] == "seq":  # `[a: 1]`, a one-key mapping in a list
+                frames.append(["pair", None])
+            frames[-1][1] = word.strip().strip("\"'")
+            word = ""
+        elif c in "{[":
+            frames.append(["map" if c == "{" else "seq", None])
+            word = ""
+        elif c in "}]":
+            if c == "]" and frames[-1][0] == "pair":
+                frames.pop()
+            if len(frames) > 1:
+                frames.pop()
+            word = ""
+        elif c == ",":
+            if frames[-1][0] == "pair":
+                frames.pop()
+            elif frames[-1][0] == "map":
+                frames[-1][1] = None
+            word = ""
+        elif c == "#" and (not word or word.endswith(" ")):
+            break
+        else:
+            word += c
+        i += 1
+    path = [f[1] for f in frames if f[1] is not None]
+    top = frames[-1]
+    position = "item" if top[0] == "seq" else ("value" if top[1] is not None else "key")
+    return Context(path, position)
+
+
+def context_at(text: str, line: int, char: int) -> Context:
+    """The completion context at a 0-based (line, character offset)."""
+    lines = text.split("\n")
+    current = lines[line][:char] if line < len(lines) else ""
+    dash, key_col = _content(current)
+    if not current.strip():  # a blank line: the cursor's column says where it belongs
+        dash = key_col = len(current)
+    inner = _flow(current[key_col:])
+    outer = _block_path(lines, line, dash)
+    if key_col > dash and not inner.path and inner.position == "key":
+        # `- |` in a block list: a new item, whose keys are those of a condition, say.
+        return Context(outer, "key")
+    return Context(outer + inner.path, inner.position)
+
+
+def _item(label: str, kind: int, detail: str = "", doc: str = "") -> dict:
+    out = {"label": label, "kind": kind}
+    if detail:
+        out["detail"] = detail
+    if doc:
+        out["documentation"] = doc
+    return out
+
+
+def _thresholds(index: Index, fact_spec, op: str | None) -> list[dict]:
+    """The thresholds that can be compared with a fact by `op`."""
+    ftype = fact_spec.get("type") if isinstance(fact_spec, dict) else None
+    out = []
+    for name in index.names("threshold"):
+        value = index.symbols[("threshold", name)].spec
+        if op in LIST_OPS:
+            fits = isinstance(value, list)
+        elif isinstance(value, list):
+            fits = False
+        elif ftype in ("integer", "number") or op in ORDER_OPS:
+            fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif ftype == "boolean":
+            fits = isinstance(value, bool)
+        elif ftype == "string":
+            fits = isinstance(value, str)
+        else:
+            fits = True
+        if fits:
+            shown = f"[{', '.join(map(str, value))}]" if isinstance(value, list) else str(value)
+            out.append(_item(name, CONSTANT, f"threshold = {shown}"))
+    return out
+
+
+def _facts(index: Index) -> list[dict]:
+    out = []
+    for name in index.names("fact"):
+        spec = index.symbols[("fact", name)].spec
+        spec = spec if isinstance(spec, dict) else {}
+        out.append(_item(name, FIELD, f"fact: {spec.get('type', '?')}", str(spec.get("description", ""))))
+    return out
+
+
+def _operand(index: Index, subject: str, op: str | None) -> list[dict]:
+    if subject == SUBJECT_FLAG:
+        return [_item(n, EVENT, "flag") for n in index.names("flag")]
+    if subject == SUBJECT_RULE:
+        return [_item(n, REFERENCE, "rule") for n in index.names("rule")]
+    if subject == SUBJECT_OUTCOME:
+        items = [_item(n, ENUM_MEMBER, "outcome") for n in index.names("outcome")]
+        return items + (_thresholds(index, {"type": "string"}, op) if op else [])
+    sym = index.declared("fact", subject)
+    if sym is None:
+        return []
+    spec = sym.spec if isinstance(sym.spec, dict) else {}
+    items = [_item(str(v), ENUM_MEMBER, f"value of {subject}") for v in spec.get("enum", ())]
+    if spec.get("type") == "boolean" and op not in LIST_OPS:
+        items += [_item("true", VALUE), _item("false", VALUE)]
+    return items + _thresholds(index, spec, op)
+
+
+def _in_condition(index: Index, cond: list[str], position: str) -> list[dict]:
+    """Completions inside a condition, `cond` being the keys below `when:`/`where:`."""
+    tail = [k for k in cond if k not in COMBINATORS]
+    last = cond[-1] if cond else None
+    if position == "key" and not tail:
+        return (_facts(index) + [_item(k, KEYWORD, "combinator") for k in COMBINATORS]
+                + [_item(k, KEYWORD, "condition") for k in (SUBJECT_FLAG, SUBJECT_RULE, SUBJECT_OUTCOME)])
+    if position == "item" and last in ("all", "any") and not tail:
+        return _facts(index)
+    if position == "key" and len(tail) == 1 and tail[0] not in (SUBJECT_FLAG, SUBJECT_RULE):
+        return [_item(op, OPERATOR, _OP_DETAIL.get(op, "")) for op in OPERATORS]
+    if position in ("value", "item") and tail and last not in COMBINATORS:
+        subject = tail[0]
+        op = tail[1] if len(tail) > 1 and tail[1] in OPERATORS else None
+        if len(tail) > 2 or (len(tail) == 2 and op is None):
+            return []
+        return _operand(index, subject, op)
+    return []
+
+
+def completions(text: str, index: Index | None, line: int, unit: int) -> list[dict]:
+    """LSP `CompletionItem`s (as JSON) at a 0-based (line, UTF-16 character)."""
+    if index is None:
+        return []
+    ctx = context_at(text, line, Lines(text).from_utf16(line, unit))
+    path, position = ctx.path, ctx.position
+    for marker in ("when", "where"):
+        if marker in path:
+            at = len(path) - 1 - path[::-1].index(marker)
+            return _in_condition(index, path[at + 1:], position)
+    if position in ("value", "item") and (path[-2:] == ["then", "outcome"] or path == ["default"]):
+        return [_item(n, ENUM_MEMBER, "outcome") for n in index.names("outcome")]
+    if position == "value" and path[-2:] == ["then", "reason"]:
+        return [_item(n, CONSTANT, "reason", _text(index.symbols[("reason", n)].spec))
+                for n in index.names("reason")]
+    if position == "key" and path[-2:] == ["then", "set"]:
+        return [_item(n, FIELD, "output") for n in index.names("output")]
+    if position in ("value", "item") and path[-2:] == ["then", "flags"]:
+        return [_item(n, EVENT, "flag") for n in index.names("flag")]
+    return []
+
+
+def _text(value) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return "" if value is None else str(value)
