@@ -317,3 +317,22 @@ def test_an_output_no_rule_sets_takes_its_default(backend: str, trace: bool) -> 
     decision = policy.evaluate(GOLD, trace=trace, backend=backend)
     assert decision.outputs == {"bonus_points": 0, "coupon_yuan": 50}
     compile(policy.ruleset.native.source, "generated", "exec")  # what once was a SyntaxError
+
+
+def test_generated_boundary_suites_name_no_address_nothing_serves(tmp_path: Path) -> None:
+    """The modeline points at the test schema of the repository the file lands in, or is
+    left out, never at a made-up URL or into verdict's own checkout (issue 14)."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    (repo / "policies").mkdir(parents=True)
+    shutil.copy(ROOT / "policies" / "double11-coupon.yaml", repo / "policies" / "d11.yaml")
+    bare = run(["test", "--generate-boundaries", str(repo / "policies" / "d11.yaml")])
+    assert bare.exit_code == 0 and "no editor modeline" in bare.stderr
+    text = (repo / "policies" / "d11.test.yaml").read_text("utf-8")
+    assert "yaml-language-server" not in text and "http" not in text
+    assert run(["schema", "--write", str(repo / "schemas")]).exit_code == 0
+    again = run(["test", "--force", "--generate-boundaries", str(repo / "policies" / "d11.yaml")])
+    assert again.exit_code == 0
+    first = (repo / "policies" / "d11.test.yaml").read_text("utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../schemas/test.schema.json"

@@ -95,7 +95,6 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     from pathlib import Path
 
     from ..language.loader import POLICY_SUFFIXES
-    from ..language.schema.validate import schema_file
     from ..suites.generate import generate_boundary_suite
     from ..suites.load import TEST_SCHEMA
 
@@ -109,14 +108,15 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     if output != "-" and Path(output).exists() and not force:
         raise InputError(f"{output} exists; use --force to overwrite it, or -o to write elsewhere")
     policy_ref = os.path.relpath(policy_path, target_dir).replace(os.sep, "/")
-    # In a checkout the generated file refers to the schema beside it (editors then check
-    # it offline); an installed verdict has no such file, so it refers to the published one.
-    schema = schema_file(TEST_SCHEMA)
-    try:
-        schema_ref = os.path.relpath(schema, target_dir.resolve()).replace(os.sep, "/") if schema is not None \
-            else "https://verdict.dev/schemas/test.schema.json"
-    except ValueError:  # another drive (Windows)
-        schema_ref = "https://verdict.dev/schemas/test.schema.json"
+    # The modeline points at the test schema of the repository the file lands in (where
+    # `verdict init` or `verdict schema --write schemas` puts it), so editors check it offline;
+    # with none above the target there is no modeline rather than an address nothing serves.
+    schema_ref = None
+    for folder in [target_dir.resolve(), *target_dir.resolve().parents]:
+        candidate = folder / "schemas" / TEST_SCHEMA
+        if candidate.is_file():
+            schema_ref = os.path.relpath(candidate, target_dir.resolve()).replace(os.sep, "/")
+            break
     try:
         text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
     except ValueError as exc:
@@ -125,4 +125,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
     if output != "-":
         n = text.count("\n  - name: ")
         click.echo(f"wrote {output}: {n} boundary case{'s' if n != 1 else ''}; review every expectation", err=True)
+    if schema_ref is None:
+        click.echo(f"verdict: note: no schemas/{TEST_SCHEMA} above {target_dir}, so no editor modeline; "
+                   "`verdict schema --write schemas` adds the schemas", err=True)
     return EXIT_OK
