@@ -98,7 +98,7 @@ reasons:
 
 
 ALLOWED_NAMES = re.compile(r"^(v\d+|m\d+|c\d+_\d+|k\d+|fl_\d+|out\d+|o|by|fl|fx|r|f|facts|trace|backend|_sel|_vals|v|c"
-                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf"
+                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf|_whole|_big"
                            r"|tuple|dict|len|min|max|sum|frozenset|int|float|str|KeyError|True|False|None)$")
 
 
@@ -120,7 +120,7 @@ def assert_safe(source: str, policy) -> None:
         if isinstance(node, ast.Name):
             assert ALLOWED_NAMES.match(node.id), node.id
         elif isinstance(node, ast.Attribute):
-            assert node.attr in ("__class__", "get", "copy", "select_outcome"), node.attr
+            assert node.attr in ("__class__", "get", "copy", "select_outcome", "isascii"), node.attr
         elif isinstance(node, ast.Call):
             assert isinstance(node.func, (ast.Name, ast.Attribute)), ast.dump(node.func)
         elif isinstance(node, ast.Constant) and type(node.value) is str:

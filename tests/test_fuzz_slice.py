@@ -48,9 +48,7 @@ except Exception:  # noqa: BLE001 - ImportError, or OSError from the C module on
 # The bugs the fixed-seed sample finds today (oracle.known_item names them), each being
 # fixed elsewhere. Remove an entry when its test XPASSes.
 OPEN_BUGS = {
-    "3": "issue 11 item 3: lone surrogates reach the output (UnicodeEncodeError)",
     "6": "issue 11 item 6: output errors (a full disk, a closed pipe) are tracebacks or blame the input",
-    "new-durable-surrogate": "found by fuzzing, not in issue 11 yet: a lone surrogate in a string fact breaks durable",
 }
 
 

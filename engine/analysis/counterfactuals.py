@@ -26,6 +26,7 @@ import weakref
 from dataclasses import dataclass
 
 from ..compile import RuleSet
+from ..errors import FactsError
 from ..evaluate import evaluate
 from ..language.model import FactSpec, Policy
 from ..runtime.decision import Decision
@@ -205,5 +206,10 @@ def _dominates(better: dict, steps: dict) -> bool:
 
 
 def _verified(ruleset: RuleSet, facts: dict, changes: dict, target: str) -> bool:
-    d = evaluate(ruleset, {**facts, **changes}, trace=False)
+    """Whether the changed facts really reach `target`; a change to a value no record can
+    hold (past the largest double, say) verifies as not reached, never as a crash."""
+    try:
+        d = evaluate(ruleset, {**facts, **changes}, trace=False)
+    except FactsError:
+        return False
     return d.outcome == target and d.outcome_known

@@ -29,6 +29,7 @@ from typing import IO, BinaryIO, Iterator, NamedTuple
 
 from ..language import source as _source
 from ..language.model import Policy
+from ..language.values import lone_surrogate
 from ..language.source import load_text
 from .values import DECODER, cell_converter, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
 
@@ -90,6 +91,10 @@ def json_record(label: str, text: str) -> Record:
         return Record(label, error=f"invalid JSON: {value_error(exc)}")
     if data.__class__ is not dict:
         return Record(label, error=not_an_object(data))
+    if "\\u" in text:  # UTF-8 text holds no surrogates: only an escape can make one
+        lone = lone_surrogate(data)
+        if lone:
+            return Record(label, error=f"`{lone}` is half of a surrogate pair, not a character")
     return Record(label, data)
 
 

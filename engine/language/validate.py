@@ -56,6 +56,14 @@ def _bool_hint(value) -> str | None:
     return None
 
 
+def _integral(ftype: str, value):
+    """An integer fact's integral float default (`default: 5.0`) as the integer it is, as a
+    record's `5.0` is: every backend then sees an int (durable-rules refused the float)."""
+    if ftype == "integer" and type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
 def _is_number(text: str) -> bool:
     """Whether YAML would read `text`, unquoted, as a number."""
     doc, _ = load_text(f"v: {text}", "")  # the loader is the one place that knows YAML's numbers
@@ -127,7 +135,7 @@ class _Builder:
             fs = FactSpec(
                 name=name, type=ftype, description=spec.get("description", ""), unit=spec.get("unit", ""),
                 enum=tuple(spec["enum"]) if "enum" in spec and ftype == "string" else None,
-                minimum=lo, maximum=hi, default=spec.get("default"), has_default="default" in spec,
+                minimum=lo, maximum=hi, default=_integral(ftype, spec.get("default")), has_default="default" in spec,
                 required=spec.get("required", True), remedy=_text_map(spec.get("remedy"), self.language),
                 change=spec.get("change", "any"), loc=self.loc(ptr, at_key=True),
             )

@@ -16,6 +16,7 @@ of a few named styles. The styles differ where the reader differs, on purpose:
 from __future__ import annotations
 
 import json
+import re
 from typing import NamedTuple
 
 from .diagnostics import type_name
@@ -55,6 +56,42 @@ def format_value(value: object, style: Style = TEXT) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{format_value(k, style)}: {format_value(v, style)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(value) -> str | None:
+    """The first lone surrogate (half of a UTF-16 pair, not a character) in a string, in
+    the keys and values of a mapping or in a list, as `\\udXXX`; None when there is none.
+    JSON text can carry one as an escape (`"\\ud83c"`), and every UTF-8 output would fail
+    on it, so inputs that hold one are refused."""
+    if type(value) is str:
+        m = _SURROGATE.search(value)
+        return f"\\u{ord(m.group(0)):04x}" if m else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = lone_surrogate(k) or lone_surrogate(v)
+            if found:
+                return found
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            found = lone_surrogate(v)
+            if found:
+                return found
+    return None
+
+
+#: No value verdict reads or writes has as many digits: Python refuses to print it.
+INT_LIMIT = 10 ** 4300
+
+
+def int_text(value: int) -> str:
+    """An integer as text, also one too long for `str()` (Python refuses beyond 4,300
+    digits): then its size instead of its digits."""
+    if abs(value).bit_length() <= 14_000:  # fewer than 4,300 decimal digits
+        return str(value)
+    return f"an integer of about {int(abs(value).bit_length() * 0.30103):,} digits"
 
 
 def clip(text: str, limit: int = 40) -> str:

@@ -15,7 +15,7 @@ from typing import Mapping
 from ..language.diagnostics import type_name
 from ..language.model import FactSpec, Policy
 from ..errors import FactsError
-from ..language.values import YAML, clip, format_value, json_kind
+from ..language.values import INT_LIMIT, YAML, clip, format_value, int_text, json_kind, lone_surrogate
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,9 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     if spec.type == "string":
         if not isinstance(value, str):
             return value, f"fact `{name}` must be a string, got {type_name(value, 'object')} `{_show(value)}`"
+        lone = lone_surrogate(value)
+        if lone:
+            return value, f"fact `{name}` holds `{lone}`, half of a surrogate pair, not a character"
         if spec.enum is not None and value not in spec.enum:
             return value, f"fact `{name}` is `{_show(value)}`, not one of {', '.join(spec.enum)}"
         return value, None
@@ -55,6 +58,8 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
                       f"got {type_name(value, 'object')} `{_show(value)}`"
     if isinstance(value, float) and not math.isfinite(value):
         return value, f"fact `{name}` is `{value}`; only finite numbers are allowed"
+    if not -INT_LIMIT < value < INT_LIMIT:  # an integer Python cannot print (as files refuse it)
+        return value, f"fact `{name}` is {int_text(value)}, longer than the limit of 4,300 digits"
     if spec.type == "integer":
         if isinstance(value, float):
             if not value.is_integer():
@@ -89,7 +94,8 @@ def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
             out[name] = value
     for name in record:
         if name not in policy.facts:
-            problems.append(FactProblem(str(name), f"undeclared fact `{name}` ignored", "warning"))
+            shown = name.encode("utf-8", "backslashreplace").decode("utf-8") if lone_surrogate(name) else name
+            problems.append(FactProblem(str(shown), f"undeclared fact `{shown}` ignored", "warning"))
     return out, problems
 
 

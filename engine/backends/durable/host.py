@@ -18,7 +18,7 @@ from ...language.model import Policy
 from ...runtime.semantics import Plan
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
-from ...language.values import clip
+from ...language.values import clip, int_text
 from .limits import DEFAULT_MAX_POLICIES, ID_FIELD, INT_MAX, INT_MIN, SID
 from .messages import encoders, writer
 from .normal import node_fields
@@ -301,7 +301,7 @@ class DurableBackend:
         for name in self._int64_checked:
             v = facts.get(name)
             if v.__class__ is int and not INT_MIN <= v <= INT_MAX:
-                raise DurableLimitError(f"fact `{name}` = {clip(str(v))} is beyond ±(2^63-1); durable-rules would "
+                raise DurableLimitError(f"fact `{name}` = {clip(int_text(v))} is beyond ±(2^63-1); durable-rules would "
                                         "saturate it")
         strata = self._compiled.strata
         message, run, resolve = self._message, self._run, self._resolve

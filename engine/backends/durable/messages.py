@@ -12,6 +12,7 @@ import json
 import math
 
 from ...errors import DurableLimitError
+from ...language.values import clip, int_text, lone_surrogate
 from .limits import ID_FIELD, INT_MAX, INT_MIN, SID
 from .normal import format_float
 
@@ -64,7 +65,8 @@ def _encode_int(name: str, v) -> str:
     if isinstance(v, bool) or not isinstance(v, int):
         raise TypeError(f"fact `{name}` must be an integer, got {type(v).__name__} {v!r} (normalize facts first)")
     if not INT_MIN <= v <= INT_MAX:
-        raise DurableLimitError(f"fact `{name}` = {v} is beyond ±(2^63-1); durable-rules would saturate it")
+        raise DurableLimitError(f"fact `{name}` = {clip(int_text(v))} is beyond ±(2^63-1); durable-rules would "
+                                "saturate it")
     return str(v)
 
 
@@ -85,6 +87,8 @@ def _encode_number(name: str, v, unsafe) -> str:
 def _encode_string(name: str, v) -> str:
     if not isinstance(v, str):
         raise TypeError(f"fact `{name}` must be a string, got {type(v).__name__} {v!r} (normalize facts first)")
+    if lone_surrogate(v):  # durable-rules takes UTF-8 C strings: `pyAssertFact Invalid argument`
+        raise DurableLimitError(f"fact `{name}` holds half of a surrogate pair, which durable-rules cannot take")
     return json.dumps(v, ensure_ascii=False)
 
 
