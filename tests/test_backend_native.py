@@ -98,7 +98,7 @@ reasons:
 
 
 ALLOWED_NAMES = re.compile(r"^(v\d+|m\d+|c\d+_\d+|k\d+|fl_\d+|out\d+|o|by|fl|fx|r|f|facts|trace|backend|_sel|_vals|v|c"
-                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf|_whole|_big"
+                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf|_whole"
                            r"|tuple|dict|len|min|max|sum|frozenset|int|float|str|KeyError|True|False|None)$")
 
 

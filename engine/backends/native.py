@@ -38,7 +38,7 @@ from typing import Callable
 
 from ..language.conditions import fold
 from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
-from ..language.values import INT_LIMIT, lone_surrogate
+from ..language.values import lone_surrogate
 from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
 from ..runtime.semantics import Plan, all3, any3, not3, operand_value
@@ -56,7 +56,6 @@ HEADER = """\
 #   _by_table           the deciding rules of an outcome per bit pattern of their matches
 #   _compress _inf      itertools.compress, float("inf")
 #   _whole              whether a string holds no lone surrogate (language/values.py)
-#   _big                10^4300: no fact value reaches it (language/values.py, INT_LIMIT)
 """
 
 
@@ -327,18 +326,18 @@ class _Gen:
             else:  # a lone surrogate is refused by the generic path (`facts.check_value`)
                 check += f" and ({var}.isascii() or _whole({var}))"
         elif spec.type == "integer":
-            # Unbounded sides are bounded by `_big` (10^4300): a longer integer cannot even be
-            # printed, and the generic path refuses it (`facts.check_value`).
             check = f"{var}.__class__ is int"
-            check += f" and {var} >= {literal(spec.minimum)}" if spec.minimum is not None else f" and {var} > -_big"
-            check += f" and {var} <= {literal(spec.maximum)}" if spec.maximum is not None else f" and {var} < _big"
+            if spec.minimum is not None:
+                check += f" and {var} >= {literal(spec.minimum)}"
+            if spec.maximum is not None:
+                check += f" and {var} <= {literal(spec.maximum)}"
         else:
             # Finite numbers only, without a float test: NaN fails every comparison, and
             # ±inf fails the declared bound or, where none is declared, the one against _inf.
             check = f"({var}.__class__ is float or {var}.__class__ is int)"
             lo, hi = spec.minimum, spec.maximum
-            check += f" and {var} >= {number_literal(lo)}" if lo is not None else f" and {var} > -_inf and {var} > -_big"
-            check += f" and {var} <= {number_literal(hi)}" if hi is not None else f" and {var} < _inf and {var} < _big"
+            check += f" and {var} >= {number_literal(lo)}" if lo is not None else f" and {var} > -_inf"
+            check += f" and {var} <= {number_literal(hi)}" if hi is not None else f" and {var} < _inf"
         return f"({check})"
 
     def decide_function(self, with_trace: bool = False, routed: bool = False) -> list[str]:
@@ -477,7 +476,7 @@ class NativeBackend:
         self._globals = _exec(self.source, self.filename, {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
             "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
-            "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None, "_big": INT_LIMIT, "__builtins__": _BUILTINS})
+            "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None, "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
         self.decide: Callable = self._globals["decide"]

@@ -82,10 +82,6 @@ def lone_surrogate(value) -> str | None:
     return None
 
 
-#: No value verdict reads or writes has as many digits: Python refuses to print it.
-INT_LIMIT = 10 ** 4300
-
-
 def int_text(value: int) -> str:
     """An integer as text, also one too long for `str()` (Python refuses beyond 4,300
     digits): then its size instead of its digits."""

@@ -15,7 +15,7 @@ from typing import Mapping
 from ..language.diagnostics import type_name
 from ..language.model import FactSpec, Policy
 from ..errors import FactsError
-from ..language.values import INT_LIMIT, YAML, clip, format_value, int_text, json_kind, lone_surrogate
+from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,6 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
                       f"got {type_name(value, 'object')} `{_show(value)}`"
     if isinstance(value, float) and not math.isfinite(value):
         return value, f"fact `{name}` is `{value}`; only finite numbers are allowed"
-    if not -INT_LIMIT < value < INT_LIMIT:  # an integer Python cannot print (as files refuse it)
-        return value, f"fact `{name}` is {int_text(value)}, longer than the limit of 4,300 digits"
     if spec.type == "integer":
         if isinstance(value, float):
             if not value.is_integer():
