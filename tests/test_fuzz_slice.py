@@ -48,7 +48,6 @@ except Exception:  # noqa: BLE001 - ImportError, or OSError from the C module on
 # The bugs the fixed-seed sample finds today (oracle.known_item names them), each being
 # fixed elsewhere. Remove an entry when its test XPASSes.
 OPEN_BUGS = {
-    "6": "issue 11 item 6: output errors (a full disk, a closed pipe) are tracebacks or blame the input",
 }
 
 
@@ -119,7 +118,7 @@ def test_open_bug_gone(sample, item: str) -> None:
     assert not found, _show(found)
 
 
-@pytest.mark.xfail(strict=True, reason="open: " + "; ".join(OPEN_BUGS.values()))
+@pytest.mark.xfail(bool(OPEN_BUGS), strict=True, reason="open: " + "; ".join(OPEN_BUGS.values()))
 def test_zero_tracebacks_disagreements_hangs(sample) -> None:
     """The contract itself: flips to a plain test when OPEN_BUGS is empty."""
     counts, failures = sample
@@ -258,6 +257,8 @@ def test_runner_recycles_workers(monkeypatch) -> None:
     ("closed-pipe", -13, "", "ok"),
     ("closed-pipe", 141, "", "ok"),
     ("closed-pipe", 2, "verdict: users.csv: cannot read: Broken pipe\n", "wrong-error"),
+    ("closed-pipe", 2, "verdict: cannot write <stdout>: Broken pipe\n", "wrong-error"),
+    ("closed-pipe", 2, "verdict: facts.json[0]: nested deeper than the limit of 64 levels\n", "error"),
     ("dev-full", 2, "verdict: users.csv: cannot read: No space left on device\n", "wrong-error"),
     ("dev-full", 0, "", "wrong-error"),
     ("dev-full", 2, "verdict: cannot write <stdout>: No space left on device\n", "error"),

@@ -41,6 +41,7 @@ TRACEBACK = "Traceback (most recent call last)"
 DOCUMENTED = {0, 1, 2, 3, 130, 141, -13}  # -13: killed by SIGPIPE, what a shell shows as 141
 OUTPUTS = ["pipe"] * 6 + ["file", "missing-dir", "dev-full", "closed-pipe"]
 FAULTS = {"missing-dir", "dev-full", "closed-pipe"}
+STDOUT = "<stdout>"  # how the CLI names standard output in its errors (engine/io/files.py)
 
 
 def _json_text(rng: random.Random, record) -> str:
@@ -198,6 +199,11 @@ def classify(spec: dict, rc: int | None, out: str, err: str, out_path: Path | No
         return "traceback", "internal error (exit 3)", err[-300:]
     lines = [ln for ln in err.splitlines() if ln.strip()]
     if mode == "closed-pipe":
+        if (rc == 2 and lines and all(ln.startswith("verdict: ") for ln in lines) and STDOUT not in err
+                and "Broken pipe" not in err):
+            # The input itself is refused (a record nested too deep, say), before any output
+            # met the closed pipe: a located input error is the right answer here too.
+            return "error", "an input error", ""
         if err.strip() or rc not in (0, 1, 141, -13):
             return "wrong-error", f"a closed pipe is not quiet (exit {rc})", err[-300:]
         return "ok", "", ""
