@@ -336,3 +336,18 @@ def test_generated_boundary_suites_name_no_address_nothing_serves(tmp_path: Path
     assert again.exit_code == 0
     first = (repo / "policies" / "d11.test.yaml").read_text("utf-8").splitlines()[0]
     assert first == "# yaml-language-server: $schema=../schemas/test.schema.json"
+
+
+def test_a_tagged_scalar_with_a_surrogate_pair_is_quoted_as_its_character() -> None:
+    doc, diags = load_text('x: !!null "\\ud83c\\udf89"\n', "f.yaml")  # found by the long fuzz run
+    assert doc is None and [d.code for d in diags] == ["yaml-bad-scalar"]
+    assert "🎉" in diags[0].message
+    diags[0].render().encode("utf-8")
+
+
+def test_counterfactual_distances_of_integers_beyond_double_range() -> None:
+    from engine.analysis.counterfactuals import distance
+    from engine.language.model import FactSpec
+
+    spec = FactSpec("x", "number")
+    assert distance(spec, 10**400, 10**400 + 10**399) == pytest.approx(1 / 11)  # was OverflowError

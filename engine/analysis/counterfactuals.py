@@ -23,6 +23,7 @@ Pure: reads the policy IR and the decision's facts; evaluates only to verify.
 from __future__ import annotations
 
 import weakref
+from fractions import Fraction
 from dataclasses import dataclass
 
 from ..compile import RuleSet
@@ -122,7 +123,10 @@ def distance(spec: FactSpec, old, new) -> float:
             scale = spec.maximum - spec.minimum
         else:
             scale = max(abs(old), abs(new), 1)
-        return abs(new - old) / scale
+        try:
+            return abs(new - old) / scale
+        except OverflowError:  # integers beyond a double's range: the exact ratio, then a float
+            return float(Fraction(abs(new - old)) / Fraction(scale))
     if spec.enum and len(spec.enum) > 1 and old in spec.enum and new in spec.enum:
         return abs(spec.enum.index(new) - spec.enum.index(old)) / (len(spec.enum) - 1)
     return 1.0

@@ -169,7 +169,7 @@ def _scalar(node: ScalarNode, pointer: str):
     tag, text = node.tag, node.value
     if tag == _STR:
         return _string(text, node.start_mark, pointer)
-    _string(text, node.start_mark, pointer)  # a lone surrogate is refused before a message quotes it
+    text = _string(text, node.start_mark, pointer)  # pairs joined, a lone one refused, before a message quotes it
     pattern = _CORE.get(tag)
     if pattern is None:
         raise _located("yaml-tag", f"tag `{_show_tag(tag)}` is not allowed in policies", node.start_mark,
