@@ -73,7 +73,8 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
         # clamped to what converts to a double
         a = lo if lo is not None else (hi - 10**6 if hi is not None and hi < -1000 else -1000)
         b = hi if hi is not None else (a + 10**6 if a > 10**6 else 10**6)
-        if spec.type == "integer":
+        if spec.type == "integer" or a > 10**300 or b < -10**300:
+            # (a number fact whose whole range lies beyond a double's: only an integer fits it)
             v = rng.randint(math.ceil(a), math.floor(b))
         else:
             def clamp(x):
