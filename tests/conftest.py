@@ -22,3 +22,19 @@ def golden(path: str | Path, actual: str, request: pytest.FixtureRequest) -> Non
     assert path.is_file(), f"no golden file {path}: run `pytest --update-golden` to create it"
     assert actual == path.read_text(encoding="utf-8"), f"output differs from {path} (--update-golden rewrites it)"
 
+
+def invoke_in(cwd: str | Path, args):
+    """`verdict ARGS` through click's runner with `cwd` as the working folder (what a CI job
+    in another folder sees), the folder restored afterwards."""
+    import os
+
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        return CliRunner().invoke(main, [str(a) for a in args])
+    finally:
+        os.chdir(old)

@@ -10,10 +10,10 @@ the report), a `severity` among info/minor/major/critical/blocker, and a `locati
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import invoke_in
 
 from engine.cli.main import main
 from engine.explain.codequality import SEVERITIES, render_codequality
@@ -23,12 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def codequality(*args: object, cwd: Path = ROOT) -> list:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, ["validate", "--format", "codequality", *map(str, args)])
-    finally:
-        os.chdir(old)
+    result = invoke_in(cwd, ["validate", "--format", "codequality", *args])
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 

@@ -120,3 +120,17 @@ def test_the_command_offers_exactly_the_library_forms():
     from engine.compile import FORMS
 
     assert cli_compile.FORMS == FORMS  # kept apart only so that `verdict validate` starts fast
+
+
+def test_compile_writes_its_form_to_a_file_with_o(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    out = tmp_path / "d11.py"
+    result = CliRunner().invoke(main, ["compile", "policies/double11-coupon.yaml", "--emit", "python", "-o", str(out)])
+    assert result.exit_code == 0 and result.stdout == ""
+    assert out.read_text("utf-8") == emit(load_policy("policies/double11-coupon.yaml"), "python")
+    missing = CliRunner().invoke(main, ["compile", "policies/double11-coupon.yaml", "--emit", "python",
+                                        "-o", str(tmp_path / "no" / "d11.py")])
+    assert missing.exit_code == 2 and "d11.py" in missing.stderr

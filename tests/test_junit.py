@@ -20,10 +20,9 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke_in
 from lxml import etree
 
-from engine.cli.main import main
 from engine.explain import report
 from engine.language.diagnostics import ERROR, WARNING, Diagnostic
 
@@ -77,12 +76,7 @@ def assert_valid(schema: etree.XMLSchema, xml: str) -> etree._Element:
 
 
 def invoke(*args: object, cwd: Path = ROOT):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return CliRunner().invoke(main, [str(a) for a in args])
-    finally:
-        os.chdir(old)
+    return invoke_in(cwd, args)
 
 
 def test_the_schema_is_the_jenkins_one_and_rejects_what_it_should(jenkins_schema: etree.XMLSchema) -> None:

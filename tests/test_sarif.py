@@ -18,10 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import invoke_in
 
 from engine.analysis.findings import CODES as ANALYSIS_CODES
-from engine.cli.main import main
 from engine.cli.validate import find_root
 from engine.explain import codes, sarif
 from engine.language.diagnostics import INFO, Diagnostic
@@ -34,12 +33,7 @@ SUITE_CODES = set(re.findall(r'self\.report\("(test-[a-z-]+)"', (ROOT / "engine/
 
 
 def sarif_of(*args: object, cwd: Path = ROOT) -> dict:
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        result = CliRunner().invoke(main, ["validate", "--format", "sarif", *map(str, args)])
-    finally:
-        os.chdir(old)
+    result = invoke_in(cwd, ["validate", "--format", "sarif", *args])
     assert result.exit_code in (0, 1), result.output
     return json.loads(result.stdout)
 

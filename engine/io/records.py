@@ -28,6 +28,7 @@ import sys
 from typing import IO, BinaryIO, Iterator, NamedTuple
 
 from ..language import source as _source
+from ..language import values as _values
 from ..language.model import Policy
 from ..language.values import lone_surrogate
 from ..language.source import load_text
@@ -48,7 +49,7 @@ MAX_DOCUMENT_BYTES = 8 * 1024 * 1024
 # Nesting of arrays and objects inside one record: the policy loader's limit.
 MAX_DEPTH = _source.MAX_DEPTH
 # Digits of one integer: the policy loader's limit (Python's int/str conversion limit).
-MAX_INT_DIGITS = _source.MAX_INT_DIGITS
+MAX_INT_DIGITS = _values.MAX_INT_DIGITS
 
 INPUT_FORMATS = ("json", "jsonl", "csv", "yaml")
 _SUFFIX_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}

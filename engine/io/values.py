@@ -13,7 +13,8 @@ from typing import Callable
 
 from ..language.values import json_kind
 from ..language.model import Policy
-from ..language.source import MAX_DEPTH, MAX_INT_DIGITS
+from ..language.source import MAX_DEPTH
+from ..language.values import MAX_INT_DIGITS
 
 
 def _reject_constant(name: str):

@@ -28,14 +28,10 @@ from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
 
 from .diagnostics import ERROR, Diagnostic, pointer_join
+from .values import INT_LIMIT, MAX_INT_DIGITS, SURROGATE
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-# Python refuses to turn longer integers into text (CVE-2020-10735), so every message
-# about such a value would crash; no threshold or fact needs a tenth of this.
-MAX_INT_DIGITS = 4300
-_INT_LIMIT = 10 ** MAX_INT_DIGITS
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -188,7 +184,7 @@ def _scalar(node: ScalarNode, pointer: str):
             raise _too_long(text, node.start_mark, pointer)
         if text.startswith(("0o", "0x")):
             value = int(text[2:], 8 if text[1] == "o" else 16)
-            if value >= _INT_LIMIT:
+            if value >= INT_LIMIT:
                 raise _too_long(text, node.start_mark, pointer)
             return value
         return int(text, 10)  # YAML 1.2: a leading zero is still decimal
@@ -208,7 +204,7 @@ def _string(text: str, mark, pointer: str) -> str:
     """A string with its surrogate escapes resolved as JSON resolves them: a valid pair
     (`\\ud83c\\udf89`, how `json.dumps` writes an emoji) becomes the one character; a lone
     surrogate is not a character at all, and would crash every later encode to UTF-8."""
-    if _SURROGATE.search(text) is None:
+    if SURROGATE.search(text) is None:
         return text
     try:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le")

@@ -58,7 +58,12 @@ def format_value(value: object, style: Style = TEXT) -> str:
     return str(value)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")  # one half of a UTF-16 pair, never a character alone
+
+# Python refuses to turn longer integers into text (CVE-2020-10735), so every message
+# about such a value would crash; no threshold or fact needs a tenth of this.
+MAX_INT_DIGITS = 4300
+INT_LIMIT = 10 ** MAX_INT_DIGITS
 
 
 def lone_surrogate(value) -> str | None:
@@ -67,7 +72,7 @@ def lone_surrogate(value) -> str | None:
     JSON text can carry one as an escape (`"\\ud83c"`), and every UTF-8 output would fail
     on it, so inputs that hold one are refused."""
     if type(value) is str:
-        m = _SURROGATE.search(value)
+        m = SURROGATE.search(value)
         return f"\\u{ord(m.group(0)):04x}" if m else None
     if isinstance(value, dict):
         for k, v in value.items():
@@ -85,7 +90,7 @@ def lone_surrogate(value) -> str | None:
 def int_text(value: int) -> str:
     """An integer as text, also one too long for `str()` (Python refuses beyond 4,300
     digits): then its size instead of its digits."""
-    if abs(value).bit_length() <= 14_000:  # fewer than 4,300 decimal digits
+    if abs(value) < INT_LIMIT:
         return str(value)
     return f"an integer of about {int(abs(value).bit_length() * 0.30103):,} digits"
 
