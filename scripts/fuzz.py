@@ -1,23 +1,30 @@
 #!/usr/bin/env python3
 """The long fuzz run of issue 11: resumable, in recycled worker processes, with timeouts.
 
-    nice -n 10 .venv/bin/python scripts/fuzz.py                      # the full volumes
+    nice -n 10 .venv/bin/python scripts/fuzz.py --workers 2 --state bench/out/fuzz-final   # the full volumes
     .venv/bin/python scripts/fuzz.py --policies 20000 --records 50000 --cli 200   # a taste
-    .venv/bin/python scripts/fuzz.py --status                        # counts so far
+    .venv/bin/python scripts/fuzz.py --status --state bench/out/fuzz-final   # the issue's counts so far
     .venv/bin/python scripts/fuzz.py --minimize bench/out/fuzz/findings/<dir>   # shrink one
 
 Phases, each a range of case indexes of one seed (every case is a pure function of
-(seed, index), so a run stopped anywhere resumes where it stopped, and any finding can be
-regenerated with the harness of the same commit): `grid` (every comparison operator
-against the numbers where int64 and doubles run out, on both backends), `policy` (validate every generated policy; compile 1 in --compile-every of
-the valid ones and decide --records-per-policy fuzzed records on both backends), `record`
-(fuzzed records on both backends against fixed policies) and `cli` (`verdict validate`,
-`eval`, `explain` as subprocesses on files, including the output side).
+(seed, index), so a run stopped anywhere resumes where it stopped, whatever --workers, and
+any finding can be regenerated with the harness of the same commit): `grid` (every
+comparison operator against the numbers where int64 and doubles run out, on both
+backends), `policy` (load and validate every generated policy and check its diagnostics
+are located; the static analysis on 1 in --analyse-every of them, every report format
+on 1 in 7; compile the valid ones of --compile-of in --compile-every cases and decide
+--records-per-policy fuzzed records on both backends), `record` (fuzzed records on both
+backends against fixed policies) and `cli` (`verdict validate`, `eval`, `explain` as
+subprocesses on files, including the output side). Every sample is by case index.
 
-State (next index and counts per phase, elapsed time, the commit) is kept in
-bench/out/fuzz/state.json, saved after every chunk; findings go to bench/out/fuzz/findings/
-(one folder per distinct failure, the first few inputs of each). bench/out/ is git-ignored.
-Stop with Ctrl-C or --time-limit; run again to continue.
+--workers N runs N units of work at once (ranges of cases, the next free one taken by
+whichever worker is idle), each in its own recycled worker process with its own per-input
+timeout. State (per phase: `next`, the ranges done ahead of it, counts, worker seconds and
+wall seconds; the commits; each invocation's options) is kept in --state (a file, or a
+folder holding state.json and findings/; default bench/out/fuzz/state.json) and saved
+after every unit; findings go to findings/ beside it (one folder per distinct failure, the
+first few inputs of each). bench/out/ is git-ignored. Stop with Ctrl-C or --time-limit (the
+units in progress are dropped and run again in full on resume); run again to continue.
 """
 
 from __future__ import annotations
@@ -245,13 +252,13 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=1,
                     help="worker processes at once, each on its own ranges of cases, with its own timeout")
     ap.add_argument("--policies", type=int, default=1_000_000, help="policy cases (each validates one policy)")
-    ap.add_argument("--compile-every", type=int, default=4,
+    ap.add_argument("--compile-every", type=int, default=1,
                     help="compile and decide the valid policies of --compile-of in N cases, by index")
-    ap.add_argument("--compile-of", type=int, default=3, help="(see --compile-every; 1 of 1: all of them)")
+    ap.add_argument("--compile-of", type=int, default=1, help="(see --compile-every; 1 of 1: all of them)")
     ap.add_argument("--analyse-every", type=int, default=2,
                     help="run the static analysis on the valid policies of 1 in N cases, by index")
     ap.add_argument("--records-per-policy", type=int, default=8)
-    ap.add_argument("--records", type=int, default=1_500_000, help="record cases against fixed policies")
+    ap.add_argument("--records", type=int, default=2_400_000, help="record cases against fixed policies")
     ap.add_argument("--cli", type=int, default=2_000, help="CLI cases (subprocesses)")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per input before it counts as a hang")
     ap.add_argument("--recycle", type=int, default=200, help="recycle a worker after N durable policies")
