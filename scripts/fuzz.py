@@ -33,6 +33,8 @@ import argparse
 import hashlib
 import json
 import os
+import resource
+import signal
 import subprocess
 import sys
 import threading
@@ -179,6 +181,12 @@ def totals(state: dict) -> Counter:
     return t
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the workers, the CLI runs)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def wall(seconds: float) -> str:
     m = int(seconds // 60)
     return f"{m // 60}h{m % 60:02d}m" if m >= 60 else f"{m}m{int(seconds % 60):02d}s"
@@ -203,6 +211,13 @@ def status(state: dict, state_path: Path) -> str:
                        for ph, p in state["phases"].items())
     lines.append(f"cases done by phase: {phases}; wall {wall(state.get('wall', state['elapsed']))}, "
                  f"worker time {wall(state['elapsed'])}")
+    rates = []
+    for ph, p in state["phases"].items():
+        c, w = Counter(p["counts"]), p.get("wall", p["seconds"])
+        rates.append(f"{ph} {c['cases'] / w:,.0f} cases/s" if w else ph)
+        if p.get("cpu"):
+            rates[-1] += f" ({p['cpu_cases'] / p['cpu']:,.0f} a CPU second)"
+    lines.append("throughput (wall): " + ", ".join(rates))
     lines.append("volumes of issue 11: " + ("reached" if reached else "NOT reached yet"))
     inv = state.get("invocations", [{}])
     workers = sorted({i.get("workers", 1) for i in inv})
@@ -348,17 +363,26 @@ def main(argv=None) -> int:
         state["wall"] = state.get("wall", state["elapsed"]) + (now - merge.last_any)
         merge.last_any = now
         p["seconds"] += res.seconds  # worker time (with N workers, up to N times the wall time)
+        # CPU time: what a case costs whatever else the machine runs (with N workers at once,
+        # attributed to the phase whose unit finishes)
+        cpu = cpu_seconds()
+        p["cpu"] = p.get("cpu", 0.0) + (cpu - merge.cpu)
+        p["cpu_cases"] = p.get("cpu_cases", 0) + res.counts["cases"]  # (an older state has no CPU times)
+        merge.cpu = cpu
         state["elapsed"] += res.seconds
         save_state(args.state, state)
         (args.state.parent / "counts.md").write_text(table(state) + "\n", "utf-8")
         c = Counter(p["counts"])
         rate = c["cases"] / p["wall"] if p["wall"] else 0
+        per_cpu = p["cpu_cases"] / p["cpu"] if p["cpu"] else 0
         fails = " ".join(f"{k} {c[k]}" for k in FAILURE_KINDS + ("harness_error",))
-        print(f"[{time.strftime('%H:%M:%S')}] {phase} {p['next']:,}/{targets[phase]:,} "
-              f"({rate:.0f} cases/s, {args.workers} worker{'s' if args.workers > 1 else ''}) {fails}"
+        print(f"[{time.strftime('%H:%M:%S')}] {phase} {c['cases']:,}/{targets[phase]:,} "
+              f"({rate:.0f} cases/s, {args.workers} worker{'s' if args.workers > 1 else ''}; "
+              f"{per_cpu:.0f} a CPU second) {fails}"
               + (f"; {new} new failure kinds" if new else ""), flush=True)
 
     merge.last = {}
+    merge.cpu = cpu_seconds()
     merge.last_any = time.monotonic()
 
     def work(phase: str, p: dict, todo, wall_start: float) -> None:
@@ -380,6 +404,10 @@ def main(argv=None) -> int:
             errors.append(exc)
             stop.set()
 
+    def terminate(signum, frame):
+        raise KeyboardInterrupt  # `kill PID` stops as Ctrl-C does: the state saved, the workers ended
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         for phase in args.phases.split(","):
             p = state["phases"].setdefault(phase, {"next": 0, "counts": {}, "seconds": 0.0})
