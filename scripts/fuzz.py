@@ -273,7 +273,7 @@ def main(argv=None) -> int:
     ap.add_argument("--analyse-every", type=int, default=2,
                     help="run the static analysis on the valid policies of 1 in N cases, by index")
     ap.add_argument("--records-per-policy", type=int, default=8)
-    ap.add_argument("--records", type=int, default=2_400_000, help="record cases against fixed policies")
+    ap.add_argument("--records", type=int, default=1_500_000, help="record cases against fixed policies")
     ap.add_argument("--cli", type=int, default=2_000, help="CLI cases (subprocesses)")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds per input before it counts as a hang")
     ap.add_argument("--recycle", type=int, default=200, help="recycle a worker after N durable policies")

@@ -310,12 +310,18 @@ def _parsed(text: str) -> bytes:
     return pickle.dumps(yaml.safe_load(text), protocol=pickle.HIGHEST_PROTOCOL)
 
 
+@lru_cache(maxsize=64)
+def _pristine_paths(text: str) -> tuple:
+    """`_paths` of an example's unchanged tree (the first mutation's choices)."""
+    return tuple(_paths(pickle.loads(_parsed(text))))
+
+
 def mutate_structure(rng: random.Random, text: str) -> str:
     """Parse an example, change one to three nodes (a value of another type or size, a
     deleted or duplicated entry, a wrapped condition, an unused output), dump it again."""
     data = pickle.loads(_parsed(text))
-    for _ in range(rng.randint(1, 3)):
-        paths = _paths(data)
+    for n in range(rng.randint(1, 3)):
+        paths = _pristine_paths(text) if n == 0 else _paths(data)
         path = rng.choice(paths)
         parent = _get(data, path[:-1])
         key = path[-1]
