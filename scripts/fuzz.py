@@ -64,14 +64,15 @@ def commit() -> str:
         return "unknown"
 
 
-def load_state(path: Path, seed: int) -> dict:
+def load_state(path: Path, seed: int | None) -> dict:
+    """The state at `path`, or a new one; `seed` None: the state's own (11 for a new one)."""
     if path.exists():
         state = json.loads(path.read_text("utf-8"))
-        if state.get("seed") != seed:
+        if seed is not None and state.get("seed") != seed:
             sys.exit(f"fuzz: {path} is a run with seed {state.get('seed')}; pass --seed {state.get('seed')} "
                      f"or --state elsewhere")
         return state
-    return {"seed": seed, "commits": [], "elapsed": 0.0, "phases": {}}
+    return {"seed": 11 if seed is None else seed, "commits": [], "elapsed": 0.0, "phases": {}}
 
 
 def save_state(path: Path, state: dict) -> None:
@@ -263,7 +264,7 @@ def mark_done(p: dict, a: int, b: int) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--seed", type=int, default=None, help="default: the state's own, 11 for a new state")
     ap.add_argument("--workers", type=int, default=1,
                     help="worker processes at once, each on its own ranges of cases, with its own timeout")
     ap.add_argument("--policies", type=int, default=1_000_000, help="policy cases (each validates one policy)")
@@ -306,6 +307,7 @@ def main(argv=None) -> int:
         return 0
 
     state = load_state(args.state, args.seed)
+    args.seed = state["seed"]
     if args.status:
         print(table(state))
         index_path = args.findings / "index.json"
