@@ -15,6 +15,7 @@ has already imported the engine (but never durable-rules: the parent decides not
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import signal
 import time
@@ -42,6 +43,9 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
     # Ctrl-C is the parent's to handle (it discards the ranges in progress and saves its
     # state); a worker killed by it mid-case would look like a crash
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # what the worker inherited from the parent (the engine, the examples) lives as long as
+    # it does: out of the collector's way, its full collections stay short (3-5 % a case)
+    gc.freeze()
     oracle = PolicyOracle(Counter())
     records = RecordCases(oracle, cfg) if kind == "record" else None
     while True:
