@@ -346,7 +346,8 @@ def main(argv=None) -> int:
     def run_unit(phase: str, a: int, b: int):
         if phase == "cli":
             return cli.run_range(args.seed, a, b, timeout=args.timeout)
-        return runner.run(phase, args.seed, a, b, cfg, timeout=args.timeout, recycle=args.recycle, stop_event=stop)
+        return runner.run(phase, args.seed, a, b, cfg, timeout=args.timeout, recycle=args.recycle, stop_event=stop,
+                          fork_lock=lock)
 
     def merge(phase: str, p: dict, a: int, b: int, res, wall_start: float) -> None:
         """Under the lock: fold one finished unit into the state and save it."""

@@ -79,13 +79,15 @@ def _worker(conn, current, kind: str, seed: int, cfg: Config) -> None:
 
 def run(kind: str, seed: int, start: int, stop: int, cfg: Config = Config(), *, timeout: float = 20.0,
         recycle: int = 200, recycle_cases: int = 20000, batch: int = 50, on_progress=None,
-        start_method: str = "fork", stop_event=None) -> Result:
+        start_method: str = "fork", stop_event=None, fork_lock=None) -> Result:
     """Run cases [start, stop) of `kind` ("policy", "record" or "grid") in one worker at a time.
 
     `timeout` is per input (a policy case includes compiling and its records). Several
     calls may run at once in threads of one parent (`scripts/fuzz.py --workers`), each with
     its own worker process and timeout; when `stop_event` (a `threading.Event`) is set the
-    call stops after the batch in progress and returns with `incomplete` set."""
+    call stops after the batch in progress and returns with `incomplete` set. `fork_lock`:
+    held while a worker is forked, by a parent whose other threads print or write files
+    under it (a lock held by another thread at a fork stays held in the child)."""
     ctx = mp.get_context(start_method)
     res = Result()
     t0 = time.monotonic()
@@ -97,7 +99,11 @@ def run(kind: str, seed: int, start: int, stop: int, cfg: Config = Config(), *, 
         parent, child = ctx.Pipe()
         current = ctx.Value("q", -1, lock=False)
         proc = ctx.Process(target=_worker, args=(child, current, kind, seed, cfg), daemon=True)
-        proc.start()
+        if fork_lock is not None:
+            with fork_lock:
+                proc.start()
+        else:
+            proc.start()
         child.close()
         res.workers += 1
         done_in_worker = 0
