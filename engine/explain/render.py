@@ -348,6 +348,45 @@ def json_value(v) -> str:
 _SHAPES_MAX = 4096  # shapes kept per policy and language; beyond, built per decision
 
 
+_MISSING = object()
+_TEXT_LIMIT = 1e15  # format_value(TEXT) writes integral floats below this as integers
+
+
+def text_value(v) -> str:
+    """`format_value(v)` (the TEXT style), with the common cases first."""
+    c = v.__class__
+    if c is int:
+        return int.__repr__(v) if -INT_LIMIT < v < INT_LIMIT else int_digits(v)
+    if c is str:
+        return v
+    if c is float and v - v == 0.0:
+        return int.__repr__(int(v)) if v.is_integer() and -_TEXT_LIMIT < v < _TEXT_LIMIT else float.__repr__(v)
+    return format_value(v)
+
+
+class _Template:
+    """A message template with placeholders, filled as `render_template` fills it: a fact
+    of the decision, else an output, else a threshold (a constant), else `?`."""
+
+    __slots__ = ("first", "pairs")
+
+    def __init__(self, parts: list, policy: Policy):
+        self.first = parts[0]
+        thresholds = policy.thresholds
+        self.pairs = tuple((parts[i], format_value(thresholds[parts[i]].value) if parts[i] in thresholds else "?",
+                            parts[i + 1]) for i in range(1, len(parts), 2))
+
+    def json(self, facts, outputs) -> str:
+        out = [self.first]
+        for name, constant, after in self.pairs:
+            v = facts.get(name, _MISSING)
+            if v is _MISSING:
+                v = outputs.get(name, _MISSING)
+            out.append(constant if v is _MISSING else text_value(v))
+            out.append(after)
+        return _jstr("".join(out))
+
+
 class _Shape:
     __slots__ = ("front", "slots", "tail")
 
@@ -384,7 +423,7 @@ class _LineEncoder:
             elif len(template_parts(template)) == 1:
                 got = json_value(template_parts(template)[0])
             else:
-                got = rule
+                got = _Template(template_parts(template), policy)
             self.messages[rule.index] = got
         return got
 
@@ -437,10 +476,9 @@ class _LineEncoder:
                 self.shapes[key] = shape
         if shape.slots:
             front = shape.front[:]
-            lang = self.lang
+            facts, outputs = d[1], d[7]
             for i in shape.slots:
-                text = rule_message(front[i], d, lang)
-                front[i] = "null" if text is None else _jstr(text)
+                front[i] = front[i].json(facts, outputs)
             front = "".join(front)
         else:
             front = shape.front

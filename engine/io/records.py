@@ -83,54 +83,62 @@ class EmptyInput(RecordsError):
 # the last of duplicate keys, decodes `12345678901234567891.0` as a rounded float where
 # `parse_float` keeps the exact integer, has no nesting limit of its own, and words its
 # errors differently. So a line takes the fast decoder's answer only when that answer is
-# provably the standard decoder's: a flat object (no array or object values: so no nesting
-# and no duplicates inside), every integer within 64 bits, every integral float below 2**53
-# (where a float is the numeral itself), no duplicate key (without a backslash in the line,
-# its `"` count is exactly two per key and per string value; with one, its `:` count is
-# the number of keys), no lone surrogate. Any other line, and any line msgspec refuses, is
-# decoded again by `json_record`, which gives the answer or the error it always gave. The
-# fuzz corpus, big integers, lone surrogates, -0.0 and NaN go through both paths in
-# tests/test_fast_path.py.
+# provably the standard decoder's:
+# - a flat object: no array or object values (so no nesting, no duplicates inside);
+# - every float below 2**53 in magnitude (there a float is integral only where the numeral
+#   is that integer, so `parse_float`'s exact integers never arise);
+# - integers: msgspec refuses those beyond 4,300 digits (the sign counted), Python's own
+#   limit, and decodes the others exactly; where a program lowered that limit
+#   (`sys.set_int_max_str_digits`), every integer beyond 64 bits takes the slow path;
+# - no duplicate key: the line's `:` count is its number of keys (each member has one; a
+#   `:` inside a string makes the count larger, and then, in a line without a backslash,
+#   the `"` count must be two per key and per string value);
+# - no lone surrogate (msgspec refuses them; checked all the same where a `\u` is).
+# Any other line, and any line msgspec refuses, is decoded again by `json_record`, which
+# gives the answer or the error it always gave. tests/test_fast_path.py runs the fuzz
+# corpus, big integers, lone surrogates, -0.0, NaN and the rest through both paths.
 
 try:
     import msgspec as _msgspec
 except ImportError:  # pragma: no cover - a dependency; without it, the standard decoder alone
-    _fast_decode = None
+    _fast_decode = _fast_decode_i64 = None
 else:
-    _fast_decode = _msgspec.json.Decoder().decode
+    from typing import Annotated, Union
 
-_I64 = 2 ** 63
-_EXACT = 2.0 ** 53
+    # Flat objects only, integral-safe floats only: msgspec checks both while decoding.
+    _Float = Annotated[float, _msgspec.Meta(gt=-2.0 ** 53, lt=2.0 ** 53)]
+    _Int64 = Annotated[int, _msgspec.Meta(ge=-2 ** 63, le=2 ** 63 - 1)]
+    _fast_decode = _msgspec.json.Decoder(dict[str, Union[str, int, _Float, bool, None]]).decode
+    _fast_decode_i64 = _msgspec.json.Decoder(dict[str, Union[str, _Int64, _Float, bool, None]]).decode
 
 
-def fast_object(raw: bytes) -> dict | None:
-    """A JSONL line (bytes) decoded by the fast decoder, when its answer is the standard
-    decoder's (see above); None when the line must take `json_record`."""
+def fast_decoder():
+    """The fast decoder for this process's integer limit: every integer msgspec accepts
+    (at most 4,300 digits, the sign counted) is one `json` accepts, with the same value,
+    unless a program lowered Python's limit (`sys.set_int_max_str_digits`); then integers
+    beyond 64 bits are left to the standard decoder. None without msgspec."""
+    limit = sys.get_int_max_str_digits()
+    return _fast_decode if limit == 0 or limit >= MAX_INT_DIGITS else _fast_decode_i64
+
+
+def fast_object(raw: bytes, decode=None) -> dict | None:
+    """A JSONL line (bytes) decoded by the fast decoder when its answer is the standard
+    decoder's (see above); None when the line must take `json_record`. `decode`:
+    `fast_decoder()`, asked once per input by the caller."""
     try:
-        data = _fast_decode(raw)
+        data = (decode or fast_decoder())(raw)
     except Exception:  # msgspec's DecodeError and ValidationError, RecursionError: the slow path tells
         return None
-    if data.__class__ is not dict:
-        return None
-    strings = 0
-    for v in data.values():
-        c = v.__class__
-        if c is str:
-            strings += 1
-        elif c is int:
-            if not -_I64 <= v < _I64:
-                return None
-        elif c is float:
-            if not -_EXACT < v < _EXACT and v.is_integer():
-                return None
-        elif c is not bool and v is not None:  # an array or an object
+    if raw.count(b":") != len(data):
+        if raw.find(b"\\") >= 0:
             return None
-    if b"\\" in raw:
-        if raw.count(b":") != len(data):
+        strings = 0
+        for v in data.values():
+            if v.__class__ is str:
+                strings += 1
+        if raw.count(b'"') != 2 * (len(data) + strings):
             return None
-        if b"\\u" in raw and lone_surrogate(data):  # msgspec refuses them; never trust, check
-            return None
-    elif raw.count(b'"') != 2 * (len(data) + strings):
+    if raw.find(b"\\") >= 0 and b"\\u" in raw and lone_surrogate(data):
         return None
     return data
 
@@ -220,7 +228,8 @@ def _read_jsonl(lines: _Lines, name: str) -> Iterator[Record]:
     # The hot loop of a JSONL batch: no method call per line beyond readline and decode.
     readline, limit = lines.fb.readline, MAX_RECORD_BYTES + 1
     lineno = lines.lineno
-    fast = fast_object if _fast_decode is not None else None
+    decode = fast_decoder()
+    fast = fast_object if decode is not None else None
     new = tuple.__new__  # a Record without NamedTuple's Python-level __new__
     while True:
         raw = readline(limit)
@@ -230,7 +239,7 @@ def _read_jsonl(lines: _Lines, name: str) -> Iterator[Record]:
         lineno += 1
         if len(raw) < limit:
             if fast is not None:
-                data = fast(raw)
+                data = fast(raw, decode)
                 if data is not None:
                     yield new(Record, (f"{name}:{lineno}", data, None))
                     continue

@@ -55,7 +55,7 @@ def format_value(value: object, style: Style = TEXT) -> str:
         return "[" + ", ".join(format_value(v, style) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{format_value(k, style)}: {format_value(v, style)}" for k, v in value.items()) + "}"
-    if isinstance(value, int):
+    if type(value) is int:
         return int_digits(value)
     return str(value)
 
