@@ -49,6 +49,40 @@ class _Progress:
         self.enabled = False  # once: a second call (an error path, then `finally`) does nothing
 
 
+class _Buffered:
+    """Writes to a sink gathered in batches of 128 (one write call per batch, not per
+    decision; on a terminal, each at once). Whatever is gathered is written when the block ends, also on an error,
+    so the decisions before a bad record are still written (a failure to write raises
+    `OutputError` from here)."""
+
+    __slots__ = ("sink", "parts", "write")
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.parts: list[str] = []
+        parts = self.parts
+        size = 1 if sink.isatty() else 128  # a terminal sees each decision as it is made
+
+        def write(text: str, _append=parts.append, _len=parts.__len__) -> None:
+            _append(text)
+            if _len() >= size:
+                self.flush()
+
+        self.write = write
+
+    def flush(self) -> None:
+        if self.parts:
+            text = "".join(self.parts)
+            self.parts.clear()
+            self.sink.write(text)
+
+    def __enter__(self) -> "_Buffered":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.flush()
+
+
 class _Abort(Exception):
     """Stop the run with exit `code`: the problem is already on stderr."""
 
@@ -145,7 +179,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     fast = backend == "native" and not trace
     strict, lenient = ruleset.native.decide, ruleset.native.decide_open
     try:
-        with open_output(output) as sink:
+        with open_output(output) as sink, _Buffered(sink) as out:
             first = True
             for path in paths:
                 try:
@@ -229,11 +263,11 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                         outcome = decision[2]
                         counts[outcome] = counts.get(outcome, 0) + 1
                         if encode_line is not None and not counterfactuals:
-                            text = encode_line(decision, record_id) + "\n"
-                        else:
-                            cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
-                            text = _render_decision(decision, fmt, lang, trace, cfs, record_id)
-                        sink.write(text if first else separator + text)
+                            out.write(encode_line(decision, record_id, "\n"))
+                            continue
+                        cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
+                        text = _render_decision(decision, fmt, lang, trace, cfs, record_id)
+                        out.write(text if first else separator + text)
                         first = False
     except _Abort as abort:
         if output:

@@ -388,11 +388,20 @@ class _Template:
 
 
 class _Shape:
+    """The text of a line up to the outputs (`front`: a str, or a list of strs and the
+    `_Template`s at `slots`) and after them (`tail`)."""
+
     __slots__ = ("front", "slots", "tail")
 
     def __init__(self, front: list, tail: str):
-        self.slots = [i for i, part in enumerate(front) if part.__class__ is not str]
-        self.front = "".join(front) if not self.slots else front
+        merged: list = []
+        for part in front:  # adjacent constants joined: one str between two templates
+            if part.__class__ is str and merged and merged[-1].__class__ is str:
+                merged[-1] += part
+            else:
+                merged.append(part)
+        self.slots = tuple(i for i, part in enumerate(merged) if part.__class__ is not str)
+        self.front = "".join(merged) if not self.slots else merged
         self.tail = tail
 
 
@@ -442,6 +451,7 @@ class _LineEncoder:
                 add("}")
             add("]")
 
+        add(self.head)
         add(f'"outcome":{json_value(decision.outcome)},"outcome_known":{json_value(decision.outcome_known)},'
             f'"adverse":{json_value(decision.adverse)},'
             f'"decided_by":[{",".join(json_value(rules[i].id) for i in decision.decided_by)}],"reasons":')
@@ -464,7 +474,8 @@ class _LineEncoder:
                 f'"undetermined_rules":[{",".join(json_value(r.id) for r in decision.undetermined)}]')
         return _Shape(front, tail)
 
-    def __call__(self, d: Decision, record_id=None) -> str:
+    def __call__(self, d: Decision, record_id=None, end: str = "") -> str:
+        """The line of `d` (without a newline: `end` is appended)."""
         key = (d[2], d[3], d[4], d[5], d[6], d[8])  # outcome, known, decided_by, matched, flags, missing
         try:
             shape = self.shapes.get(key)
@@ -477,8 +488,13 @@ class _LineEncoder:
         if shape.slots:
             front = shape.front[:]
             facts, outputs = d[1], d[7]
+            done: dict = {}  # a reason's message is in `reasons` and in `principal_reasons`
             for i in shape.slots:
-                front[i] = front[i].json(facts, outputs)
+                template = front[i]
+                text = done.get(template)
+                if text is None:
+                    text = done[template] = template.json(facts, outputs)
+                front[i] = text
             front = "".join(front)
         else:
             front = shape.front
@@ -488,11 +504,21 @@ class _LineEncoder:
             prefix = keys.get(k)
             if prefix is None:
                 prefix = keys[k] = json_value(k) + ":"
-            outputs.append(prefix + json_value(v))
-        head = "{" if record_id is None else '{"record_id":' + json_value(record_id) + ","
-        warnings = d[10]
-        end = "}" if not warnings else ',"warnings":[' + ",".join(json_value(w) for w in warnings) + "]}"
-        return head + self.head + front + ",".join(outputs) + shape.tail + end
+            if v.__class__ is int and -INT_LIMIT < v < INT_LIMIT:
+                outputs.append(prefix + int.__repr__(v))
+            else:
+                outputs.append(prefix + json_value(v))
+        if record_id is None:
+            head = "{"
+        elif record_id.__class__ is str:
+            head = '{"record_id":' + _jstr(record_id) + ","
+        else:
+            head = '{"record_id":' + json_value(record_id) + ","
+        if d[10]:
+            end = ',"warnings":[' + ",".join(json_value(w) for w in d[10]) + "]}" + end
+        else:
+            end = "}" + end
+        return "".join((head, front, ",".join(outputs), shape.tail, end))
 
 
 _LINE_ENCODERS: dict = {}

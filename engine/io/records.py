@@ -543,14 +543,15 @@ class Records:
             raise RecordsError(f"{name}:{lines.lineno + 1}", "not JSON: a JSON document starts with `{` or `[`")
 
     def __iter__(self) -> Iterator[Record]:
-        count = 0
+        records = self._records
         try:
-            for rec in self._records:
-                count += 1
-                yield rec
+            first = next(records, None)
+            if first is not None:
+                yield first
+                yield from records  # delegated: no Python frame of this generator per record
         except OSError as exc:  # reading, not writing: outputs raise OutputError
             raise RecordsError(self.name, f"cannot read: {exc.strerror or exc}") from None
-        if not count and not self._allow_empty:
+        if first is None and not self._allow_empty:
             raise EmptyInput(self.name, "no records (an empty file, a CSV header alone, or an empty list); "
                                         "--allow-empty accepts it")
 
