@@ -110,6 +110,26 @@ def _digits(value: int) -> str:
     return _digits(high) + _digits(low).rjust(half, "0")
 
 
+def int_from_digits(text: str) -> int:
+    """The integer of a decimal numeral of any length (`int()` refuses beyond 4,300 digits,
+    like `str()`): for a program reading verdict's JSON back, as `json.loads(text,
+    parse_int=int_from_digits)`. The inverse of `int_digits`."""
+    body = text.lstrip("+-")
+    if len(body) <= MAX_INT_DIGITS:
+        return int(text)
+    if not body.isdigit() or not body.isascii():
+        raise ValueError(f"not a decimal integer: {text[:40]!r}")
+    value = _from_digits(body)
+    return -value if text.startswith("-") else value
+
+
+def _from_digits(body: str) -> int:
+    if len(body) <= MAX_INT_DIGITS:
+        return int(body)
+    half = len(body) // 2
+    return _from_digits(body[:-half]) * _pow10(half) + _from_digits(body[-half:])
+
+
 _POW10: dict[int, int] = {}
 
 
