@@ -118,7 +118,22 @@ def fast_decoder():
     unless a program lowered Python's limit (`sys.set_int_max_str_digits`); then integers
     beyond 64 bits are left to the standard decoder. None without msgspec."""
     limit = sys.get_int_max_str_digits()
-    return _fast_decode if limit == 0 or limit >= MAX_INT_DIGITS else _fast_decode_i64
+    return _fast_decode if _MSGSPEC_LIMITED and (limit == 0 or limit >= MAX_INT_DIGITS) else _fast_decode_i64
+
+
+def _msgspec_limited() -> bool:
+    """Whether this msgspec refuses integers beyond 4,300 digits (checked once: where it
+    would not, integers beyond 64 bits are left to the standard decoder)."""
+    if _fast_decode is None:
+        return False
+    try:
+        _fast_decode(b'{"a":1' + b"0" * MAX_INT_DIGITS + b"}")
+    except Exception:  # noqa: BLE001 - refused: as Python's own limit refuses it
+        return True
+    return False
+
+
+_MSGSPEC_LIMITED = _msgspec_limited()
 
 
 def fast_object(raw: bytes, decode=None) -> dict | None:
@@ -385,8 +400,9 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             raw = readline(limit)
 
     header = None
-    columns: list = []
+    convert_row = None
     width = 0
+    new = tuple.__new__  # a Record without NamedTuple's Python-level __new__
     base = 0  # lines read by the readers before this one (one starts anew after a bad row)
     reader = csv.reader(source(lines.readline()))  # line 1 through `readline`: the BOM
     while True:
@@ -414,19 +430,50 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             header = [h.strip() for h in row]
             if header and header[0].startswith(_BOM):
                 header[0] = header[0][1:]
-            columns = [(h, cell_converter(policy, h)) for h in header]
+            convert_row = row_converter(policy, header)
             width = len(header)
             continue
-        if not "".join(row).strip():
+        if not (row and row[0].strip()) and not "".join(row).strip():
             continue  # a blank line, or a row of empty cells
         label = f"{name}:{base + reader.line_num}"  # the line the record ends on
         if len(row) != width:
             yield Record(label, error=f"expected {width} columns, found {len(row)}")
             continue
         try:
-            yield Record(label, {h: convert(c) for (h, convert), c in zip(columns, row)})
+            data = convert_row(row)
         except ValueError as exc:
             yield Record(label, error=str(exc))
+        else:
+            yield new(Record, (label, data, None))
+
+
+def row_converter(policy: Policy, header: list[str]):
+    """A CSV row (a list of `len(header)` cells) to its record: each cell converted by its
+    column's `cell_converter`, in column order (the first bad cell raises its ValueError),
+    a repeated column name keeping its last cell, as `{h: convert(c) for …}` would. The
+    hot loop of a CSV batch, so generated once per header: the common cells (an integer
+    `int()` reads, `true`/`false`, a string) are converted inline, anything else by the
+    converter itself. The source holds only names we make up; the column names and
+    converters are in its namespace, by index."""
+    namespace: dict = {"__builtins__": {"int": int, "ValueError": ValueError}}
+    lines = ["def convert_row(row):", f"    ({''.join(f'c{i}, ' for i in range(len(header)))}) = row"]
+    for i, h in enumerate(header):
+        namespace[f"h{i}"] = h
+        namespace[f"f{i}"] = convert = cell_converter(policy, h)
+        spec = policy.facts.get(h)
+        kind = "string" if spec is None else spec.type
+        if kind == "string":
+            lines.append(f"    c{i} = c{i} or None")
+        elif kind == "integer":
+            lines += [f"    try:", f"        c{i} = int(c{i})", f"    except ValueError:", f"        c{i} = f{i}(c{i})"]
+        elif kind == "boolean":
+            lines.append(f"    c{i} = True if c{i} == 'true' else False if c{i} == 'false' else f{i}(c{i})")
+        else:
+            lines.append(f"    c{i} = f{i}(c{i})")
+        assert convert is not None
+    lines.append("    return {" + ", ".join(f"h{i}: c{i}" for i in range(len(header))) + "}")
+    exec(compile("\n".join(lines) + "\n", "<verdict csv row>", "exec"), namespace)  # noqa: S102 - our own source
+    return namespace["convert_row"]
 
 
 class _RowTooLarge(Exception):
