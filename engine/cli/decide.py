@@ -194,7 +194,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                         summary = len(paths) > 1 or source.stream
                     separator = "\n" if fmt in ("text", "markdown") else ""
                     # JSON lines without a trace: the policy's line encoder, straight.
-                    encode_line = explain.line_encoder(policy, lang) if fmt == "jsonl" and not trace else None
+                    encode_line = explain.line_encoder(policy, lang).encode if fmt == "jsonl" and not trace else None
                     records = iter(source)
                     while True:
                         try:

@@ -244,7 +244,6 @@ def _read_jsonl(lines: _Lines, name: str) -> Iterator[Record]:
     readline, limit = lines.fb.readline, MAX_RECORD_BYTES + 1
     lineno = lines.lineno
     decode = fast_decoder()
-    fast = fast_object if decode is not None else None
     new = tuple.__new__  # a Record without NamedTuple's Python-level __new__
     while True:
         raw = readline(limit)
@@ -253,11 +252,17 @@ def _read_jsonl(lines: _Lines, name: str) -> Iterator[Record]:
             return
         lineno += 1
         if len(raw) < limit:
-            if fast is not None:
-                data = fast(raw, decode)
-                if data is not None:
-                    yield new(Record, (f"{name}:{lineno}", data, None))
-                    continue
+            if decode is not None:  # `fast_object`, inline: this runs once per line
+                try:
+                    data = decode(raw)
+                except Exception:  # noqa: BLE001 - msgspec's errors: the standard decoder tells
+                    pass
+                else:
+                    if raw.count(b":") != len(data) or raw.find(b"\\") >= 0:
+                        data = fast_object(raw, decode)  # the rarer lines: every check
+                    if data is not None:
+                        yield new(Record, (f"{name}:{lineno}", data, None))
+                        continue
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
