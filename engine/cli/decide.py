@@ -111,7 +111,9 @@ class _Undeclared:
         self.records = 0
         self.first: str | None = None
 
-    def of(self, data: dict) -> tuple:
+    def of(self, data: dict, label: str) -> tuple:
+        """The undeclared keys of a record (the callers look its layout up in `layouts`
+        first, and count `records`)."""
         layout = tuple(data)
         extra = self.layouts.get(layout)
         if extra is None:
@@ -119,15 +121,11 @@ class _Undeclared:
             extra = tuple(k for k in layout if k not in facts)
             if len(self.layouts) < 1024:
                 self.layouts[layout] = extra
+            for k in extra:
+                self.keys.setdefault(k, None)
+            if extra and self.first is None:
+                self.first = label
         return extra
-
-    def seen(self, extra: tuple, label: str) -> None:
-        self.records += 1
-        if self.first is None:
-            self.first = label
-        for k in extra:
-            if k not in self.keys:
-                self.keys[k] = None
 
     def warning(self) -> str | None:
         if not self.records:
@@ -172,7 +170,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     nfacts = len(policy.facts)
     extras = _Undeclared(policy)
     refuse = undeclared == "refuse"
-    quiet = undeclared == "ignore"
+    layouts = extras.layouts
     # The native backend without a trace: the generated functions themselves. A record of
     # exactly the declared keys takes `decide`; one with more, `decide_open` (which ignores
     # them); `decide`'s generic path warns about undeclared keys, which are stripped below.
@@ -221,22 +219,22 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                 if fast and len(data) == nfacts:
                                     decision = strict(data)
                                     if decision[10]:  # the generic path: undeclared keys, maybe
-                                        extra = extras.of(data)
+                                        extra = extras.of(data, label)
                                         if extra:
                                             if refuse:
                                                 evaluate(ruleset, data, trace=False, undeclared="refuse")
-                                            if not quiet:
-                                                extras.seen(extra, label)
+                                            extras.records += 1
                                             gone = {undeclared_problem(k).message for k in extra}
                                             decision = decision._replace(
                                                 warnings=tuple(w for w in decision[10] if w not in gone))
                                 else:
-                                    extra = extras.of(data) if data.__class__ is dict else ()
+                                    extra = layouts.get(tuple(data))
+                                    if extra is None:
+                                        extra = extras.of(data, label)
                                     if extra:
                                         if refuse:
                                             evaluate(ruleset, data, trace=False, undeclared="refuse")
-                                        if not quiet:
-                                            extras.seen(extra, label)
+                                        extras.records += 1
                                     decision = lenient(data) if fast else evaluate(
                                         ruleset, data, trace=trace, backend=backend, undeclared="ignore")
                             except FactsError as exc:
@@ -290,7 +288,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
         for w, n in warned.items():
             if n > 1:
                 click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
-    warning = extras.warning()
+    warning = extras.warning() if undeclared == "warn-once" else None
     if warning:
         click.echo(warning, err=True)
     return EXIT_OK
