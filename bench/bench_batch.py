@@ -165,7 +165,7 @@ def main(argv=None) -> int:
                 outs = {}
                 for r in range(runs):  # the trees alternate run for run: the same load for both
                     for name, verdict, env, cwd in (trees if r % 2 == 0 else trees[::-1]):
-                        out = outs[name] = folder / f"out-{kind}-{n}-{len(outs)}.jsonl"
+                        out = outs[name] = folder / f"out-{kind}-{n}-{len(samples[name])}-{trees.index((name, verdict, env, cwd))}.jsonl"
                         cmd = [*verdict, "eval", "-p", str(POLICY), "--id", "user_id", str(path), "-o", str(out)]
                         sample = run(cmd, env, cwd)
                         if sample[3].returncode != 0:

@@ -171,11 +171,12 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     extras = _Undeclared(policy)
     refuse = undeclared == "refuse"
     layouts = extras.layouts
-    # The native backend without a trace: the generated functions themselves. A record of
-    # exactly the declared keys takes `decide`; one with more, `decide_open` (which ignores
-    # them); `decide`'s generic path warns about undeclared keys, which are stripped below.
+    # The native backend without a trace: the generated `decide` itself, given the record
+    # without its undeclared keys (found per key layout); a record of the declared size
+    # goes straight in, and when `decide` takes its generic path the warnings it makes
+    # for undeclared keys (a missing fact and an extra key) are stripped below.
     fast = backend == "native" and not trace
-    strict, lenient = ruleset.native.decide, ruleset.native.decide_open
+    strict = ruleset.native.decide
     try:
         with open_output(output) as sink, _Buffered(sink) as out:
             first = True
@@ -235,7 +236,10 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                         if refuse:
                                             evaluate(ruleset, data, trace=False, undeclared="refuse")
                                         extras.records += 1
-                                    decision = lenient(data) if fast else evaluate(
+                                        if fast:  # the record is ours: without them, `decide` takes it
+                                            for k in extra:
+                                                del data[k]
+                                    decision = strict(data) if fast else evaluate(
                                         ruleset, data, trace=trace, backend=backend, undeclared="ignore")
                             except FactsError as exc:
                                 problem = "; ".join(p.message for p in exc.problems)

@@ -98,42 +98,43 @@ class EmptyInput(RecordsError):
 # gives the answer or the error it always gave. tests/test_fast_path.py runs the fuzz
 # corpus, big integers, lone surrogates, -0.0, NaN and the rest through both paths.
 
-try:
-    import msgspec as _msgspec
-except ImportError:  # pragma: no cover - a dependency; without it, the standard decoder alone
-    _fast_decode = _fast_decode_i64 = None
-else:
+_fast_decode = _fast_decode_i64 = None  # built on first use: msgspec is imported only to read JSON lines
+_MSGSPEC_LIMITED = False
+_LOADED = False
+
+
+def _load() -> None:
+    """Import msgspec and build the two decoders: flat objects only, floats within ±2**53
+    only (msgspec checks both while decoding); the second also keeps integers within 64
+    bits. Without msgspec, the standard decoder alone."""
+    global _fast_decode, _fast_decode_i64, _MSGSPEC_LIMITED, _LOADED
+    _LOADED = True
+    try:
+        import msgspec
+    except ImportError:  # pragma: no cover - a dependency
+        return
     from typing import Annotated, Union
 
-    # Flat objects only, integral-safe floats only: msgspec checks both while decoding.
-    _Float = Annotated[float, _msgspec.Meta(gt=-2.0 ** 53, lt=2.0 ** 53)]
-    _Int64 = Annotated[int, _msgspec.Meta(ge=-2 ** 63, le=2 ** 63 - 1)]
-    _fast_decode = _msgspec.json.Decoder(dict[str, Union[str, int, _Float, bool, None]]).decode
-    _fast_decode_i64 = _msgspec.json.Decoder(dict[str, Union[str, _Int64, _Float, bool, None]]).decode
+    real = Annotated[float, msgspec.Meta(gt=-2.0 ** 53, lt=2.0 ** 53)]
+    int64 = Annotated[int, msgspec.Meta(ge=-2 ** 63, le=2 ** 63 - 1)]
+    _fast_decode = msgspec.json.Decoder(dict[str, Union[str, int, real, bool, None]]).decode
+    _fast_decode_i64 = msgspec.json.Decoder(dict[str, Union[str, int64, real, bool, None]]).decode
+    try:  # does this msgspec refuse integers beyond 4,300 digits, as Python's own limit does?
+        _fast_decode(b'{"a":1' + b"0" * MAX_INT_DIGITS + b"}")
+    except Exception:  # noqa: BLE001 - refused
+        _MSGSPEC_LIMITED = True
 
 
 def fast_decoder():
     """The fast decoder for this process's integer limit: every integer msgspec accepts
     (at most 4,300 digits, the sign counted) is one `json` accepts, with the same value,
-    unless a program lowered Python's limit (`sys.set_int_max_str_digits`); then integers
-    beyond 64 bits are left to the standard decoder. None without msgspec."""
+    unless a program lowered Python's limit (`sys.set_int_max_str_digits`) or this msgspec
+    accepts more; then integers beyond 64 bits are left to the standard decoder. None
+    without msgspec."""
+    if not _LOADED:
+        _load()
     limit = sys.get_int_max_str_digits()
     return _fast_decode if _MSGSPEC_LIMITED and (limit == 0 or limit >= MAX_INT_DIGITS) else _fast_decode_i64
-
-
-def _msgspec_limited() -> bool:
-    """Whether this msgspec refuses integers beyond 4,300 digits (checked once: where it
-    would not, integers beyond 64 bits are left to the standard decoder)."""
-    if _fast_decode is None:
-        return False
-    try:
-        _fast_decode(b'{"a":1' + b"0" * MAX_INT_DIGITS + b"}")
-    except Exception:  # noqa: BLE001 - refused: as Python's own limit refuses it
-        return True
-    return False
-
-
-_MSGSPEC_LIMITED = _msgspec_limited()
 
 
 def fast_object(raw: bytes, decode=None) -> dict | None:
