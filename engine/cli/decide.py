@@ -55,20 +55,17 @@ class _Buffered:
     so the decisions before a bad record are still written (a failure to write raises
     `OutputError` from here)."""
 
-    __slots__ = ("sink", "parts", "write")
+    __slots__ = ("sink", "parts", "size")
 
     def __init__(self, sink):
         self.sink = sink
         self.parts: list[str] = []
-        parts = self.parts
-        size = 1 if sink.isatty() else 128  # a terminal sees each decision as it is made
+        self.size = 1 if sink.isatty() else 128  # a terminal sees each decision as it is made
 
-        def write(text: str, _append=parts.append, _len=parts.__len__) -> None:
-            _append(text)
-            if _len() >= size:
-                self.flush()
-
-        self.write = write
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        if len(self.parts) >= self.size:
+            self.flush()
 
     def flush(self) -> None:
         if self.parts:
@@ -171,6 +168,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     extras = _Undeclared(policy)
     refuse = undeclared == "refuse"
     layouts = extras.layouts
+    undeclared_records = 0  # records with an undeclared key
     # The native backend without a trace: the generated `decide` itself, given the record
     # without its undeclared keys (found per key layout); a record of the declared size
     # goes straight in, and when `decide` takes its generic path the warnings it makes
@@ -179,6 +177,8 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     strict = ruleset.native.decide
     try:
         with open_output(output) as sink, _Buffered(sink) as out:
+            gathered, batch = out.parts, out.size
+            pending = gathered.append
             first = True
             for path in paths:
                 try:
@@ -224,7 +224,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                         if extra:
                                             if refuse:
                                                 evaluate(ruleset, data, trace=False, undeclared="refuse")
-                                            extras.records += 1
+                                            undeclared_records += 1
                                             gone = {undeclared_problem(k).message for k in extra}
                                             decision = decision._replace(
                                                 warnings=tuple(w for w in decision[10] if w not in gone))
@@ -235,7 +235,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                     if extra:
                                         if refuse:
                                             evaluate(ruleset, data, trace=False, undeclared="refuse")
-                                        extras.records += 1
+                                        undeclared_records += 1
                                         if fast:  # the record is ours: without them, `decide` takes it
                                             for k in extra:
                                                 del data[k]
@@ -265,7 +265,9 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                         outcome = decision[2]
                         counts[outcome] = counts.get(outcome, 0) + 1
                         if encode_line is not None and not counterfactuals:
-                            out.write(encode_line(decision, record_id, "\n"))
+                            pending(encode_line(decision, record_id, "\n"))  # `out.write`, inline
+                            if len(gathered) >= batch:
+                                out.flush()
                             continue
                         cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
                         text = _render_decision(decision, fmt, lang, trace, cfs, record_id)
@@ -292,6 +294,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
         for w, n in warned.items():
             if n > 1:
                 click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
+    extras.records = undeclared_records
     warning = extras.warning() if undeclared == "warn-once" else None
     if warning:
         click.echo(warning, err=True)

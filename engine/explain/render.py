@@ -507,15 +507,21 @@ class _LineEncoder:
                         text = done[template] = template.json(facts, outputs)
                     front[i] = text
                 front = join(front)
-            outputs = []
-            for k, v in d[7].items():
-                prefix = keys.get(k)
-                if prefix is None:
-                    prefix = keys[k] = json_value(k) + ":"
-                if v.__class__ is int and -limit < v < limit:
-                    outputs.append(prefix + irepr(v))
-                else:
-                    outputs.append(prefix + json_value(v))
+            o = d[7]
+            if len(o) == 1:  # the common case, without a list
+                for k, v in o.items():
+                    prefix = keys.get(k)
+                    if prefix is None:
+                        prefix = keys[k] = json_value(k) + ":"
+                    outputs = prefix + (irepr(v) if v.__class__ is int and -limit < v < limit else json_value(v))
+            else:
+                parts = []
+                for k, v in o.items():
+                    prefix = keys.get(k)
+                    if prefix is None:
+                        prefix = keys[k] = json_value(k) + ":"
+                    parts.append(prefix + (irepr(v) if v.__class__ is int and -limit < v < limit else json_value(v)))
+                outputs = ",".join(parts)
             if record_id is None:
                 head = "{"
             elif record_id.__class__ is str:
@@ -527,7 +533,7 @@ class _LineEncoder:
                 end = ',"warnings":[' + ",".join(json_value(w) for w in warnings) + "]}" + end
             else:
                 end = "}" + end
-            return join((head, front, ",".join(outputs), shape.tail, end))
+            return join((head, front, outputs, shape.tail, end))
 
         return encode
 
