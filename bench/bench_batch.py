@@ -165,7 +165,8 @@ def main(argv=None) -> int:
                 outs = {}
                 for r in range(runs):  # the trees alternate run for run: the same load for both
                     for name, verdict, env, cwd in (trees if r % 2 == 0 else trees[::-1]):
-                        out = outs[name] = folder / f"out-{kind}-{n}-{len(samples[name])}-{trees.index((name, verdict, env, cwd))}.jsonl"
+                        tree = trees.index((name, verdict, env, cwd))
+                        out = outs[name] = folder / f"out-{kind}-{n}-{len(samples[name])}-{tree}.jsonl"
                         cmd = [*verdict, "eval", "-p", str(POLICY), "--id", "user_id", str(path), "-o", str(out)]
                         sample = run(cmd, env, cwd)
                         if sample[3].returncode != 0:
@@ -193,7 +194,8 @@ def main(argv=None) -> int:
              f"- users: `bench_eval.make_users` (seed {SEED}); {runs} run(s) per input and tree, alternating, "
              f"median wall and CPU time (start-up included), peak RSS of the child; "
              f"load average at the end: {os.getloadavg()[0]:.2f}",
-             "", "| input | tree | records | wall (s) | records/s (wall) | CPU (s) | records/s (CPU) | peak RSS (MiB) |",
+             "", "| input | tree | records | wall (s) | records/s (wall) | CPU (s) | records/s (CPU) "
+                 "| peak RSS (MiB) |",
              "|---|---|---:|---:|---:|---:|---:|---:|", *rows]
     if len(trees) > 1:
         name = trees[1][0]

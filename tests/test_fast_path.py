@@ -237,7 +237,8 @@ def test_the_cli_batch_writes_the_json_it_wrote_before(tmp_path: Path) -> None:
     csv = tmp_path / "u.csv"
     cols = list(users[0]) + ["extra"]
     csv.write_text(",".join(cols) + "\n" + "".join(
-        ",".join(("true" if u[c] else "false") if isinstance(u.get(c), bool) else str(u.get(c, "z")) for c in cols) + "\n"
+        ",".join(("true" if u[c] else "false") if isinstance(u.get(c), bool) else str(u.get(c, "z"))
+                 for c in cols) + "\n"
         for u in users), encoding="utf-8")
     r = CliRunner().invoke(main, ["eval", "-p", D11, "--id", "user_id", str(csv)])
     assert r.exit_code == 0, r.output
@@ -263,7 +264,8 @@ rules:
 """
 
 
-@pytest.mark.parametrize("value", [10**4300, -(10**4300) - 1, 3**30000, 10**4299], ids=["1e4300", "-1e4300-1", "3^30000", "1e4299"])
+@pytest.mark.parametrize("value", [10**4300, -(10**4300) - 1, 3**30000, 10**4299],
+                         ids=["1e4300", "-1e4300-1", "3^30000", "1e4299"])
 def test_integers_of_any_size_are_written_in_full(value: int) -> None:
     from engine import load_policy_text
 
@@ -370,8 +372,8 @@ def test_a_missing_fact_and_an_extra_key_in_a_record_of_the_declared_size(tmp_pa
     """Same number of keys as declared facts, one of them undeclared: the generic path,
     and the extra key is reported (or refused) all the same."""
     policy = tmp_path / "p.yaml"
-    policy.write_text(HUGE_POLICY.replace("x: {type: integer}", "x: {type: integer}\n  y: {type: integer, required: false}"),
-                      encoding="utf-8")
+    optional = HUGE_POLICY.replace("x: {type: integer}", "x: {type: integer}\n  y: {type: integer, required: false}")
+    policy.write_text(optional, encoding="utf-8")
     src = tmp_path / "u.json"
     src.write_text(json.dumps({"x": 7, "nickname": "x"}), encoding="utf-8")
     r = _cli("eval", "-p", str(policy), str(src))

@@ -521,7 +521,8 @@ class NativeBackend:
 
     def entry(self, route: Callable) -> Callable:
         """`decide` with the signature `(facts, *, trace=False, backend='native',
-        undeclared='warn')`: other options go to `route(facts, trace=…, backend=…, undeclared=…)`, the defaults take `decide`'s own
+        undeclared='warn')`: other options go to `route(facts, trace=…, backend=…,
+        undeclared=…)`, the defaults take `decide`'s own
         path in the same frame. Compiled on demand, for the one caller that needs it
         (`CompiledPolicy`, which wires the router from above), in a copy of the module's
         namespace: it reuses the module's constants."""

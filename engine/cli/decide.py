@@ -194,85 +194,80 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                     separator = "\n" if fmt in ("text", "markdown") else ""
                     # JSON lines without a trace: the policy's line encoder, straight.
                     encode_line = explain.line_encoder(policy, lang).encode if fmt == "jsonl" and not trace else None
-                    records = iter(source)
-                    while True:
-                        try:
-                            rec = next(records, None)
-                        except RecordsError as exc:
-                            click.echo(f"verdict: {exc}", err=True)
-                            raise _Abort() from None
-                        if rec is None:
-                            break
-                        if progress.enabled:
-                            progress.tick()
-                        label, data, problem = rec
-                        decision = None
-                        record_id = None
-                        if problem is None and id_field is not None:
-                            record_id = data.pop(id_field, None)  # the record is ours: decoded for this run
-                            if record_id is None:
-                                problem = f"record has no `{id_field}` (the --id field)"
-                            elif (record_id.__class__ is not str and record_id.__class__ is not int
-                                  and record_id.__class__ is not float):
-                                problem = f"`{id_field}` must be a string or a number"
-                        if problem is None:
-                            try:
-                                if fast and len(data) == nfacts:
-                                    decision = strict(data)
-                                    if decision[10]:  # the generic path: undeclared keys, maybe
-                                        extra = extras.of(data, label)
+                    try:
+                        for label, data, problem in source:  # RecordsError: the input cannot be read on
+                            if progress.enabled:
+                                progress.tick()
+                            decision = None
+                            record_id = None
+                            if problem is None and id_field is not None:
+                                record_id = data.pop(id_field, None)  # the record is ours: decoded for this run
+                                if record_id is None:
+                                    problem = f"record has no `{id_field}` (the --id field)"
+                                elif (record_id.__class__ is not str and record_id.__class__ is not int
+                                      and record_id.__class__ is not float):
+                                    problem = f"`{id_field}` must be a string or a number"
+                            if problem is None:
+                                try:
+                                    if fast and len(data) == nfacts:
+                                        decision = strict(data)
+                                        if decision[10]:  # the generic path: undeclared keys, maybe
+                                            extra = extras.of(data, label)
+                                            if extra:
+                                                if refuse:
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse")
+                                                undeclared_records += 1
+                                                gone = {undeclared_problem(k).message for k in extra}
+                                                decision = decision._replace(
+                                                    warnings=tuple(w for w in decision[10] if w not in gone))
+                                    else:
+                                        extra = layouts.get(tuple(data))
+                                        if extra is None:
+                                            extra = extras.of(data, label)
                                         if extra:
                                             if refuse:
                                                 evaluate(ruleset, data, trace=False, undeclared="refuse")
                                             undeclared_records += 1
-                                            gone = {undeclared_problem(k).message for k in extra}
-                                            decision = decision._replace(
-                                                warnings=tuple(w for w in decision[10] if w not in gone))
-                                else:
-                                    extra = layouts.get(tuple(data))
-                                    if extra is None:
-                                        extra = extras.of(data, label)
-                                    if extra:
-                                        if refuse:
-                                            evaluate(ruleset, data, trace=False, undeclared="refuse")
-                                        undeclared_records += 1
-                                        if fast:  # the record is ours: without them, `decide` takes it
-                                            for k in extra:
-                                                del data[k]
-                                    decision = strict(data) if fast else evaluate(
-                                        ruleset, data, trace=trace, backend=backend, undeclared="ignore")
-                            except FactsError as exc:
-                                problem = "; ".join(p.message for p in exc.problems)
-                            except DurableLimitError as exc:  # this record only: skipped with --on-error skip
-                                problem = str(exc)
-                            except InternalError as exc:  # backends that disagree, an engine that failed
-                                click.echo(f"verdict: {label}: internal error: {exc}", err=True)
-                                raise _Abort(EXIT_INTERNAL) from None
-                        if problem is not None:
-                            click.echo(f"verdict: {label}: {problem}", err=True)
-                            if on_error == "fail":
-                                raise _Abort()
-                            skipped += 1
-                            continue
-                        if decision[10]:
-                            for w in decision.warnings:
-                                if w not in warned:
-                                    click.echo(f"verdict: warning: {label}: {w}", err=True)
-                                warned[w] = warned.get(w, 0) + 1
-                            if fmt in ("text", "markdown"):
-                                # Shown once, on stderr, above: not again inside the explanation.
-                                decision = decision._replace(warnings=())
-                        outcome = decision[2]
-                        counts[outcome] = counts.get(outcome, 0) + 1
-                        if encode_line is not None and not counterfactuals:
-                            pending(encode_line(decision, record_id, "\n"))  # `out.write`, inline
-                            if len(gathered) >= batch:
-                                out.flush()
-                            continue
-                        cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
-                        text = _render_decision(decision, fmt, lang, trace, cfs, record_id)
-                        out.write(text if first else separator + text)
-                        first = False
+                                            if fast:  # the record is ours: without them, `decide` takes it
+                                                for k in extra:
+                                                    del data[k]
+                                        decision = strict(data) if fast else evaluate(
+                                            ruleset, data, trace=trace, backend=backend, undeclared="ignore")
+                                except FactsError as exc:
+                                    problem = "; ".join(p.message for p in exc.problems)
+                                except DurableLimitError as exc:  # this record only: skipped with --on-error skip
+                                    problem = str(exc)
+                                except InternalError as exc:  # backends that disagree, an engine that failed
+                                    click.echo(f"verdict: {label}: internal error: {exc}", err=True)
+                                    raise _Abort(EXIT_INTERNAL) from None
+                            if problem is not None:
+                                click.echo(f"verdict: {label}: {problem}", err=True)
+                                if on_error == "fail":
+                                    raise _Abort()
+                                skipped += 1
+                                continue
+                            if decision[10]:
+                                for w in decision.warnings:
+                                    if w not in warned:
+                                        click.echo(f"verdict: warning: {label}: {w}", err=True)
+                                    warned[w] = warned.get(w, 0) + 1
+                                if fmt in ("text", "markdown"):
+                                    # Shown once, on stderr, above: not again inside the explanation.
+                                    decision = decision._replace(warnings=())
+                            outcome = decision[2]
+                            counts[outcome] = counts.get(outcome, 0) + 1
+                            if encode_line is not None and not counterfactuals:
+                                pending(encode_line(decision, record_id, "\n"))  # `out.write`, inline
+                                if len(gathered) >= batch:
+                                    out.flush()
+                                continue
+                            cfs = compute_counterfactuals(ruleset, decision) if counterfactuals else None
+                            text = _render_decision(decision, fmt, lang, trace, cfs, record_id)
+                            out.write(text if first else separator + text)
+                            first = False
+                    except RecordsError as exc:
+                        click.echo(f"verdict: {exc}", err=True)
+                        raise _Abort() from None
     except _Abort as abort:
         if output:
             click.echo(f"verdict: {output} not written", err=True)

@@ -522,18 +522,15 @@ class _LineEncoder:
                         prefix = keys[k] = json_value(k) + ":"
                     parts.append(prefix + (irepr(v) if v.__class__ is int and -limit < v < limit else json_value(v)))
                 outputs = ",".join(parts)
-            if record_id is None:
-                head = "{"
-            elif record_id.__class__ is str:
-                head = '{"record_id":' + jstr(record_id) + ","
-            else:
-                head = '{"record_id":' + json_value(record_id) + ","
             warnings = d[10]
             if warnings:
                 end = ',"warnings":[' + ",".join(json_value(w) for w in warnings) + "]}" + end
             else:
                 end = "}" + end
-            return join((head, front, outputs, shape.tail, end))
+            if record_id is None:
+                return join(("{", front, outputs, shape.tail, end))
+            return join(('{"record_id":', jstr(record_id) if record_id.__class__ is str else json_value(record_id),
+                         ",", front, outputs, shape.tail, end))
 
         return encode
 
