@@ -39,6 +39,7 @@ from engine.language.diagnostics import ERROR
 from engine.language.loader import PolicyError
 from engine.language.source import load_bytes
 from engine.language.validate import validate
+from engine.language.values import int_from_digits
 from engine.runtime.facts import FactsError
 from engine.runtime.semantics import reference_matches
 
@@ -411,7 +412,7 @@ class PolicyOracle:
             try:
                 text = cp.to_json(dt, counterfactuals=counterfactuals)
                 _text_ok(text)
-                json.loads(text)
+                json.loads(text, parse_int=int_from_digits)  # integers of any length read back
                 _text_ok(cp.to_json(dn, indent=None))
                 _text_ok(cp.explain(dt, counterfactuals=counterfactuals))
                 _text_ok(cp.explain(dt, lang="zh", counterfactuals=False))
