@@ -26,6 +26,7 @@ checks the text against the traps known to parse but be wrong (`check_traps`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -54,8 +55,13 @@ def col(name: str) -> exp.Column:
     return exp.Column(this=ident(name))
 
 
-def dtype(sql_type: str) -> exp.DataType:
+@lru_cache(maxsize=None)
+def _dtype(sql_type: str) -> exp.DataType:
     return exp.DataType.build(sql_type)
+
+
+def dtype(sql_type: str) -> exp.DataType:
+    return _dtype(sql_type).copy()
 
 
 def struct(dialect: str, fields: list[tuple[str, exp.Expression, str]]) -> exp.Expression:
