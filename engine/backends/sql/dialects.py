@@ -180,6 +180,8 @@ def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """The tree as text in `dialect`; BackendError where sqlglot cannot render a construct
     or the text holds a known trap."""
     check_dialect(dialect)
+    if dialect == "postgres" and any(lit.is_string and "\x00" in lit.this for lit in tree.find_all(exp.Literal)):
+        raise BackendError("PostgreSQL text cannot hold the character U+0000, which this policy's text has")
     try:
         text = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE, identify=True)
     except SqlglotError as exc:
