@@ -130,6 +130,10 @@ def concat(parts: list[exp.Expression]) -> exp.Expression:
     return out
 
 
+def _is_text(e: exp.Expression) -> bool:
+    return isinstance(e, exp.Literal) and e.is_string
+
+
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
             outputs: dict[str, exp.Expression], dialect: str) -> exp.Expression:
     """The rendered template as an SQL text expression (never NULL)."""
@@ -152,6 +156,13 @@ def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
         pieces.append(piece)
         if parts[i + 1]:
             pieces.append(exp.Literal.string(parts[i + 1]))
+    merged: list[exp.Expression] = []
+    for piece in pieces:  # adjacent literal texts (a threshold's, say) as one literal
+        if merged and _is_text(piece) and _is_text(merged[-1]):
+            merged[-1] = exp.Literal.string(merged[-1].this + piece.this)
+        else:
+            merged.append(piece)
+    pieces = merged
     if not pieces:
         return exp.Literal.string("")
     if len(pieces) == 1 and not isinstance(pieces[0], exp.Literal):
