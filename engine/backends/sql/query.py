@@ -18,7 +18,8 @@ next reads:
 4. outputs with `combine` (`first` and `min`/`max` as CASE over the candidate literals in
    rule order or value order, `sum` as additions in rule order, each with the declared
    default when no rule sets it), which messages read;
-5. the principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
+5. each reason rule's struct (code, rule, message), NULL where it does not apply, and the
+   principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
    code, at most `MAX_PRINCIPAL_REASONS`);
 6. the decision columns of the contract (`decision_query`), NULL on rejected rows.
 
@@ -299,8 +300,11 @@ class QueryBuilder:
         for pos, i in enumerate(candidates):
             earlier = [cand[k].copy() for k in candidates[:pos] if rules[k].then.reason == rules[i].then.reason]
             principal.append((f"__p{i}", exp.and_(cand[i], _not(_or(earlier))) if earlier else cand[i]))
-        if principal:
-            chain.add(principal)
+        # Each reason rule's struct (and its message) once, NULL where the rule does not
+        # apply: reasons, notices and principal reasons all read it.
+        structs = [(f"__s{i}", _case([(col(f"__d{i}") if rules[i].decides_outcome else _true(col(f"__m_{i}")),
+                                      reason(rules[i]))])) for i in with_reason + notices]
+        chain.add(principal + structs)
         picked = []
         for pos, i in enumerate(candidates):
             before = [col(f"__p{k}") for k in candidates[:pos]]
@@ -308,7 +312,7 @@ class QueryBuilder:
             if len(before) >= MAX_PRINCIPAL_REASONS:
                 count = _count(before)
                 keep = exp.and_(keep, exp.LT(this=count, expression=exp.Literal.number(MAX_PRINCIPAL_REASONS)))
-            picked.append(_case([(keep, reason(rules[i]))]))
+            picked.append(_case([(keep, col(f"__s{i}"))]))
 
         varchar = dtype("VARCHAR")
         columns: list[tuple[str, exp.Expression]] = [
@@ -321,13 +325,13 @@ class QueryBuilder:
             ("adverse", col("__adv")),
             ("decided_by", compact(d, [_case([(col(f"__d{i}"), exp.Literal.string(rules[i].id))]) for i in decides],
                                    varchar)),
-            ("reasons", compact(d, [_case([(col(f"__d{i}"), reason(rules[i]))]) for i in with_reason], reason_type)),
+            ("reasons", compact(d, [col(f"__s{i}") for i in with_reason], reason_type)),
             ("messages", compact(d, [_case([(col(f"__d{i}"), struct(d, [
                 ("rule", exp.Literal.string(rules[i].id), "VARCHAR"), ("message", text(rules[i]), "VARCHAR")]))])
                 for i in decides if rules[i].then.message and not rules[i].then.reason],
                 struct_type(d, [("rule", "VARCHAR"), ("message", "VARCHAR")]))),
             ("principal_reasons", compact(d, picked, reason_type)),
-            ("notices", compact(d, [_case([(_true(col(f"__m_{i}")), reason(rules[i]))]) for i in notices],
+            ("notices", compact(d, [col(f"__s{i}") for i in notices],
                                 reason_type)),
             ("flags", compact(d, [_case([(_or([_true(col(f"__m_{i}")) for i in plan.flag_setters[f]]),
                                           exp.Literal.string(f))]) for f in sorted(plan.flag_setters)], varchar)),
