@@ -371,3 +371,18 @@ def test_passthrough_columns_and_matches(con):
             facts = normalize(policy, record)[0]
             assert row[:2] == (n, f"u{n}")
             assert row[len(names) - len(policy.rules):] == reference_matches(policy, facts, rs.plan)
+
+
+def test_evaluate_through_the_sql_backend_gives_the_native_decision(monkeypatch):
+    """As `RuleSet.backend("duckdb")` will hand it to `evaluate` (checked_matches): the
+    same decisions, traced or not, on every example policy."""
+    from engine.evaluate import evaluate
+
+    for path in POLICIES:
+        rs = compile_policy(load_policy(path))
+        backend = SqlBackend(rs.policy, rs.plan)
+        native_backend = rs.backend
+        monkeypatch.setattr(rs, "backend", lambda name="native": backend if name == "duckdb" else native_backend(name))
+        for record in _draw_many(rs.policy, 9, 25):
+            for trace in (False, True):
+                assert evaluate(rs, record, trace=trace, backend="duckdb") == evaluate(rs, record, trace=trace)
