@@ -386,3 +386,14 @@ def test_evaluate_through_the_sql_backend_gives_the_native_decision(monkeypatch)
         for record in _draw_many(rs.policy, 9, 25):
             for trace in (False, True):
                 assert evaluate(rs, record, trace=trace, backend="duckdb") == evaluate(rs, record, trace=trace)
+
+
+def test_number_output_kinds_say_what_native_holds():
+    from engine.backends.sql import number_output_kinds
+
+    policy = load_policy_text("policy: k\nversion: 1\nfacts: {x: {type: integer}}\noutcomes: [o]\ndefault: o\n"
+                              "outputs:\n  a: {type: number, default: 0, combine: sum}\n"
+                              "  b: {type: number, default: 0.0}\n  c: {type: number, default: 0, combine: max}\n"
+                              "  d: {type: integer, default: 0}\n"
+                              "rules:\n  - {id: r, when: {x: 1}, then: {set: {a: 5, b: 1.5, c: 2.5}}}\n").policy
+    assert number_output_kinds(policy) == {"a": "int", "b": "float", "c": "mixed"}

@@ -386,6 +386,21 @@ def _count(flags: list[exp.Expression]) -> exp.Expression:
     return exp.Paren(this=total)
 
 
+def number_output_kinds(policy: Policy) -> dict[str, str]:
+    """For each `number` output, what Python type the native decision holds, which the SQL
+    `DOUBLE` cannot say: "int" when the default and every value rules set are ints (JSON
+    `5`), "float" when all are floats (`5.0`), "mixed" when it depends on which rules
+    contributed (a JSON writer then cannot be byte-identical from the SQL value alone)."""
+    kinds = {}
+    for name, spec in policy.outputs.items():
+        if spec.type != "number":
+            continue
+        values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
+        found = {"int" if type(v) is int else "float" for v in values}
+        kinds[name] = found.pop() if len(found) == 1 else "mixed"
+    return kinds
+
+
 def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", lang: str | None = None,
                    id_field: str | None = None, matches: bool = False, type_error: bool = False,
                    row: bool = False) -> exp.Select:
