@@ -92,14 +92,13 @@ class _Chain:
     columns: list[str] = field(default_factory=list)
     depth: int = 0
 
-    def add(self, new: list[tuple[str, exp.Expression]], keep: list[str] | None = None) -> None:
-        if not new and keep is None:
+    def add(self, new: list[tuple[str, exp.Expression]]) -> None:
+        if not new:
             return
-        keep = self.columns if keep is None else keep
-        select = exp.select(*[col(c) for c in keep], *[e.as_(ident(n), quoted=True) for n, e in new])
+        select = exp.select(*[col(c) for c in self.columns], *[e.as_(ident(n), quoted=True) for n, e in new])
         self.depth += 1
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
-        self.columns = list(keep) + [n for n, _ in new]
+        self.columns += [n for n, _ in new]
 
 
 def _source(source) -> exp.Expression:
@@ -131,6 +130,10 @@ class QueryBuilder:
         for name in RESERVED:
             if name in policy.facts:
                 raise BackendError(f"fact `{name}` has a name the SQL form reserves for its own columns")
+        if dialect == "postgres":  # PostgreSQL cuts longer names, so two facts could meet in one column
+            for name in policy.facts:
+                if len(name.encode("utf-8")) > 63:
+                    raise BackendError(f"fact `{name}` has a name longer than PostgreSQL's 63 bytes")
 
     # -- 1. staging -----------------------------------------------------------------------
 
