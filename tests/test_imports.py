@@ -145,11 +145,12 @@ ALLOWED = {
     "explain": {"analysis", "space", "evaluate", "compile", "runtime", "language", "errors"},
     "suites": {"explain", "analysis", "space", "evaluate", "compile", "runtime", "language", "errors"},
     "io": {"runtime", "language", "errors"},
-    "api": {"io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+    "batch": {"io", "explain", "analysis", "evaluate", "compile", "backends", "runtime", "language", "errors"},
+    "api": {"batch", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
             "language", "errors"},
     "lsp": {"api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
             "language", "errors"},  # what `cli` may import: the server is the editor's command line
-    "cli": {"lsp", "api", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
+    "cli": {"lsp", "api", "batch", "io", "suites", "explain", "analysis", "space", "evaluate", "compile", "backends", "runtime",
             "language", "errors"},
     "": {"api", "errors"},  # the package's own __init__: the lazy public names
 }
@@ -167,7 +168,10 @@ def test_every_part_imports_only_what_the_dependency_rule_allows():
 
 
 def test_the_rule_names_every_part():
-    assert {part(m) for m in graph()} == set(ALLOWED)
+    # `batch` is in the rule before its package lands (issue #12: the helpers building it
+    # code against this row); once engine/batch/ exists it must be named like every part.
+    planned = set() if (ENGINE / "batch").is_dir() else {"batch"}
+    assert {part(m) for m in graph()} == set(ALLOWED) - planned
 
 
 def test_tests_import_their_helpers_one_way():

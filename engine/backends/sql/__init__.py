@@ -1,2 +1,23 @@
 """The SQL form of a policy: the IR compiled into one query (sqlglot's expression tree),
-executed by DuckDB (embedded), Spark, PostgreSQL, and printed for warehouses."""
+executed by DuckDB (embedded), Spark, PostgreSQL, and printed for warehouses.
+
+Modules, in dependency order: `dialects` (per-dialect constructs, rendering, trap checks),
+`literals` (typed literals, exact comparisons), `validation` (`__rejected`), `messages`
+(templates as SQL text), `query` (`decision_query`, `match_query`), `render` (`render_sql`),
+`backend` (`SqlBackend`: per-record matches in an in-memory DuckDB). docs/backends.md
+describes the form, the staged-facts table, the dialects and the limits.
+"""
+
+from .dialects import DIALECTS, EXECUTED
+from .query import decision_query, match_query
+from .render import render_sql
+
+__all__ = ["DIALECTS", "EXECUTED", "decision_query", "match_query", "render_sql", "SqlBackend"]
+
+
+def __getattr__(name: str):
+    if name == "SqlBackend":  # imports duckdb lazily, on first use only
+        from .backend import SqlBackend
+
+        return SqlBackend
+    raise AttributeError(name)

@@ -1,0 +1,114 @@
+"""Messages in SQL: a rule's template, in the requested language, filled from the row.
+
+The same text as `explain.render.rule_message`: the template is chosen at compile time
+(`pick_language`, the explainer's fallback: the language, its base, the policy's, the
+first), split by the one placeholder grammar (`language.templates.template_parts`), and
+each `{name}` becomes the value's text in the TEXT style of `language.values.format_value`:
+
+- a fact present in the row (after defaults), else an output of that name, else a
+  threshold (formatted here, at compile time), else `?` (a missing optional fact);
+- strings bare, booleans `true`/`false`, integers in decimal;
+- doubles: an integral value below 1e15 in magnitude as an integer (`700`, and `0` for
+  -0.0), any other as Python's `repr` (shortest round-trip text: `0.1`, `1e+16`,
+  `1000000000000000.0`). DuckDB's `CAST(x AS VARCHAR)` writes exactly `repr` (measured on
+  60,000 doubles, tests/test_sql_query.py keeps checking); PostgreSQL's float8 text does
+  too except for values in [1e15, 1e16), which it writes with an exponent: integral ones
+  are written here as Python does, non-integral ones there (rare: 1e15 ≤ |x| < 2^52)
+  keep PostgreSQL's text. Spark and the generated-only dialects cast with their own
+  number formatting (Java's `1.0E16`): see docs/backends.md, limits.
+
+The explainer itself cannot be imported here (backends sit below explain); a test holds
+`pick_language` equal to `explain.render.pick_language`.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ...language.model import Policy, Rule
+from ...language.templates import template_parts
+from ...language.values import format_value
+from .dialects import dtype
+from .literals import double
+
+
+def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
+    """= `explain.render.pick_language`: the text in `lang`, else the policy's language,
+    else the first one given."""
+    if not texts:
+        return None
+    for tag in (lang, lang.split("-")[0] if lang else None, policy.language):
+        if tag and tag in texts:
+            return texts[tag]
+    return next(iter(texts.values()))
+
+
+def rule_template(rule: Rule, policy: Policy, lang: str | None) -> str | None:
+    """The template `rule_message` renders for this rule (None: no message)."""
+    template = pick_language(rule.then.message, lang, policy)
+    if template is None and rule.then.reason:
+        template = pick_language(policy.reasons.get(rule.then.reason), lang, policy)
+    return template or None
+
+
+def _varchar(e: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=e, to=dtype("VARCHAR"))
+
+
+def text_of(ftype: str, value: exp.Expression, dialect: str) -> exp.Expression:
+    """The TEXT-style text of a typed value; NULL for NULL."""
+    if ftype == "string":
+        return value.copy()
+    if ftype == "boolean":
+        return exp.Case(ifs=[exp.If(this=value.copy(), true=exp.Literal.string("true")),
+                             exp.If(this=exp.Not(this=value.copy()), true=exp.Literal.string("false"))])
+    if ftype == "integer":
+        return _varchar(value.copy())
+    integral = exp.EQ(this=value.copy(), expression=exp.Floor(this=value.copy()))
+
+    def below(limit: float) -> exp.Expression:
+        return exp.and_(integral.copy(), exp.LT(this=exp.Abs(this=value.copy()), expression=double(limit)))
+
+    as_int = _varchar(exp.Cast(this=value.copy(), to=dtype("BIGINT")))
+    ifs = [exp.If(this=below(1e15), true=as_int)]
+    if dialect == "postgres":  # PostgreSQL writes 1e15 <= |x| < 1e16 with an exponent, repr does not
+        ifs.append(exp.If(this=below(1e16), true=exp.DPipe(this=as_int.copy(), expression=exp.Literal.string(".0"),
+                                                           safe=True)))
+    return exp.Case(ifs=ifs, default=_varchar(value.copy()))
+
+
+def concat(parts: list[exp.Expression]) -> exp.Expression:
+    """`a || b || …` of non-NULL texts (every placeholder is COALESCEd)."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = exp.DPipe(this=out, expression=p, safe=True)
+    return out
+
+
+def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
+            outputs: dict[str, exp.Expression], dialect: str) -> exp.Expression:
+    """The rendered template as an SQL text expression (never NULL)."""
+    parts = template_parts(template)
+    pieces: list[exp.Expression] = []
+    if parts[0]:
+        pieces.append(exp.Literal.string(parts[0]))
+    for i in range(1, len(parts), 2):
+        name = parts[i]
+        if name in outputs:
+            fallback: exp.Expression = text_of(policy.outputs[name].type, outputs[name], dialect)
+        elif name in policy.thresholds:
+            fallback = exp.Literal.string(format_value(policy.thresholds[name].value))
+        else:
+            fallback = exp.Literal.string("?")
+        if name in facts:
+            piece = exp.Coalesce(this=text_of(policy.facts[name].type, facts[name], dialect), expressions=[fallback])
+        else:
+            piece = fallback
+        pieces.append(piece)
+        if parts[i + 1]:
+            pieces.append(exp.Literal.string(parts[i + 1]))
+    if not pieces:
+        return exp.Literal.string("")
+    if len(pieces) == 1 and not isinstance(pieces[0], exp.Literal):
+        return pieces[0]
+    return concat(pieces)

@@ -1,0 +1,19 @@
+"""`render_sql`: the decision query as text for one dialect, as `verdict compile --emit sql` prints it.
+
+Pretty, deterministic (the same policy prints byte-identical text in every process: the
+tree is built in declaration and rule order, never from a set or a dict of unknown order),
+rendered with `unsupported_level=RAISE` and checked against the dialect's known traps
+(`dialects.check_traps`): a construct that would be wrong is a BackendError, never SQL.
+"""
+
+from __future__ import annotations
+
+from ...language.model import Policy
+from .dialects import render
+from .query import decision_query
+
+
+def render_sql(policy: Policy, dialect: str, *, table: str = "facts", lang: str | None = None) -> str:
+    """The decision query over `table` (the staged-facts shape: docs/backends.md) in `dialect`."""
+    tree = decision_query(policy, source=table, dialect=dialect, lang=lang)
+    return render(tree, dialect) + "\n"

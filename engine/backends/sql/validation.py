@@ -1,0 +1,65 @@
+"""Fact validation in SQL: the `__rejected` column, as `runtime.facts.check_facts` decides.
+
+A record gets no decision when a declared fact is missing though required (and has no
+default), lies below its minimum or above its maximum, is not one of its enum values, or
+is NaN or ±Infinity; or when the staging layer found a raw value of the wrong type (its
+`__type_error` column names that fact). `__rejected` is the first such fact in declaration
+order (the fact whose problem native reports first), NULL for a valid record. Bounds are
+compared exactly (`literals.compare_value`), so `minimum: 0.5` on an integer fact refuses
+0 and accepts 1, as Python does.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from ...language.model import Policy
+from .dialects import dtype
+from .literals import compare_value, member_literals
+
+
+def non_finite(column: exp.Expression) -> exp.Expression:
+    """True for NaN and ±Infinity (every executed engine holds NaN equal to itself, unlike
+    IEEE; `x - x <> 0` would miss NaN there), FALSE for a finite double, NULL for NULL."""
+    specials = [exp.Cast(this=exp.Literal.string(s), to=dtype("DOUBLE")) for s in ("NaN", "Infinity", "-Infinity")]
+    return exp.In(this=column.copy(), expressions=specials)
+
+
+def fact_problem(policy: Policy, name: str, column: exp.Expression, type_error: exp.Expression | None):
+    """A boolean that is TRUE when the fact's raw value must be refused (never NULL)."""
+    spec = policy.facts[name]
+    tests: list[exp.Expression] = []
+    if type_error is not None:
+        tests.append(exp.EQ(this=type_error.copy(), expression=exp.Literal.string(name)))
+    if spec.required and not spec.has_default:
+        tests.append(exp.Is(this=column.copy(), expression=exp.Null()))
+    if spec.type == "number":
+        tests.append(non_finite(column))
+    if spec.numeric:
+        if spec.minimum is not None:
+            tests.append(compare_value(spec.type, column, "lt", spec.minimum))
+        if spec.maximum is not None:
+            tests.append(compare_value(spec.type, column, "gt", spec.maximum))
+    if spec.type == "string" and spec.enum is not None:
+        members = member_literals("string", spec.enum)
+        tests.append(exp.Not(this=exp.Paren(this=exp.In(this=column.copy(), expressions=members))))
+    if not tests:
+        return None
+    # Each test is NULL for a missing value: IS TRUE makes the whole non-NULL. A NaN is
+    # refused by its own test before the bounds (which NaN would compare oddly with).
+    return exp.or_(*[exp.Is(this=exp.Paren(this=t), expression=exp.Boolean(this=True)) for t in tests])
+
+
+def rejected(policy: Policy, columns: dict[str, exp.Expression], type_error: exp.Expression | None) -> exp.Expression:
+    """The `__rejected` value: the first refused fact's name, else the staging layer's
+    `__type_error` (a problem outside the declared facts), else NULL."""
+    ifs = []
+    for name in policy.facts:
+        problem = fact_problem(policy, name, columns[name], type_error)
+        if problem is not None:
+            ifs.append(exp.If(this=problem, true=exp.Literal.string(name)))
+    default = type_error.copy() if type_error is not None else exp.Cast(this=exp.Null(), to=dtype("VARCHAR"))
+    if not ifs:
+        return default
+    return exp.Case(ifs=ifs, default=default)
+

@@ -1,0 +1,157 @@
+"""Helpers of the SQL agreement tests: raw records staged into a typed facts table (as the
+batch layer does: one typed column per fact, `__row`, `__type_error`), the decision query
+run on it, and each row compared with the native decision, field by field."""
+
+from __future__ import annotations
+
+import math
+
+from engine.compile import compile_policy
+from engine.evaluate import evaluate
+from engine.explain.render import decision_dict
+from engine.runtime.facts import check_facts
+
+INT_MAX = 2**63 - 1
+SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
+
+
+def stage_value(spec, value):
+    """(the SQL value, whether it is a type error) for one raw value of a fact."""
+    if value is None:
+        return None, False
+    if spec.type == "boolean":
+        return (value, False) if isinstance(value, bool) else (None, True)
+    if spec.type == "string":
+        if not isinstance(value, str):
+            return None, True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no SQL text holds it
+            return None, True
+        return value, False
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None, True
+    if spec.type == "integer":
+        if isinstance(value, float):
+            if not value.is_integer():
+                return None, True
+            value = int(value)
+        return (value, False) if -INT_MAX <= value <= INT_MAX else (None, True)
+    if isinstance(value, int):
+        try:
+            as_float = float(value)
+        except OverflowError:
+            return None, True
+        return (as_float, False) if as_float == value else (None, True)
+    return value, False
+
+
+def staged_rows(policy, records):
+    rows = []
+    for n, record in enumerate(records, 1):
+        values, error = [], None
+        for name, spec in policy.facts.items():
+            value, wrong = stage_value(spec, record.get(name) if isinstance(record, dict) else None)
+            if wrong and error is None:
+                error = name
+            values.append(value)
+        rows.append((n, error, *values))
+    return rows
+
+
+def create_table(con, policy, records, table="facts"):
+    cols = ", ".join(f'"{n}" {SQL_TYPES[s.type]}' for n, s in policy.facts.items())
+    con.execute(f'CREATE OR REPLACE TABLE "{table}" ("__row" BIGINT, "__type_error" VARCHAR{", " + cols if cols else ""})')
+    rows = staged_rows(policy, records)
+    if rows:
+        marks = ", ".join("?" for _ in range(2 + len(policy.facts)))
+        con.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+
+
+def beyond_sql(policy, record) -> bool:
+    """Whether a valid record holds a value the staged table cannot (a documented limit)."""
+    for name, spec in policy.facts.items():
+        v = record.get(name)
+        if spec.numeric and not isinstance(v, bool) and isinstance(v, (int, float)):
+            _, wrong = stage_value(spec, v)
+            if wrong and not (isinstance(v, float) and (not math.isfinite(v) or spec.type == "integer"
+                                                        and not v.is_integer())):
+                return True
+    return False
+
+
+def expected(policy, ruleset, record, lang=None):
+    """What the SQL row must say: ("rejected", fact) or ("decided", decision_dict)."""
+    facts, problems = check_facts(policy, record)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        return "rejected", errors[0].fact
+    decision = evaluate(ruleset, facts, trace=False)
+    return "decided", decision_dict(decision, lang, trace=False)
+
+
+def as_native(row: dict, policy) -> dict:
+    """A decided SQL row as decision_dict writes it (messages and principal_reasons omitted
+    when empty / not adverse; outputs {} when none declared)."""
+    out = {k: row[k] for k in ("policy", "version", "policy_digest", "outcome", "outcome_known", "adverse",
+                               "decided_by", "reasons")}
+    if row["messages"]:
+        out["messages"] = row["messages"]
+    if row["adverse"]:
+        out["principal_reasons"] = row["principal_reasons"]
+    out.update({k: row[k] for k in ("notices", "flags")})
+    out["outputs"] = dict(row["outputs"]) if policy.outputs else {}
+    out.update({k: row[k] for k in ("missing_facts", "undetermined_rules")})
+    return out
+
+
+def same(a, b) -> bool:
+    """Equal, and floats equal as floats (an int output that SQL holds as a double)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return a == b and math.copysign(1, a) == math.copysign(1, b) if a == 0 else a == b
+    return a == b
+
+
+def run_decisions(con, policy, records, lang=None):
+    """The decision query over `records`, as dicts in record order."""
+    from engine.backends.sql import decision_query
+    from engine.backends.sql.dialects import render
+
+    create_table(con, policy, records)
+    sql = render(decision_query(policy, source="facts", lang=lang, type_error=True, row=True), "duckdb")
+    cur = con.execute(sql + ' ORDER BY "__row"')
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r)) for r in cur.fetchall()]
+
+
+def compare(policy, records, con, lang=None, ruleset=None):
+    """Every record's SQL row against native; a list of (record, problem) disagreements."""
+    ruleset = ruleset or compile_policy(policy)
+    rows = run_decisions(con, policy, records, lang)
+    bad = []
+    for record, row in zip(records, rows):
+        kind, want = expected(policy, ruleset, record, lang)
+        if kind == "rejected":
+            if beyond_sql(policy, record) and row["__rejected"] is not None:
+                continue
+            if row["__rejected"] != want:
+                bad.append((record, f"rejected: native {want!r}, sql {row['__rejected']!r}"))
+            elif any(row[c] is not None for c in ("outcome", "decided_by", "reasons", "flags")):
+                bad.append((record, "rejected row with decision columns"))
+        elif beyond_sql(policy, record):
+            if row["__rejected"] is None:
+                bad.append((record, "a value beyond SQL decided"))
+        elif row["__rejected"] is not None:
+            bad.append((record, f"rejected by sql ({row['__rejected']}), native decides"))
+        else:
+            got = as_native(row, policy)
+            if not same(got, want):
+                diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if not same(want.get(k), got.get(k))}
+                bad.append((record, f"differs: {diff}"))
+    return bad
