@@ -88,7 +88,7 @@ def native_check(ruleset, rec: Record, id_field: str | None, row: int) -> Checke
     return Checked(row, rec.label, None, decision, record_id)
 
 
-def _recheck_jsonl(ruleset, inp: Input, rows: list[int], id_field) -> list[Checked]:
+def records_jsonl(policy, inp: Input, rows: list[int]) -> list[tuple[int, Record]]:
     """The wanted lines, read by the native reader at their own line numbers (every other
     line is blank to it, so its labels and its rules are the native ones)."""
     wanted = set(rows)
@@ -100,35 +100,41 @@ def _recheck_jsonl(ruleset, inp: Input, rows: list[int], id_field) -> list[Check
             if n >= last:
                 break
     buf.seek(0)
-    out = []
     prefix = f"{inp.path}:"
-    for rec in Records(buf, inp.path, ruleset.policy, "jsonl", True, False):
-        out.append(native_check(ruleset, rec, id_field, int(rec.label[len(prefix):])))
-    return out
+    return [(int(rec.label[len(prefix):]), rec) for rec in Records(buf, inp.path, policy, "jsonl", True, False)]
 
 
-def _recheck_csv(ruleset, inp: Input, rows: list[int], id_field) -> list[Checked]:
+def records_csv(policy, inp: Input, rows: list[int]) -> list[tuple[int, Record]]:
     wanted = set(rows)
     last = max(rows)
     out = []
-    with open_records(inp.path, ruleset.policy, "csv", allow_empty=True) as records:
+    with open_records(inp.path, policy, "csv", allow_empty=True) as records:
         for n, rec in enumerate(records, 1):
             if n in wanted:
-                out.append(native_check(ruleset, rec, id_field, n))
+                out.append((n, rec))
             if n >= last:
                 break
     return out
 
 
-def _recheck_parquet(ruleset, con, inp: Input, raw: str, rows: list[int], id_field) -> list[Checked]:
+def records_parquet(con, inp: Input, raw: str, rows: list[int]) -> list[tuple[int, Record]]:
     cur = con.execute(f"SELECT * FROM {raw} WHERE __row IN (SELECT unnest(?::BIGINT[])) ORDER BY __row", [rows])
     names = [d[0] for d in cur.description]
     out = []
     for values in cur.fetchall():
         data = dict(zip(names, values))
         row = data.pop("__row")
-        out.append(native_check(ruleset, Record(f"{inp.path}:{row}", data), id_field, row))
+        out.append((row, Record(f"{inp.path}:{row}", data)))
     return out
+
+
+def native_records(policy, con, inp: Input, raw: str | None, rows: list[int]) -> list[tuple[int, Record]]:
+    """Records `rows` of an input as the native reader reads them (Parquet: its rows)."""
+    if inp.fmt == "jsonl":
+        return records_jsonl(policy, inp, rows)
+    if inp.fmt == "csv":
+        return records_csv(policy, inp, rows)
+    return records_parquet(con, inp, raw, rows)
 
 
 def _native_file(ruleset, inp: Input, id_field, allow_empty: bool) -> list[Checked]:
@@ -195,12 +201,8 @@ class Run:
         stop_row = None
         if rejected:
             rows = [r for r, _, _ in rejected]
-            if inp.fmt == "jsonl":
-                checked = _recheck_jsonl(self.ruleset, inp, rows, self.id_field)
-            elif inp.fmt == "csv":
-                checked = _recheck_csv(self.ruleset, inp, rows, self.id_field)
-            else:
-                checked = _recheck_parquet(self.ruleset, con, inp, st.raw, rows, self.id_field)
+            checked = [native_check(self.ruleset, rec, self.id_field, row)
+                       for row, rec in native_records(policy, con, inp, st.raw, rows)]
             by_row = {c.row: c for c in checked}
             for row, why, type_error in rejected:
                 c = by_row.get(row)
