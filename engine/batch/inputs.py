@@ -172,13 +172,14 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
               FROM (SELECT string_split(content, chr(10)) AS s FROM read_text({lit(inp.path)})))
         WHERE NOT regexp_full_match(line, '[ \\t\\r\\n]*')""")
     paths = [json_path(f.name) for f in facts] + ([json_path(id_field)] if id_field is not None else [])
-    plain = (f"strlen(line) < {min(_LONG_RECORD, MAX_RECORD_BYTES - 2)} AND json_valid(line) "
-             "AND json_type(line::JSON) = 'OBJECT' "
+    # (DuckDB's AND does not short-circuit: the JSON functions run only under CASE WHEN valid.)
+    plain = (f"CASE WHEN strlen(line) < {min(_LONG_RECORD, MAX_RECORD_BYTES - 2)} AND json_valid(line) THEN "
+             "json_type(line) = 'OBJECT' "
              # NaN/Infinity (which yyjson reads and JSON has not), nesting (duplicate keys can
              # hide in nested objects; MAX_DEPTH), a NUL escape: the native reader decides.
              "AND NOT regexp_matches(line, 'NaN|Infinity|\\\\u00[01][0-9a-fA-F]') "
              f"AND strlen(line) - strlen(replace(line, '{{', '')) <= 1 "
-             f"AND strlen(line) - strlen(replace(line, '[', '')) < {MAX_DEPTH}")
+             f"AND strlen(line) - strlen(replace(line, '[', '')) < {MAX_DEPTH} ELSE false END")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE __parsed_{index} AS
         SELECT __row, v, keys, ok AND len(keys) = len(list_distinct(keys)) AS ok FROM (
