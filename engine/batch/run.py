@@ -192,7 +192,7 @@ class Run:
         warn = "s.__warn" if st.warn_const is None else None
         join = f" JOIN {st.table} s USING (__row)" if warn else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.*{', ' + warn + ' AS __warn' if warn else ''} "
-                    f"FROM ({sql}) q{join}")
+                    f"FROM ({sql}) q{join} ORDER BY __row")
         rejected = con.execute(f"SELECT d.__row, d.__rejected, s.__type_error FROM __dec_{k} d JOIN {st.table} s "
                                "USING (__row) WHERE d.__rejected IS NOT NULL ORDER BY d.__row").fetchall()
         self.kind = st.id_kind
@@ -285,8 +285,13 @@ class Run:
             line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind,
                                  warn="__warn" if warn else None, warn_const=st.warn_const)
             selects.append(f"SELECT {k} AS __src, __row, {line} AS j FROM __dec_{k} WHERE {cond}")
+        if self._ordered():  # one input, all decided in SQL: its table is in __row order already
+            return f"SELECT j FROM ({selects[0]})"
         selects.append(f"SELECT __src, __row, j FROM __fb WHERE {self._stopped_sql()}")
         return "SELECT j FROM (" + " UNION ALL ".join(selects) + ") ORDER BY __src, __row"
+
+    def _ordered(self) -> bool:
+        return len(self.parts) == 1 and not any(r[2] is not None for r in self.fallback)
 
     def _stopped_sql(self) -> str:
         if self.stop is None:
@@ -346,12 +351,13 @@ class Run:
         if not selects:
             return "SELECT NULL AS outcome WHERE false"
         body = " UNION ALL BY NAME ".join(selects)
+        order = "" if self._ordered() else " ORDER BY __src, __row"
         if not flat or col_types is None:
-            return f"SELECT * EXCLUDE (__src, __row) FROM ({body}) ORDER BY __src, __row"
+            return f"SELECT * EXCLUDE (__src, __row) FROM ({body}){order}"
         nested = {n for n, t in col_types if t.endswith("[]") or t.startswith("STRUCT")}
         outs = ", ".join(f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
                          for n, _ in col_types)
-        return f"SELECT {outs} FROM ({body}) ORDER BY __src, __row"
+        return f"SELECT {outs} FROM ({body}){order}"
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
