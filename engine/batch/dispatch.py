@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import click
 
-from .inputs import batchable
+from .inputs import BatchError, batchable
 from .outputs import format_of_output
 
 BATCH_OUTPUTS = (None, "jsonl", "csv", "parquet")
@@ -22,7 +22,6 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
              on_error: str, output: str | None, summary, counterfactuals: bool, id_field: str | None,
              input_format: str | None, allow_empty: bool, master: str | None) -> int | None:
     """The exit code of a batch run, or None: decide record by record (duckdb only)."""
-    from ..cli.common import InputError
 
     out_fmt = fmt or format_of_output(output)
     if out_fmt == "json" and fmt is None:
@@ -37,10 +36,10 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
         return run_spark(ruleset, paths, master=master, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
                          id_field=id_field, input_format=input_format, allow_empty=allow_empty)
     if fmt in ("csv", "parquet") or input_format == "parquet":
-        raise InputError(f"--{'format ' + fmt if fmt in ('csv', 'parquet') else 'input-format parquet'} is for "
+        raise BatchError(f"--{'format ' + fmt if fmt in ('csv', 'parquet') else 'input-format parquet'} is for "
                          "batch runs: JSONL, CSV or Parquet files, without --explain")
     if backend == "spark":
-        raise InputError("--backend spark decides JSONL, CSV and Parquet files in batch (without --explain); "
+        raise BatchError("--backend spark decides JSONL, CSV and Parquet files in batch (without --explain); "
                          "for one record, stdin or explanations use --backend duckdb or native")
     return None
 
@@ -49,7 +48,6 @@ def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None,
               output: str | None, id_field: str | None, input_format: str | None, allow_empty: bool) -> int:
     """`--backend spark`: the records decided by `engine.batch.spark.decide_files`, written
     (JSON lines, atomically) and summarised as the native path does."""
-    from ..cli.common import InputError
     from ..errors import BackendError
     from ..io.files import open_output
     from ..io.records import RecordsError
@@ -57,9 +55,9 @@ def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None,
     try:
         from . import spark as sp
     except ImportError as exc:
-        raise InputError(f"--backend spark is not available: {exc}") from None
+        raise BatchError(f"--backend spark is not available: {exc}") from None
     if fmt not in (None, "jsonl"):
-        raise InputError("--backend spark writes JSON lines (--format jsonl); use --backend duckdb for CSV or Parquet")
+        raise BatchError("--backend spark writes JSON lines (--format jsonl); use --backend duckdb for CSV or Parquet")
     try:
         session = sp.spark_session(master or sp.DEFAULT_MASTER)
         result = sp.decide_files(session, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
@@ -70,7 +68,7 @@ def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None,
             click.echo(f"verdict: {output} not written", err=True)
         return 2
     except BackendError as exc:
-        raise InputError(str(exc)) from None
+        raise BatchError(str(exc)) from None
     skipped = 0
     lines = []
     failed = False

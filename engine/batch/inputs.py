@@ -39,7 +39,12 @@ _INTEGRAL_TEXT = 10 ** 15
 _LONG_RECORD = 4000
 
 
-class InputsError(Exception):
+class BatchError(Exception):
+    """A usage or input problem of a batch run: one line, exit 2 (the command line shows
+    it as its input errors)."""
+
+
+class InputsError(BatchError):
     """An input that cannot be used: `where: message`, exit 2."""
 
     def __init__(self, where: str, message: str):

@@ -23,7 +23,7 @@ from typing import NamedTuple
 import click
 
 from ..io.records import EmptyInput, Record, Records, RecordsError, open_records
-from .inputs import RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
+from .inputs import BatchError, RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
 from .jsontext import decision_json, policy_has_control
 from .outputs import copy_to, format_of_output
 
@@ -430,11 +430,10 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True) -> int:
     """Decide every record of every input with the SQL form; see the module docstring.
     Returns the exit code; a failure to write raises OutputError (the `main` group reports it)."""
-    from ..cli.common import InputError
 
     fmt = fmt or format_of_output(output) or "jsonl"
     if fmt == "parquet" and output is None:
-        raise InputError("--format parquet writes a file: give -o FILE")
+        raise BatchError("--format parquet writes a file: give -o FILE")
     try:
         inputs = expand(paths, input_format)
     except InputsError as exc:
