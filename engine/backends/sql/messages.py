@@ -12,9 +12,10 @@ each `{name}` becomes the value's text in the TEXT style of `language.values.for
   -0.0), any other as Python's `repr` (shortest round-trip text: `0.1`, `1e+16`,
   `1000000000000000.0`). DuckDB's `CAST(x AS VARCHAR)` writes exactly `repr` (measured on
   60,000 doubles, tests/test_sql_query.py keeps checking); PostgreSQL's float8 text does
-  too except for values in [1e15, 1e16), which it writes with an exponent: integral ones
-  are written here as Python does, non-integral ones there (rare: 1e15 ≤ |x| < 2^52)
-  keep PostgreSQL's text. Spark and the generated-only dialects cast with their own
+  too except for 1e15 <= |x| < 1e17: it writes [1e15, 1e16) with an exponent (integral
+  values there are written here as Python does; non-integral ones, 1e15 <= |x| < 2^52, keep
+  PostgreSQL's text) and every digit of an integral double below 1e17
+  (`2.4025227089052392e+16`, where repr writes `2.402522708905239e+16`). Spark and the generated-only dialects cast with their own
   number formatting (Java's `1.0E16`): see docs/backends.md, limits.
 
 The explainer itself cannot be imported here (backends sit below explain); a test holds
