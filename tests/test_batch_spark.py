@@ -200,36 +200,35 @@ def test_decisions_field_by_field(spark):
 
 
 def test_dataframe_rejects_as_native(spark):
-    """A wrong type, an out-of-range value, an unknown enum value, a missing required fact:
-    `__rejected` names the fact native names, and the decision columns are NULL."""
+    """A wrong type, an out-of-range value, an unknown enum value, a missing required fact,
+    NaN: `__rejected` names the first fact native names, and the decision columns are NULL."""
     from engine.errors import FactsError
     from engine.evaluate import evaluate
 
     rs = ruleset("policies/double11-coupon.yaml")
+    policy = rs.policy
     base = suite_records("policies/double11-coupon.yaml")[0]
     bad = [{**base, "credit_score": 200}, {**base, "membership": "diamond"}, {**base, "membership": None},
-           {**base, "overdue_days": -1}, {**base, "monthly_spend": float("nan")}]
-    schema = "credit_score BIGINT, membership STRING, overdue_days BIGINT, monthly_spend DOUBLE, extra STRING"
-    rows = [(r["credit_score"], r["membership"], r["overdue_days"], float(r["monthly_spend"]), "e") for r in bad]
-    rows.append((700, "gold", 0, 10.0, "e"))  # account_age_days and others missing
-    df = spark.createDataFrame(rows, schema)
-    # a string column where an integer fact is declared: a type error of that fact
-    df = df.selectExpr("*", "CASE WHEN credit_score = 200 THEN 'x' ELSE '400' END AS account_age_days")
-    out = S.decide_dataframe(rs, df).collect()
+           {**base, "overdue_days": -1}, {**base, "monthly_spend": float("nan")},
+           {**base, "overdue_days": -1, "membership": "x"}]
+    good = {k: v for k, v in base.items() if k != "frozen"}  # a default applies
+    names = [n for n in policy.facts if n != "account_age_days"]
+    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days STRING"
+    conv = lambda n, v: float(v) if v is not None and policy.facts[n].type == "number" else v  # noqa: E731
+    rows = [tuple(conv(n, r.get(n)) for n in names) + (str(r.get("account_age_days")),) for r in bad + [good]]
+    rows.append(tuple(conv(n, base.get(n)) for n in names) + ("many",))  # a string in an integer fact
+    out = S.decide_dataframe(rs, spark.createDataFrame(rows, schema)).collect()
     assert len(out) == len(rows)
-    for r in out[:5]:
-        assert r["__rejected"] is not None and r["outcome"] is None and r["reasons"] is None
-    names = [r["__rejected"] for r in out[:5]]
-    for rec, name in zip(bad, names):
+    for rec, r in zip(bad, out):
         with pytest.raises(FactsError) as info:
-            evaluate(rs, {**rec, "extra": "e"})
-        assert name in [p.fact for p in info.value.problems]
-    assert out[0]["__rejected"] in ("credit_score", "account_age_days")
-    last = out[5].asDict(recursive=True)
-    native = evaluate(rs, {"credit_score": 700, "membership": "gold", "overdue_days": 0, "monthly_spend": 10.0,
-                           "account_age_days": 400})
-    assert last["outcome"] == native.outcome
-    assert last["missing_facts"] == list(native.missing_facts)
+            evaluate(rs, rec)
+        assert r["__rejected"] == info.value.problems[0].fact
+        assert r["outcome"] is None and r["reasons"] is None and r["outputs"] is None
+    decided = out[len(bad)].asDict(recursive=True)
+    native = evaluate(rs, good)
+    assert decided["__rejected"] is None and decided["outcome"] == native.outcome
+    assert decided["missing_facts"] == list(native.missing_facts)
+    assert out[-1]["__rejected"] == "account_age_days" and out[-1]["outcome"] is None
 
 
 def test_csv_and_parquet_inputs(spark, tmp_path):

@@ -257,7 +257,7 @@ def java_text_differs(x: str) -> str:
     (tests/test_batch_spark.py keeps checking); outside that range Java writes an exponent
     (`1.0E7`) where Python does not, or another one (`1.0E-5` for `1e-05`)."""
     return (f"(NOT (abs({x}) >= 0.001 AND abs({x}) < 10000000.0)"
-            f" AND NOT ({x} = floor({x}) AND abs({x}) < 1000000000000000.0))")
+            f" AND NOT CASE WHEN abs({x}) < 1000000000000000.0 THEN {x} = floor({x}) ELSE false END)")
 
 
 # -- staging files -------------------------------------------------------------------------
@@ -449,7 +449,7 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged)
         if name not in index:
             sel.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {col}")
             continue
-        cell = f"element_at(__c, {index[name] + 1})"
+        cell = f"try_element_at(__c, {index[name] + 1})"
         if spec.type == "string":
             ok, value = "true", cell
         elif spec.type == "boolean":
@@ -478,7 +478,7 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged)
             sel.append("CAST(NULL AS STRING) AS `__id`")
             suspect.append("true")
         else:
-            cell = f"element_at(__c, {index[id_field] + 1})"
+            cell = f"try_element_at(__c, {index[id_field] + 1})"
             sel.append(f"{cell} AS `__id`")
             sel.append("false AS `__id_int`")
             suspect.append(f"coalesce({cell} = '', true)")
