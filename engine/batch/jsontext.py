@@ -1,0 +1,135 @@
+"""Each decision as the JSON text the native path writes, built in SQL.
+
+`engine.explain.render.to_json(decision, lang, trace=False, indent=None, record_id=…)`
+writes compact JSON (`,` and `:` without spaces), non-ASCII characters as they are, keys in
+`decision_dict`'s order, `messages` only when there are some, `principal_reasons` only for
+an adverse outcome, `warnings` only when there are some, and `record_id` first. The SQL
+below writes the same text from the decision query's columns:
+
+- the policy's id, version and digest are constants: their JSON text is made here by the
+  very encoder the native path uses and put in as one string literal;
+- strings and lists of strings and of structs go through DuckDB's `to_json`, which writes
+  what Python's encoder writes, with one difference: control characters other than
+  `\\b \\t \\n \\f \\r` are escaped in upper case (`\\u000B` for Python's `\\u000b`). So the
+  staging flags every record holding such a character in a string (`inputs.CONTROL`), and
+  those records are decided and written by the native path (see `engine.batch.run`); a
+  policy whose own texts hold one is decided natively as a whole (`policy_has_control`);
+- doubles are written by DuckDB's `CAST(x AS VARCHAR)`, which is Python's `repr` (shortest
+  round trip, the same exponent form) except for -0.0, handled here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+
+from ..language.model import Policy
+from .inputs import ident, lit
+
+ENCODER = json.JSONEncoder(ensure_ascii=False, indent=None, separators=(",", ":"))
+_CONTROL = re.compile("[\\x00-\\x07\\x0b\\x0e-\\x1f]")
+
+
+def policy_has_control(policy: Policy) -> bool:
+    """Whether a text of the policy itself (a message, a reason, an id, a string output)
+    holds a control character DuckDB's `to_json` escapes otherwise than Python."""
+    seen: set[int] = set()
+
+    def walk(x) -> bool:
+        if isinstance(x, str):
+            return bool(_CONTROL.search(x))
+        if id(x) in seen or x is None or isinstance(x, (int, float)):
+            return False
+        seen.add(id(x))
+        if isinstance(x, dict):
+            return any(walk(k) or walk(v) for k, v in x.items())
+        if isinstance(x, (list, tuple, set, frozenset)):
+            return any(walk(v) for v in x)
+        if dataclasses.is_dataclass(x):
+            return any(walk(getattr(x, f.name)) for f in dataclasses.fields(x))
+        return False
+
+    return walk(policy)
+
+
+def py_float(x: str) -> str:
+    """A DOUBLE as Python's json writes a float."""
+    return f"(CASE WHEN {x} IS NULL THEN 'null' WHEN {x} = 0 AND signbit({x}) THEN '-0.0' ELSE CAST({x} AS VARCHAR) END)"
+
+
+def _str(x: str) -> str:
+    return f"coalesce(CAST(to_json({x}) AS VARCHAR), 'null')"
+
+
+def _bool(x: str) -> str:
+    return f"(CASE WHEN {x} THEN 'true' WHEN NOT {x} THEN 'false' ELSE 'null' END)"
+
+
+def _output_value(policy: Policy, name: str, spec, x: str) -> str:
+    if spec.type == "boolean":
+        return _bool(x)
+    if spec.type == "string":
+        return _str(x)
+    if spec.type == "integer":
+        return f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), 'null')"
+    # A number output holds Python ints when every value it can take is an int literal
+    # (defaults and `set` values; sums, minima and maxima of ints are ints): written as such.
+    values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
+    if all(type(v) is int for v in values if v is not None):
+        return f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), 'null')"
+    return py_float(x)
+
+
+def id_json(id_field: str, kind: str | None) -> str:
+    """The `record_id` value's JSON text, by how the staged id column is held."""
+    c = ident(id_field)
+    if kind == "json":  # JSONL: the id's JSON value (a string, an int64 or a finite double)
+        return (f"(CASE json_type({c}) WHEN 'VARCHAR' THEN CAST(to_json(json_extract_string({c}, '$')) AS VARCHAR) "
+                f"WHEN 'BIGINT' THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) WHEN 'UBIGINT' THEN CAST(CAST({c} AS BIGINT) AS VARCHAR) "
+                f"ELSE {py_float(f'CAST({c} AS DOUBLE)')} END)")
+    if kind in ("varchar", "VARCHAR"):
+        return _str(c)
+    if kind in ("FLOAT", "DOUBLE"):
+        return py_float(f"CAST({c} AS DOUBLE)")
+    return f"CAST(CAST({c} AS BIGINT) AS VARCHAR)"
+
+
+def decision_json(policy: Policy, *, id_field: str | None = None, id_kind: str | None = None,
+                  warn: str | None = None, warn_const: tuple[str, ...] | None = None) -> str:
+    """The SQL expression of one decision's JSON line, over the decision query's columns
+    (and the staged id column, and `warn`: the record's warnings, a list of text)."""
+    head = ENCODER.encode({"policy": policy.id, "version": policy.version, "policy_digest": policy.digest})[1:-1]
+    parts = []
+    if id_field is not None:
+        parts.append(f"'{{\"record_id\":' || {id_json(id_field, id_kind)} || {lit(',' + head)}")
+    else:
+        parts.append(lit("{" + head))
+    parts.append(f"',\"outcome\":' || {_str('outcome')}")
+    parts.append(f"',\"outcome_known\":' || {_bool('outcome_known')}")
+    parts.append(f"',\"adverse\":' || {_bool('adverse')}")
+    parts.append(f"',\"decided_by\":' || {_str('decided_by')}")
+    parts.append(f"',\"reasons\":' || {_str('reasons')}")
+    parts.append("(CASE WHEN len(messages) > 0 THEN ',\"messages\":' || CAST(to_json(messages) AS VARCHAR) ELSE '' END)")
+    parts.append("(CASE WHEN adverse THEN ',\"principal_reasons\":' || CAST(to_json(principal_reasons) AS VARCHAR) "
+                 "ELSE '' END)")
+    parts.append(f"',\"notices\":' || {_str('notices')}")
+    parts.append(f"',\"flags\":' || {_str('flags')}")
+    outs = []
+    for i, (name, spec) in enumerate(policy.outputs.items()):
+        key = ENCODER.encode(name) + ":"
+        outs.append(f"{lit(('' if i == 0 else ',') + key)} || {_output_value(policy, name, spec, f'outputs.{ident(name)}')}")
+    parts.append("',\"outputs\":{' || " + (" || ".join(outs) if outs else "''") + " || '}'")
+    parts.append(f"',\"missing_facts\":' || {_str('missing_facts')}")
+    parts.append(f"',\"undetermined_rules\":' || {_str('undetermined_rules')}")
+    if warn_const:
+        parts.append(lit(',"warnings":' + ENCODER.encode([warning(k) for k in warn_const])))
+    elif warn is not None:
+        parts.append(f"(CASE WHEN len({warn}) > 0 THEN ',\"warnings\":' || CAST(to_json({warn}) AS VARCHAR) ELSE '' END)")
+    parts.append("'}'")
+    return " || ".join(f"({p})" for p in parts)
+
+
+def warning(key: str) -> str:
+    """The warning of an undeclared key (as `engine.runtime.facts.check_facts` words it)."""
+    return f"undeclared fact `{key}` ignored"
