@@ -46,59 +46,18 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
 
 def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None, lang: str | None, on_error: str,
               output: str | None, id_field: str | None, input_format: str | None, allow_empty: bool) -> int:
-    """`--backend spark`: the records decided by `engine.batch.spark.decide_files`, written
-    (JSON lines, atomically) and summarised as the native path does."""
+    """`--backend spark`: `engine.batch.spark.run_eval` (helper H4's runner) decides, writes
+    and summarises; a Spark that cannot start, or an input it cannot take, is one line, exit 2."""
     from ..errors import BackendError
-    from ..io.files import open_output
-    from ..io.records import RecordsError
 
     try:
         from . import spark as sp
     except ImportError as exc:
         raise BatchError(f"--backend spark is not available: {exc}") from None
-    if fmt not in (None, "jsonl"):
-        raise BatchError("--backend spark writes JSON lines (--format jsonl); use --backend duckdb for CSV or Parquet")
+    kwargs = {} if master is None else {"master": master}
     try:
-        session = sp.spark_session(master or sp.DEFAULT_MASTER)
-        result = sp.decide_files(session, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
-                                 allow_empty=allow_empty)
-    except RecordsError as exc:
-        click.echo(f"verdict: {exc}", err=True)
-        if output:
-            click.echo(f"verdict: {output} not written", err=True)
-        return 2
-    except BackendError as exc:
+        return sp.run_eval(ruleset, paths, output=output, fmt=fmt, lang=lang, on_error=on_error, id_field=id_field,
+                           input_format=input_format, allow_empty=allow_empty,
+                           echo=lambda line: click.echo(line, err=True), **kwargs)
+    except BackendError as exc:  # SparkUnavailable (no Java, no pyspark), an input Spark cannot take
         raise BatchError(str(exc)) from None
-    skipped = 0
-    lines = []
-    failed = False
-    for row, label, text, problem, outcome, _ in result.rows:
-        if problem is not None:
-            click.echo(f"verdict: {label}: {problem}", err=True)
-            if on_error == "fail":
-                failed = True
-                break
-            skipped += 1
-            continue
-        if text is not None:
-            lines.append(text + "\n")
-    if failed and output:
-        click.echo(f"verdict: {output} not written", err=True)
-        return 2
-    with open_output(output) as sink:
-        sink.write("".join(lines))
-    if failed:
-        return 2
-    for w, label in result.first_label.items():
-        click.echo(f"verdict: warning: {label}: {w}", err=True)
-    counts = result.counts
-    total = sum(counts.values())
-    parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-    line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
-    if skipped:
-        line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
-    click.echo(line, err=True)
-    for w, n in result.warned.items():
-        if n > 1:
-            click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
-    return 0
