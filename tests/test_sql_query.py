@@ -347,3 +347,27 @@ def test_a_fact_named_like_our_columns_is_refused():
                               "default: o\nrules:\n  - {id: r, when: {__rejected: 1}, then: {flags: [f]}}\n").policy
     with pytest.raises(BackendError, match="reserves"):
         decision_query(policy)
+
+
+def test_passthrough_columns_and_matches(con):
+    """`__row`, the id column, the contract's column order, and `__m_<i>` = native matches;
+    the source may be a table expression or a select."""
+    from sqlglot import exp
+
+    rs = ruleset(POLICIES[1])
+    policy = rs.policy
+    recs = _draw_many(policy, 5, 30)
+    from sql_agree import create_table
+
+    create_table(con, policy, recs)
+    con.execute('CREATE OR REPLACE TABLE "ids" AS SELECT *, \'u\' || "__row" AS "uid" FROM "facts"')
+    for source in ("ids", exp.table_("ids", quoted=True), exp.select("*").from_(exp.table_("ids", quoted=True))):
+        tree = decision_query(policy, source=source, id_field="uid", matches=True, type_error=True, row=True)
+        cur = con.execute(render(tree, "duckdb") + ' ORDER BY "__row"')
+        names = [d[0] for d in cur.description]
+        assert names == ["__row", "uid", "__rejected", *sql_query.DECISION_COLUMNS,
+                         *[f"__m_{i}" for i in range(len(policy.rules))]]
+        for n, (record, row) in enumerate(zip(recs, cur.fetchall()), 1):
+            facts = normalize(policy, record)[0]
+            assert row[:2] == (n, f"u{n}")
+            assert row[len(names) - len(policy.rules):] == reference_matches(policy, facts, rs.plan)

@@ -103,10 +103,11 @@ class _Chain:
 
 def _source(source) -> exp.Expression:
     if isinstance(source, exp.Expression):
-        if isinstance(source, (exp.Select, exp.Union, exp.Subquery)):
-            return exp.Subquery(this=source.copy() if not isinstance(source, exp.Subquery) else source.this.copy(),
-                                alias=exp.TableAlias(this=ident("__src")))
-        return source.copy()
+        if isinstance(source, exp.Subquery):
+            source = source.this
+        if isinstance(source, exp.Table):
+            return exp.alias_(source.copy(), ident("__src"), table=True)
+        return exp.Subquery(this=source.copy(), alias=exp.TableAlias(this=ident("__src")))
     if not isinstance(source, str) or not source or any(not part for part in source.split(".")):
         raise BackendError(f"a table name must be dot-separated non-empty names, got `{source}`")
     parts = source.split(".")
