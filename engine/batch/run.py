@@ -183,7 +183,8 @@ class Run:
         except InputsError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB cannot read it as we need: the native reader can
-            if inp.fmt == "parquet" or not _is_duckdb_error(exc) or type(exc).__name__ == "InterruptException":
+            if (inp.fmt == "parquet" or not _is_duckdb_error(exc) or type(exc).__name__ == "InterruptException"
+                    or "interrupted" in str(exc).lower()):
                 raise
             return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
         if st.rows == 0 and not allow_empty:
@@ -471,6 +472,10 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
                           input_format=input_format, allow_empty=allow_empty, summary=summary)
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None
+    except RuntimeError as exc:  # DuckDB's Python client reports SIGINT during a query so
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
 
 
 def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
