@@ -168,7 +168,11 @@ class Run:
         self.warn_first: dict[str, tuple] = {}  # warning -> (key, label) of its first natively decided record
         self.warn_count: dict[str, int] = {}
         self.id_kinds: set[str] = set()
-        self.native_only = policy_has_control(self.policy)
+        # Decided natively as a whole: a policy whose own texts hold a control character, or
+        # with a number output whose JSON (`5` or `5.0`) depends on which rules set it.
+        from ..backends.sql.query import number_output_kinds
+
+        self.native_only = policy_has_control(self.policy) or "mixed" in number_output_kinds(self.policy).values()
         self.messages: list[tuple[tuple, str]] = []
 
     # One input: staged, decided, rejections rechecked. Returns False when the run stops.
