@@ -136,6 +136,10 @@ def test_usage_errors(tmp_path):
     assert verdict("eval", "-p", policy, "--format", "parquet", ROOT / "examples/users.csv").exit_code == 2
     r = verdict("eval", "-p", policy, "--backend", "duckdb", "--format", "parquet", ROOT / "examples/users.csv")
     assert r.exit_code == 2 and "-o FILE" in r.output
+    users = ROOT / "examples/users.csv"
+    assert verdict("diff", policy, policy, "--facts", users, "--backend", "spark").exit_code == 2
+    assert verdict("diff", policy, policy, "--backend", "duckdb").exit_code == 2  # without --facts
+    assert verdict("diff", policy, policy, "--facts", users, "--id", "user_id").exit_code == 2  # --id: duckdb only
     r = verdict("eval", "-p", policy, "--backend", "duckdb", tmp_path / "nothing-*.jsonl")
     assert r.exit_code == 2 and "no file matches" in r.output and "Traceback" not in r.output
 
