@@ -198,7 +198,9 @@ class Run:
             self.stop = (k, 0)
             raise Abort()
         sql = decision_sql(policy, st.table, self.id_field, self.lang)
-        warn = "s.__warn" if st.warn_const is None else None
+        warn = None
+        if st.warn_const is None and con.execute(f"SELECT bool_or(len(__warn) > 0) FROM {st.table}").fetchone()[0]:
+            warn = "s.__warn"  # some record has undeclared keys: its warnings come from the staging
         join = f" JOIN {st.table} s USING (__row)" if warn else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.*{', ' + warn + ' AS __warn' if warn else ''} "
                     f"FROM ({sql}) q{join}")
@@ -365,8 +367,10 @@ class Run:
                 from .jsontext import warning
 
                 cols.append(f"CAST([{', '.join(lit(warning(w)) for w in st.warn_const)}] AS VARCHAR[]) AS warnings")
-            else:
+            elif warn:
                 cols.append("__warn AS warnings")
+            else:
+                cols.append("CAST([] AS VARCHAR[]) AS warnings")
             selects.append(f"SELECT {k} AS __src, __row, {', '.join(cols)} FROM __dec_{k} WHERE {cond}")
         if selects and col_types is None:
             desc = self.con.execute(f"DESCRIBE {selects[0]}").fetchall()
