@@ -16,10 +16,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 HEADER = ("# verdict benchmark results\n\n"
-          "Written by `bench/bench_eval.py`, `bench/bench_validate.py` and `bench/bench_batch.py` "
-          "(see bench/README.md); "
+          "Written by `bench/bench_eval.py`, `bench/bench_validate.py`, `bench/bench_batch.py` "
+          "and `bench/bench_sql.py` (see bench/README.md); "
           "each script rewrites only its own section.\n")
-ORDER = ("bench_eval", "bench_validate", "bench_batch")
+ORDER = ("bench_eval", "bench_validate", "bench_batch", "bench_sql")
 
 
 def machine_info() -> str:

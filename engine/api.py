@@ -58,13 +58,17 @@ class CompiledPolicy:
     def digest(self) -> str:
         return self.policy.digest
 
-    def evaluate(self, facts: Mapping, *, trace: bool = False, backend: str = "native") -> Decision:
+    def evaluate(self, facts: Mapping, *, trace: bool = False, backend: str = "native",
+                 undeclared: str = "warn") -> Decision:
         """Decide one record. Raises FactsError (naming the fact) for invalid facts.
 
         `trace=True` records every condition's result for explanations; without it the
-        native backend takes its fast path. (An instance's `evaluate` is the generated
-        function that behaves exactly like this method; see __init__.)"""
-        return _evaluate(self.ruleset, facts, trace=trace, backend=backend)
+        native backend takes its fast path. Keys that name no declared fact (a user id)
+        are ignored: `undeclared="warn"` (the default) lists them in the Decision's
+        `warnings` (and its JSON's); "ignore" says nothing, and such a record stays on the
+        fast path; "refuse" makes them a FactsError. (An instance's `evaluate` is the
+        generated function that behaves exactly like this method; see __init__.)"""
+        return _evaluate(self.ruleset, facts, trace=trace, backend=backend, undeclared=undeclared)
 
     def analyse(self) -> list:
         """The static-analysis findings of the policy, as `verdict validate` reports them:

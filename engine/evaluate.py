@@ -14,7 +14,7 @@ from typing import Mapping
 from .compile import RuleSet
 from .errors import BackendDisagreement
 from .runtime.decision import Decision, assemble
-from .runtime.facts import normalize
+from .runtime.facts import UNDECLARED, normalize
 
 
 def decide(ruleset: RuleSet, facts: dict, *, trace: bool = True, backend: str = "native",
@@ -53,19 +53,25 @@ def _tri(v) -> str:
 
 
 def slow_decide(ruleset: RuleSet, record: Mapping, *, trace: bool = False, backend: str = "native",
-                label: str | None = None) -> Decision:
+                label: str | None = None, undeclared: str = "warn") -> Decision:
     """The generic path: validate and normalize the record, match, assemble."""
-    facts, warnings = normalize(ruleset.policy, record, label)
+    facts, warnings = normalize(ruleset.policy, record, label, undeclared)
     return decide(ruleset, facts, trace=trace, backend=backend, warnings=tuple(w.message for w in warnings))
 
 
 def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: str = "native",
-             label: str | None = None) -> Decision:
+             label: str | None = None, undeclared: str = "warn") -> Decision:
     """Validate one record of facts and decide it. Raises FactsError for bad facts.
 
     On the native backend an ordinary record (every fact present and valid) is one
     generated function call (`NativeBackend.decide`, or `decide_trace` with the trace);
-    everything else takes the generic path, which the tests compare both against."""
+    everything else takes the generic path, which the tests compare both against.
+
+    `undeclared` (`facts.UNDECLARED`): keys that name no declared fact are ignored with a
+    warning in the Decision ("warn"), ignored silently ("ignore": such a record stays on
+    the generated path) or refused as a FactsError ("refuse")."""
+    if undeclared != "warn":
+        return _evaluate_undeclared(ruleset, record, trace, backend, label, undeclared)
     if label is None:  # tests in the order of the common cases: this is the hot path
         if backend == "native":
             if not trace:
@@ -78,12 +84,28 @@ def evaluate(ruleset: RuleSet, record: Mapping, *, trace: bool = True, backend: 
     return slow_decide(ruleset, record, trace=trace, backend=backend, label=label)
 
 
-def _decide_on_other_backend(ruleset: RuleSet, record: Mapping, backend: str) -> Decision:
+def _evaluate_undeclared(ruleset: RuleSet, record: Mapping, trace: bool, backend: str, label: str | None,
+                         undeclared: str) -> Decision:
+    """`evaluate` with undeclared keys ignored silently, or refused."""
+    if undeclared not in UNDECLARED:
+        raise ValueError(f"undeclared must be one of {', '.join(UNDECLARED)}, got {undeclared!r}")
+    if undeclared == "refuse" and isinstance(record, Mapping):
+        facts = ruleset.policy.facts
+        if any(k not in facts for k in record):  # every problem of the record, this one too
+            normalize(ruleset.policy, record, label, "refuse")
+    if label is None and not trace:
+        if backend == "native":
+            return ruleset.native.decide_open(record)
+        return _decide_on_other_backend(ruleset, record, backend, ruleset.native.decide_open)
+    return slow_decide(ruleset, record, trace=trace, backend=backend, label=label, undeclared="ignore")
+
+
+def _decide_on_other_backend(ruleset: RuleSet, record: Mapping, backend: str, decide=None) -> Decision:
     """Another backend, without a trace. The native fast path validates and normalizes the
     record (the checks of `facts.normalize`, generated) and yields the Decision that those
     facts and *its* matches imply; the other backend then computes the matches itself.
     A Decision is a function of facts and matches (`assemble`), and the matches must be the
     same (`checked_matches`), so the native Decision *is* the other backend's."""
-    reference = ruleset.native.decide(record)  # raises FactsError for a bad record
+    reference = (decide or ruleset.native.decide)(record)  # raises FactsError for a bad record
     checked_matches(ruleset, backend, reference.facts, reference.matched)
     return reference

@@ -98,7 +98,7 @@ reasons:
 
 
 ALLOWED_NAMES = re.compile(r"^(v\d+|m\d+|c\d+_\d+|k\d+|fl_\d+|out\d+|o|by|fl|fx|r|f|facts|trace|backend|_sel|_vals|v|c"
-                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_route|_compress|_by_table|_inf|_whole"
+                           r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_slow_open|undeclared|_route|_compress|_by_table|_inf|_whole"
                            r"|tuple|dict|len|min|max|sum|frozenset|int|float|str|KeyError|True|False|None)$")
 
 
@@ -106,7 +106,7 @@ def assert_safe(source: str, policy) -> None:
     """Parsed, the generated module names only what we make up or supply, calls only
     those, and its strings are exactly policy values (never code)."""
     tree = ast.parse(source)
-    allowed_strings = set(policy.facts) | set(policy.outcome_ids) | set(policy.outputs) | {"native"}
+    allowed_strings = set(policy.facts) | set(policy.outcome_ids) | set(policy.outputs) | {"native", "warn"}
     allowed_strings |= {f for r in policy.rules for f in r.then.flags}
     allowed_strings |= {v for spec in policy.facts.values() for v in spec.enum or ()}
     for rule in policy.rules:

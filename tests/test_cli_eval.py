@@ -116,10 +116,14 @@ def test_id_field_is_copied_not_treated_as_a_fact():
 
 
 def test_repeated_warning_is_shown_once_and_counted():
+    """`--undeclared warn-once` (the default): one line for the batch, after the summary,
+    naming the key, where it was first seen and in how many records; not in the JSON."""
     r = run("eval", "-p", POLICY, "examples/users.csv")
     assert r.exit_code == 0
-    assert r.stderr.count("undeclared fact `user_id` ignored") == 2  # first record, and the summary count
-    assert "(in 6 records)" in r.stderr
+    assert r.stderr.count("undeclared fact `user_id` ignored") == 1
+    assert r.stderr.splitlines()[-1] == ("verdict: warning: examples/users.csv:2: undeclared fact `user_id` "
+                                         "ignored (in 6 records)")
+    assert all("warnings" not in json.loads(x) for x in r.stdout.splitlines())
 
 
 def test_missing_id_field_is_a_located_record_error(tmp_path):

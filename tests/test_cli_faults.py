@@ -314,7 +314,7 @@ def _boom(*_a, **_k):
 
 INTERNAL = {
     "validate": ("engine.cli.validate.check_policy_file", ["validate", "policies/"]),
-    "eval": ("engine.evaluate.evaluate", ["eval", "-p", D11, "examples/user-gold.json"]),
+    "eval": ("engine.explain.render.decision_dict", ["eval", "-p", D11, "examples/user-gold.json"]),
     "explain": ("engine.explain.render.explain_text", ["explain", "-p", D11, "examples/user-gold.json"]),
     "test": ("engine.suites.run.run_suites", ["test", "policies/"]),
     "diff": ("engine.analysis.diff.diff_policies", ["diff", D11, D11]),
@@ -337,7 +337,7 @@ def test_an_unexpected_exception_is_one_internal_error_line(monkeypatch: pytest.
 def test_verdict_debug_re_raises_the_bug(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setenv("VERDICT_DEBUG", "1")
-    monkeypatch.setattr("engine.evaluate.evaluate", _boom)
+    monkeypatch.setattr("engine.explain.render.decision_dict", _boom)
     result = CliRunner().invoke(main, ["eval", "-p", D11, "examples/user-gold.json"])
     assert isinstance(result.exception, RuntimeError)
 
@@ -345,9 +345,9 @@ def test_verdict_debug_re_raises_the_bug(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_an_internal_error_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
     """The console script as a user runs it: a library function made to fail."""
     hook = tmp_path / "sitecustomize.py"
-    hook.write_text("import engine.evaluate\n"
+    hook.write_text("import engine.explain.render\n"
                     "def _boom(*a, **k):\n    raise ZeroDivisionError('made to fail')\n"
-                    "engine.evaluate.evaluate = _boom\n", encoding="utf-8")
+                    "engine.explain.render.decision_dict = _boom\n", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
     env.pop("VERDICT_DEBUG", None)
     p = subprocess.run([sys.executable, "-m", "engine.cli", "eval", "-p", D11, "examples/user-gold.json"],

@@ -125,8 +125,10 @@ def distance(spec: FactSpec, old, new) -> float:
             scale = max(abs(old), abs(new), 1)
         try:
             return abs(new - old) / scale
-        except OverflowError:  # integers beyond a double's range: the exact ratio, then a float
-            return float(Fraction(abs(new - old)) / Fraction(scale))
+        except OverflowError:
+            # An integer beyond a double's range, against an integer or a float: `new - old`
+            # itself may overflow, so the exact difference and ratio, then a float (≤ 2).
+            return float(abs(Fraction(new) - Fraction(old)) / Fraction(scale))
     if spec.enum and len(spec.enum) > 1 and old in spec.enum and new in spec.enum:
         return abs(spec.enum.index(new) - spec.enum.index(old)) / (len(spec.enum) - 1)
     return 1.0

@@ -9,6 +9,9 @@ python` prints), with four functions:
 - `decide(record)`: a raw record to its Decision in one call: generated validation guards,
   matches and the assembled Decision; anything unusual goes to the generic path `_slow`.
 - `decide_trace(record)`: the same with the full trace, or None (take the generic path).
+- `decide_open(record)`: like `decide`, but keys that name no declared fact are ignored
+  silently (a user id, an extra column) instead of sending the record to the generic path
+  for a warning each; what the CLI batch calls (`--undeclared`).
 
 Where a condition can be unknown (an optional fact, an undecided rule) `rule_matches` and
 `trace` use the Kleene helpers of `semantics`; elsewhere the code is plain `and`/`or`.
@@ -53,6 +56,7 @@ HEADER = """\
 #   _plan _UNKNOWN      the policy's Plan, and the outcome while an undecided rule could change it
 #   _policy _Decision   the Policy, and the Decision type (engine/runtime/decision.py)
 #   _slow               the generic path: normalize the record, rule_matches, assemble
+#   _slow_open          the same, undeclared keys ignored without a warning
 #   _by_table           the deciding rules of an outcome per bit pattern of their matches
 #   _compress _inf      itertools.compress, float("inf")
 #   _whole              whether a string holds no lone surrogate (language/values.py)
@@ -340,7 +344,7 @@ class _Gen:
             check += f" and {var} <= {number_literal(hi)}" if hi is not None else f" and {var} < _inf"
         return f"({check})"
 
-    def decide_function(self, with_trace: bool = False, routed: bool = False) -> list[str]:
+    def decide_function(self, with_trace: bool = False, routed: bool = False, open_keys: bool = False) -> list[str]:
         """`decide(record)`: validation guards, matches and the assembled Decision in one
         function; a record that is not a plain dict of exactly the declared facts, each
         present, valid and already normalized, goes to the generic path `_slow`, which is
@@ -351,20 +355,29 @@ class _Gen:
         generic path's facts order (the policy's).
 
         With `routed`, `decide` takes `CompiledPolicy.evaluate`'s arguments and hands any
-        but the defaults to `_route` (see `NativeBackend.entry`)."""
+        but the defaults to `_route` (see `NativeBackend.entry`).
+
+        With `open_keys`, `decide_open(record)`: a dict with more keys than the declared
+        facts stays on this path; those keys are ignored (not in the Decision's facts, no
+        warning), and the generic path it falls back to ignores them too (`_slow_open`)."""
         policy = self.policy
-        off = "return None" if with_trace else "return _slow(r)"
-        if with_trace:
+        off = "return None" if with_trace else "return _slow_open(r)" if open_keys else "return _slow(r)"
+        if open_keys:
+            lines = ["def decide_open(r):",
+                     f"{IND}if r.__class__ is not dict or len(r) < {len(policy.facts)}:", f"{IND}    {off}",
+                     f"{IND}try:"]
+        elif with_trace:
             lines = ["def decide_trace(r):"]
         elif routed:
-            lines = ["def decide(facts, *, trace=False, backend='native'):",
+            lines = ["def decide(facts, *, trace=False, backend='native', undeclared='warn'):",
                      f"{IND}r = facts",
-                     f"{IND}if trace or backend != 'native':",
-                     f"{IND}    return _route(r, trace=trace, backend=backend)"]
+                     f"{IND}if trace or backend != 'native' or undeclared != 'warn':",
+                     f"{IND}    return _route(r, trace=trace, backend=backend, undeclared=undeclared)"]
         else:
             lines = ["def decide(r):"]
-        lines += [f"{IND}if r.__class__ is not dict or len(r) != {len(policy.facts)}:", f"{IND}    {off}",
-                  f"{IND}try:"]
+        if not open_keys:
+            lines += [f"{IND}if r.__class__ is not dict or len(r) != {len(policy.facts)}:", f"{IND}    {off}",
+                      f"{IND}try:"]
         lines += [f"{IND}    {var} = r[{literal(fname)}]" for fname, var in self.fact_var.items()]
         lines += [f"{IND}except KeyError:", f"{IND}    {off}"]
         if self.fact_var:
@@ -412,6 +425,13 @@ class _Gen:
             lines.append(f"{IND}fx = r.copy() if tuple(r) == {keys} else {{{fmap}}}")
             lines.append(f"{IND}return _Decision((_policy, fx, o, True, by, {self.matches()}, fl, "
                          f"{outputs}, (), {self.traces()}, ()))")
+        elif open_keys:
+            # The declared facts only, in the record's order when it has no other key (what
+            # `decide` keeps), else in the policy's (what the generic path builds).
+            fmap = ", ".join(f"{literal(fname)}: {var}" for fname, var in self.fact_var.items())
+            lines.append(f"{IND}fx = r.copy() if len(r) == {len(policy.facts)} else {{{fmap}}}")
+            lines.append(f"{IND}return _Decision((_policy, fx, o, True, by, {self.matches()}, fl, "
+                         f"{outputs}, (), None, ()))")
         else:
             lines.append(f"{IND}return _Decision((_policy, r.copy(), o, True, by, {self.matches()}, fl, "
                          f"{outputs}, (), None, ()))")
@@ -436,13 +456,14 @@ def _generate(policy: Policy) -> tuple[_Module, str]:
     functions = [_Gen(policy, module, definite=False).function("rule_matches", with_trace=False),
                  _Gen(policy, module, definite=False).function("trace", with_trace=True),
                  _Gen(policy, module, definite=True).decide_function(),
-                 _Gen(policy, module, definite=True).decide_function(with_trace=True)]
+                 _Gen(policy, module, definite=True).decide_function(with_trace=True),
+                 _Gen(policy, module, definite=True).decide_function(open_keys=True)]
     return module, _source(HEADER, module.lines(), functions)
 
 
 def generate_source(policy: Policy) -> str:
-    """The Python source of `rule_matches`, `trace`, `decide` and `decide_trace` for a
-    policy: deterministic (the same policy gives the same text in every process)."""
+    """The Python source of `rule_matches`, `trace`, `decide`, `decide_trace` and
+    `decide_open` for a policy: deterministic (the same policy gives the same text in every process)."""
     return _generate(policy)[1]
 
 
@@ -476,6 +497,7 @@ class NativeBackend:
         self._globals = _exec(self.source, self.filename, {
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
             "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
+            "_slow_open": self.slow_open,
             "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None, "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
@@ -483,6 +505,8 @@ class NativeBackend:
         # `decide_trace(record)`: the traced Decision, or None where the generic path must
         # decide (`evaluate(trace=True)` tries it first).
         self.decide_trace: Callable = self._globals["decide_trace"]
+        # `decide_open(record)`: `decide` with undeclared keys ignored, silently.
+        self.decide_open: Callable = self._globals["decide_open"]
 
     def slow(self, record, label: str | None = None) -> Decision:
         """The generic path without a trace: validate and normalize the record (raises
@@ -490,9 +514,15 @@ class NativeBackend:
         facts, warnings = normalize(self.policy, record, label)
         return assemble(self.plan, facts, self.rule_matches(facts), warnings=tuple(w.message for w in warnings))
 
+    def slow_open(self, record, label: str | None = None) -> Decision:
+        """The generic path of `decide_open`: undeclared keys ignored without a warning."""
+        facts, warnings = normalize(self.policy, record, label, "ignore")
+        return assemble(self.plan, facts, self.rule_matches(facts), warnings=tuple(w.message for w in warnings))
+
     def entry(self, route: Callable) -> Callable:
-        """`decide` with the signature `(facts, *, trace=False, backend='native')`: other
-        options go to `route(facts, trace=…, backend=…)`, the defaults take `decide`'s own
+        """`decide` with the signature `(facts, *, trace=False, backend='native',
+        undeclared='warn')`: other options go to `route(facts, trace=…, backend=…,
+        undeclared=…)`, the defaults take `decide`'s own
         path in the same frame. Compiled on demand, for the one caller that needs it
         (`CompiledPolicy`, which wires the router from above), in a copy of the module's
         namespace: it reuses the module's constants."""

@@ -20,7 +20,8 @@ BATCH_OUTPUTS = (None, "jsonl", "csv", "parquet")
 
 def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace: bool, backend: str,
              on_error: str, output: str | None, summary, counterfactuals: bool, id_field: str | None,
-             input_format: str | None, allow_empty: bool, master: str | None) -> int | None:
+             input_format: str | None, allow_empty: bool, master: str | None,
+             undeclared: str = "warn-once") -> int | None:
     """The exit code of a batch run, or None: decide record by record (duckdb only)."""
 
     out_fmt = fmt or format_of_output(output)
@@ -32,7 +33,8 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
             from .run import run_batch
 
             return run_batch(ruleset, paths, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
-                             id_field=id_field, input_format=input_format, allow_empty=allow_empty)
+                             id_field=id_field, input_format=input_format, allow_empty=allow_empty,
+                             undeclared=undeclared)
         return run_spark(ruleset, paths, master=master, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
                          id_field=id_field, input_format=input_format, allow_empty=allow_empty)
     if fmt in ("csv", "parquet") or input_format == "parquet":

@@ -142,6 +142,7 @@ class Staged(NamedTuple):
     rows: int  # records staged
     id_kind: str | None  # how the id column is held: json | varchar | the Parquet type
     warn_const: tuple[str, ...] | None  # CSV/Parquet: the undeclared columns, the same for every record
+    # (JSONL: `__warn`, the record's undeclared keys)
 
 
 # Control characters DuckDB's to_json escapes otherwise than Python (see engine.batch.jsontext):
@@ -149,14 +150,16 @@ class Staged(NamedTuple):
 CONTROL = "'[\\x00-\\x07\\x0b\\x0e-\\x1f]'"
 
 
-def stage(con, policy: Policy, inp: Input, index: int, id_field: str | None, control: bool = False) -> Staged:
+def stage(con, policy: Policy, inp: Input, index: int, id_field: str | None, control: bool = False,
+          refuse: bool = False) -> Staged:
     """The staged facts relation of one input (see the module docstring). With `control`,
-    every record is flagged (a policy whose texts only the native encoder writes exactly)."""
+    every record is flagged (a policy whose texts only the native encoder writes exactly);
+    with `refuse` (`--undeclared refuse`), every record with an undeclared key."""
     if inp.fmt == "jsonl":
-        return _stage_jsonl(con, policy, inp, index, id_field)
+        return _stage_jsonl(con, policy, inp, index, id_field, refuse)
     if inp.fmt == "csv":
-        return _stage_csv(con, policy, inp, index, id_field)
-    return _stage_parquet(con, policy, inp, index, id_field, control)
+        return _stage_csv(con, policy, inp, index, id_field, refuse)
+    return _stage_parquet(con, policy, inp, index, id_field, control, refuse)
 
 
 def _first_error(checks: list[tuple[str, str]]) -> str:
@@ -166,7 +169,7 @@ def _first_error(checks: list[tuple[str, str]]) -> str:
     return "CASE " + " ".join(f"WHEN {cond} THEN {lit(name)}" for name, cond in checks) + " ELSE NULL END"
 
 
-def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | None) -> Staged:
+def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | None, refuse: bool = False) -> Staged:
     table = f"__staged_{index}"
     facts = list(policy.facts.values())
     # Lines by number (blank ones too, so `__row` is the line number the native reader names).
@@ -237,12 +240,13 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
                  f"AND NOT ({d} = floor({d}) AND abs({d}) >= {_EXACT})))")
         checks.insert(0, (RECORD, f"NOT coalesce({id_ok}, false)"))
     known = [f.name for f in facts] + ([id_field] if id_field is not None else [])
+    if refuse:
+        checks.insert(0, (RECORD, f"len(list_filter(keys, lambda k: NOT list_contains({_list(known)}, k))) > 0"))
     type_error = _first_error([(RECORD, "NOT ok")] + checks)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT __row, {id_col}{', '.join(cols)}, {type_error} AS __type_error,
-               list_transform(list_filter(keys, lambda k: NOT list_contains({_list(known)}, k)),
-                              lambda k: 'undeclared fact `' || k || '` ignored') AS __warn
+               list_filter(keys, lambda k: NOT list_contains({_list(known)}, k)) AS __warn
         FROM __parsed_{index}""")
     con.execute(f"DROP TABLE __lines_{index}; DROP TABLE __json_{index}; DROP TABLE __parsed_{index}")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -266,7 +270,7 @@ def _csv_header(path: str) -> list[str]:
     return [h.strip() for h in row] if row else []
 
 
-def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None) -> Staged:
+def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None, refuse: bool = False) -> Staged:
     table = f"__staged_{index}"
     try:
         header = _csv_header(inp.path)
@@ -323,6 +327,8 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
         id_col = f"{c} AS {ident(id_field)}, "
         checks.insert(0, (RECORD, f"{c} IS NULL OR regexp_matches({c}, {CONTROL})"))
     warn = tuple(h for h in header if h not in policy.facts and h != id_field)
+    if refuse and warn:
+        checks.insert(0, (RECORD, "true"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS
         SELECT __row, {id_col}{', '.join(cols)}, {_first_error(checks)} AS __type_error
@@ -338,7 +344,8 @@ _BIG_INTS = {"UBIGINT", "HUGEINT", "UHUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
 
 
-def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | None, control: bool) -> Staged:
+def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | None, control: bool,
+                   refuse: bool = False) -> Staged:
     table, raw = f"__staged_{index}", f"__raw_{index}"
     src = f"read_parquet({lit(inp.path)}, file_row_number=true)"
     try:
@@ -405,7 +412,7 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
         id_col, id_kind = f"{c} AS {ident(id_field)}, ", typ
         checks.insert(0, (RECORD, f"NOT coalesce({ok}, false)"))
     warn = tuple(n for n in types if n not in policy.facts and n != id_field)
-    if control:
+    if control or (refuse and warn):
         checks.insert(0, (RECORD, "true"))
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {table} AS

@@ -63,10 +63,12 @@ class Checked(NamedTuple):
     problem: str | None
     decision: object = None
     record_id: object = None
+    extra: tuple = ()  # the record's undeclared keys (a record that reached the fact checks)
 
 
-def native_check(ruleset, rec: Record, id_field: str | None, row: int) -> Checked:
-    """One record as `verdict eval` checks and decides it (engine/cli/decide.py)."""
+def native_check(ruleset, rec: Record, id_field: str | None, row: int, undeclared: str = "warn-once") -> Checked:
+    """One record as `verdict eval` checks and decides it (engine/cli/decide.py): undeclared
+    keys ignored without a warning in the decision (`warn-once`, `ignore`) or refused."""
     from ..errors import FactsError
     from ..evaluate import evaluate
 
@@ -81,11 +83,14 @@ def native_check(ruleset, rec: Record, id_field: str | None, row: int) -> Checke
                 problem = f"`{id_field}` must be a string or a number"
     if problem is not None:
         return Checked(row, rec.label, problem)
+    facts = ruleset.policy.facts
+    extra = tuple(k for k in data if k not in facts)
     try:
-        decision = evaluate(ruleset, data, trace=False, backend="native")
+        decision = evaluate(ruleset, data, trace=False, backend="native",
+                            undeclared="refuse" if undeclared == "refuse" else "ignore")
     except FactsError as exc:
-        return Checked(row, rec.label, "; ".join(p.message for p in exc.problems))
-    return Checked(row, rec.label, None, decision, record_id)
+        return Checked(row, rec.label, "; ".join(p.message for p in exc.problems), extra=extra)
+    return Checked(row, rec.label, None, decision, record_id, extra)
 
 
 def records_jsonl(policy, inp: Input, rows: list[int]) -> list[tuple[int, Record]]:
@@ -137,14 +142,14 @@ def native_records(policy, con, inp: Input, raw: str | None, rows: list[int]) ->
     return records_parquet(con, inp, raw, rows)
 
 
-def _native_file(ruleset, inp: Input, id_field, allow_empty: bool) -> tuple[list[Checked], str | None]:
+def _native_file(ruleset, inp: Input, id_field, allow_empty: bool, undeclared: str) -> tuple[list[Checked], str | None]:
     """A whole input read and decided by the native path; and the input's error, if it
     cannot be read to its end (the records before it are decided)."""
     out = []
     try:
         with open_records(inp.path, ruleset.policy, inp.fmt, allow_empty=allow_empty) as records:
             for n, rec in enumerate(records, 1):
-                out.append(native_check(ruleset, rec, id_field, n))
+                out.append(native_check(ruleset, rec, id_field, n, undeclared))
     except RecordsError as exc:
         return out, str(exc)
     return out, None
@@ -153,7 +158,11 @@ def _native_file(ruleset, inp: Input, id_field, allow_empty: bool) -> tuple[list
 # -- the run ----------------------------------------------------------------------------
 
 class Run:
-    def __init__(self, ruleset, *, lang, id_field, on_error, fmt):
+    def __init__(self, ruleset, *, lang, id_field, on_error, fmt, undeclared="warn-once"):
+        self.undeclared = undeclared
+        self.extra_keys: dict = {}  # undeclared key -> (first input, row, position): the order first seen
+        self.extra_records = 0
+        self.extra_first: tuple | None = None  # (key, label) of the first record with one
         self.ruleset = ruleset
         self.policy = ruleset.policy
         self.lang = lang
@@ -181,16 +190,17 @@ class Run:
         try:
             if self.native_only and inp.fmt != "parquet":
                 raise NativeOnly("the policy's texts hold control characters")
-            st = stage(con, policy, inp, k, self.id_field, control=self.native_only)
+            st = stage(con, policy, inp, k, self.id_field, control=self.native_only,
+                       refuse=self.undeclared == "refuse")
         except NativeOnly:
-            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared))
         except InputsError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB cannot read it as we need: the native reader can
             if (inp.fmt == "parquet" or not _is_duckdb_error(exc) or type(exc).__name__ == "InterruptException"
                     or "interrupted" in str(exc).lower()):
                 raise
-            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared))
         if st.rows == 0 and not allow_empty:
             empty = EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
                                          "--allow-empty accepts it")
@@ -198,12 +208,8 @@ class Run:
             self.stop = (k, 0)
             raise Abort()
         sql = decision_sql(policy, st.table, self.id_field, self.lang)
-        warn = None
-        if st.warn_const is None and con.execute(f"SELECT bool_or(len(__warn) > 0) FROM {st.table}").fetchone()[0]:
-            warn = "s.__warn"  # some record has undeclared keys: its warnings come from the staging
-        join = f" JOIN {st.table} s USING (__row)" if warn else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.*{', ' + warn + ' AS __warn' if warn else ''} "
-                    f"FROM ({sql}) q{join}")
+        warn = None  # undeclared keys: one warning for the run (as native), none in the decisions
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.* FROM ({sql}) q")
         # The outputs are written in table order: sort only when the query did not keep it.
         unordered = con.execute(f"SELECT count(*) FROM (SELECT __row, lag(__row) OVER () AS p FROM __dec_{k}) "
                                 "WHERE p > __row").fetchone()[0]
@@ -217,7 +223,7 @@ class Run:
         stop_row = None
         if rejected:
             rows = [r for r, _, _ in rejected]
-            checked = [native_check(self.ruleset, rec, self.id_field, row)
+            checked = [native_check(self.ruleset, rec, self.id_field, row, self.undeclared)
                        for row, rec in native_records(policy, con, inp, st.raw, rows)]
             by_row = {c.row: c for c in checked}
             for row, why, type_error in rejected:
@@ -225,6 +231,7 @@ class Run:
                 if c is None:  # a line the native reader does not count as a record (blank to it)
                     self.fallback.append((k, row, None, None, None))
                     continue
+                self._extra(k, c)
                 if c.problem is not None:
                     self.say((k, row, 0), f"verdict: {c.label}: {c.problem}")
                     if self.on_error == "fail":
@@ -256,6 +263,15 @@ class Run:
         else:
             self.id_kinds.add(kind)
 
+    def _extra(self, k: int, c: Checked) -> None:
+        """Remember a natively checked record's undeclared keys (for the run's one warning)."""
+        if c.extra:
+            self.extra_records += 1
+            for i, key in enumerate(c.extra):
+                self.extra_keys.setdefault(key, (k, c.row, i))
+            if self.extra_first is None or (k, c.row) < self.extra_first[0]:
+                self.extra_first = ((k, c.row), c.label)
+
     def _native_decision(self, k: int, c: Checked) -> None:
         from ..explain.render import to_json
 
@@ -268,6 +284,7 @@ class Run:
 
     def _add_native(self, k: int, checked: list[Checked], error: str | None = None) -> bool:
         for c in checked:
+            self._extra(k, c)
             if c.problem is not None:
                 self.say((k, c.row, 0), f"verdict: {c.label}: {c.problem}")
                 if self.on_error == "fail":
@@ -286,15 +303,11 @@ class Run:
         """A line for stderr, printed in record order with the warnings (`flush`)."""
         self.messages.append((key, line))
 
-    def flush(self, inputs: list[Input]) -> list:
-        """Print the problems and the first occurrence of each warning in the order the
-        native path prints them (by record); returns the warnings (for the summary)."""
-        warns = self.warnings(inputs)
-        lines = list(self.messages) + [(key, f"verdict: warning: {label}: {w}") for key, w, label, _ in warns]
-        for _, line in sorted(lines, key=lambda kl: kl[0]):
+    def flush(self, inputs: list[Input]) -> None:
+        """Print the problems in the order the native path prints them (by record)."""
+        for _, line in sorted(self.messages, key=lambda kl: kl[0]):
             click.echo(line, err=True)
         self.messages = []
-        return warns
 
     def _part(self, k: int, st, warn: str | None, stop_row: int | None) -> None:
         """The decided rows of input k (before `stop_row`), for the output."""
@@ -318,8 +331,7 @@ class Run:
     def select_jsonl(self) -> str:
         selects = []
         for k, st, warn, cond in self.parts:
-            line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind,
-                                 warn="__warn" if warn else None, warn_const=st.warn_const)
+            line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind)
             selects.append(f"SELECT {k} AS __src, __row, {line} AS j FROM __dec_{k} WHERE {cond}")
         if self._ordered():  # one input, all decided in SQL: its table is in __row order already
             return f"SELECT j FROM ({selects[0]})"
@@ -363,14 +375,6 @@ class Run:
             cols += [f"{lit(policy.id)} AS policy", f"{_version_sql(policy.version)} AS version",
                      f"{lit(policy.digest)} AS policy_digest"]
             cols += [ident(c) for c in DECISION_COLUMNS]
-            if st.warn_const is not None:
-                from .jsontext import warning
-
-                cols.append(f"CAST([{', '.join(lit(warning(w)) for w in st.warn_const)}] AS VARCHAR[]) AS warnings")
-            elif warn:
-                cols.append("__warn AS warnings")
-            else:
-                cols.append("CAST([] AS VARCHAR[]) AS warnings")
             selects.append(f"SELECT {k} AS __src, __row, {', '.join(cols)} FROM __dec_{k} WHERE {cond}")
         if selects and col_types is None:
             desc = self.con.execute(f"DESCRIBE {selects[0]}").fetchall()
@@ -383,7 +387,7 @@ class Run:
                            f"from_json(j, {lit(struct)}) AS d FROM __fb WHERE {self._stopped_sql()})")
         elif fb:  # every record was decided natively: the columns come from their JSON
             names = (["record_id"] if self.id_field else []) + ["policy", "version", "policy_digest",
-                                                                *DECISION_COLUMNS, "warnings"]
+                                                                *DECISION_COLUMNS]
             fields = ", ".join(f"json_extract(j, {lit('$.' + n)}) AS {ident(n)}" for n in names)
             selects.append(f"SELECT __src, __row, {fields} FROM __fb WHERE {self._stopped_sql()}")
         if not selects:
@@ -409,37 +413,44 @@ class Run:
                 counts[str(outcome)] = counts.get(str(outcome), 0) + 1
         return counts
 
-    def warnings(self, inputs: list[Input]) -> list[tuple[str, str, int]]:
-        """(warning, label of its first record, records) in the order of first appearance."""
-        found: list[tuple[tuple, str, str, int]] = []
+    def undeclared_warning(self, inputs: list[Input]) -> str | None:
+        """The run's one warning about undeclared keys (`--undeclared warn-once`), worded as
+        the native path words it: the first record with one, every key in the order first
+        seen, and how many records had one."""
+        from ..runtime.facts import shown_key
+
+        keys = dict(self.extra_keys)
+        records = self.extra_records
+        first = self.extra_first
         for k, st, warn, cond in self.parts:
+            con = self.con
             if st.warn_const:
-                n, first = self.con.execute(f"SELECT count(*), min(__row) FROM __dec_{k} WHERE {cond}").fetchone()
+                n, row = con.execute(f"SELECT count(*), min(__row) FROM __dec_{k} WHERE {cond}").fetchone()
                 if n:
-                    label = _label(self.ruleset.policy, inputs[k], first)
-                    found += [((k, first, i), w_text, label, n) for i, w_text in
-                              enumerate(_warning_texts(st.warn_const))]
-            elif warn:
-                for w_text, first, pos, n in self.con.execute(
-                        f"SELECT w, min(__row), min(pos), count(*) FROM (SELECT __row, unnest(__warn) AS w, "
-                        f"generate_subscripts(__warn, 1) AS pos FROM __dec_{k} WHERE {cond}) GROUP BY w").fetchall():
-                    found.append(((k, first, pos), w_text, f"{inputs[k].path}:{first}", n))
-        merged: dict[str, list] = {}
-        for key, w_text, label, n in sorted(found):
-            if w_text in merged:
-                merged[w_text][2] += n
-            else:
-                merged[w_text] = [key, label, n]
-        for w_text, (key, label) in self.warn_first.items():
-            if self.stop is not None and key[:2] >= self.stop:
-                continue
-            if w_text in merged:
-                merged[w_text][2] += self.warn_count[w_text]
-                if key < merged[w_text][0]:
-                    merged[w_text][0], merged[w_text][1] = key, label
-            else:
-                merged[w_text] = [key, label, self.warn_count[w_text]]
-        return [(key, w, label, n) for w, (key, label, n) in sorted(merged.items(), key=lambda kv: kv[1][0])]
+                    records += n
+                    for i, key in enumerate(st.warn_const):
+                        keys[key] = min(keys.get(key, (k, row, i)), (k, row, i))
+                    if first is None or (k, row) < first[0]:
+                        first = ((k, row), _label(self.policy, inputs[k], row))
+            elif st.warn_const is None:
+                rows = (f"SELECT s.__row, s.__warn FROM {st.table} s JOIN __dec_{k} USING (__row) "
+                        f"WHERE {cond} AND len(s.__warn) > 0")
+                n, row = con.execute(f"SELECT count(*), min(__row) FROM ({rows})").fetchone()
+                if n:
+                    records += n
+                    for key, r, pos in con.execute(
+                            f"SELECT w, min(__row), min(pos) FROM (SELECT __row, unnest(__warn) AS w, "
+                            f"generate_subscripts(__warn, 1) - 1 AS pos FROM ({rows})) GROUP BY w").fetchall():
+                        keys[key] = min(keys.get(key, (k, r, pos)), (k, r, pos))
+                    if first is None or (k, row) < first[0]:
+                        first = ((k, row), f"{inputs[k].path}:{row}")
+        if not records:
+            return None
+        ordered = [key for key, _ in sorted(keys.items(), key=lambda kv: kv[1])]
+        shown = ", ".join(f"`{shown_key(x)}`" for x in ordered[:10])
+        shown += f" and {len(ordered) - 10:,} more" if len(ordered) > 10 else ""
+        line = (f"verdict: warning: {first[1]}: undeclared fact{'s' if len(ordered) > 1 else ''} {shown} ignored")
+        return line + (f" (in {records:,} records)" if records > 1 else "")
 
 
 def _warning_texts(keys) -> list[str]:
@@ -469,7 +480,8 @@ def _is_duckdb_error(exc: Exception) -> bool:
 
 
 def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
-              id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True) -> int:
+              id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True,
+              undeclared: str = "warn-once") -> int:
     """Decide every record of every input with the SQL form; see the module docstring.
     Returns the exit code; a failure to write raises OutputError (the `main` group reports it).
     Ctrl-C while DuckDB runs is KeyboardInterrupt, as anywhere (exit 130, `-o` left as it was)."""
@@ -477,7 +489,8 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
 
     try:
         return _run_batch(ruleset, paths, fmt=fmt, lang=lang, on_error=on_error, output=output, id_field=id_field,
-                          input_format=input_format, allow_empty=allow_empty, summary=summary)
+                          input_format=input_format, allow_empty=allow_empty, summary=summary,
+                          undeclared=undeclared)
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None
     except RuntimeError as exc:  # DuckDB's Python client reports SIGINT during a query so
@@ -487,7 +500,8 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
 
 
 def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
-               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool) -> int:
+               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool,
+               undeclared: str) -> int:
 
     fmt = fmt or format_of_output(output) or "jsonl"
     if fmt == "parquet" and output is None:
@@ -500,7 +514,7 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             click.echo(f"verdict: {output} not written", err=True)
         return EXIT_INPUT
     tty = summary and sys.stderr.isatty()
-    run = Run(ruleset, lang=lang, id_field=id_field, on_error=on_error, fmt=fmt)
+    run = Run(ruleset, lang=lang, id_field=id_field, on_error=on_error, fmt=fmt, undeclared=undeclared)
     code = EXIT_OK
     try:
         for k, inp in enumerate(inputs):
@@ -513,7 +527,7 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
             tty = False
         run._fallback_table()
-        warns = run.flush(inputs)
+        run.flush(inputs)
         if code == EXIT_OK or output is None:  # on a failure only stdout gets the decisions before it
             _write(run, fmt, output)
     except Abort as abort:
@@ -537,9 +551,10 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
         if run.skipped:
             line += f"; {run.skipped:,} record{'s' if run.skipped != 1 else ''} skipped"
         click.echo(line, err=True)
-        for _, w, _, n in warns:
-            if n > 1:
-                click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
+    if undeclared == "warn-once":
+        line = run.undeclared_warning(inputs)
+        if line:
+            click.echo(line, err=True)
     return EXIT_OK
 
 

@@ -81,6 +81,10 @@ _EVAL_OPTIONS = [
     click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write decisions to a file (atomically)."),
     click.option("--id", "id_field", metavar="FIELD",
                  help="A record field that is the record's id (e.g. user_id): not a fact, copied into its decision."),
+    click.option("--undeclared", type=click.Choice(["warn-once", "ignore", "refuse"]), default="warn-once",
+                 show_default=True,
+                 help="Record keys that name no declared fact (the --id field never counts): ignore them "
+                      "with one warning for the run, silently, or refuse the record."),
     click.option("--input-format", type=click.Choice(["json", "jsonl", "csv", "yaml", "parquet"]),
                  help="How to read the facts (default: by file suffix; for `-` and other names, "
                       "a JSON document, JSON lines or YAML, told by the content); parquet with "

@@ -17,8 +17,8 @@ from .common import check_backend, eval_options, load_ruleset
 @click.option("--explain", "trace", is_flag=True,
               help="Add the full trace (every rule and condition) and the counterfactuals.")
 @click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
-def eval_cmd(facts, policy_path, backend, master, lang, on_error, output, id_field, input_format, allow_empty, fmt, trace,
-             no_counterfactuals) -> int:
+def eval_cmd(facts, policy_path, backend, master, lang, on_error, output, id_field, undeclared, input_format,
+             allow_empty, fmt, trace, no_counterfactuals) -> int:
     """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records).
 
     One record prints pretty JSON; a stream of records (several files, JSONL, CSV, a JSON
@@ -33,4 +33,5 @@ def eval_cmd(facts, policy_path, backend, master, lang, on_error, output, id_fie
     # Without --format, the input decides: JSON for one record, JSON lines for a stream.
     return run_records(ruleset, paths, fmt, lang, trace or fmt in ("text", "markdown"), backend, on_error,
                        output, summary=None, counterfactuals=trace and not no_counterfactuals,
-                       id_field=id_field, input_format=input_format, allow_empty=allow_empty, master=master)
+                       id_field=id_field, input_format=input_format, allow_empty=allow_empty,
+                       undeclared=undeclared, master=master)

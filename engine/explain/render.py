@@ -10,14 +10,18 @@ language.
 from __future__ import annotations
 
 import json
+import json.encoder as _json_encoder
+import weakref
 from functools import lru_cache
 
 from ..language.conditions import leaves
 from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule
 from ..language.templates import template_parts
-from ..language.values import format_value
+from ..language.values import INT_LIMIT, format_value, int_digits
 from ..runtime.decision import Decision
 from ..runtime.semantics import operand_value
+
+_jstr = _json_encoder.encode_basestring  # a str as JSON with ensure_ascii=False (C-accelerated)
 
 
 def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
@@ -259,17 +263,294 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
 def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2,
             counterfactuals=None, record_id=None) -> str:
     """The decision as JSON; `record_id` (the caller's id of the record, e.g. a user id
-    column of a batch) comes first so batch output can be joined back to its input."""
+    column of a batch) comes first so batch output can be joined back to its input.
+
+    One line (`indent=None`) of a decision without a trace or counterfactuals is written by
+    the policy's line encoder (`line_encoder`), which gives the same bytes as encoding
+    `decision_dict` without building it."""
+    if indent is None and counterfactuals is None and (decision.trace is None or trace is False):
+        return line_encoder(decision.policy, lang).encode(decision, record_id)
     data = decision_dict(decision, lang, trace=trace, counterfactuals=counterfactuals)
     if record_id is not None:
         data = {"record_id": record_id, **data}
-    return _encoder(indent).encode(data)
+    return dumps(data, indent)
+
+
+def dumps(data, indent: int | None = None) -> str:
+    """JSON text as verdict writes it: `ensure_ascii=False`, `(",", ":")` on one line and
+    `(",", ": ")` with an indent, floats as Python's repr, integers of any size. Python
+    refuses `str()` of an integer beyond 4,300 digits (a process-wide limit, never changed
+    here): only a value that holds one takes the slower encoder, which writes it in full."""
+    try:
+        return _encoder(indent).encode(data)
+    except ValueError as exc:
+        if "Exceeds the limit" not in str(exc):
+            raise
+    return "".join(_big_iterencode(indent)(data, 0))
 
 
 @lru_cache(maxsize=None, typed=True)
 def _encoder(indent) -> json.JSONEncoder:
     """One encoder per indent: `json.dumps` with options builds a new one every call."""
     return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+
+
+def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
+    """A float as `json.JSONEncoder` writes it (allow_nan: NaN and ±Infinity as JavaScript's)."""
+    if o != o:
+        return "NaN"
+    if o == _inf:
+        return "Infinity"
+    if o == -_inf:
+        return "-Infinity"
+    return _repr(o)
+
+
+@lru_cache(maxsize=None, typed=True)
+def _big_iterencode(indent):
+    """`json`'s own pure-Python encoder with `_encoder(indent)`'s options, writing integers
+    through `int_digits` (every digit, past `str()`'s limit)."""
+    enc = _encoder(indent)
+    return _json_encoder._make_iterencode(
+        {}, enc.default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
+        enc.item_separator, enc.sort_keys, enc.skipkeys, False, _intstr=int_digits)
+
+
+def json_value(v) -> str:
+    """One value as `to_json` writes it on one line (what `json.JSONEncoder` writes)."""
+    c = v.__class__
+    if c is str:
+        return _jstr(v)
+    if c is int:
+        return int.__repr__(v) if -INT_LIMIT < v < INT_LIMIT else int_digits(v)
+    if c is float:
+        return float.__repr__(v) if v - v == 0.0 else _floatstr(v)
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return dumps(v)
+
+
+# -- the line encoder: one JSON line per decision, without building its dict ----------------
+#
+# `decision_dict` builds a dict (and lists and dicts in it) per decision, which costs more
+# than deciding. Everything in the line but the rendered messages, the outputs and the
+# warnings is a function of the policy, the language and six fields of the decision: the
+# outcome, whether it is known, the deciding rules, the matches, the flags and the missing
+# facts. Those six are the key of a "shape": the line's text with a slot where a message
+# template has placeholders (rendered per decision by `rule_message`, as `decision_dict`
+# does). The tests compare the bytes with `dumps(decision_dict(...))` on every example
+# policy, generated records and the fuzz corpus.
+
+_SHAPES_MAX = 4096  # shapes kept per policy and language; beyond, built per decision
+
+
+_MISSING = object()
+_TEXT_LIMIT = 1e15  # format_value(TEXT) writes integral floats below this as integers
+
+
+def text_value(v) -> str:
+    """`format_value(v)` (the TEXT style), with the common cases first."""
+    c = v.__class__
+    if c is int:
+        return int.__repr__(v) if -INT_LIMIT < v < INT_LIMIT else int_digits(v)
+    if c is str:
+        return v
+    if c is float and v - v == 0.0:
+        return int.__repr__(int(v)) if v.is_integer() and -_TEXT_LIMIT < v < _TEXT_LIMIT else float.__repr__(v)
+    return format_value(v)
+
+
+class _Template:
+    """A message template with placeholders, filled as `render_template` fills it: a fact
+    of the decision, else an output, else a threshold (a constant), else `?`."""
+
+    __slots__ = ("first", "pairs")
+
+    def __init__(self, parts: list, policy: Policy):
+        self.first = parts[0]
+        thresholds = policy.thresholds
+        self.pairs = tuple((parts[i], format_value(thresholds[parts[i]].value) if parts[i] in thresholds else "?",
+                            parts[i + 1]) for i in range(1, len(parts), 2))
+
+    def json(self, facts, outputs) -> str:
+        out = [self.first]
+        for name, constant, after in self.pairs:
+            v = facts.get(name, _MISSING)
+            if v is _MISSING:
+                v = outputs.get(name, _MISSING)
+            out.append(constant if v is _MISSING else text_value(v))
+            out.append(after)
+        return _jstr("".join(out))
+
+
+class _Shape:
+    """The text of a line up to the outputs (`front`: a str, or a list of strs and the
+    `_Template`s at `slots`) and after them (`tail`)."""
+
+    __slots__ = ("front", "slots", "tail")
+
+    def __init__(self, front: list, tail: str):
+        merged: list = []
+        for part in front:  # adjacent constants joined: one str between two templates
+            if part.__class__ is str and merged and merged[-1].__class__ is str:
+                merged[-1] += part
+            else:
+                merged.append(part)
+        self.slots = tuple(i for i, part in enumerate(merged) if part.__class__ is not str)
+        self.front = "".join(merged) if not self.slots else merged
+        self.tail = tail
+
+
+class _LineEncoder:
+    """`to_json(decision, lang, indent=None, record_id=…)` of decisions without a trace or
+    counterfactuals, for one policy and language."""
+
+    def __init__(self, policy: Policy, lang: str | None):
+        self.policy = policy
+        self.lang = lang
+        self.head = (f'"policy":{json_value(policy.id)},"version":{json_value(policy.version)},'
+                     f'"policy_digest":{json_value(policy.digest)},')
+        self.shapes: dict = {}
+        self.keys: dict = {}  # output name → `"name":`
+        self.messages: dict = {}  # rule index → JSON text of a constant message, or its template
+        self.encode = self._encoder()
+
+    def message(self, rule: Rule):
+        """The message of `rule` in a shape: its JSON text when it is the same for every
+        decision, else the rule (a slot, rendered per decision)."""
+        got = self.messages.get(rule.index)
+        if got is None:
+            policy, lang = self.policy, self.lang
+            template = pick_language(rule.then.message, lang, policy)
+            if template is None and rule.then.reason:
+                template = pick_language(policy.reasons.get(rule.then.reason), lang, policy)
+            if not template:
+                got = "null"
+            elif len(template_parts(template)) == 1:
+                got = json_value(template_parts(template)[0])
+            else:
+                got = _Template(template_parts(template), policy)
+            self.messages[rule.index] = got
+        return got
+
+    def shape(self, decision: Decision) -> _Shape:
+        """The shape of a decision: `decision_dict`'s keys and values, in its order, as text."""
+        policy = decision.policy
+        rules = policy.rules
+        front: list = []
+        add = front.append
+
+        def coded(rs: list) -> None:
+            add("[")
+            for n, r in enumerate(rs):
+                add(("," if n else "") + f'{{"code":{json_value(r.then.reason)},"rule":{json_value(r.id)},"message":')
+                add(self.message(r))
+                add("}")
+            add("]")
+
+        add(self.head)
+        add(f'"outcome":{json_value(decision.outcome)},"outcome_known":{json_value(decision.outcome_known)},'
+            f'"adverse":{json_value(decision.adverse)},'
+            f'"decided_by":[{",".join(json_value(rules[i].id) for i in decision.decided_by)}],"reasons":')
+        coded(decision.reason_rules)
+        messages = [r for r in decision.decided_by_rules if r.then.message and not r.then.reason]
+        if messages:
+            add(',"messages":[')
+            for n, r in enumerate(messages):
+                add(("," if n else "") + f'{{"rule":{json_value(r.id)},"message":')
+                add(self.message(r))
+                add("}")
+            add("]")
+        if decision.adverse:
+            add(',"principal_reasons":')
+            coded(principal_reason_rules(decision))
+        add(',"notices":')
+        coded(decision.notice_rules)
+        add(f',"flags":[{",".join(json_value(f) for f in decision.flags)}],"outputs":{{')
+        tail = (f'}},"missing_facts":[{",".join(json_value(f) for f in decision.missing_facts)}],'
+                f'"undetermined_rules":[{",".join(json_value(r.id) for r in decision.undetermined)}]')
+        return _Shape(front, tail)
+
+    def __call__(self, d: Decision, record_id=None, end: str = "") -> str:
+        """The line of `d` (without a newline: `end` is appended)."""
+        return self.encode(d, record_id, end)
+
+    def _encoder(self):
+        """`__call__`'s body as a closure over what it reads (no attribute lookups per
+        decision: this runs once per record of a batch)."""
+        shapes, keys, build = self.shapes, self.keys, self.shape
+        get, irepr, jstr, join, limit = shapes.get, int.__repr__, _jstr, "".join, INT_LIMIT
+
+        def encode(d: Decision, record_id=None, end: str = "") -> str:
+            key = (d[2], d[3], d[4], d[5], d[6], d[8])  # outcome, known, decided_by, matched, flags, missing
+            try:
+                shape = get(key)
+            except TypeError:  # a field that is not hashable (a Decision built by hand with a list)
+                shape = key = None
+            if shape is None:
+                shape = build(d)
+                if key is not None and len(shapes) < _SHAPES_MAX:
+                    shapes[key] = shape
+            front = shape.front
+            if shape.slots:
+                front = front[:]
+                facts, outputs = d[1], d[7]
+                done: dict = {}  # a reason's message is in `reasons` and in `principal_reasons`
+                for i in shape.slots:
+                    template = front[i]
+                    text = done.get(template)
+                    if text is None:
+                        text = done[template] = template.json(facts, outputs)
+                    front[i] = text
+                front = join(front)
+            o = d[7]
+            if len(o) == 1:  # the common case, without a list
+                for k, v in o.items():
+                    prefix = keys.get(k)
+                    if prefix is None:
+                        prefix = keys[k] = json_value(k) + ":"
+                    outputs = prefix + (irepr(v) if v.__class__ is int and -limit < v < limit else json_value(v))
+            else:
+                parts = []
+                for k, v in o.items():
+                    prefix = keys.get(k)
+                    if prefix is None:
+                        prefix = keys[k] = json_value(k) + ":"
+                    parts.append(prefix + (irepr(v) if v.__class__ is int and -limit < v < limit else json_value(v)))
+                outputs = ",".join(parts)
+            warnings = d[10]
+            if warnings:
+                end = ',"warnings":[' + ",".join(json_value(w) for w in warnings) + "]}" + end
+            else:
+                end = "}" + end
+            if record_id is None:
+                return join(("{", front, outputs, shape.tail, end))
+            return join(('{"record_id":', jstr(record_id) if record_id.__class__ is str else json_value(record_id),
+                         ",", front, outputs, shape.tail, end))
+
+        return encode
+
+
+_LINE_ENCODERS: dict = {}
+
+
+def line_encoder(policy: Policy, lang: str | None = None) -> _LineEncoder:
+    """The line encoder of a policy and language, kept while the policy lives (a few at a
+    time: a service that loads many policy versions does not keep them all). Call it, or
+    its `encode` (the same function, one call less), with (decision, record_id, end)."""
+    key = (id(policy), lang)
+    got = _LINE_ENCODERS.get(key)
+    if got is not None and got[0]() is policy:
+        return got[1]
+    if len(_LINE_ENCODERS) >= 64:
+        _LINE_ENCODERS.clear()
+    enc = _LineEncoder(policy, lang)
+    _LINE_ENCODERS[key] = (weakref.ref(policy), enc)
+    return enc
 
 
 # -- text -----------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ def format_value(value: object, style: Style = TEXT) -> str:
         return "[" + ", ".join(format_value(v, style) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{format_value(k, style)}: {format_value(v, style)}" for k, v in value.items()) + "}"
+    if type(value) is int:
+        return int_digits(value)
     return str(value)
 
 
@@ -85,6 +87,59 @@ def lone_surrogate(value) -> str | None:
             if found:
                 return found
     return None
+
+
+def int_digits(value: int) -> str:
+    """All the decimal digits of an integer, also one beyond the 4,300 digits `str()` gives
+    (Python refuses longer ones, CVE-2020-10735, and the limit is process-wide: it is never
+    changed here). Below the limit this is `int.__repr__` itself; beyond it the value is cut
+    by divmod with a power of ten, each part within the limit (divide and conquer, so a
+    value of n digits costs O(n²) at worst, as `str()` would)."""
+    if -INT_LIMIT < value < INT_LIMIT:
+        return int.__repr__(value)
+    if value < 0:
+        return "-" + _digits(-value)
+    return _digits(value)
+
+
+def _digits(value: int) -> str:
+    if value < INT_LIMIT:
+        return int.__repr__(value)
+    half = max(1, int(value.bit_length() * 0.30102999566398) // 2)  # about half of its digits
+    high, low = divmod(value, _pow10(half))
+    return _digits(high) + _digits(low).rjust(half, "0")
+
+
+def int_from_digits(text: str) -> int:
+    """The integer of a decimal numeral of any length (`int()` refuses beyond 4,300 digits,
+    like `str()`): for a program reading verdict's JSON back, as `json.loads(text,
+    parse_int=int_from_digits)`. The inverse of `int_digits`."""
+    body = text.lstrip("+-")
+    if len(body) <= MAX_INT_DIGITS:
+        return int(text)
+    if not body.isdigit() or not body.isascii():
+        raise ValueError(f"not a decimal integer: {text[:40]!r}")
+    value = _from_digits(body)
+    return -value if text.startswith("-") else value
+
+
+def _from_digits(body: str) -> int:
+    if len(body) <= MAX_INT_DIGITS:
+        return int(body)
+    half = len(body) // 2
+    return _from_digits(body[:-half]) * _pow10(half) + _from_digits(body[-half:])
+
+
+_POW10: dict[int, int] = {}
+
+
+def _pow10(k: int) -> int:
+    p = _POW10.get(k)
+    if p is None:
+        p = 10 ** k
+        if len(_POW10) < 64:
+            _POW10[k] = p
+    return p
 
 
 def int_text(value: int) -> str:

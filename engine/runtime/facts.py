@@ -2,7 +2,8 @@
 
 Runs before any backend sees the facts, so no backend ever decides on a wrong type, an
 out-of-range value, NaN, an unknown enum value or a missing required fact: those are
-input errors naming the fact. Undeclared extra facts are reported as warnings and ignored.
+input errors naming the fact. Undeclared extra facts are ignored, and by default reported
+as warnings (`UNDECLARED` names the other treatments: ignored silently, or refused).
 Missing optional facts stay absent: conditions on them are unknown, not false.
 """
 
@@ -70,9 +71,28 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     return value, None
 
 
-def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
+#: How keys of a record that name no declared fact are treated: "warn" (ignored, with a
+#: warning per key in the Decision's `warnings`, the default), "ignore" (ignored silently)
+#: or "refuse" (an error: the record is not decided).
+UNDECLARED = ("warn", "ignore", "refuse")
+
+
+def shown_key(name) -> str:
+    """A record's key as a message shows it: a lone surrogate written as its escape."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8") if lone_surrogate(name) else str(name)
+
+
+def undeclared_problem(name, undeclared: str = "warn") -> FactProblem:
+    """The problem an undeclared key is, for `undeclared` "warn" or "refuse"."""
+    shown = shown_key(name)
+    if undeclared == "refuse":
+        return FactProblem(shown, f"undeclared fact `{shown}` refused")
+    return FactProblem(shown, f"undeclared fact `{shown}` ignored", "warning")
+
+
+def check_facts(policy: Policy, record, undeclared: str = "warn") -> tuple[dict, list[FactProblem]]:
     """Normalize a record: (facts for evaluation, problems). Any problem of severity
-    "error" means the record must not be evaluated."""
+    "error" means the record must not be evaluated. `undeclared`: see UNDECLARED."""
     if not isinstance(record, Mapping):
         return {}, [FactProblem(None, f"a record must be an object of fact names to values, got {json_kind(record)}")]
     out: dict = {}
@@ -90,16 +110,17 @@ def check_facts(policy: Policy, record) -> tuple[dict, list[FactProblem]]:
             problems.append(FactProblem(name, problem))
         else:
             out[name] = value
-    for name in record:
-        if name not in policy.facts:
-            shown = name.encode("utf-8", "backslashreplace").decode("utf-8") if lone_surrogate(name) else name
-            problems.append(FactProblem(str(shown), f"undeclared fact `{shown}` ignored", "warning"))
+    if undeclared != "ignore":
+        for name in record:
+            if name not in policy.facts:
+                problems.append(undeclared_problem(name, undeclared))
     return out, problems
 
 
-def normalize(policy: Policy, record, label: str | None = None) -> tuple[dict, list[FactProblem]]:
+def normalize(policy: Policy, record, label: str | None = None,
+              undeclared: str = "warn") -> tuple[dict, list[FactProblem]]:
     """Like `check_facts` but raises FactsError on any error; returns (facts, warnings)."""
-    facts, problems = check_facts(policy, record)
+    facts, problems = check_facts(policy, record, undeclared)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise FactsError(errors, label)

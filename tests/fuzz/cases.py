@@ -1,8 +1,10 @@
 """Cases: one unit of fuzzing work, a pure function of (seed, index).
 
-- policy case: a generated policy is validated (with the static analysis and the report,
-  as `verdict validate` does); a sample of the valid ones is compiled, built on the durable
-  backend, and decides `records` fuzzed records on both backends.
+- policy case: a generated policy is loaded and validated, its diagnostics checked for a
+  location and rendered as text (every case); the static analysis (1 in `analyse_every`
+  cases) and every report format (1 in 7) as `verdict validate` does; the valid policies
+  of a share of the cases (`compile_of` in `compile_every`, by index) are compiled, built
+  on the durable backend, and decide `records` fuzzed records on both backends.
 - record case: one fuzzed record decided on both backends by one of a fixed set of
   policies (the examples, and valid built policies), compiled once per worker process.
 
@@ -22,7 +24,9 @@ from .records import fuzz_record
 @dataclass(frozen=True)
 class Config:
     records: int = 10  # fuzzed records per compiled policy
-    compile_every: int = 1  # compile the valid policies of 1 in N cases
+    compile_every: int = 1  # compile the valid policies of `compile_of` in N cases
+    compile_of: int = 1  # (index % compile_every < compile_of; 1 of 1: every valid policy)
+    analyse_every: int = 1  # the static analysis of the valid policies of 1 in N cases
     durable: bool = True
     render_every: int = 4  # render (JSON, text, zh) 1 in N decided records
     counterfactuals_every: int = 16  # and with counterfactuals 1 in N of those
@@ -33,17 +37,19 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
     raw, _label = policy_case(seed, index)
     case = f"policy:{seed}:{index}"
     findings: list = []
-    policy = oracle.validate(raw, findings, case, all_formats=index % 7 == 0)
+    # every sample is by the case index, never by a per-worker counter: a case must not
+    # depend on where a worker was recycled or which worker ran it
+    policy = oracle.validate(raw, findings, case, all_formats=index % 7 == 0,
+                             analyse=index % cfg.analyse_every == 0)
     if policy is None or findings:
         return findings
-    # sampled by the case index, never by a per-worker counter: a case must not depend on
-    # where a worker was recycled
-    if index % cfg.compile_every:
+    if index % cfg.compile_every >= cfg.compile_of:
         return findings
     cp, durable = oracle.compile(policy, raw, findings, case, durable=cfg.durable,
                                  api_check=index % (cfg.api_check_every * cfg.compile_every) == 0)
     if cp is None:
         return findings
+    decided_both = oracle.counts["records_durable"]
     rng = random.Random(f"records:{seed}:{index}")
     for k in range(cfg.records):
         render = k % cfg.render_every == 0
@@ -53,6 +59,8 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
                       valid=valid)
         if len(findings) > 20:  # one broken policy need not fill the findings folder
             break
+    if durable and oracle.counts["records_durable"] > decided_both:
+        oracle.counts["policies_both"] += 1  # compiled, and decided records on both backends
     return findings
 
 

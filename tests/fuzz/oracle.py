@@ -31,7 +31,7 @@ import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from engine.analysis.findings import analyse
+from engine.analysis.findings import analyse as run_analysis
 from engine.api import CompiledPolicy, load_policy_text
 from engine.compile import BackendError, compile_policy
 from engine.explain import report
@@ -39,6 +39,7 @@ from engine.language.diagnostics import ERROR
 from engine.language.loader import PolicyError
 from engine.language.source import load_bytes
 from engine.language.validate import validate
+from engine.language.values import int_from_digits
 from engine.runtime.facts import FactsError
 from engine.runtime.semantics import reference_matches
 
@@ -243,9 +244,9 @@ class PolicyOracle:
 
     # -- policies ------------------------------------------------------------------------------
 
-    def validate(self, raw: bytes, findings: list, case=None, *, all_formats: bool = False):
-        """Load and validate like `verdict validate` does (with the static analysis and the
-        report); the Policy, or None."""
+    def validate(self, raw: bytes, findings: list, case=None, *, all_formats: bool = False, analyse: bool = True):
+        """Load and validate like `verdict validate` does (with the static analysis, unless
+        `analyse` is false, and the report); the Policy, or None."""
         c = self.counts
         c["policies"] += 1
         try:
@@ -273,15 +274,17 @@ class PolicyOracle:
                                               "; ".join(d.code for d in diags), raw=raw, case=case))
         else:
             c["valid"] += 1
-            if self.analyse_valid:
+            if self.analyse_valid and analyse:
+                c["analysed"] += 1
                 try:
-                    diags = diags + analyse(policy)
+                    diags = diags + run_analysis(policy)
                 except Exception as exc:  # noqa: BLE001
                     findings.append(self._finding("traceback", "analyse", where(exc), _exc_detail(exc), raw=raw,
                                                   case=case))
         try:
             _text_ok(report.render("text", diags, [NAME]))
             if all_formats:  # every report format now and then: they share the escaping
+                c["reported_all_formats"] += 1
                 for fmt in report.FORMATS:
                     _text_ok(report.render(fmt, diags, [NAME]))
         except Exception as exc:  # noqa: BLE001
@@ -409,7 +412,7 @@ class PolicyOracle:
             try:
                 text = cp.to_json(dt, counterfactuals=counterfactuals)
                 _text_ok(text)
-                json.loads(text)
+                json.loads(text, parse_int=int_from_digits)  # integers of any length read back
                 _text_ok(cp.to_json(dn, indent=None))
                 _text_ok(cp.explain(dt, counterfactuals=counterfactuals))
                 _text_ok(cp.explain(dt, lang="zh", counterfactuals=False))

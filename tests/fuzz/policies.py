@@ -11,6 +11,7 @@ durable backend and the agreement check. The rest mutate the example policies in
 
 from __future__ import annotations
 
+import pickle
 import random
 import re
 from functools import lru_cache
@@ -301,12 +302,26 @@ def _get(root, path):
     return root
 
 
+@lru_cache(maxsize=64)
+def _parsed(text: str) -> bytes:
+    """An example's `yaml.safe_load` tree, pickled: parsing a 20 KB example with PyYAML took
+    most of a generated case's time, and unpickling gives an equal fresh tree (shared
+    nodes, from aliases, stay shared), so the cases are the same as with a fresh parse."""
+    return pickle.dumps(yaml.safe_load(text), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@lru_cache(maxsize=64)
+def _pristine_paths(text: str) -> tuple:
+    """`_paths` of an example's unchanged tree (the first mutation's choices)."""
+    return tuple(_paths(pickle.loads(_parsed(text))))
+
+
 def mutate_structure(rng: random.Random, text: str) -> str:
     """Parse an example, change one to three nodes (a value of another type or size, a
     deleted or duplicated entry, a wrapped condition, an unused output), dump it again."""
-    data = yaml.safe_load(text)
-    for _ in range(rng.randint(1, 3)):
-        paths = _paths(data)
+    data = pickle.loads(_parsed(text))
+    for n in range(rng.randint(1, 3)):
+        paths = _pristine_paths(text) if n == 0 else _paths(data)
         path = rng.choice(paths)
         parent = _get(data, path[:-1])
         key = path[-1]
