@@ -45,14 +45,28 @@ def test_jsonl_is_byte_identical_to_native_on_every_policy(policy, tmp_path):
 
 
 @pytest.mark.parametrize("policy", POLICIES)
-def test_undeclared_keys_give_the_native_warnings_in_json_and_on_stderr(policy, tmp_path):
-    recs = [{**r, "extra": i, **({"more": "x"} if i % 3 else {})} for i, r in
+@pytest.mark.parametrize("mode", ["warn-once", "ignore", "refuse"])
+def test_undeclared_keys_as_native_in_every_undeclared_mode(policy, mode, tmp_path):
+    recs = [{**r, **({"extra": i} if i % 2 else {}), **({"more": "x"} if i % 3 == 1 else {})} for i, r in
             enumerate(valid_records(load_policy(policy), 50))]
     src = tmp_path / "u.jsonl"
     src.write_text(jsonl(recs), "utf-8")
-    n, d, nb, db = both(policy, [src], tmp_path)
-    assert nb == db and b'"warnings"' in db
+    n, d, nb, db = both(policy, [src], tmp_path, "--undeclared", mode, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and b'"warnings"' not in db
     assert n.stderr == d.stderr
+    assert ("undeclared facts `extra`, `more` ignored (in 33 records)" in d.stderr) == (mode == "warn-once")
+    csv_src = tmp_path / "u.csv"  # a CSV column no fact declares: every record has it
+    import csv as _csv
+
+    with csv_src.open("w", encoding="utf-8", newline="") as fh:
+        w = _csv.writer(fh)
+        names = list(load_policy(policy).facts) + ["note"]
+        w.writerow(names)
+        for r in recs[:20]:
+            w.writerow(["" if r.get(k) is None else str(r[k]).lower() if isinstance(r.get(k), bool) else r[k]
+                        for k in names[:-1]] + ["hello"])
+    n, d, nb, db = both(policy, [csv_src], tmp_path, "--undeclared", mode, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and n.stderr == d.stderr
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -170,7 +184,7 @@ def test_diff_matrix_in_sql_equals_native(tmp_path):
     assert "moved records (sample):" in d.stdout
 
 
-def test_jsonl_to_parquet_and_csv_with_and_without_warnings(tmp_path):
+def test_jsonl_to_parquet_and_csv_with_and_without_undeclared_keys(tmp_path):
     policy = str(ROOT / "policies/double11-coupon.yaml")
     recs = with_ids(valid_records(load_policy(policy), 60))
     for extra in (False, True):
@@ -179,13 +193,13 @@ def test_jsonl_to_parquet_and_csv_with_and_without_warnings(tmp_path):
         native = [json.loads(x) for x in verdict("eval", "-p", policy, src, "--id", "uid").stdout.splitlines()]
         out = tmp_path / "d.parquet"
         assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "-o", out).exit_code == 0
-        rows = duckdb.sql(f"SELECT record_id, outcome, warnings, outputs FROM '{out}'").fetchall()
+        rows = duckdb.sql(f"SELECT record_id, outcome, notices, outputs FROM '{out}'").fetchall()
         assert [(str(r[0]), r[1], r[2], r[3]) for r in rows] == [
-            (str(n["record_id"]), n["outcome"], n.get("warnings", []), n["outputs"]) for n in native]
+            (str(n["record_id"]), n["outcome"], n["notices"], n["outputs"]) for n in native]
         csv_out = tmp_path / "d.csv"
         assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "--format", "csv",
                        "-o", csv_out).exit_code == 0
         import csv
 
         got = list(csv.DictReader(csv_out.open(encoding="utf-8")))
-        assert [json.loads(g["warnings"]) for g in got] == [n.get("warnings", []) for n in native]
+        assert [json.loads(g["reasons"]) for g in got] == [n["reasons"] for n in native]
