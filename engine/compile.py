@@ -14,7 +14,7 @@ from .errors import BackendError
 from .language.model import Policy
 from .runtime.semantics import Plan
 
-BACKENDS = ("native", "durable")
+BACKENDS = ("native", "durable", "duckdb", "spark")
 FORMS = ("python", "durable", "sql")
 
 
@@ -29,6 +29,7 @@ class RuleSet:
         self.decide = self.native.decide
         self.decide_trace = self.native.decide_trace
         self._durable = None
+        self._sql = None
 
     def backend(self, name: str = "native"):
         if name == "native":
@@ -42,6 +43,17 @@ class RuleSet:
                 # Raises BackendUnavailable or DurableLimitError, both BackendErrors.
                 self._durable = DurableBackend(self.policy, self.plan)
             return self._durable
+        if name == "duckdb":  # the SQL form, one record at a time in an in-memory DuckDB
+            if self._sql is None:
+                try:
+                    from .backends.sql import SqlBackend
+                except ImportError as exc:
+                    raise BackendError(f"duckdb backend unavailable: {exc} (install verdict's `sql` extra)") from None
+                self._sql = SqlBackend(self.policy, self.plan)
+            return self._sql
+        if name == "spark":
+            raise BackendError("the spark backend decides whole files (`verdict eval --backend spark FILE… -o OUT`); "
+                               "it has no per-record form: use --backend duckdb for single records, explain and test")
         raise BackendError(f"unknown backend `{name}` (choose from {', '.join(BACKENDS)})")
 
 

@@ -60,10 +60,21 @@ def write_output(text: str, output: str | None) -> None:
         sink.write(text)
 
 
+BACKEND_CHOICES = ["native", "durable", "duckdb", "spark"]
+
+
+def check_backend(backend: str, master: str | None) -> None:
+    """`--master` goes with `--backend spark` only: any other combination is a usage error."""
+    if master is not None and backend != "spark":
+        raise click.UsageError("--master goes with --backend spark only")
+
+
 _EVAL_OPTIONS = [
     click.option("-p", "--policy", "policy_path", required=True, help="The policy file."),
-    click.option("--backend", type=click.Choice(["native", "durable"]), default="native", show_default=True,
-                 help="Which executable form decides (they must agree)."),
+    click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="native", show_default=True,
+                 help="Which executable form decides (they must agree); duckdb and spark decide JSONL, CSV and "
+                      "Parquet files in batch (docs/batch.md)."),
+    click.option("--master", metavar="URL", help="With --backend spark: the Spark master (local[2], spark://…, yarn)."),
     click.option("--lang", help="Language of messages (e.g. en, zh); default: the policy's language."),
     click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
                  help="On a malformed record: stop with exit 2, or report it and go on."),
@@ -74,9 +85,10 @@ _EVAL_OPTIONS = [
                  show_default=True,
                  help="Record keys that name no declared fact (the --id field never counts): ignore them "
                       "with one warning for the run, silently, or refuse the record."),
-    click.option("--input-format", type=click.Choice(["json", "jsonl", "csv", "yaml"]),
+    click.option("--input-format", type=click.Choice(["json", "jsonl", "csv", "yaml", "parquet"]),
                  help="How to read the facts (default: by file suffix; for `-` and other names, "
-                      "a JSON document, JSON lines or YAML, told by the content)."),
+                      "a JSON document, JSON lines or YAML, told by the content); parquet with "
+                      "--backend duckdb or spark."),
 ]
 
 ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,

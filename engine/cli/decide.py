@@ -136,7 +136,7 @@ class _Undeclared:
 def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace: bool, backend: str,
                 on_error: str, output: str | None, summary: bool | None, counterfactuals: bool = False,
                 id_field: str | None = None, input_format: str | None = None, allow_empty: bool = False,
-                undeclared: str = "warn-once") -> int:
+                undeclared: str = "warn-once", master: str | None = None) -> int:
     """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
 
     `fmt` None means JSON for one record and JSON lines for a stream of them (several
@@ -149,6 +149,16 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     repeated across records is shown once, with a count in the summary. An input without
     records is an input error unless `allow_empty`.
     Failures to write raise `OutputError` (the `main` group reports them)."""
+    if backend in ("duckdb", "spark"):  # files in batch: engine/batch (docs/batch.md)
+        from ..batch.dispatch import BatchError, dispatch
+
+        try:
+            code = dispatch(ruleset, paths, fmt, lang, trace, backend, on_error, output, summary, counterfactuals,
+                            id_field, input_format, allow_empty, master, undeclared)
+        except BatchError as exc:
+            raise InputError(str(exc)) from None
+        if code is not None:
+            return code
     from ..errors import BackendError, DurableLimitError, FactsError, InternalError
     from ..evaluate import evaluate
     from ..explain import render as explain

@@ -16,14 +16,35 @@ from .common import ALLOW_EMPTY, EXIT_FINDINGS, EXIT_OK, InputError, load_valid_
 @click.option("--facts", "facts_path", help="Also count, over a dataset (JSONL or CSV), records whose outcome changes.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when some outcome changes (like `git diff --exit-code`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the diff to a file (atomically).")
+@click.option("--backend", type=click.Choice(["native", "durable", "duckdb", "spark"]), default="native",
+              show_default=True,
+              help="With --facts: count records natively, or in SQL with DuckDB (JSONL, CSV or Parquet facts).")
+@click.option("--id", "id_field", metavar="FIELD",
+              help="With --facts --backend duckdb: the records' id field; a sample of moved ids is shown.")
 @ALLOW_EMPTY
-def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty) -> int:
+def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty, backend, id_field) -> int:
     """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
     from ..analysis import diff as policy_diff
     from ..io.records import RecordsError, read_records
 
     old, new = load_valid_policy(old_path), load_valid_policy(new_path)
     result = policy_diff.diff_policies(old, new)
+    if (backend != "native" or id_field is not None) and facts_path is None:
+        raise click.UsageError("--backend and --id go with --facts")
+    if backend in ("durable", "spark"):
+        raise click.UsageError(f"diff --facts counts with --backend native or duckdb, not {backend}")
+    if id_field is not None and backend != "duckdb":
+        raise click.UsageError("--id goes with --backend duckdb")
+    if facts_path is not None and backend == "duckdb":
+        from ..batch.diff import BatchError, count_records_sql
+
+        try:
+            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty)
+        except BatchError as exc:
+            raise InputError(str(exc)) from None
+        text = policy_diff.RENDERERS[fmt](result)
+        write_output(text + _sample_text(sample, fmt), output)
+        return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK
     if facts_path is not None:
         try:
             policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty))
@@ -31,3 +52,15 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
             raise InputError(str(exc)) from None
     write_output(policy_diff.RENDERERS[fmt](result), output)
     return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK
+
+
+def _sample_text(sample, fmt: str) -> str:
+    """With --id: moved record ids per from → to pair (text and Markdown; JSON carries them
+    in `records.moved`)."""
+    if not sample or fmt == "json":
+        return ""
+    lines = ["moved records (sample):" if fmt == "text" else "\n**Moved records (sample)**\n"]
+    for (a, b), ids in sample.items():
+        shown = ", ".join(str(i) for i in ids)
+        lines.append(f"  {a} → {b}: {shown}" if fmt == "text" else f"- {a} → {b}: {shown}")
+    return "\n".join(lines) + "\n"

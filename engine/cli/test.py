@@ -10,8 +10,8 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, load_ruleset
 
 @click.command("test")
 @click.argument("paths", nargs=-1)
-@click.option("--backend", type=click.Choice(["native", "durable"]), default="native", show_default=True,
-              help="Which executable form decides every case.")
+@click.option("--backend", type=click.Choice(["native", "durable", "duckdb"]), default="native", show_default=True,
+              help="Which executable form decides every case (duckdb: the SQL form, compared with native).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github", "markdown"]),
               default="text", show_default=True, help="Report format.")
 @click.option("--coverage", "with_coverage", is_flag=True,

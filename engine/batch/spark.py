@@ -1,0 +1,985 @@
+"""Spark: the decision query of `engine.backends.sql` run by PySpark, for populations that
+outgrow one machine (`verdict eval --backend spark [--master M]`), and `decide_dataframe`
+for teams already in Spark.
+
+The policy reaches the executors as SQL text only (one query over a temporary view): there
+is nothing to ship, no UDF and no Python on the executors for deciding. The driver
+
+1. stages the inputs into the facts relation of the contract (one typed column per fact,
+   `__row`, `__type_error`) with Spark SQL alone: JSON lines through `try_parse_json` (a
+   VARIANT keeps each value's JSON type, so `"720"` is not `720`), CSV lines split and
+   converted by the declared types, Parquet columns cast;
+2. runs `decision_query(policy, dialect="spark", row=True, type_error=True)` over it;
+3. collects the decision columns (Arrow) and encodes each JSON line with the very encoder
+   of the native path (`engine.explain.render`), because Spark's `to_json` writes doubles
+   the Java way (`1.0E7`, and on Java 17 sometimes not the shortest digits:
+   `2.82879384806159008E17`), which would break byte identity;
+4. hands every record Spark is not sure of back to the native path: a record the query
+   rejects, and one the staging marks as suspect (malformed JSON, a BOM, a number beyond
+   what SQL holds exactly, an escape that may be half a surrogate pair, a CSV line with
+   quotes, ...). The raw record is read again from its file by its line and decided or
+   rejected by the native code, so its decision or its message is the native one exactly.
+
+Staging is strict on purpose: whatever Spark would read differently from the native reader
+is a suspect, never a guess, so Spark decides only what it decides exactly as native.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ..errors import BackendError
+
+__all__ = ["DEFAULT_MASTER", "INSTALL_HINT", "SparkUnavailable", "spark_session", "spark_available",
+           "decide_dataframe", "stage_inputs", "run_eval", "SparkRun"]
+
+DEFAULT_MASTER = "local[2]"
+INSTALL_HINT = "pip install 'verdict-policy[spark]'"
+# A number fact read from JSON as an integer beyond this may differ from native once a
+# double (native keeps the exact int): such a record is decided natively.
+_EXACT = 2 ** 53
+_SPARK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN"}
+
+
+class SparkUnavailable(BackendError):
+    """PySpark or Java is missing: one line with the install hint (exit 2 in the CLI)."""
+
+
+# -- the session ---------------------------------------------------------------------------
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and os.path.isfile(os.path.join(home, "bin", "java")):
+        return os.path.join(home, "bin", "java")
+    return shutil.which("java")
+
+
+def spark_available() -> str | None:
+    """None when a Spark session can be started here, else the one-line reason."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return f"--backend spark needs PySpark, which is not installed ({INSTALL_HINT})"
+    if _java() is None:
+        return "--backend spark needs Java 17 or later (`java` on PATH or JAVA_HOME), which was not found"
+    return None
+
+
+_QUIET_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n
+"""
+
+
+def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "verdict", conf: dict | None = None):
+    """A SparkSession for deciding: the active one when there is one (a notebook, a job run
+    by spark-submit), else a new one on `master` (`local[2]`, `spark://host:7077`, `yarn`)
+    with quiet, offline-safe settings: no UI, no progress bar, log level ERROR, UTC, a
+    temporary warehouse and Derby home, and for local masters the loopback address
+    (`SPARK_LOCAL_IP=127.0.0.1`, without which start-up fails where the host name does
+    not resolve). `conf` adds or overrides settings. Raises SparkUnavailable (one line,
+    with the install hint) when PySpark or Java is missing."""
+    reason = spark_available()
+    if reason:
+        raise SparkUnavailable(reason)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    local = master.startswith("local")
+    if local:
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    tmp = tempfile.mkdtemp(prefix="verdict-spark-")
+    atexit.register(shutil.rmtree, tmp, True)
+    log4j = os.path.join(tmp, "log4j2.properties")
+    with open(log4j, "w", encoding="utf-8") as fh:
+        fh.write(_QUIET_LOG4J)
+    settings = {
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.warehouse.dir": os.path.join(tmp, "warehouse"),
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={tmp}/derby -Dlog4j2.configurationFile=file:{log4j}",
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+    }
+    if local:
+        settings.update({
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.sql.shuffle.partitions": "2",
+            "spark.default.parallelism": "2",
+        })
+    settings.update(conf or {})
+    builder = SparkSession.builder.master(master).appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: one line, not py4j's traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SparkUnavailable(f"Spark did not start on master {master}: {first}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+# -- SQL text helpers (identifiers are validated fact names, literals quoted here) ----------
+
+def _ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _path(name: str) -> str:
+    """A VARIANT path to the top-level key `name`."""
+    return _lit("$[" + json.dumps(name) + "]") if '"' not in name and "\\" not in name else _lit("$." + name)
+
+
+# -- deciding a DataFrame ------------------------------------------------------------------
+
+def _compiled(policy_or_compiled):
+    """(ruleset, policy) from a Policy, a RuleSet or an api.CompiledPolicy."""
+    from ..compile import RuleSet, compile_policy
+    from ..language.model import Policy
+
+    obj = getattr(policy_or_compiled, "ruleset", policy_or_compiled)
+    if isinstance(obj, RuleSet):
+        return obj, obj.policy
+    if isinstance(obj, Policy):
+        return compile_policy(obj), obj
+    raise TypeError(f"expected a Policy, a RuleSet or a CompiledPolicy, got {type(policy_or_compiled).__name__}")
+
+
+_VIEWS = iter(range(1, 1 << 62))
+
+
+def _view(df) -> str:
+    name = f"verdict_facts_{os.getpid()}_{next(_VIEWS)}"
+    df.createOrReplaceTempView(name)
+    return name
+
+
+def query_text(policy, view: str, *, lang=None, id_field=None, row=False, type_error=False) -> str:
+    """The decision query (`engine.backends.sql.decision_query`) as Spark SQL over `view`."""
+    from ..backends.sql import decision_query
+    from ..backends.sql.dialects import render
+
+    q = decision_query(policy, source=view, dialect="spark", lang=lang, id_field=id_field,
+                       row=row, type_error=type_error)
+    return render(q, "spark", pretty=False)
+
+
+def facts_frame(policy, df, *, id_field: str | None = None):
+    """`df` as the facts relation: every declared fact a column of its SQL type (an absent
+    column is NULL: the fact is missing), cast with try_cast so a value that does not fit
+    is NULL and marked in `__type_error` (the first such fact, in declaration order);
+    `__row` and the id column passed through when present."""
+    cols = {c.lower(): c for c in df.columns}
+    select, errors = [], []
+    for name, spec in policy.facts.items():
+        sql_type = _SPARK_TYPES[spec.type]
+        src = cols.get(name.lower())
+        if src is None:
+            select.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
+            continue
+        dtype = dict(df.dtypes)[src]
+        col = _ident(src)
+        if dtype == sql_type.lower() or (sql_type == "STRING" and dtype == "string"):
+            select.append(f"{col} AS {_ident(name)}")
+            continue
+        select.append(f"try_cast({col} AS {sql_type}) AS {_ident(name)}")
+        errors.append(f"CASE WHEN {col} IS NOT NULL AND try_cast({col} AS {sql_type}) IS NULL "
+                      f"THEN {_lit(name)} END")
+    if "__row" in cols:
+        select.append(f"CAST({_ident(cols['__row'])} AS BIGINT) AS `__row`")
+    if id_field is not None:
+        if id_field.lower() not in cols:
+            raise BackendError(f"the DataFrame has no column `{id_field}` (the id field)")
+        select.append(f"{_ident(cols[id_field.lower()])} AS {_ident(id_field)}")
+    if "__type_error" in cols:
+        errors.insert(0, _ident(cols["__type_error"]))
+    select.append(f"{'coalesce(' + ', '.join(errors) + ')' if errors else 'CAST(NULL AS STRING)'} AS `__type_error`")
+    view = _view(df)
+    return df.sparkSession.sql(f"SELECT {', '.join(select)} FROM {view}")
+
+
+def decide_dataframe(policy_or_compiled, df, *, lang: str | None = None, id_field: str | None = None):
+    """Decide every row of a Spark DataFrame: a DataFrame with the decision columns of the
+    SQL form (`__rejected`, `policy`, `version`, `policy_digest`, `outcome`,
+    `outcome_known`, `adverse`, `decided_by`, `reasons`, `messages`, `principal_reasons`,
+    `notices`, `flags`, `outputs`, `missing_facts`, `undetermined_rules`; the id column
+    first when `id_field` is given, `__row` when `df` has one). Lazy, like any DataFrame:
+    nothing runs until it is written or collected.
+
+    Columns are matched to declared facts by name (case-insensitively); a missing column is
+    a missing fact; other columns are ignored. A value that does not fit its fact's type
+    (a string in an integer column) makes the row rejected: `__rejected` names the first
+    fact (declaration order) that is wrong, and its decision columns are NULL; so do the
+    native checks (a missing required fact, out of range, not in the enum, NaN)."""
+    _ruleset, policy = _compiled(policy_or_compiled)
+    facts = facts_frame(policy, df, id_field=id_field)
+    view = _view(facts)
+    sql = query_text(policy, view, lang=lang, id_field=id_field, row="__row" in facts.columns, type_error=True)
+    return df.sparkSession.sql(sql)
+
+
+def message_names(policy) -> set[str]:
+    """Every name a message template of the policy (any language) fills in."""
+    from ..language.templates import template_parts
+
+    texts = []
+    for rule in policy.rules:
+        texts += list((rule.then.message or {}).values())
+        if rule.then.reason:
+            texts += list((policy.reasons.get(rule.then.reason) or {}).values())
+    return {name for t in texts for name in template_parts(t)[1::2]}
+
+
+def java_text_differs(x: str) -> str:
+    """SQL: true when Spark's text of the double `x` (Java's `Double.toString`) may not be
+    the text native writes in a message (TEXT style: an integral value below 1e15 as an
+    integer, else Python's repr). Measured equal on 80,000 doubles with 1e-3 <= |x| < 1e7
+    (tests/test_batch_spark.py keeps checking); outside that range Java writes an exponent
+    (`1.0E7`) where Python does not, or another one (`1.0E-5` for `1e-05`)."""
+    return (f"(NOT (abs({x}) >= 0.001 AND abs({x}) < 10000000.0)"
+            f" AND NOT CASE WHEN abs({x}) < 1000000000000000.0 THEN {x} = floor({x}) ELSE false END)")
+
+
+# -- staging files -------------------------------------------------------------------------
+
+@dataclass
+class _Input:
+    path: str
+    fmt: str
+    offset: int = 0     # __row of its first line, minus one
+    lines: int = 0      # lines (JSONL, CSV: the header included) or rows (Parquet)
+    records: int = 0    # lines that are not blank (the header excluded)
+
+
+@dataclass
+class Staged:
+    """The staged facts of every input: `facts` (the contract's relation plus `__suspect`,
+    `__warnings`, `__id` and `__id_int`) and the inputs, in order, to turn a `__row` back
+    into a file and a line."""
+
+    facts: object
+    inputs: list
+    warnings_by_csv: dict = field(default_factory=dict)
+
+    def locate(self, row: int) -> tuple[_Input, int]:
+        for inp in self.inputs:
+            if inp.offset < row <= inp.offset + inp.lines:
+                return inp, row - inp.offset
+        raise KeyError(row)
+
+    def label(self, row: int) -> str:
+        inp, n = self.locate(row)
+        return f"{inp.path}:{n}" if inp.fmt != "parquet" else f"{inp.path}[{n - 1}]"
+
+
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
+            ".pq": "parquet"}
+
+
+def expand_inputs(paths: Iterable[str], input_format: str | None) -> list[tuple[str, str]]:
+    """(path, format) per input file: globs expanded, a folder is its Parquet files (sorted)."""
+    import glob
+
+    out = []
+    for p in paths:
+        if p == "-":
+            raise BackendError("--backend spark reads files, not standard input (`-`)")
+        matches = sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]
+        if not matches:
+            raise BackendError(f"{p}: no file matches")
+        for m in matches:
+            if os.path.isdir(m):
+                files = sorted(os.path.join(m, f) for f in os.listdir(m) if f.endswith((".parquet", ".pq")))
+                if not files:
+                    raise BackendError(f"{m}: a folder without Parquet files")
+                out.extend((f, "parquet") for f in files)
+                continue
+            if not os.path.isfile(m):
+                raise BackendError(f"{m}: cannot read: no such file")
+            fmt = input_format or next((v for k, v in _FORMATS.items() if m.lower().endswith(k)), None)
+            if fmt is None:
+                raise BackendError(f"{m}: cannot tell its format from the name; use --input-format jsonl|csv|parquet")
+            if fmt not in ("jsonl", "csv", "parquet", "json"):
+                raise BackendError(f"{m}: --backend spark reads JSON lines, CSV and Parquet, not {fmt}")
+            out.append((m, "jsonl" if fmt == "json" else fmt))
+    return out
+
+
+def _numbered_lines(spark, inp: _Input):
+    """A file's lines as (`__line` 1-based, `value`): numbered in SQL from each split's
+    place in the file (`_metadata.file_block_start`) and the line's place in its split."""
+    df = (spark.read.option("lineSep", "\n").text(inp.path)
+          .selectExpr("value", "_metadata.file_block_start AS __b", "monotonically_increasing_id() AS __m"))
+    blocks = df.groupBy("__b").agg({"__m": "min", "*": "count"}).collect()
+    blocks.sort(key=lambda r: r["__b"])
+    rows, start = [], 0
+    for b in blocks:
+        rows.append((b["__b"], b["min(__m)"], start))
+        start += b["count(1)"]
+    inp.lines = start
+    if not rows:
+        return None
+    base = spark.createDataFrame(rows, "__b BIGINT, __m0 BIGINT, __before BIGINT")
+    return (df.join(base.hint("broadcast"), "__b")
+            .selectExpr("__m - __m0 + __before + 1 AS __line", "value"))
+
+
+_BLANK = r"^[\s\x{1c}-\x{1f}\x{85}\x{a0}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]*$"
+
+
+def _suspect_text(max_bytes: int, depth: int, digits: int) -> list[str]:
+    """Conditions under which a raw line is not read by Spark but handed to native."""
+    return [
+        f"octet_length(value) > {max_bytes}",
+        "instr(value, '\\uFFFD') > 0",            # a byte that was not UTF-8 (or that character itself)
+        "instr(value, '\\uFEFF') > 0",            # a byte-order mark
+        f"regexp_count(value, '[\\\\[{{]') > {depth}",
+        f"value RLIKE '[0-9]{{{digits},}}'",
+    ]
+
+
+def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None):
+    from ..io.records import MAX_DEPTH, MAX_INT_DIGITS, MAX_RECORD_BYTES
+
+    lines = _numbered_lines(spark, inp)
+    if lines is None:
+        return None
+    lines = lines.where(f"NOT value RLIKE {_lit(_BLANK)}")
+    sel = [f"__line + {inp.offset} AS `__row`"]
+    suspect = _suspect_text(MAX_RECORD_BYTES, MAX_DEPTH, MAX_INT_DIGITS)
+    shown = message_names(policy)
+    suspect += ["__v IS NULL", "NOT startswith(schema_of_variant(__v), 'OBJECT')",
+                "value RLIKE '\\\\\\\\u[dD][89a-fA-F]'"]  # an escape that may be half a surrogate pair
+    errors = []
+    for name, spec in policy.facts.items():
+        p = _path(name)
+        t = f"schema_of_variant(variant_get(__v, {p}))"
+        col = _ident(name)
+        if spec.type == "boolean":
+            ok, value = f"{t} = 'BOOLEAN'", f"try_variant_get(__v, {p}, 'boolean')"
+        elif spec.type == "string":
+            ok, value = f"{t} = 'STRING'", f"try_variant_get(__v, {p}, 'string')"
+        elif spec.type == "integer":
+            # 720 and 720.0 (a DECIMAL of scale 0 once parsed) are the integer 720, as native
+            ok = f"({t} = 'BIGINT' OR {t} RLIKE '^DECIMAL\\\\([0-9]+,0\\\\)$')"
+            value = f"try_variant_get(__v, {p}, 'bigint')"
+        else:
+            # A decimal numeral goes through its text, which Spark parses correctly rounded as
+            # Python does (a DECIMAL's own conversion may round twice beyond 15 digits); a
+            # value that is integral beyond 2**53 is exact in native (an int): a suspect.
+            value = (f"CASE WHEN startswith({t}, 'DECIMAL') THEN CAST(try_variant_get(__v, {p}, 'string') AS DOUBLE)"
+                     f" ELSE try_variant_get(__v, {p}, 'double') END")
+            ok = f"({t} IN ('BIGINT', 'DOUBLE') OR startswith({t}, 'DECIMAL'))"
+            suspect.append(f"abs({value}) >= {float(_EXACT)!r} OR isnan({value}) OR abs({value}) = double('inf')")
+        present = f"({t} IS NOT NULL AND {t} <> 'VOID')"
+        suspect.append(f"{present} AND {ok} AND {value} IS NULL")  # beyond BIGINT, say
+        if spec.type == "number" and name in shown:  # a message shows it: Java's text may differ
+            suspect.append(f"{present} AND {ok} AND {java_text_differs(value)}")
+        sel.append(f"CASE WHEN {present} AND {ok} THEN {value} END AS {col}")
+        errors.append(f"CASE WHEN {present} AND NOT {ok} THEN {_lit(name)} END")
+    declared = [n for n in policy.facts] + ([id_field] if id_field else [])
+    keys = "json_object_keys(value)"
+    undeclared = f"filter({keys}, k -> NOT array_contains(array({', '.join(_lit(n) for n in declared)}), k))"
+    sel.append(f"CASE WHEN __v IS NULL THEN array() ELSE transform({undeclared}, "
+               f"k -> concat('undeclared fact `', k, '` ignored')) END AS `__warnings`")
+    if id_field:
+        p = _path(id_field)
+        t = f"schema_of_variant(variant_get(__v, {p}))"
+        sel.append(f"try_variant_get(__v, {p}, 'string') AS `__id`")
+        sel.append(f"{t} = 'BIGINT' AS `__id_int`")
+        suspect.append(f"coalesce({t} NOT IN ('BIGINT', 'STRING'), true)")  # absent, null, a float: native says
+    sel.append(f"coalesce({', '.join(suspect and [f'CASE WHEN {c} THEN true END' for c in suspect])}, false) "
+               f"AS `__suspect`")
+    sel.append(f"coalesce({', '.join(errors)}) AS `__type_error`" if errors else "CAST(NULL AS STRING) AS `__type_error`")
+    return lines.selectExpr("*", "try_parse_json(value) AS __v").selectExpr(*sel)
+
+
+def _csv_header(path: str) -> list[str]:
+    import csv
+
+    with open(path, "rb") as fb:
+        first = fb.readline()
+    text = first.decode("utf-8", "replace")
+    row = next(csv.reader([text]), [])
+    header = [h.strip() for h in row]
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    return header
+
+
+def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged):
+    from ..io.records import MAX_RECORD_BYTES
+
+    header = _csv_header(inp.path)
+    shown = message_names(policy)
+    lines = _numbered_lines(spark, inp)
+    if lines is None:
+        return None
+    width = len(header)
+    # Lines native reads differently from a plain split (quotes, a carriage return, a
+    # wrong number of cells, not UTF-8) are suspects; a blank row of empty cells is skipped.
+    lines = lines.where("__line > 1").where(f"NOT regexp_replace(value, ',', '') RLIKE {_lit(_BLANK)}")
+    sel = [f"__line + {inp.offset} AS `__row`"]
+    suspect = [f"octet_length(value) > {MAX_RECORD_BYTES}", "instr(value, '\\uFFFD') > 0", "instr(value, '\"') > 0",
+               "instr(value, '\\r') > 0", f"size(__c) <> {width}"]
+    errors = []
+    index = {h: i for i, h in reversed(list(enumerate(header)))}
+    for name, spec in policy.facts.items():
+        col = _ident(name)
+        if name not in index:
+            sel.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {col}")
+            continue
+        cell = f"try_element_at(__c, {index[name] + 1})"
+        if spec.type == "string":
+            ok, value = "true", cell
+        elif spec.type == "boolean":
+            low = f"lower({cell})"
+            ok = f"{low} IN ('true', '1', 'yes', 'false', '0', 'no')"
+            value = f"{low} IN ('true', '1', 'yes')"
+        elif spec.type == "integer":
+            ok, value = f"{cell} RLIKE '^[+-]?[0-9]{{1,18}}$'", f"CAST({cell} AS BIGINT)"
+        else:
+            # Spark parses a numeral correctly rounded, as Python's float() does; beyond 2**53
+            # native keeps an integral numeral exact (an int): a suspect.
+            ok = f"{cell} RLIKE '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?$'"
+            value = f"CAST({cell} AS DOUBLE)"
+            suspect.append(f"{cell} <> '' AND {ok} AND NOT abs(try_cast({cell} AS DOUBLE)) < {float(_EXACT)!r}")
+            if name in shown:
+                suspect.append(f"{cell} <> '' AND {ok} AND {java_text_differs(f'try_cast({cell} AS DOUBLE)')}")
+        # a cell native reads differently is a suspect; a value of the wrong type a type error
+        sel.append(f"CASE WHEN {cell} <> '' AND {ok} THEN {value} END AS {col}")
+        errors.append(f"CASE WHEN {cell} <> '' AND NOT ({ok}) THEN {_lit(name)} END")
+    undeclared = [h for h in header if h not in policy.facts and h != id_field]
+    warnings = [f"undeclared fact `{h}` ignored" for h in dict.fromkeys(undeclared)]
+    sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
+               else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
+    if id_field:
+        if id_field not in index:
+            sel.append("CAST(NULL AS STRING) AS `__id`")
+            suspect.append("true")
+        else:
+            cell = f"try_element_at(__c, {index[id_field] + 1})"
+            sel.append(f"{cell} AS `__id`")
+            sel.append("false AS `__id_int`")
+            suspect.append(f"coalesce({cell} = '', true)")
+    sel.append(f"coalesce({', '.join(f'CASE WHEN {c} THEN true END' for c in suspect)}, false) AS `__suspect`")
+    sel.append(f"coalesce({', '.join(errors)}) AS `__type_error`" if errors else "CAST(NULL AS STRING) AS `__type_error`")
+    return lines.selectExpr("*", "split(value, ',') AS __c").selectExpr(*sel)
+
+
+def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
+    df = spark.read.parquet(inp.path)
+    inp.lines = inp.records = df.count()
+    if not inp.lines:
+        return None
+    types = dict(df.dtypes)
+    lower = {c.lower(): c for c in df.columns}
+    sel = [f"_metadata.row_index + 1 + {inp.offset} AS `__row`"]
+    shown = message_names(policy)
+    errors, suspect = [], []
+    for name, spec in policy.facts.items():
+        sql_type = _SPARK_TYPES[spec.type]
+        src = lower.get(name.lower())
+        if src is None:
+            sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
+            continue
+        col, dtype = _ident(src), types[src]
+        fits = {"integer": ("bigint", "int", "smallint", "tinyint"),
+                "number": ("double", "float", "bigint", "int", "smallint", "tinyint"),
+                "string": ("string",), "boolean": ("boolean",)}[spec.type]
+        if dtype not in fits:
+            errors.append(f"CASE WHEN {col} IS NOT NULL THEN {_lit(name)} END")
+            sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
+            continue
+        sel.append(f"CAST({col} AS {sql_type}) AS {_ident(name)}")
+        if spec.type == "number" and dtype == "bigint":
+            suspect.append(f"abs({col}) >= {_EXACT}")
+        if spec.type == "number" and name in shown:
+            suspect.append(java_text_differs(f"CAST({col} AS DOUBLE)"))
+    undeclared = [c for c in df.columns if c not in policy.facts and c != id_field]
+    warnings = [f"undeclared fact `{c}` ignored" for c in undeclared]
+    sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
+               else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
+    if id_field:
+        src = lower.get(id_field.lower())
+        if src is None:
+            raise BackendError(f"{inp.path}: no column `{id_field}` (the --id field)")
+        sel.append(f"CAST({_ident(src)} AS STRING) AS `__id`")
+        sel.append(f"{str(types[src] in ('bigint', 'int', 'smallint', 'tinyint')).lower()} AS `__id_int`")
+        if types[src] not in ("bigint", "int", "smallint", "tinyint", "string"):
+            suspect.append("true")
+        suspect.append(f"{_ident(src)} IS NULL")
+    sel.append(f"coalesce({', '.join(f'CASE WHEN {c} THEN true END' for c in suspect)}, false) AS `__suspect`"
+               if suspect else "false AS `__suspect`")
+    sel.append(f"coalesce({', '.join(errors)}) AS `__type_error`" if errors else "CAST(NULL AS STRING) AS `__type_error`")
+    return df.selectExpr(*sel)
+
+
+def stage_inputs(spark, policy, paths: Iterable[str], *, input_format: str | None = None,
+                 id_field: str | None = None) -> Staged:
+    """Every input as one staged facts DataFrame (see `Staged`)."""
+    inputs = [_Input(p, f) for p, f in expand_inputs(paths, input_format)]
+    frames = []
+    staged = Staged(None, inputs)
+    offset = 0
+    for inp in inputs:
+        inp.offset = offset
+        if inp.fmt == "jsonl":
+            df = _stage_jsonl(spark, policy, inp, id_field)
+        elif inp.fmt == "csv":
+            df = _stage_csv(spark, policy, inp, id_field, staged)
+        else:
+            df = _stage_parquet(spark, policy, inp, id_field)
+        offset += inp.lines
+        if df is not None:
+            if "__id" not in df.columns:
+                df = df.selectExpr("*", "CAST(NULL AS STRING) AS `__id`", "false AS `__id_int`")
+            frames.append(df)
+    if not frames:
+        staged.facts = None
+        return staged
+    facts = frames[0]
+    for df in frames[1:]:
+        facts = facts.unionByName(df)
+    # A suspect's facts are not trusted: it is rejected here and decided natively.
+    first = next(iter(policy.facts), "?")
+    staged.facts = facts.selectExpr(
+        *[c for c in facts.columns if c != "__type_error"],
+        f"CASE WHEN __suspect THEN coalesce(__type_error, {_lit(first)}) ELSE __type_error END AS `__type_error`")
+    return staged
+
+
+# -- the native recheck ---------------------------------------------------------------------
+
+def _native_lines(path: str, wanted: set[int]) -> dict[int, bytes]:
+    """The raw bytes of the wanted lines of a file (1-based, counted as native counts them:
+    by `\\n`, an over-long line cut at the record limit + 1 byte)."""
+    from ..io.records import MAX_RECORD_BYTES
+
+    out: dict[int, bytes] = {}
+    last = max(wanted)
+    with open(path, "rb") as fb:
+        n = 0
+        while n < last:
+            raw = fb.readline(MAX_RECORD_BYTES + 1)
+            if not raw:
+                break
+            n += 1
+            if n in wanted:
+                out[n] = raw
+            while raw and not raw.endswith(b"\n") and len(raw) > MAX_RECORD_BYTES:
+                raw = fb.readline(1 << 16)  # the rest of an over-long line: same line
+    return out
+
+
+def _native_record(inp: _Input, line: int, raw: bytes, policy, header: list | None):
+    """The native reading of one raw line: a Record, or None for a line native skips."""
+    from ..io.records import MAX_RECORD_BYTES, Record, json_record
+    from ..io.values import cell_converter
+
+    label = f"{inp.path}:{line}"
+    if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+        return Record(label, error=f"record larger than the limit of {MAX_RECORD_BYTES:,} bytes")
+    if line == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:] or b"\n"
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Record(label, error=f"not UTF-8: {exc.reason} at column {exc.start + 1}")
+    if inp.fmt == "jsonl":
+        return None if text.isspace() else json_record(label, text)
+    import csv
+
+    rows = list(csv.reader([text]))
+    if not rows or not "".join(rows[0]).strip():
+        return None
+    row = rows[0]
+    if len(row) != len(header):
+        return Record(label, error=f"expected {len(header)} columns, found {len(row)}")
+    try:
+        return Record(label, {h: cell_converter(policy, h)(c) for h, c in zip(header, row)})
+    except ValueError as exc:
+        return Record(label, error=str(exc))
+
+
+def _native_outcome(ruleset, rec, id_field: str | None, lang):
+    """(json line or None, problem or None) for one record, as `verdict eval` decides it."""
+    from ..errors import FactsError
+    from ..evaluate import evaluate
+    from ..explain.render import to_json
+
+    if rec.error is not None:
+        return None, rec.error
+    data, record_id = rec.data, None
+    if id_field is not None:
+        if data.get(id_field) is None:
+            return None, f"record has no `{id_field}` (the --id field)"
+        data = dict(data)
+        record_id = data.pop(id_field)
+        if not isinstance(record_id, (str, int, float)) or isinstance(record_id, bool):
+            return None, f"`{id_field}` must be a string or a number"
+    try:
+        decision = evaluate(ruleset, data)
+    except FactsError as exc:
+        return None, "; ".join(p.message for p in exc.problems)
+    return (to_json(decision, lang, trace=False, indent=None, record_id=record_id), decision), None
+
+
+def _parquet_record(inp: _Input, row: dict):
+    from ..io.records import Record
+
+    return Record(f"{inp.path}[{row.pop('__index')}]", row)
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+def _python_text_safe(x: float) -> bool:
+    """The driver's side of `java_text_differs`: Spark's text of `x` is native's."""
+    return 1e-3 <= abs(x) < 1e7 or (x == int(x) and abs(x) < 1e15)
+
+
+def _arrow_rows(table) -> Iterable[tuple]:
+    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return zip(*cols)
+
+
+class JsonlEncoder:
+    """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
+    native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
+
+    def __init__(self, policy):
+        from ..explain.render import _encoder
+
+        self.encode = _encoder(None).encode
+        self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
+        self.output_names = list(policy.outputs)
+
+    def line(self, r: dict, warnings, record_id) -> str:
+        d = dict(self.head)
+        d["outcome"] = r["outcome"]
+        d["outcome_known"] = r["outcome_known"]
+        d["adverse"] = r["adverse"]
+        d["decided_by"] = list(r["decided_by"])
+        d["reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["reasons"]]
+        if r["messages"]:
+            d["messages"] = [{"rule": x["rule"], "message": x["message"]} for x in r["messages"]]
+        if r["adverse"]:
+            d["principal_reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]}
+                                      for x in r["principal_reasons"]]
+        d["notices"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["notices"]]
+        d["flags"] = list(r["flags"])
+        d["outputs"] = {n: r[f"__o_{i}"] for i, n in enumerate(self.output_names)}
+        d["missing_facts"] = list(r["missing_facts"])
+        d["undetermined_rules"] = list(r["undetermined_rules"])
+        if warnings:
+            d["warnings"] = list(warnings)
+        if record_id is not None:
+            d = {"record_id": record_id, **d}
+        return self.encode(d)
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+@dataclass
+class SparkRun:
+    """What a run decided: per `__row`, a JSON line or a problem, in input order."""
+
+    rows: list = field(default_factory=list)      # (row, label, json line | None, problem | None, outcome, row dict)
+    counts: dict = field(default_factory=dict)
+    skipped: int = 0
+    warned: dict = field(default_factory=dict)
+    first_label: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=dict)
+
+
+DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reasons", "messages",
+                    "principal_reasons", "notices", "flags", "outputs", "missing_facts", "undetermined_rules")
+
+
+def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False) -> SparkRun:
+    """Stage, decide in Spark, recheck natively what Spark was not sure of. Raises
+    BackendError for an input that cannot be read (one line naming it)."""
+    import time
+
+    from ..io.records import EmptyInput
+
+    policy = ruleset.policy
+    run = SparkRun()
+    t0 = time.perf_counter()
+    staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field)
+    for inp in staged.inputs:
+        if not inp.lines and not allow_empty:
+            raise EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
+                                       "--allow-empty accepts it")
+    if staged.facts is None:
+        return run
+    facts = staged.facts
+    view = _view(facts)
+    sql = query_text(policy, view, lang=lang, row=True, type_error=True)
+    decided = spark.sql(sql)
+    extra = facts.selectExpr("`__row` AS `__r`", "`__warnings`", "`__id`", "`__id_int`")
+    result = decided.join(extra, decided["__row"] == extra["__r"], "left").drop("__r")
+    # The outputs struct as one column per output: a struct whose fields Spark declares
+    # non-nullable cannot be NULL (a rejected row) in Arrow's collected form.
+    outs = [f"outputs.{_ident(n)} AS `__o_{i}`" for i, n in enumerate(policy.outputs)]
+    result = result.selectExpr(*[_ident(c) for c in result.columns if c != "outputs"], *outs)
+    table = result.toArrow()
+    run.seconds["spark"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    table = table.sort_by("__row")
+    names = table.column_names
+    encoder = JsonlEncoder(policy)
+    shown = message_names(policy)
+    # number outputs a message shows: Spark wrote their text the Java way (see java_text_differs)
+    shown_outputs = [i for i, (n, spec) in enumerate(policy.outputs.items())
+                     if n in shown and spec.type == "number" and n not in policy.facts]
+    pending: dict[int, int] = {}
+    for values in _arrow_rows(table):
+        r = dict(zip(names, values))
+        row = r["__row"]
+        if r["__rejected"] is not None or any(
+                (v := r[f"__o_{i}"]) is not None and not _python_text_safe(v) for i in shown_outputs):
+            pending[row] = len(run.rows)
+            run.rows.append([row, None, None, None, None, r])
+            continue
+        record_id = None
+        if id_field is not None:
+            record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
+        run.rows.append([row, None, encoder.line(r, r["__warnings"], record_id), None, r["outcome"], r])
+    if pending:
+        _recheck(spark, ruleset, staged, run, pending, lang, id_field)
+    for item in run.rows:
+        row, label, text, problem, outcome, r = item
+        if label is None:
+            item[1] = label = staged.label(row)
+        if text is not None:
+            run.counts[str(outcome)] = run.counts.get(str(outcome), 0) + 1
+            for w in (r or {}).get("__warnings") or ():
+                if w not in run.warned:
+                    run.first_label[w] = label
+                run.warned[w] = run.warned.get(w, 0) + 1
+    run.seconds["driver"] = time.perf_counter() - t1
+    return run
+
+
+def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: dict, lang, id_field) -> None:
+    """The records Spark rejected or was not sure of, read again from their files and
+    decided (or rejected, with the native message) by the native path."""
+    policy = ruleset.policy
+    by_input: dict[int, list[int]] = {}
+    for row in pending:
+        inp, _ = staged.locate(row)
+        by_input.setdefault(staged.inputs.index(inp), []).append(row)
+    for i, rows in by_input.items():
+        inp = staged.inputs[i]
+        if inp.fmt == "parquet":
+            records = _parquet_rows(spark, inp, rows)
+        else:
+            header = _csv_header(inp.path) if inp.fmt == "csv" else None
+            raws = _native_lines(inp.path, {r - inp.offset for r in rows})
+            records = {r: _native_record(inp, r - inp.offset, raws.get(r - inp.offset, b""), policy, header)
+                       for r in rows}
+        for row in rows:
+            item = run.rows[pending[row]]
+            rec = records[row]
+            if rec is None:  # a line native skips (blank by Python's reckoning)
+                item[2] = item[3] = None
+                item[1] = "skip"
+                continue
+            item[1] = rec.label
+            done, problem = _native_outcome(ruleset, rec, id_field, lang)
+            if problem is not None:
+                item[3] = problem
+            else:
+                text, decision = done
+                item[2], item[4] = text, decision.outcome
+                item[5] = {"__warnings": decision.warnings}
+    run.rows = [it for it in run.rows if it[1] != "skip"]
+
+
+def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
+    from ..io.records import Record
+
+    wanted = ", ".join(str(r - inp.offset - 1) for r in rows)
+    df = spark.read.parquet(inp.path).selectExpr("*", "_metadata.row_index AS `__index`").where(
+        f"`__index` IN ({wanted})")
+    out = {}
+    for rec in df.collect():
+        d = rec.asDict(recursive=True)
+        index = d.pop("__index")
+        out[inp.offset + index + 1] = Record(f"{inp.path}[{index}]", d)
+    return out
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+def output_format(output: str | None, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    if output:
+        lower = output.lower()
+        if lower.endswith((".parquet", ".pq")):
+            return "parquet"
+        if lower.endswith(".csv"):
+            return "csv"
+    return "jsonl"
+
+
+def _atomic_binary(path: str, write: Callable[[str], None]) -> None:
+    """Write a binary file through `write(temp_path)` and move it into place, or leave
+    nothing (the text outputs use engine.io.files.atomic_writer)."""
+    from ..io.files import OutputError
+
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(temp)
+        os.replace(temp, path)
+        temp = None
+    except OSError as exc:
+        raise OutputError.from_os(path, exc) from None
+    finally:
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+
+
+def _decision_records(run: SparkRun, id_field: str | None) -> list[dict]:
+    """Each decided record's JSON object (parsed back from its line: the one source of truth)."""
+    return [json.loads(it[2]) for it in run.rows if it[2] is not None]
+
+
+def _write_parquet(path: str, run: SparkRun, policy, id_field) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    records = _decision_records(run, id_field)
+    keys = (["record_id"] if id_field else []) + ["policy", "version", "policy_digest", "outcome", "outcome_known",
+                                                    "adverse", "decided_by", "reasons", "messages",
+                                                    "principal_reasons", "notices", "flags", "outputs",
+                                                    "missing_facts", "undetermined_rules", "warnings"]
+    columns = {k: [r.get(k, [] if k in ("messages", "principal_reasons", "warnings") else None) for r in records]
+               for k in keys}
+    table = pa.table(columns)
+    _atomic_binary(path, lambda temp: pq.write_table(table, temp))
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = None, lang: str | None = None,
+             on_error: str = "fail", id_field: str | None = None, input_format: str | None = None,
+             allow_empty: bool = False, master: str = DEFAULT_MASTER, summary: bool = True,
+             echo: Callable[[str], None] | None = None, spark=None) -> int:
+    """`verdict eval --backend spark`: decide files in Spark, write the decisions (JSONL,
+    Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL without `output`),
+    report problems as native does, print the outcome summary. Returns the exit code
+    (0, or 2 for an input problem); raises SparkUnavailable / BackendError / OutputError
+    for the caller to report as one line."""
+    import csv
+    import io
+
+    from ..io.files import open_output
+    from ..io.records import RecordsError
+
+    say = echo or (lambda line: print(line, file=sys.stderr))
+    kind = output_format(output, fmt)
+    if kind not in ("jsonl", "parquet", "csv"):
+        raise BackendError(f"--backend spark writes jsonl, parquet or csv, not {kind}")
+    if kind == "parquet" and not output:
+        raise BackendError("Parquet output needs a file (-o decisions.parquet)")
+    if spark is None:
+        spark = spark_session(master)
+    try:
+        run = decide_files(spark, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
+                           allow_empty=allow_empty)
+    except RecordsError as exc:
+        say(f"verdict: {exc}")
+        if output:
+            say(f"verdict: {output} not written")
+        return 2
+    skipped = 0
+    good: list = []
+    failed = False
+    warned: dict = {}
+    for it in run.rows:  # problems and first warnings on stderr in input order, as native
+        row, label, text, problem, outcome, r = it
+        if problem is not None:
+            say(f"verdict: {label}: {problem}")
+            if on_error == "fail":
+                failed = True
+                break
+            skipped += 1
+            continue
+        for w in (r or {}).get("__warnings") or ():
+            if w not in warned:
+                say(f"verdict: warning: {label}: {w}")
+            warned[w] = warned.get(w, 0) + 1
+        good.append(it)
+    if failed:
+        if output:
+            say(f"verdict: {output} not written")
+        else:
+            with open_output(None) as sink:
+                for it in good:
+                    sink.write(it[2] + "\n")
+        return 2
+    run.rows = good
+    if kind == "jsonl":
+        with open_output(output) as sink:
+            for it in good:
+                sink.write(it[2] + "\n")
+    elif kind == "parquet":
+        _write_parquet(output, run, ruleset.policy, id_field)
+    else:
+        records = _decision_records(run, id_field)
+        keys = list(dict.fromkeys(k for r in records for k in r)) if records else []
+        with open_output(output) as sink:
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(keys)
+            for r in records:
+                w.writerow([_csv_cell(r.get(k)) for k in keys])
+            sink.write(buf.getvalue())
+    counts: dict = {}
+    for it in good:
+        counts[str(it[4])] = counts.get(str(it[4]), 0) + 1
+    if summary:
+        total = sum(counts.values())
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
+        if skipped:
+            line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
+        say(line)
+        for w, n in warned.items():
+            if n > 1:
+                say(f"verdict: warning: {w} (in {n:,} records)")
+    return 0

@@ -1,0 +1,205 @@
+"""`verdict eval --backend duckdb` against the native path: byte-identical JSONL on every
+example policy, the same rejections, messages and exit codes, CSV and Parquet in and out,
+--id, globs and folders, --allow-empty, and `diff --facts --backend duckdb`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from batch_records import invalid_lines, jsonl, valid_records, with_ids
+from engine.cli.main import main
+from engine.io.policies import load_policy
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = sorted(str(p) for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
+duckdb = pytest.importorskip("duckdb")
+
+
+def verdict(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def both(policy, facts, tmp_path, *extra):
+    """(native result, duckdb result, native bytes, duckdb bytes) of one eval to files."""
+    n_out, d_out = tmp_path / "n.jsonl", tmp_path / "d.jsonl"
+    for f in (n_out, d_out):
+        f.unlink(missing_ok=True)
+    n = verdict("eval", "-p", policy, *facts, "-o", n_out, *extra)
+    d = verdict("eval", "-p", policy, "--backend", "duckdb", *facts, "-o", d_out, *extra)
+    return n, d, n_out.read_bytes() if n_out.exists() else None, d_out.read_bytes() if d_out.exists() else None
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_jsonl_is_byte_identical_to_native_on_every_policy(policy, tmp_path):
+    recs = with_ids(valid_records(load_policy(policy), 400))
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(recs), "utf-8")
+    n, d, nb, db = both(policy, [src], tmp_path, "--id", "uid")
+    assert n.exit_code == 0 and d.exit_code == 0, (n.output, d.output)
+    assert nb == db
+    assert n.stderr.splitlines()[-1] == d.stderr.splitlines()[-1]  # the outcome summary
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("mode", ["warn-once", "ignore", "refuse"])
+def test_undeclared_keys_as_native_in_every_undeclared_mode(policy, mode, tmp_path):
+    recs = [{**r, **({"extra": i} if i % 2 else {}), **({"more": "x"} if i % 3 == 1 else {})} for i, r in
+            enumerate(valid_records(load_policy(policy), 50))]
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(recs), "utf-8")
+    n, d, nb, db = both(policy, [src], tmp_path, "--undeclared", mode, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and b'"warnings"' not in db
+    assert n.stderr == d.stderr
+    assert ("undeclared facts `extra`, `more` ignored (in 33 records)" in d.stderr) == (mode == "warn-once")
+    csv_src = tmp_path / "u.csv"  # a CSV column no fact declares: every record has it
+    import csv as _csv
+
+    with csv_src.open("w", encoding="utf-8", newline="") as fh:
+        w = _csv.writer(fh)
+        names = list(load_policy(policy).facts) + ["note"]
+        w.writerow(names)
+        for r in recs[:20]:
+            w.writerow(["" if r.get(k) is None else str(r[k]).lower() if isinstance(r.get(k), bool) else r[k]
+                        for k in names[:-1]] + ["hello"])
+    n, d, nb, db = both(policy, [csv_src], tmp_path, "--undeclared", mode, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and n.stderr == d.stderr
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_invalid_records_are_rejected_exactly_as_native(policy, tmp_path):
+    pol = load_policy(policy)
+    good = [json.dumps(r) for r in valid_records(pol, 5)]
+    lines = [x for bad in invalid_lines(pol) for x in (good[0], bad)] + good
+    src = tmp_path / "u.jsonl"
+    src.write_text("\n".join(lines) + "\n\n", "utf-8")
+    n, d, nb, db = both(policy, [src], tmp_path, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0)
+    assert nb == db
+    assert n.stderr == d.stderr  # every rejection's located message, and the summary
+    n, d, nb, db = both(policy, [src], tmp_path)
+    assert (n.exit_code, d.exit_code) == (2, 2)
+    assert n.stderr.replace("n.jsonl", "OUT") == d.stderr.replace("d.jsonl", "OUT") and nb is None and db is None
+
+
+def test_csv_input_and_the_example_users(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    users = ROOT / "examples/users.csv"
+    n, d, nb, db = both(policy, [users], tmp_path, "--id", "user_id")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db
+    odd = tmp_path / "odd.csv"  # cells only the native reader converts: decided natively, exactly
+    text = users.read_text("utf-8").splitlines()
+    odd.write_text("\n".join(text[:2] + [text[2].replace(",0,", ", 0,", 1), text[3].replace(",400,", ",4e2,"),
+                                         text[1].replace("720", "abc"), "", text[4]]) + "\n", "utf-8")
+    n, d, nb, db = both(policy, [odd], tmp_path, "--id", "user_id", "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and n.stderr == d.stderr
+
+
+def test_parquet_in_and_out_csv_out_globs_and_folders(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    pol = load_policy(policy)
+    recs = with_ids(valid_records(pol, 200))
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for i in range(2):
+        part = tmp_path / f"p{i}.jsonl"
+        part.write_text(jsonl([r for r in recs[i::2] if isinstance(r["uid"], str)]), "utf-8")
+        duckdb.sql(f"COPY (SELECT * FROM read_json('{part}', format='newline_delimited')) TO "
+                   f"'{folder}/part-{i}.parquet'")
+    out = tmp_path / "d.parquet"
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", folder, "--id", "uid", "-o", out)
+    assert r.exit_code == 0, r.output
+    native = verdict("eval", "-p", policy, tmp_path / "p0.jsonl", tmp_path / "p1.jsonl", "--id", "uid")
+    rows = duckdb.sql(f"SELECT * FROM '{out}'").fetchall()
+    cols = [c[0] for c in duckdb.sql(f"DESCRIBE SELECT * FROM '{out}'").fetchall()]
+    expect = [json.loads(x) for x in native.stdout.splitlines()]
+    assert len(rows) == len(expect)
+    for row, e in zip(rows, expect):
+        got = dict(zip(cols, row))
+        assert got["record_id"] == e["record_id"] and got["outcome"] == e["outcome"]
+        assert got["reasons"] == e["reasons"] and got["outputs"] == e["outputs"]
+        assert got["principal_reasons"] == e.get("principal_reasons", [])
+    # The same through a glob, as CSV: nested fields as JSON text in their cells.
+    csv_out = tmp_path / "d.csv"
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", f"{folder}/part-*.parquet", "--id", "uid",
+                "-o", csv_out)
+    assert r.exit_code == 0, r.output
+    import csv
+
+    got = list(csv.DictReader(csv_out.open(encoding="utf-8")))
+    assert [json.loads(g["reasons"]) for g in got] == [e["reasons"] for e in expect]
+
+
+def test_empty_inputs_follow_the_native_rule(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("", "utf-8")
+    n, d, _, db = both(policy, [empty], tmp_path)
+    assert (n.exit_code, d.exit_code) == (2, 2) and db is None
+    assert n.stderr.replace("n.jsonl", "OUT") == d.stderr.replace("d.jsonl", "OUT")
+    n, d, nb, db = both(policy, [empty], tmp_path, "--allow-empty")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db == b""
+
+
+def test_usage_errors(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    assert verdict("eval", "-p", policy, "--master", "local[2]", ROOT / "examples/users.csv").exit_code == 2
+    assert verdict("eval", "-p", policy, "--format", "parquet", ROOT / "examples/users.csv").exit_code == 2
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", "--format", "parquet", ROOT / "examples/users.csv")
+    assert r.exit_code == 2 and "-o FILE" in r.output
+    users = ROOT / "examples/users.csv"
+    assert verdict("diff", policy, policy, "--facts", users, "--backend", "spark").exit_code == 2
+    assert verdict("diff", policy, policy, "--backend", "duckdb").exit_code == 2  # without --facts
+    assert verdict("diff", policy, policy, "--facts", users, "--id", "user_id").exit_code == 2  # --id: duckdb only
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", tmp_path / "nothing-*.jsonl")
+    assert r.exit_code == 2 and "no file matches" in r.output and "Traceback" not in r.output
+
+
+def test_a_failed_run_leaves_no_output_and_no_temporary_file(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(valid_records(load_policy(policy), 20)) + '{"credit_score": "x"}\n', "utf-8")
+    out = tmp_path / "out.jsonl"
+    out.write_text("before", "utf-8")
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", src, "-o", out)
+    assert r.exit_code == 2 and out.read_text("utf-8") == "before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "u.jsonl"]
+
+
+def test_diff_matrix_in_sql_equals_native(tmp_path):
+    old = ROOT / "policies/double11-coupon.yaml"
+    new = tmp_path / "new.yaml"
+    new.write_text(old.read_text("utf-8").replace("min_credit_score: 550", "min_credit_score: 600"), "utf-8")
+    pol = load_policy(str(old))
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(with_ids(valid_records(pol, 300))) + "\n".join(invalid_lines(pol)) + "\n", "utf-8")
+    for fmt in ("text", "json", "markdown"):
+        n = verdict("diff", old, new, "--facts", src, "--format", fmt)
+        d = verdict("diff", old, new, "--facts", src, "--format", fmt, "--backend", "duckdb")
+        assert n.exit_code == d.exit_code == 0 and n.stdout == d.stdout
+    d = verdict("diff", old, new, "--facts", src, "--backend", "duckdb", "--id", "uid")
+    assert "moved records (sample):" in d.stdout
+
+
+def test_jsonl_to_parquet_and_csv_with_and_without_undeclared_keys(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    recs = with_ids(valid_records(load_policy(policy), 60))
+    for extra in (False, True):
+        src = tmp_path / "u.jsonl"
+        src.write_text(jsonl([{**r, **({"x": 1} if extra and i % 2 else {})} for i, r in enumerate(recs)]), "utf-8")
+        native = [json.loads(x) for x in verdict("eval", "-p", policy, src, "--id", "uid").stdout.splitlines()]
+        out = tmp_path / "d.parquet"
+        assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "-o", out).exit_code == 0
+        rows = duckdb.sql(f"SELECT record_id, outcome, notices, outputs FROM '{out}'").fetchall()
+        assert [(str(r[0]), r[1], r[2], r[3]) for r in rows] == [
+            (str(n["record_id"]), n["outcome"], n["notices"], n["outputs"]) for n in native]
+        csv_out = tmp_path / "d.csv"
+        assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "--format", "csv",
+                       "-o", csv_out).exit_code == 0
+        import csv
+
+        got = list(csv.DictReader(csv_out.open(encoding="utf-8")))
+        assert [json.loads(g["reasons"]) for g in got] == [n["reasons"] for n in native]

@@ -1,0 +1,335 @@
+"""Spark (`engine.batch.spark`) decides as the native path does: every example policy on
+its test-suite facts, boundary values, missing optional facts and invalid records, JSON
+lines byte for byte and decisions field by field, rejections with the native message;
+CSV and Parquet inputs; the DataFrame API. One local[2] session for the whole file,
+started here, offline (see docs/spark.md for the settings)."""
+
+from __future__ import annotations
+
+import glob
+import io
+import json
+import random
+from contextlib import redirect_stderr
+from pathlib import Path
+
+import pytest
+
+from engine.batch import spark as S
+
+REASON = S.spark_available()
+pytestmark = pytest.mark.skipif(REASON is not None, reason=REASON or "")
+
+POLICIES = sorted(p for p in glob.glob("policies/*.yaml") if not p.endswith(".test.yaml"))
+_RULESETS: dict = {}
+
+
+def ruleset(path):
+    from engine.compile import compile_policy
+    from engine.io.policies import load_policy
+
+    if path not in _RULESETS:
+        _RULESETS[path] = compile_policy(load_policy(path))
+    return _RULESETS[path]
+
+
+@pytest.fixture(scope="module")
+def spark():
+    session = S.spark_session("local[2]", app_name="verdict-tests")
+    yield session
+    session.stop()
+
+
+# -- the records: suites, boundaries, missing facts, invalid ones --------------------------
+
+def suite_records(path: str) -> list[dict]:
+    from engine.io.policies import check_policy_file, read_file
+    from engine.suites.load import load_suites
+
+    test = path[:-len(".yaml")] + ".test.yaml"
+    suites, _ = load_suites([test], read_file, check_policy_file)
+    return [dict(c.record) for s in suites for c in s.cases]
+
+
+def boundary_records(policy, base: dict) -> list[dict]:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from factgen import boundary_points
+
+    out = []
+    for name, spec in policy.facts.items():
+        points = boundary_points(policy, name) if spec.numeric else (
+            list(spec.enum) if spec.enum else [True, False] if spec.type == "boolean" else ["x", "其他"])
+        for p in points:
+            out.append({**base, name: p})
+        if not spec.required or spec.has_default:
+            out.append({k: v for k, v in base.items() if k != name})  # missing: unknown or default
+    rng = random.Random(12)
+    names = list(policy.facts)
+    for _ in range(150):  # combinations of boundary values
+        rec = dict(base)
+        for name in rng.sample(names, min(4, len(names))):
+            spec = policy.facts[name]
+            if spec.numeric:
+                pts = boundary_points(policy, name)
+                if pts:
+                    rec[name] = rng.choice(pts)
+            elif spec.enum:
+                rec[name] = rng.choice(spec.enum)
+            elif spec.type == "boolean":
+                rec[name] = rng.random() < 0.5
+        out.append(rec)
+    return out
+
+
+def invalid_lines(policy, base: dict) -> list[str]:
+    """Raw JSON lines native rejects (or reads specially): each must come out exactly so."""
+    facts = policy.facts
+    ints = [n for n, s in facts.items() if s.type == "integer"]
+    nums = [n for n, s in facts.items() if s.type == "number"]
+    strs = [n for n, s in facts.items() if s.type == "string"]
+    enums = [n for n, s in facts.items() if s.enum]
+    required = [n for n, s in facts.items() if s.required and not s.has_default]
+    lines = []
+    dump = lambda r: json.dumps(r, ensure_ascii=False)  # noqa: E731
+    for n in ints[:3]:
+        lines += [dump({**base, n: "700"}), dump({**base, n: 700.5}), dump({**base, n: True}),
+                  dump({**base, n: 720.0}), dump({**base, n: 10 ** 20}), dump({**base, n: [1]}),
+                  json.dumps({**base, n: 1})[:-1] + f', "{n}": 2}}']  # a duplicate key
+        if facts[n].minimum is not None:
+            lines.append(dump({**base, n: facts[n].minimum - 1}))
+        if facts[n].maximum is not None:
+            lines.append(dump({**base, n: facts[n].maximum + 1}))
+    for n in nums[:3]:
+        lines += [dump({**base, n: "0.5"}), dump({**base, n: 1e-5}), dump({**base, n: 123456789.25}),
+                  dump({**base, n: 2 ** 60}), dump({**base, n: 0.8444218515250481}),
+                  json.dumps({**base, n: 1})[:-1].replace(f'"{n}": 1', f'"{n}": 1e400') + "}",
+                  dump({**base, n: 7e2})]
+    for n in strs[:2]:
+        lines += [dump({**base, n: 5}), json.dumps({**base, n: "\ud83c"}), json.dumps({**base, n: "caf\u00e9"})]
+    for n in enums[:1]:
+        lines.append(dump({**base, n: "diamond"}))
+    for n in required[:2]:
+        lines.append(dump({k: v for k, v in base.items() if k != n}))
+    lines += ['{"a": 1', "[1, 2]", "null", dump({**base, "user_id": 7}), "\u00a0",
+              dump({**base, "x": "\ufffd"})]
+    return lines
+
+
+def write_jsonl(path: Path, records: list[dict], raw: list[str]) -> None:
+    text = "\ufeff" + "\n".join([json.dumps(r, ensure_ascii=False) for r in records] + raw + ["", "  "]) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def native_run(rs, paths, **kw) -> tuple[int, str, str]:
+    """`verdict eval` natively: (exit code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    args = ["eval", "-p", rs_path(rs), *map(str, paths), "--format", "jsonl"]
+    for k, v in kw.items():
+        args += [f"--{k.replace('_', '-')}", str(v)]
+    res = CliRunner().invoke(main, args)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def rs_path(rs) -> str:
+    return next(p for p, r in _RULESETS.items() if r is rs)
+
+
+def spark_run(spark, rs, paths, tmp_path: Path, **kw) -> tuple[int, str, str]:
+    out = tmp_path / "spark-out.jsonl"
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = S.run_eval(rs, [str(p) for p in paths], output=str(out), spark=spark, **kw)
+    return code, out.read_text(encoding="utf-8") if out.exists() else "", err.getvalue()
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", POLICIES)
+def test_policy_jsonl_byte_identical(spark, path, tmp_path):
+    """Suite facts, boundary values, missing facts and invalid records: the JSON lines of
+    Spark are native's byte for byte, the rejected records the same with the same message."""
+    rs = ruleset(path)
+    records = suite_records(path)
+    assert records, f"no test cases for {path}"
+    base = records[0]
+    records += boundary_records(rs.policy, base)
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, records, invalid_lines(rs.policy, base))
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert n_out.count("\n") >= len(records)
+    assert s_out == n_out
+    assert s_err.splitlines() == n_err.splitlines()
+
+
+def test_decisions_field_by_field(spark):
+    """decide_dataframe over a typed DataFrame equals decision_dict field by field."""
+    from engine.evaluate import evaluate
+    from engine.explain.render import decision_dict
+
+    for path in POLICIES:
+        rs = ruleset(path)
+        records = suite_records(path)
+        records += boundary_records(rs.policy, records[0])[:60]
+        policy = rs.policy
+        schema = ", ".join(f"`{n}` {S._SPARK_TYPES[s.type]}" for n, s in policy.facts.items())
+        rows = [tuple(float(r[n]) if s.type == "number" and r.get(n) is not None else r.get(n)
+                      for n, s in policy.facts.items()) + (i,) for i, r in enumerate(records, 1)]
+        df = spark.createDataFrame(rows, schema + ", uid BIGINT")
+        got = {r["uid"]: r.asDict(recursive=True) for r in S.decide_dataframe(rs, df, id_field="uid").collect()}
+        assert len(got) == len(records)
+        for i, rec in enumerate(records, 1):
+            want = decision_dict(evaluate(rs, rec), trace=False)
+            row = got[i]
+            assert row["__rejected"] is None
+            for key, value in want.items():
+                if key == "outputs":
+                    assert row["outputs"] == value, (path, i, key)
+                else:
+                    assert row[key] == value, (path, i, key, row[key], value)
+            if "messages" not in want:
+                assert row["messages"] == []
+            if "principal_reasons" not in want:
+                assert row["principal_reasons"] == []
+
+
+def test_dataframe_rejects_as_native(spark):
+    """A wrong type, an out-of-range value, an unknown enum value, a missing required fact,
+    NaN: `__rejected` names the first fact native names, and the decision columns are NULL."""
+    from engine.errors import FactsError
+    from engine.evaluate import evaluate
+
+    rs = ruleset("policies/double11-coupon.yaml")
+    policy = rs.policy
+    base = suite_records("policies/double11-coupon.yaml")[0]
+    bad = [{**base, "credit_score": 200}, {**base, "membership": "diamond"}, {**base, "membership": None},
+           {**base, "overdue_days": -1}, {**base, "monthly_spend": float("nan")},
+           {**base, "overdue_days": -1, "membership": "x"}]
+    good = {k: v for k, v in base.items() if k != "frozen"}  # a default applies
+    names = [n for n in policy.facts if n != "account_age_days"]
+    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days STRING"
+    conv = lambda n, v: float(v) if v is not None and policy.facts[n].type == "number" else v  # noqa: E731
+    rows = [tuple(conv(n, r.get(n)) for n in names) + (str(r.get("account_age_days")),) for r in bad + [good]]
+    rows.append(tuple(conv(n, base.get(n)) for n in names) + ("many",))  # a string in an integer fact
+    out = S.decide_dataframe(rs, spark.createDataFrame(rows, schema)).collect()
+    assert len(out) == len(rows)
+    for rec, r in zip(bad, out):
+        with pytest.raises(FactsError) as info:
+            evaluate(rs, rec)
+        assert r["__rejected"] == info.value.problems[0].fact
+        assert r["outcome"] is None and r["reasons"] is None and r["outputs"] is None
+    decided = out[len(bad)].asDict(recursive=True)
+    native = evaluate(rs, good)
+    assert decided["__rejected"] is None and decided["outcome"] == native.outcome
+    assert decided["missing_facts"] == list(native.missing_facts)
+    assert out[-1]["__rejected"] == "account_age_days" and out[-1]["outcome"] is None
+
+
+def test_csv_and_parquet_inputs(spark, tmp_path):
+    """CSV (cells converted by the declared types, quotes and bad cells rechecked natively)
+    and Parquet give native's decisions; Parquet and CSV outputs hold the same decisions."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = "policies/double11-coupon.yaml"
+    rs = ruleset(path)
+    records = suite_records(path)
+    records += boundary_records(rs.policy, records[0])[:80]
+    names = list(rs.policy.facts) + ["user_id"]
+    src = tmp_path / "facts.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(names)
+        for i, r in enumerate(records):
+            w.writerow(["" if r.get(n) is None else str(r[n]).lower() if isinstance(r.get(n), bool) else r.get(n)
+                        for n in names[:-1]] + [f"u{i}"])
+        w.writerow(["abc"] + [""] * (len(names) - 1))                     # not an integer
+        w.writerow(["720.0", "0", "0", "gold", "1e3", "400", "yes", "0", " 0.5", "u-x"])  # native conversions
+        w.writerow(["700", "0", "0", '"gold"', "10", "400", "no", "0", "0.1", "u, quoted"])
+        w.writerow([""] * len(names))                                      # blank row: skipped
+        fh.write("700,0\n")                                                # too few cells
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip", id="user_id")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip", id_field="user_id")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and n_out
+    assert s_err.splitlines() == n_err.splitlines()
+
+    # Parquet: typed columns; the decisions equal native's on the same records
+    table = pa.table({n: pa.array([r.get(n) for r in records],
+                                  type={"integer": pa.int64(), "number": pa.float64(), "string": pa.string(),
+                                        "boolean": pa.bool_()}[s.type])
+                      for n, s in rs.policy.facts.items()} | {"uid": pa.array(range(len(records)))})
+    pq.write_table(table, tmp_path / "facts.parquet")
+    out = tmp_path / "decisions.parquet"
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = S.run_eval(rs, [str(tmp_path / "facts.parquet")], output=str(out), id_field="uid", spark=spark)
+    assert code == 0, err.getvalue()
+    from engine.evaluate import evaluate
+    from engine.explain.render import decision_dict
+
+    got = pq.read_table(out).to_pylist()
+    assert len(got) == len(records)
+    for i, (rec, row) in enumerate(zip(records, got)):
+        want = {"record_id": i, **decision_dict(evaluate(rs, rec), trace=False)}
+        for key, value in want.items():
+            assert row[key] == value, (i, key)
+    csv_out = tmp_path / "decisions.csv"
+    with redirect_stderr(io.StringIO()):
+        assert S.run_eval(rs, [str(tmp_path / "facts.parquet")], output=str(csv_out), id_field="uid",
+                          spark=spark) == 0
+    rows = list(csv.DictReader(open(csv_out, encoding="utf-8")))
+    assert len(rows) == len(records)
+    assert json.loads(rows[0]["decided_by"]) == decision_dict(evaluate(rs, records[0]))["decided_by"]
+
+
+def test_on_error_fail_stops_like_native(spark, tmp_path):
+    rs = ruleset("policies/double11-coupon.yaml")
+    base = suite_records("policies/double11-coupon.yaml")[0]
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, [base, base], ['{"credit_score": "high"}', json.dumps(base)])
+    n_code, _, n_err = native_run(rs, [src], output=str(tmp_path / "n.jsonl"))
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path)
+    assert (s_code, n_code) == (2, 2)
+    assert s_out == "" and not (tmp_path / "spark-out.jsonl").exists()
+    assert s_err.replace(str(tmp_path / "spark-out.jsonl"), "OUT") == n_err.replace(str(tmp_path / "n.jsonl"), "OUT")
+
+
+def test_java_double_text_measured(spark):
+    """The range where Spark's text of a double (a message's `{number_fact}`) is Python's
+    repr: records outside it are decided natively (java_text_differs); checked here."""
+    import struct
+
+    rng = random.Random(3)
+    vals = [rng.uniform(0.001, 1e7) for _ in range(3000)] + [round(rng.uniform(0.001, 1e7), 2) for _ in range(2000)]
+    vals += [struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0] for _ in range(2000)]
+    vals = [v for v in vals if v == v and abs(v) != float("inf")]
+    df = spark.createDataFrame([(i, v) for i, v in enumerate(vals)], "i BIGINT, v DOUBLE")
+    rows = df.selectExpr("i", "CAST(v AS STRING) AS t", f"{S.java_text_differs('v')} AS differs").collect()
+    for r in rows:
+        v = vals[r["i"]]
+        python = str(int(v)) if v == int(v) and abs(v) < 1e15 else repr(v)
+        assert r["differs"] == (not S._python_text_safe(v))
+        if not r["differs"]:
+            assert (str(int(v)) if v == int(v) else r["t"]) == python, v
+
+
+def test_missing_inputs_are_one_line(spark, tmp_path):
+    from engine.errors import BackendError
+
+    rs = ruleset("policies/double11-coupon.yaml")
+    with pytest.raises(BackendError, match="no such file"):
+        S.run_eval(rs, [str(tmp_path / "none.jsonl")], spark=spark)
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    err = io.StringIO()
+    with redirect_stderr(err):
+        code = S.run_eval(rs, [str(tmp_path / "empty.jsonl")], spark=spark)
+    assert code == 2 and "no records" in err.getvalue()
