@@ -658,11 +658,6 @@ def _python_text_safe(x: float) -> bool:
     return 1e-3 <= abs(x) < 1e7 or (x == int(x) and abs(x) < 1e15)
 
 
-def _arrow_rows(table) -> Iterable[tuple]:
-    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return zip(*cols)
-
-
 class JsonlEncoder:
     """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
     native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
@@ -700,89 +695,147 @@ class JsonlEncoder:
 
 # -- the run ---------------------------------------------------------------------------------
 
+# The per-row extras of the staging (undeclared keys' warnings, the --id value) ride through
+# the decision query as its passthrough id column: no join back to the staged input.
+_EXTRA = "verdict_spark_extra"
+
+
 @dataclass
 class SparkRun:
-    """What a run decided: per `__row`, a JSON line or a problem, in input order."""
+    """A decided run: the decisions Spark wrote (sorted by `__row`, in `folder`) and the
+    native results of the records it handed back. `items()` streams, in input order,
+    `(row, label, json line | None, problem | None, outcome, warnings)`; `rows` is the
+    same as a list, with `counts`, `warned` and `first_label` filled (small runs, tests)."""
 
-    rows: list = field(default_factory=list)      # (row, label, json line | None, problem | None, outcome, row dict)
+    staged: object = None
+    folder: str | None = None
+    native: dict = field(default_factory=dict)      # row -> (label, text, problem, outcome, warnings) or None
+    encoder: object = None
+    id_field: str | None = None
+    seconds: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
-    skipped: int = 0
     warned: dict = field(default_factory=dict)
     first_label: dict = field(default_factory=dict)
-    seconds: dict = field(default_factory=dict)
+    _rows: list | None = None
+
+    def files(self) -> list[str]:
+        if self.folder is None:
+            return []
+        return sorted(os.path.join(self.folder, f) for f in os.listdir(self.folder)
+                      if f.endswith(".parquet") and not f.startswith((".", "_")))
+
+    def items(self):
+        import pyarrow.parquet as pq
+
+        for path in self.files():
+            pf = pq.ParquetFile(path)
+            for batch in pf.iter_batches(batch_size=32768):
+                names = batch.schema.names
+                cols = [c.to_pylist() for c in batch.columns]
+                for values in zip(*cols):
+                    r = dict(zip(names, values))
+                    row = r["__row"]
+                    if row in self.native:
+                        done = self.native[row]
+                        if done is not None:
+                            yield (row, *done)
+                        continue
+                    record_id = None
+                    if self.id_field is not None:
+                        record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
+                    warnings = r["__warnings"] or ()
+                    yield (row, self.staged.label(row), self.encoder.line(r, warnings, record_id), None,
+                           r["outcome"], warnings)
+
+    @property
+    def rows(self) -> list:
+        if self._rows is None:
+            self._rows = list(self.items())
+            for row, label, text, problem, outcome, warnings in self._rows:
+                if text is None:
+                    continue
+                self.counts[str(outcome)] = self.counts.get(str(outcome), 0) + 1
+                for w in warnings or ():
+                    if w not in self.warned:
+                        self.first_label[w] = label
+                    self.warned[w] = self.warned.get(w, 0) + 1
+        return self._rows
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(os.path.dirname(self.folder), ignore_errors=True)
+            self.folder = None
 
 
 DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reasons", "messages",
                     "principal_reasons", "notices", "flags", "outputs", "missing_facts", "undetermined_rules")
 
 
-def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False) -> SparkRun:
-    """Stage, decide in Spark, recheck natively what Spark was not sure of. Raises
-    BackendError for an input that cannot be read (one line naming it)."""
+def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False,
+                 work_dir: str | None = None) -> SparkRun:
+    """Stage, decide in Spark, recheck natively what Spark was not sure of. The decisions
+    are written by the executors, sorted, as Parquet into a temporary folder under
+    `work_dir` (default: the system's; on a cluster, a folder the executors can write and
+    the driver read) and streamed from there by `SparkRun.items()`; `close()` removes it.
+    Raises BackendError / RecordsError for an input that cannot be read."""
     import time
+
+    import pyarrow.parquet as pq
 
     from ..io.records import EmptyInput
 
     policy = ruleset.policy
-    run = SparkRun()
+    run = SparkRun(encoder=JsonlEncoder(policy), id_field=id_field)
     t0 = time.perf_counter()
     staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field)
+    run.staged = staged
     for inp in staged.inputs:
         if not inp.lines and not allow_empty:
             raise EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
                                        "--allow-empty accepts it")
     if staged.facts is None:
         return run
-    facts = staged.facts
-    view = _view(facts)
-    sql = query_text(policy, view, lang=lang, row=True, type_error=True)
+    if _EXTRA in policy.facts:
+        raise BackendError(f"a fact named `{_EXTRA}` is reserved by the Spark runner")
+    facts = staged.facts.selectExpr(
+        *[_ident(n) for n in policy.facts], "`__row`", "`__type_error`",
+        f"named_struct('w', `__warnings`, 'id', `__id`, 'int', `__id_int`) AS {_ident(_EXTRA)}")
+    sql = query_text(policy, _view(facts), lang=lang, id_field=_EXTRA, row=True, type_error=True)
     decided = spark.sql(sql)
-    extra = facts.selectExpr("`__row` AS `__r`", "`__warnings`", "`__id`", "`__id_int`")
-    result = decided.join(extra, decided["__row"] == extra["__r"], "left").drop("__r")
     # The outputs struct as one column per output: a struct whose fields Spark declares
-    # non-nullable cannot be NULL (a rejected row) in Arrow's collected form.
+    # non-nullable cannot be NULL (a rejected row) in Arrow's form.
     outs = [f"outputs.{_ident(n)} AS `__o_{i}`" for i, n in enumerate(policy.outputs)]
-    result = result.selectExpr(*[_ident(c) for c in result.columns if c != "outputs"], *outs)
-    table = result.toArrow()
-    run.seconds["spark"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    table = table.sort_by("__row")
-    names = table.column_names
-    encoder = JsonlEncoder(policy)
-    shown = message_names(policy)
-    # number outputs a message shows: Spark wrote their text the Java way (see java_text_differs)
-    shown_outputs = [i for i, (n, spec) in enumerate(policy.outputs.items())
-                     if n in shown and spec.type == "number" and n not in policy.facts]
-    pending: dict[int, int] = {}
-    for values in _arrow_rows(table):
-        r = dict(zip(names, values))
-        row = r["__row"]
-        if r["__rejected"] is not None or any(
-                (v := r[f"__o_{i}"]) is not None and not _python_text_safe(v) for i in shown_outputs):
-            pending[row] = len(run.rows)
-            run.rows.append([row, None, None, None, None, r])
-            continue
-        record_id = None
-        if id_field is not None:
-            record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
-        run.rows.append([row, None, encoder.line(r, r["__warnings"], record_id), None, r["outcome"], r])
-    if pending:
-        _recheck(spark, ruleset, staged, run, pending, lang, id_field)
-    for item in run.rows:
-        row, label, text, problem, outcome, r = item
-        if label is None:
-            item[1] = label = staged.label(row)
-        if text is not None:
-            run.counts[str(outcome)] = run.counts.get(str(outcome), 0) + 1
-            for w in (r or {}).get("__warnings") or ():
-                if w not in run.warned:
-                    run.first_label[w] = label
-                run.warned[w] = run.warned.get(w, 0) + 1
-    run.seconds["driver"] = time.perf_counter() - t1
+    keep = ["`__row`", "`__rejected`", *[_ident(c) for c in DECISION_COLUMNS if c != "outputs"], *outs,
+            f"{_ident(_EXTRA)}.w AS `__warnings`", f"{_ident(_EXTRA)}.id AS `__id`",
+            f"{_ident(_EXTRA)}.int AS `__id_int`"]
+    top = tempfile.mkdtemp(prefix="verdict-spark-run-", dir=work_dir)
+    run.folder = os.path.join(top, "decisions")
+    try:
+        decided.selectExpr(*keep).orderBy("__row").write.parquet(run.folder)
+        run.seconds["spark"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        shown = message_names(policy)
+        # number outputs a message shows: Spark wrote their text the Java way (java_text_differs)
+        shown_outputs = [f"__o_{i}" for i, (n, spec) in enumerate(policy.outputs.items())
+                         if n in shown and spec.type == "number" and n not in policy.facts]
+        pending: list[int] = []
+        for path in run.files():
+            table = pq.read_table(path, columns=["__row", "__rejected", *shown_outputs])
+            rows, rejected = table.column("__row").to_pylist(), table.column("__rejected").to_pylist()
+            outputs = [table.column(c).to_pylist() for c in shown_outputs]
+            for k, (row, rej) in enumerate(zip(rows, rejected)):
+                if rej is not None or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
+                    pending.append(row)
+        if pending:
+            _recheck(spark, ruleset, staged, run, pending, lang, id_field)
+        run.seconds["recheck"] = time.perf_counter() - t1
+    except BaseException:
+        run.close()
+        raise
     return run
 
 
-def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: dict, lang, id_field) -> None:
+def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang, id_field) -> None:
     """The records Spark rejected or was not sure of, read again from their files and
     decided (or rejected, with the native message) by the native path."""
     policy = ruleset.policy
@@ -800,21 +853,16 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: dict, lang,
             records = {r: _native_record(inp, r - inp.offset, raws.get(r - inp.offset, b""), policy, header)
                        for r in rows}
         for row in rows:
-            item = run.rows[pending[row]]
             rec = records[row]
             if rec is None:  # a line native skips (blank by Python's reckoning)
-                item[2] = item[3] = None
-                item[1] = "skip"
+                run.native[row] = None
                 continue
-            item[1] = rec.label
             done, problem = _native_outcome(ruleset, rec, id_field, lang)
             if problem is not None:
-                item[3] = problem
+                run.native[row] = (rec.label, None, problem, None, ())
             else:
                 text, decision = done
-                item[2], item[4] = text, decision.outcome
-                item[5] = {"__warnings": decision.warnings}
-    run.rows = [it for it in run.rows if it[1] != "skip"]
+                run.native[row] = (rec.label, text, None, decision.outcome, decision.warnings)
 
 
 def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
@@ -834,6 +882,7 @@ def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
 # -- outputs ----------------------------------------------------------------------------------
 
 def output_format(output: str | None, fmt: str | None) -> str:
+    """The output format: `fmt`, else the suffix of `output` (.parquet, .csv), else JSON lines."""
     if fmt:
         return fmt
     if output:
@@ -845,46 +894,84 @@ def output_format(output: str | None, fmt: str | None) -> str:
     return "jsonl"
 
 
-def _atomic_binary(path: str, write: Callable[[str], None]) -> None:
-    """Write a binary file through `write(temp_path)` and move it into place, or leave
-    nothing (the text outputs use engine.io.files.atomic_writer)."""
-    from ..io.files import OutputError
+class _BinaryTarget:
+    """A binary output file written under a temporary name in its folder and moved into
+    place only on success (the text outputs use engine.io.files.atomic_writer)."""
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(temp)
-        os.replace(temp, path)
-        temp = None
-    except OSError as exc:
-        raise OutputError.from_os(path, exc) from None
-    finally:
-        if temp is not None:
+    def __init__(self, path: str):
+        from ..io.files import OutputError
+
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError.from_os(path, exc) from None
+
+    def commit(self) -> None:
+        from ..io.files import OutputError
+
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            raise OutputError.from_os(self.path, exc) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self.temp is not None:
             try:
-                os.unlink(temp)
+                os.unlink(self.temp)
             except OSError:
                 pass
 
 
-def _decision_records(run: SparkRun, id_field: str | None) -> list[dict]:
-    """Each decided record's JSON object (parsed back from its line: the one source of truth)."""
-    return [json.loads(it[2]) for it in run.rows if it[2] is not None]
+_PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
+                 "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
+                 "undetermined_rules", "warnings"]
 
 
-def _write_parquet(path: str, run: SparkRun, policy, id_field) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _ParquetSink:
+    """Decisions (their JSON objects, parsed back from the lines: one source of truth) as
+    Parquet columns, lists and structs where JSON has arrays and objects, written in
+    row groups as they come."""
 
-    records = _decision_records(run, id_field)
-    keys = (["record_id"] if id_field else []) + ["policy", "version", "policy_digest", "outcome", "outcome_known",
-                                                    "adverse", "decided_by", "reasons", "messages",
-                                                    "principal_reasons", "notices", "flags", "outputs",
-                                                    "missing_facts", "undetermined_rules", "warnings"]
-    columns = {k: [r.get(k, [] if k in ("messages", "principal_reasons", "warnings") else None) for r in records]
-               for k in keys}
-    table = pa.table(columns)
-    _atomic_binary(path, lambda temp: pq.write_table(table, temp))
+    def __init__(self, path: str, id_field: str | None):
+        self.target = _BinaryTarget(path)
+        self.keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+        self.buffer: list[dict] = []
+        self.writer = None
+
+    def add(self, line: str) -> None:
+        self.buffer.append(json.loads(line))
+        if len(self.buffer) >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.buffer and self.writer is not None:
+            return
+        empty = ("messages", "principal_reasons", "warnings")
+        table = pa.table({k: [r.get(k, [] if k in empty else None) for r in self.buffer] for k in self.keys})
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.target.temp, table.schema)
+        else:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.buffer = []
+
+    def close(self, ok: bool) -> None:
+        try:
+            if ok:
+                self.flush()
+            if self.writer is not None:
+                self.writer.close()
+            if ok:
+                self.target.commit()
+        finally:
+            self.target.discard()
 
 
 def _csv_cell(value) -> str:
@@ -898,12 +985,13 @@ def _csv_cell(value) -> str:
 def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = None, lang: str | None = None,
              on_error: str = "fail", id_field: str | None = None, input_format: str | None = None,
              allow_empty: bool = False, master: str = DEFAULT_MASTER, summary: bool = True,
-             echo: Callable[[str], None] | None = None, spark=None) -> int:
+             echo: Callable[[str], None] | None = None, spark=None, work_dir: str | None = None) -> int:
     """`verdict eval --backend spark`: decide files in Spark, write the decisions (JSONL,
-    Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL without `output`),
-    report problems as native does, print the outcome summary. Returns the exit code
-    (0, or 2 for an input problem); raises SparkUnavailable / BackendError / OutputError
-    for the caller to report as one line."""
+    Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL or CSV without
+    `output`) atomically, report problems and warnings on stderr as native does (in input
+    order, each warning once), print the outcome summary. Returns the exit code (0, or 2
+    for an input problem); raises SparkUnavailable / BackendError / OutputError for the
+    caller to report as one line."""
     import csv
     import io
 
@@ -920,58 +1008,69 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
         spark = spark_session(master)
     try:
         run = decide_files(spark, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
-                           allow_empty=allow_empty)
+                           allow_empty=allow_empty, work_dir=work_dir)
     except RecordsError as exc:
         say(f"verdict: {exc}")
         if output:
             say(f"verdict: {output} not written")
         return 2
-    skipped = 0
-    good: list = []
-    failed = False
-    warned: dict = {}
-    for it in run.rows:  # problems and first warnings on stderr in input order, as native
-        row, label, text, problem, outcome, r = it
-        if problem is not None:
-            say(f"verdict: {label}: {problem}")
-            if on_error == "fail":
-                failed = True
-                break
-            skipped += 1
-            continue
-        for w in (r or {}).get("__warnings") or ():
-            if w not in warned:
-                say(f"verdict: warning: {label}: {w}")
-            warned[w] = warned.get(w, 0) + 1
-        good.append(it)
-    if failed:
-        if output:
-            say(f"verdict: {output} not written")
-        else:
-            with open_output(None) as sink:
-                for it in good:
-                    sink.write(it[2] + "\n")
-        return 2
-    run.rows = good
-    if kind == "jsonl":
-        with open_output(output) as sink:
-            for it in good:
-                sink.write(it[2] + "\n")
-    elif kind == "parquet":
-        _write_parquet(output, run, ruleset.policy, id_field)
-    else:
-        records = _decision_records(run, id_field)
-        keys = list(dict.fromkeys(k for r in records for k in r)) if records else []
-        with open_output(output) as sink:
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
-            w.writerow(keys)
-            for r in records:
-                w.writerow([_csv_cell(r.get(k)) for k in keys])
-            sink.write(buf.getvalue())
+    try:
+        return _write_run(run, kind, output, on_error, id_field, summary, say)
+    finally:
+        run.close()
+
+
+def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, say) -> int:
+    import csv
+    import io
+
+    from ..io.files import open_output
+
     counts: dict = {}
-    for it in good:
-        counts[str(it[4])] = counts.get(str(it[4]), 0) + 1
+    warned: dict = {}
+    skipped = 0
+    failed = False
+    parquet = _ParquetSink(output, id_field) if kind == "parquet" else None
+    keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+    try:
+        with (open_output(output) if parquet is None else _nullcontext()) as sink:
+            if kind == "csv":
+                sink.write(",".join(keys) + "\n")
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            for row, label, text, problem, outcome, warnings in run.items():
+                if problem is not None:  # problems and first warnings in input order, as native
+                    say(f"verdict: {label}: {problem}")
+                    if on_error == "fail":
+                        failed = True
+                        break
+                    skipped += 1
+                    continue
+                for w in warnings or ():
+                    if w not in warned:
+                        say(f"verdict: warning: {label}: {w}")
+                    warned[w] = warned.get(w, 0) + 1
+                counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+                if kind == "jsonl":
+                    sink.write(text + "\n")
+                elif kind == "parquet":
+                    parquet.add(text)
+                else:
+                    d = json.loads(text)
+                    writer.writerow([_csv_cell(d.get(k)) for k in keys])
+                    sink.write(buf.getvalue())
+                    buf.seek(0)
+                    buf.truncate()
+            if failed and output:
+                raise _Failed()
+    except _Failed:
+        say(f"verdict: {output} not written")
+        return 2
+    finally:
+        if parquet is not None:
+            parquet.close(ok=not failed)
+    if failed:
+        return 2
     if summary:
         total = sum(counts.values())
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -983,3 +1082,15 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
             if n > 1:
                 say(f"verdict: warning: {w} (in {n:,} records)")
     return 0
+
+
+class _Failed(Exception):
+    """`--on-error fail` with an output file: leave the file unwritten (atomic_writer)."""
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
