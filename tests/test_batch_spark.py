@@ -333,3 +333,50 @@ def test_missing_inputs_are_one_line(spark, tmp_path):
     with redirect_stderr(err):
         code = S.run_eval(rs, [str(tmp_path / "empty.jsonl")], spark=spark)
     assert code == 2 and "no records" in err.getvalue()
+
+
+def test_cli_backend_spark(spark, tmp_path):
+    """`verdict eval --backend spark --master local[2] … -o out.jsonl` writes what native
+    writes (the session of this file is the active one, so the CLI reuses it)."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    path = "policies/risk-alerts.yaml"
+    rs = ruleset(path)
+    records = suite_records(path)
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, records + [{**records[0], "uid": "u1"}], ['{"broken": '])
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "spark", "--master", "local[2]", str(src),
+                                    "-o", str(out), "--on-error", "skip"])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip")
+    assert (res.exit_code, n_code) == (0, 0), res.stderr
+    assert out.read_text(encoding="utf-8") == n_out
+    assert res.stderr.splitlines() == n_err.splitlines()
+    usage = CliRunner().invoke(main, ["eval", "-p", path, "--master", "local[2]", str(src)])
+    assert usage.exit_code == 2 and "--master" in usage.stderr
+
+
+@pytest.mark.parametrize("missing", ["java", "pyspark"])
+def test_missing_spark_is_one_line(missing, tmp_path):
+    """No Java on PATH, or no PySpark: one line naming what is missing (and the install
+    hint for PySpark), exit 2, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "facts.jsonl"
+    src.write_text('{"credit_score": 700}\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    code = "import sys; from engine.cli import main; sys.exit(main())"
+    if missing == "java":
+        env["PATH"] = os.path.dirname(sys.executable)
+    else:
+        code = "import sys; sys.modules['pyspark'] = None; " + code
+    res = subprocess.run([sys.executable, "-c", code, "eval", "-p", "policies/double11-coupon.yaml",
+                          "--backend", "spark", str(src)], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert ("Java" in lines[0]) if missing == "java" else (S.INSTALL_HINT in lines[0])
