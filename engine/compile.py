@@ -15,7 +15,7 @@ from .language.model import Policy
 from .runtime.semantics import Plan
 
 BACKENDS = ("native", "durable", "duckdb", "spark")
-FORMS = ("python", "durable")
+FORMS = ("python", "durable", "sql")
 
 
 class RuleSet:
@@ -61,11 +61,21 @@ def compile_policy(policy: Policy) -> RuleSet:
     return RuleSet(policy)
 
 
-def emit(policy: Policy, form: str) -> str:
+def emit(policy: Policy, form: str, *, dialect: str | None = None, table: str | None = None,
+         lang: str | None = None) -> str:
     """An executable form of a policy as text, deterministic across processes:
     "python", the module the native backend executes; "durable", the durable-rules
-    rulesets as JSON (built without durable-rules itself). Raises BackendError for an
-    unknown form, or a policy the durable backend cannot compile (`DurableLimitError`)."""
+    rulesets as JSON (built without durable-rules itself); "sql", the decision query in
+    `dialect` (default duckdb) over `table` (default `facts`, the staged-facts shape of
+    docs/backends.md), messages in `lang`. Raises BackendError for an unknown form or
+    dialect, options another form does not take, or a policy the form cannot hold
+    (`DurableLimitError`, `SqlLimitError`)."""
+    if form == "sql":
+        from .backends.sql import render_sql
+
+        return render_sql(policy, dialect or "duckdb", table=table or "facts", lang=lang)
+    if dialect is not None or table is not None or lang is not None:
+        raise BackendError(f"--dialect, --table and --lang belong to the sql form, not `{form}`")
     if form == "python":
         return generate_source(policy)
     if form == "durable":

@@ -6,8 +6,9 @@ A caller catches `VerdictError` for anything verdict refuses, or one of its kind
 - `FactsError`: a record that cannot be evaluated (a wrong type, an out-of-range value, a
   missing required fact); lists every problem. Also a `ValueError`, as it always was.
 - `BackendError`: a backend that cannot run here or cannot take this policy or record:
-  `BackendUnavailable` (durable-rules cannot be imported), `DurableLimitError` (a
-  durable-rules limit, such as an integer beyond int64).
+  `BackendUnavailable` (durable-rules or duckdb cannot be imported), `DurableLimitError` (a
+  durable-rules limit, such as an integer beyond int64), `SqlLimitError` (a value the SQL
+  form cannot hold exactly).
 - `InternalError`: verdict itself went wrong: the answer would have been wrong, so there is
   none. `BackendDisagreement`: another backend's matches differ from the native form's;
   `DurableEngineError`: durable-rules misbehaved. The CLI reports these with exit code 3.
@@ -55,6 +56,11 @@ class BackendUnavailable(BackendError):
 
 class DurableLimitError(BackendError):
     """The policy, or a fact value, exceeds a durable-rules limit we cannot work around."""
+
+
+class SqlLimitError(BackendError):
+    """A policy or fact value the SQL form cannot hold exactly (an integer beyond int64, an
+    integer in a number fact that no double equals): refused rather than decided wrongly."""
 
 
 class InternalError(VerdictError, RuntimeError):

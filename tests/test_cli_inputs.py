@@ -315,8 +315,11 @@ def test_docs_list_every_input_limit_with_its_value() -> None:
 def test_the_input_format_option_offers_what_the_readers_read() -> None:
     from engine.cli.eval import eval_cmd
 
+    from engine.batch.inputs import BATCH_FORMATS
+
     option = next(p for p in eval_cmd.params if p.name == "input_format")
-    assert tuple(option.type.choices) == R.INPUT_FORMATS
+    # The native readers' formats, and Parquet, which the batch runner reads (docs/batch.md).
+    assert tuple(option.type.choices) == R.INPUT_FORMATS + tuple(f for f in BATCH_FORMATS if f not in R.INPUT_FORMATS)
 
 
 def test_a_yaml_error_after_blank_lines_is_located_on_its_line(tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ def test_the_durable_form_is_what_durable_rules_receives():
 
 
 def test_an_unknown_form_is_a_backend_error():
-    with pytest.raises(BackendError, match="unknown form `sql`"):
-        emit(load_policy(DOUBLE11), "sql")
+    with pytest.raises(BackendError, match="unknown form `cobol`"):
+        emit(load_policy(DOUBLE11), "cobol")
 
 
 SCRIPT = """
@@ -111,7 +111,7 @@ def test_cli_missing_file_is_one_line_exit_2(tmp_path):
 
 
 def test_cli_needs_a_known_form():
-    assert run("compile", str(DOUBLE11), "--emit", "sql").exit_code == 2
+    assert run("compile", str(DOUBLE11), "--emit", "cobol").exit_code == 2
     assert run("compile", str(DOUBLE11)).exit_code == 2
 
 

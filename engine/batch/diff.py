@@ -11,7 +11,7 @@ same renderers; with `--id`, up to `SAMPLE` ids of moved records per changed pai
 from __future__ import annotations
 
 from ..analysis.diff import NONE, PolicyDiff
-from .inputs import InputsError, NativeOnly, expand, ident, stage
+from .inputs import BatchError, InputsError, NativeOnly, expand, ident, stage
 
 SAMPLE = 5
 
@@ -21,7 +21,6 @@ def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = 
     """Fill `d.matrix` and `d.records` as `count_records` does; returns the moved-id sample
     {(from, to): [ids…]} (also in `d.records["moved"]`)."""
     from ..analysis.findings import verdict_of
-    from ..cli.common import InputError
     from ..errors import FactsError
     from ..io.records import EmptyInput
     from .run import connect, decision_sql, native_records
@@ -29,7 +28,7 @@ def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = 
     try:
         inputs = expand([facts_path])
     except InputsError as exc:
-        raise InputError(str(exc)) from None
+        raise BatchError(str(exc)) from None
     con = connect()
     matrix: dict[tuple[str, str], int] = {}
     total = skipped = 0
@@ -39,10 +38,10 @@ def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = 
             old = stage(con, d.old, inp, 2 * k, id_field)
             new = stage(con, d.new, inp, 2 * k + 1, id_field)
         except NativeOnly as exc:
-            raise InputError(f"{inp.path}: DuckDB cannot read it as the native reader does ({exc}); "
+            raise BatchError(f"{inp.path}: DuckDB cannot read it as the native reader does ({exc}); "
                              "use --backend native") from None
         if new.rows == 0 and not allow_empty:
-            raise InputError(str(EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty "
+            raise BatchError(str(EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty "
                                                       "list); --allow-empty accepts it")))
         total += new.rows
         q_old = decision_sql(d.old, old.table, None, None)

@@ -39,7 +39,12 @@ _INTEGRAL_TEXT = 10 ** 15
 _LONG_RECORD = 4000
 
 
-class InputsError(Exception):
+class BatchError(Exception):
+    """A usage or input problem of a batch run: one line, exit 2 (the command line shows
+    it as its input errors)."""
+
+
+class InputsError(BatchError):
     """An input that cannot be used: `where: message`, exit 2."""
 
     def __init__(self, where: str, message: str):
@@ -174,34 +179,45 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
     paths = [json_path(f.name) for f in facts] + ([json_path(id_field)] if id_field is not None else [])
     # (DuckDB's AND does not short-circuit: the JSON functions run only under CASE WHEN valid.)
     plain = (f"CASE WHEN strlen(line) < {min(_LONG_RECORD, MAX_RECORD_BYTES - 2)} AND json_valid(line) THEN "
-             "json_type(line) = 'OBJECT' "
+             "starts_with(ltrim(line, ' \t\r'), '{') "
              # NaN/Infinity (which yyjson reads and JSON has not), nesting (duplicate keys can
              # hide in nested objects; MAX_DEPTH), a NUL escape: the native reader decides.
-             "AND NOT regexp_matches(line, 'NaN|Infinity|\\\\u00[01][0-9a-fA-F]') "
+             "AND NOT contains(line, 'NaN') AND NOT contains(line, 'Infinity') "
+             "AND NOT (contains(line, '\\u00') AND regexp_matches(line, '\\\\u00[01][0-9a-fA-F]')) "
              f"AND strlen(line) - strlen(replace(line, '{{', '')) <= 1 "
              f"AND strlen(line) - strlen(replace(line, '[', '')) < {MAX_DEPTH} ELSE false END")
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE __parsed_{index} AS
+        CREATE OR REPLACE TEMP TABLE __json_{index} AS
         SELECT __row, v, keys, ok AND len(keys) = len(list_distinct(keys)) AS ok FROM (
           SELECT __row, ok,
                  CASE WHEN ok THEN json_extract(line, {_list(paths)}) END AS v,
                  CASE WHEN ok THEN json_keys(line) ELSE [] END AS keys
           FROM (SELECT __row, line, ({plain}) AS ok FROM __lines_{index}))""")
+    # Each value's JSON type told by its text (yyjson writes a value back canonically: a
+    # string starts with `"`, a number with a digit or `-`, a double has `.`, `e` or `E`),
+    # and its casts, computed once (materialized: the checks below use each several times).
+    per = []
+    for i in range(1, len(paths) + 1):
+        x = f"CAST(v[{i}] AS VARCHAR)"
+        kind = (f"CASE left({x}, 1) WHEN '\"' THEN 'VARCHAR' WHEN 't' THEN 'BOOLEAN' WHEN 'f' THEN 'BOOLEAN' "
+                f"WHEN 'n' THEN 'NULL' WHEN '[' THEN 'ARRAY' WHEN '{{' THEN 'OBJECT' "
+                f"ELSE CASE WHEN regexp_matches({x}, '[.eE]') THEN 'DOUBLE' ELSE 'BIGINT' END END")
+        per += [f"v[{i}] AS __v{i}", f"{kind} AS __t{i}", f"TRY_CAST({x} AS BIGINT) AS __i{i}",
+                f"TRY_CAST({x} AS DOUBLE) AS __d{i}"]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __parsed_{index} AS SELECT __row, ok, keys, {', '.join(per)} "
+                f"FROM __json_{index}")
     cols, checks = [], []
     for i, spec in enumerate(facts, 1):
-        v = f"v[{i}]"
-        t = f"json_type({v})"
+        v, t, n, d = f"__v{i}", f"__t{i}", f"__i{i}", f"__d{i}"
         name = ident(spec.name)
-        # Integers: json_type says UBIGINT for non-negative ones, BIGINT for negative ones.
-        isint = f"({t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({v} AS BIGINT) IS NOT NULL)"
-        d = f"TRY_CAST({v} AS DOUBLE)"
+        isint = f"({t} = 'BIGINT' AND {n} IS NOT NULL)"
         if spec.type == "integer":
             exact = f"({t} = 'DOUBLE' AND {d} = floor({d}) AND abs({d}) < {_EXACT})"
-            cols.append(f"CASE WHEN {isint} THEN CAST({v} AS BIGINT) WHEN {exact} THEN CAST({d} AS BIGINT) END AS {name}")
+            cols.append(f"CASE WHEN {isint} THEN {n} WHEN {exact} THEN CAST({d} AS BIGINT) END AS {name}")
             bad = f"NOT ({t} = 'NULL' OR {isint} OR {exact})"
         elif spec.type == "number":
-            cols.append(f"CASE WHEN {t} IN ('BIGINT', 'UBIGINT', 'DOUBLE') THEN {d} END AS {name}")
-            bad = (f"NOT ({t} = 'NULL' OR ({isint} AND abs(TRY_CAST({v} AS BIGINT)) < {_INTEGRAL_TEXT}) "
+            cols.append(f"CASE WHEN {t} IN ('BIGINT', 'DOUBLE') THEN {d} END AS {name}")
+            bad = (f"NOT ({t} = 'NULL' OR ({isint} AND abs({n}) < {_INTEGRAL_TEXT}) "
                    f"OR ({t} = 'DOUBLE' AND isfinite({d}) AND NOT ({d} = floor({d}) AND abs({d}) >= {_EXACT})))")
         elif spec.type == "string":
             cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({v}, '$') END AS {name}")
@@ -213,11 +229,10 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
         checks.append((spec.name, f"{v} IS NOT NULL AND {bad}"))
     id_col = ""
     if id_field is not None:
-        v = f"v[{len(facts) + 1}]"
-        t = f"json_type({v})"
-        d = f"TRY_CAST({v} AS DOUBLE)"
+        i = len(facts) + 1
+        v, t, n, d = f"__v{i}", f"__t{i}", f"__i{i}", f"__d{i}"
         id_col = f"{v} AS {ident(id_field)}, "
-        isint = f"({t} IN ('BIGINT', 'UBIGINT') AND TRY_CAST({v} AS BIGINT) IS NOT NULL)"
+        isint = f"({t} = 'BIGINT' AND {n} IS NOT NULL)"
         id_ok = (f"({t} = 'VARCHAR' OR {isint} OR ({t} = 'DOUBLE' AND isfinite({d}) "
                  f"AND NOT ({d} = floor({d}) AND abs({d}) >= {_EXACT})))")
         checks.insert(0, (RECORD, f"NOT coalesce({id_ok}, false)"))
@@ -229,7 +244,7 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
                list_transform(list_filter(keys, lambda k: NOT list_contains({_list(known)}, k)),
                               lambda k: 'undeclared fact `' || k || '` ignored') AS __warn
         FROM __parsed_{index}""")
-    con.execute(f"DROP TABLE __lines_{index}; DROP TABLE __parsed_{index}")
+    con.execute(f"DROP TABLE __lines_{index}; DROP TABLE __json_{index}; DROP TABLE __parsed_{index}")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Staged(table, None, rows, "json", None)
 

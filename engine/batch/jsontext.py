@@ -67,18 +67,15 @@ def _bool(x: str) -> str:
 
 
 def _output_value(policy: Policy, name: str, spec, x: str) -> str:
-    if spec.type == "boolean":
-        return _bool(x)
-    if spec.type == "string":
-        return _str(x)
-    if spec.type == "integer":
-        return f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), 'null')"
+    """One output's value for the struct `to_json` writes (a double as JSON text of its own)."""
+    if spec.type in ("boolean", "string", "integer"):
+        return x if spec.type != "integer" else f"CAST({x} AS BIGINT)"
     # A number output holds Python ints when every value it can take is an int literal
     # (defaults and `set` values; sums, minima and maxima of ints are ints): written as such.
     values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
     if all(type(v) is int for v in values if v is not None):
-        return f"coalesce(CAST(CAST({x} AS BIGINT) AS VARCHAR), 'null')"
-    return py_float(x)
+        return f"CAST({x} AS BIGINT)"
+    return f"CAST({py_float(x)} AS JSON)"
 
 
 def id_json(id_field: str, kind: str | None) -> str:
@@ -98,36 +95,45 @@ def id_json(id_field: str, kind: str | None) -> str:
 def decision_json(policy: Policy, *, id_field: str | None = None, id_kind: str | None = None,
                   warn: str | None = None, warn_const: tuple[str, ...] | None = None) -> str:
     """The SQL expression of one decision's JSON line, over the decision query's columns
-    (and the staged id column, and `warn`: the record's warnings, a list of text)."""
+    (and the staged id column, and `warn`: the record's warnings, a list of text).
+
+    One `to_json` of a struct per row: the struct of the keys this row has (`messages`,
+    `principal_reasons` and `warnings` are there or not), chosen by a CASE over the up to
+    eight shapes, so the keys decision_dict omits are never written."""
     head = ENCODER.encode({"policy": policy.id, "version": policy.version, "policy_digest": policy.digest})[1:-1]
-    parts = []
-    if id_field is not None:
-        parts.append(f"'{{\"record_id\":' || {id_json(id_field, id_kind)} || {lit(',' + head)}")
-    else:
-        parts.append(lit("{" + head))
-    parts.append(f"',\"outcome\":' || {_str('outcome')}")
-    parts.append(f"',\"outcome_known\":' || {_bool('outcome_known')}")
-    parts.append(f"',\"adverse\":' || {_bool('adverse')}")
-    parts.append(f"',\"decided_by\":' || {_str('decided_by')}")
-    parts.append(f"',\"reasons\":' || {_str('reasons')}")
-    parts.append("(CASE WHEN len(messages) > 0 THEN ',\"messages\":' || CAST(to_json(messages) AS VARCHAR) ELSE '' END)")
-    parts.append("(CASE WHEN adverse THEN ',\"principal_reasons\":' || CAST(to_json(principal_reasons) AS VARCHAR) "
-                 "ELSE '' END)")
-    parts.append(f"',\"notices\":' || {_str('notices')}")
-    parts.append(f"',\"flags\":' || {_str('flags')}")
-    outs = []
-    for i, (name, spec) in enumerate(policy.outputs.items()):
-        key = ENCODER.encode(name) + ":"
-        outs.append(f"{lit(('' if i == 0 else ',') + key)} || {_output_value(policy, name, spec, f'outputs.{ident(name)}')}")
-    parts.append("',\"outputs\":{' || " + (" || ".join(outs) if outs else "''") + " || '}'")
-    parts.append(f"',\"missing_facts\":' || {_str('missing_facts')}")
-    parts.append(f"',\"undetermined_rules\":' || {_str('undetermined_rules')}")
+    outputs = ", ".join(f"{ident(name)} := {_output_value(policy, name, spec, f'outputs.{ident(name)}')}"
+                        for name, spec in policy.outputs.items())
+    shapes = []
+    for with_messages in (False, True):
+        for adverse in (False, True):
+            for warned in ((False, True) if warn is not None else (False,)):
+                fields = ["outcome := outcome", "outcome_known := outcome_known", "adverse := adverse",
+                          "decided_by := decided_by", "reasons := reasons"]
+                if with_messages:
+                    fields.append("messages := messages")
+                if adverse:
+                    fields.append("principal_reasons := principal_reasons")
+                fields += ["notices := notices", "flags := flags",
+                           f"outputs := {'struct_pack(' + outputs + ')' if outputs else 'CAST(MAP() AS MAP(VARCHAR, INTEGER))'}",
+                           "missing_facts := missing_facts", "undetermined_rules := undetermined_rules"]
+                if warned:
+                    fields.append(f"warnings := {warn}")
+                when = [f"len(messages) {'>' if with_messages else '='} 0", "adverse" if adverse else "NOT adverse"]
+                if warn is not None:
+                    when.append(f"len({warn}) {'>' if warned else '='} 0")
+                shapes.append(f"WHEN {' AND '.join(when)} THEN CAST(to_json(struct_pack({', '.join(fields)})) AS VARCHAR)")
+    body = f"(CASE {' '.join(shapes)} END)"
+    tail = "'}'"
     if warn_const:
-        parts.append(lit(',"warnings":' + ENCODER.encode([warning(k) for k in warn_const])))
-    elif warn is not None:
-        parts.append(f"(CASE WHEN len({warn}) > 0 THEN ',\"warnings\":' || CAST(to_json({warn}) AS VARCHAR) ELSE '' END)")
-    parts.append("'}'")
-    return " || ".join(f"({p})" for p in parts)
+        tail = lit(',"warnings":' + ENCODER.encode([warning(k) for k in warn_const]) + "}")
+    # body is `{…}`: its keys go after the constant head (and the record id), the
+    # constant warnings of a CSV or Parquet input after its last key.
+    rest = f"substr({body}, 2)" if not warn_const else f"left(substr({body}, 2), -1)"
+    if id_field is not None:
+        start = f"'{{\"record_id\":' || {id_json(id_field, id_kind)} || {lit(',' + head + ',')}"
+    else:
+        start = lit("{" + head + ",")
+    return f"({start} || {rest}{' || ' + tail if warn_const else ''})"
 
 
 def warning(key: str) -> str:

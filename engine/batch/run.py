@@ -23,7 +23,7 @@ from typing import NamedTuple
 import click
 
 from ..io.records import EmptyInput, Record, Records, RecordsError, open_records
-from .inputs import RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
+from .inputs import BatchError, RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
 from .jsontext import decision_json, policy_has_control
 from .outputs import copy_to, format_of_output
 
@@ -137,17 +137,17 @@ def native_records(policy, con, inp: Input, raw: str | None, rows: list[int]) ->
     return records_parquet(con, inp, raw, rows)
 
 
-def _native_file(ruleset, inp: Input, id_field, allow_empty: bool) -> list[Checked]:
-    """A whole input read and decided by the native path."""
+def _native_file(ruleset, inp: Input, id_field, allow_empty: bool) -> tuple[list[Checked], str | None]:
+    """A whole input read and decided by the native path; and the input's error, if it
+    cannot be read to its end (the records before it are decided)."""
     out = []
     try:
         with open_records(inp.path, ruleset.policy, inp.fmt, allow_empty=allow_empty) as records:
             for n, rec in enumerate(records, 1):
                 out.append(native_check(ruleset, rec, id_field, n))
     except RecordsError as exc:
-        click.echo(f"verdict: {exc}", err=True)
-        raise Abort() from None
-    return out
+        return out, str(exc)
+    return out, None
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -165,10 +165,11 @@ class Run:
         self.skipped = 0
         self.stop: tuple[int, int] | None = None  # (input, row) of the record that failed the run
         self.fallback: list[tuple] = []  # (src, row, json, outcome, warnings)
-        self.warn_first: dict[str, str] = {}  # warning -> label of its first record
+        self.warn_first: dict[str, tuple] = {}  # warning -> (key, label) of its first natively decided record
         self.warn_count: dict[str, int] = {}
         self.id_kinds: set[str] = set()
         self.native_only = policy_has_control(self.policy)
+        self.messages: list[tuple[tuple, str]] = []
 
     # One input: staged, decided, rejections rechecked. Returns False when the run stops.
     def add(self, k: int, inp: Input, allow_empty: bool) -> bool:
@@ -178,21 +179,24 @@ class Run:
                 raise NativeOnly("the policy's texts hold control characters")
             st = stage(con, policy, inp, k, self.id_field, control=self.native_only)
         except NativeOnly:
-            return self._add_native(k, _native_file(self.ruleset, inp, self.id_field, allow_empty))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
         except InputsError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB cannot read it as we need: the native reader can
             if inp.fmt == "parquet" or not _is_duckdb_error(exc):
                 raise
-            return self._add_native(k, _native_file(self.ruleset, inp, self.id_field, allow_empty))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
         if st.rows == 0 and not allow_empty:
-            click.echo(f"verdict: {EmptyInput(inp.path, 'no records (an empty file, a CSV header alone, or an empty list); --allow-empty accepts it')}", err=True)
+            empty = EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
+                                         "--allow-empty accepts it")
+            self.say((k, 0, 0), f"verdict: {empty}")
+            self.stop = (k, 0)
             raise Abort()
         sql = decision_sql(policy, st.table, self.id_field, self.lang)
         warn = "s.__warn" if st.warn_const is None else None
         join = f" JOIN {st.table} s USING (__row)" if warn else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.*{', ' + warn + ' AS __warn' if warn else ''} "
-                    f"FROM ({sql}) q{join}")
+                    f"FROM ({sql}) q{join} ORDER BY __row")
         rejected = con.execute(f"SELECT d.__row, d.__rejected, s.__type_error FROM __dec_{k} d JOIN {st.table} s "
                                "USING (__row) WHERE d.__rejected IS NOT NULL ORDER BY d.__row").fetchall()
         self.kind = st.id_kind
@@ -210,7 +214,7 @@ class Run:
                     self.fallback.append((k, row, None, None, None))
                     continue
                 if c.problem is not None:
-                    click.echo(f"verdict: {c.label}: {c.problem}", err=True)
+                    self.say((k, row, 0), f"verdict: {c.label}: {c.problem}")
                     if self.on_error == "fail":
                         stop_row = row
                         break
@@ -218,8 +222,10 @@ class Run:
                     self.fallback.append((k, row, None, None, None))
                     continue
                 if type_error is None:  # the SQL form rejects what native decides: a bug, never an answer
-                    click.echo(f"verdict: {c.label}: internal error: backends disagree: the SQL form rejects the "
-                               f"record (fact `{why}`), the native form decides it", err=True)
+                    self.say((k, row, 0), f"verdict: {c.label}: internal error: backends disagree: the SQL form "
+                                          f"rejects the record (fact `{why}`), the native form decides it")
+                    self._part(k, st, warn, row)
+                    self.stop = (k, row)
                     raise Abort(EXIT_INTERNAL)
                 self._native_decision(k, c)
         self._part(k, st, warn, stop_row)
@@ -244,21 +250,39 @@ class Run:
         d = c.decision
         text = to_json(d, self.lang, trace=False, indent=None, record_id=c.record_id)
         self.fallback.append((k, c.row, text, d.outcome, list(d.warnings)))
-        for w in d.warnings:
-            self.warn_first.setdefault(w, c.label)
+        for i, w in enumerate(d.warnings):
+            self.warn_first.setdefault(w, ((k, c.row, i), c.label))
             self.warn_count[w] = self.warn_count.get(w, 0) + 1
 
-    def _add_native(self, k: int, checked: list[Checked]) -> bool:
+    def _add_native(self, k: int, checked: list[Checked], error: str | None = None) -> bool:
         for c in checked:
             if c.problem is not None:
-                click.echo(f"verdict: {c.label}: {c.problem}", err=True)
+                self.say((k, c.row, 0), f"verdict: {c.label}: {c.problem}")
                 if self.on_error == "fail":
                     self.stop = (k, c.row)
                     return False
                 self.skipped += 1
                 continue
             self._native_decision(k, c)
+        if error is not None:  # the input cannot be read to its end: the run stops, even with skip
+            self.say((k, 10 ** 15, 0), f"verdict: {error}")
+            self.stop = (k, 10 ** 15)
+            raise Abort()
         return True
+
+    def say(self, key: tuple, line: str) -> None:
+        """A line for stderr, printed in record order with the warnings (`flush`)."""
+        self.messages.append((key, line))
+
+    def flush(self, inputs: list[Input]) -> list:
+        """Print the problems and the first occurrence of each warning in the order the
+        native path prints them (by record); returns the warnings (for the summary)."""
+        warns = self.warnings(inputs)
+        lines = list(self.messages) + [(key, f"verdict: warning: {label}: {w}") for key, w, label, _ in warns]
+        for _, line in sorted(lines, key=lambda kl: kl[0]):
+            click.echo(line, err=True)
+        self.messages = []
+        return warns
 
     def _part(self, k: int, st, warn: str | None, stop_row: int | None) -> None:
         """The decided rows of input k (before `stop_row`), for the output."""
@@ -285,8 +309,13 @@ class Run:
             line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind,
                                  warn="__warn" if warn else None, warn_const=st.warn_const)
             selects.append(f"SELECT {k} AS __src, __row, {line} AS j FROM __dec_{k} WHERE {cond}")
+        if self._ordered():  # one input, all decided in SQL: its table is in __row order already
+            return f"SELECT j FROM ({selects[0]})"
         selects.append(f"SELECT __src, __row, j FROM __fb WHERE {self._stopped_sql()}")
         return "SELECT j FROM (" + " UNION ALL ".join(selects) + ") ORDER BY __src, __row"
+
+    def _ordered(self) -> bool:
+        return len(self.parts) == 1 and not any(r[2] is not None for r in self.fallback)
 
     def _stopped_sql(self) -> str:
         if self.stop is None:
@@ -346,12 +375,13 @@ class Run:
         if not selects:
             return "SELECT NULL AS outcome WHERE false"
         body = " UNION ALL BY NAME ".join(selects)
+        order = "" if self._ordered() else " ORDER BY __src, __row"
         if not flat or col_types is None:
-            return f"SELECT * EXCLUDE (__src, __row) FROM ({body}) ORDER BY __src, __row"
+            return f"SELECT * EXCLUDE (__src, __row) FROM ({body}){order}"
         nested = {n for n, t in col_types if t.endswith("[]") or t.startswith("STRUCT")}
         outs = ", ".join(f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
                          for n, _ in col_types)
-        return f"SELECT {outs} FROM ({body}) ORDER BY __src, __row"
+        return f"SELECT {outs} FROM ({body}){order}"
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -386,12 +416,16 @@ class Run:
                 merged[w_text][2] += n
             else:
                 merged[w_text] = [key, label, n]
-        for w_text, label in self.warn_first.items():
+        for w_text, (key, label) in self.warn_first.items():
+            if self.stop is not None and key[:2] >= self.stop:
+                continue
             if w_text in merged:
                 merged[w_text][2] += self.warn_count[w_text]
+                if key < merged[w_text][0]:
+                    merged[w_text][0], merged[w_text][1] = key, label
             else:
-                merged[w_text] = [(10 ** 12,), label, self.warn_count[w_text]]
-        return [(w, label, n) for w, (key, label, n) in sorted(merged.items(), key=lambda kv: kv[1][0])]
+                merged[w_text] = [key, label, self.warn_count[w_text]]
+        return [(key, w, label, n) for w, (key, label, n) in sorted(merged.items(), key=lambda kv: kv[1][0])]
 
 
 def _warning_texts(keys) -> list[str]:
@@ -424,11 +458,10 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True) -> int:
     """Decide every record of every input with the SQL form; see the module docstring.
     Returns the exit code; a failure to write raises OutputError (the `main` group reports it)."""
-    from ..cli.common import InputError
 
     fmt = fmt or format_of_output(output) or "jsonl"
     if fmt == "parquet" and output is None:
-        raise InputError("--format parquet writes a file: give -o FILE")
+        raise BatchError("--format parquet writes a file: give -o FILE")
     try:
         inputs = expand(paths, input_format)
     except InputsError as exc:
@@ -450,13 +483,15 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
             click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
             tty = False
         run._fallback_table()
-        warns = run.warnings(inputs)
-        for w, label, _ in warns:
-            click.echo(f"verdict: warning: {label}: {w}", err=True)
+        warns = run.flush(inputs)
         if code == EXIT_OK or output is None:  # on a failure only stdout gets the decisions before it
             _write(run, fmt, output)
     except Abort as abort:
         code = abort.code
+        run._fallback_table()
+        run.flush(inputs)
+        if output is None:  # as the native path streams them: the decisions before the failure
+            _write(run, fmt, output)
     finally:
         if tty:
             click.echo("\r" + " " * 60 + "\r", err=True, nl=False)
@@ -472,7 +507,7 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
         if run.skipped:
             line += f"; {run.skipped:,} record{'s' if run.skipped != 1 else ''} skipped"
         click.echo(line, err=True)
-        for w, _, n in warns:
+        for _, w, _, n in warns:
             if n > 1:
                 click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
     return EXIT_OK

@@ -1,12 +1,14 @@
-"""`verdict compile POLICY --emit python|durable`: print a policy's executable form.
+"""`verdict compile POLICY --emit python|durable|sql`: print a policy's executable form.
 
-The generated Python module the native backend runs, or the durable-rules rulesets as
-JSON; both deterministic (the same policy prints the same text in every process), for
-reading, diffing and debugging (see docs/backends.md). The text goes to stdout;
+The generated Python module the native backend runs, the durable-rules rulesets as JSON,
+or the SQL decision query (`--dialect`, `--table`, `--lang`: docs/backends.md, the SQL
+form); all deterministic (the same policy prints the same text in every process), for
+reading, diffing, debugging, and running the SQL on a warehouse. The text goes to stdout;
 diagnostics of an invalid policy go to stderr, as `verdict validate` renders them.
 
-Exit codes: 0 printed; 1 the policy is invalid; 2 unreadable file, or a form this policy
-cannot take (a durable-rules limit).
+Exit codes: 0 printed; 1 the policy is invalid; 2 unreadable file, a usage error
+(`--dialect`/`--table`/`--lang` without `--emit sql`), or a form this policy cannot take
+(a durable-rules limit, an SQL limit or dialect trap).
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from ..io.policies import check_policy_file
 from ..language.diagnostics import ERROR
 from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, write_output
 
-FORMS = ("python", "durable")  # = engine.compile.FORMS (tested): importing it here would slow every start-up
+FORMS = ("python", "durable", "sql")  # = engine.compile.FORMS (tested): importing it here would slow every start-up
+DIALECTS = ("duckdb", "spark", "postgres", "hive", "bigquery", "snowflake", "trino")  # = engine.backends.sql.DIALECTS
 
 
-def emit_policy(path: str, form: str, output: str | None = None) -> int:
+def emit_policy(path: str, form: str, output: str | None = None, *, dialect: str | None = None,
+                table: str | None = None, lang: str | None = None) -> int:
     """Print the form of the policy at `path`; the exit code."""
+    if form != "sql" and (dialect is not None or table is not None or lang is not None):
+        raise click.UsageError("--dialect, --table and --lang go with --emit sql only")
     policy, diags = check_policy_file(path)
     unreadable = [d for d in diags if d.code == "unreadable"]
     if unreadable:
@@ -34,7 +40,7 @@ def emit_policy(path: str, form: str, output: str | None = None) -> int:
     from ..errors import BackendError
 
     try:
-        text = emit(policy, form)
+        text = emit(policy, form, dialect=dialect, table=table, lang=lang) if form == "sql" else emit(policy, form)
     except BackendError as exc:
         raise InputError(f"{path}: {exc}") from None
     write_output(text, output)
@@ -44,8 +50,16 @@ def emit_policy(path: str, form: str, output: str | None = None) -> int:
 @click.command("compile")
 @click.argument("policy_path", metavar="POLICY")
 @click.option("--emit", "form", type=click.Choice(FORMS), required=True,
-              help="python: the module the native backend executes; durable: the durable-rules rulesets (JSON).")
+              help="python: the module the native backend executes; durable: the durable-rules rulesets (JSON); "
+                   "sql: the decision query.")
+@click.option("--dialect", type=click.Choice(DIALECTS),
+              help="With --emit sql: the SQL dialect (default duckdb; duckdb, spark and postgres are executed in "
+                   "the tests, the others generated).")
+@click.option("--table", help="With --emit sql: the table of staged facts the query reads (default facts; "
+                              "schema.table allowed).")
+@click.option("--lang", help="With --emit sql: the language of messages (default: the policy's).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write it to a file (atomically).")
-def compile_cmd(policy_path: str, form: str, output: str | None) -> int:
+def compile_cmd(policy_path: str, form: str, dialect: str | None, table: str | None, lang: str | None,
+                output: str | None) -> int:
     """Print the executable form of a policy (deterministic, for reading and diffing)."""
-    return emit_policy(policy_path, form, output)
+    return emit_policy(policy_path, form, output, dialect=dialect, table=table, lang=lang)

@@ -71,10 +71,13 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     in the summary. An input without records is an input error unless `allow_empty`.
     Failures to write raise `OutputError` (the `main` group reports them)."""
     if backend in ("duckdb", "spark"):  # files in batch: engine/batch (docs/batch.md)
-        from ..batch.dispatch import dispatch
+        from ..batch.dispatch import BatchError, dispatch
 
-        code = dispatch(ruleset, paths, fmt, lang, trace, backend, on_error, output, summary, counterfactuals,
-                        id_field, input_format, allow_empty, master)
+        try:
+            code = dispatch(ruleset, paths, fmt, lang, trace, backend, on_error, output, summary, counterfactuals,
+                            id_field, input_format, allow_empty, master)
+        except BatchError as exc:
+            raise InputError(str(exc)) from None
         if code is not None:
             return code
     from ..errors import BackendError, DurableLimitError, FactsError, InternalError

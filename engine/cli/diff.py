@@ -33,9 +33,12 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
     if id_field is not None and backend != "duckdb":
         raise click.UsageError("--id goes with --backend duckdb")
     if facts_path is not None and backend == "duckdb":
-        from ..batch.diff import count_records_sql
+        from ..batch.diff import BatchError, count_records_sql
 
-        sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty)
+        try:
+            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty)
+        except BatchError as exc:
+            raise InputError(str(exc)) from None
         text = policy_diff.RENDERERS[fmt](result)
         write_output(text + _sample_text(sample, fmt), output)
         return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK

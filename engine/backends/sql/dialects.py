@@ -7,14 +7,14 @@ here, per dialect, instead of trusting sqlglot's transpilation (see
 
 - a struct (`struct`): DuckDB/Spark/BigQuery `STRUCT(e AS k)`, Trino a `CAST(ROW(…) AS
   ROW(k type, …))`, Snowflake `OBJECT_CONSTRUCT_KEEP_NULL` (plain `OBJECT_CONSTRUCT` drops
-  keys whose value is NULL), PostgreSQL `JSONB_BUILD_OBJECT` (it has no named struct:
-  sqlglot writes an invalid `STRUCT(…)` there). Hive would need `NAMED_STRUCT`, but see
+  keys whose value is NULL), PostgreSQL `JSON_BUILD_OBJECT` (it has no named struct:
+  sqlglot writes an invalid `STRUCT(…)` there; JSON, not JSONB, which reorders keys). Hive would need `NAMED_STRUCT`, but see
   below.
 - a list of the non-NULL elements of a fixed list, in order (`compact`): DuckDB
   `LIST_FILTER(…, LAMBDA x : …)` (DuckDB 2.0 refuses `x -> …`), Spark and Snowflake
-  `ARRAY_COMPACT`, PostgreSQL `ARRAY_REMOVE(ARRAY[…], NULL)`, Trino `FILTER(…, x -> …)`,
-  BigQuery a subquery over `UNNEST … WITH OFFSET` ordered by the offset (an unnest without
-  ORDER BY has no order). Hive has neither lambdas nor an array function that drops NULLs:
+  `ARRAY_COMPACT`, Trino `FILTER(…, x -> …)`, PostgreSQL and BigQuery a subquery over
+  `UNNEST … WITH ORDINALITY`/`WITH OFFSET` ordered by the position (an unnest without ORDER
+  BY has no order). Hive has neither lambdas nor an array function that drops NULLs:
   the decision query is refused for Hive (`BackendError`), the matches-only columns are not
   (see `render_sql`).
 - an empty list of a type (`empty_list`).
@@ -26,6 +26,7 @@ checks the text against the traps known to parse but be wrong (`check_traps`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -54,8 +55,13 @@ def col(name: str) -> exp.Column:
     return exp.Column(this=ident(name))
 
 
-def dtype(sql_type: str) -> exp.DataType:
+@lru_cache(maxsize=None)
+def _dtype(sql_type: str) -> exp.DataType:
     return exp.DataType.build(sql_type)
+
+
+def dtype(sql_type: str) -> exp.DataType:
+    return _dtype(sql_type).copy()
 
 
 def struct(dialect: str, fields: list[tuple[str, exp.Expression, str]]) -> exp.Expression:
@@ -65,7 +71,7 @@ def struct(dialect: str, fields: list[tuple[str, exp.Expression, str]]) -> exp.E
         args: list = []
         for name, value, _ in fields:
             args += [exp.Literal.string(name), value]
-        return exp.Anonymous(this="JSONB_BUILD_OBJECT", expressions=args)
+        return exp.Anonymous(this="JSON_BUILD_OBJECT", expressions=args)
     if dialect == "snowflake":
         args = []
         for name, value, _ in fields:
@@ -86,7 +92,7 @@ def struct(dialect: str, fields: list[tuple[str, exp.Expression, str]]) -> exp.E
 
 def struct_type(dialect: str, fields: list[tuple[str, str]]) -> exp.DataType:
     if dialect == "postgres":
-        return dtype("JSONB")
+        return dtype("JSON")
     if dialect == "snowflake":
         return dtype("OBJECT")
     kind = exp.DataType.Type.STRUCT
@@ -115,17 +121,23 @@ def compact(dialect: str, elements: list[exp.Expression], element: exp.DataType)
         return exp.Anonymous(this="FILTER", expressions=[array, _not_null_lambda()])
     if dialect in ("spark", "snowflake"):
         return exp.Anonymous(this="ARRAY_COMPACT", expressions=[array])
-    if dialect == "postgres":
-        return exp.Anonymous(this="ARRAY_REMOVE", expressions=[array, exp.Null()])
-    if dialect == "bigquery":
-        template = sqlglot.parse_one(
-            "ARRAY(SELECT __x FROM UNNEST(__arr) AS __x WITH OFFSET AS __n WHERE NOT __x IS NULL ORDER BY __n)",
-            read="bigquery")
+    if dialect in _UNNEST:
+        template = sqlglot.parse_one(_UNNEST[dialect], read=dialect)
         return template.transform(
             lambda node: array.copy() if isinstance(node, exp.Column) and node.name == "__arr" else node)
     raise BackendError(
         f"the {dialect} dialect has no way to drop the NULLs of an array without a lambda; "
         f"its decision query is not generated (the matches-only form is: see docs/backends.md)")
+
+
+# A subquery over the array's elements with their positions, in order (an UNNEST without
+# ORDER BY has no order); PostgreSQL's ARRAY_REMOVE(…, NULL) would need an equality on the
+# element type, which JSON has not.
+_UNNEST = {
+    "postgres": "ARRAY(SELECT __x FROM UNNEST(__arr) WITH ORDINALITY AS __t(__x, __n) WHERE NOT __x IS NULL "
+                "ORDER BY __n)",
+    "bigquery": "ARRAY(SELECT __x FROM UNNEST(__arr) AS __x WITH OFFSET AS __n WHERE NOT __x IS NULL ORDER BY __n)",
+}
 
 
 def _not_null_lambda() -> exp.Lambda:
@@ -168,6 +180,8 @@ def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """The tree as text in `dialect`; BackendError where sqlglot cannot render a construct
     or the text holds a known trap."""
     check_dialect(dialect)
+    if dialect == "postgres" and any(lit.is_string and "\x00" in lit.this for lit in tree.find_all(exp.Literal)):
+        raise BackendError("PostgreSQL text cannot hold the character U+0000, which this policy's text has")
     try:
         text = tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE, identify=True)
     except SqlglotError as exc:

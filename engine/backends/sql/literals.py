@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from sqlglot import exp
 
-from ...errors import BackendError
+from ...errors import BackendError, SqlLimitError
 from .dialects import dtype
 
 INT_MAX = 2**63 - 1
@@ -56,12 +56,12 @@ def literal(ftype: str, value) -> exp.Expression:
     if ftype == "integer":
         value = int(value)
         if not INT_MIN <= value <= INT_MAX:
-            raise BackendError(f"the integer {value} is beyond the SQL form's int64")
+            raise SqlLimitError(f"the integer {value} is beyond the SQL form's int64")
         return exp.Cast(this=exp.Literal.number(str(value)), to=dtype("BIGINT"))
     if isinstance(value, int):
         as_float = float(value)
         if as_float != value:
-            raise BackendError(f"the integer {value} has no exact double")
+            raise SqlLimitError(f"the integer {value} has no exact double")
         value = as_float
     return double(value)
 

@@ -12,10 +12,14 @@ each `{name}` becomes the value's text in the TEXT style of `language.values.for
   -0.0), any other as Python's `repr` (shortest round-trip text: `0.1`, `1e+16`,
   `1000000000000000.0`). DuckDB's `CAST(x AS VARCHAR)` writes exactly `repr` (measured on
   60,000 doubles, tests/test_sql_query.py keeps checking); PostgreSQL's float8 text does
-  too except for values in [1e15, 1e16), which it writes with an exponent: integral ones
-  are written here as Python does, non-integral ones there (rare: 1e15 ≤ |x| < 2^52)
-  keep PostgreSQL's text. Spark and the generated-only dialects cast with their own
-  number formatting (Java's `1.0E16`): see docs/backends.md, limits.
+  too except for 1e15 <= |x| < 1e17: it writes [1e15, 1e16) with an exponent (integral
+  values there are written here as Python does; non-integral ones, 1e15 <= |x| < 2^52, keep
+  PostgreSQL's text) and every digit of an integral double below 1e17
+  (`2.4025227089052392e+16`, where repr writes `2.402522708905239e+16`). Spark writes
+  Java's `Double.toString` (`1.0E16`), rewritten here into repr's form (`_SPARK_REPR`): the
+  same text wherever Java's digits are the shortest (always from JDK 19; JDK 17 writes a
+  few values with an extra digit, `4.9E-324` for `5e-324`). The generated-only dialects
+  cast with their own formatting: see docs/backends.md.
 
 The explainer itself cannot be imported here (backends sit below explain); a test holds
 `pick_language` equal to `explain.render.pick_language`.
@@ -64,17 +68,58 @@ def text_of(ftype: str, value: exp.Expression, dialect: str) -> exp.Expression:
                              exp.If(this=exp.Not(this=value.copy()), true=exp.Literal.string("false"))])
     if ftype == "integer":
         return _varchar(value.copy())
-    integral = exp.EQ(this=value.copy(), expression=exp.Floor(this=value.copy()))
+    default = _varchar(value.copy())
+    if dialect == "spark":
+        default = _spark_repr(default)
 
     def below(limit: float) -> exp.Expression:
-        return exp.and_(integral.copy(), exp.LT(this=exp.Abs(this=value.copy()), expression=double(limit)))
+        return exp.LT(this=exp.Abs(this=value.copy()), expression=double(limit))
+
+    def integral(then: exp.Expression) -> exp.Expression:
+        # nested, not `AND`: FLOOR is only reached below the limit (Spark's FLOOR of a double
+        # is a BIGINT, which overflows, an error in ANSI mode, for |x| >= 2^63)
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=value.copy(), expression=exp.Floor(this=value.copy())),
+                                    true=then)], default=default.copy())
 
     as_int = _varchar(exp.Cast(this=value.copy(), to=dtype("BIGINT")))
-    ifs = [exp.If(this=below(1e15), true=as_int)]
+    ifs = [exp.If(this=below(1e15), true=integral(as_int))]
     if dialect == "postgres":  # PostgreSQL writes 1e15 <= |x| < 1e16 with an exponent, repr does not
-        ifs.append(exp.If(this=below(1e16), true=exp.DPipe(this=as_int.copy(), expression=exp.Literal.string(".0"),
-                                                           safe=True)))
-    return exp.Case(ifs=ifs, default=_varchar(value.copy()))
+        ifs.append(exp.If(this=below(1e16), true=integral(
+            exp.DPipe(this=as_int.copy(), expression=exp.Literal.string(".0"), safe=True))))
+    return exp.Case(ifs=ifs, default=default)
+
+
+# Spark writes a double as Java's Double.toString: plain in [1e-3, 1e7), else `d.dddE<n>`
+# (`1.0E16`, `1.5E-7`). Rewritten here into Python's repr: plain in [1e-4, 1e16) (`0.0001`,
+# `12345678.5`, `1e+16` beyond), exponents signed with at least two digits (`1.5e-07`).
+# `__s` is the Java text; the template is this module's own code, parsed once per query.
+_J = "REGEXP_EXTRACT(__s, '^(-?)([0-9])[.]([0-9]+)E(-?[0-9]+)$', {})"
+_SPARK_REPR = f"""
+CASE WHEN NOT __s LIKE '%E%' THEN __s
+WHEN CAST({_J.format(4)} AS INT) < -4 OR CAST({_J.format(4)} AS INT) >= 16 THEN
+  {_J.format(1)} || {_J.format(2)}
+  || CASE WHEN REGEXP_REPLACE({_J.format(3)}, '0+$', '') = '' THEN '' ELSE '.' || REGEXP_REPLACE({_J.format(3)}, '0+$', '') END
+  || 'e' || CASE WHEN CAST({_J.format(4)} AS INT) < 0 THEN '-' ELSE '+' END
+  || CASE WHEN ABS(CAST({_J.format(4)} AS INT)) < 10 THEN '0' ELSE '' END
+  || CAST(ABS(CAST({_J.format(4)} AS INT)) AS STRING)
+WHEN CAST({_J.format(4)} AS INT) < 0 THEN
+  {_J.format(1)} || '0.' || REPEAT('0', -1 - CAST({_J.format(4)} AS INT))
+  || {_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', '')
+WHEN LENGTH({_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', '')) <= CAST({_J.format(4)} AS INT) + 1 THEN
+  {_J.format(1)} || {_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', '')
+  || REPEAT('0', CAST({_J.format(4)} AS INT) + 1 - LENGTH({_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', '')))
+  || '.0'
+ELSE {_J.format(1)} || SUBSTR({_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', ''), 1, CAST({_J.format(4)} AS INT) + 1)
+  || '.' || SUBSTR({_J.format(2)} || REGEXP_REPLACE({_J.format(3)}, '0+$', ''), CAST({_J.format(4)} AS INT) + 2)
+END"""
+
+
+def _spark_repr(text: exp.Expression) -> exp.Expression:
+    import sqlglot
+
+    template = sqlglot.parse_one(_SPARK_REPR, read="spark")
+    return template.transform(lambda node: text.copy() if isinstance(node, exp.Column) and node.name == "__s"
+                              else node)
 
 
 def concat(parts: list[exp.Expression]) -> exp.Expression:
@@ -83,6 +128,10 @@ def concat(parts: list[exp.Expression]) -> exp.Expression:
     for p in parts[1:]:
         out = exp.DPipe(this=out, expression=p, safe=True)
     return out
+
+
+def _is_text(e: exp.Expression) -> bool:
+    return isinstance(e, exp.Literal) and e.is_string
 
 
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
@@ -107,6 +156,13 @@ def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
         pieces.append(piece)
         if parts[i + 1]:
             pieces.append(exp.Literal.string(parts[i + 1]))
+    merged: list[exp.Expression] = []
+    for piece in pieces:  # adjacent literal texts (a threshold's, say) as one literal
+        if merged and _is_text(piece) and _is_text(merged[-1]):
+            merged[-1] = exp.Literal.string(merged[-1].this + piece.this)
+        else:
+            merged.append(piece)
+    pieces = merged
     if not pieces:
         return exp.Literal.string("")
     if len(pieces) == 1 and not isinstance(pieces[0], exp.Literal):

@@ -53,6 +53,10 @@ def _true(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=exp.Paren(this=e) if not isinstance(e, exp.Column) else e, expression=exp.Boolean(this=True))
 
 
+def _not(e: exp.Expression) -> exp.Expression:
+    return exp.Not(this=e if isinstance(e, (exp.Column, exp.Paren, exp.Boolean)) else exp.Paren(this=e))
+
+
 def _null(e: exp.Expression) -> exp.Expression:
     return exp.Is(this=e, expression=exp.Null())
 
@@ -88,6 +92,8 @@ class _Chain:
     depth: int = 0
 
     def add(self, new: list[tuple[str, exp.Expression]], keep: list[str] | None = None) -> None:
+        if not new and keep is None:
+            return
         keep = self.columns if keep is None else keep
         select = exp.select(*[col(c) for c in keep], *[e.as_(ident(n), quoted=True) for n, e in new])
         self.depth += 1
@@ -97,10 +103,11 @@ class _Chain:
 
 def _source(source) -> exp.Expression:
     if isinstance(source, exp.Expression):
-        if isinstance(source, (exp.Select, exp.Union, exp.Subquery)):
-            return exp.Subquery(this=source.copy() if not isinstance(source, exp.Subquery) else source.this.copy(),
-                                alias=exp.TableAlias(this=ident("__src")))
-        return source.copy()
+        if isinstance(source, exp.Subquery):
+            source = source.this
+        if isinstance(source, exp.Table):
+            return exp.alias_(source.copy(), ident("__src"), table=True)
+        return exp.Subquery(this=source.copy(), alias=exp.TableAlias(this=ident("__src")))
     if not isinstance(source, str) or not source or any(not part for part in source.split(".")):
         raise BackendError(f"a table name must be dot-separated non-empty names, got `{source}`")
     parts = source.split(".")
@@ -146,7 +153,11 @@ class QueryBuilder:
         for name, spec in self.policy.facts.items():
             value = raw[name]
             if spec.has_default and spec.default is not None:
-                value = exp.Coalesce(this=value, expressions=[literal(spec.type, spec.default)])
+                try:
+                    default = literal(spec.type, spec.default)
+                except BackendError as exc:
+                    raise type(exc)(f"fact `{name}`, its default: {exc}") from None
+                value = exp.Coalesce(this=value, expressions=[default])
             cols.append(value.as_(ident(self.fact_col[name]), quoted=True))
             names.append(self.fact_col[name])
         return _Chain(exp.select(*cols).from_(src), names)
@@ -163,11 +174,11 @@ class QueryBuilder:
                 continue
             hit = _or([_true(m.copy()) for m in done])
             outcome_ifs.append((hit, exp.Literal.string(outcome)))
-            known_ifs.append((hit.copy(), exp.Not(this=_or([u.copy() for u in unknown_before]))
+            known_ifs.append((hit.copy(), _not(_or([u.copy() for u in unknown_before]))
                               if unknown_before else _bool(True)))
             unknown_before += [_null(m.copy()) for m in done]
         default = _str(self.policy.default)
-        known_default = exp.Not(this=_or([u.copy() for u in unknown_before])) if unknown_before else _bool(True)
+        known_default = _not(_or([u.copy() for u in unknown_before])) if unknown_before else _bool(True)
         return _case(outcome_ifs, default), _case(known_ifs, known_default)
 
     def _flag(self, flag: str, matched: dict[int, exp.Expression]) -> exp.Expression:
@@ -192,7 +203,7 @@ class QueryBuilder:
                 test = compare_in("string", outcome, value, leaf.op == "not_in")
             else:
                 test = compare_value("string", outcome, leaf.op, value)
-            return _case([(exp.Not(this=known), exp.Cast(this=exp.Null(), to=dtype("BOOLEAN"))),
+            return _case([(_not(known), exp.Cast(this=exp.Null(), to=dtype("BOOLEAN"))),
                           (_null(outcome.copy()), _bool(leaf.op in ("ne", "not_in")))], test)
         if leaf.kind in (SUBJECT_FLAG, SUBJECT_RULE):
             subject = col(self._flag_col(stratum, leaf.subject)) if leaf.kind == SUBJECT_FLAG \
@@ -211,7 +222,7 @@ class QueryBuilder:
         return fold(cond, lambda leaf: self._leaf(leaf, stratum),
                     lambda _, items: _and(items),
                     lambda _, items: _or(items),
-                    lambda _, item: exp.Not(this=exp.Paren(this=item)))
+                    lambda _, item: _not(item))
 
     def strata(self, chain: _Chain) -> dict[int, exp.Expression]:
         self.flag_ids = {f: k for k, f in enumerate(sorted(self.plan.flag_setters))}
@@ -252,7 +263,13 @@ class QueryBuilder:
         def contributes(i: int) -> exp.Expression:
             return col(f"__d{i}") if rules[i].decides_outcome else _true(col(f"__m_{i}"))
 
-        chain.add([(f"__v{j}", self._output(name, contributes)) for j, name in enumerate(policy.outputs)])
+        values = []
+        for j, name in enumerate(policy.outputs):
+            try:
+                values.append((f"__v{j}", self._output(name, contributes)))
+            except BackendError as exc:
+                raise type(exc)(f"output `{name}`: {exc}") from None
+        chain.add(values)
         outputs = {name: col(f"__v{j}") for j, name in enumerate(policy.outputs)}
         facts = {name: col(self.fact_col[name]) for name in policy.facts}
 
@@ -276,12 +293,12 @@ class QueryBuilder:
         cand = {}
         for i in candidates:
             c = col(f"__d{i}") if rules[i].decides_outcome else exp.and_(
-                _true(col(f"__m_{i}")), exp.Not(this=exp.Paren(this=any_reason.copy())))
+                _true(col(f"__m_{i}")), _not(any_reason.copy()))
             cand[i] = exp.and_(col("__adv"), c)
         principal = []
         for pos, i in enumerate(candidates):
             earlier = [cand[k].copy() for k in candidates[:pos] if rules[k].then.reason == rules[i].then.reason]
-            principal.append((f"__p{i}", exp.and_(cand[i], exp.Not(this=_or(earlier))) if earlier else cand[i]))
+            principal.append((f"__p{i}", exp.and_(cand[i], _not(_or(earlier))) if earlier else cand[i]))
         if principal:
             chain.add(principal)
         picked = []
@@ -343,9 +360,9 @@ class QueryBuilder:
             return default
         if spec.combine == "sum":
             if spec.type == "integer" and sum(abs(int(v)) for _, v in setters) > INT_MAX:
-                raise BackendError(f"output `{name}`: its sum could exceed int64, which the SQL form cannot hold")
+                raise BackendError("its sum could exceed int64, which the SQL form cannot hold")
             if spec.type == "number" and sum(abs(float(v)) for _, v in setters) > 1e308:
-                raise BackendError(f"output `{name}`: its sum could overflow a double")
+                raise BackendError("its sum could overflow a double")
             zero = literal(spec.type, 0)
             total: exp.Expression = zero.copy()
             for i, v in setters:

@@ -1,0 +1,101 @@
+"""`SqlBackend`: every rule's match computed by the SQL form, in an in-memory DuckDB.
+
+The per-record backend of `verdict test/explain --backend duckdb`: `evaluate.checked_matches`
+compares its matches with the native form's, as it does durable's. It runs `match_query`
+(the strata of the decision query, no validation: the facts are already normalized) over
+a relation of parameters (one row), or over a temporary table (`rule_matches_many`). The
+query text is rendered once per backend; one connection per backend, behind a lock.
+
+Limits (`SqlLimitError`, a BackendError: refused, never decided wrongly): an integer fact
+beyond ±(2^63-1), and an integer in a number fact that no double equals (beyond 2^53 and
+not a multiple of a power of two that a double holds), cannot be staged into BIGINT and
+DOUBLE columns.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from sqlglot import exp
+
+from ...errors import BackendUnavailable, SqlLimitError
+from ...language.model import Policy
+from ...runtime.semantics import Plan
+from .dialects import dtype, ident, render
+from .literals import INT_MAX, INT_MIN, sql_type
+from .query import match_query
+
+INSTALL_HINT = "pip install 'verdict-policy[duckdb]'"
+
+
+def _duckdb():
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise BackendUnavailable(f"the duckdb backend needs DuckDB, which cannot be imported here ({exc}); "
+                                 f"install it with {INSTALL_HINT}") from None
+    return duckdb
+
+
+def sql_value(policy: Policy, name: str, value):
+    """A normalized fact value as the parameter its column takes; SqlLimitError beyond it."""
+    if value is None:
+        return None
+    spec = policy.facts[name]
+    if spec.type == "integer":
+        if not INT_MIN <= value <= INT_MAX:
+            raise SqlLimitError(f"fact `{name}` is {value}, beyond the SQL form's int64 (±(2^63-1))")
+        return int(value)
+    if spec.type == "number":
+        if type(value) is not float:
+            try:
+                as_float = float(value)
+            except OverflowError:
+                as_float = None
+            if as_float is None or as_float != value:
+                raise SqlLimitError(f"fact `{name}` is {value}, an integer no double holds exactly "
+                                    f"(the SQL form stores number facts as DOUBLE)")
+            return as_float
+    return value
+
+
+class SqlBackend:
+    """Rule matches by the SQL form in DuckDB (`rule_matches`, `rule_matches_many`)."""
+
+    name = "duckdb"
+
+    def __init__(self, policy: Policy, plan: Plan | None = None):
+        duckdb = _duckdb()
+        self.policy = policy
+        self.plan = plan or Plan(policy)
+        self._names = list(policy.facts)
+        self._lock = threading.Lock()
+        self._con = duckdb.connect(":memory:")
+        columns = [exp.Cast(this=exp.Placeholder(), to=dtype("BIGINT")).as_(ident("__row"), quoted=True)]
+        columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(policy.facts[n].type))).as_(ident(n), quoted=True)
+                    for n in self._names]
+        self._one = render(match_query(policy, source=exp.select(*columns), row=True), "duckdb", pretty=False)
+        defs = ", ".join([f'"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
+                                                  for n in self._names])
+        self._con.execute(f'CREATE TEMPORARY TABLE "facts" ({defs})')
+        self._many = render(match_query(policy, source="facts", row=True), "duckdb", pretty=False) + ' ORDER BY "__row"'
+        self._marks = ", ".join("?" for _ in range(len(self._names) + 1))
+
+    def _params(self, row: int, facts: dict) -> list:
+        return [row] + [sql_value(self.policy, n, facts.get(n)) for n in self._names]
+
+    def rule_matches(self, facts: dict) -> tuple:
+        params = self._params(1, facts)
+        with self._lock:
+            found = self._con.execute(self._one, params).fetchone()
+        return tuple(found[1:])
+
+    def rule_matches_many(self, records: list[dict]) -> list[tuple]:
+        rows = [self._params(n, facts) for n, facts in enumerate(records, 1)]
+        if not rows:
+            return []
+        with self._lock:
+            self._con.execute('DELETE FROM "facts"')
+            self._con.executemany(f'INSERT INTO "facts" VALUES ({self._marks})', rows)
+            found = self._con.execute(self._many).fetchall()
+        return [tuple(r[1:]) for r in found]
