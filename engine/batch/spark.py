@@ -680,25 +680,26 @@ class JsonlEncoder:
 
         self.encode = _encoder(None).encode
         self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
-        self.output_names = list(policy.outputs)
+        self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
 
     def line(self, r: dict, warnings, record_id) -> str:
+        # The list elements come from Arrow structs as dicts in the struct's field order,
+        # which is the JSON's (code, rule, message / rule, message): used as they are.
         d = dict(self.head)
         d["outcome"] = r["outcome"]
         d["outcome_known"] = r["outcome_known"]
-        d["adverse"] = r["adverse"]
-        d["decided_by"] = list(r["decided_by"])
-        d["reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["reasons"]]
+        d["adverse"] = adverse = r["adverse"]
+        d["decided_by"] = r["decided_by"]
+        d["reasons"] = r["reasons"]
         if r["messages"]:
-            d["messages"] = [{"rule": x["rule"], "message": x["message"]} for x in r["messages"]]
-        if r["adverse"]:
-            d["principal_reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]}
-                                      for x in r["principal_reasons"]]
-        d["notices"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["notices"]]
-        d["flags"] = list(r["flags"])
-        d["outputs"] = {n: r[f"__o_{i}"] for i, n in enumerate(self.output_names)}
-        d["missing_facts"] = list(r["missing_facts"])
-        d["undetermined_rules"] = list(r["undetermined_rules"])
+            d["messages"] = r["messages"]
+        if adverse:
+            d["principal_reasons"] = r["principal_reasons"]
+        d["notices"] = r["notices"]
+        d["flags"] = r["flags"]
+        d["outputs"] = {n: r[k] for n, k in self.outputs}
+        d["missing_facts"] = r["missing_facts"]
+        d["undetermined_rules"] = r["undetermined_rules"]
         if warnings:
             d["warnings"] = list(warnings)
         if record_id is not None:
