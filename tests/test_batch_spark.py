@@ -213,10 +213,12 @@ def test_dataframe_rejects_as_native(spark):
            {**base, "overdue_days": -1, "membership": "x"}]
     good = {k: v for k, v in base.items() if k != "frozen"}  # a default applies
     names = [n for n in policy.facts if n != "account_age_days"]
-    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days STRING"
+    # account_age_days, an integer fact, as a DOUBLE column: 400.0 is the integer 400 (as in
+    # native), 400.5 is a type error
+    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days DOUBLE"
     conv = lambda n, v: float(v) if v is not None and policy.facts[n].type == "number" else v  # noqa: E731
-    rows = [tuple(conv(n, r.get(n)) for n in names) + (str(r.get("account_age_days")),) for r in bad + [good]]
-    rows.append(tuple(conv(n, base.get(n)) for n in names) + ("many",))  # a string in an integer fact
+    rows = [tuple(conv(n, r.get(n)) for n in names) + (float(r.get("account_age_days")),) for r in bad + [good]]
+    rows.append(tuple(conv(n, base.get(n)) for n in names) + (400.5,))
     out = S.decide_dataframe(rs, spark.createDataFrame(rows, schema)).collect()
     assert len(out) == len(rows)
     for rec, r in zip(bad, out):
@@ -229,6 +231,12 @@ def test_dataframe_rejects_as_native(spark):
     assert decided["__rejected"] is None and decided["outcome"] == native.outcome
     assert decided["missing_facts"] == list(native.missing_facts)
     assert out[-1]["__rejected"] == "account_age_days" and out[-1]["outcome"] is None
+    with pytest.raises(FactsError):
+        evaluate(rs, {**base, "account_age_days": 400.5})
+    # a string column where a number is declared: every non-NULL value is a type error
+    strings = spark.createDataFrame([("700",), (None,)], "credit_score STRING")
+    got = [r["__rejected"] for r in S.decide_dataframe(rs, strings).collect()]
+    assert got[0] == "credit_score" and got[1] == "credit_score"  # NULL: a missing required fact
 
 
 def test_csv_and_parquet_inputs(spark, tmp_path):

@@ -184,27 +184,53 @@ def query_text(policy, view: str, *, lang=None, id_field=None, row=False, type_e
     return render(q, "spark", pretty=False)
 
 
+_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+_FLOATING = ("float", "double")
+
+
+def typed_column(spec, col: str, dtype: str) -> tuple[str, str | None]:
+    """(the SQL value of a typed column for a fact, the condition under which its value is
+    of the wrong type, or None), by native's rules: booleans are never numbers, strings
+    never anything else; an integral float (or decimal) is an integer (720.0 is 720); a
+    decimal becomes a double through its text (correctly rounded, as Python reads it)."""
+    sql_type = _SPARK_TYPES[spec.type]
+    wrong = f"{col} IS NOT NULL"
+    decimal = dtype.startswith("decimal")
+    if spec.type == "boolean":
+        return (col, None) if dtype == "boolean" else (f"CAST(NULL AS {sql_type})", wrong)
+    if spec.type == "string":
+        return (col, None) if dtype == "string" else (f"CAST(NULL AS {sql_type})", wrong)
+    if dtype in _INTEGRAL:
+        return f"CAST({col} AS {sql_type})", None
+    if spec.type == "number" and dtype in _FLOATING:
+        return f"CAST({col} AS DOUBLE)", None
+    if spec.type == "number" and decimal:
+        return f"CAST(CAST({col} AS STRING) AS DOUBLE)", None
+    if dtype in _FLOATING or decimal:  # an integer fact: only an integral value fits
+        exact = f"try_cast({col} AS BIGINT)"
+        ok = f"CAST({exact} AS {'DOUBLE' if not decimal else dtype}) = {col}"
+        return f"CASE WHEN {ok} THEN {exact} END", f"{col} IS NOT NULL AND NOT coalesce({ok}, false)"
+    return f"CAST(NULL AS {sql_type})", wrong
+
+
 def facts_frame(policy, df, *, id_field: str | None = None):
     """`df` as the facts relation: every declared fact a column of its SQL type (an absent
-    column is NULL: the fact is missing), cast with try_cast so a value that does not fit
-    is NULL and marked in `__type_error` (the first such fact, in declaration order);
-    `__row` and the id column passed through when present."""
+    column is NULL: the fact is missing). A value of the wrong type (see `typed_column`:
+    a string in an integer fact, 720.5 in an integer fact) is NULL and marked in
+    `__type_error` (the first such fact, in declaration order); `__row` and the id
+    column are passed through when present."""
     cols = {c.lower(): c for c in df.columns}
+    types = dict(df.dtypes)
     select, errors = [], []
     for name, spec in policy.facts.items():
-        sql_type = _SPARK_TYPES[spec.type]
         src = cols.get(name.lower())
         if src is None:
-            select.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
+            select.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {_ident(name)}")
             continue
-        dtype = dict(df.dtypes)[src]
-        col = _ident(src)
-        if dtype == sql_type.lower() or (sql_type == "STRING" and dtype == "string"):
-            select.append(f"{col} AS {_ident(name)}")
-            continue
-        select.append(f"try_cast({col} AS {sql_type}) AS {_ident(name)}")
-        errors.append(f"CASE WHEN {col} IS NOT NULL AND try_cast({col} AS {sql_type}) IS NULL "
-                      f"THEN {_lit(name)} END")
+        value, wrong = typed_column(spec, _ident(src), types[src])
+        select.append(f"{value} AS {_ident(name)}")
+        if wrong:
+            errors.append(f"CASE WHEN {wrong} THEN {_lit(name)} END")
     if "__row" in cols:
         select.append(f"CAST({_ident(cols['__row'])} AS BIGINT) AS `__row`")
     if id_field is not None:
@@ -506,35 +532,32 @@ def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
     if not inp.lines:
         return None
     types = dict(df.dtypes)
-    lower = {c.lower(): c for c in df.columns}
+    # names exactly as native reads a record's keys (the recheck reads these rows as records)
+    lower = {c: c for c in df.columns}
     sel = [f"_metadata.row_index + 1 + {inp.offset} AS `__row`"]
     shown = message_names(policy)
     errors, suspect = [], []
     for name, spec in policy.facts.items():
         sql_type = _SPARK_TYPES[spec.type]
-        src = lower.get(name.lower())
+        src = lower.get(name)
         if src is None:
             sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
             continue
         col, dtype = _ident(src), types[src]
-        fits = {"integer": ("bigint", "int", "smallint", "tinyint"),
-                "number": ("double", "float", "bigint", "int", "smallint", "tinyint"),
-                "string": ("string",), "boolean": ("boolean",)}[spec.type]
-        if dtype not in fits:
-            errors.append(f"CASE WHEN {col} IS NOT NULL THEN {_lit(name)} END")
-            sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
-            continue
-        sel.append(f"CAST({col} AS {sql_type}) AS {_ident(name)}")
+        value, wrong = typed_column(spec, col, dtype)
+        sel.append(f"{value} AS {_ident(name)}")
+        if wrong:
+            errors.append(f"CASE WHEN {wrong} THEN {_lit(name)} END")
         if spec.type == "number" and dtype == "bigint":
             suspect.append(f"abs({col}) >= {_EXACT}")
-        if spec.type == "number" and name in shown:
-            suspect.append(java_text_differs(f"CAST({col} AS DOUBLE)"))
+        if spec.type == "number" and name in shown and wrong is None:
+            suspect.append(java_text_differs(value))
     undeclared = [c for c in df.columns if c not in policy.facts and c != id_field]
     warnings = [f"undeclared fact `{c}` ignored" for c in undeclared]
     sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
                else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
     if id_field:
-        src = lower.get(id_field.lower())
+        src = lower.get(id_field)
         if src is None:
             raise BackendError(f"{inp.path}: no column `{id_field}` (the --id field)")
         sel.append(f"CAST({_ident(src)} AS STRING) AS `__id`")
