@@ -102,7 +102,7 @@ CASES = [
     ("compile: an invalid policy", ["compile", "tests/fixtures/broken/unknown-fact.yaml", "--emit", "python"],
      EXIT_FINDINGS),
     ("compile: a missing file", ["compile", "{tmp}/none.yaml", "--emit", "python"], EXIT_INPUT),
-    ("compile: an unknown form (usage)", ["compile", D11, "--emit", "sql"], EXIT_INPUT),
+    ("compile: an unknown form (usage)", ["compile", D11, "--emit", "cobol"], EXIT_INPUT),
     ("init: a new repository", ["init", "{tmp}/repo"], EXIT_OK),
     ("init: over existing files", ["init", "{tmp}/repo", "--force"], EXIT_OK),
     ("init: DIR is a file (usage)", ["init", "{tmp}/mini.yaml"], EXIT_INPUT),

@@ -218,6 +218,10 @@ def test_spark_runs_the_query_with_native_decisions(spark):
                 assert row["__rejected"] == want, (rec, row["__rejected"])
             else:
                 assert row["__rejected"] is None and same(as_native(row, policy), want), (rec, row)
+        # what `verdict compile --emit sql --dialect spark --table t` prints runs on a plain table
+        spark.sql("SELECT * EXCEPT (`__row`, `__type_error`) FROM facts").createOrReplaceTempView("plain")
+        printed = spark.sql(render_sql(policy, "spark", table="plain")).collect()
+        assert sorted(r["outcome"] or "" for r in printed) == sorted(r["outcome"] or "" for r in rows)
 
 
 def test_spark_number_text_is_python_repr(spark):

@@ -371,3 +371,29 @@ def test_passthrough_columns_and_matches(con):
             facts = normalize(policy, record)[0]
             assert row[:2] == (n, f"u{n}")
             assert row[len(names) - len(policy.rules):] == reference_matches(policy, facts, rs.plan)
+
+
+def test_evaluate_through_the_sql_backend_gives_the_native_decision(monkeypatch):
+    """As `RuleSet.backend("duckdb")` will hand it to `evaluate` (checked_matches): the
+    same decisions, traced or not, on every example policy."""
+    from engine.evaluate import evaluate
+
+    for path in POLICIES:
+        rs = compile_policy(load_policy(path))
+        backend = SqlBackend(rs.policy, rs.plan)
+        native_backend = rs.backend
+        monkeypatch.setattr(rs, "backend", lambda name="native": backend if name == "duckdb" else native_backend(name))
+        for record in _draw_many(rs.policy, 9, 25):
+            for trace in (False, True):
+                assert evaluate(rs, record, trace=trace, backend="duckdb") == evaluate(rs, record, trace=trace)
+
+
+def test_number_output_kinds_say_what_native_holds():
+    from engine.backends.sql import number_output_kinds
+
+    policy = load_policy_text("policy: k\nversion: 1\nfacts: {x: {type: integer}}\noutcomes: [o]\ndefault: o\n"
+                              "outputs:\n  a: {type: number, default: 0, combine: sum}\n"
+                              "  b: {type: number, default: 0.0}\n  c: {type: number, default: 0, combine: max}\n"
+                              "  d: {type: integer, default: 0}\n"
+                              "rules:\n  - {id: r, when: {x: 1}, then: {set: {a: 5, b: 1.5, c: 2.5}}}\n").policy
+    assert number_output_kinds(policy) == {"a": "int", "b": "float", "c": "mixed"}

@@ -9,10 +9,10 @@ describes the form, the staged-facts table, the dialects and the limits.
 """
 
 from .dialects import DIALECTS, EXECUTED
-from .query import decision_query, match_query
+from .query import decision_query, match_query, number_output_kinds
 from .render import render_sql
 
-__all__ = ["DIALECTS", "EXECUTED", "decision_query", "match_query", "render_sql", "SqlBackend"]
+__all__ = ["DIALECTS", "EXECUTED", "decision_query", "match_query", "number_output_kinds", "render_sql", "SqlBackend"]
 
 
 def __getattr__(name: str):

@@ -18,7 +18,8 @@ next reads:
 4. outputs with `combine` (`first` and `min`/`max` as CASE over the candidate literals in
    rule order or value order, `sum` as additions in rule order, each with the declared
    default when no rule sets it), which messages read;
-5. the principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
+5. each reason rule's struct (code, rule, message), NULL where it does not apply, and the
+   principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
    code, at most `MAX_PRINCIPAL_REASONS`);
 6. the decision columns of the contract (`decision_query`), NULL on rejected rows.
 
@@ -91,14 +92,13 @@ class _Chain:
     columns: list[str] = field(default_factory=list)
     depth: int = 0
 
-    def add(self, new: list[tuple[str, exp.Expression]], keep: list[str] | None = None) -> None:
-        if not new and keep is None:
+    def add(self, new: list[tuple[str, exp.Expression]]) -> None:
+        if not new:
             return
-        keep = self.columns if keep is None else keep
-        select = exp.select(*[col(c) for c in keep], *[e.as_(ident(n), quoted=True) for n, e in new])
+        select = exp.select(*[col(c) for c in self.columns], *[e.as_(ident(n), quoted=True) for n, e in new])
         self.depth += 1
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
-        self.columns = list(keep) + [n for n, _ in new]
+        self.columns += [n for n, _ in new]
 
 
 def _source(source) -> exp.Expression:
@@ -130,6 +130,10 @@ class QueryBuilder:
         for name in RESERVED:
             if name in policy.facts:
                 raise BackendError(f"fact `{name}` has a name the SQL form reserves for its own columns")
+        if dialect == "postgres":  # PostgreSQL cuts longer names, so two facts could meet in one column
+            for name in policy.facts:
+                if len(name.encode("utf-8")) > 63:
+                    raise BackendError(f"fact `{name}` has a name longer than PostgreSQL's 63 bytes")
 
     # -- 1. staging -----------------------------------------------------------------------
 
@@ -299,8 +303,11 @@ class QueryBuilder:
         for pos, i in enumerate(candidates):
             earlier = [cand[k].copy() for k in candidates[:pos] if rules[k].then.reason == rules[i].then.reason]
             principal.append((f"__p{i}", exp.and_(cand[i], _not(_or(earlier))) if earlier else cand[i]))
-        if principal:
-            chain.add(principal)
+        # Each reason rule's struct (and its message) once, NULL where the rule does not
+        # apply: reasons, notices and principal reasons all read it.
+        structs = [(f"__s{i}", _case([(col(f"__d{i}") if rules[i].decides_outcome else _true(col(f"__m_{i}")),
+                                      reason(rules[i]))])) for i in with_reason + notices]
+        chain.add(principal + structs)
         picked = []
         for pos, i in enumerate(candidates):
             before = [col(f"__p{k}") for k in candidates[:pos]]
@@ -308,7 +315,7 @@ class QueryBuilder:
             if len(before) >= MAX_PRINCIPAL_REASONS:
                 count = _count(before)
                 keep = exp.and_(keep, exp.LT(this=count, expression=exp.Literal.number(MAX_PRINCIPAL_REASONS)))
-            picked.append(_case([(keep, reason(rules[i]))]))
+            picked.append(_case([(keep, col(f"__s{i}"))]))
 
         varchar = dtype("VARCHAR")
         columns: list[tuple[str, exp.Expression]] = [
@@ -321,13 +328,13 @@ class QueryBuilder:
             ("adverse", col("__adv")),
             ("decided_by", compact(d, [_case([(col(f"__d{i}"), exp.Literal.string(rules[i].id))]) for i in decides],
                                    varchar)),
-            ("reasons", compact(d, [_case([(col(f"__d{i}"), reason(rules[i]))]) for i in with_reason], reason_type)),
+            ("reasons", compact(d, [col(f"__s{i}") for i in with_reason], reason_type)),
             ("messages", compact(d, [_case([(col(f"__d{i}"), struct(d, [
                 ("rule", exp.Literal.string(rules[i].id), "VARCHAR"), ("message", text(rules[i]), "VARCHAR")]))])
                 for i in decides if rules[i].then.message and not rules[i].then.reason],
                 struct_type(d, [("rule", "VARCHAR"), ("message", "VARCHAR")]))),
             ("principal_reasons", compact(d, picked, reason_type)),
-            ("notices", compact(d, [_case([(_true(col(f"__m_{i}")), reason(rules[i]))]) for i in notices],
+            ("notices", compact(d, [col(f"__s{i}") for i in notices],
                                 reason_type)),
             ("flags", compact(d, [_case([(_or([_true(col(f"__m_{i}")) for i in plan.flag_setters[f]]),
                                           exp.Literal.string(f))]) for f in sorted(plan.flag_setters)], varchar)),
@@ -380,6 +387,21 @@ def _count(flags: list[exp.Expression]) -> exp.Expression:
     for f in flags:
         total = exp.Add(this=total, expression=_case([(f, exp.Literal.number(1))], exp.Literal.number(0)))
     return exp.Paren(this=total)
+
+
+def number_output_kinds(policy: Policy) -> dict[str, str]:
+    """For each `number` output, what Python type the native decision holds, which the SQL
+    `DOUBLE` cannot say: "int" when the default and every value rules set are ints (JSON
+    `5`), "float" when all are floats (`5.0`), "mixed" when it depends on which rules
+    contributed (a JSON writer then cannot be byte-identical from the SQL value alone)."""
+    kinds = {}
+    for name, spec in policy.outputs.items():
+        if spec.type != "number":
+            continue
+        values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
+        found = {"int" if type(v) is int else "float" for v in values}
+        kinds[name] = found.pop() if len(found) == 1 else "mixed"
+    return kinds
 
 
 def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", lang: str | None = None,
