@@ -136,6 +136,10 @@ def test_usage_errors(tmp_path):
     assert verdict("eval", "-p", policy, "--format", "parquet", ROOT / "examples/users.csv").exit_code == 2
     r = verdict("eval", "-p", policy, "--backend", "duckdb", "--format", "parquet", ROOT / "examples/users.csv")
     assert r.exit_code == 2 and "-o FILE" in r.output
+    users = ROOT / "examples/users.csv"
+    assert verdict("diff", policy, policy, "--facts", users, "--backend", "spark").exit_code == 2
+    assert verdict("diff", policy, policy, "--backend", "duckdb").exit_code == 2  # without --facts
+    assert verdict("diff", policy, policy, "--facts", users, "--id", "user_id").exit_code == 2  # --id: duckdb only
     r = verdict("eval", "-p", policy, "--backend", "duckdb", tmp_path / "nothing-*.jsonl")
     assert r.exit_code == 2 and "no file matches" in r.output and "Traceback" not in r.output
 
@@ -164,3 +168,24 @@ def test_diff_matrix_in_sql_equals_native(tmp_path):
         assert n.exit_code == d.exit_code == 0 and n.stdout == d.stdout
     d = verdict("diff", old, new, "--facts", src, "--backend", "duckdb", "--id", "uid")
     assert "moved records (sample):" in d.stdout
+
+
+def test_jsonl_to_parquet_and_csv_with_and_without_warnings(tmp_path):
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    recs = with_ids(valid_records(load_policy(policy), 60))
+    for extra in (False, True):
+        src = tmp_path / "u.jsonl"
+        src.write_text(jsonl([{**r, **({"x": 1} if extra and i % 2 else {})} for i, r in enumerate(recs)]), "utf-8")
+        native = [json.loads(x) for x in verdict("eval", "-p", policy, src, "--id", "uid").stdout.splitlines()]
+        out = tmp_path / "d.parquet"
+        assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "-o", out).exit_code == 0
+        rows = duckdb.sql(f"SELECT record_id, outcome, warnings, outputs FROM '{out}'").fetchall()
+        assert [(str(r[0]), r[1], r[2], r[3]) for r in rows] == [
+            (str(n["record_id"]), n["outcome"], n.get("warnings", []), n["outputs"]) for n in native]
+        csv_out = tmp_path / "d.csv"
+        assert verdict("eval", "-p", policy, "--backend", "duckdb", src, "--id", "uid", "--format", "csv",
+                       "-o", csv_out).exit_code == 0
+        import csv
+
+        got = list(csv.DictReader(csv_out.open(encoding="utf-8")))
+        assert [json.loads(g["warnings"]) for g in got] == [n.get("warnings", []) for n in native]

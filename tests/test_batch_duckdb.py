@@ -171,3 +171,21 @@ def test_spark_without_a_runner_or_on_one_record_is_a_clear_input_error():
     assert r.exit_code == 2 and "Traceback" not in r.output and "spark" in r.output
     r = verdict("explain", "-p", POLICY, "--master", "local[2]", ROOT / "examples/user-gold.json")
     assert r.exit_code == 2 and "--master goes with --backend spark" in r.output
+
+
+def test_policies_only_the_native_encoder_writes_exactly_are_decided_natively(tmp_path):
+    from batch_records import valid_records
+    from engine.io.policies import load_policy
+
+    mixed = tmp_path / "mixed.yaml"  # a number output of int and float literals: `1` or `0.8`
+    mixed.write_text(LIMIT.read_text("utf-8").replace("default: 1.0", "default: 1", 1), "utf-8")
+    control = tmp_path / "control.yaml"  # a message holding a control character
+    control.write_text(POLICY.read_text("utf-8").replace(
+        "en: Your account is frozen, so it cannot join the Double 11 promotion.",
+        'en: "Your account is frozen,\\v so it cannot join the Double 11 promotion."'), "utf-8")
+    for policy in (mixed, control):
+        recs = valid_records(load_policy(str(policy)), 200, seed=5)
+        recs += [{**r, "frozen": True} for r in recs[:5]] if policy is control else []
+        code, _, out = compare(tmp_path, policy, [json.dumps(r) for r in recs], "--on-error", "skip")
+        assert code == 0 and out
+    assert b"frozen,\\u000b so" in out  # Python's escape, written by the native encoder

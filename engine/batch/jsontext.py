@@ -72,8 +72,10 @@ def _output_value(policy: Policy, name: str, spec, x: str) -> str:
         return x if spec.type != "integer" else f"CAST({x} AS BIGINT)"
     # A number output holds Python ints when every value it can take is an int literal
     # (defaults and `set` values; sums, minima and maxima of ints are ints): written as such.
-    values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
-    if all(type(v) is int for v in values if v is not None):
+    # (One that mixes ints and floats is decided natively: `engine.batch.run`.)
+    from ..backends.sql.query import number_output_kinds
+
+    if number_output_kinds(policy).get(name) == "int":
         return f"CAST({x} AS BIGINT)"
     return f"CAST({py_float(x)} AS JSON)"
 

@@ -168,7 +168,11 @@ class Run:
         self.warn_first: dict[str, tuple] = {}  # warning -> (key, label) of its first natively decided record
         self.warn_count: dict[str, int] = {}
         self.id_kinds: set[str] = set()
-        self.native_only = policy_has_control(self.policy)
+        # Decided natively as a whole: a policy whose own texts hold a control character, or
+        # with a number output whose JSON (`5` or `5.0`) depends on which rules set it.
+        from ..backends.sql.query import number_output_kinds
+
+        self.native_only = policy_has_control(self.policy) or "mixed" in number_output_kinds(self.policy).values()
         self.messages: list[tuple[tuple, str]] = []
 
     # One input: staged, decided, rejections rechecked. Returns False when the run stops.
@@ -183,7 +187,8 @@ class Run:
         except InputsError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB cannot read it as we need: the native reader can
-            if inp.fmt == "parquet" or not _is_duckdb_error(exc):
+            if (inp.fmt == "parquet" or not _is_duckdb_error(exc) or type(exc).__name__ == "InterruptException"
+                    or "interrupted" in str(exc).lower()):
                 raise
             return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty))
         if st.rows == 0 and not allow_empty:
@@ -193,10 +198,17 @@ class Run:
             self.stop = (k, 0)
             raise Abort()
         sql = decision_sql(policy, st.table, self.id_field, self.lang)
-        warn = "s.__warn" if st.warn_const is None else None
+        warn = None
+        if st.warn_const is None and con.execute(f"SELECT bool_or(len(__warn) > 0) FROM {st.table}").fetchone()[0]:
+            warn = "s.__warn"  # some record has undeclared keys: its warnings come from the staging
         join = f" JOIN {st.table} s USING (__row)" if warn else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.*{', ' + warn + ' AS __warn' if warn else ''} "
-                    f"FROM ({sql}) q{join} ORDER BY __row")
+                    f"FROM ({sql}) q{join}")
+        # The outputs are written in table order: sort only when the query did not keep it.
+        unordered = con.execute(f"SELECT count(*) FROM (SELECT __row, lag(__row) OVER () AS p FROM __dec_{k}) "
+                                "WHERE p > __row").fetchone()[0]
+        if unordered:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT * FROM __dec_{k} ORDER BY __row")
         rejected = con.execute(f"SELECT d.__row, d.__rejected, s.__type_error FROM __dec_{k} d JOIN {st.table} s "
                                "USING (__row) WHERE d.__rejected IS NOT NULL ORDER BY d.__row").fetchall()
         self.kind = st.id_kind
@@ -355,8 +367,10 @@ class Run:
                 from .jsontext import warning
 
                 cols.append(f"CAST([{', '.join(lit(warning(w)) for w in st.warn_const)}] AS VARCHAR[]) AS warnings")
-            else:
+            elif warn:
                 cols.append("__warn AS warnings")
+            else:
+                cols.append("CAST([] AS VARCHAR[]) AS warnings")
             selects.append(f"SELECT {k} AS __src, __row, {', '.join(cols)} FROM __dec_{k} WHERE {cond}")
         if selects and col_types is None:
             desc = self.con.execute(f"DESCRIBE {selects[0]}").fetchall()
@@ -457,7 +471,23 @@ def _is_duckdb_error(exc: Exception) -> bool:
 def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True) -> int:
     """Decide every record of every input with the SQL form; see the module docstring.
-    Returns the exit code; a failure to write raises OutputError (the `main` group reports it)."""
+    Returns the exit code; a failure to write raises OutputError (the `main` group reports it).
+    Ctrl-C while DuckDB runs is KeyboardInterrupt, as anywhere (exit 130, `-o` left as it was)."""
+    import duckdb
+
+    try:
+        return _run_batch(ruleset, paths, fmt=fmt, lang=lang, on_error=on_error, output=output, id_field=id_field,
+                          input_format=input_format, allow_empty=allow_empty, summary=summary)
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
+    except RuntimeError as exc:  # DuckDB's Python client reports SIGINT during a query so
+        if "interrupted" in str(exc).lower():
+            raise KeyboardInterrupt from None
+        raise
+
+
+def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
+               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool) -> int:
 
     fmt = fmt or format_of_output(output) or "jsonl"
     if fmt == "parquet" and output is None:

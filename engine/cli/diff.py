@@ -16,7 +16,8 @@ from .common import ALLOW_EMPTY, EXIT_FINDINGS, EXIT_OK, InputError, load_valid_
 @click.option("--facts", "facts_path", help="Also count, over a dataset (JSONL or CSV), records whose outcome changes.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when some outcome changes (like `git diff --exit-code`).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the diff to a file (atomically).")
-@click.option("--backend", type=click.Choice(["native", "duckdb"]), default="native", show_default=True,
+@click.option("--backend", type=click.Choice(["native", "durable", "duckdb", "spark"]), default="native",
+              show_default=True,
               help="With --facts: count records natively, or in SQL with DuckDB (JSONL, CSV or Parquet facts).")
 @click.option("--id", "id_field", metavar="FIELD",
               help="With --facts --backend duckdb: the records' id field; a sample of moved ids is shown.")
@@ -30,6 +31,8 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
     result = policy_diff.diff_policies(old, new)
     if (backend != "native" or id_field is not None) and facts_path is None:
         raise click.UsageError("--backend and --id go with --facts")
+    if backend in ("durable", "spark"):
+        raise click.UsageError(f"diff --facts counts with --backend native or duckdb, not {backend}")
     if id_field is not None and backend != "duckdb":
         raise click.UsageError("--id goes with --backend duckdb")
     if facts_path is not None and backend == "duckdb":
