@@ -388,3 +388,35 @@ def test_missing_spark_is_one_line(missing, tmp_path):
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
     assert ("Java" in lines[0]) if missing == "java" else (S.INSTALL_HINT in lines[0])
+
+
+MINI = Path("tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("variant", ["int-number-output", "mixed-number-output", "number-fact-in-message"])
+def test_number_text_policies(spark, tmp_path, variant):
+    """Number outputs whose native value is an int (JSON `50`, SQL DOUBLE 50.0), outputs
+    whose kind depends on the rules (decided natively), and a number fact shown in a
+    message at values Java writes otherwise than Python: all byte-identical to native."""
+    text = MINI
+    if variant != "number-fact-in-message":
+        default = "0" if variant == "int-number-output" else "0.5"
+        text = text.replace("coupon_yuan: {type: integer, default: 0}", f"coupon_yuan: {{type: number, default: {default}}}")
+    else:
+        text = (text.replace("credit_score: {type: integer, minimum: 300, maximum: 950}",
+                             "credit_score: {type: number}")
+                .replace("min_credit_score: 600", "min_credit_score: 600.5"))
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(text, encoding="utf-8")
+    path = str(policy_path)
+    rs = ruleset(path)
+    scores = [700, 599, 300, 950, 650] if variant != "number-fact-in-message" else \
+        [700, 599, 1e-5, 123.25, 1e20, -3e-7, 1e7, 600.25, 1e15, 2 ** 60, 0.1, 599.0]
+    records = [{"credit_score": s, "membership": m} for s in scores for m in ("basic", "silver", "gold")]
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, records, [])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and n_out.count("\n") >= 10
+    assert s_err.splitlines() == n_err.splitlines()

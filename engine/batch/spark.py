@@ -703,6 +703,14 @@ class JsonlEncoder:
 
         self.encode = _encoder(None).encode
         self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
+        from ..backends.sql.query import number_output_kinds
+
+        # A number output whose default and values are all ints is an int in native (JSON
+        # `5`), a DOUBLE in SQL: written back as an int. A "mixed" one depends on the rules
+        # that contributed: such a policy's records are all decided natively (decide_files).
+        kinds = number_output_kinds(policy)
+        self.int_outputs = {n for n, k in kinds.items() if k == "int"}
+        self.mixed = any(k == "mixed" for k in kinds.values())
         self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
 
     def line(self, r: dict, warnings, record_id) -> str:
@@ -720,7 +728,11 @@ class JsonlEncoder:
             d["principal_reasons"] = r["principal_reasons"]
         d["notices"] = r["notices"]
         d["flags"] = r["flags"]
-        d["outputs"] = {n: r[k] for n, k in self.outputs}
+        outputs = {n: r[k] for n, k in self.outputs}
+        for n in self.int_outputs:
+            if outputs[n] is not None:
+                outputs[n] = int(outputs[n])
+        d["outputs"] = outputs
         d["missing_facts"] = r["missing_facts"]
         d["undetermined_rules"] = r["undetermined_rules"]
         if warnings:
@@ -867,7 +879,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
             rows, rejected = table.column("__row").to_pylist(), table.column("__rejected").to_pylist()
             outputs = [table.column(c).to_pylist() for c in shown_outputs]
             for k, (row, rej) in enumerate(zip(rows, rejected)):
-                if rej is not None or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
+                if rej is not None or run.encoder.mixed or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
                     pending.append(row)
         if pending:
             _recheck(spark, ruleset, staged, run, pending, lang, id_field)
