@@ -213,10 +213,12 @@ def test_dataframe_rejects_as_native(spark):
            {**base, "overdue_days": -1, "membership": "x"}]
     good = {k: v for k, v in base.items() if k != "frozen"}  # a default applies
     names = [n for n in policy.facts if n != "account_age_days"]
-    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days STRING"
+    # account_age_days, an integer fact, as a DOUBLE column: 400.0 is the integer 400 (as in
+    # native), 400.5 is a type error
+    schema = ", ".join(f"`{n}` {S._SPARK_TYPES[policy.facts[n].type]}" for n in names) + ", account_age_days DOUBLE"
     conv = lambda n, v: float(v) if v is not None and policy.facts[n].type == "number" else v  # noqa: E731
-    rows = [tuple(conv(n, r.get(n)) for n in names) + (str(r.get("account_age_days")),) for r in bad + [good]]
-    rows.append(tuple(conv(n, base.get(n)) for n in names) + ("many",))  # a string in an integer fact
+    rows = [tuple(conv(n, r.get(n)) for n in names) + (float(r.get("account_age_days")),) for r in bad + [good]]
+    rows.append(tuple(conv(n, base.get(n)) for n in names) + (400.5,))
     out = S.decide_dataframe(rs, spark.createDataFrame(rows, schema)).collect()
     assert len(out) == len(rows)
     for rec, r in zip(bad, out):
@@ -229,6 +231,12 @@ def test_dataframe_rejects_as_native(spark):
     assert decided["__rejected"] is None and decided["outcome"] == native.outcome
     assert decided["missing_facts"] == list(native.missing_facts)
     assert out[-1]["__rejected"] == "account_age_days" and out[-1]["outcome"] is None
+    with pytest.raises(FactsError):
+        evaluate(rs, {**base, "account_age_days": 400.5})
+    # a string column where a number is declared: every non-NULL value is a type error
+    strings = spark.createDataFrame([("700",), (None,)], "credit_score STRING")
+    got = [r["__rejected"] for r in S.decide_dataframe(rs, strings).collect()]
+    assert got[0] == "credit_score" and got[1] == "credit_score"  # NULL: a missing required fact
 
 
 def test_csv_and_parquet_inputs(spark, tmp_path):
@@ -333,3 +341,82 @@ def test_missing_inputs_are_one_line(spark, tmp_path):
     with redirect_stderr(err):
         code = S.run_eval(rs, [str(tmp_path / "empty.jsonl")], spark=spark)
     assert code == 2 and "no records" in err.getvalue()
+
+
+def test_cli_backend_spark(spark, tmp_path):
+    """`verdict eval --backend spark --master local[2] … -o out.jsonl` writes what native
+    writes (the session of this file is the active one, so the CLI reuses it)."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    path = "policies/risk-alerts.yaml"
+    rs = ruleset(path)
+    records = suite_records(path)
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, records + [{**records[0], "uid": "u1"}], ['{"broken": '])
+    out = tmp_path / "out.jsonl"
+    res = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "spark", "--master", "local[2]", str(src),
+                                    "-o", str(out), "--on-error", "skip"])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip")
+    assert (res.exit_code, n_code) == (0, 0), res.stderr
+    assert out.read_text(encoding="utf-8") == n_out
+    assert res.stderr.splitlines() == n_err.splitlines()
+    usage = CliRunner().invoke(main, ["eval", "-p", path, "--master", "local[2]", str(src)])
+    assert usage.exit_code == 2 and "--master" in usage.stderr
+
+
+@pytest.mark.parametrize("missing", ["java", "pyspark"])
+def test_missing_spark_is_one_line(missing, tmp_path):
+    """No Java on PATH, or no PySpark: one line naming what is missing (and the install
+    hint for PySpark), exit 2, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    src = tmp_path / "facts.jsonl"
+    src.write_text('{"credit_score": 700}\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    code = "import sys; from engine.cli import main; sys.exit(main())"
+    if missing == "java":
+        env["PATH"] = os.path.dirname(sys.executable)
+    else:
+        code = "import sys; sys.modules['pyspark'] = None; " + code
+    res = subprocess.run([sys.executable, "-c", code, "eval", "-p", "policies/double11-coupon.yaml",
+                          "--backend", "spark", str(src)], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
+    assert ("Java" in lines[0]) if missing == "java" else (S.INSTALL_HINT in lines[0])
+
+
+MINI = Path("tests/fixtures/valid/minimal.yaml").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("variant", ["int-number-output", "mixed-number-output", "number-fact-in-message"])
+def test_number_text_policies(spark, tmp_path, variant):
+    """Number outputs whose native value is an int (JSON `50`, SQL DOUBLE 50.0), outputs
+    whose kind depends on the rules (decided natively), and a number fact shown in a
+    message at values Java writes otherwise than Python: all byte-identical to native."""
+    text = MINI
+    if variant != "number-fact-in-message":
+        default = "0" if variant == "int-number-output" else "0.5"
+        text = text.replace("coupon_yuan: {type: integer, default: 0}", f"coupon_yuan: {{type: number, default: {default}}}")
+    else:
+        text = (text.replace("credit_score: {type: integer, minimum: 300, maximum: 950}",
+                             "credit_score: {type: number}")
+                .replace("min_credit_score: 600", "min_credit_score: 600.5"))
+    policy_path = tmp_path / "p.yaml"
+    policy_path.write_text(text, encoding="utf-8")
+    path = str(policy_path)
+    rs = ruleset(path)
+    scores = [700, 599, 300, 950, 650] if variant != "number-fact-in-message" else \
+        [700, 599, 1e-5, 123.25, 1e20, -3e-7, 1e7, 600.25, 1e15, 2 ** 60, 0.1, 599.0]
+    records = [{"credit_score": s, "membership": m} for s in scores for m in ("basic", "silver", "gold")]
+    src = tmp_path / "facts.jsonl"
+    write_jsonl(src, records, [])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and n_out.count("\n") >= 10
+    assert s_err.splitlines() == n_err.splitlines()

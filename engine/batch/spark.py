@@ -184,27 +184,53 @@ def query_text(policy, view: str, *, lang=None, id_field=None, row=False, type_e
     return render(q, "spark", pretty=False)
 
 
+_INTEGRAL = ("tinyint", "smallint", "int", "bigint")
+_FLOATING = ("float", "double")
+
+
+def typed_column(spec, col: str, dtype: str) -> tuple[str, str | None]:
+    """(the SQL value of a typed column for a fact, the condition under which its value is
+    of the wrong type, or None), by native's rules: booleans are never numbers, strings
+    never anything else; an integral float (or decimal) is an integer (720.0 is 720); a
+    decimal becomes a double through its text (correctly rounded, as Python reads it)."""
+    sql_type = _SPARK_TYPES[spec.type]
+    wrong = f"{col} IS NOT NULL"
+    decimal = dtype.startswith("decimal")
+    if spec.type == "boolean":
+        return (col, None) if dtype == "boolean" else (f"CAST(NULL AS {sql_type})", wrong)
+    if spec.type == "string":
+        return (col, None) if dtype == "string" else (f"CAST(NULL AS {sql_type})", wrong)
+    if dtype in _INTEGRAL:
+        return f"CAST({col} AS {sql_type})", None
+    if spec.type == "number" and dtype in _FLOATING:
+        return f"CAST({col} AS DOUBLE)", None
+    if spec.type == "number" and decimal:
+        return f"CAST(CAST({col} AS STRING) AS DOUBLE)", None
+    if dtype in _FLOATING or decimal:  # an integer fact: only an integral value fits
+        exact = f"try_cast({col} AS BIGINT)"
+        ok = f"CAST({exact} AS {'DOUBLE' if not decimal else dtype}) = {col}"
+        return f"CASE WHEN {ok} THEN {exact} END", f"{col} IS NOT NULL AND NOT coalesce({ok}, false)"
+    return f"CAST(NULL AS {sql_type})", wrong
+
+
 def facts_frame(policy, df, *, id_field: str | None = None):
     """`df` as the facts relation: every declared fact a column of its SQL type (an absent
-    column is NULL: the fact is missing), cast with try_cast so a value that does not fit
-    is NULL and marked in `__type_error` (the first such fact, in declaration order);
-    `__row` and the id column passed through when present."""
+    column is NULL: the fact is missing). A value of the wrong type (see `typed_column`:
+    a string in an integer fact, 720.5 in an integer fact) is NULL and marked in
+    `__type_error` (the first such fact, in declaration order); `__row` and the id
+    column are passed through when present."""
     cols = {c.lower(): c for c in df.columns}
+    types = dict(df.dtypes)
     select, errors = [], []
     for name, spec in policy.facts.items():
-        sql_type = _SPARK_TYPES[spec.type]
         src = cols.get(name.lower())
         if src is None:
-            select.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
+            select.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {_ident(name)}")
             continue
-        dtype = dict(df.dtypes)[src]
-        col = _ident(src)
-        if dtype == sql_type.lower() or (sql_type == "STRING" and dtype == "string"):
-            select.append(f"{col} AS {_ident(name)}")
-            continue
-        select.append(f"try_cast({col} AS {sql_type}) AS {_ident(name)}")
-        errors.append(f"CASE WHEN {col} IS NOT NULL AND try_cast({col} AS {sql_type}) IS NULL "
-                      f"THEN {_lit(name)} END")
+        value, wrong = typed_column(spec, _ident(src), types[src])
+        select.append(f"{value} AS {_ident(name)}")
+        if wrong:
+            errors.append(f"CASE WHEN {wrong} THEN {_lit(name)} END")
     if "__row" in cols:
         select.append(f"CAST({_ident(cols['__row'])} AS BIGINT) AS `__row`")
     if id_field is not None:
@@ -365,32 +391,45 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None):
     if lines is None:
         return None
     lines = lines.where(f"NOT value RLIKE {_lit(_BLANK)}")
+    shown = message_names(policy)
+    # Three projections, so each value's type and value are computed once per row (Spark
+    # does not collapse projections that would repeat expensive expressions).
+    parsed = lines.selectExpr("__line", "value", "try_parse_json(value) AS __v")
+    second = ["__line", "value", "__v", "schema_of_variant(__v) AS __tv"]
+    for i, (name, spec) in enumerate(policy.facts.items()):
+        p = _path(name)
+        second.append(f"schema_of_variant(variant_get(__v, {p})) AS __t{i}")
+        if spec.type == "number":
+            # A decimal numeral goes through its text, which Spark parses correctly rounded as
+            # Python does (a DECIMAL's own conversion may round twice beyond 15 digits).
+            second.append(f"CASE WHEN startswith(schema_of_variant(variant_get(__v, {p})), 'DECIMAL') "
+                          f"THEN CAST(try_variant_get(__v, {p}, 'string') AS DOUBLE) "
+                          f"ELSE try_variant_get(__v, {p}, 'double') END AS __x{i}")
+        else:
+            second.append(f"try_variant_get(__v, {p}, {_lit(_VARIANT_TYPES[spec.type])}) AS __x{i}")
+    if id_field:
+        p = _path(id_field)
+        second += [f"schema_of_variant(variant_get(__v, {p})) AS __tid", f"try_variant_get(__v, {p}, 'string') AS __xid"]
+    typed = parsed.selectExpr(*second)
+
     sel = [f"__line + {inp.offset} AS `__row`"]
     suspect = _suspect_text(MAX_RECORD_BYTES, MAX_DEPTH, MAX_INT_DIGITS)
-    shown = message_names(policy)
-    suspect += ["__v IS NULL", "NOT startswith(schema_of_variant(__v), 'OBJECT')",
+    suspect += ["__v IS NULL", "NOT startswith(__tv, 'OBJECT')",
                 "value RLIKE '\\\\\\\\u[dD][89a-fA-F]'"]  # an escape that may be half a surrogate pair
     errors = []
-    for name, spec in policy.facts.items():
-        p = _path(name)
-        t = f"schema_of_variant(variant_get(__v, {p}))"
-        col = _ident(name)
+    for i, (name, spec) in enumerate(policy.facts.items()):
+        t, value, col = f"__t{i}", f"__x{i}", _ident(name)
         if spec.type == "boolean":
-            ok, value = f"{t} = 'BOOLEAN'", f"try_variant_get(__v, {p}, 'boolean')"
+            ok = f"{t} = 'BOOLEAN'"
         elif spec.type == "string":
-            ok, value = f"{t} = 'STRING'", f"try_variant_get(__v, {p}, 'string')"
+            ok = f"{t} = 'STRING'"
         elif spec.type == "integer":
             # 720 and 720.0 (a DECIMAL of scale 0 once parsed) are the integer 720, as native
             ok = f"({t} = 'BIGINT' OR {t} RLIKE '^DECIMAL\\\\([0-9]+,0\\\\)$')"
-            value = f"try_variant_get(__v, {p}, 'bigint')"
         else:
-            # A decimal numeral goes through its text, which Spark parses correctly rounded as
-            # Python does (a DECIMAL's own conversion may round twice beyond 15 digits); a
-            # value that is integral beyond 2**53 is exact in native (an int): a suspect.
-            value = (f"CASE WHEN startswith({t}, 'DECIMAL') THEN CAST(try_variant_get(__v, {p}, 'string') AS DOUBLE)"
-                     f" ELSE try_variant_get(__v, {p}, 'double') END")
             ok = f"({t} IN ('BIGINT', 'DOUBLE') OR startswith({t}, 'DECIMAL'))"
-            suspect.append(f"abs({value}) >= {float(_EXACT)!r} OR isnan({value}) OR abs({value}) = double('inf')")
+            # integral beyond 2**53: exact in native (an int); NaN/inf: native's message
+            suspect.append(f"NOT abs({value}) < {float(_EXACT)!r}")
         present = f"({t} IS NOT NULL AND {t} <> 'VOID')"
         suspect.append(f"{present} AND {ok} AND {value} IS NULL")  # beyond BIGINT, say
         if spec.type == "number" and name in shown:  # a message shows it: Java's text may differ
@@ -403,15 +442,15 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None):
     sel.append(f"CASE WHEN __v IS NULL THEN array() ELSE transform({undeclared}, "
                f"k -> concat('undeclared fact `', k, '` ignored')) END AS `__warnings`")
     if id_field:
-        p = _path(id_field)
-        t = f"schema_of_variant(variant_get(__v, {p}))"
-        sel.append(f"try_variant_get(__v, {p}, 'string') AS `__id`")
-        sel.append(f"{t} = 'BIGINT' AS `__id_int`")
-        suspect.append(f"coalesce({t} NOT IN ('BIGINT', 'STRING'), true)")  # absent, null, a float: native says
-    sel.append(f"coalesce({', '.join(suspect and [f'CASE WHEN {c} THEN true END' for c in suspect])}, false) "
-               f"AS `__suspect`")
+        sel.append("__xid AS `__id`")
+        sel.append("__tid = 'BIGINT' AS `__id_int`")
+        suspect.append("coalesce(__tid NOT IN ('BIGINT', 'STRING'), true)")  # absent, null, a float: native says
+    sel.append(f"coalesce({', '.join(f'CASE WHEN {c} THEN true END' for c in suspect)}, false) AS `__suspect`")
     sel.append(f"coalesce({', '.join(errors)}) AS `__type_error`" if errors else "CAST(NULL AS STRING) AS `__type_error`")
-    return lines.selectExpr("*", "try_parse_json(value) AS __v").selectExpr(*sel)
+    return typed.selectExpr(*sel)
+
+
+_VARIANT_TYPES = {"integer": "bigint", "string": "string", "boolean": "boolean"}
 
 
 def _csv_header(path: str) -> list[str]:
@@ -493,35 +532,32 @@ def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
     if not inp.lines:
         return None
     types = dict(df.dtypes)
-    lower = {c.lower(): c for c in df.columns}
+    # names exactly as native reads a record's keys (the recheck reads these rows as records)
+    lower = {c: c for c in df.columns}
     sel = [f"_metadata.row_index + 1 + {inp.offset} AS `__row`"]
     shown = message_names(policy)
     errors, suspect = [], []
     for name, spec in policy.facts.items():
         sql_type = _SPARK_TYPES[spec.type]
-        src = lower.get(name.lower())
+        src = lower.get(name)
         if src is None:
             sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
             continue
         col, dtype = _ident(src), types[src]
-        fits = {"integer": ("bigint", "int", "smallint", "tinyint"),
-                "number": ("double", "float", "bigint", "int", "smallint", "tinyint"),
-                "string": ("string",), "boolean": ("boolean",)}[spec.type]
-        if dtype not in fits:
-            errors.append(f"CASE WHEN {col} IS NOT NULL THEN {_lit(name)} END")
-            sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")
-            continue
-        sel.append(f"CAST({col} AS {sql_type}) AS {_ident(name)}")
+        value, wrong = typed_column(spec, col, dtype)
+        sel.append(f"{value} AS {_ident(name)}")
+        if wrong:
+            errors.append(f"CASE WHEN {wrong} THEN {_lit(name)} END")
         if spec.type == "number" and dtype == "bigint":
             suspect.append(f"abs({col}) >= {_EXACT}")
-        if spec.type == "number" and name in shown:
-            suspect.append(java_text_differs(f"CAST({col} AS DOUBLE)"))
+        if spec.type == "number" and name in shown and wrong is None:
+            suspect.append(java_text_differs(value))
     undeclared = [c for c in df.columns if c not in policy.facts and c != id_field]
     warnings = [f"undeclared fact `{c}` ignored" for c in undeclared]
     sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
                else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
     if id_field:
-        src = lower.get(id_field.lower())
+        src = lower.get(id_field)
         if src is None:
             raise BackendError(f"{inp.path}: no column `{id_field}` (the --id field)")
         sel.append(f"CAST({_ident(src)} AS STRING) AS `__id`")
@@ -658,11 +694,6 @@ def _python_text_safe(x: float) -> bool:
     return 1e-3 <= abs(x) < 1e7 or (x == int(x) and abs(x) < 1e15)
 
 
-def _arrow_rows(table) -> Iterable[tuple]:
-    cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
-    return zip(*cols)
-
-
 class JsonlEncoder:
     """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
     native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
@@ -672,25 +703,38 @@ class JsonlEncoder:
 
         self.encode = _encoder(None).encode
         self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
-        self.output_names = list(policy.outputs)
+        from ..backends.sql.query import number_output_kinds
+
+        # A number output whose default and values are all ints is an int in native (JSON
+        # `5`), a DOUBLE in SQL: written back as an int. A "mixed" one depends on the rules
+        # that contributed: such a policy's records are all decided natively (decide_files).
+        kinds = number_output_kinds(policy)
+        self.int_outputs = {n for n, k in kinds.items() if k == "int"}
+        self.mixed = any(k == "mixed" for k in kinds.values())
+        self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
 
     def line(self, r: dict, warnings, record_id) -> str:
+        # The list elements come from Arrow structs as dicts in the struct's field order,
+        # which is the JSON's (code, rule, message / rule, message): used as they are.
         d = dict(self.head)
         d["outcome"] = r["outcome"]
         d["outcome_known"] = r["outcome_known"]
-        d["adverse"] = r["adverse"]
-        d["decided_by"] = list(r["decided_by"])
-        d["reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["reasons"]]
+        d["adverse"] = adverse = r["adverse"]
+        d["decided_by"] = r["decided_by"]
+        d["reasons"] = r["reasons"]
         if r["messages"]:
-            d["messages"] = [{"rule": x["rule"], "message": x["message"]} for x in r["messages"]]
-        if r["adverse"]:
-            d["principal_reasons"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]}
-                                      for x in r["principal_reasons"]]
-        d["notices"] = [{"code": x["code"], "rule": x["rule"], "message": x["message"]} for x in r["notices"]]
-        d["flags"] = list(r["flags"])
-        d["outputs"] = {n: r[f"__o_{i}"] for i, n in enumerate(self.output_names)}
-        d["missing_facts"] = list(r["missing_facts"])
-        d["undetermined_rules"] = list(r["undetermined_rules"])
+            d["messages"] = r["messages"]
+        if adverse:
+            d["principal_reasons"] = r["principal_reasons"]
+        d["notices"] = r["notices"]
+        d["flags"] = r["flags"]
+        outputs = {n: r[k] for n, k in self.outputs}
+        for n in self.int_outputs:
+            if outputs[n] is not None:
+                outputs[n] = int(outputs[n])
+        d["outputs"] = outputs
+        d["missing_facts"] = r["missing_facts"]
+        d["undetermined_rules"] = r["undetermined_rules"]
         if warnings:
             d["warnings"] = list(warnings)
         if record_id is not None:
@@ -700,89 +744,153 @@ class JsonlEncoder:
 
 # -- the run ---------------------------------------------------------------------------------
 
+# The per-row extras of the staging (undeclared keys' warnings, the --id value) ride through
+# the decision query as its passthrough id column: no join back to the staged input.
+_EXTRA = "verdict_spark_extra"
+
+
 @dataclass
 class SparkRun:
-    """What a run decided: per `__row`, a JSON line or a problem, in input order."""
+    """A decided run: the decisions Spark wrote (sorted by `__row`, in `folder`) and the
+    native results of the records it handed back. `items()` streams, in input order,
+    `(row, label, json line | None, problem | None, outcome, warnings)`; `rows` is the
+    same as a list, with `counts`, `warned` and `first_label` filled (small runs, tests)."""
 
-    rows: list = field(default_factory=list)      # (row, label, json line | None, problem | None, outcome, row dict)
+    staged: object = None
+    folder: str | None = None
+    native: dict = field(default_factory=dict)      # row -> (label, text, problem, outcome, warnings) or None
+    encoder: object = None
+    id_field: str | None = None
+    seconds: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
-    skipped: int = 0
     warned: dict = field(default_factory=dict)
     first_label: dict = field(default_factory=dict)
-    seconds: dict = field(default_factory=dict)
+    _rows: list | None = None
+
+    def files(self) -> list[str]:
+        if self.folder is None:
+            return []
+        return sorted(os.path.join(self.folder, f) for f in os.listdir(self.folder)
+                      if f.endswith(".parquet") and not f.startswith((".", "_")))
+
+    def _part(self, path: str):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        for batch in pf.iter_batches(batch_size=32768):
+            names = batch.schema.names
+            cols = [c.to_pylist() for c in batch.columns]
+            for values in zip(*cols):
+                r = dict(zip(names, values))
+                yield r["__row"], r
+
+    def items(self):
+        import heapq
+
+        label = self.staged.label if self.staged is not None else None
+        for row, r in heapq.merge(*(self._part(p) for p in self.files()), key=lambda pair: pair[0]):
+            if row in self.native:
+                done = self.native[row]
+                if done is not None:
+                    yield (row, *done)
+                continue
+            record_id = None
+            if self.id_field is not None:
+                record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
+            warnings = r["__warnings"] or ()
+            yield row, label(row), self.encoder.line(r, warnings, record_id), None, r["outcome"], warnings
+
+    @property
+    def rows(self) -> list:
+        if self._rows is None:
+            self._rows = list(self.items())
+            for row, label, text, problem, outcome, warnings in self._rows:
+                if text is None:
+                    continue
+                self.counts[str(outcome)] = self.counts.get(str(outcome), 0) + 1
+                for w in warnings or ():
+                    if w not in self.warned:
+                        self.first_label[w] = label
+                    self.warned[w] = self.warned.get(w, 0) + 1
+        return self._rows
+
+    def close(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(os.path.dirname(self.folder), ignore_errors=True)
+            self.folder = None
 
 
 DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reasons", "messages",
                     "principal_reasons", "notices", "flags", "outputs", "missing_facts", "undetermined_rules")
 
 
-def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False) -> SparkRun:
-    """Stage, decide in Spark, recheck natively what Spark was not sure of. Raises
-    BackendError for an input that cannot be read (one line naming it)."""
+def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False,
+                 work_dir: str | None = None) -> SparkRun:
+    """Stage, decide in Spark, recheck natively what Spark was not sure of. The decisions
+    are written by the executors, sorted, as Parquet into a temporary folder under
+    `work_dir` (default: the system's; on a cluster, a folder the executors can write and
+    the driver read) and streamed from there by `SparkRun.items()`; `close()` removes it.
+    Raises BackendError / RecordsError for an input that cannot be read."""
     import time
+
+    import pyarrow.parquet as pq
 
     from ..io.records import EmptyInput
 
     policy = ruleset.policy
-    run = SparkRun()
+    run = SparkRun(encoder=JsonlEncoder(policy), id_field=id_field)
     t0 = time.perf_counter()
     staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field)
+    run.staged = staged
     for inp in staged.inputs:
         if not inp.lines and not allow_empty:
             raise EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
                                        "--allow-empty accepts it")
     if staged.facts is None:
         return run
-    facts = staged.facts
-    view = _view(facts)
-    sql = query_text(policy, view, lang=lang, row=True, type_error=True)
+    if _EXTRA in policy.facts:
+        raise BackendError(f"a fact named `{_EXTRA}` is reserved by the Spark runner")
+    facts = staged.facts.selectExpr(
+        *[_ident(n) for n in policy.facts], "`__row`", "`__type_error`",
+        f"named_struct('w', `__warnings`, 'id', `__id`, 'int', `__id_int`) AS {_ident(_EXTRA)}")
+    sql = query_text(policy, _view(facts), lang=lang, id_field=_EXTRA, row=True, type_error=True)
     decided = spark.sql(sql)
-    extra = facts.selectExpr("`__row` AS `__r`", "`__warnings`", "`__id`", "`__id_int`")
-    result = decided.join(extra, decided["__row"] == extra["__r"], "left").drop("__r")
     # The outputs struct as one column per output: a struct whose fields Spark declares
-    # non-nullable cannot be NULL (a rejected row) in Arrow's collected form.
+    # non-nullable cannot be NULL (a rejected row) in Arrow's form.
     outs = [f"outputs.{_ident(n)} AS `__o_{i}`" for i, n in enumerate(policy.outputs)]
-    result = result.selectExpr(*[_ident(c) for c in result.columns if c != "outputs"], *outs)
-    table = result.toArrow()
-    run.seconds["spark"] = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    table = table.sort_by("__row")
-    names = table.column_names
-    encoder = JsonlEncoder(policy)
-    shown = message_names(policy)
-    # number outputs a message shows: Spark wrote their text the Java way (see java_text_differs)
-    shown_outputs = [i for i, (n, spec) in enumerate(policy.outputs.items())
-                     if n in shown and spec.type == "number" and n not in policy.facts]
-    pending: dict[int, int] = {}
-    for values in _arrow_rows(table):
-        r = dict(zip(names, values))
-        row = r["__row"]
-        if r["__rejected"] is not None or any(
-                (v := r[f"__o_{i}"]) is not None and not _python_text_safe(v) for i in shown_outputs):
-            pending[row] = len(run.rows)
-            run.rows.append([row, None, None, None, None, r])
-            continue
-        record_id = None
-        if id_field is not None:
-            record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
-        run.rows.append([row, None, encoder.line(r, r["__warnings"], record_id), None, r["outcome"], r])
-    if pending:
-        _recheck(spark, ruleset, staged, run, pending, lang, id_field)
-    for item in run.rows:
-        row, label, text, problem, outcome, r = item
-        if label is None:
-            item[1] = label = staged.label(row)
-        if text is not None:
-            run.counts[str(outcome)] = run.counts.get(str(outcome), 0) + 1
-            for w in (r or {}).get("__warnings") or ():
-                if w not in run.warned:
-                    run.first_label[w] = label
-                run.warned[w] = run.warned.get(w, 0) + 1
-    run.seconds["driver"] = time.perf_counter() - t1
+    keep = ["`__row`", "`__rejected`", *[_ident(c) for c in DECISION_COLUMNS if c != "outputs"], *outs,
+            f"{_ident(_EXTRA)}.w AS `__warnings`", f"{_ident(_EXTRA)}.id AS `__id`",
+            f"{_ident(_EXTRA)}.int AS `__id_int`"]
+    top = tempfile.mkdtemp(prefix="verdict-spark-run-", dir=work_dir)
+    run.folder = os.path.join(top, "decisions")
+    try:
+        # Sorted within each partition only (no shuffle, no sampling job): the driver merges
+        # the part files by record number.
+        decided.selectExpr(*keep).sortWithinPartitions("__row").write.parquet(run.folder)
+        run.seconds["spark"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        shown = message_names(policy)
+        # number outputs a message shows: Spark wrote their text the Java way (java_text_differs)
+        shown_outputs = [f"__o_{i}" for i, (n, spec) in enumerate(policy.outputs.items())
+                         if n in shown and spec.type == "number" and n not in policy.facts]
+        pending: list[int] = []
+        for path in run.files():
+            table = pq.read_table(path, columns=["__row", "__rejected", *shown_outputs])
+            rows, rejected = table.column("__row").to_pylist(), table.column("__rejected").to_pylist()
+            outputs = [table.column(c).to_pylist() for c in shown_outputs]
+            for k, (row, rej) in enumerate(zip(rows, rejected)):
+                if rej is not None or run.encoder.mixed or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
+                    pending.append(row)
+        if pending:
+            _recheck(spark, ruleset, staged, run, pending, lang, id_field)
+        run.seconds["recheck"] = time.perf_counter() - t1
+    except BaseException:
+        run.close()
+        raise
     return run
 
 
-def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: dict, lang, id_field) -> None:
+def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang, id_field) -> None:
     """The records Spark rejected or was not sure of, read again from their files and
     decided (or rejected, with the native message) by the native path."""
     policy = ruleset.policy
@@ -800,21 +908,16 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: dict, lang,
             records = {r: _native_record(inp, r - inp.offset, raws.get(r - inp.offset, b""), policy, header)
                        for r in rows}
         for row in rows:
-            item = run.rows[pending[row]]
             rec = records[row]
             if rec is None:  # a line native skips (blank by Python's reckoning)
-                item[2] = item[3] = None
-                item[1] = "skip"
+                run.native[row] = None
                 continue
-            item[1] = rec.label
             done, problem = _native_outcome(ruleset, rec, id_field, lang)
             if problem is not None:
-                item[3] = problem
+                run.native[row] = (rec.label, None, problem, None, ())
             else:
                 text, decision = done
-                item[2], item[4] = text, decision.outcome
-                item[5] = {"__warnings": decision.warnings}
-    run.rows = [it for it in run.rows if it[1] != "skip"]
+                run.native[row] = (rec.label, text, None, decision.outcome, decision.warnings)
 
 
 def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
@@ -834,6 +937,7 @@ def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
 # -- outputs ----------------------------------------------------------------------------------
 
 def output_format(output: str | None, fmt: str | None) -> str:
+    """The output format: `fmt`, else the suffix of `output` (.parquet, .csv), else JSON lines."""
     if fmt:
         return fmt
     if output:
@@ -845,46 +949,84 @@ def output_format(output: str | None, fmt: str | None) -> str:
     return "jsonl"
 
 
-def _atomic_binary(path: str, write: Callable[[str], None]) -> None:
-    """Write a binary file through `write(temp_path)` and move it into place, or leave
-    nothing (the text outputs use engine.io.files.atomic_writer)."""
-    from ..io.files import OutputError
+class _BinaryTarget:
+    """A binary output file written under a temporary name in its folder and moved into
+    place only on success (the text outputs use engine.io.files.atomic_writer)."""
 
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        write(temp)
-        os.replace(temp, path)
-        temp = None
-    except OSError as exc:
-        raise OutputError.from_os(path, exc) from None
-    finally:
-        if temp is not None:
+    def __init__(self, path: str):
+        from ..io.files import OutputError
+
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError.from_os(path, exc) from None
+
+    def commit(self) -> None:
+        from ..io.files import OutputError
+
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            raise OutputError.from_os(self.path, exc) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self.temp is not None:
             try:
-                os.unlink(temp)
+                os.unlink(self.temp)
             except OSError:
                 pass
 
 
-def _decision_records(run: SparkRun, id_field: str | None) -> list[dict]:
-    """Each decided record's JSON object (parsed back from its line: the one source of truth)."""
-    return [json.loads(it[2]) for it in run.rows if it[2] is not None]
+_PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
+                 "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
+                 "undetermined_rules", "warnings"]
 
 
-def _write_parquet(path: str, run: SparkRun, policy, id_field) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _ParquetSink:
+    """Decisions (their JSON objects, parsed back from the lines: one source of truth) as
+    Parquet columns, lists and structs where JSON has arrays and objects, written in
+    row groups as they come."""
 
-    records = _decision_records(run, id_field)
-    keys = (["record_id"] if id_field else []) + ["policy", "version", "policy_digest", "outcome", "outcome_known",
-                                                    "adverse", "decided_by", "reasons", "messages",
-                                                    "principal_reasons", "notices", "flags", "outputs",
-                                                    "missing_facts", "undetermined_rules", "warnings"]
-    columns = {k: [r.get(k, [] if k in ("messages", "principal_reasons", "warnings") else None) for r in records]
-               for k in keys}
-    table = pa.table(columns)
-    _atomic_binary(path, lambda temp: pq.write_table(table, temp))
+    def __init__(self, path: str, id_field: str | None):
+        self.target = _BinaryTarget(path)
+        self.keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+        self.buffer: list[dict] = []
+        self.writer = None
+
+    def add(self, line: str) -> None:
+        self.buffer.append(json.loads(line))
+        if len(self.buffer) >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.buffer and self.writer is not None:
+            return
+        empty = ("messages", "principal_reasons", "warnings")
+        table = pa.table({k: [r.get(k, [] if k in empty else None) for r in self.buffer] for k in self.keys})
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.target.temp, table.schema)
+        else:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.buffer = []
+
+    def close(self, ok: bool) -> None:
+        try:
+            if ok:
+                self.flush()
+            if self.writer is not None:
+                self.writer.close()
+            if ok:
+                self.target.commit()
+        finally:
+            self.target.discard()
 
 
 def _csv_cell(value) -> str:
@@ -898,12 +1040,13 @@ def _csv_cell(value) -> str:
 def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = None, lang: str | None = None,
              on_error: str = "fail", id_field: str | None = None, input_format: str | None = None,
              allow_empty: bool = False, master: str = DEFAULT_MASTER, summary: bool = True,
-             echo: Callable[[str], None] | None = None, spark=None) -> int:
+             echo: Callable[[str], None] | None = None, spark=None, work_dir: str | None = None) -> int:
     """`verdict eval --backend spark`: decide files in Spark, write the decisions (JSONL,
-    Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL without `output`),
-    report problems as native does, print the outcome summary. Returns the exit code
-    (0, or 2 for an input problem); raises SparkUnavailable / BackendError / OutputError
-    for the caller to report as one line."""
+    Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL or CSV without
+    `output`) atomically, report problems and warnings on stderr as native does (in input
+    order, each warning once), print the outcome summary. Returns the exit code (0, or 2
+    for an input problem); raises SparkUnavailable / BackendError / OutputError for the
+    caller to report as one line."""
     import csv
     import io
 
@@ -920,58 +1063,69 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
         spark = spark_session(master)
     try:
         run = decide_files(spark, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
-                           allow_empty=allow_empty)
+                           allow_empty=allow_empty, work_dir=work_dir)
     except RecordsError as exc:
         say(f"verdict: {exc}")
         if output:
             say(f"verdict: {output} not written")
         return 2
-    skipped = 0
-    good: list = []
-    failed = False
-    warned: dict = {}
-    for it in run.rows:  # problems and first warnings on stderr in input order, as native
-        row, label, text, problem, outcome, r = it
-        if problem is not None:
-            say(f"verdict: {label}: {problem}")
-            if on_error == "fail":
-                failed = True
-                break
-            skipped += 1
-            continue
-        for w in (r or {}).get("__warnings") or ():
-            if w not in warned:
-                say(f"verdict: warning: {label}: {w}")
-            warned[w] = warned.get(w, 0) + 1
-        good.append(it)
-    if failed:
-        if output:
-            say(f"verdict: {output} not written")
-        else:
-            with open_output(None) as sink:
-                for it in good:
-                    sink.write(it[2] + "\n")
-        return 2
-    run.rows = good
-    if kind == "jsonl":
-        with open_output(output) as sink:
-            for it in good:
-                sink.write(it[2] + "\n")
-    elif kind == "parquet":
-        _write_parquet(output, run, ruleset.policy, id_field)
-    else:
-        records = _decision_records(run, id_field)
-        keys = list(dict.fromkeys(k for r in records for k in r)) if records else []
-        with open_output(output) as sink:
-            buf = io.StringIO()
-            w = csv.writer(buf, lineterminator="\n")
-            w.writerow(keys)
-            for r in records:
-                w.writerow([_csv_cell(r.get(k)) for k in keys])
-            sink.write(buf.getvalue())
+    try:
+        return _write_run(run, kind, output, on_error, id_field, summary, say)
+    finally:
+        run.close()
+
+
+def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, say) -> int:
+    import csv
+    import io
+
+    from ..io.files import open_output
+
     counts: dict = {}
-    for it in good:
-        counts[str(it[4])] = counts.get(str(it[4]), 0) + 1
+    warned: dict = {}
+    skipped = 0
+    failed = False
+    parquet = _ParquetSink(output, id_field) if kind == "parquet" else None
+    keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+    try:
+        with (open_output(output) if parquet is None else _nullcontext()) as sink:
+            if kind == "csv":
+                sink.write(",".join(keys) + "\n")
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            for row, label, text, problem, outcome, warnings in run.items():
+                if problem is not None:  # problems and first warnings in input order, as native
+                    say(f"verdict: {label}: {problem}")
+                    if on_error == "fail":
+                        failed = True
+                        break
+                    skipped += 1
+                    continue
+                for w in warnings or ():
+                    if w not in warned:
+                        say(f"verdict: warning: {label}: {w}")
+                    warned[w] = warned.get(w, 0) + 1
+                counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+                if kind == "jsonl":
+                    sink.write(text + "\n")
+                elif kind == "parquet":
+                    parquet.add(text)
+                else:
+                    d = json.loads(text)
+                    writer.writerow([_csv_cell(d.get(k)) for k in keys])
+                    sink.write(buf.getvalue())
+                    buf.seek(0)
+                    buf.truncate()
+            if failed and output:
+                raise _Failed()
+    except _Failed:
+        say(f"verdict: {output} not written")
+        return 2
+    finally:
+        if parquet is not None:
+            parquet.close(ok=not failed)
+    if failed:
+        return 2
     if summary:
         total = sum(counts.values())
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -983,3 +1137,15 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
             if n > 1:
                 say(f"verdict: warning: {w} (in {n:,} records)")
     return 0
+
+
+class _Failed(Exception):
+    """`--on-error fail` with an output file: leave the file unwritten (atomic_writer)."""
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
