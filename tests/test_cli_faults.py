@@ -290,9 +290,14 @@ def test_a_signal_mid_write_leaves_only_the_intact_target(tmp_path: Path, big: P
     out_dir.mkdir()
     target = out_dir / "out.jsonl"
     target.write_text("before\n", encoding="utf-8")
-    p = subprocess.Popen([*verdict_command(), "eval", "-p", D11, str(big), "-o", str(target)], cwd=ROOT,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The records come through a pipe that stays open, so the child is still writing when
+    # the signal comes, however fast it decides (60,000 records from a file once took
+    # longer than the wait below; now they may be done before it).
+    p = subprocess.Popen([*verdict_command(), "eval", "-p", D11, "--input-format", "jsonl", "-", "-o", str(target)],
+                         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        p.stdin.write(big.read_text(encoding="utf-8"))
+        p.stdin.flush()
         _wait_for_output(p.pid)
         p.send_signal(sig)
         out, err = p.communicate(timeout=60)
