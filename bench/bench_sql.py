@@ -138,7 +138,7 @@ def timed(cmd: list[str], env=None) -> float:
 def hand_written(src: Path, out: Path, threads: int) -> float:
     """The hand-written query in a fresh process, as verdict runs: start-up included."""
     script = (f"import duckdb; c = duckdb.connect(); c.execute('SET threads = {threads}'); "
-              f"c.execute({('COPY (' + HAND_SQL.format(src=src) + f') TO {str(out)!r} (FORMAT parquet)')!r})")
+              f"c.execute({('COPY (' + HAND_SQL.format(src=src) + f') TO {str(out)!r} (FORMAT parquet, COMPRESSION zstd)')!r})")
     return timed([sys.executable, "-c", script])
 
 

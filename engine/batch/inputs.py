@@ -414,10 +414,12 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
     warn = tuple(n for n in types if n not in policy.facts and n != id_field)
     if control or (refuse and warn):
         checks.insert(0, (RECORD, "true"))
+    # A view: Parquet is typed and columnar already, so the casts are recomputed where read
+    # (cheaper than a copy of every column); the row count comes from the file's metadata.
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE {table} AS
+        CREATE OR REPLACE TEMP VIEW {table} AS
         SELECT __row, {id_col}{', '.join(cols)}, {_first_error(checks)} AS __type_error FROM {raw}""")
-    rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    rows = con.execute(f"SELECT count(*) FROM {raw}").fetchone()[0]
     return Staged(table, raw, rows, id_kind, warn)
 
 

@@ -209,14 +209,25 @@ class Run:
             raise Abort()
         sql = decision_sql(policy, st.table, self.id_field, self.lang)
         warn = None  # undeclared keys: one warning for the run (as native), none in the decisions
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT q.* FROM ({sql}) q")
-        # The outputs are written in table order: sort only when the query did not keep it.
+        # A view, not a table: each later query (the rejected rows, the outcome counts, the
+        # output) computes only the columns it reads, and the decision columns are computed
+        # once, straight into the output (materializing them cost as much as the query).
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __dec_{k} AS SELECT q.* FROM ({sql}) q")
+        # The outputs are written in scan order (DuckDB keeps insertion order): sort only when
+        # the query did not keep it.
         unordered = con.execute(f"SELECT count(*) FROM (SELECT __row, lag(__row) OVER () AS p FROM __dec_{k}) "
                                 "WHERE p > __row").fetchone()[0]
         if unordered:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __dec_{k} AS SELECT * FROM __dec_{k} ORDER BY __row")
-        rejected = con.execute(f"SELECT d.__row, d.__rejected, s.__type_error FROM __dec_{k} d JOIN {st.table} s "
-                               "USING (__row) WHERE d.__rejected IS NOT NULL ORDER BY d.__row").fetchall()
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __decs_{k} AS SELECT * FROM __dec_{k} ORDER BY __row")
+            con.execute(f"DROP VIEW __dec_{k}")
+            con.execute(f"ALTER TABLE __decs_{k} RENAME TO __dec_{k}")
+        # Two filtered scans rather than a join of the two views (each side a few rows).
+        typed = dict(con.execute(f"SELECT __row, __type_error FROM {st.table} "
+                                 "WHERE __type_error IS NOT NULL").fetchall())
+        # The few columns every later step reads (rejections, outcome counts), computed once.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __slim_{k} AS SELECT __row, __rejected, outcome FROM __dec_{k}")
+        rejected = [(row, why, typed.get(row)) for row, why in con.execute(
+            f"SELECT __row, __rejected FROM __slim_{k} WHERE __rejected IS NOT NULL ORDER BY __row").fetchall()]
         self.kind = st.id_kind
         if self.id_field is not None:
             self._id_kinds(k, st.id_kind)
@@ -404,7 +415,7 @@ class Run:
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for k, st, warn, cond in self.parts:
-            for outcome, n in self.con.execute(f"SELECT outcome, count(*) FROM __dec_{k} WHERE {cond} "
+            for outcome, n in self.con.execute(f"SELECT outcome, count(*) FROM __slim_{k} WHERE {cond} "
                                                "GROUP BY outcome").fetchall():
                 key = str(outcome)
                 counts[key] = counts.get(key, 0) + n

@@ -37,7 +37,7 @@ from ...errors import BackendError
 from ...language.conditions import fold
 from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 from ...runtime.semantics import Plan, operand_value
-from .dialects import col, check_dialect, compact, dtype, ident, list_type, struct, struct_type
+from .dialects import col, check_dialect, compact, dtype, empty_list, ident, list_type, struct, struct_type
 from .literals import INT_MAX, compare_in, compare_value, constant, literal, sql_type
 from .messages import message, rule_template
 from .validation import rejected
@@ -249,6 +249,53 @@ class QueryBuilder:
                 matched[i] = col(f"__m_{i}")
         return matched
 
+    # -- what an accepted record can leave unknown ----------------------------------------
+
+    def nullable_facts(self) -> set[str]:
+        """Facts that can be NULL in a record the query accepts: a required fact without a
+        default is present there (its absence rejects the record)."""
+        return {n for n, s in self.policy.facts.items()
+                if not (s.has_default and s.default is not None) and not (s.required and not s.has_default)}
+
+    def maybe_unknown(self) -> set[int]:
+        """Rules whose match can be unknown in an accepted record: a leaf on a nullable fact,
+        or on a conclusion (rule, flag, outcome) an unknown rule can leave unknown. The
+        decision query leaves out what no record can have (an `undetermined_rules` entry for
+        a rule on required facts, say): the same values, less work per row."""
+        nullable, plan = self.nullable_facts(), self.plan
+        unknown: set[int] = set()
+        for stratum in self.policy.strata:
+            for i in stratum:
+                for leaf in self.policy.rules[i].leaves:
+                    if leaf.kind == "fact":
+                        u = leaf.subject in nullable
+                    elif leaf.kind == SUBJECT_RULE:
+                        u = plan.rule_index[leaf.subject] in unknown
+                    elif leaf.kind == SUBJECT_FLAG:
+                        u = any(j in unknown for j in plan.flag_setters.get(leaf.subject, ()))
+                    else:  # the outcome: unknown while an earlier rule is
+                        u = bool(unknown)
+                    if u:
+                        unknown.add(i)
+                        break
+        return unknown
+
+    def _per_outcome(self, build, element: exp.DataType) -> exp.Expression:
+        """A list that only the deciding outcome's rules contribute to, as a CASE on the
+        outcome: `build(rules of that outcome)` per outcome (None: nothing), `[]` otherwise.
+        Rows of one outcome evaluate only its own rules' items."""
+        ifs = []
+        for outcome, rules in self.plan.outcome_rules:
+            built = build(outcome, list(rules)) if rules else None
+            if built is not None:
+                ifs.append((exp.EQ(this=col("__o"), expression=exp.Literal.string(outcome)), built))
+        return _case(ifs, empty_list(self.dialect, element))
+
+    def _sure(self, outcome: str, rules: list[int]) -> bool:
+        """Whether outcome `outcome` (decided) means its one rule matched: it is not the
+        default, which no rule needs to match."""
+        return len(rules) == 1 and outcome != self.policy.default
+
     # -- 3-6. the decision ----------------------------------------------------------------
 
     def decision(self, chain: _Chain, matched: dict[int, exp.Expression], *, passthrough: list[str],
@@ -318,22 +365,44 @@ class QueryBuilder:
             picked.append(_case([(keep, col(f"__s{i}"))]))
 
         varchar = dtype("VARCHAR")
+        message_type = struct_type(d, [("rule", "VARCHAR"), ("message", "VARCHAR")])
+        nullable, unknown = self.nullable_facts(), self.maybe_unknown()
+
+        def decided_by(outcome, idx):
+            if self._sure(outcome, idx):
+                return exp.Array(expressions=[exp.Literal.string(rules[idx[0]].id)])
+            return compact(d, [_case([(col(f"__d{i}"), exp.Literal.string(rules[i].id))]) for i in idx], varchar)
+
+        def reasons(outcome, idx):
+            sure = self._sure(outcome, idx)  # of the outcome's rules, not only those with a reason
+            idx = [i for i in idx if rules[i].then.reason]
+            if not idx:
+                return None
+            if sure:
+                return exp.Array(expressions=[col(f"__s{idx[0]}")])
+            return compact(d, [col(f"__s{i}") for i in idx], reason_type)
+
+        def messages(outcome, idx):
+            idx = [i for i in idx if rules[i].then.message and not rules[i].then.reason]
+            if not idx:
+                return None
+            return compact(d, [_case([(col(f"__d{i}"), struct(d, [
+                ("rule", exp.Literal.string(rules[i].id), "VARCHAR"), ("message", text(rules[i]), "VARCHAR")]))])
+                for i in idx], message_type)
+
         columns: list[tuple[str, exp.Expression]] = [
             ("policy", exp.Literal.string(policy.id)),
             ("version", exp.Literal.string(policy.version) if isinstance(policy.version, str)
              else literal("integer", policy.version)),
             ("policy_digest", exp.Literal.string(policy.digest)),
             ("outcome", col("__o")),
-            ("outcome_known", col("__k")),
+            ("outcome_known", col("__k") if unknown else _bool(True)),
             ("adverse", col("__adv")),
-            ("decided_by", compact(d, [_case([(col(f"__d{i}"), exp.Literal.string(rules[i].id))]) for i in decides],
-                                   varchar)),
-            ("reasons", compact(d, [col(f"__s{i}") for i in with_reason], reason_type)),
-            ("messages", compact(d, [_case([(col(f"__d{i}"), struct(d, [
-                ("rule", exp.Literal.string(rules[i].id), "VARCHAR"), ("message", text(rules[i]), "VARCHAR")]))])
-                for i in decides if rules[i].then.message and not rules[i].then.reason],
-                struct_type(d, [("rule", "VARCHAR"), ("message", "VARCHAR")]))),
-            ("principal_reasons", compact(d, picked, reason_type)),
+            ("decided_by", self._per_outcome(decided_by, varchar)),
+            ("reasons", self._per_outcome(reasons, reason_type)),
+            ("messages", self._per_outcome(messages, message_type)),
+            ("principal_reasons", _case([(col("__adv"), compact(d, picked, reason_type))], empty_list(d, reason_type))
+             if adverse_ids else empty_list(d, reason_type)),
             ("notices", compact(d, [col(f"__s{i}") for i in notices],
                                 reason_type)),
             ("flags", compact(d, [_case([(_or([_true(col(f"__m_{i}")) for i in plan.flag_setters[f]]),
@@ -341,10 +410,9 @@ class QueryBuilder:
             ("outputs", struct(d, [(name, outputs[name].copy(), sql_type(spec.type))
                                    for name, spec in policy.outputs.items()]) if policy.outputs else None),
             ("missing_facts", compact(d, [_case([(_null(col(self.fact_col[n])), exp.Literal.string(n))])
-                                          for n, spec in policy.facts.items()
-                                          if not (spec.has_default and spec.default is not None)], varchar)),
+                                          for n in policy.facts if n in nullable], varchar)),
             ("undetermined_rules", compact(d, [_case([(_null(col(f"__m_{r.index}")), exp.Literal.string(r.id))])
-                                               for r in rules], varchar)),
+                                               for r in rules if r.index in unknown], varchar)),
         ]
         if matches:
             columns += [(f"__m_{r.index}", col(f"__m_{r.index}")) for r in rules]
