@@ -45,7 +45,7 @@ def decision_sql(policy, table: str, id_field: str | None, lang: str | None) -> 
     from ..backends.sql import decision_query
 
     query = decision_query(policy, source=table, dialect="duckdb", lang=lang, id_field=id_field,
-                           type_error=True, row=True)
+                           type_error=True, row=True, null_rejected=False)  # only accepted rows are read
     return query.sql(dialect="duckdb")
 
 

@@ -299,7 +299,7 @@ class QueryBuilder:
     # -- 3-6. the decision ----------------------------------------------------------------
 
     def decision(self, chain: _Chain, matched: dict[int, exp.Expression], *, passthrough: list[str],
-                 matches: bool) -> exp.Select:
+                 matches: bool, null_rejected: bool = True) -> exp.Select:
         policy, plan, d = self.policy, self.plan, self.dialect
         rules = policy.rules
         outcome, known = self._outcome(matched)
@@ -390,6 +390,17 @@ class QueryBuilder:
                 ("rule", exp.Literal.string(rules[i].id), "VARCHAR"), ("message", text(rules[i]), "VARCHAR")]))])
                 for i in idx], message_type)
 
+        reasons_column = self._per_outcome(reasons, reason_type)
+        # When every rule of an adverse outcome has a reason code, of its own, in the
+        # `reasons:` order, and at most MAX_PRINCIPAL_REASONS of them (the usual deny rules),
+        # and the default is not adverse, an adverse decision's principal reasons are its
+        # reasons: no notice can rank in, none is cut.
+        adverse_rules = [i for i in decides if rules[i].then.outcome in adverse_ids]
+        codes = [rules[i].then.reason for i in adverse_rules]
+        principal_are_reasons = (
+            policy.default not in adverse_ids and all(codes) and len(set(codes)) == len(codes)
+            and len(codes) <= MAX_PRINCIPAL_REASONS
+            and sorted(adverse_rules, key=lambda i: (rank.get(rules[i].then.reason, len(rank)), i)) == adverse_rules)
         columns: list[tuple[str, exp.Expression]] = [
             ("policy", exp.Literal.string(policy.id)),
             ("version", exp.Literal.string(policy.version) if isinstance(policy.version, str)
@@ -399,9 +410,10 @@ class QueryBuilder:
             ("outcome_known", col("__k") if unknown else _bool(True)),
             ("adverse", col("__adv")),
             ("decided_by", self._per_outcome(decided_by, varchar)),
-            ("reasons", self._per_outcome(reasons, reason_type)),
+            ("reasons", reasons_column),
             ("messages", self._per_outcome(messages, message_type)),
-            ("principal_reasons", _case([(col("__adv"), compact(d, picked, reason_type))], empty_list(d, reason_type))
+            ("principal_reasons", _case([(col("__adv"), reasons_column.copy() if principal_are_reasons
+                                          else compact(d, picked, reason_type))], empty_list(d, reason_type))
              if adverse_ids else empty_list(d, reason_type)),
             ("notices", compact(d, [col(f"__s{i}") for i in notices],
                                 reason_type)),
@@ -424,7 +436,7 @@ class QueryBuilder:
                 e = exp.Cast(this=exp.Null(), to=dtype("VARCHAR"))
                 out.append(e.as_(ident(name), quoted=True))
                 continue
-            out.append(_case([(ok.copy(), e)]).as_(ident(name), quoted=True))
+            out.append((_case([(ok.copy(), e)]) if null_rejected else e).as_(ident(name), quoted=True))
         return exp.select(*out).from_(exp.Subquery(this=chain.tree, alias=exp.TableAlias(this=ident("__decision"))))
 
     def _output(self, name: str, contributes) -> exp.Expression:
@@ -474,13 +486,17 @@ def number_output_kinds(policy: Policy) -> dict[str, str]:
 
 def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", lang: str | None = None,
                    id_field: str | None = None, matches: bool = False, type_error: bool = False,
-                   row: bool = False) -> exp.Select:
-    """The decision query (columns and types in docs/backends.md and the contract)."""
+                   row: bool = False, null_rejected: bool = True) -> exp.Select:
+    """The decision query (columns and types in docs/backends.md and the contract).
+
+    `null_rejected=False` leaves a rejected row's decision columns undefined rather than
+    NULL, for a caller that keeps only `__rejected IS NULL` rows (the batch runner): one
+    CASE less per column and row."""
     builder = QueryBuilder(policy, dialect, lang)
     chain = builder.staging(source, id_field=id_field, type_error=type_error, row=row)
     matched = builder.strata(chain)
     passthrough = (["__row"] if row else []) + ([id_field] if id_field is not None else [])
-    return builder.decision(chain, matched, passthrough=passthrough, matches=matches)
+    return builder.decision(chain, matched, passthrough=passthrough, matches=matches, null_rejected=null_rejected)
 
 
 def match_query(policy: Policy, *, source="facts", dialect: str = "duckdb", row: bool = False) -> exp.Select:
