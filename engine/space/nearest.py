@@ -13,6 +13,7 @@ What a move costs, and which moves are allowed at all, is the caller's `cost`.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Callable, Mapping
 
 from .cells import Dim, Space
@@ -27,12 +28,29 @@ def _inside(lo, hi, bound, sign: int):
     def ok(v):
         return (lo is None or v > lo) and (hi is None or v < hi)
 
-    mid = (lo + hi) / 2 if lo is not None and hi is not None else None
-    for v in (round(bound + sign * NUMBER_STEP, 12), None if mid is None else round(mid, 12), mid,
-              math.nextafter(bound, sign * math.inf)):
+    for candidate in _candidates(lo, hi, bound, sign):
+        try:
+            v = candidate()
+        except OverflowError:  # an integer bound beyond a double's range
+            continue
         if v is not None and ok(v):
             return v
     return None  # pragma: no cover - a non-empty open interval has an inside
+
+
+def _candidates(lo, hi, bound, sign: int):
+    """The values `_inside` tries, in order, each as a thunk: float arithmetic on an integer
+    beyond a double's range overflows, so the integer ones (the next integer, the integer
+    midpoint) follow, exact at any size (a `number` fact takes integers too)."""
+    both = lo is not None and hi is not None
+    yield lambda: round(bound + sign * NUMBER_STEP, 12)
+    yield lambda: round((lo + hi) / 2, 12) if both else None
+    yield lambda: (lo + hi) / 2 if both else None
+    yield lambda: math.nextafter(bound, sign * math.inf)
+    if isinstance(bound, int):
+        yield lambda: bound + sign
+    if both:
+        yield lambda: int((Fraction(lo) + Fraction(hi)) / 2)
 
 
 def nearest_value(dim: Dim, i: int, current=None):
