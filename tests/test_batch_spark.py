@@ -518,3 +518,26 @@ def test_undeclared_modes_as_native(spark, tmp_path, mode):
             n_err.replace(str(tmp_path / "n.jsonl"), "OUT").splitlines()
         assert res.stderr.splitlines()[0] == (f"verdict: {src}:2: undeclared fact `zeta` refused; "
                                               "undeclared fact `alpha` refused")
+
+
+def test_csv_quoted_line_break_as_native(spark, tmp_path):
+    """A quoted CSV cell that holds a line break: the record spans lines (labelled by the
+    line it ends on, as native); such an input is read by the native reader as a whole."""
+    import csv
+
+    path = "policies/double11-coupon.yaml"
+    rs = ruleset(path)
+    base = suite_records(path)[0]
+    names = list(rs.policy.facts)
+    cells = ["" if base.get(n) is None else str(base[n]).lower() if isinstance(base.get(n), bool) else base[n]
+             for n in names]
+    src = tmp_path / "ml.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(names + ["uid"])
+        w.writerows([cells + ["one\ntwo"], cells + ["plain"], cells + ['a\n\nb,"c"\nd'], ["abc"] + cells[1:] + ["x"]])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip", id="uid")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip", id_field="uid")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and n_out.count("\n") == 3
+    assert s_err.splitlines() == n_err.splitlines()

@@ -296,6 +296,7 @@ class _Input:
     offset: int = 0     # __row of its first line, minus one
     lines: int = 0      # lines (JSONL, CSV: the header included) or rows (Parquet)
     records: int = 0    # lines that are not blank (the header excluded)
+    whole: bool = False  # CSV with a quoted line break: every line rechecked, the file read natively
 
 
 @dataclass
@@ -479,10 +480,13 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged,
     width = len(header)
     # Lines native reads differently from a plain split (quotes, a carriage return, a
     # wrong number of cells, not UTF-8) are suspects; a blank row of empty cells is skipped.
+    # A line with an odd number of quotes: a quoted cell holds a line break, so a record may
+    # span lines (even lines without quotes): the native reader reads this input as a whole.
+    inp.whole = lines.where("regexp_count(value, '\"') % 2 = 1").limit(1).count() > 0
     lines = lines.where("__line > 1").where(f"NOT regexp_replace(value, ',', '') RLIKE {_lit(_BLANK)}")
     sel = [f"__line + {inp.offset} AS `__row`"]
     suspect = [f"octet_length(value) > {MAX_RECORD_BYTES}", "instr(value, '\\uFFFD') > 0", "instr(value, '\"') > 0",
-               "instr(value, '\\r') > 0", f"size(__c) <> {width}"]
+               "instr(value, '\\r') > 0", f"size(__c) <> {width}"] + (["true"] if inp.whole else [])
     errors = []
     index = {h: i for i, h in reversed(list(enumerate(header)))}
     for name, spec in policy.facts.items():
@@ -897,6 +901,8 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang,
         inp = staged.inputs[i]
         if inp.fmt == "parquet":
             records = _parquet_rows(spark, inp, rows)
+        elif inp.whole:
+            records = _whole_csv(inp, policy, rows)
         else:
             header = _csv_header(inp.path) if inp.fmt == "csv" else None
             raws = _native_lines(inp.path, {r - inp.offset for r in rows})
@@ -912,6 +918,18 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang,
                 run.native[row] = (rec.label, None, problem, None, (), keys)
             else:
                 run.native[row] = (rec.label, text, None, decision.outcome, decision.warnings, keys)
+
+
+def _whole_csv(inp: _Input, policy, rows: list[int]) -> dict:
+    """A CSV input's records as the native reader reads them, by the line each ends on (its
+    label); a line that ends no record (inside a quoted cell) is None: not a record."""
+    from ..io.records import open_records
+
+    by_line = {}
+    with open_records(inp.path, policy, "csv", allow_empty=True) as source:
+        for rec in source:
+            by_line[inp.offset + int(rec.label.rsplit(":", 1)[1])] = rec
+    return {r: by_line.get(r) for r in rows}
 
 
 def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
@@ -1115,7 +1133,9 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
                     parquet.add(text)
                 else:
                     d = json.loads(text)
-                    writer.writerow([_csv_cell(d.get(k)) for k in keys])
+                    # `[]` where JSON leaves a list out, as the DuckDB runner's CSV and the Parquet sink
+                    writer.writerow([_csv_cell(d.get(k, [] if k in ("messages", "principal_reasons") else None))
+                                     for k in keys])
                     sink.write(buf.getvalue())
                     buf.seek(0)
                     buf.truncate()
