@@ -420,3 +420,124 @@ def test_number_text_policies(spark, tmp_path, variant):
     assert (s_code, n_code) == (0, 0), s_err
     assert s_out == n_out and n_out.count("\n") >= 10
     assert s_err.splitlines() == n_err.splitlines()
+
+
+# -- --undeclared ignore|warn-once|refuse, as native (JSONL, CSV) and DuckDB (Parquet) ----------
+
+def undeclared_inputs(tmp_path: Path):
+    """A JSONL and a CSV input whose records carry keys no fact declares (in varying order,
+    with values Spark reads and values it hands back to native), the `--id` field `uid`
+    (never undeclared), records that are rejected for their facts or before them; and a
+    Parquet file with an undeclared column."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = "policies/double11-coupon.yaml"
+    rs = ruleset(path)
+    policy = rs.policy
+    records = suite_records(path)[:12]
+    base = records[0]
+    first_int = next(n for n, s in policy.facts.items() if s.type == "integer")
+    rows = []
+    for i, r in enumerate(records):
+        extra = {}
+        if i % 3 == 1:
+            extra = {"zeta": i, "alpha": "x"}       # zeta before alpha: the order first seen
+        elif i % 3 == 2:
+            extra = {"alpha": [i], "beta": {"n": i}}
+        rows.append({**r, "uid": f"u{i}", **extra})
+    raw = [json.dumps({**base, "uid": "bad", "gamma": 1, first_int: "seven"}),  # undeclared + a type error
+           json.dumps({**base, "gamma": 2}),                                   # no --id: rejected before
+           json.dumps({**base, "uid": "nul", "delta": "\ufffd"}),               # a suspect: decided natively
+           '{"uid": "broken", "epsilon": ',                                    # malformed: no keys to count
+           json.dumps({**base, "uid": 7})]                                     # no undeclared key, an int id
+    src = tmp_path / "u.jsonl"
+    write_jsonl(src, rows, raw)
+    names = list(policy.facts) + ["uid", "note"]
+    csv_src = tmp_path / "u.csv"
+    with open(csv_src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(names)
+        for i, r in enumerate(records[:6]):
+            w.writerow(["" if r.get(n) is None else str(r[n]).lower() if isinstance(r.get(n), bool) else r.get(n)
+                        for n in names[:-2]] + [f"c{i}", "hello"])
+    kinds = {"integer": pa.int64(), "number": pa.float64(), "string": pa.string(), "boolean": pa.bool_()}
+    table = pa.table({n: pa.array([r.get(n) for r in records], type=kinds[s.type]) for n, s in policy.facts.items()}
+                     | {"uid": pa.array(range(len(records))), "note": pa.array(["n"] * len(records))})
+    pq_src = tmp_path / "u.parquet"
+    pq.write_table(table, pq_src)
+    return rs, path, src, csv_src, pq_src
+
+
+@pytest.mark.parametrize("mode", ["warn-once", "ignore", "refuse"])
+def test_undeclared_modes_as_native(spark, tmp_path, mode):
+    """`--undeclared MODE` on `--backend spark`: JSON lines byte for byte and stderr line for
+    line as native (JSONL then CSV, one run: the one warning names the first record and
+    every key in the order first seen, and counts the records; no `"warnings"` field),
+    Parquet as the DuckDB runner (the same labels, `file:row`); `refuse` with
+    `--on-error fail`: exit 2, `-o` not written, the native message."""
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    rs, path, src, csv_src, pq_src = undeclared_inputs(tmp_path)
+    n_code, n_out, n_err = native_run(rs, [src, csv_src], on_error="skip", id="uid", undeclared=mode)
+    s_code, s_out, s_err = spark_run(spark, rs, [src, csv_src], tmp_path, on_error="skip", id_field="uid",
+                                     undeclared=mode)
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and '"warnings"' not in s_out
+    assert s_err.splitlines() == n_err.splitlines()
+    warning = [x for x in n_err.splitlines() if "undeclared fact" in x and "ignored" in x]
+    if mode == "warn-once":
+        assert warning == [f"verdict: warning: {src}:2: undeclared facts `zeta`, `alpha`, `beta`, `gamma`, "
+                           f"`delta`, `note` ignored (in 16 records)"], n_err
+    else:
+        assert warning == []
+    assert ("refused" in n_err) == (mode == "refuse")
+
+    # Parquet (native does not read it): as the DuckDB runner, decisions and stderr
+    d_out = tmp_path / "d.jsonl"
+    d = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "duckdb", str(pq_src), "--id", "uid",
+                                  "--on-error", "skip", "--undeclared", mode, "-o", str(d_out)])
+    s_code, s_out, s_err = spark_run(spark, rs, [pq_src], tmp_path, on_error="skip", id_field="uid",
+                                     undeclared=mode)
+    assert (s_code, d.exit_code) == (0, 0), (s_err, d.stderr)
+    assert s_out == d_out.read_text(encoding="utf-8")
+    assert s_err.splitlines() == d.stderr.splitlines()
+    if mode == "refuse":
+        assert s_err.splitlines()[0] == f"verdict: {pq_src}:1: undeclared fact `note` refused"
+        # --on-error fail, through the CLI (dispatch passes --undeclared): stops as native
+        n_code, _, n_err = native_run(rs, [src], id="uid", undeclared=mode, output=str(tmp_path / "n.jsonl"))
+        out = tmp_path / "s.jsonl"
+        res = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "spark", str(src), "--id", "uid",
+                                        "--undeclared", mode, "-o", str(out)])
+        assert (res.exit_code, n_code) == (2, 2) and not out.exists()
+        assert res.stderr.replace(str(out), "OUT").splitlines() == \
+            n_err.replace(str(tmp_path / "n.jsonl"), "OUT").splitlines()
+        assert res.stderr.splitlines()[0] == (f"verdict: {src}:2: undeclared fact `zeta` refused; "
+                                              "undeclared fact `alpha` refused")
+
+
+def test_csv_quoted_line_break_as_native(spark, tmp_path):
+    """A quoted CSV cell that holds a line break: the record spans lines (labelled by the
+    line it ends on, as native); such an input is read by the native reader as a whole."""
+    import csv
+
+    path = "policies/double11-coupon.yaml"
+    rs = ruleset(path)
+    base = suite_records(path)[0]
+    names = list(rs.policy.facts)
+    cells = ["" if base.get(n) is None else str(base[n]).lower() if isinstance(base.get(n), bool) else base[n]
+             for n in names]
+    src = tmp_path / "ml.csv"
+    with open(src, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(names + ["uid"])
+        w.writerows([cells + ["one\ntwo"], cells + ["plain"], cells + ['a\n\nb,"c"\nd'], ["abc"] + cells[1:] + ["x"]])
+    n_code, n_out, n_err = native_run(rs, [src], on_error="skip", id="uid")
+    s_code, s_out, s_err = spark_run(spark, rs, [src], tmp_path, on_error="skip", id_field="uid")
+    assert (s_code, n_code) == (0, 0), s_err
+    assert s_out == n_out and n_out.count("\n") == 3
+    assert s_err.splitlines() == n_err.splitlines()

@@ -36,7 +36,8 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
                              id_field=id_field, input_format=input_format, allow_empty=allow_empty,
                              undeclared=undeclared)
         return run_spark(ruleset, paths, master=master, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
-                         id_field=id_field, input_format=input_format, allow_empty=allow_empty)
+                         id_field=id_field, input_format=input_format, allow_empty=allow_empty,
+                         undeclared=undeclared)
     if fmt in ("csv", "parquet") or input_format == "parquet":
         raise BatchError(f"--{'format ' + fmt if fmt in ('csv', 'parquet') else 'input-format parquet'} is for "
                          "batch runs: JSONL, CSV or Parquet files, without --explain")
@@ -47,9 +48,11 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
 
 
 def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None, lang: str | None, on_error: str,
-              output: str | None, id_field: str | None, input_format: str | None, allow_empty: bool) -> int:
+              output: str | None, id_field: str | None, input_format: str | None, allow_empty: bool,
+              undeclared: str = "warn-once") -> int:
     """`--backend spark`: `engine.batch.spark.run_eval` (helper H4's runner) decides, writes
-    and summarises; a Spark that cannot start, or an input it cannot take, is one line, exit 2."""
+    and summarises, with `--undeclared` as the native and DuckDB runners take it; a Spark
+    that cannot start, or an input it cannot take, is one line, exit 2."""
     from ..errors import BackendError
 
     try:
@@ -59,7 +62,7 @@ def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None,
     kwargs = {} if master is None else {"master": master}
     try:
         return sp.run_eval(ruleset, paths, output=output, fmt=fmt, lang=lang, on_error=on_error, id_field=id_field,
-                           input_format=input_format, allow_empty=allow_empty,
+                           input_format=input_format, allow_empty=allow_empty, undeclared=undeclared,
                            echo=lambda line: click.echo(line, err=True), **kwargs)
     except BackendError as exc:  # SparkUnavailable (no Java, no pyspark), an input Spark cannot take
         raise BatchError(str(exc)) from None

@@ -26,6 +26,7 @@ from ..io.records import EmptyInput, Record, Records, RecordsError, open_records
 from .inputs import BatchError, RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
 from .jsontext import decision_json, policy_has_control
 from .outputs import copy_to, format_of_output
+from .undeclared import UndeclaredKeys
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 2, 3
 DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reasons", "messages",
@@ -160,9 +161,7 @@ def _native_file(ruleset, inp: Input, id_field, allow_empty: bool, undeclared: s
 class Run:
     def __init__(self, ruleset, *, lang, id_field, on_error, fmt, undeclared="warn-once"):
         self.undeclared = undeclared
-        self.extra_keys: dict = {}  # undeclared key -> (first input, row, position): the order first seen
-        self.extra_records = 0
-        self.extra_first: tuple | None = None  # (key, label) of the first record with one
+        self.extra = UndeclaredKeys()  # the natively checked records' undeclared keys
         self.ruleset = ruleset
         self.policy = ruleset.policy
         self.lang = lang
@@ -276,12 +275,7 @@ class Run:
 
     def _extra(self, k: int, c: Checked) -> None:
         """Remember a natively checked record's undeclared keys (for the run's one warning)."""
-        if c.extra:
-            self.extra_records += 1
-            for i, key in enumerate(c.extra):
-                self.extra_keys.setdefault(key, (k, c.row, i))
-            if self.extra_first is None or (k, c.row) < self.extra_first[0]:
-                self.extra_first = ((k, c.row), c.label)
+        self.extra.record((k, c.row), c.label, c.extra)
 
     def _native_decision(self, k: int, c: Checked) -> None:
         from ..explain.render import to_json
@@ -428,40 +422,26 @@ class Run:
         """The run's one warning about undeclared keys (`--undeclared warn-once`), worded as
         the native path words it: the first record with one, every key in the order first
         seen, and how many records had one."""
-        from ..runtime.facts import shown_key
-
-        keys = dict(self.extra_keys)
-        records = self.extra_records
-        first = self.extra_first
+        seen = self.extra.copy()
         for k, st, warn, cond in self.parts:
             con = self.con
             if st.warn_const:
                 n, row = con.execute(f"SELECT count(*), min(__row) FROM __dec_{k} WHERE {cond}").fetchone()
                 if n:
-                    records += n
-                    for i, key in enumerate(st.warn_const):
-                        keys[key] = min(keys.get(key, (k, row, i)), (k, row, i))
-                    if first is None or (k, row) < first[0]:
-                        first = ((k, row), _label(self.policy, inputs[k], row))
+                    seen.many(n, (k, row), _label(self.policy, inputs[k], row),
+                              {key: (k, row, i) for i, key in reversed(list(enumerate(st.warn_const)))})
             elif st.warn_const is None:
                 rows = (f"SELECT s.__row, s.__warn FROM {st.table} s JOIN __dec_{k} USING (__row) "
                         f"WHERE {cond} AND len(s.__warn) > 0")
                 n, row = con.execute(f"SELECT count(*), min(__row) FROM ({rows})").fetchone()
                 if n:
-                    records += n
+                    first_seen = {}
                     for key, r, pos in con.execute(
                             f"SELECT w, min(__row), min(pos) FROM (SELECT __row, unnest(__warn) AS w, "
                             f"generate_subscripts(__warn, 1) - 1 AS pos FROM ({rows})) GROUP BY w").fetchall():
-                        keys[key] = min(keys.get(key, (k, r, pos)), (k, r, pos))
-                    if first is None or (k, row) < first[0]:
-                        first = ((k, row), f"{inputs[k].path}:{row}")
-        if not records:
-            return None
-        ordered = [key for key, _ in sorted(keys.items(), key=lambda kv: kv[1])]
-        shown = ", ".join(f"`{shown_key(x)}`" for x in ordered[:10])
-        shown += f" and {len(ordered) - 10:,} more" if len(ordered) > 10 else ""
-        line = (f"verdict: warning: {first[1]}: undeclared fact{'s' if len(ordered) > 1 else ''} {shown} ignored")
-        return line + (f" (in {records:,} records)" if records > 1 else "")
+                        first_seen[key] = (k, r, pos)
+                    seen.many(n, (k, row), f"{inputs[k].path}:{row}", first_seen)
+        return seen.warning()
 
 
 def _warning_texts(keys) -> list[str]:

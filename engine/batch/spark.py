@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from ..errors import BackendError
+from .undeclared import UNDECLARED_MODES, UndeclaredKeys
 
 __all__ = ["DEFAULT_MASTER", "INSTALL_HINT", "SparkUnavailable", "spark_session", "spark_available",
            "decide_dataframe", "stage_inputs", "run_eval", "SparkRun"]
@@ -295,12 +296,13 @@ class _Input:
     offset: int = 0     # __row of its first line, minus one
     lines: int = 0      # lines (JSONL, CSV: the header included) or rows (Parquet)
     records: int = 0    # lines that are not blank (the header excluded)
+    whole: bool = False  # CSV with a quoted line break: every line rechecked, the file read natively
 
 
 @dataclass
 class Staged:
     """The staged facts of every input: `facts` (the contract's relation plus `__suspect`,
-    `__warnings`, `__id` and `__id_int`) and the inputs, in order, to turn a `__row` back
+    `__extra` (the record's undeclared keys), `__id` and `__id_int`) and the inputs, in order, to turn a `__row` back
     into a file and a line."""
 
     facts: object
@@ -315,7 +317,7 @@ class Staged:
 
     def label(self, row: int) -> str:
         inp, n = self.locate(row)
-        return f"{inp.path}:{n}" if inp.fmt != "parquet" else f"{inp.path}[{n - 1}]"
+        return f"{inp.path}:{n}"  # Parquet: its row, from 1 (as the DuckDB runner labels it)
 
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet",
@@ -384,7 +386,7 @@ def _suspect_text(max_bytes: int, depth: int, digits: int) -> list[str]:
     ]
 
 
-def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None):
+def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool = False):
     from ..io.records import MAX_DEPTH, MAX_INT_DIGITS, MAX_RECORD_BYTES
 
     lines = _numbered_lines(spark, inp)
@@ -439,8 +441,9 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None):
     declared = [n for n in policy.facts] + ([id_field] if id_field else [])
     keys = "json_object_keys(value)"
     undeclared = f"filter({keys}, k -> NOT array_contains(array({', '.join(_lit(n) for n in declared)}), k))"
-    sel.append(f"CASE WHEN __v IS NULL THEN array() ELSE transform({undeclared}, "
-               f"k -> concat('undeclared fact `', k, '` ignored')) END AS `__warnings`")
+    sel.append(f"CASE WHEN __v IS NULL THEN CAST(array() AS ARRAY<STRING>) ELSE {undeclared} END AS `__extra`")
+    if refuse:  # `--undeclared refuse`: such a record is an input error, with native's message
+        suspect.append(f"__v IS NOT NULL AND size({undeclared}) > 0")
     if id_field:
         sel.append("__xid AS `__id`")
         sel.append("__tid = 'BIGINT' AS `__id_int`")
@@ -466,7 +469,7 @@ def _csv_header(path: str) -> list[str]:
     return header
 
 
-def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged):
+def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged, refuse: bool = False):
     from ..io.records import MAX_RECORD_BYTES
 
     header = _csv_header(inp.path)
@@ -477,10 +480,13 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged)
     width = len(header)
     # Lines native reads differently from a plain split (quotes, a carriage return, a
     # wrong number of cells, not UTF-8) are suspects; a blank row of empty cells is skipped.
+    # A line with an odd number of quotes: a quoted cell holds a line break, so a record may
+    # span lines (even lines without quotes): the native reader reads this input as a whole.
+    inp.whole = lines.where("regexp_count(value, '\"') % 2 = 1").limit(1).count() > 0
     lines = lines.where("__line > 1").where(f"NOT regexp_replace(value, ',', '') RLIKE {_lit(_BLANK)}")
     sel = [f"__line + {inp.offset} AS `__row`"]
     suspect = [f"octet_length(value) > {MAX_RECORD_BYTES}", "instr(value, '\\uFFFD') > 0", "instr(value, '\"') > 0",
-               "instr(value, '\\r') > 0", f"size(__c) <> {width}"]
+               "instr(value, '\\r') > 0", f"size(__c) <> {width}"] + (["true"] if inp.whole else [])
     errors = []
     index = {h: i for i, h in reversed(list(enumerate(header)))}
     for name, spec in policy.facts.items():
@@ -508,10 +514,7 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged)
         # a cell native reads differently is a suspect; a value of the wrong type a type error
         sel.append(f"CASE WHEN {cell} <> '' AND {ok} THEN {value} END AS {col}")
         errors.append(f"CASE WHEN {cell} <> '' AND NOT ({ok}) THEN {_lit(name)} END")
-    undeclared = [h for h in header if h not in policy.facts and h != id_field]
-    warnings = [f"undeclared fact `{h}` ignored" for h in dict.fromkeys(undeclared)]
-    sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
-               else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
+    sel.append(_extra_column([h for h in header if h not in policy.facts and h != id_field], refuse, suspect))
     if id_field:
         if id_field not in index:
             sel.append("CAST(NULL AS STRING) AS `__id`")
@@ -526,7 +529,17 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged)
     return lines.selectExpr("*", "split(value, ',') AS __c").selectExpr(*sel)
 
 
-def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
+def _extra_column(undeclared: list, refuse: bool, suspect: list) -> str:
+    """`__extra` of a CSV or Parquet input: its undeclared columns, the same for every row
+    (with `refuse`, every row is then a suspect: the native recheck refuses it)."""
+    if refuse and undeclared:
+        suspect.append("true")
+    if not undeclared:
+        return "CAST(array() AS ARRAY<STRING>) AS `__extra`"
+    return f"array({', '.join(_lit(c) for c in undeclared)}) AS `__extra`"
+
+
+def _stage_parquet(spark, policy, inp: _Input, id_field: str | None, refuse: bool = False):
     df = spark.read.parquet(inp.path)
     inp.lines = inp.records = df.count()
     if not inp.lines:
@@ -552,10 +565,7 @@ def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
             suspect.append(f"abs({col}) >= {_EXACT}")
         if spec.type == "number" and name in shown and wrong is None:
             suspect.append(java_text_differs(value))
-    undeclared = [c for c in df.columns if c not in policy.facts and c != id_field]
-    warnings = [f"undeclared fact `{c}` ignored" for c in undeclared]
-    sel.append(f"array({', '.join(_lit(w) for w in warnings)}) AS `__warnings`" if warnings
-               else "CAST(array() AS ARRAY<STRING>) AS `__warnings`")
+    sel.append(_extra_column([c for c in df.columns if c not in policy.facts and c != id_field], refuse, suspect))
     if id_field:
         src = lower.get(id_field)
         if src is None:
@@ -572,8 +582,9 @@ def _stage_parquet(spark, policy, inp: _Input, id_field: str | None):
 
 
 def stage_inputs(spark, policy, paths: Iterable[str], *, input_format: str | None = None,
-                 id_field: str | None = None) -> Staged:
-    """Every input as one staged facts DataFrame (see `Staged`)."""
+                 id_field: str | None = None, refuse: bool = False) -> Staged:
+    """Every input as one staged facts DataFrame (see `Staged`); with `refuse`
+    (`--undeclared refuse`), a record with an undeclared key is a suspect."""
     inputs = [_Input(p, f) for p, f in expand_inputs(paths, input_format)]
     frames = []
     staged = Staged(None, inputs)
@@ -581,11 +592,11 @@ def stage_inputs(spark, policy, paths: Iterable[str], *, input_format: str | Non
     for inp in inputs:
         inp.offset = offset
         if inp.fmt == "jsonl":
-            df = _stage_jsonl(spark, policy, inp, id_field)
+            df = _stage_jsonl(spark, policy, inp, id_field, refuse)
         elif inp.fmt == "csv":
-            df = _stage_csv(spark, policy, inp, id_field, staged)
+            df = _stage_csv(spark, policy, inp, id_field, staged, refuse)
         else:
-            df = _stage_parquet(spark, policy, inp, id_field)
+            df = _stage_parquet(spark, policy, inp, id_field, refuse)
         offset += inp.lines
         if df is not None:
             if "__id" not in df.columns:
@@ -658,33 +669,17 @@ def _native_record(inp: _Input, line: int, raw: bytes, policy, header: list | No
         return Record(label, error=str(exc))
 
 
-def _native_outcome(ruleset, rec, id_field: str | None, lang):
-    """(json line or None, problem or None) for one record, as `verdict eval` decides it."""
-    from ..errors import FactsError
-    from ..evaluate import evaluate
+def _native_outcome(ruleset, rec, id_field: str | None, lang, undeclared: str):
+    """(json line or None, problem or None, decision or None, the record's undeclared keys)
+    for one record, as `verdict eval` checks and decides it: the DuckDB runner's
+    `engine.batch.run.native_check`, so both runners recheck alike."""
     from ..explain.render import to_json
+    from .run import native_check
 
-    if rec.error is not None:
-        return None, rec.error
-    data, record_id = rec.data, None
-    if id_field is not None:
-        if data.get(id_field) is None:
-            return None, f"record has no `{id_field}` (the --id field)"
-        data = dict(data)
-        record_id = data.pop(id_field)
-        if not isinstance(record_id, (str, int, float)) or isinstance(record_id, bool):
-            return None, f"`{id_field}` must be a string or a number"
-    try:
-        decision = evaluate(ruleset, data)
-    except FactsError as exc:
-        return None, "; ".join(p.message for p in exc.problems)
-    return (to_json(decision, lang, trace=False, indent=None, record_id=record_id), decision), None
-
-
-def _parquet_record(inp: _Input, row: dict):
-    from ..io.records import Record
-
-    return Record(f"{inp.path}[{row.pop('__index')}]", row)
+    c = native_check(ruleset, rec, id_field, 0, undeclared)
+    if c.problem is not None:
+        return None, c.problem, None, c.extra
+    return to_json(c.decision, lang, trace=False, indent=None, record_id=c.record_id), None, c.decision, c.extra
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -713,7 +708,7 @@ class JsonlEncoder:
         self.mixed = any(k == "mixed" for k in kinds.values())
         self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
 
-    def line(self, r: dict, warnings, record_id) -> str:
+    def line(self, r: dict, record_id) -> str:
         # The list elements come from Arrow structs as dicts in the struct's field order,
         # which is the JSON's (code, rule, message / rule, message): used as they are.
         d = dict(self.head)
@@ -735,8 +730,8 @@ class JsonlEncoder:
         d["outputs"] = outputs
         d["missing_facts"] = r["missing_facts"]
         d["undetermined_rules"] = r["undetermined_rules"]
-        if warnings:
-            d["warnings"] = list(warnings)
+        # no "warnings": the only ones are undeclared keys', which the CLI reports once on
+        # stderr (`--undeclared`), never per decision
         if record_id is not None:
             d = {"record_id": record_id, **d}
         return self.encode(d)
@@ -744,7 +739,7 @@ class JsonlEncoder:
 
 # -- the run ---------------------------------------------------------------------------------
 
-# The per-row extras of the staging (undeclared keys' warnings, the --id value) ride through
+# The per-row extras of the staging (the undeclared keys, the --id value) ride through
 # the decision query as its passthrough id column: no join back to the staged input.
 _EXTRA = "verdict_spark_extra"
 
@@ -753,18 +748,20 @@ _EXTRA = "verdict_spark_extra"
 class SparkRun:
     """A decided run: the decisions Spark wrote (sorted by `__row`, in `folder`) and the
     native results of the records it handed back. `items()` streams, in input order,
-    `(row, label, json line | None, problem | None, outcome, warnings)`; `rows` is the
-    same as a list, with `counts`, `warned` and `first_label` filled (small runs, tests)."""
+    `(row, label, json line | None, problem | None, outcome, warnings, undeclared keys)`
+    (the keys of a record that reached the fact checks, for `--undeclared warn-once`;
+    `warnings`: a natively decided record's other warnings, none today); `rows` is the
+    same as a list, with `counts`, `warned` and `undeclared` filled (small runs, tests)."""
 
     staged: object = None
     folder: str | None = None
-    native: dict = field(default_factory=dict)      # row -> (label, text, problem, outcome, warnings) or None
+    native: dict = field(default_factory=dict)      # row -> (label, text, problem, outcome, warnings, keys) or None
     encoder: object = None
     id_field: str | None = None
     seconds: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
     warned: dict = field(default_factory=dict)
-    first_label: dict = field(default_factory=dict)
+    undeclared: UndeclaredKeys = field(default_factory=UndeclaredKeys)
     _rows: list | None = None
 
     def files(self) -> list[str]:
@@ -797,20 +794,18 @@ class SparkRun:
             record_id = None
             if self.id_field is not None:
                 record_id = int(r["__id"]) if r["__id_int"] else r["__id"]
-            warnings = r["__warnings"] or ()
-            yield row, label(row), self.encoder.line(r, warnings, record_id), None, r["outcome"], warnings
+            yield row, label(row), self.encoder.line(r, record_id), None, r["outcome"], (), r["__extra"] or ()
 
     @property
     def rows(self) -> list:
         if self._rows is None:
             self._rows = list(self.items())
-            for row, label, text, problem, outcome, warnings in self._rows:
+            for row, label, text, problem, outcome, warnings, keys in self._rows:
+                self.undeclared.record((row,), label, keys)
                 if text is None:
                     continue
                 self.counts[str(outcome)] = self.counts.get(str(outcome), 0) + 1
-                for w in warnings or ():
-                    if w not in self.warned:
-                        self.first_label[w] = label
+                for w in warnings:
                     self.warned[w] = self.warned.get(w, 0) + 1
         return self._rows
 
@@ -825,8 +820,10 @@ DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reason
 
 
 def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False,
-                 work_dir: str | None = None) -> SparkRun:
-    """Stage, decide in Spark, recheck natively what Spark was not sure of. The decisions
+                 work_dir: str | None = None, undeclared: str = "warn-once") -> SparkRun:
+    """Stage, decide in Spark, recheck natively what Spark was not sure of (`undeclared`:
+    `--undeclared`; with "refuse" a record with an undeclared key is rechecked, and so
+    refused with native's message). The decisions
     are written by the executors, sorted, as Parquet into a temporary folder under
     `work_dir` (default: the system's; on a cluster, a folder the executors can write and
     the driver read) and streamed from there by `SparkRun.items()`; `close()` removes it.
@@ -840,7 +837,8 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
     policy = ruleset.policy
     run = SparkRun(encoder=JsonlEncoder(policy), id_field=id_field)
     t0 = time.perf_counter()
-    staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field)
+    staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field,
+                          refuse=undeclared == "refuse")
     run.staged = staged
     for inp in staged.inputs:
         if not inp.lines and not allow_empty:
@@ -852,14 +850,14 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
         raise BackendError(f"a fact named `{_EXTRA}` is reserved by the Spark runner")
     facts = staged.facts.selectExpr(
         *[_ident(n) for n in policy.facts], "`__row`", "`__type_error`",
-        f"named_struct('w', `__warnings`, 'id', `__id`, 'int', `__id_int`) AS {_ident(_EXTRA)}")
+        f"named_struct('x', `__extra`, 'id', `__id`, 'int', `__id_int`) AS {_ident(_EXTRA)}")
     sql = query_text(policy, _view(facts), lang=lang, id_field=_EXTRA, row=True, type_error=True)
     decided = spark.sql(sql)
     # The outputs struct as one column per output: a struct whose fields Spark declares
     # non-nullable cannot be NULL (a rejected row) in Arrow's form.
     outs = [f"outputs.{_ident(n)} AS `__o_{i}`" for i, n in enumerate(policy.outputs)]
     keep = ["`__row`", "`__rejected`", *[_ident(c) for c in DECISION_COLUMNS if c != "outputs"], *outs,
-            f"{_ident(_EXTRA)}.w AS `__warnings`", f"{_ident(_EXTRA)}.id AS `__id`",
+            f"{_ident(_EXTRA)}.x AS `__extra`", f"{_ident(_EXTRA)}.id AS `__id`",
             f"{_ident(_EXTRA)}.int AS `__id_int`"]
     top = tempfile.mkdtemp(prefix="verdict-spark-run-", dir=work_dir)
     run.folder = os.path.join(top, "decisions")
@@ -882,7 +880,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
                 if rej is not None or run.encoder.mixed or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
                     pending.append(row)
         if pending:
-            _recheck(spark, ruleset, staged, run, pending, lang, id_field)
+            _recheck(spark, ruleset, staged, run, pending, lang, id_field, undeclared)
         run.seconds["recheck"] = time.perf_counter() - t1
     except BaseException:
         run.close()
@@ -890,7 +888,8 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
     return run
 
 
-def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang, id_field) -> None:
+def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang, id_field,
+             undeclared: str = "warn-once") -> None:
     """The records Spark rejected or was not sure of, read again from their files and
     decided (or rejected, with the native message) by the native path."""
     policy = ruleset.policy
@@ -902,6 +901,8 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang,
         inp = staged.inputs[i]
         if inp.fmt == "parquet":
             records = _parquet_rows(spark, inp, rows)
+        elif inp.whole:
+            records = _whole_csv(inp, policy, rows)
         else:
             header = _csv_header(inp.path) if inp.fmt == "csv" else None
             raws = _native_lines(inp.path, {r - inp.offset for r in rows})
@@ -912,12 +913,23 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang,
             if rec is None:  # a line native skips (blank by Python's reckoning)
                 run.native[row] = None
                 continue
-            done, problem = _native_outcome(ruleset, rec, id_field, lang)
+            text, problem, decision, keys = _native_outcome(ruleset, rec, id_field, lang, undeclared)
             if problem is not None:
-                run.native[row] = (rec.label, None, problem, None, ())
+                run.native[row] = (rec.label, None, problem, None, (), keys)
             else:
-                text, decision = done
-                run.native[row] = (rec.label, text, None, decision.outcome, decision.warnings)
+                run.native[row] = (rec.label, text, None, decision.outcome, decision.warnings, keys)
+
+
+def _whole_csv(inp: _Input, policy, rows: list[int]) -> dict:
+    """A CSV input's records as the native reader reads them, by the line each ends on (its
+    label); a line that ends no record (inside a quoted cell) is None: not a record."""
+    from ..io.records import open_records
+
+    by_line = {}
+    with open_records(inp.path, policy, "csv", allow_empty=True) as source:
+        for rec in source:
+            by_line[inp.offset + int(rec.label.rsplit(":", 1)[1])] = rec
+    return {r: by_line.get(r) for r in rows}
 
 
 def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
@@ -930,7 +942,7 @@ def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
     for rec in df.collect():
         d = rec.asDict(recursive=True)
         index = d.pop("__index")
-        out[inp.offset + index + 1] = Record(f"{inp.path}[{index}]", d)
+        out[inp.offset + index + 1] = Record(f"{inp.path}:{index + 1}", d)
     return out
 
 
@@ -983,7 +995,7 @@ class _BinaryTarget:
 
 _PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
                  "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
-                 "undetermined_rules", "warnings"]
+                 "undetermined_rules"]
 
 
 class _ParquetSink:
@@ -1008,7 +1020,7 @@ class _ParquetSink:
 
         if not self.buffer and self.writer is not None:
             return
-        empty = ("messages", "principal_reasons", "warnings")
+        empty = ("messages", "principal_reasons")
         table = pa.table({k: [r.get(k, [] if k in empty else None) for r in self.buffer] for k in self.keys})
         if self.writer is None:
             self.writer = pq.ParquetWriter(self.target.temp, table.schema)
@@ -1040,13 +1052,16 @@ def _csv_cell(value) -> str:
 def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = None, lang: str | None = None,
              on_error: str = "fail", id_field: str | None = None, input_format: str | None = None,
              allow_empty: bool = False, master: str = DEFAULT_MASTER, summary: bool = True,
-             echo: Callable[[str], None] | None = None, spark=None, work_dir: str | None = None) -> int:
+             echo: Callable[[str], None] | None = None, spark=None, work_dir: str | None = None,
+             undeclared: str = "warn-once") -> int:
     """`verdict eval --backend spark`: decide files in Spark, write the decisions (JSONL,
     Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL or CSV without
-    `output`) atomically, report problems and warnings on stderr as native does (in input
-    order, each warning once), print the outcome summary. Returns the exit code (0, or 2
-    for an input problem); raises SparkUnavailable / BackendError / OutputError for the
-    caller to report as one line."""
+    `output`) atomically, report problems on stderr as native does (in input order), print
+    the outcome summary and, for `undeclared` "warn-once" (`--undeclared`), the one
+    warning about undeclared keys (`engine.batch.undeclared`, the DuckDB runner's); with
+    "refuse" such a record is an input error, with "ignore" nothing is said. Returns the
+    exit code (0, or 2 for an input problem); raises SparkUnavailable / BackendError /
+    OutputError for the caller to report as one line."""
     import csv
     import io
 
@@ -1059,23 +1074,26 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
         raise BackendError(f"--backend spark writes jsonl, parquet or csv, not {kind}")
     if kind == "parquet" and not output:
         raise BackendError("Parquet output needs a file (-o decisions.parquet)")
+    if undeclared not in UNDECLARED_MODES:
+        raise BackendError(f"--undeclared is one of {', '.join(UNDECLARED_MODES)}, not {undeclared}")
     if spark is None:
         spark = spark_session(master)
     try:
         run = decide_files(spark, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
-                           allow_empty=allow_empty, work_dir=work_dir)
+                           allow_empty=allow_empty, work_dir=work_dir, undeclared=undeclared)
     except RecordsError as exc:
         say(f"verdict: {exc}")
         if output:
             say(f"verdict: {output} not written")
         return 2
     try:
-        return _write_run(run, kind, output, on_error, id_field, summary, say)
+        return _write_run(run, kind, output, on_error, id_field, summary, say, undeclared)
     finally:
         run.close()
 
 
-def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, say) -> int:
+def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, say,
+               undeclared: str = "warn-once") -> int:
     import csv
     import io
 
@@ -1083,6 +1101,7 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
 
     counts: dict = {}
     warned: dict = {}
+    extra = UndeclaredKeys()  # for `--undeclared warn-once`: the run's one warning
     skipped = 0
     failed = False
     parquet = _ParquetSink(output, id_field) if kind == "parquet" else None
@@ -1093,7 +1112,9 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
                 sink.write(",".join(keys) + "\n")
             buf = io.StringIO()
             writer = csv.writer(buf, lineterminator="\n")
-            for row, label, text, problem, outcome, warnings in run.items():
+            for row, label, text, problem, outcome, warnings, undeclared_keys in run.items():
+                if undeclared_keys:
+                    extra.record((row,), label, undeclared_keys)
                 if problem is not None:  # problems and first warnings in input order, as native
                     say(f"verdict: {label}: {problem}")
                     if on_error == "fail":
@@ -1112,7 +1133,9 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
                     parquet.add(text)
                 else:
                     d = json.loads(text)
-                    writer.writerow([_csv_cell(d.get(k)) for k in keys])
+                    # `[]` where JSON leaves a list out, as the DuckDB runner's CSV and the Parquet sink
+                    writer.writerow([_csv_cell(d.get(k, [] if k in ("messages", "principal_reasons") else None))
+                                     for k in keys])
                     sink.write(buf.getvalue())
                     buf.seek(0)
                     buf.truncate()
@@ -1136,6 +1159,9 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
         for w, n in warned.items():
             if n > 1:
                 say(f"verdict: warning: {w} (in {n:,} records)")
+    line = extra.warning() if undeclared == "warn-once" else None
+    if line:
+        say(line)
     return 0
 
 
