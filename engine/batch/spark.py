@@ -115,6 +115,10 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "verdict", co
         "spark.sql.warehouse.dir": os.path.join(tmp, "warehouse"),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={tmp}/derby -Dlog4j2.configurationFile=file:{log4j}",
         "spark.sql.execution.arrow.pyspark.enabled": "true",
+        # Whole-stage code generation makes the decision query (hundreds of CASE branches)
+        # about 9x slower: 1M rows of double11-coupon took 70 s with it, 7.8 s without
+        # (docs/backends.md). A session verdict did not start keeps its own setting.
+        "spark.sql.codegen.wholeStage": "false",
     }
     if local:
         settings.update({
