@@ -69,3 +69,19 @@ def records(policy: Policy):
             value = st.one_of(st.none(), value)
         parts[name] = value
     return st.fixed_dictionaries(parts).map(lambda d: {k: v for k, v in d.items() if v is not None})
+
+
+def sample_records(policy, n: int) -> list:
+    """`n` records of `records(policy)`, the same every run (derandomized), as a list: for
+    tests that run one batch through an engine rather than one example at a time."""
+    from hypothesis import HealthCheck, given, settings
+
+    out = []
+
+    @settings(max_examples=n, database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(records(policy))
+    def collect(r):
+        out.append(r)
+
+    collect()
+    return out

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlglot
-from hypothesis import HealthCheck, given, settings
 from sqlglot import exp
 
 from engine.api import load_policy_text
@@ -25,7 +24,7 @@ from engine.compile import compile_policy
 from engine.errors import BackendError, PolicyError, SqlLimitError
 from engine.io.policies import load_policy
 
-from factgen import records
+from factgen import sample_records
 from fuzz.policies import build_policy
 from sql_agree import as_native, expected, same, staged_rows
 
@@ -187,17 +186,6 @@ def spark():
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _sample(policy, n):
-    out = []
-
-    @settings(max_examples=n, database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(records(policy))
-    def collect(r):
-        out.append(r)
-
-    collect()
-    return out
-
 
 def test_spark_runs_the_query_with_native_decisions(spark):
     from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
@@ -206,7 +194,7 @@ def test_spark_runs_the_query_with_native_decisions(spark):
     for path in POLICIES[1:2]:  # double11-coupon: one Spark job (Spark is slow to start and to plan)
         policy = load_policy(path)
         rs = compile_policy(policy)
-        recs = _sample(policy, 40) + [{}, {k: "wrong" for k in policy.facts}, {k: float("nan") for k in policy.facts}]
+        recs = sample_records(policy, 40) + [{}, {k: "wrong" for k in policy.facts}, {k: float("nan") for k in policy.facts}]
         schema = StructType([StructField("__row", LongType()), StructField("__type_error", StringType())]
                             + [StructField(n, types[s.type]) for n, s in policy.facts.items()])
         spark.createDataFrame(staged_rows(policy, recs), schema).createOrReplaceTempView("facts")

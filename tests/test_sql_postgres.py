@@ -11,7 +11,6 @@ import struct
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
 from sqlglot import exp
 
 from engine.api import load_policy_text
@@ -24,7 +23,7 @@ from engine.io.policies import load_policy
 from engine.language.values import format_value
 
 import pg_server
-from factgen import records
+from factgen import sample_records
 from fuzz.policies import build_policy
 from sql_agree import as_native, beyond_sql, expected, same, staged_rows
 
@@ -42,17 +41,6 @@ def pg():
     with pg_server.server() as dsn, psycopg.connect(dsn, autocommit=True) as con:
         yield con
 
-
-def _sample(policy, n, seed=0):
-    out = []
-
-    @settings(max_examples=n, database=None, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(records(policy))
-    def collect(r):
-        out.append(r)
-
-    collect()
-    return out
 
 
 def _decide(con, policy, recs, lang=None):
@@ -88,7 +76,7 @@ def test_postgres_decides_as_native(pg, path):
     policy = load_policy(path)
     spoiled = [{}, {k: "wrong" for k in policy.facts}, {k: float("nan") for k in policy.facts},
                {k: float("-inf") for k in policy.facts}, {k: -10**6 for k in policy.facts}]
-    _agree(pg, policy, _sample(policy, 50) + spoiled, lang="zh" if "double11" in path else None)
+    _agree(pg, policy, sample_records(policy, 50) + spoiled, lang="zh" if "double11" in path else None)
 
 
 def test_postgres_on_generated_policies(pg):
@@ -101,7 +89,7 @@ def test_postgres_on_generated_policies(pg):
         if any("\x00" in str(r.then.message) for r in policy.rules):
             continue  # PostgreSQL text cannot hold U+0000 (test_sql_dialects)
         try:
-            recs = _sample(policy, 12) + [{}]
+            recs = sample_records(policy, 12) + [{}]
         except Exception:
             continue
         try:

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from ..language.conditions import leaves
 from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule
-from ..language.templates import template_parts
+from ..language.templates import pick_language, template_parts
 from ..language.values import INT_LIMIT, format_value, int_digits
 from ..runtime.decision import Decision
 from ..runtime.semantics import operand_value
@@ -24,14 +24,6 @@ from ..runtime.semantics import operand_value
 _jstr = _json_encoder.encode_basestring  # a str as JSON with ensure_ascii=False (C-accelerated)
 
 
-def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
-    """The text in `lang`, else the policy's language, else the first one given."""
-    if not texts:
-        return None
-    for tag in (lang, lang.split("-")[0] if lang else None, policy.language):
-        if tag and tag in texts:
-            return texts[tag]
-    return next(iter(texts.values()))
 
 
 def render_template(template: str, decision: Decision) -> str:

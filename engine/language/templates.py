@@ -1,7 +1,8 @@
 """Message templates: the one grammar of `{name}` placeholders.
 
 Validation reads a template with `template_names` (the names it uses, or a syntax problem);
-rendering splits it once with `template_parts`. `{{` and `}}` are literal braces; only bare
+rendering splits it once with `template_parts`; `pick_language` chooses the text of a
+language map (messages, labels, remedies) for every renderer, the SQL form's included. `{{` and `}}` are literal braces; only bare
 names are allowed (no attribute access, indexing or format specs), so rendering can never
 run code.
 """
@@ -46,3 +47,14 @@ def template_parts(template: str) -> tuple:
         pos = m.end()
     text.append(template[pos:])
     return tuple(out + ["".join(text)])
+
+
+def pick_language(texts: dict[str, str] | None, lang: str | None, policy) -> str | None:
+    """The text in `lang` (or its primary subtag: `zh` for `zh-CN`), else the policy's
+    language, else the first one given; None without texts."""
+    if not texts:
+        return None
+    for tag in (lang, lang.split("-")[0] if lang else None, policy.language):
+        if tag and tag in texts:
+            return texts[tag]
+    return next(iter(texts.values()))

@@ -21,8 +21,8 @@ each `{name}` becomes the value's text in the TEXT style of `language.values.for
   few values with an extra digit, `4.9E-324` for `5e-324`). The generated-only dialects
   cast with their own formatting: see docs/backends.md.
 
-The explainer itself cannot be imported here (backends sit below explain); a test holds
-`pick_language` equal to `explain.render.pick_language`.
+The language of a text is chosen by `language.templates.pick_language`, the function the
+explainer uses.
 """
 
 from __future__ import annotations
@@ -30,21 +30,10 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ...language.model import Policy, Rule
-from ...language.templates import template_parts
+from ...language.templates import pick_language, template_parts
 from ...language.values import format_value
 from .dialects import dtype
 from .literals import double
-
-
-def pick_language(texts: dict[str, str] | None, lang: str | None, policy: Policy) -> str | None:
-    """= `explain.render.pick_language`: the text in `lang`, else the policy's language,
-    else the first one given."""
-    if not texts:
-        return None
-    for tag in (lang, lang.split("-")[0] if lang else None, policy.language):
-        if tag and tag in texts:
-            return texts[tag]
-    return next(iter(texts.values()))
 
 
 def rule_template(rule: Rule, policy: Policy, lang: str | None) -> str | None:
