@@ -23,7 +23,7 @@ from typing import NamedTuple
 import click
 
 from ..io.records import EmptyInput, Record, Records, RecordsError, open_records
-from .inputs import BatchError, RECORD, Input, InputsError, NativeOnly, expand, ident, lit, stage
+from .inputs import BatchError, Input, InputsError, NativeOnly, expand, ident, lit, stage
 from .jsontext import decision_json, policy_has_control
 from .outputs import copy_to, format_of_output
 from .undeclared import UndeclaredKeys

@@ -1066,10 +1066,6 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
     "refuse" such a record is an input error, with "ignore" nothing is said. Returns the
     exit code (0, or 2 for an input problem); raises SparkUnavailable / BackendError /
     OutputError for the caller to report as one line."""
-    import csv
-    import io
-
-    from ..io.files import open_output
     from ..io.records import RecordsError
 
     say = echo or (lambda line: print(line, file=sys.stderr))

@@ -471,7 +471,7 @@ def row_converter(policy: Policy, header: list[str]):
         if kind == "string":
             lines.append(f"    c{i} = c{i} or None")
         elif kind == "integer":
-            lines += [f"    try:", f"        c{i} = int(c{i})", f"    except ValueError:", f"        c{i} = f{i}(c{i})"]
+            lines += ["    try:", f"        c{i} = int(c{i})", "    except ValueError:", f"        c{i} = f{i}(c{i})"]
         elif kind == "boolean":
             lines.append(f"    c{i} = True if c{i} == 'true' else False if c{i} == 'false' else f{i}(c{i})")
         else:

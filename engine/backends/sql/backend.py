@@ -75,7 +75,7 @@ class SqlBackend:
         columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(policy.facts[n].type))).as_(ident(n), quoted=True)
                     for n in self._names]
         self._one = render(match_query(policy, source=exp.select(*columns), row=True), "duckdb", pretty=False)
-        defs = ", ".join([f'"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
+        defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
                                                   for n in self._names])
         self._con.execute(f'CREATE TEMPORARY TABLE "facts" ({defs})')
         self._many = render(match_query(policy, source="facts", row=True), "duckdb", pretty=False) + ' ORDER BY "__row"'

@@ -37,8 +37,8 @@ from ...errors import BackendError
 from ...language.conditions import fold
 from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 from ...runtime.semantics import Plan, operand_value
-from .dialects import col, check_dialect, compact, dtype, empty_list, ident, list_type, struct, struct_type
-from .literals import INT_MAX, compare_in, compare_value, constant, literal, sql_type
+from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
+from .literals import INT_MAX, compare_in, compare_value, literal, sql_type
 from .messages import message, rule_template
 from .validation import rejected
 
