@@ -69,6 +69,27 @@ def test_undeclared_keys_as_native_in_every_undeclared_mode(policy, mode, tmp_pa
     assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and n.stderr == d.stderr
 
 
+@pytest.mark.parametrize("mode", ["warn-once", "refuse"])
+def test_an_undeclared_key_in_place_of_a_missing_fact_beside_a_bad_value(mode, tmp_path):
+    """A record with as many keys as declared facts, one of them undeclared, is refused by
+    native's generated code on its bad value before undeclared keys were looked for: it
+    must still count in the warning, and be refused for the key too, as in SQL."""
+    policy = load_policy(str(ROOT / "policies" / "double11-coupon.yaml"))
+    good = valid_records(policy, 1)[0]
+    swapped = {**{k: v for k, v in good.items() if k != "credit_utilization"}, "zz": 1}
+    recs = [swapped, {**swapped, "credit_score": 7000}, {**good, "zz": 1}]
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(recs), "utf-8")
+    n, d, nb, db = both(str(ROOT / "policies" / "double11-coupon.yaml"), [src], tmp_path,
+                        "--undeclared", mode, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (0, 0) and nb == db
+    assert n.stderr == d.stderr
+    if mode == "warn-once":
+        assert "(in 3 records)" in n.stderr
+    else:
+        assert n.stderr.count("undeclared fact `zz` refused") == 3
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 def test_invalid_records_are_rejected_exactly_as_native(policy, tmp_path):
     pol = load_policy(policy)

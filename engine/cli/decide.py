@@ -244,7 +244,21 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                         decision = strict(data) if fast else evaluate(
                                             ruleset, data, trace=trace, backend=backend, undeclared="ignore")
                                 except FactsError as exc:
-                                    problem = "; ".join(p.message for p in exc.problems)
+                                    problems = exc.problems
+                                    if fast and decision is None and len(data) == nfacts:
+                                        # `decide` refused a value before anyone looked for
+                                        # undeclared keys (one can stand in for a missing
+                                        # fact): count them, and refuse them too, as the
+                                        # generic path and the SQL forms do.
+                                        extra = extras.of(data, label)
+                                        if extra:
+                                            undeclared_records += 1
+                                            if refuse:
+                                                try:
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse")
+                                                except FactsError as full:
+                                                    problems = full.problems
+                                    problem = "; ".join(p.message for p in problems)
                                 except DurableLimitError as exc:  # this record only: skipped with --on-error skip
                                     problem = str(exc)
                                 except InternalError as exc:  # backends that disagree, an engine that failed
