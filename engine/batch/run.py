@@ -224,7 +224,10 @@ class Run:
         typed = dict(con.execute(f"SELECT __row, __type_error FROM {st.table} "
                                  "WHERE __type_error IS NOT NULL").fetchall())
         # The few columns every later step reads (rejections, outcome counts), computed once.
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __slim_{k} AS SELECT __row, __rejected, outcome FROM __dec_{k}")
+        # (Parquet output: the outcome counts are read back from the file written, one
+        # dictionary-encoded column, rather than computed a second time here.)
+        outcome = "" if self.fmt == "parquet" else ", outcome"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __slim_{k} AS SELECT __row, __rejected{outcome} FROM __dec_{k}")
         rejected = [(row, why, typed.get(row)) for row, why in con.execute(
             f"SELECT __row, __rejected FROM __slim_{k} WHERE __rejected IS NOT NULL ORDER BY __row").fetchall()]
         self.kind = st.id_kind
@@ -409,8 +412,13 @@ class Run:
                          for n, _ in col_types)
         return f"SELECT {outs} FROM ({body}){order}"
 
-    def counts(self) -> dict[str, int]:
+    def counts(self, output: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
+        if self.fmt == "parquet" and output is not None:  # what was written, natively decided rows too
+            for outcome, n in self.con.execute("SELECT outcome, count(*) FROM read_parquet(?) GROUP BY outcome",
+                                               [output]).fetchall():
+                counts[str(outcome)] = n
+            return counts
         for k, st, warn, cond in self.parts:
             for outcome, n in self.con.execute(f"SELECT outcome, count(*) FROM __slim_{k} WHERE {cond} "
                                                "GROUP BY outcome").fetchall():
@@ -538,7 +546,7 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             click.echo(f"verdict: {output} not written", err=True)
         return code
     if summary:
-        counts = run.counts()
+        counts = run.counts(output)
         total = sum(counts.values())
         parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
         line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
