@@ -1,0 +1,166 @@
+"""Spark, part 3 of 4 (see `engine.batch.spark`): JSON lines encoded on the driver by the
+native encoder, and the output files (JSONL, CSV, Parquet) written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+
+# -- encoding ------------------------------------------------------------------------------
+
+def _python_text_safe(x: float) -> bool:
+    """The driver's side of `java_text_differs`: Spark's text of `x` is native's."""
+    return 1e-3 <= abs(x) < 1e7 or (x == int(x) and abs(x) < 1e15)
+
+
+class JsonlEncoder:
+    """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
+    native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
+
+    def __init__(self, policy):
+        from ..explain.render import _encoder
+
+        self.encode = _encoder(None).encode
+        self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
+        from ..backends.sql.query import number_output_kinds
+
+        # A number output whose default and values are all ints is an int in native (JSON
+        # `5`), a DOUBLE in SQL: written back as an int. A "mixed" one depends on the rules
+        # that contributed: such a policy's records are all decided natively (decide_files).
+        kinds = number_output_kinds(policy)
+        self.int_outputs = {n for n, k in kinds.items() if k == "int"}
+        self.mixed = any(k == "mixed" for k in kinds.values())
+        self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
+
+    def line(self, r: dict, record_id) -> str:
+        # The list elements come from Arrow structs as dicts in the struct's field order,
+        # which is the JSON's (code, rule, message / rule, message): used as they are.
+        d = dict(self.head)
+        d["outcome"] = r["outcome"]
+        d["outcome_known"] = r["outcome_known"]
+        d["adverse"] = adverse = r["adverse"]
+        d["decided_by"] = r["decided_by"]
+        d["reasons"] = r["reasons"]
+        if r["messages"]:
+            d["messages"] = r["messages"]
+        if adverse:
+            d["principal_reasons"] = r["principal_reasons"]
+        d["notices"] = r["notices"]
+        d["flags"] = r["flags"]
+        outputs = {n: r[k] for n, k in self.outputs}
+        for n in self.int_outputs:
+            if outputs[n] is not None:
+                outputs[n] = int(outputs[n])
+        d["outputs"] = outputs
+        d["missing_facts"] = r["missing_facts"]
+        d["undetermined_rules"] = r["undetermined_rules"]
+        # no "warnings": the only ones are undeclared keys', which the CLI reports once on
+        # stderr (`--undeclared`), never per decision
+        if record_id is not None:
+            d = {"record_id": record_id, **d}
+        return self.encode(d)
+
+
+# -- outputs ----------------------------------------------------------------------------------
+
+def output_format(output: str | None, fmt: str | None) -> str:
+    """The output format: `fmt`, else the suffix of `output` (.parquet, .csv), else JSON lines."""
+    if fmt:
+        return fmt
+    if output:
+        lower = output.lower()
+        if lower.endswith((".parquet", ".pq")):
+            return "parquet"
+        if lower.endswith(".csv"):
+            return "csv"
+    return "jsonl"
+
+
+class _BinaryTarget:
+    """A binary output file written under a temporary name in its folder and moved into
+    place only on success (the text outputs use engine.io.files.atomic_writer)."""
+
+    def __init__(self, path: str):
+        from ..io.files import OutputError
+
+        self.path = path
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
+            os.close(fd)
+        except OSError as exc:
+            raise OutputError.from_os(path, exc) from None
+
+    def commit(self) -> None:
+        from ..io.files import OutputError
+
+        try:
+            os.replace(self.temp, self.path)
+        except OSError as exc:
+            raise OutputError.from_os(self.path, exc) from None
+        self.temp = None
+
+    def discard(self) -> None:
+        if self.temp is not None:
+            try:
+                os.unlink(self.temp)
+            except OSError:
+                pass
+
+
+_PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
+                 "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
+                 "undetermined_rules"]
+
+
+class _ParquetSink:
+    """Decisions (their JSON objects, parsed back from the lines: one source of truth) as
+    Parquet columns, lists and structs where JSON has arrays and objects, written in
+    row groups as they come."""
+
+    def __init__(self, path: str, id_field: str | None):
+        self.target = _BinaryTarget(path)
+        self.keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+        self.buffer: list[dict] = []
+        self.writer = None
+
+    def add(self, line: str) -> None:
+        self.buffer.append(json.loads(line))
+        if len(self.buffer) >= 65536:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self.buffer and self.writer is not None:
+            return
+        empty = ("messages", "principal_reasons")
+        table = pa.table({k: [r.get(k, [] if k in empty else None) for r in self.buffer] for k in self.keys})
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.target.temp, table.schema)
+        else:
+            table = table.cast(self.writer.schema)
+        self.writer.write_table(table)
+        self.buffer = []
+
+    def close(self, ok: bool) -> None:
+        try:
+            if ok:
+                self.flush()
+            if self.writer is not None:
+                self.writer.close()
+            if ok:
+                self.target.commit()
+        finally:
+            self.target.discard()
+
+
+def _csv_cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
