@@ -9,10 +9,7 @@ written in place. Every failure is an `OutputError` naming the output.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-from ..io.files import OutputError, _is_special, _lock, _temp_name, clean_stale
+from ..io.files import OutputError, PathTarget
 
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
 _SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet",
@@ -39,35 +36,12 @@ def copy_options(fmt: str) -> str:
 
 def copy_to(con, select_sql: str, output: str, fmt: str) -> None:
     """COPY the rows of `select_sql` to `output` in `fmt`, all or nothing."""
-    target = Path(output)
-    if _is_special(target):
-        _copy(con, select_sql, output, fmt, output)
-        return
-    folder = target.parent
-    clean_stale(folder)
-    temp = _temp_name(target)
+    target = PathTarget(output)
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
-    except OSError as exc:
-        raise OutputError.from_os(output, exc) from None
-    try:
-        _lock(fd)  # held while DuckDB writes the same file, so no other run removes it
-        _copy(con, select_sql, str(temp), fmt, output)
-        try:
-            os.fsync(fd)
-            with open(temp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(temp, target)
-            temp = None
-        except OSError as exc:
-            raise OutputError.from_os(output, exc) from None
+        _copy(con, select_sql, target.path, fmt, output)
+        target.commit()
     finally:
-        os.close(fd)
-        if temp is not None:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+        target.discard()
 
 
 def _copy(con, select_sql: str, path: str, fmt: str, name: str) -> None:

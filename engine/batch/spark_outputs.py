@@ -4,8 +4,6 @@ native encoder, and the output files (JSONL, CSV, Parquet) written atomically.""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 
 
 # -- encoding ------------------------------------------------------------------------------
@@ -78,38 +76,6 @@ def output_format(output: str | None, fmt: str | None) -> str:
     return "jsonl"
 
 
-class _BinaryTarget:
-    """A binary output file written under a temporary name in its folder and moved into
-    place only on success (the text outputs use engine.io.files.atomic_writer)."""
-
-    def __init__(self, path: str):
-        from ..io.files import OutputError
-
-        self.path = path
-        folder = os.path.dirname(os.path.abspath(path))
-        try:
-            fd, self.temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.verdict-", suffix=".tmp", dir=folder)
-            os.close(fd)
-        except OSError as exc:
-            raise OutputError.from_os(path, exc) from None
-
-    def commit(self) -> None:
-        from ..io.files import OutputError
-
-        try:
-            os.replace(self.temp, self.path)
-        except OSError as exc:
-            raise OutputError.from_os(self.path, exc) from None
-        self.temp = None
-
-    def discard(self) -> None:
-        if self.temp is not None:
-            try:
-                os.unlink(self.temp)
-            except OSError:
-                pass
-
-
 _PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
                  "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
                  "undetermined_rules"]
@@ -121,7 +87,9 @@ class _ParquetSink:
     row groups as they come."""
 
     def __init__(self, path: str, id_field: str | None):
-        self.target = _BinaryTarget(path)
+        from ..io.files import PathTarget
+
+        self.target = PathTarget(path)
         self.keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
         self.buffer: list[dict] = []
         self.writer = None
@@ -140,7 +108,7 @@ class _ParquetSink:
         empty = ("messages", "principal_reasons")
         table = pa.table({k: [r.get(k, [] if k in empty else None) for r in self.buffer] for k in self.keys})
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.target.temp, table.schema)
+            self.writer = pq.ParquetWriter(self.target.path, table.schema)
         else:
             table = table.cast(self.writer.schema)
         self.writer.write_table(table)

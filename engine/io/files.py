@@ -248,6 +248,55 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[Sink]:
                 pass
 
 
+class PathTarget:
+    """An output another writer fills by path (DuckDB's COPY, a Parquet writer): `path` is a
+    hidden temporary file of ours in the target's folder, created and locked here (so no
+    other run's stale cleaning removes it while it is written), moved over the target by
+    `commit` and removed by `discard` (a no-op after `commit`). A target that is not a
+    regular file (`/dev/null`, a FIFO) is written in place. Failures are OutputErrors
+    naming the output."""
+
+    def __init__(self, output: str):
+        self.name = output
+        target = Path(output)
+        self.target = target
+        self.fd = None
+        if _is_special(target):
+            self.path, self.temp = output, None
+            return
+        clean_stale(target.parent)
+        temp = _temp_name(target)
+        try:
+            self.fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
+        except OSError as exc:
+            raise OutputError.from_os(output, exc) from None
+        _lock(self.fd)
+        self.path, self.temp = str(temp), temp
+
+    def commit(self) -> None:
+        if self.temp is None:
+            return
+        try:
+            os.fsync(self.fd)
+            with open(self.temp, "rb") as fh:  # the other writer's own file handle is closed
+                os.fsync(fh.fileno())
+            os.replace(self.temp, self.target)
+            self.temp = None
+        except OSError as exc:
+            raise OutputError.from_os(self.name, exc) from None
+
+    def discard(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        if self.temp is not None:
+            try:
+                os.unlink(self.temp)
+            except OSError:
+                pass
+            self.temp = None
+
+
 @contextmanager
 def _direct(target: Path, name: str) -> Iterator[Sink]:
     """Write straight into a device or FIFO (`-o /dev/null`): nothing to make atomic."""
