@@ -6,7 +6,9 @@ explain, analysis, testing) reads only these types, never raw YAML.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Union
 
 # Condition subjects that are not facts: what other rules concluded.
@@ -22,13 +24,22 @@ LINT_RULE_CODES = ("rule-unsatisfiable", "rule-shadowed", "rule-subsumed", "thre
 LINT_POLICY_CODES = ("gap",)
 
 NUMERIC_TYPES = frozenset({"integer", "number"})
+DATE = "date"  # a calendar day: `datetime.date` in facts, ISO `YYYY-MM-DD` in text
+ORDERED_TYPES = NUMERIC_TYPES | {DATE}  # the types `gt`/`gte`/`lt`/`lte`/`between` compare
 ORDER_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
 LIST_OPS = frozenset({"in", "not_in"})
-OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between")
+# `missing: true|false`: whether the fact is absent from the record. Never unknown itself,
+# so a rule on an optional fact can say what to do when it is absent.
+PRESENCE_OP = "missing"
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between", PRESENCE_OP)
 
 # For rendering and negation; kept here so every stage agrees.
 OP_SYMBOL = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
-             "in": "∈", "not_in": "∉", "between": "in"}
+             "in": "∈", "not_in": "∉", "between": "in", PRESENCE_OP: "is missing"}
+
+# `change:` of a fact: how a counterfactual may move it. `with_time` facts are day counts
+# (account age) that grow by one a day: only waiting changes them.
+CHANGES = ("any", "increase", "decrease", "none", "with_time")
 
 
 @dataclass(frozen=True)
@@ -47,17 +58,17 @@ class Loc:
 @dataclass(frozen=True)
 class FactSpec:
     name: str
-    type: str  # integer | number | string | boolean
+    type: str  # integer | number | string | boolean | date
     description: str = ""
     unit: str = ""
     enum: tuple[str, ...] | None = None
-    minimum: float | int | None = None
-    maximum: float | int | None = None
+    minimum: float | int | datetime.date | None = None
+    maximum: float | int | datetime.date | None = None
     default: object = None
     has_default: bool = False
     required: bool = True
     remedy: dict[str, str] | None = None  # language tag → text
-    change: str = "any"  # any | increase | decrease | none
+    change: str = "any"  # one of CHANGES
     loc: Loc | None = None
 
     @property
@@ -73,13 +84,40 @@ class Threshold:
 
 
 @dataclass(frozen=True)
+class RelativeDate:
+    """A date relative to the evaluation date (`as_of`): `{days_ago: N}` is `as_of - N`,
+    `{days_ahead: N}` is `as_of + N`. `days` is the resolved day count (an int);
+    `threshold` names the threshold it came from, if any."""
+
+    sign: int  # -1 for days_ago, +1 for days_ahead
+    days: int
+    threshold: str | None = None
+
+    @property
+    def offset(self) -> int:
+        """Days from the evaluation date: negative in the past."""
+        return self.sign * self.days
+
+    def on(self, as_of: datetime.date) -> datetime.date:
+        return as_of + datetime.timedelta(days=self.offset)
+
+    def describe(self) -> str:
+        n = self.threshold or str(self.days)
+        return f"{n} days ago" if self.sign < 0 else f"{n} days ahead"
+
+
+@dataclass(frozen=True)
 class Operand:
-    """A literal value, or a named threshold resolved to its value."""
+    """A literal value, or a named threshold resolved to its value. For a date fact the
+    value is a `datetime.date`, or a `RelativeDate` resolved on the evaluation date
+    (`runtime.semantics.operand_value`)."""
 
     value: object
     threshold: str | None = None
 
     def describe(self) -> str:
+        if isinstance(self.value, RelativeDate):
+            return self.value.describe()
         return self.threshold if self.threshold else repr(self.value)
 
 
@@ -119,13 +157,61 @@ class Not:
 Condition = Union[Comparison, All, Any, Not]
 
 
+# -- expressions: computed outputs (`set`, an output's `default`) -------------------------
+# A number literal inside an expression is a `Decimal` (the decimal its text says); a bare
+# literal `set` value of an output that is not computed stays the plain YAML value.
+ARITH_OPS = ("add", "sub", "mul", "div", "min", "max")  # sub and div take exactly two
+ROUND_MODES = ("down", "up", "half_up", "half_even")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name read by an expression: a fact, a threshold, or an earlier output (its final
+    value, after `combine` and `round`)."""
+
+    kind: str  # "fact" | "threshold" | "output"
+    name: str
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str  # one of ARITH_OPS
+    args: tuple  # of Expr
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
+class Rounding:
+    """To a multiple of `to` (`100`, `0.01`), in `mode`."""
+
+    to: Decimal
+    mode: str  # one of ROUND_MODES
+
+
+@dataclass(frozen=True)
+class Round:
+    arg: object  # Expr
+    rounding: Rounding
+    loc: Loc | None = None
+
+
+Expr = Union[Decimal, Ref, Arith, Round]
+EXPR_NODES = (Ref, Arith, Round)
+
+
+def is_expr(value) -> bool:
+    """Whether a `set` value or an output default is computed (not a plain literal)."""
+    return isinstance(value, EXPR_NODES) or type(value) is Decimal
+
+
 @dataclass(frozen=True)
 class Effect:
     outcome: str | None = None
     reason: str | None = None
     message: dict[str, str] | None = None  # language tag → template
     flags: tuple[str, ...] = ()
-    set: tuple[tuple[str, object], ...] = ()
+    set: tuple[tuple[str, object], ...] = ()  # (output, literal or Expr)
 
 
 @dataclass(frozen=True)
@@ -155,11 +241,22 @@ class Outcome:
 
 @dataclass(frozen=True)
 class OutputSpec:
+    """A declared output. `computed` when its default or any rule's value is an
+    expression, or it declares `round`: every value it takes is then a `Decimal` (an int
+    for `type: integer`), and its literals are Decimals too, so `combine` never mixes
+    kinds. `minimum`/`maximum` bound its values (checked by validation where the ranges
+    allow)."""
+
     name: str
     type: str
-    default: object
+    default: object  # literal or Expr
     combine: str | None = None
     description: str = ""
+    round: Rounding | None = None
+    computed: bool = False
+    minimum: object = None
+    maximum: object = None
+    loc: Loc | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +292,14 @@ class Policy:
     path: str
     extras: dict = field(default_factory=dict)
     acknowledged: tuple[Acknowledgement, ...] = ()
+    timezone: str = "UTC"  # whose calendar day is "today" when no `as_of` is given
+    max_wait_days: int = 365  # the horizon of "wait" counterfactuals
+
+    @property
+    def uses_time(self) -> bool:
+        """Whether decisions depend on the evaluation date: a date fact or a `with_time`
+        fact. Such a decision records its `as_of`."""
+        return any(f.type == DATE or f.change == "with_time" for f in self.facts.values())
 
     @property
     def outcome_ids(self) -> tuple[str, ...]:
