@@ -216,15 +216,22 @@ CASES = [
      "tier_out: {type: string, default: none, round: {to: 1}}", "output-not-numeric", 24, 43),
     ("output-quoted-number", "then: {set: {tier_out: basic}}", "then: {set: {tier_out: basic, change: \"50\"}}",
      "output-type-mismatch", 44, 43),
+    ("output-conflict-expressions", ("then: {set: {tier_out: basic}}", "then: {outcome: decline, reason: LOW,"),
+     ("then: {set: {tier_out: basic, change: {mul: [limit, 2]}}}",
+      "then: {set: {change: {mul: [limit, 3]}}, outcome: decline, reason: LOW,"), "output-conflict", 44, 35),
     # message formats
     ("template-bad-format", "{new_limit:,.2f}", "{new_limit:.2e}", "template-syntax", 41, 16),
     ("template-too-many-decimals", "{new_limit:,.2f}", "{new_limit:,.7f}", "template-syntax", 41, 16),
 ]
 
 
-def _case_text(old: str, new: str) -> str:
-    assert BASE.count(old) == 1, old
-    return BASE.replace(old, new)
+def _case_text(old, new) -> str:
+    """BASE with `old` replaced by `new` (or each of a tuple of `old` by its `new`)."""
+    text = BASE
+    for o, n in zip(*((old, new) if isinstance(old, tuple) else ((old,), (new,)))):
+        assert text.count(o) == 1, o
+        text = text.replace(o, n)
+    return text
 
 
 @pytest.mark.parametrize("name,old,new,code,line,column", CASES, ids=[c[0] for c in CASES])
@@ -240,6 +247,14 @@ def test_one_mistake(name, old, new, code, line, column, request) -> None:
 
 def test_every_golden_file_has_a_case() -> None:
     assert {p.stem for p in GOLDEN.glob("*.txt")} == {c[0] for c in CASES}
+
+
+def test_equal_expressions_are_no_conflict() -> None:
+    text = _case_text(("then: {set: {tier_out: basic}}", "then: {outcome: decline, reason: LOW,"),
+                      ("then: {set: {tier_out: basic, change: {mul: [limit, 2]}}}",
+                       "then: {set: {change: {mul: [limit, 2]}}, outcome: decline, reason: LOW,"))
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
 
 
 # -- templates and values ----------------------------------------------------------------------
