@@ -219,6 +219,37 @@ CASES = [
     ("output-conflict-expressions", ("then: {set: {tier_out: basic}}", "then: {outcome: decline, reason: LOW,"),
      ("then: {set: {tier_out: basic, change: {mul: [limit, 2]}}}",
       "then: {set: {change: {mul: [limit, 3]}}, outcome: decline, reason: LOW,"), "output-conflict", 44, 35),
+    # what expressions can compute (interval arithmetic over the declared ranges)
+    ("div-by-unbounded", "{mul: [limit, factor]}", "{div: [limit, age_days]}", "expr-div-by-zero", 40, 45),
+    ("div-by-zero-literal", "{mul: [limit, factor]}", "{div: [limit, 0]}", "expr-div-by-zero", 40, 45),
+    ("div-by-difference", "{mul: [limit, factor]}", "{div: [limit, {sub: [score, 600]}]}", "expr-div-by-zero", 40, 45),
+    ("output-always-below", ("default: {sub: [new_limit, limit]}}", "then: {set: {tier_out: basic}}"),
+     ("default: {sub: [new_limit, limit]}, combine: first, minimum: -100000}",
+      "then: {set: {tier_out: basic, change: {sub: [0, 200001]}}}"), "output-out-of-range", 44, 43),
+    ("output-always-above", ("default: {sub: [new_limit, limit]}}", "then: {set: {tier_out: basic}}"),
+     ("default: {sub: [new_limit, limit]}, combine: first, maximum: 200000}",
+      "then: {set: {tier_out: basic, change: {add: [limit, 200001]}}}"), "output-out-of-range", 44, 43),
+    ("output-can-exceed", "combine: max, round: {to: 100, mode: down}, minimum: 0}",
+     "combine: max, round: {to: 100, mode: down}, minimum: 0, maximum: 100000}", "output-may-leave-range", 47, 29),
+    ("output-range-empty", "default: {sub: [new_limit, limit]}}", "default: {sub: [new_limit, limit]}, minimum: 5, "
+     "maximum: 1}", "output-range-empty", 23, 71),
+    ("integer-output-div", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {div: [score, 3]}}",
+     "output-not-integral", 25, 36),
+    ("integer-output-factor", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {mul: [score, factor]}}",
+     "output-not-integral", 25, 36),
+    ("integer-output-round-fraction", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {round: score, to: 0.5}}",
+     "output-not-integral", 25, 36),
+    ("optional-fact-in-default", ("  tier: {type: string, enum: [basic, gold]}", "default: {sub: [new_limit, limit]}"),
+     ("  tier: {type: string, enum: [basic, gold]}\n  extra: {type: number, required: false, minimum: 0}",
+      "default: {sub: [new_limit, extra]}"), "expr-optional-fact", 24, 53),
+    ("optional-fact-unguarded", ("  tier: {type: string, enum: [basic, gold]}", "then: {set: {tier_out: basic}}"),
+     ("  tier: {type: string, enum: [basic, gold]}\n  extra: {type: number, required: false, minimum: 0}",
+      "then: {set: {tier_out: basic, change: {add: [extra, 1]}}}"), "expr-optional-fact", 45, 50),
+    ("template-format-string", "{score} is below", "{tier:,.2f} is below", "template-format-type", 30, 52),
+    ("template-format-date", "{score} is below", "{opened:,} is below", "template-format-type", 30, 52),
     # message formats
     ("template-bad-format", "{new_limit:,.2f}", "{new_limit:.2e}", "template-syntax", 41, 16),
     ("template-too-many-decimals", "{new_limit:,.2f}", "{new_limit:,.7f}", "template-syntax", 41, 16),
@@ -238,8 +269,8 @@ def _case_text(old, new) -> str:
 def test_one_mistake(name, old, new, code, line, column, request) -> None:
     policy, diags = check(_case_text(old, new), f"{name}.yaml")
     errors = [d for d in sorted_diagnostics(diags) if d.severity == ERROR]
-    assert policy is None and errors, [d.render() for d in diags]
-    first = errors[0]
+    assert (policy is None) == bool(errors) and diags, [d.render() for d in diags]
+    first = (errors or sorted_diagnostics(diags))[0]  # the first error, or the first warning of a valid policy
     assert (first.code, first.line, first.column) == (code, line, column), first.render()
     assert all(d.code in codes.DESCRIPTIONS for d in diags)
     golden(GOLDEN / f"{name}.txt", "\n".join(d.render() for d in sorted_diagnostics(diags)) + "\n", request)
@@ -305,3 +336,101 @@ def test_parse_date() -> None:
     for bad in ("2026-02-29", "2026-2-28", "20260228", "2026-02-28\n", "2026-02-28T00:00", "２０２６-02-28", 20260228,
                 None):
         assert parse_date(bad) is None, bad
+
+
+# -- what the checks accept, and their parts -----------------------------------------------------
+
+OPTIONAL = BASE.replace("  tier: {type: string, enum: [basic, gold]}", "  tier: {type: string, enum: [basic, gold]}\n"
+                        "  extra: {type: number, required: false, minimum: 0}")
+
+
+@pytest.mark.parametrize("when,guaranteed", [
+    ("{extra: {missing: false}}", True),
+    ("{extra: {gt: 5}}", True),  # unknown when absent, so the rule cannot match without it
+    ("{extra: {missing: false, gte: 1}}", True),
+    ("{not: {extra: {missing: true}}}", True),
+    ("{not: {extra: {gt: 5}}}", True),  # not unknown is unknown
+    ("{extra: {missing: true}}", False),
+    ("{not: {extra: {missing: false}}}", False),
+    ("{all: [{score: {gt: 400}}, {extra: {lt: 9}}]}", True),
+    ("{any: [{extra: {lt: 9}}, {extra: {gt: 20}}]}", True),
+    ("{any: [{extra: {lt: 9}}, {score: {gt: 400}}]}", False),
+    ("{not: {any: [{extra: {missing: true}}, {score: {gt: 400}}]}}", True),
+    ("{not: {all: [{extra: {missing: true}}, {score: {gt: 400}}]}}", False),
+    ("{score: {gt: 400}}", False),
+    ("{tier: gold}", False),
+])
+def test_presence_guarantee(when, guaranteed) -> None:
+    text = OPTIONAL.replace("when: {last_late: {missing: false, gte: {days_ago: clean_days}}}\n"
+                            "    then: {set: {tier_out: basic}}",
+                            f"when: {when}\n    then: {{set: {{tier_out: basic, change: {{add: [extra, 1]}}}}}}")
+    policy, diags = check(text)
+    codes_found = [d.code for d in diags if d.severity == ERROR]
+    assert codes_found == ([] if guaranteed else ["expr-optional-fact"]), [d.render() for d in diags]
+
+
+@pytest.mark.parametrize("value", [
+    "{div: [limit, score]}",  # score is 300..900: bounded away from 0
+    "{div: [limit, {add: [age_days, 1]}]}",  # 1..
+    "{div: [limit, {sub: [0, {add: [score, 1]}]}]}",  # ..-301
+    "{div: [limit, -2]}",
+    "{max: [0, {div: [limit, min_score]}]}",
+])
+def test_divisions_bounded_away_from_zero(value) -> None:
+    policy, diags = check(BASE.replace("{mul: [limit, factor]}", value).replace("  factor: 1.5\n", ""))
+    # (a negative divisor makes the limit negative: a warning against `minimum: 0`, not an error)
+    assert policy is not None and {d.code for d in diags} <= {"output-may-leave-range"}, [d.render() for d in diags]
+
+
+@pytest.mark.parametrize("output", [
+    "{type: integer, default: {round: {div: [score, 3]}, to: 1}}",
+    "{type: integer, default: {div: [score, 3]}, round: {to: 1}}",
+    "{type: integer, default: {div: [score, 3]}, round: {to: 10, mode: up}}",
+    "{type: integer, default: {mul: [score, 2, clean_days]}}",
+    "{type: integer, default: {max: [score, age_days, 3]}}",
+    "{type: integer, default: {sub: [score, 2.0]}}",
+])
+def test_integral_integer_outputs(output) -> None:
+    text = BASE.replace("  tier_out: {type: string, default: none}",
+                        f"  tier_out: {{type: string, default: none}}\n  points: {output}")
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+    assert policy.outputs["points"].computed
+
+
+def test_output_ranges_by_interval_arithmetic() -> None:
+    from engine.language.exprcheck import Interval, Ranges
+    policy, _ = check_policy_file(CASH)
+    ranges = Ranges(policy)
+    assert ranges.outputs["new_limit_yuan"] == Interval(Decimal(0), Decimal(1000000))
+    assert ranges.outputs["limit_change_yuan"] == Interval(Decimal(-1000000), Decimal(1000000))
+    [(_, raised)] = policy.rule("raise-standard").then.set
+    assert ranges.of(raised) == Interval(Decimal(0), Decimal(200000))
+    [(_, cut)] = policy.rule("overdue-current").then.set
+    assert ranges.of(cut) == Interval(Decimal(0), Decimal(500000))
+    assert ranges.of(cut.arg) == Interval(Decimal(0), Decimal("500000.0"))
+
+
+def test_interval_rounding_follows_the_mode() -> None:
+    from engine.language.exprcheck import INF, Interval, rounded
+    x = Interval(Decimal(-150), Decimal(149))
+    assert rounded(x, Rounding(Decimal(100), "down")) == (Decimal(-100), Decimal(100))
+    assert rounded(x, Rounding(Decimal(100), "up")) == (Decimal(-200), Decimal(200))
+    assert rounded(x, Rounding(Decimal(100), "half_up")) == (Decimal(-200), Decimal(100))
+    assert rounded(x, Rounding(Decimal(100), "half_even")) == (Decimal(-200), Decimal(100))
+    assert rounded(Interval(-INF, Decimal("0.05")), Rounding(Decimal("0.1"), "half_even")) == (-INF, Decimal(0))
+
+
+def test_formats_on_numbers_and_outputs_are_accepted() -> None:
+    text = BASE.replace("{score} is below {min_score:,}", "{score:,} is below {min_score:.1f}, {new_limit:,.0f}")
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+
+
+def test_new_codes_have_descriptions_and_a_case() -> None:
+    new = {"date-invalid", "fact-with-time-not-numeric", "timezone-unknown", "output-not-numeric", "expr-malformed",
+           "expr-unknown-name", "expr-ambiguous-name", "expr-operand-type", "expr-div-by-zero", "output-out-of-range",
+           "output-may-leave-range", "output-range-empty", "output-not-integral", "expr-optional-fact",
+           "template-format-type"}
+    assert new <= set(codes.DESCRIPTIONS)
+    assert new <= {c[3] for c in CASES}

@@ -416,6 +416,25 @@ class _Builder(Operands):
                                 f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
                 elif n in self.thresholds_by_name:
                     self.used_thresholds.add(n)
+                if n.spec and n in known:
+                    kind = self.placeholder_kind(n)
+                    if kind is not None:
+                        self.report("template-format-type", f"{what} formats `{{{n}:{n.spec}}}` as a number, but "
+                                    f"{kind}", lptr, rule=rule_id, hint=f"write `{{{n}}}` without a format")
+
+    def placeholder_kind(self, name: str) -> str | None:
+        """Why a placeholder's value is not a number (what it is), or None when it is one. The
+        name is looked up as rendering does: a fact, else an output, else a threshold."""
+        if name in self.facts_by_name:
+            f = self.facts_by_name[name]
+            return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
+        if name in self.outputs_by_name:
+            o = self.outputs_by_name[name]
+            return None if o.type in NUMERIC_TYPES else f"output `{name}` is {o.type}"
+        v = self.thresholds_by_name[name].value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return None
+        return f"threshold `{name}` is {'a list' if isinstance(v, tuple) else type_name(v)}"
 
     def at(self, ptr: str):
         node = self.data
