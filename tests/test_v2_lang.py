@@ -434,3 +434,101 @@ def test_new_codes_have_descriptions_and_a_case() -> None:
            "template-format-type"}
     assert new <= set(codes.DESCRIPTIONS)
     assert new <= {c[3] for c in CASES}
+
+
+# -- the language server: completion, names, hover -----------------------------------------------
+
+def _complete_after(text: str, snippet: str, typed: str = "") -> list[str]:
+    """Completion labels with the cursor after `snippet` (its first line), `typed` typed there."""
+    from engine.lsp.complete import completions
+    from engine.lsp.index import build_index
+    index = build_index(text)
+    lines = text.split("\n")
+    n = next(i for i, line in enumerate(lines) if snippet in line)
+    col = lines[n].index(snippet) + len(snippet)
+    lines[n] = lines[n][:col] + typed
+    return [i["label"] for i in completions("\n".join(lines), index, n, col + len(typed))]
+
+
+@pytest.mark.parametrize("snippet,typed,wanted,unwanted", [
+    ("last_overdue_date: {missing: false, ", "", ["missing", "gte", "between"], []),
+    ("last_overdue_date: {missing: ", "", ["true", "false"], ["clean_days"]),
+    ("last_overdue_date: {lt: ", "{", ["days_ago", "days_ahead"], ["gte"]),
+    ("last_overdue_date: {lt: {days_ago: ", "", ["clean_days", "min_account_age_days"], ["cut_factor", "raise"]),
+    ("new_limit_yuan: {round: {mul: [", "", ["current_limit_yuan", "cut_factor", "account_age_days"],
+     ["membership", "last_overdue_date", "fraud_suspected", "new_limit_yuan", "limit_change_yuan"]),
+    ("new_limit_yuan: {round: {mul: [current_limit_yuan, cut_factor]}, ", "", ["to", "mode", "round", "div"],
+     ["current_limit_yuan"]),
+    ("new_limit_yuan: {round: {mul: [current_limit_yuan, cut_factor]}, to: 100, mode: ", "",
+     ["down", "up", "half_up", "half_even"], []),
+    ("    default: {sub: [", "", ["new_limit_yuan", "current_limit_yuan"], ["limit_change_yuan", "membership"]),
+    ("    default: current_limit_yuan", "", ["current_limit_yuan"], ["new_limit_yuan"]),  # not itself
+])
+def test_completion_of_v2_keys_and_operators(snippet, typed, wanted, unwanted) -> None:
+    labels = _complete_after(CASH.read_text("utf-8"), snippet, typed)
+    assert set(wanted) <= set(labels), labels
+    assert not set(unwanted) & set(labels), labels
+
+
+def test_the_index_sees_names_in_expressions_relative_dates_and_formatted_placeholders() -> None:
+    from engine.lsp.index import build_index
+    from engine.lsp.navigate import describe
+    text = CASH.read_text("utf-8")
+    index = build_index(text)
+    lines = text.split("\n")
+
+    def uses(kind, name):
+        return [lines[o.span.line][o.span.start:o.span.end] for o in index.symbols[(kind, name)].uses]
+
+    assert uses("threshold", "clean_days").count("clean_days") == 4  # 2 relative dates, 2 placeholders
+    assert len(uses("fact", "current_limit_yuan")) == 6  # 2 defaults, 4 rule values
+    assert len(uses("threshold", "cut_factor")) == 2
+    formatted = [o for o in index.symbols[("output", "new_limit_yuan")].uses
+                 if lines[o.span.line][o.span.end:o.span.end + 5] == ":,.2f"]
+    assert len(formatted) == 4  # `{new_limit_yuan:,.2f}` in two rules, en and zh
+    [head, _] = describe(index.symbols[("output", "limit_change_yuan")])
+    assert head == "**output** `limit_change_yuan`: number (default `{sub: [new_limit_yuan, current_limit_yuan]}`)"
+    [head, _] = describe(index.symbols[("output", "new_limit_yuan")])
+    assert head == "**output** `new_limit_yuan`: number (default `current_limit_yuan`, combine max, range 0..1000000)"
+
+
+def test_verdict_schema_prints_the_v2_keys_with_their_texts() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from engine.cli.main import main
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    defs, props = schema["$defs"], schema["properties"]
+    texts = [props["timezone"], props["max_wait_days"], defs["comparison"]["properties"]["missing"],
+             defs["comparison"]["properties"]["gte"]["properties"]["days_ago"], defs["output"]["properties"]["round"],
+             defs["expr_op"]["properties"]["div"], defs["expr_op"]["properties"]["mode"]]
+    assert all(t["description"] and t["markdownDescription"] for t in texts)
+    assert "date" in defs["fact"]["properties"]["type"]["enum"]
+    assert "with_time" in defs["fact"]["properties"]["change"]["enum"]
+
+
+# -- yaml-language-server on the v2 keys (skipped without npm, as there) ------------------------
+
+from test_yaml_language_server import client, scaffold, server_command  # noqa: E402,F401  the fixtures
+
+
+@pytest.mark.parametrize("line_start,column,text", [
+    ("timezone:", 1, "IANA time zone"),
+    ("max_wait_days:", 1, "wait"),
+    ("    change: with_time", 5, "with_time"),
+    ("            - last_overdue_date: {missing: true}", 34, "Presence test"),
+    ("            - last_overdue_date: {lt: {days_ago: clean_days}}", 42, "days before the evaluation date"),
+    # (under a `$ref`, the server shows the operation's text, which covers `round`)
+    ("          round: {min:", 11, "{round: e, to: N, mode: down|up|half_up|half_even}"),
+    ("    default: {sub:", 5, "an expression for a numeric output"),
+])
+def test_hover_texts_of_the_v2_keys(client, scaffold, line_start, column, text) -> None:
+    policy = scaffold / "policies" / "cash-loan-limit.yaml"
+    policy.write_text(CASH.read_text("utf-8"), "utf-8")
+    assert client.open(policy) == []  # the v2 policy is valid for the editor too
+    lines = policy.read_text("utf-8").splitlines()
+    line = next(i for i, t in enumerate(lines) if t.startswith(line_start))
+    assert text in client.hover(policy, line, column)
