@@ -27,12 +27,12 @@ from engine.compile import compile_policy
 from engine.errors import FactsError
 from engine.evaluate import evaluate
 from engine.io.records import cell_converter, read_records
-from engine.language.values import int_from_digits
+from engine.language.values import int_from_digits, parse_date
 from engine.language.model import (All, Any, Arith, Comparison, Effect, FactSpec, Not, Operand, Outcome, OutputSpec,
                                    Policy, Ref, RelativeDate, Round, Rounding, Rule, Threshold)
 from engine.runtime.decision import FIELDS, assemble
 from engine.runtime.expressions import OutputPlan, normalized, round_to
-from engine.runtime.facts import check_facts, check_value, parse_date
+from engine.runtime.facts import check_facts, check_value
 from engine.runtime.semantics import Plan, eval_condition, eval_leaf, operand_value, reference_matches
 
 # -- building IR by hand ----------------------------------------------------------------------
@@ -538,3 +538,60 @@ def test_csv_date_columns_pass_through_as_text(tmp_path):
     assert evaluate(RS, rows[0].data, as_of=AS_OF).facts["e"] == AS_OF
     with pytest.raises(FactsError, match=r"fact `d` must be a date \(YYYY-MM-DD\), got string `2026-13-01`"):
         evaluate(RS, rows[1].data, as_of=AS_OF)
+
+
+# -- the example policy (issue 13's done-when computation) ------------------------------------
+
+def example_policy():
+    from pathlib import Path
+
+    from engine.api import load_policy
+
+    root = Path(__file__).resolve().parent.parent
+    for path in (root / "policies/cash-loan-limit.yaml", root / "tests/fixtures/v2/cash-loan-limit.yaml"):
+        if path.exists():
+            return load_policy(path)
+    raise AssertionError("cash-loan-limit.yaml not found")
+
+
+USER = {"credit_score": 720, "overdue_days": 0, "account_age_days": 400, "membership": "basic",
+        "current_limit_yuan": 5123.45}
+
+
+@pytest.mark.parametrize("extra, outcome, new_limit", [
+    ({"last_overdue_date": "2026-08-03"}, "keep", "5123.45"),  # 100 days ago: inside the clean period
+    ({"last_overdue_date": "2026-05-01"}, "raise", "6100"),  # 5,123.45 × 1.2 = 6,148.14, down to 100
+    ({"last_overdue_date": "2026-05-01", "membership": "gold"}, "raise", "7600"),  # × 1.5 = 7,685.175
+    ({}, "raise", "6100"),  # never overdue
+    ({"last_overdue_date": "2026-05-15"}, "keep", "5123.45"),  # exactly 180 days ago: not before it
+    ({"last_overdue_date": "2026-05-14"}, "raise", "6100"),
+    ({"overdue_days": 5}, "cut", "2500"),  # × 0.5 = 2,561.725, down to 100
+    ({"fraud_suspected": True}, "freeze", "0"),
+])
+def test_the_example_policy_computes_limits_to_the_cent(extra, outcome, new_limit):
+    cp = example_policy()
+    record = {**USER, **extra}
+    decisions = [cp.evaluate(record, as_of=AS_OF, trace=t) for t in (False, True)]
+    decisions.append(evaluate(cp.ruleset, record, label="user", as_of=AS_OF))
+    for d in decisions:
+        assert d.outcome == outcome and d.as_of == AS_OF
+        assert type(d.outputs["new_limit_yuan"]) is D and str(d.outputs["new_limit_yuan"]) == new_limit
+        assert d.outputs["limit_change_yuan"] == D(new_limit) - D("5123.45")
+    assert decisions[0] == decisions[1]._replace(trace=None)
+
+
+@settings(max_examples=200, deadline=None)
+@given(score=st.integers(300, 950), overdue=st.sampled_from([0, 0, 3, 61]), age=st.integers(0, 200),
+       membership=st.sampled_from(["basic", "silver", "gold"]), limit=st.sampled_from([0, 5123.45, 199999.99, 150000]),
+       days_ago=st.none() | st.integers(0, 400), as_of_days=st.integers(0, 800))
+def test_the_example_policy_agrees_with_the_reference(score, overdue, age, membership, limit, days_ago, as_of_days):
+    cp = example_policy()
+    as_of = datetime.date(2026, 1, 1) + datetime.timedelta(days=as_of_days)
+    record = {"credit_score": score, "overdue_days": overdue, "account_age_days": age, "membership": membership,
+              "current_limit_yuan": limit}
+    if days_ago is not None:
+        record["last_overdue_date"] = (as_of - datetime.timedelta(days=days_ago)).isoformat()
+    facts, _ = check_facts(cp.policy, record)
+    want = assemble(cp.ruleset.plan, facts, reference_matches(cp.policy, facts, as_of=as_of), as_of=as_of)
+    assert cp.evaluate(record, as_of=as_of) == want
+    assert cp.evaluate(record, as_of=as_of, trace=True)._replace(trace=None) == want

@@ -55,9 +55,9 @@ from typing import Callable
 from ..language.conditions import fold
 from ..language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                               RelativeDate)
-from ..language.values import lone_surrogate
+from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
-from ..runtime.facts import normalize, parse_date
+from ..runtime.facts import normalize
 from ..runtime.semantics import Plan, all3, any3, check_as_of, not3, resolve_as_of, resolve_date, today
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -75,7 +75,7 @@ HEADER = """\
 #   _compress _inf      itertools.compress, float("inf")
 #   _whole              whether a string holds no lone surrogate (language/values.py)
 #   _date _today        datetime.date, and today in the policy's timezone (the default as_of)
-#   _parse_date         an ISO day's date, or None (runtime/facts.py)
+#   _parse_date         an ISO day's date, or None (language/values.py)
 #   _on _rel            a relative date on as_of (semantics.resolve_date), the policy's relative dates
 #   _check_as_of        the error for an as_of that is not a date
 #   _outputs            the outputs of the contributing rules (runtime/expressions.py)

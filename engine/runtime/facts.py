@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import datetime
 import math
-import re
 from dataclasses import dataclass
 from typing import Mapping
 
 from ..language.diagnostics import type_name
 from ..language.model import DATE, FactSpec, Policy
 from ..errors import FactsError
-from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate
+from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate, parse_date
 
 
 @dataclass(frozen=True)
@@ -41,25 +40,10 @@ def _show(value) -> str:
     return clip(value if type(value) is str else format_value(value, YAML))
 
 
-_ISO_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-
-
-def parse_date(text: str) -> datetime.date | None:
-    """The calendar day of an exact ISO `YYYY-MM-DD` (ASCII digits, a valid day), else None.
-    Stricter than `date.fromisoformat`, which also takes `20261111` and week dates."""
-    match = _ISO_DAY.fullmatch(text) if text.__class__ is str else None
-    if match is None:
-        return None
-    try:
-        return datetime.date(int(match[1]), int(match[2]), int(match[3]))
-    except ValueError:  # 2026-13-01, 2026-02-30, 0000-01-01
-        return None
-
-
 def _check_date(spec: FactSpec, value) -> tuple[object, str | None]:
     name = spec.name
     if value.__class__ is not datetime.date:  # a `datetime.datetime` is a moment, not a day
-        day = parse_date(value) if value.__class__ is str else None
+        day = parse_date(value)
         if day is None:
             kind = "datetime" if isinstance(value, datetime.datetime) else type_name(value, 'object')
             shown = value.isoformat() if isinstance(value, datetime.date) else _show(value)
