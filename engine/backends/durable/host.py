@@ -6,6 +6,7 @@ under a process-wide lock, on a single sid (see the package docstring).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
@@ -205,15 +206,20 @@ class DurableBackend:
                                             if leaf.kind == "fact" and policy.facts[leaf.subject].numeric}))
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
+        # whether a message carries a date's distance from the evaluation date (a relative
+        # date operand), which then needs `as_of`
+        self._reads_as_of = any(kind == "offset" for _, rulesets in compiled.strata for rs in rulesets
+                                for _, kind, *_ in rs.encoders)
 
     @property
     def rulesets(self) -> int:
         """How many durable rulesets this policy compiled into."""
         return self._compiled.rulesets
 
-    def _message(self, rs: _Ruleset, facts: Mapping, done, n: int) -> str:
-        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`."""
-        return self._writers[rs.name](facts, n) + self._fragment(rs, done) + "}"
+    def _message(self, rs: _Ruleset, facts: Mapping, done, n: int, asof: int | None = None) -> str:
+        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`; `asof`
+        is the evaluation date's day number (what the offset fields `t{k}` need)."""
+        return self._writers[rs.name](facts, n, asof) + self._fragment(rs, done) + "}"
 
     def _fragment(self, rs: _Ruleset, done) -> str:
         """The conclusion fields (earlier rules, flags, outcome) of `rs`'s message: a pure
@@ -294,10 +300,18 @@ class DurableBackend:
                                      f"{str(state['exception'])[:300]}")
         return fired
 
-    def rule_matches(self, facts: Mapping) -> tuple[bool | None, ...]:
+    def rule_matches(self, facts: Mapping, as_of: datetime.date | None = None) -> tuple[bool | None, ...]:
+        """Every rule's match on normalized `facts`, relative dates resolved on `as_of`
+        (needed only when a condition compares a date with one)."""
         missing = self._required.difference(facts.keys())
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
+        asof = None
+        if self._reads_as_of:
+            if as_of.__class__ is not datetime.date:  # a datetime is a date too, with a time of day
+                raise TypeError(f"policy `{self.policy.id}` compares dates relative to the evaluation date: "
+                                f"as_of must be a datetime.date, got {type(as_of).__name__} {as_of!r}")
+            asof = as_of.toordinal()
         for name in self._int64_checked:
             v = facts.get(name)
             if v.__class__ is int and not INT_MIN <= v <= INT_MAX:
@@ -312,7 +326,7 @@ class DurableBackend:
             for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
-                    fired |= run(rs, message(rs, facts, done, next(_COUNTER)))
+                    fired |= run(rs, message(rs, facts, done, next(_COUNTER), asof))
                 for i, v in zip(stratum, resolve(s, frozenset(fired))):
                     matched[i] = v
                 if s != last:  # the last stratum's conclusions are the assembler's job

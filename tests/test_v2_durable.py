@@ -1,0 +1,379 @@
+"""The durable backend on the v2 constructs: presence tests, date facts, relative dates.
+
+Policies are built as IR (`engine.language.model`) by hand, so these tests do not depend on
+the YAML front end. Every test compares `DurableBackend.rule_matches(facts, as_of=...)`
+with an oracle on records at every boundary (the day before, of and after each date a
+condition names, for several evaluation dates, and the fact absent): `oracle` below, an
+independent statement of the contract's meaning (`missing` is `(f not in facts) ==
+operand`; a relative date is `as_of + offset`), and `semantics.reference_matches` where it
+evaluates these constructs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import inspect
+import itertools
+import json
+
+import pytest
+
+import engine.backends.durable as bd
+from engine.backends.durable import compiler as dcompiler
+from engine.backends.durable import host as dhost
+from engine.backends.durable import limits
+from engine.language.conditions import leaves as condition_leaves
+from engine.language.model import (All, Any, Comparison, FactSpec, Not, Operand, Outcome, Policy, RelativeDate, Rule,
+                                   Effect, SUBJECT_RULE)
+from engine.runtime import semantics
+from engine.runtime.semantics import Plan, compare, kleene
+
+D = datetime.date
+
+
+@pytest.fixture(scope="module")
+def durable():
+    pytest.importorskip("durable.engine")
+    return dhost._runtime()
+
+
+# -- building IR by hand --------------------------------------------------------------------------
+
+_digests = itertools.count()
+
+
+def fact(name, type_, required=False, default=None, has_default=False):
+    return FactSpec(name=name, type=type_, required=required, default=default, has_default=has_default)
+
+
+def cmp(subject, op, value, kind="fact"):
+    if op == "between":
+        operand = (Operand(value[0]), Operand(value[1]))
+    else:
+        operand = Operand(value)
+    return Comparison(kind=kind, subject=subject, op=op, operand=operand)
+
+
+def ago(n, threshold=None):
+    return RelativeDate(-1, n, threshold)
+
+
+def ahead(n, threshold=None):
+    return RelativeDate(1, n, threshold)
+
+
+def _index_leaves(cond, counter):
+    """The condition with every leaf's `index` set in document order (as validation does)."""
+    if isinstance(cond, Comparison):
+        return Comparison(cond.kind, cond.subject, cond.op, cond.operand, next(counter))
+    if isinstance(cond, All):
+        return All(tuple(_index_leaves(c, counter) for c in cond.items))
+    if isinstance(cond, Any):
+        return Any(tuple(_index_leaves(c, counter) for c in cond.items))
+    return Not(_index_leaves(cond.item, counter))
+
+
+def make_policy(facts, rules, strata=None) -> Policy:
+    """A Policy of `facts` (FactSpecs) and `rules` ((id, condition) pairs; each rule raises
+    a reason), with a fresh digest (the backend caches rulesets per digest)."""
+    built = []
+    for i, (rid, cond) in enumerate(rules):
+        cond = _index_leaves(cond, itertools.count())
+        built.append(Rule(id=rid, index=i, when=cond, then=Effect(reason=f"R{i}"),
+                          leaves=tuple(leaf for leaf, _ in condition_leaves(cond))))
+    n = next(_digests)
+    digest = "sha256:" + hashlib.sha256(f"v2-durable-{n}-{rules!r}".encode()).hexdigest()
+    return Policy(id=f"v2-durable-{n}", version=1, title="", description="", language="en",
+                  facts={f.name: f for f in facts}, thresholds={}, outcomes=(Outcome("ok"),), default="ok",
+                  outputs={}, reasons={f"R{i}": None for i in range(len(rules))}, rules=tuple(built),
+                  strata=strata or (tuple(range(len(rules))),), digest=digest, path="<test>")
+
+
+# -- the oracle --------------------------------------------------------------------------------------
+
+def oracle_leaf(leaf, facts, done, plan, as_of):
+    if leaf.kind != "fact":
+        return semantics.eval_leaf(leaf, facts, done, plan.rule_index)
+    if leaf.op == "missing":
+        return (leaf.subject not in facts) == leaf.operand.value
+    value = facts.get(leaf.subject)
+    if value is None:
+        return None
+    if not isinstance(value, datetime.date):
+        return compare(leaf.op, value, leaf.operand.value)
+
+    def resolve(v):  # as a day number: a relative date may fall outside the calendar
+        return as_of.toordinal() + v.offset if isinstance(v, RelativeDate) else v.toordinal()
+
+    value = value.toordinal()
+
+    if leaf.op == "between":
+        operand = (resolve(leaf.operand[0].value), resolve(leaf.operand[1].value))
+    elif leaf.op in ("in", "not_in"):
+        operand = tuple(resolve(v) for v in leaf.operand.value)
+    else:
+        operand = resolve(leaf.operand.value)
+    return compare(leaf.op, value, operand)
+
+
+def oracle(policy, facts, as_of):
+    """`semantics.reference_matches`' stratum loop with the v2 leaf meanings."""
+    plan = Plan(policy)
+    matched = [False] * len(policy.rules)
+    done = plan.conclusions(matched)
+    for stratum in policy.strata:
+        for i in stratum:
+            matched[i] = kleene(policy.rules[i].when, lambda c: oracle_leaf(c, facts, done, plan, as_of))
+        done = plan.conclusions(matched)
+    return tuple(matched)
+
+
+def reference_knows_as_of() -> bool:
+    return "as_of" in inspect.signature(semantics.reference_matches).parameters
+
+
+def check(policy, records, as_ofs, reference=True):
+    """Durable against the oracle (and the reference, once it takes `as_of`) on every
+    record for every evaluation date; returns how many evaluations were compared."""
+    be = bd.DurableBackend(policy, Plan(policy))
+    n = 0
+    for as_of in as_ofs:
+        for facts in records(as_of):
+            got = be.rule_matches(facts, as_of=as_of)
+            want = oracle(policy, facts, as_of)
+            assert got == want, (facts, as_of, got, want)
+            if reference and reference_knows_as_of():
+                assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
+            n += 1
+    return n
+
+
+def around(*days):
+    """Each day with the one before and after."""
+    return sorted({d + datetime.timedelta(days=k) for d in days for k in (-1, 0, 1)})
+
+
+AS_OFS = (D(2026, 11, 11), D(2024, 2, 29), D(2026, 1, 1), D(2025, 12, 31))
+
+
+# -- presence ------------------------------------------------------------------------------------------
+
+def presence_policy():
+    facts = [fact("x", "integer", required=True), fact("y", "integer"), fact("s", "string"),
+             fact("z", "integer", default=7, has_default=True)]
+    rules = [
+        ("y_missing", cmp("y", "missing", True)),
+        ("y_present", cmp("y", "missing", False)),
+        ("present_and_big", All((cmp("y", "missing", False), cmp("y", "gte", 90)))),
+        ("absent_or_big", Any((cmp("y", "missing", True), cmp("y", "gte", 90)))),
+        ("not_missing", Not(cmp("y", "missing", True))),
+        ("not_present_and_small", Not(All((cmp("y", "missing", False), cmp("y", "lt", 90))))),
+        ("s_absent_x_pos", All((cmp("s", "missing", True), cmp("x", "gt", 0)))),
+        ("unknown_mixed", Any((cmp("s", "eq", "a"), cmp("y", "missing", True)))),
+        ("default_never_missing", cmp("z", "missing", True)),
+        ("required_present", cmp("x", "missing", False)),
+        ("reads_rule", cmp("present_and_big", "eq", True, kind=SUBJECT_RULE)),
+        ("reads_rule_not", Not(cmp("absent_or_big", "eq", True, kind=SUBJECT_RULE))),
+    ]
+    return make_policy(facts, rules, strata=(tuple(range(10)), (10, 11)))
+
+
+def presence_records(_as_of=None):
+    out = []
+    for y in (None, 0, 89, 90, 91):
+        for s in (None, "a", "b"):
+            for x in (-1, 0, 1):
+                facts = {"x": x, "z": 7}
+                if y is not None:
+                    facts["y"] = y
+                if s is not None:
+                    facts["s"] = s
+                out.append(facts)
+    return out
+
+
+def test_presence_tests_agree_with_the_oracle(durable):
+    policy = presence_policy()
+    assert check(policy, presence_records, (D(2026, 1, 1),)) == 45
+
+
+def test_presence_tests_are_never_unknown(durable):
+    policy = presence_policy()
+    be = bd.DurableBackend(policy, Plan(policy))
+    # y_missing, y_present, not_missing are presence tests only: never compiled with a negation
+    assert be._compiled.maybe_unknown[:3] == (False, False, True)
+    assert be._compiled.maybe_unknown[4] is False and be._compiled.maybe_unknown[6] is False
+    assert be.rule_matches({"x": 1, "z": 7})[:8] == (True, False, False, True, False, True, True, True)
+    assert be.rule_matches({"x": 1, "y": 5, "z": 7})[:8] == (False, True, False, False, True, False, True, None)
+
+
+def test_presence_never_emits_nex(durable):
+    """`missing` compiles to `$eq` on the presence field `p{k}`, written on every message:
+    the backend still never emits `$nex` (a rule the session-state message satisfies fires
+    forever), and every rule stays anchored."""
+    policy = presence_policy()
+    be = bd.DurableBackend(policy, Plan(policy))
+    _, _, host = dhost._runtime()
+    texts = [host.get_ruleset(rs.name)._definition for _, rulesets in be._compiled.strata for rs in rulesets]
+    joined = "".join(texts)
+    assert "$nex" not in joined
+    assert '{"$eq":{"p1":false}}' in joined and '{"$eq":{"p1":true}}' in joined
+    for text in texts:
+        for rule in json.loads(text).values():
+            first = rule["all"][0]["m"]["$and"][0]
+            assert first == {"$ex": {"_n": 1}} or set(first) == {"$neq"}
+    rs = be._compiled.strata[0][1][0]
+    message = json.loads(be._message(rs, {"x": 1, "z": 7}, be._initial, 5))
+    assert message["p1"] is False and "f1" not in message
+    message = json.loads(be._message(rs, {"x": 1, "y": 3, "z": 7}, be._initial, 6))
+    assert message["p1"] is True and message["f1"] == 3
+
+
+# -- dates ----------------------------------------------------------------------------------------------
+
+JAN1 = D(2026, 1, 1)
+JUN30 = D(2026, 6, 30)
+MAR1 = D(2026, 3, 1)
+
+
+def date_policy():
+    facts = [fact("d", "date"), fact("e", "date", required=True), fact("n", "integer")]
+    rules = [
+        ("older_than_90", cmp("d", "lt", ago(90))),
+        ("within_30", cmp("d", "gte", ago(30))),
+        ("today", cmp("d", "eq", ago(0))),
+        ("not_today", cmp("d", "ne", ago(0))),
+        ("abs_after", cmp("d", "gt", JUN30)),
+        ("abs_lte", cmp("d", "lte", JAN1)),
+        ("abs_in", cmp("d", "in", (JAN1, MAR1))),
+        ("abs_not_in", cmp("d", "not_in", (JAN1, MAR1))),
+        ("mixed_between", cmp("d", "between", (JAN1, ahead(10)))),
+        ("rel_between", cmp("e", "between", (ago(180, "clean_days"), ahead(0)))),
+        ("not_old", Not(cmp("d", "lte", ago(90)))),
+        ("clean_or_never", Any((cmp("d", "missing", True), cmp("d", "lt", ago(180, "clean_days"))))),
+        ("present_recent", All((cmp("d", "missing", False), cmp("d", "gt", ago(7)), cmp("e", "lt", ahead(3))))),
+        ("both_dates", All((cmp("e", "gte", JAN1), cmp("e", "lte", ahead(365))))),
+        ("with_int", Any((cmp("n", "gt", 3), cmp("d", "gte", ahead(1))))),
+        ("ahead_vs_abs", Not(Any((cmp("e", "eq", MAR1), cmp("e", "gt", ahead(30)))))),
+    ]
+    return make_policy(facts, rules)
+
+
+def boundary_days(as_of):
+    rel = [as_of + datetime.timedelta(days=k) for k in (-365, -180, -90, -30, -7, 0, 1, 3, 10, 30, 365)]
+    return around(JAN1, JUN30, MAR1, *rel)
+
+
+def date_records(as_of):
+    days = boundary_days(as_of)
+    out = []
+    for d in [None] + days:
+        for e in (days if d is None or d == as_of else (as_of, JAN1)):
+            for n in ((None, 4) if d is None else (None,)):
+                facts = {"e": e}
+                if d is not None:
+                    facts["d"] = d
+                if n is not None:
+                    facts["n"] = n
+                out.append(facts)
+    return out
+
+
+def test_date_conditions_agree_with_the_oracle_on_every_boundary(durable):
+    policy = date_policy()
+    n = check(policy, date_records, AS_OFS)
+    assert n > 4 * 100
+
+
+def test_relative_dates_move_with_as_of_on_one_compiled_ruleset(durable):
+    """The rulesets are compiled once; only the message's offset field changes per as_of."""
+    policy = make_policy([fact("d", "date", required=True)], [("old", cmp("d", "lt", ago(90)))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    d = D(2026, 8, 13)
+    assert be.rule_matches({"d": d}, as_of=d + datetime.timedelta(days=90)) == (False,)
+    assert be.rule_matches({"d": d}, as_of=d + datetime.timedelta(days=91)) == (True,)
+    assert be.rule_matches({"d": d}, as_of=d + datetime.timedelta(days=89)) == (False,)
+    assert be._compiled.rulesets == 1
+    rs = be._compiled.strata[0][1][0]
+    message = json.loads(be._message(rs, {"d": d}, be._initial, 7, D(2026, 11, 11).toordinal()))
+    assert message == {"sid": "0", "_n": 7, "t0": (d - D(2026, 11, 11)).days}
+
+
+def test_absolute_dates_are_day_numbers(durable):
+    policy = make_policy([fact("d", "date")], [("after", cmp("d", "gt", JUN30))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    rs = be._compiled.strata[0][1][0]
+    assert json.loads(be._message(rs, {"d": JAN1}, be._initial, 1)) == {"sid": "0", "_n": 1,
+                                                                        "f0": JAN1.toordinal()}
+    # no relative operand: as_of is not needed
+    assert be.rule_matches({"d": D(2026, 7, 1)}) == (True,)
+    assert be.rule_matches({"d": JUN30}) == (False,)
+    assert be.rule_matches({}) == (None,)
+    emitted = json.loads(dcompiler.ruleset_json(policy, Plan(policy)))
+    assert emitted["fields"]["f0"] == "fact d"
+    assert '{"$gt":{"f0":%d}}' % JUN30.toordinal() in json.dumps(emitted["rulesets"], separators=(",", ":"))
+
+
+def test_emitted_form_names_the_derived_fields(durable):
+    policy = make_policy([fact("d", "date"), fact("y", "integer")],
+                         [("r", All((cmp("d", "lt", ago(3)), cmp("y", "missing", True))))])
+    emitted = json.loads(dcompiler.ruleset_json(policy, Plan(policy)))
+    assert emitted["fields"]["t0"] == "fact d minus the evaluation date, in days"
+    assert emitted["fields"]["p1"] == "fact y is present"
+    assert "f1" in emitted["fields"] and "t1" not in emitted["fields"] and "p0" not in emitted["fields"]
+    text = json.dumps(emitted["rulesets"], separators=(",", ":"))
+    assert '{"$lt":{"t0":-3}}' in text and '{"$eq":{"p1":false}}' in text
+
+
+def test_relative_dates_need_an_as_of(durable):
+    policy = make_policy([fact("d", "date", required=True)], [("old", cmp("d", "lt", ago(90)))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    with pytest.raises(TypeError, match="as_of must be a datetime.date"):
+        be.rule_matches({"d": JAN1})
+    with pytest.raises(TypeError, match="as_of must be a datetime.date, got datetime"):
+        be.rule_matches({"d": JAN1}, as_of=datetime.datetime(2026, 1, 1, 12))
+
+
+@pytest.mark.parametrize("value", ["2026-01-01", JAN1.toordinal(), datetime.datetime(2026, 1, 1)])
+def test_non_dates_never_reach_durable(durable, value):
+    """durable compares mixed types as strings: a date fact's value must be a date, exactly
+    (a datetime is a date subclass carrying a time of day)."""
+    policy = make_policy([fact("d", "date", required=True)],
+                         [("old", cmp("d", "lt", ago(90))), ("abs", cmp("d", "gt", JAN1))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    with pytest.raises(TypeError, match="fact `d` must be a date"):
+        be.rule_matches({"d": value}, as_of=JAN1)
+
+
+def test_extreme_dates_and_offsets(durable):
+    """The first and last representable days, as facts and as evaluation dates: day
+    numbers and offsets stay exact ints (limits.DATE_MAX)."""
+    policy = make_policy([fact("d", "date", required=True)],
+                         [("old", cmp("d", "lt", ago(90))), ("ahead", cmp("d", "gte", ahead(3_000_000))),
+                          ("abs", cmp("d", "gt", D(1, 1, 1))), ("top", cmp("d", "eq", D(9999, 12, 31)))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    lo, hi = D(1, 1, 1), D(9999, 12, 31)
+    assert (lo.toordinal(), hi.toordinal()) == (limits.DATE_MIN, limits.DATE_MAX)
+    assert limits.DATE_MAX - limits.DATE_MIN < limits.EXACT_INT  # every offset is exact, even as a double
+    assert be.rule_matches({"d": lo}, as_of=hi) == (True, False, False, False)
+    assert be.rule_matches({"d": hi}, as_of=lo) == (False, True, True, True)
+    assert be.rule_matches({"d": hi}, as_of=hi) == (False, False, True, True)
+
+
+def test_relative_dates_beyond_the_calendar_and_int64(durable):
+    """`as_of ± N` past 9999-12-31 or before 0001-01-01 (N an integer threshold, unbounded)
+    is still a day number: comparisons with it are decided exactly, also beyond int64
+    (folded by `normal.int_compare`)."""
+    policy = make_policy([fact("d", "date")],
+                         [("gt_huge_ago", cmp("d", "gt", ago(10**30))), ("lt_huge_ahead", cmp("d", "lt", ahead(2**63))),
+                          ("eq_far", cmp("d", "eq", ago(4_000_000))), ("ne_far", cmp("d", "ne", ahead(10**20))),
+                          ("far_between", cmp("d", "between", (ago(2**64), ahead(5_000_000))))])
+
+    def records(as_of):
+        return [{}, {"d": D(1, 1, 1)}, {"d": D(9999, 12, 31)}, {"d": as_of}]
+
+    assert check(policy, records, (D(1, 1, 1), D(2026, 11, 11), D(9999, 12, 31)), reference=False) == 12
+    be = bd.DurableBackend(policy, Plan(policy))
+    assert be.rule_matches({"d": JAN1}, as_of=JAN1) == (True, True, False, True, True)
+
