@@ -18,6 +18,8 @@ import itertools
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import engine.backends.durable as bd
 from engine.backends.durable import compiler as dcompiler
@@ -101,7 +103,8 @@ def oracle_leaf(leaf, facts, done, plan, as_of):
     if value is None:
         return None
     if not isinstance(value, datetime.date):
-        return compare(leaf.op, value, leaf.operand.value)
+        between = leaf.op == "between"
+        return compare(leaf.op, value, (leaf.operand[0].value, leaf.operand[1].value) if between else leaf.operand.value)
 
     def resolve(v):  # as a day number: a relative date may fall outside the calendar
         return as_of.toordinal() + v.offset if isinstance(v, RelativeDate) else v.toordinal()
@@ -377,3 +380,74 @@ def test_relative_dates_beyond_the_calendar_and_int64(durable):
     be = bd.DurableBackend(policy, Plan(policy))
     assert be.rule_matches({"d": JAN1}, as_of=JAN1) == (True, True, False, True, True)
 
+
+
+# -- random policies -------------------------------------------------------------------------------------
+
+OFFSETS = (0, 1, 7, 30, 90, 180)
+ABSOLUTE = (JAN1, MAR1, JUN30)
+RANDOM_AS_OFS = (D(2026, 1, 1), D(2026, 3, 31), D(2026, 11, 11), D(2024, 2, 29))
+
+
+@st.composite
+def date_operand(draw, relative_ok=True):
+    if relative_ok and draw(st.booleans()):
+        return RelativeDate(draw(st.sampled_from((-1, 1))), draw(st.sampled_from(OFFSETS)))
+    return draw(st.sampled_from(ABSOLUTE))
+
+
+@st.composite
+def random_leaf(draw):
+    subject = draw(st.sampled_from(("d", "e", "y")))
+    op = draw(st.sampled_from(("missing", "eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in")))
+    if op == "missing":
+        return cmp(subject, op, draw(st.booleans()))
+    if subject == "y":
+        if op == "between":
+            low = draw(st.integers(-2, 2))
+            return cmp(subject, op, (low, low + draw(st.integers(0, 2))))
+        if op in ("in", "not_in"):
+            return cmp(subject, op, tuple(draw(st.lists(st.integers(-2, 2), min_size=1, max_size=3, unique=True))))
+        return cmp(subject, op, draw(st.integers(-2, 2)))
+    if op == "between":
+        return cmp(subject, op, (draw(date_operand()), draw(date_operand())))
+    if op in ("in", "not_in"):  # absolute dates only in lists
+        return cmp(subject, op, tuple(draw(st.lists(st.sampled_from(ABSOLUTE), min_size=1, max_size=3, unique=True))))
+    return cmp(subject, op, draw(date_operand()))
+
+
+def random_condition():
+    return st.recursive(random_leaf(), lambda inner: st.one_of(
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: All(tuple(xs))),
+        st.lists(inner, min_size=1, max_size=3).map(lambda xs: Any(tuple(xs))),
+        inner.map(Not)), max_leaves=6)
+
+
+def random_facts(draw, as_of):
+    days = around(*ABSOLUTE, *(as_of + datetime.timedelta(days=s * k) for k in OFFSETS for s in (-1, 1)))
+    facts = {"e": draw(st.sampled_from(days))}
+    if draw(st.booleans()):
+        facts["d"] = draw(st.sampled_from(days))
+    if draw(st.booleans()):
+        facts["y"] = draw(st.integers(-3, 3))
+    return facts
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_property_random_v2_policies_match_the_oracle(durable, data):
+    conds = data.draw(st.lists(random_condition(), min_size=1, max_size=4))  # each registers rulesets for good
+    rules = [(f"r{i}", c) for i, c in enumerate(conds)]
+    if data.draw(st.booleans()):  # a second stratum reading the first's conclusions
+        rules.append(("later", Any((cmp("r0", "eq", True, kind=SUBJECT_RULE),
+                                    Not(cmp(f"r{len(conds) - 1}", "eq", True, kind=SUBJECT_RULE))))))
+    strata = (tuple(range(len(conds))),) + (((len(conds),),) if len(rules) > len(conds) else ())
+    policy = make_policy([fact("d", "date"), fact("e", "date", required=True), fact("y", "integer")], rules, strata)
+    be = bd.DurableBackend(policy, Plan(policy))
+    for _ in range(12):
+        as_of = data.draw(st.sampled_from(RANDOM_AS_OFS))
+        facts = random_facts(data.draw, as_of)
+        got = be.rule_matches(facts, as_of=as_of)
+        assert got == oracle(policy, facts, as_of), (facts, as_of)
+        if reference_knows_as_of():
+            assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
