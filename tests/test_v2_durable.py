@@ -5,17 +5,18 @@ the YAML front end. Every test compares `DurableBackend.rule_matches(facts, as_o
 with an oracle on records at every boundary (the day before, of and after each date a
 condition names, for several evaluation dates, and the fact absent): `oracle` below, an
 independent statement of the contract's meaning (`missing` is `(f not in facts) ==
-operand`; a relative date is `as_of + offset`), and `semantics.reference_matches` where it
-evaluates these constructs.
+operand`; a relative date is `as_of + offset`, compared as day numbers), the reference
+`semantics.reference_matches(..., as_of=)` and the native backend; and end to end through
+`evaluate(..., backend="durable", as_of=)` (which compares durable with native itself).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
-import inspect
 import itertools
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,8 @@ import engine.backends.durable as bd
 from engine.backends.durable import compiler as dcompiler
 from engine.backends.durable import host as dhost
 from engine.backends.durable import limits
+from engine.compile import compile_policy
+from engine.evaluate import evaluate
 from engine.language.conditions import leaves as condition_leaves
 from engine.language.source import load_text
 from engine.language.validate import validate
@@ -135,22 +138,19 @@ def oracle(policy, facts, as_of):
     return tuple(matched)
 
 
-def reference_knows_as_of() -> bool:
-    return "as_of" in inspect.signature(semantics.reference_matches).parameters
-
-
-def check(policy, records, as_ofs, reference=True):
-    """Durable against the oracle (and the reference, once it takes `as_of`) on every
-    record for every evaluation date; returns how many evaluations were compared."""
+def check(policy, records, as_ofs):
+    """Durable against the oracle, the reference and the native backend on every record
+    for every evaluation date; returns how many evaluations were compared."""
     be = bd.DurableBackend(policy, Plan(policy))
+    native = compile_policy(policy).native
     n = 0
     for as_of in as_ofs:
         for facts in records(as_of):
             got = be.rule_matches(facts, as_of=as_of)
             want = oracle(policy, facts, as_of)
             assert got == want, (facts, as_of, got, want)
-            if reference and reference_knows_as_of():
-                assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
+            assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
+            assert got == native.rule_matches(facts, as_of), (facts, as_of)
             n += 1
     return n
 
@@ -333,12 +333,23 @@ def test_emitted_form_names_the_derived_fields(durable):
 
 
 def test_relative_dates_need_an_as_of(durable):
-    policy = make_policy([fact("d", "date", required=True)], [("old", cmp("d", "lt", ago(90)))])
+    """The reference's errors (`semantics.resolve_date`), whether or not the fact is there."""
+    policy = make_policy([fact("d", "date")], [("old", cmp("d", "lt", ago(90)))])
     be = bd.DurableBackend(policy, Plan(policy))
-    with pytest.raises(TypeError, match="as_of must be a datetime.date"):
+    with pytest.raises(ValueError, match="needs `as_of`"):
         be.rule_matches({"d": JAN1})
-    with pytest.raises(TypeError, match="as_of must be a datetime.date, got datetime"):
-        be.rule_matches({"d": JAN1}, as_of=datetime.datetime(2026, 1, 1, 12))
+    with pytest.raises(ValueError, match="as_of must be a datetime.date .*, got datetime"):
+        be.rule_matches({}, as_of=datetime.datetime(2026, 1, 1, 12))
+    with pytest.raises(ValueError, match="as_of must be a datetime.date .*, got str"):
+        be.rule_matches({"d": JAN1}, as_of="2026-01-01")
+
+
+def test_as_of_is_checked_but_not_needed_without_relative_dates(durable):
+    policy = make_policy([fact("d", "date")], [("abs", cmp("d", "gt", JAN1))])
+    be = bd.DurableBackend(policy, Plan(policy))
+    assert be.rule_matches({"d": MAR1}) == be.rule_matches({"d": MAR1}, as_of=JAN1) == (True,)
+    with pytest.raises(ValueError, match="as_of must be a datetime.date"):
+        be.rule_matches({"d": MAR1}, as_of=20260101)
 
 
 @pytest.mark.parametrize("value", ["2026-01-01", JAN1.toordinal(), datetime.datetime(2026, 1, 1)])
@@ -356,7 +367,7 @@ def test_extreme_dates_and_offsets(durable):
     """The first and last representable days, as facts and as evaluation dates: day
     numbers and offsets stay exact ints (limits.DATE_MAX)."""
     policy = make_policy([fact("d", "date", required=True)],
-                         [("old", cmp("d", "lt", ago(90))), ("ahead", cmp("d", "gte", ahead(3_000_000))),
+                         [("old", cmp("d", "lt", ago(0))), ("ahead", cmp("d", "gte", ahead(0))),
                           ("abs", cmp("d", "gt", D(1, 1, 1))), ("top", cmp("d", "eq", D(9999, 12, 31)))])
     be = bd.DurableBackend(policy, Plan(policy))
     lo, hi = D(1, 1, 1), D(9999, 12, 31)
@@ -364,25 +375,33 @@ def test_extreme_dates_and_offsets(durable):
     assert limits.DATE_MAX - limits.DATE_MIN < limits.EXACT_INT  # every offset is exact, even as a double
     assert be.rule_matches({"d": lo}, as_of=hi) == (True, False, False, False)
     assert be.rule_matches({"d": hi}, as_of=lo) == (False, True, True, True)
-    assert be.rule_matches({"d": hi}, as_of=hi) == (False, False, True, True)
+    assert be.rule_matches({"d": hi}, as_of=hi) == (False, True, True, True)
+    rs = be._compiled.strata[0][1][0]
+    assert json.loads(be._message(rs, {"d": lo}, be._initial, 1, hi.toordinal()))["t0"] == -(limits.DATE_MAX - 1)
 
 
 def test_relative_dates_beyond_the_calendar_and_int64(durable):
-    """`as_of ± N` past 9999-12-31 or before 0001-01-01 (N an integer threshold, unbounded)
-    is still a day number: comparisons with it are decided exactly, also beyond int64
-    (folded by `normal.int_compare`)."""
+    """`as_of ± N` past 9999-12-31 or before 0001-01-01 (N an integer threshold, unbounded):
+    the rulesets compile (a day count beyond int64 is folded exactly by
+    `normal.int_compare`), and evaluating on an as_of that puts an operand outside the
+    calendar is the native backend's ValueError, for every record."""
     policy = make_policy([fact("d", "date")],
-                         [("gt_huge_ago", cmp("d", "gt", ago(10**30))), ("lt_huge_ahead", cmp("d", "lt", ahead(2**63))),
-                          ("eq_far", cmp("d", "eq", ago(4_000_000))), ("ne_far", cmp("d", "ne", ahead(10**20))),
-                          ("far_between", cmp("d", "between", (ago(2**64), ahead(5_000_000))))])
-
-    def records(as_of):
-        return [{}, {"d": D(1, 1, 1)}, {"d": D(9999, 12, 31)}, {"d": as_of}]
-
-    assert check(policy, records, (D(1, 1, 1), D(2026, 11, 11), D(9999, 12, 31)), reference=False) == 12
+                         [("gt_huge_ago", cmp("d", "gt", ago(10**30))), ("lt_far_ahead", cmp("d", "lt", ahead(2**63))),
+                          ("far_between", cmp("d", "between", (ago(4_000_000), ahead(5))))])
     be = bd.DurableBackend(policy, Plan(policy))
-    assert be.rule_matches({"d": JAN1}, as_of=JAN1) == (True, True, False, True, True)
-
+    native = compile_policy(policy).native
+    for facts in ({}, {"d": JAN1}):
+        for where in (native, be):
+            with pytest.raises(ValueError, match="outside the calendar"):
+                where.rule_matches(facts, as_of=JAN1)
+    emitted = json.dumps(json.loads(dcompiler.ruleset_json(policy, Plan(policy)))["rulesets"], separators=(",", ":"))
+    assert '{"$ex":{"t0":1}}' in emitted  # d > as_of - 10^30: true whenever d is present
+    # the same comparisons on day counts that stay inside the calendar for these as_of values
+    near = make_policy([fact("d", "date")],
+                       [("gt_ago", cmp("d", "gt", ago(730_000))), ("lt_ahead", cmp("d", "lt", ahead(2_900_000))),
+                        ("between", cmp("d", "between", (ago(700_000), ahead(5))))])
+    assert check(near, lambda as_of: [{}, {"d": D(1, 1, 1)}, {"d": D(9999, 12, 31)}, {"d": as_of}],
+                 (D(2000, 1, 1), D(2026, 11, 11))) == 8
 
 
 # -- random policies -------------------------------------------------------------------------------------
@@ -452,8 +471,7 @@ def test_property_random_v2_policies_match_the_oracle(durable, data):
         facts = random_facts(data.draw, as_of)
         got = be.rule_matches(facts, as_of=as_of)
         assert got == oracle(policy, facts, as_of), (facts, as_of)
-        if reference_knows_as_of():
-            assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
+        assert got == semantics.reference_matches(policy, facts, as_of=as_of), (facts, as_of)
 
 
 # -- YAML policies (through the validator) -----------------------------------------------------------------
@@ -588,3 +606,43 @@ def test_cash_loan_limit_raise_by_waiting(durable):
     assert matched(D(2027, 1, 31)) == {"raise-standard"}
     never = {k: v for k, v in facts.items() if k != "last_overdue_date"}
     assert [i for i, m in zip(ids, be.rule_matches(never, as_of=today)) if m] == ["raise-standard"]
+
+
+# -- end to end: evaluate(..., backend="durable", as_of=) ----------------------------------------------------
+
+def iso_record(facts: dict) -> dict:
+    """A record as JSON gives it: dates as ISO strings."""
+    return {k: v.isoformat() if isinstance(v, datetime.date) else v for k, v in facts.items()}
+
+
+def test_evaluate_on_durable_with_as_of(durable):
+    """Through the public path, which checks durable's matches against native's
+    (`checked_matches`: a disagreement is an error) and assembles the Decision; with and
+    without the trace (two different routes)."""
+    policy = load_policy(CASH.read_text(encoding="utf-8"), str(CASH))
+    rs = compile_policy(policy)
+    n = 0
+    for as_of in (D(2026, 11, 11), D(2027, 1, 31)):
+        for facts in cash_records(as_of)[::7]:
+            record = iso_record(facts)
+            want = evaluate(rs, record, trace=True, as_of=as_of)
+            for trace in (True, False):
+                got = evaluate(rs, record, trace=trace, backend="durable", as_of=as_of)
+                assert (got.outcome, got.matched, got.outputs, got.as_of) == (want.outcome, want.matched,
+                                                                              want.outputs, as_of)
+                n += 1
+    assert n == 2 * 2 * len(cash_records(D(2026, 11, 11))[::7])
+
+
+def test_cash_loan_limit_done_when_on_durable(durable):
+    """The issue's user on the durable backend: kept on 2026-11-11 with the clean-period
+    notice, raised to 6,100 (5,123.45 × 1.2 = 6,148.14, rounded down to 100) on 2027-01-31."""
+    policy = load_policy(CASH.read_text(encoding="utf-8"), str(CASH))
+    rs = compile_policy(policy)
+    record = {"credit_score": 720, "overdue_days": 0, "account_age_days": 400, "membership": "basic",
+              "current_limit_yuan": 5123.45, "last_overdue_date": "2026-08-03"}
+    today = evaluate(rs, record, backend="durable", as_of=D(2026, 11, 11))
+    assert (today.outcome, today.as_of, today.outputs["new_limit_yuan"]) == ("keep", D(2026, 11, 11), Decimal("5123.45"))
+    later = evaluate(rs, record, backend="durable", as_of=D(2027, 1, 31))
+    assert (later.outcome, later.outputs["new_limit_yuan"], later.outputs["limit_change_yuan"]) == (
+        "raise", Decimal("6100"), Decimal("976.55"))

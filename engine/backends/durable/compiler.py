@@ -48,6 +48,7 @@ class Compiler:
         # date's, which relative operands compare with (see `compare`).
         self.presence_field = {name: f"p{k}" for k, name in enumerate(policy.facts)}
         self.offset_field = {name: f"t{k}" for k, name in enumerate(policy.facts) if policy.facts[name].type == DATE}
+        self.relative_dates: set[RelativeDate] = set()  # every relative operand compiled
         flags = sorted({f for r in policy.rules for f in r.then.flags})
         self.flag_field = {f: f"g{k}" for k, f in enumerate(flags)}
         none = "-none-"
@@ -126,6 +127,7 @@ class Compiler:
         number of `as_of` (an exact int, written per call by `messages`), and
         `d op as_of + offset` ⇔ `t{k} op offset`: the same integers moved to one side."""
         if isinstance(c, RelativeDate):
+            self.relative_dates.add(c)
             return int_compare(self.offset_field[fact], op, c.offset)
         return int_compare(field, op, c.toordinal())
 

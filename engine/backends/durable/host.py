@@ -15,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ...language.model import Policy
-from ...runtime.semantics import Plan
+from ...language.model import Policy, RelativeDate
+from ...runtime.semantics import Plan, check_as_of, resolve_date
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
 from ...language.values import clip, int_text
@@ -125,6 +125,9 @@ class _Compiled:
     hits: list
     rulesets: int
     durable_rules: int
+    # the earliest and the latest relative date operand (none, or both): the evaluation
+    # date must put both inside the calendar, as the reference requires of every one
+    relative_extremes: tuple[RelativeDate, ...]
 
 
 def _make_action(hits: list, code: int):
@@ -165,8 +168,9 @@ def _compile(policy: Policy, plan: Plan) -> _Compiled:
             host.register_text_ruleset(name, text, actions)
         except dcore.error as exc:  # a limit our model missed: refuse clearly
             raise DurableLimitError(f"durable-rules refused ruleset {name} of policy `{policy.id}`: {exc}") from None
+    rel = sorted(comp.relative_dates, key=lambda r: r.offset)
     return _Compiled(tuple(strata), comp.maybe_unknown, built.terms, comp.no_outcome, hits, len(registrations),
-                     total_rules)
+                     total_rules, (rel[0], rel[-1]) if rel else ())
 
 
 # -- the backend ---------------------------------------------------------------------------------
@@ -206,10 +210,6 @@ class DurableBackend:
                                             if leaf.kind == "fact" and policy.facts[leaf.subject].numeric}))
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
-        # whether a message carries a date's distance from the evaluation date (a relative
-        # date operand), which then needs `as_of`
-        self._reads_as_of = any(kind == "offset" for _, rulesets in compiled.strata for rs in rulesets
-                                for _, kind, *_ in rs.encoders)
 
     @property
     def rulesets(self) -> int:
@@ -307,11 +307,14 @@ class DurableBackend:
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
         asof = None
-        if self._reads_as_of:
-            if as_of.__class__ is not datetime.date:  # a datetime is a date too, with a time of day
-                raise TypeError(f"policy `{self.policy.id}` compares dates relative to the evaluation date: "
-                                f"as_of must be a datetime.date, got {type(as_of).__name__} {as_of!r}")
+        if self._compiled.relative_extremes:
+            # the reference's errors: none without an as_of, or for an as_of that is not a
+            # date, or that puts a relative operand outside the calendar (years 1 to 9999)
+            for relative in self._compiled.relative_extremes:
+                resolve_date(relative, as_of)
             asof = as_of.toordinal()
+        elif as_of is not None:
+            check_as_of(as_of)
         for name in self._int64_checked:
             v = facts.get(name)
             if v.__class__ is int and not INT_MIN <= v <= INT_MAX:
