@@ -9,7 +9,10 @@ Compiling (once per policy digest, process-wide):
 - Every fact and every earlier conclusion becomes a field of one durable *fact* message
   with a synthetic name (`f3` fact, `r7` rule matched, `g0` flag, `o` outcome), so no
   policy text ever names a durable field. A missing fact, or an undecided conclusion, is
-  an absent field.
+  an absent field. A `missing` test reads `p3` (fact 3 is present: true/false, always
+  written). A date is its day number (`date.toordinal()`); a relative date operand
+  (`{days_ago: N}`) is compared with `t3`, the fact's day number minus the evaluation
+  date's, written per call, so one compiled ruleset serves every `as_of`.
 - A rule's condition is put in negation normal form (De Morgan), whose literals are
   "the field exists and the comparison holds" (every durable operator but `$nex` is false
   on a missing field). Under Kleene logic a rule is True iff that NNF matches, and False

@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 
 from ...language.conditions import nnf
-from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
-from ...runtime.semantics import Plan, operand_value
+from ...language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
+                               RelativeDate)
+from ...runtime.semantics import Plan
 from ...errors import DurableLimitError
 from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE
 from .network import SHARED_ANCHOR, Network, private_anchor
-from .normal import DURABLE_OP, NEGATE, FALSE, TRUE, chunk_items, int_compare, n_and, n_or, node_text, split
+from .normal import DURABLE_OP, NEGATE, FALSE, TRUE, chunk_items, int_compare, n_and, n_or, node_fields, node_text, split
 
 
 @dataclass(eq=False)
@@ -40,6 +41,14 @@ class Compiler:
         self.policy = policy
         self.plan = plan
         self.fact_field = {name: f"f{k}" for k, name in enumerate(policy.facts)}
+        # Two derived fields per fact, written only into the messages of rulesets that read
+        # them (see `messages`): `p{k}` is whether fact k is present (true/false, always
+        # written), for `missing` tests without `$nex` (never emitted: see the package
+        # docstring); `t{k}`, for a date fact, is its day number minus the evaluation
+        # date's, which relative operands compare with (see `compare`).
+        self.presence_field = {name: f"p{k}" for k, name in enumerate(policy.facts)}
+        self.offset_field = {name: f"t{k}" for k, name in enumerate(policy.facts) if policy.facts[name].type == DATE}
+        self.relative_dates: set[RelativeDate] = set()  # every relative operand compiled
         flags = sorted({f for r in policy.rules for f in r.then.flags})
         self.flag_field = {f: f"g{k}" for k, f in enumerate(flags)}
         none = "-none-"
@@ -61,7 +70,8 @@ class Compiler:
                 for leaf in policy.rules[i].leaves:
                     if leaf.kind == "fact":
                         spec = policy.facts[leaf.subject]
-                        u = not spec.required and not spec.has_default
+                        # a presence test is never unknown: it is about the absence itself
+                        u = not spec.required and not spec.has_default and leaf.op != PRESENCE_OP
                     elif leaf.kind == SUBJECT_RULE:
                         u = unknown[self.plan.rule_index[leaf.subject]]
                     elif leaf.kind == SUBJECT_FLAG:
@@ -101,7 +111,25 @@ class Compiler:
                 return int_compare(field, op, c)
             if ftype == "number":
                 return ("cmp", field, DURABLE_OP[op], self.number_const(leaf.subject, c))
+            if ftype == DATE:
+                return self.date_compare(leaf.subject, field, op, c)
         return ("cmp", field, DURABLE_OP[op], c)
+
+    def date_compare(self, fact: str, field: str, op: str, c) -> tuple:
+        """`fact op c` for a date fact, as an exact integer comparison of day numbers.
+
+        An absolute date compares the fact's day number (field `f{k}`). A relative date
+        (`as_of ± N`) depends on the evaluation date, which changes per call while the
+        rulesets are registered once per policy. durable-rules could do arithmetic on the
+        right-hand side (`$add` of a message field), but its arithmetic goes through
+        doubles and its field references are a join machinery we do not otherwise use; so
+        instead every message also carries `t{k}` = day number of the fact minus the day
+        number of `as_of` (an exact int, written per call by `messages`), and
+        `d op as_of + offset` ⇔ `t{k} op offset`: the same integers moved to one side."""
+        if isinstance(c, RelativeDate):
+            self.relative_dates.add(c)
+            return int_compare(self.offset_field[fact], op, c.offset)
+        return int_compare(field, op, c.toordinal())
 
     def field(self, leaf: Comparison) -> str | None:
         if leaf.kind == "fact":
@@ -116,11 +144,14 @@ class Compiler:
 
     def leaf(self, leaf: Comparison, positive: bool) -> tuple:
         """The literal "field exists and `leaf` (or its negation) holds"."""
+        if leaf.op == PRESENCE_OP:  # `(f not in facts) == operand`, where `p{k}` is "f is present"
+            absent = leaf.operand.value is positive  # `missing: true`, or `not {missing: false}`
+            return ("cmp", self.presence_field[leaf.subject], "$eq", not absent)
         field = self.field(leaf)
         op = leaf.op if positive else NEGATE[leaf.op]
         if field is None:  # a flag nobody raises is a known False
             return FALSE if op == "eq" else TRUE
-        value = operand_value(leaf)
+        value = raw_operand(leaf)
         if leaf.kind in (SUBJECT_RULE, SUBJECT_FLAG):  # `eq True`; its negation is `eq False`
             return ("cmp", field, "$eq", op == "eq")
         if op == "between":
@@ -213,6 +244,15 @@ class Compiler:
         return out
 
 
+def raw_operand(leaf: Comparison):
+    """A leaf's operand as written, relative dates unresolved (`RelativeDate`): what the
+    compiler needs, since the rulesets are compiled once for every evaluation date
+    (`semantics.operand_value` resolves operands for one `as_of`)."""
+    if leaf.op == "between":
+        return (leaf.operand[0].value, leaf.operand[1].value)
+    return leaf.operand.value
+
+
 @dataclass
 class Build:
     """What `build` compiled: per stratum its rule indexes and packed rulesets (name, JSON
@@ -256,6 +296,14 @@ def ruleset_json(policy: Policy, plan: Plan) -> str:
     dump = lambda value: json.dumps(value, ensure_ascii=False)  # noqa: E731
     fields = {"_n": "message number"}
     fields.update({field: f"fact {name}" for name, field in comp.fact_field.items()})
+    read: set[str] = set()
+    for _, packed in built.strata:
+        for _, _, group in packed:
+            for part in group:
+                node_fields(part.expr, read)
+    fields.update({field: f"fact {name} is present" for name, field in comp.presence_field.items() if field in read})
+    fields.update({field: f"fact {name} minus the evaluation date, in days" for name, field in comp.offset_field.items()
+                   if field in read})
     fields.update({f"r{r.index}": f"rule {r.id} matched" for r in policy.rules})
     fields.update({field: f"flag {flag}" for flag, field in comp.flag_field.items()})
     fields["o"] = f"outcome (\"{comp.no_outcome}\": none)"

@@ -6,6 +6,7 @@ under a process-wide lock, on a single sid (see the package docstring).
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import os
@@ -14,8 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from ...language.model import Policy
-from ...runtime.semantics import Plan
+from ...language.model import Policy, RelativeDate
+from ...runtime.semantics import Plan, check_as_of, resolve_date
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
 from ...language.values import clip, int_text
@@ -124,6 +125,9 @@ class _Compiled:
     hits: list
     rulesets: int
     durable_rules: int
+    # the earliest and the latest relative date operand (none, or both): the evaluation
+    # date must put both inside the calendar, as the reference requires of every one
+    relative_extremes: tuple[RelativeDate, ...]
 
 
 def _make_action(hits: list, code: int):
@@ -164,8 +168,9 @@ def _compile(policy: Policy, plan: Plan) -> _Compiled:
             host.register_text_ruleset(name, text, actions)
         except dcore.error as exc:  # a limit our model missed: refuse clearly
             raise DurableLimitError(f"durable-rules refused ruleset {name} of policy `{policy.id}`: {exc}") from None
+    rel = sorted(comp.relative_dates, key=lambda r: r.offset)
     return _Compiled(tuple(strata), comp.maybe_unknown, built.terms, comp.no_outcome, hits, len(registrations),
-                     total_rules)
+                     total_rules, (rel[0], rel[-1]) if rel else ())
 
 
 # -- the backend ---------------------------------------------------------------------------------
@@ -211,9 +216,10 @@ class DurableBackend:
         """How many durable rulesets this policy compiled into."""
         return self._compiled.rulesets
 
-    def _message(self, rs: _Ruleset, facts: Mapping, done, n: int) -> str:
-        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`."""
-        return self._writers[rs.name](facts, n) + self._fragment(rs, done) + "}"
+    def _message(self, rs: _Ruleset, facts: Mapping, done, n: int, asof: int | None = None) -> str:
+        """The JSON text of `facts` (and of what earlier strata concluded) for `rs`; `asof`
+        is the evaluation date's day number (what the offset fields `t{k}` need)."""
+        return self._writers[rs.name](facts, n, asof) + self._fragment(rs, done) + "}"
 
     def _fragment(self, rs: _Ruleset, done) -> str:
         """The conclusion fields (earlier rules, flags, outcome) of `rs`'s message: a pure
@@ -294,10 +300,21 @@ class DurableBackend:
                                      f"{str(state['exception'])[:300]}")
         return fired
 
-    def rule_matches(self, facts: Mapping) -> tuple[bool | None, ...]:
+    def rule_matches(self, facts: Mapping, as_of: datetime.date | None = None) -> tuple[bool | None, ...]:
+        """Every rule's match on normalized `facts`, relative dates resolved on `as_of`
+        (needed only when a condition compares a date with one)."""
         missing = self._required.difference(facts.keys())
         if missing:
             raise ValueError(f"required fact `{sorted(missing)[0]}` is missing: normalize facts before evaluating")
+        asof = None
+        if self._compiled.relative_extremes:
+            # the reference's errors: none without an as_of, or for an as_of that is not a
+            # date, or that puts a relative operand outside the calendar (years 1 to 9999)
+            for relative in self._compiled.relative_extremes:
+                resolve_date(relative, as_of)
+            asof = as_of.toordinal()
+        elif as_of is not None:
+            check_as_of(as_of)
         for name in self._int64_checked:
             v = facts.get(name)
             if v.__class__ is int and not INT_MIN <= v <= INT_MAX:
@@ -312,7 +329,7 @@ class DurableBackend:
             for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
-                    fired |= run(rs, message(rs, facts, done, next(_COUNTER)))
+                    fired |= run(rs, message(rs, facts, done, next(_COUNTER), asof))
                 for i, v in zip(stratum, resolve(s, frozenset(fired))):
                     matched[i] = v
                 if s != last:  # the last stratum's conclusions are the assembler's job

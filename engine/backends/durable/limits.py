@@ -8,6 +8,14 @@ from __future__ import annotations
 INT_MAX = 2**63 - 1            # integers are parsed with atol/atoll: they saturate beyond this
 INT_MIN = -INT_MAX
 EXACT_INT = 2**53              # ints beyond this are rounded when durable compares them to a double
+# Dates travel as day numbers (`date.toordinal()`: 1 for 0001-01-01 … 3,652,059 for
+# 9999-12-31), and a date's distance from the evaluation date as a signed day count
+# (at most DATE_MAX - DATE_MIN either way). Both are far inside int64 and below EXACT_INT,
+# so durable compares them exactly whichever way it parses them: dates need no refusal.
+# Only a relative operand's day count (a threshold, unbounded) can leave int64, and
+# `normal.int_compare` folds a comparison with it into a constant, exactly.
+DATE_MIN = 1                   # datetime.date.min.toordinal()
+DATE_MAX = 3_652_059           # datetime.date.max.toordinal()
 MAX_FIELDS = 252               # fields per message besides `sid` (253 → error 302); `_n` included
 MAX_STACK = 64                 # alpha DFS stack, events.c MAX_STACK_SIZE (65 pending → error 303)
 STACK_CAP = 60                 # what we allow ourselves (margin)

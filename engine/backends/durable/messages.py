@@ -1,13 +1,16 @@
 """The messages: how a user's facts and earlier conclusions are written as one durable fact.
 
-Every field has a synthetic name (`f3` fact, `r7` rule matched, `g0` flag, `o` outcome).
-The fact encoders check types (durable compares mixed types as strings) and durable's
-numeric limits; `writer` generates, per ruleset, the function writing the fact fields of
-its message, with the common types inlined.
+Every field has a synthetic name (`f3` fact, `p3` fact 3 is present, `t3` date fact 3
+minus the evaluation date in days, `r7` rule matched, `g0` flag, `o` outcome). The fact
+encoders check types (durable compares mixed types as strings) and durable's numeric
+limits; `writer` generates, per ruleset, the function writing the fact fields of its
+message, with the common types inlined. A date is written as its day number
+(`date.toordinal()`), an int durable compares exactly (see `limits.DATE_MAX`).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 
@@ -25,6 +28,9 @@ def encoders(comp, fields: set[str]) -> tuple:
     by_field = {}
     for name, field in comp.fact_field.items():
         by_field[field] = ("fact", name, *fact_encoder(comp, name))
+        by_field[comp.presence_field[name]] = ("presence", name, None, None)
+    for name, field in comp.offset_field.items():
+        by_field[field] = ("offset", name, lambda v, name=name: _encode_date(name, v), "date")
     for i in range(len(comp.policy.rules)):
         by_field[f"r{i}"] = ("rule", i, None, None)
     for flag, field in comp.flag_field.items():
@@ -38,9 +44,11 @@ def encoders(comp, fields: set[str]) -> tuple:
 def fact_encoder(comp, name: str):
     """(encode, fast): the checking encoder of one fact, and which common case the
     generated message writer (`writer`) may inline before calling it ("int",
-    "number", "bool", or None)."""
+    "number", "bool", "date", or None)."""
     spec = comp.policy.facts[name]
-    if spec.type == "integer":
+    if spec.type == "date":
+        enc, fast = (lambda v: _encode_date(name, v)), "date"
+    elif spec.type == "integer":
         enc, fast = (lambda v: _encode_int(name, v)), "int"
     elif spec.type == "number":
         unsafe = comp.float_unsafe.get(name)
@@ -92,6 +100,14 @@ def _encode_string(name: str, v) -> str:
     return json.dumps(v, ensure_ascii=False)
 
 
+def _encode_date(name: str, v) -> str:
+    """Reached only for a value that is not exactly a `datetime.date` (the writer inlines
+    those): a `datetime.datetime` is a `date` subclass whose time of day normalization
+    should have dropped, anything else is not a date at all."""
+    raise TypeError(f"fact `{name}` must be a date (datetime.date), got {type(v).__name__} {v!r} "
+                    "(normalize facts first)")
+
+
 def _encode_bool(name: str, v) -> str:
     if v is True:
         return "true"
@@ -104,15 +120,25 @@ def _encode_bool(name: str, v) -> str:
 def writer(name: str, encoders: tuple):
     """Generate the function that writes the fact fields of ruleset `name`'s message: the JSON of
     normalized facts, with the common types inlined and anything unusual handed to the
-    ruleset's checking `encoders` (which raise for a value durable would mis-compare)."""
-    env = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX}
-    lines = ["def write(facts, n):", "    get = facts.get", '    out = \'{"sid":"%s","%s":\' + str(n)' % (SID, ID_FIELD)]
+    ruleset's checking `encoders` (which raise for a value durable would mis-compare).
+    `write(facts, n, asof)`: `asof` is the evaluation date's day number, read only by the
+    offset fields (`t{k}`), or None when no ruleset has one."""
+    env = {"INT_MIN": INT_MIN, "INT_MAX": INT_MAX, "date": datetime.date}
+    lines = ["def write(facts, n, asof):", "    get = facts.get",
+             '    out = \'{"sid":"%s","%s":\' + str(n)' % (SID, ID_FIELD)]
     for k, (prefix, kind, key, enc, fast) in enumerate(encoders):
-        if kind != "fact":
+        if kind == "presence":  # always written: absence is a value here
+            lines.append(f"    out += {prefix + 'false'!r} if get({key!r}) is None else {prefix + 'true'!r}")
+            continue
+        if kind not in ("fact", "offset"):
             continue
         env[f"e{k}"] = enc
         lines += [f"    v = get({key!r})", "    if v is not None:"]
-        if fast == "int":
+        if kind == "offset":  # exact: both day numbers are ints (see compiler.date_compare)
+            value = f"str(v.toordinal() - asof) if v.__class__ is date else e{k}(v)"
+        elif fast == "date":
+            value = f"str(v.toordinal()) if v.__class__ is date else e{k}(v)"
+        elif fast == "int":
             value = f"str(v) if v.__class__ is int and INT_MIN <= v <= INT_MAX else e{k}(v)"
         elif fast == "number":
             lines += ["        if v.__class__ is float:",
