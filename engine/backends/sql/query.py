@@ -124,7 +124,12 @@ def _source(source) -> exp.Expression:
 
 
 def today(policy: Policy) -> datetime.date:
-    """The calendar day now in the policy's timezone: the evaluation date when none is given."""
+    """The calendar day now in the policy's timezone: the evaluation date when none is given
+    (the runtime's `semantics.today`, so every path agrees on "today")."""
+    from ...runtime import semantics
+
+    if hasattr(semantics, "today"):
+        return semantics.today(policy.timezone)
     from zoneinfo import ZoneInfo
 
     return datetime.datetime.now(ZoneInfo(policy.timezone or "UTC")).date()
