@@ -95,6 +95,16 @@ def decimal_text(x: str) -> str:
     return f"(CASE WHEN contains({t}, '.') THEN rtrim(rtrim({t}, '0'), '.') ELSE {t} END)"
 
 
+def outputs_json(policy: Policy) -> str | None:
+    """The `outputs` column as the JSON text decision JSON holds (computed outputs as their
+    normalized decimal text), for the CSV output; None when `to_json` writes it so already."""
+    if not any(spec.computed and spec.type == "number" for spec in policy.outputs.values()):
+        return None
+    fields = ", ".join(f"{ident(name)} := {_output_value(policy, name, spec, f'outputs.{ident(name)}')}"
+                       for name, spec in policy.outputs.items())
+    return _decimals(policy, f"CAST(to_json(struct_pack({fields})) AS VARCHAR)")
+
+
 def _decimals(policy: Policy, body: str) -> str:
     for k, (name, spec) in enumerate(policy.outputs.items()):
         if spec.computed and spec.type == "number":

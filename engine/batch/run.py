@@ -425,6 +425,8 @@ class Run:
             policy = self.policy
             cols += [f"{lit(policy.id)} AS policy", f"{_version_sql(policy.version)} AS version",
                      f"{lit(policy.digest)} AS policy_digest"]
+            if policy.uses_time:  # the evaluation date, after the policy's fields as in JSON
+                cols.append(f"CAST({lit(self.as_of.isoformat())} AS DATE) AS as_of")
             cols += [ident(c) for c in DECISION_COLUMNS]
             selects.append(f"SELECT {k} AS __src, __row, {', '.join(cols)} FROM __dec_{k} WHERE {cond}")
         if selects and col_types is None:
@@ -438,6 +440,7 @@ class Run:
                            f"from_json(j, {lit(struct)}) AS d FROM __fb WHERE {self._stopped_sql()})")
         elif fb:  # every record was decided natively: the columns come from their JSON
             names = (["record_id"] if self.id_field else []) + ["policy", "version", "policy_digest",
+                                                                *(["as_of"] if self.policy.uses_time else []),
                                                                 *DECISION_COLUMNS]
             fields = ", ".join(f"json_extract(j, {lit('$.' + n)}) AS {ident(n)}" for n in names)
             selects.append(f"SELECT __src, __row, {fields} FROM __fb WHERE {self._stopped_sql()}")
@@ -448,8 +451,16 @@ class Run:
         if not flat or col_types is None:
             return f"SELECT * EXCLUDE (__src, __row) FROM ({body}){order}"
         nested = {n for n, t in col_types if t.endswith("[]") or t.startswith("STRUCT")}
-        outs = ", ".join(f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
-                         for n, _ in col_types)
+        from .jsontext import outputs_json
+
+        decimal_outputs = outputs_json(self.policy)  # computed outputs: their decimal text, as in JSON
+
+        def flat_cell(n: str) -> str:
+            if n == "outputs" and decimal_outputs is not None:
+                return f"{decimal_outputs} AS {ident(n)}"
+            return f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
+
+        outs = ", ".join(flat_cell(n) for n, _ in col_types)
         return f"SELECT {outs} FROM ({body}){order}"
 
     def counts(self, output: str | None = None) -> dict[str, int]:
