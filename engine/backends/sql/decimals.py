@@ -321,10 +321,9 @@ def _commas(digits: exp.Expression, max_digits: int) -> exp.Expression:
 
 
 def formatted(n: Num, spec: str) -> exp.Expression:
-    """`format(Decimal, spec)` for spec `,` / `,.Nf` / `.Nf` (and "" = `plain_text`) of a
-    normalized decimal: `.Nf` rounds half-even to N places and keeps the `-` of a negative
-    value rounded to zero (`-0.00`, as Python's decimal does); `,` groups the integer digits.
-    The sign is the value's own; the digits are those of its absolute value."""
+    """`values.format_field(Decimal, spec)` for spec `,` / `,.Nf` / `.Nf` (and "" =
+    `plain_text`): `.Nf` rounds half-even to N places (a value rounded to zero has no `-`),
+    `,` groups the integer digits; the digits are those of the absolute value."""
     if not spec:
         return plain_text(n)
     comma = spec.startswith(",")
@@ -350,7 +349,8 @@ def formatted(n: Num, spec: str) -> exp.Expression:
         frac_part = exp.Case(ifs=[exp.If(this=has_point, true=exp.Substring(this=absolute.copy(), start=point.copy()))],
                              default=exp.Literal.string(""))
         absolute = exp.DPipe(this=_commas(int_part, digits), expression=frac_part, safe=True)
-    sign = exp.Case(ifs=[exp.If(this=exp.LT(this=n.sql.copy(), expression=exp.Literal.number(0)),
+    # the sign of the value shown (rounded): never `-0.00`, as `values.format_field`
+    sign = exp.Case(ifs=[exp.If(this=exp.LT(this=shown.copy(), expression=exp.Literal.number(0)),
                                 true=exp.Literal.string("-"))], default=exp.Literal.string(""))
     return exp.DPipe(this=sign, expression=absolute, safe=True)
 
