@@ -48,6 +48,23 @@ def expression_facts(policy: Policy) -> list[str]:
     return [n for n in policy.facts if n in used]
 
 
+def formatted_facts(policy: Policy) -> list[str]:
+    """The number facts a message shows with a format (`{x:,.2f}`): `values.format_field`
+    formats the decimal their repr says, which the query reads from their decimal column."""
+    from ...language.templates import template_parts
+
+    used: set[str] = set()
+    texts = [t for r in policy.rules for t in (r.then.message or {}).values()]
+    texts += [t for m in policy.reasons.values() for t in (m or {}).values()]
+    for t in texts:
+        parts = template_parts(t)
+        for part in parts[1::2]:
+            if getattr(part, "spec", "") and policy.facts.get(str(part)) is not None \
+                    and policy.facts[str(part)].type == "number":
+                used.add(str(part))
+    return [n for n in policy.facts if n in used]
+
+
 def _fact_range(spec) -> tuple[Fraction, Fraction, int]:
     """(lo, hi, scale) of a fact's decimal: its declared bounds, within what the SQL form
     converts exactly (integers: int64; doubles: below 10^k with 15 - k places)."""
@@ -109,7 +126,11 @@ class Calculator:
         if name in self.nullable:
             raise SqlLimitError(f"fact `{name}` may be absent from a record; an expression on it is left "
                                 f"to the native form")
-        lo, hi, scale = _fact_range(spec)
+        return self.shown_fact(name)
+
+    def shown_fact(self, name: str) -> Num:
+        """A fact's decimal (NULL when absent), for a message's format."""
+        lo, hi, scale = _fact_range(self.policy.facts[name])
         return Num(self.fact_sql[name].copy(), lo, hi, scale)
 
     def expr(self, e) -> Num:

@@ -162,10 +162,11 @@ def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None,
 
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
             outputs: dict[str, exp.Expression], dialect: str,
-            numbers: dict[str, Num] | None = None) -> exp.Expression:
+            numbers: dict[str, Num] | None = None, shown: dict[str, Num] | None = None) -> exp.Expression:
     """The rendered template as an SQL text expression (never NULL). `numbers`: the
-    computed outputs' decimal values (`computed.Calculator.outputs`)."""
-    numbers = numbers or {}
+    computed outputs' decimal values (`computed.Calculator.outputs`); `shown`: the decimal
+    values of the number facts shown with a format (`computed.formatted_facts`)."""
+    numbers, shown = numbers or {}, shown or {}
     parts = template_parts(template)
     pieces: list[exp.Expression] = []
     if parts[0]:
@@ -188,8 +189,13 @@ def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
             fallback = exp.Literal.string("?")
         if name in facts:
             ftype = policy.facts[name].type
-            shown = _formatted(ftype, facts[name], spec, None, name) if spec else text_of(ftype, facts[name], dialect)
-            piece = exp.Coalesce(this=shown, expressions=[fallback])
+            if spec and name in shown:
+                value = formatted(shown[name], spec)
+            elif spec:
+                value = _formatted(ftype, facts[name], spec, None, name)
+            else:
+                value = text_of(ftype, facts[name], dialect)
+            piece = exp.Coalesce(this=value, expressions=[fallback])
         else:
             piece = fallback
         pieces.append(piece)

@@ -42,7 +42,7 @@ from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJE
 from ...runtime.semantics import Plan
 from . import decimals as dec
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
-from .computed import Calculator, expression_facts, fact_decimal
+from .computed import Calculator, expression_facts, fact_decimal, formatted_facts
 from .literals import INT_MAX, INT_MIN, compare_in, compare_value, literal, sql_type
 from .messages import message, rule_template
 from .validation import rejected
@@ -363,14 +363,15 @@ class QueryBuilder:
         rejected_col = self._computed(chain, contributes)
         outputs = {name: col(f"__v{j}") for j, name in enumerate(policy.outputs)}
         facts = {name: col(self.fact_col[name]) for name in policy.facts}
-        numbers = self.calc.outputs if self.calc is not None else {}
+        numbers = dict(self.calc.outputs) if self.calc is not None else {}
+        shown = {n: self.calc.shown_fact(n) for n in formatted_facts(policy)} if self.calc is not None else {}
 
         def text(rule) -> exp.Expression:
             template = rule_template(rule, policy, self.lang)
             if not template:
                 return _str(None)
             try:
-                return message(template, policy, facts, outputs, d, numbers)
+                return message(template, policy, facts, outputs, d, numbers, shown)
             except BackendError as exc:
                 raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
@@ -494,9 +495,11 @@ class QueryBuilder:
         hold is `NATIVE` (left to the native code)."""
         policy = self.policy
         self.calc = None
-        if not any(spec.computed for spec in policy.outputs.values()):
+        expression = expression_facts(policy)
+        shown = formatted_facts(policy)
+        if not any(spec.computed for spec in policy.outputs.values()) and not shown:
             return col("__rejected")
-        used = expression_facts(policy)
+        used = [n for n in policy.facts if n in expression or n in shown]
         columns, flags = [], []
         for name in used:
             spec = policy.facts[name]
