@@ -21,8 +21,9 @@ BATCH_OUTPUTS = (None, "jsonl", "csv", "parquet")
 def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace: bool, backend: str,
              on_error: str, output: str | None, summary, counterfactuals: bool, id_field: str | None,
              input_format: str | None, allow_empty: bool, master: str | None,
-             undeclared: str = "warn-once") -> int | None:
-    """The exit code of a batch run, or None: decide record by record (duckdb only)."""
+             undeclared: str = "warn-once", as_of=None) -> int | None:
+    """The exit code of a batch run, or None: decide record by record (duckdb only).
+    `as_of`: the evaluation date of the run (None: today in the policy's timezone)."""
 
     out_fmt = fmt or format_of_output(output)
     if out_fmt == "json" and fmt is None:
@@ -34,10 +35,10 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
 
             return run_batch(ruleset, paths, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
                              id_field=id_field, input_format=input_format, allow_empty=allow_empty,
-                             undeclared=undeclared)
+                             undeclared=undeclared, as_of=as_of)
         return run_spark(ruleset, paths, master=master, fmt=out_fmt, lang=lang, on_error=on_error, output=output,
                          id_field=id_field, input_format=input_format, allow_empty=allow_empty,
-                         undeclared=undeclared)
+                         undeclared=undeclared, as_of=as_of)
     if fmt in ("csv", "parquet") or input_format == "parquet":
         raise BatchError(f"--{'format ' + fmt if fmt in ('csv', 'parquet') else 'input-format parquet'} is for "
                          "batch runs: JSONL, CSV or Parquet files, without --explain")
@@ -49,7 +50,7 @@ def dispatch(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace
 
 def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None, lang: str | None, on_error: str,
               output: str | None, id_field: str | None, input_format: str | None, allow_empty: bool,
-              undeclared: str = "warn-once") -> int:
+              undeclared: str = "warn-once", as_of=None) -> int:
     """`--backend spark`: `engine.batch.spark.run_eval` (helper H4's runner) decides, writes
     and summarises, with `--undeclared` as the native and DuckDB runners take it; a Spark
     that cannot start, or an input it cannot take, is one line, exit 2."""
@@ -63,6 +64,6 @@ def run_spark(ruleset, paths: list[str], *, master: str | None, fmt: str | None,
     try:
         return sp.run_eval(ruleset, paths, output=output, fmt=fmt, lang=lang, on_error=on_error, id_field=id_field,
                            input_format=input_format, allow_empty=allow_empty, undeclared=undeclared,
-                           echo=lambda line: click.echo(line, err=True), **kwargs)
+                           as_of=as_of, echo=lambda line: click.echo(line, err=True), **kwargs)
     except BackendError as exc:  # SparkUnavailable (no Java, no pyspark), an input Spark cannot take
         raise BatchError(str(exc)) from None

@@ -6,7 +6,8 @@ inp, ...)` makes a DuckDB table of one input in the shape of the SQL contract
 (docs/batch.md): one typed column per declared fact (SQL NULL = absent), `__row` (the
 record's number: its line for JSONL, its record number for CSV and Parquet), the `--id`
 column, `__type_error` (NULL, or the first fact whose raw value is not what SQL can take
-exactly, or `(record)` for a record that is not plain JSON) and `__warn` (the undeclared
+exactly, or `(record)` for a record that is not plain JSON; a date fact's column is a
+DATE, from a `YYYY-MM-DD` text or a Parquet DATE) and `__warn` (the undeclared
 keys of the record, for its warnings).
 
 The staging is conservative: every value it cannot convert exactly as the native reader
@@ -24,7 +25,7 @@ import os
 from typing import NamedTuple
 
 from ..io.records import MAX_DEPTH, MAX_RECORD_BYTES
-from ..language.model import Policy
+from ..language.model import DATE, Policy
 
 BATCH_FORMATS = ("jsonl", "csv", "parquet")
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -162,6 +163,14 @@ def stage(con, policy: Policy, inp: Input, index: int, id_field: str | None, con
     return _stage_parquet(con, policy, inp, index, id_field, control, refuse)
 
 
+def iso_date(text: str) -> str:
+    """Whether a text is a calendar day exactly as the native check takes one: `YYYY-MM-DD`,
+    ten characters, a valid day of years 1 to 9999 (DuckDB reads year 0 as 1 BC). Any other
+    text is flagged: the native check words its error."""
+    return (f"coalesce(regexp_full_match({text}, '[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}') AND {text} >= '0001' "
+            f"AND TRY_CAST({text} AS DATE) IS NOT NULL, false)")
+
+
 def _first_error(checks: list[tuple[str, str]]) -> str:
     """__type_error: the first (in declaration order) fact whose check fails."""
     if not checks:
@@ -225,6 +234,11 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
         elif spec.type == "string":
             cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({v}, '$') END AS {name}")
             bad = f"{t} NOT IN ('VARCHAR', 'NULL')"
+        elif spec.type == DATE:
+            text = f"json_extract_string({v}, '$')"
+            ok = f"({t} = 'VARCHAR' AND {iso_date(text)})"
+            cols.append(f"CASE WHEN {ok} THEN TRY_CAST({text} AS DATE) END AS {name}")
+            bad = f"NOT ({t} = 'NULL' OR {ok})"
         else:
             cols.append(f"CASE WHEN {t} = 'BOOLEAN' THEN CAST({v} AS BOOLEAN) END AS {name}")
             bad = f"{t} NOT IN ('BOOLEAN', 'NULL')"
@@ -314,6 +328,9 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
         elif spec.type == "string":
             cols.append(f"{c} AS {name}")
             ok = f"NOT regexp_matches({c}, {CONTROL})"
+        elif spec.type == DATE:
+            ok = iso_date(c)
+            cols.append(f"CASE WHEN {ok} THEN TRY_CAST({c} AS DATE) END AS {name}")
         else:
             cases = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in _CSV_BOOL.items())
             cols.append(f"CASE lower({c}) {cases} END AS {name}")
@@ -338,7 +355,7 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
     return Staged(table, None, rows, "varchar", warn)
 
 
-_SQL_TYPE = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
+_SQL_TYPE = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN", DATE: "DATE"}
 _INTS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER"}
 _BIG_INTS = {"UBIGINT", "HUGEINT", "UHUGEINT"}
 _FLOATS = {"FLOAT", "DOUBLE"}
@@ -387,6 +404,11 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
             expr, ok = c, f"NOT regexp_matches({c}, {CONTROL})"
         elif spec.type == "boolean" and typ == "BOOLEAN":
             expr, ok = c, "true"
+        elif spec.type == DATE and typ == "DATE":
+            expr, ok = c, "true"
+        elif spec.type == DATE and typ == "VARCHAR":
+            ok = iso_date(c)
+            expr = f"CASE WHEN {ok} THEN TRY_CAST({c} AS DATE) END"
         else:  # a column of another type: every value in it is the native check's to judge
             expr, ok = f"NULL::{_SQL_TYPE[spec.type]}", "false"
         cols.append(f"{expr} AS {name}")

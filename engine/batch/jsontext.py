@@ -75,9 +75,42 @@ def _output_value(policy: Policy, name: str, spec, x: str) -> str:
     # (One that mixes ints and floats is decided natively: `engine.batch.run`.)
     from ..backends.sql.query import number_output_kinds
 
-    if number_output_kinds(policy).get(name) == "int":
+    kind = number_output_kinds(policy).get(name)
+    if kind == "int":
         return f"CAST({x} AS BIGINT)"
+    if kind == "decimal":  # a marker to_json writes as `"\u0001<k>"`, replaced by the decimal's text
+        return f"(chr(1) || {lit(str(list(policy.outputs).index(name)))})"
     return f"CAST({py_float(x)} AS JSON)"
+
+
+# A computed output's value: its normalized plain text, written as a JSON number. (Not a
+# `CAST(… AS JSON)`: DuckDB reads that number as a double, which loses digits.) The struct
+# holds a marker string first; no string of a decision the SQL form writes holds U+0001
+# (records with one are decided natively, `inputs.CONTROL`), so the marker is unambiguous.
+
+def decimal_text(x: str) -> str:
+    """A DECIMAL's normalized plain text: `values.decimal_text` (no trailing zeros, no point
+    without digits after it; a DECIMAL has no -0 and no exponent)."""
+    t = f"CAST({x} AS VARCHAR)"
+    return f"(CASE WHEN contains({t}, '.') THEN rtrim(rtrim({t}, '0'), '.') ELSE {t} END)"
+
+
+def outputs_json(policy: Policy) -> str | None:
+    """The `outputs` column as the JSON text decision JSON holds (computed outputs as their
+    normalized decimal text), for the CSV output; None when `to_json` writes it so already."""
+    if not any(spec.computed and spec.type == "number" for spec in policy.outputs.values()):
+        return None
+    fields = ", ".join(f"{ident(name)} := {_output_value(policy, name, spec, f'outputs.{ident(name)}')}"
+                       for name, spec in policy.outputs.items())
+    return _decimals(policy, f"CAST(to_json(struct_pack({fields})) AS VARCHAR)")
+
+
+def _decimals(policy: Policy, body: str) -> str:
+    for k, (name, spec) in enumerate(policy.outputs.items()):
+        if spec.computed and spec.type == "number":
+            marker = lit('"\\u0001' + str(k) + '"')
+            body = f"replace({body}, {marker}, coalesce({decimal_text('outputs.' + ident(name))}, 'null'))"
+    return body
 
 
 def id_json(id_field: str, kind: str | None) -> str:
@@ -95,14 +128,20 @@ def id_json(id_field: str, kind: str | None) -> str:
 
 
 def decision_json(policy: Policy, *, id_field: str | None = None, id_kind: str | None = None,
-                  warn: str | None = None, warn_const: tuple[str, ...] | None = None) -> str:
+                  warn: str | None = None, warn_const: tuple[str, ...] | None = None,
+                  as_of=None) -> str:
     """The SQL expression of one decision's JSON line, over the decision query's columns
     (and the staged id column, and `warn`: the record's warnings, a list of text).
 
     One `to_json` of a struct per row: the struct of the keys this row has (`messages`,
     `principal_reasons` and `warnings` are there or not), chosen by a CASE over the up to
     eight shapes, so the keys decision_dict omits are never written."""
-    head = ENCODER.encode({"policy": policy.id, "version": policy.version, "policy_digest": policy.digest})[1:-1]
+    fields = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
+    if policy.uses_time:  # the evaluation date, right after the policy's fields (the contract)
+        if as_of is None:
+            raise ValueError("a policy that uses time needs the evaluation date")
+        fields["as_of"] = as_of.isoformat()
+    head = ENCODER.encode(fields)[1:-1]
     outputs = ", ".join(f"{ident(name)} := {_output_value(policy, name, spec, f'outputs.{ident(name)}')}"
                         for name, spec in policy.outputs.items())
     shapes = []
@@ -124,7 +163,7 @@ def decision_json(policy: Policy, *, id_field: str | None = None, id_kind: str |
                 if warn is not None:
                     when.append(f"len({warn}) {'>' if warned else '='} 0")
                 shapes.append(f"WHEN {' AND '.join(when)} THEN CAST(to_json(struct_pack({', '.join(fields)})) AS VARCHAR)")
-    body = f"(CASE {' '.join(shapes)} END)"
+    body = _decimals(policy, f"(CASE {' '.join(shapes)} END)")
     tail = "'}'"
     if warn_const:
         tail = lit(',"warnings":' + ENCODER.encode([warning(k) for k in warn_const]) + "}")

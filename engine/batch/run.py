@@ -15,6 +15,7 @@ path prints it.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import sys
@@ -27,6 +28,7 @@ from .inputs import BatchError, Input, InputsError, NativeOnly, expand, ident, l
 from .jsontext import decision_json, policy_has_control
 from .outputs import copy_to, format_of_output
 from .undeclared import UndeclaredKeys
+from ..backends.sql.decimals import NATIVE
 
 EXIT_OK, EXIT_INPUT, EXIT_INTERNAL = 0, 2, 3
 DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reasons", "messages",
@@ -41,13 +43,47 @@ class Abort(Exception):
         self.code = code
 
 
-def decision_sql(policy, table: str, id_field: str | None, lang: str | None) -> str:
-    """The decision query over the staged table `table`, as DuckDB SQL."""
+def decision_sql(policy, table: str, id_field: str | None, lang: str | None, as_of=None) -> str:
+    """The decision query over the staged table `table`, as DuckDB SQL, on `as_of`."""
     from ..backends.sql import decision_query
 
     query = decision_query(policy, source=table, dialect="duckdb", lang=lang, id_field=id_field,
-                           type_error=True, row=True, null_rejected=False)  # only accepted rows are read
+                           type_error=True, row=True, null_rejected=False,  # only accepted rows are read
+                           as_of=as_of)
     return query.sql(dialect="duckdb")
+
+
+def evaluation_date(policy, as_of: datetime.date | None) -> datetime.date:
+    """The run's one evaluation date: `as_of`, else today in the policy's timezone
+    (`backends.sql.query.today`, the runtime's `semantics.today`), resolved once per run."""
+    if as_of is not None:
+        return as_of
+    from ..backends.sql.query import today
+
+    return today(policy)
+
+
+def native_evaluate(ruleset, data, as_of, **kw):
+    """`evaluate` on the run's evaluation date (when the runtime takes one)."""
+    from ..evaluate import evaluate
+
+    if _TAKES_AS_OF is None:
+        _takes()
+    if _TAKES_AS_OF and ruleset.policy.uses_time:  # as the CLI calls it: only where time matters
+        kw["as_of"] = as_of
+    return evaluate(ruleset, data, **kw)
+
+
+_TAKES_AS_OF = None
+
+
+def _takes() -> None:
+    import inspect
+
+    from ..evaluate import evaluate
+
+    global _TAKES_AS_OF
+    _TAKES_AS_OF = "as_of" in inspect.signature(evaluate).parameters
 
 
 def connect():
@@ -67,11 +103,11 @@ class Checked(NamedTuple):
     extra: tuple = ()  # the record's undeclared keys (a record that reached the fact checks)
 
 
-def native_check(ruleset, rec: Record, id_field: str | None, row: int, undeclared: str = "warn-once") -> Checked:
+def native_check(ruleset, rec: Record, id_field: str | None, row: int, undeclared: str = "warn-once",
+                 as_of=None) -> Checked:
     """One record as `verdict eval` checks and decides it (engine/cli/decide.py): undeclared
     keys ignored without a warning in the decision (`warn-once`, `ignore`) or refused."""
     from ..errors import FactsError
-    from ..evaluate import evaluate
 
     problem, record_id, data = rec.error, None, rec.data
     if problem is None and id_field is not None:
@@ -87,8 +123,8 @@ def native_check(ruleset, rec: Record, id_field: str | None, row: int, undeclare
     facts = ruleset.policy.facts
     extra = tuple(k for k in data if k not in facts)
     try:
-        decision = evaluate(ruleset, data, trace=False, backend="native",
-                            undeclared="refuse" if undeclared == "refuse" else "ignore")
+        decision = native_evaluate(ruleset, data, as_of, trace=False, backend="native",
+                                   undeclared="refuse" if undeclared == "refuse" else "ignore")
     except FactsError as exc:
         return Checked(row, rec.label, "; ".join(p.message for p in exc.problems), extra=extra)
     return Checked(row, rec.label, None, decision, record_id, extra)
@@ -143,14 +179,15 @@ def native_records(policy, con, inp: Input, raw: str | None, rows: list[int]) ->
     return records_parquet(con, inp, raw, rows)
 
 
-def _native_file(ruleset, inp: Input, id_field, allow_empty: bool, undeclared: str) -> tuple[list[Checked], str | None]:
+def _native_file(ruleset, inp: Input, id_field, allow_empty: bool, undeclared: str,
+                 as_of=None) -> tuple[list[Checked], str | None]:
     """A whole input read and decided by the native path; and the input's error, if it
     cannot be read to its end (the records before it are decided)."""
     out = []
     try:
         with open_records(inp.path, ruleset.policy, inp.fmt, allow_empty=allow_empty) as records:
             for n, rec in enumerate(records, 1):
-                out.append(native_check(ruleset, rec, id_field, n, undeclared))
+                out.append(native_check(ruleset, rec, id_field, n, undeclared, as_of))
     except RecordsError as exc:
         return out, str(exc)
     return out, None
@@ -159,8 +196,9 @@ def _native_file(ruleset, inp: Input, id_field, allow_empty: bool, undeclared: s
 # -- the run ----------------------------------------------------------------------------
 
 class Run:
-    def __init__(self, ruleset, *, lang, id_field, on_error, fmt, undeclared="warn-once"):
+    def __init__(self, ruleset, *, lang, id_field, on_error, fmt, undeclared="warn-once", as_of=None):
         self.undeclared = undeclared
+        self.as_of = evaluation_date(ruleset.policy, as_of)  # one evaluation date for the whole run
         self.extra = UndeclaredKeys()  # the natively checked records' undeclared keys
         self.ruleset = ruleset
         self.policy = ruleset.policy
@@ -192,21 +230,23 @@ class Run:
             st = stage(con, policy, inp, k, self.id_field, control=self.native_only,
                        refuse=self.undeclared == "refuse")
         except NativeOnly:
-            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared,
+                                                     self.as_of))
         except InputsError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB cannot read it as we need: the native reader can
             if (inp.fmt == "parquet" or not _is_duckdb_error(exc) or type(exc).__name__ == "InterruptException"
                     or "interrupted" in str(exc).lower()):
                 raise
-            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared))
+            return self._add_native(k, *_native_file(self.ruleset, inp, self.id_field, allow_empty, self.undeclared,
+                                                     self.as_of))
         if st.rows == 0 and not allow_empty:
             empty = EmptyInput(inp.path, "no records (an empty file, a CSV header alone, or an empty list); "
                                          "--allow-empty accepts it")
             self.say((k, 0, 0), f"verdict: {empty}")
             self.stop = (k, 0)
             raise Abort()
-        sql = decision_sql(policy, st.table, self.id_field, self.lang)
+        sql = decision_sql(policy, st.table, self.id_field, self.lang, self.as_of)
         warn = None  # undeclared keys: one warning for the run (as native), none in the decisions
         # A view, not a table: each later query (the rejected rows, the outcome counts, the
         # output) computes only the columns it reads, and the decision columns are computed
@@ -236,7 +276,7 @@ class Run:
         stop_row = None
         if rejected:
             rows = [r for r, _, _ in rejected]
-            checked = [native_check(self.ruleset, rec, self.id_field, row, self.undeclared)
+            checked = [native_check(self.ruleset, rec, self.id_field, row, self.undeclared, self.as_of)
                        for row, rec in native_records(policy, con, inp, st.raw, rows)]
             by_row = {c.row: c for c in checked}
             for row, why, type_error in rejected:
@@ -253,7 +293,7 @@ class Run:
                     self.skipped += 1
                     self.fallback.append((k, row, None, None, None))
                     continue
-                if type_error is None:  # the SQL form rejects what native decides: a bug, never an answer
+                if type_error is None and why != NATIVE:  # the SQL form rejects what native decides: a bug
                     self.say((k, row, 0), f"verdict: {c.label}: internal error: backends disagree: the SQL form "
                                           f"rejects the record (fact `{why}`), the native form decides it")
                     self._part(k, st, warn, row)
@@ -342,7 +382,7 @@ class Run:
     def select_jsonl(self) -> str:
         selects = []
         for k, st, warn, cond in self.parts:
-            line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind)
+            line = decision_json(self.policy, id_field=self.id_field, id_kind=st.id_kind, as_of=self.as_of)
             selects.append(f"SELECT {k} AS __src, __row, {line} AS j FROM __dec_{k} WHERE {cond}")
         if self._ordered():  # one input, all decided in SQL: its table is in __row order already
             return f"SELECT j FROM ({selects[0]})"
@@ -385,6 +425,8 @@ class Run:
             policy = self.policy
             cols += [f"{lit(policy.id)} AS policy", f"{_version_sql(policy.version)} AS version",
                      f"{lit(policy.digest)} AS policy_digest"]
+            if policy.uses_time:  # the evaluation date, after the policy's fields as in JSON
+                cols.append(f"CAST({lit(self.as_of.isoformat())} AS DATE) AS as_of")
             cols += [ident(c) for c in DECISION_COLUMNS]
             selects.append(f"SELECT {k} AS __src, __row, {', '.join(cols)} FROM __dec_{k} WHERE {cond}")
         if selects and col_types is None:
@@ -398,6 +440,7 @@ class Run:
                            f"from_json(j, {lit(struct)}) AS d FROM __fb WHERE {self._stopped_sql()})")
         elif fb:  # every record was decided natively: the columns come from their JSON
             names = (["record_id"] if self.id_field else []) + ["policy", "version", "policy_digest",
+                                                                *(["as_of"] if self.policy.uses_time else []),
                                                                 *DECISION_COLUMNS]
             fields = ", ".join(f"json_extract(j, {lit('$.' + n)}) AS {ident(n)}" for n in names)
             selects.append(f"SELECT __src, __row, {fields} FROM __fb WHERE {self._stopped_sql()}")
@@ -408,8 +451,16 @@ class Run:
         if not flat or col_types is None:
             return f"SELECT * EXCLUDE (__src, __row) FROM ({body}){order}"
         nested = {n for n, t in col_types if t.endswith("[]") or t.startswith("STRUCT")}
-        outs = ", ".join(f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
-                         for n, _ in col_types)
+        from .jsontext import outputs_json
+
+        decimal_outputs = outputs_json(self.policy)  # computed outputs: their decimal text, as in JSON
+
+        def flat_cell(n: str) -> str:
+            if n == "outputs" and decimal_outputs is not None:
+                return f"{decimal_outputs} AS {ident(n)}"
+            return f"CAST(to_json({ident(n)}) AS VARCHAR) AS {ident(n)}" if n in nested else ident(n)
+
+        outs = ", ".join(flat_cell(n) for n, _ in col_types)
         return f"SELECT {outs} FROM ({body}){order}"
 
     def counts(self, output: str | None = None) -> dict[str, int]:
@@ -483,7 +534,7 @@ def _is_duckdb_error(exc: Exception) -> bool:
 
 def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
               id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool = True,
-              undeclared: str = "warn-once") -> int:
+              undeclared: str = "warn-once", as_of: datetime.date | None = None) -> int:
     """Decide every record of every input with the SQL form; see the module docstring.
     Returns the exit code; a failure to write raises OutputError (the `main` group reports it).
     Ctrl-C while DuckDB runs is KeyboardInterrupt, as anywhere (exit 130, `-o` left as it was)."""
@@ -492,7 +543,7 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
     try:
         return _run_batch(ruleset, paths, fmt=fmt, lang=lang, on_error=on_error, output=output, id_field=id_field,
                           input_format=input_format, allow_empty=allow_empty, summary=summary,
-                          undeclared=undeclared)
+                          undeclared=undeclared, as_of=as_of)
     except duckdb.InterruptException:
         raise KeyboardInterrupt from None
     except RuntimeError as exc:  # DuckDB's Python client reports SIGINT during a query so
@@ -503,7 +554,7 @@ def run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, o
 
 def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, on_error: str, output: str | None,
                id_field: str | None, input_format: str | None, allow_empty: bool, summary: bool,
-               undeclared: str) -> int:
+               undeclared: str, as_of: datetime.date | None = None) -> int:
 
     fmt = fmt or format_of_output(output) or "jsonl"
     if fmt == "parquet" and output is None:
@@ -516,7 +567,7 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             click.echo(f"verdict: {output} not written", err=True)
         return EXIT_INPUT
     tty = summary and sys.stderr.isatty()
-    run = Run(ruleset, lang=lang, id_field=id_field, on_error=on_error, fmt=fmt, undeclared=undeclared)
+    run = Run(ruleset, lang=lang, id_field=id_field, on_error=on_error, fmt=fmt, undeclared=undeclared, as_of=as_of)
     code = EXIT_OK
     try:
         for k, inp in enumerate(inputs):

@@ -145,7 +145,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "verdict", co
 from .spark_frames import _SPARK_TYPES, _ident, _view, decide_dataframe, java_text_differs, message_names, query_text  # noqa: F401
 from .spark_inputs import (Staged, _csv_header, _Input, _native_lines, _native_outcome, _native_record,
                            stage_inputs)
-from .spark_outputs import _PARQUET_KEYS, JsonlEncoder, _csv_cell, _ParquetSink, _python_text_safe, output_format  # noqa: F401
+from .spark_outputs import _PARQUET_KEYS, JsonlEncoder, output_keys, _csv_cell, _ParquetSink, _python_text_safe, output_format  # noqa: F401
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -231,7 +231,7 @@ DECISION_COLUMNS = ("outcome", "outcome_known", "adverse", "decided_by", "reason
 
 
 def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_format=None, allow_empty=False,
-                 work_dir: str | None = None, undeclared: str = "warn-once") -> SparkRun:
+                 work_dir: str | None = None, undeclared: str = "warn-once", as_of=None) -> SparkRun:
     """Stage, decide in Spark, recheck natively what Spark was not sure of (`undeclared`:
     `--undeclared`; with "refuse" a record with an undeclared key is rechecked, and so
     refused with native's message). The decisions
@@ -245,8 +245,11 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
 
     from ..io.records import EmptyInput
 
+    from .run import evaluation_date
+
     policy = ruleset.policy
-    run = SparkRun(encoder=JsonlEncoder(policy), id_field=id_field)
+    as_of = evaluation_date(policy, as_of)  # one evaluation date for the whole run
+    run = SparkRun(encoder=JsonlEncoder(policy, as_of), id_field=id_field)
     t0 = time.perf_counter()
     staged = stage_inputs(spark, policy, paths, input_format=input_format, id_field=id_field,
                           refuse=undeclared == "refuse")
@@ -262,7 +265,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
     facts = staged.facts.selectExpr(
         *[_ident(n) for n in policy.facts], "`__row`", "`__type_error`",
         f"named_struct('x', `__extra`, 'id', `__id`, 'int', `__id_int`) AS {_ident(_EXTRA)}")
-    sql = query_text(policy, _view(facts), lang=lang, id_field=_EXTRA, row=True, type_error=True)
+    sql = query_text(policy, _view(facts), lang=lang, id_field=_EXTRA, row=True, type_error=True, as_of=as_of)
     decided = spark.sql(sql)
     # The outputs struct as one column per output: a struct whose fields Spark declares
     # non-nullable cannot be NULL (a rejected row) in Arrow's form.
@@ -281,7 +284,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
         shown = message_names(policy)
         # number outputs a message shows: Spark wrote their text the Java way (java_text_differs)
         shown_outputs = [f"__o_{i}" for i, (n, spec) in enumerate(policy.outputs.items())
-                         if n in shown and spec.type == "number" and n not in policy.facts]
+                         if n in shown and spec.type == "number" and n not in policy.facts and not spec.computed]
         pending: list[int] = []
         for path in run.files():
             table = pq.read_table(path, columns=["__row", "__rejected", *shown_outputs])
@@ -291,7 +294,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
                 if rej is not None or run.encoder.mixed or any(o[k] is not None and not _python_text_safe(o[k]) for o in outputs):
                     pending.append(row)
         if pending:
-            _recheck(spark, ruleset, staged, run, pending, lang, id_field, undeclared)
+            _recheck(spark, ruleset, staged, run, pending, lang, id_field, undeclared, as_of)
         run.seconds["recheck"] = time.perf_counter() - t1
     except BaseException:
         run.close()
@@ -300,7 +303,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
 
 
 def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang, id_field,
-             undeclared: str = "warn-once") -> None:
+             undeclared: str = "warn-once", as_of=None) -> None:
     """The records Spark rejected or was not sure of, read again from their files and
     decided (or rejected, with the native message) by the native path."""
     policy = ruleset.policy
@@ -324,7 +327,7 @@ def _recheck(spark, ruleset, staged: Staged, run: SparkRun, pending: list, lang,
             if rec is None:  # a line native skips (blank by Python's reckoning)
                 run.native[row] = None
                 continue
-            text, problem, decision, keys = _native_outcome(ruleset, rec, id_field, lang, undeclared)
+            text, problem, decision, keys = _native_outcome(ruleset, rec, id_field, lang, undeclared, as_of)
             if problem is not None:
                 run.native[row] = (rec.label, None, problem, None, (), keys)
             else:
@@ -361,7 +364,7 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
              on_error: str = "fail", id_field: str | None = None, input_format: str | None = None,
              allow_empty: bool = False, master: str = DEFAULT_MASTER, summary: bool = True,
              echo: Callable[[str], None] | None = None, spark=None, work_dir: str | None = None,
-             undeclared: str = "warn-once") -> int:
+             undeclared: str = "warn-once", as_of=None) -> int:
     """`verdict eval --backend spark`: decide files in Spark, write the decisions (JSONL,
     Parquet or CSV, by `fmt` or the suffix of `output`; stdout for JSONL or CSV without
     `output`) atomically, report problems on stderr as native does (in input order), print
@@ -384,7 +387,7 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
         spark = spark_session(master)
     try:
         run = decide_files(spark, ruleset, paths, lang=lang, id_field=id_field, input_format=input_format,
-                           allow_empty=allow_empty, work_dir=work_dir, undeclared=undeclared)
+                           allow_empty=allow_empty, work_dir=work_dir, undeclared=undeclared, as_of=as_of)
     except RecordsError as exc:
         say(f"verdict: {exc}")
         if output:
@@ -408,8 +411,9 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
     extra = UndeclaredKeys()  # for `--undeclared warn-once`: the run's one warning
     skipped = 0
     failed = False
-    parquet = _ParquetSink(output, id_field) if kind == "parquet" else None
-    keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+    dated = "as_of" in run.encoder.head  # a policy that uses time: its as_of column, after the policy's
+    parquet = _ParquetSink(output, id_field, dated) if kind == "parquet" else None
+    keys = (["record_id"] if id_field else []) + output_keys(dated)
     try:
         with (open_output(output) if parquet is None else nullcontext()) as sink:
             if kind == "csv":

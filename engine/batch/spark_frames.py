@@ -11,7 +11,14 @@ from ..errors import BackendError
 
 
 _EXACT = 2 ** 53
-_SPARK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN"}
+_SPARK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN", "date": "DATE"}
+
+
+def iso_date(text: str) -> str:
+    """Whether a text is a calendar day exactly as the native check takes one (`YYYY-MM-DD`,
+    years 1 to 9999, a real day): `engine.batch.inputs.iso_date` in Spark SQL."""
+    return (f"coalesce({text} RLIKE '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' AND {text} >= '0001' "
+            f"AND try_cast({text} AS DATE) IS NOT NULL, false)")
 
 # -- SQL text helpers (identifiers are validated fact names, literals quoted here) ----------
 
@@ -52,13 +59,14 @@ def _view(df) -> str:
     return name
 
 
-def query_text(policy, view: str, *, lang=None, id_field=None, row=False, type_error=False) -> str:
-    """The decision query (`engine.backends.sql.decision_query`) as Spark SQL over `view`."""
+def query_text(policy, view: str, *, lang=None, id_field=None, row=False, type_error=False, as_of=None) -> str:
+    """The decision query (`engine.backends.sql.decision_query`) as Spark SQL over `view`,
+    on the evaluation date `as_of`."""
     from ..backends.sql import decision_query
     from ..backends.sql.dialects import render
 
     q = decision_query(policy, source=view, dialect="spark", lang=lang, id_field=id_field,
-                       row=row, type_error=type_error)
+                       row=row, type_error=type_error, as_of=as_of)
     return render(q, "spark", pretty=False)
 
 
@@ -78,6 +86,12 @@ def typed_column(spec, col: str, dtype: str) -> tuple[str, str | None]:
         return (col, None) if dtype == "boolean" else (f"CAST(NULL AS {sql_type})", wrong)
     if spec.type == "string":
         return (col, None) if dtype == "string" else (f"CAST(NULL AS {sql_type})", wrong)
+    if spec.type == "date":  # a DATE column, or texts `YYYY-MM-DD` (any other: native's message)
+        if dtype == "date":
+            return col, None
+        if dtype == "string":
+            return f"CASE WHEN {iso_date(col)} THEN try_cast({col} AS DATE) END", f"{col} IS NOT NULL AND NOT {iso_date(col)}"
+        return f"CAST(NULL AS {sql_type})", wrong
     if dtype in _INTEGRAL:
         return f"CAST({col} AS {sql_type})", None
     if spec.type == "number" and dtype in _FLOATING:

@@ -10,7 +10,8 @@ from typing import Iterable
 
 from ..errors import BackendError
 
-from .spark_frames import _EXACT, _SPARK_TYPES, _ident, _lit, _path, java_text_differs, message_names, typed_column
+from .spark_frames import (_EXACT, _SPARK_TYPES, _ident, _lit, _path, iso_date, java_text_differs, message_names,
+                           typed_column)
 
 
 # -- staging files -------------------------------------------------------------------------
@@ -151,6 +152,9 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool 
             ok = f"{t} = 'BOOLEAN'"
         elif spec.type == "string":
             ok = f"{t} = 'STRING'"
+        elif spec.type == "date":  # a text `YYYY-MM-DD`; any other value: native's message
+            ok = f"({t} = 'STRING' AND {iso_date(value)})"
+            value = f"try_cast({value} AS DATE)"
         elif spec.type == "integer":
             # 720 and 720.0 (a DECIMAL of scale 0 once parsed) are the integer 720, as native
             ok = f"({t} = 'BIGINT' OR {t} RLIKE '^DECIMAL\\\\([0-9]+,0\\\\)$')"
@@ -179,7 +183,7 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool 
     return typed.selectExpr(*sel)
 
 
-_VARIANT_TYPES = {"integer": "bigint", "string": "string", "boolean": "boolean"}
+_VARIANT_TYPES = {"integer": "bigint", "string": "string", "boolean": "boolean", "date": "string"}
 
 
 def _csv_header(path: str) -> list[str]:
@@ -223,6 +227,8 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged,
         cell = f"try_element_at(__c, {index[name] + 1})"
         if spec.type == "string":
             ok, value = "true", cell
+        elif spec.type == "date":
+            ok, value = iso_date(cell), f"try_cast({cell} AS DATE)"
         elif spec.type == "boolean":
             low = f"lower({cell})"
             ok = f"{low} IN ('true', '1', 'yes', 'false', '0', 'no')"
@@ -395,14 +401,14 @@ def _native_record(inp: _Input, line: int, raw: bytes, policy, header: list | No
         return Record(label, error=str(exc))
 
 
-def _native_outcome(ruleset, rec, id_field: str | None, lang, undeclared: str):
+def _native_outcome(ruleset, rec, id_field: str | None, lang, undeclared: str, as_of=None):
     """(json line or None, problem or None, decision or None, the record's undeclared keys)
     for one record, as `verdict eval` checks and decides it: the DuckDB runner's
     `engine.batch.run.native_check`, so both runners recheck alike."""
     from ..explain.render import to_json
     from .run import native_check
 
-    c = native_check(ruleset, rec, id_field, 0, undeclared)
+    c = native_check(ruleset, rec, id_field, 0, undeclared, as_of)
     if c.problem is not None:
         return None, c.problem, None, c.extra
     return to_json(c.decision, lang, trace=False, indent=None, record_id=c.record_id), None, c.decision, c.extra

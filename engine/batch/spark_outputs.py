@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from ..language.values import decimal_text
+
 
 # -- encoding ------------------------------------------------------------------------------
 
@@ -17,11 +19,17 @@ class JsonlEncoder:
     """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
     native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
 
-    def __init__(self, policy):
+    def __init__(self, policy, as_of=None):
         from ..explain.render import _encoder
 
         self.encode = _encoder(None).encode
         self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
+        if policy.uses_time:  # the evaluation date, after the policy's fields (as native writes)
+            self.head["as_of"] = as_of.isoformat()
+        # computed outputs (Decimals): their normalized plain text as a JSON number, put in
+        # for a marker string (U+0001 is in no string a decision the SQL form makes holds)
+        self.decimals = [(n, f"\x01{k}", f'"\\u0001{k}"') for k, (n, spec) in enumerate(policy.outputs.items())
+                         if spec.computed and spec.type == "number"]
         from ..backends.sql.query import number_output_kinds
 
         # A number output whose default and values are all ints is an int in native (JSON
@@ -51,6 +59,11 @@ class JsonlEncoder:
         for n in self.int_outputs:
             if outputs[n] is not None:
                 outputs[n] = int(outputs[n])
+        texts = []
+        for n, marker, encoded in self.decimals:
+            if outputs[n] is not None:
+                texts.append((encoded, decimal_text(outputs[n])))
+                outputs[n] = marker
         d["outputs"] = outputs
         d["missing_facts"] = r["missing_facts"]
         d["undetermined_rules"] = r["undetermined_rules"]
@@ -58,7 +71,10 @@ class JsonlEncoder:
         # stderr (`--undeclared`), never per decision
         if record_id is not None:
             d = {"record_id": record_id, **d}
-        return self.encode(d)
+        line = self.encode(d)
+        for encoded, text in texts:
+            line = line.replace(encoded, text, 1)
+        return line
 
 
 # -- outputs ----------------------------------------------------------------------------------
@@ -81,16 +97,22 @@ _PARQUET_KEYS = ["policy", "version", "policy_digest", "outcome", "outcome_known
                  "undetermined_rules"]
 
 
+def output_keys(dated: bool) -> list[str]:
+    """The columns of a CSV or Parquet output: `as_of` after the policy's fields when the
+    policy uses time (as the DuckDB runner writes them)."""
+    return _PARQUET_KEYS[:3] + ["as_of"] + _PARQUET_KEYS[3:] if dated else list(_PARQUET_KEYS)
+
+
 class _ParquetSink:
     """Decisions (their JSON objects, parsed back from the lines: one source of truth) as
     Parquet columns, lists and structs where JSON has arrays and objects, written in
     row groups as they come."""
 
-    def __init__(self, path: str, id_field: str | None):
+    def __init__(self, path: str, id_field: str | None, dated: bool = False):
         from ..io.files import PathTarget
 
         self.target = PathTarget(path)
-        self.keys = (["record_id"] if id_field else []) + _PARQUET_KEYS
+        self.keys = (["record_id"] if id_field else []) + output_keys(dated)
         self.buffer: list[dict] = []
         self.writer = None
 

@@ -3,8 +3,10 @@
 The per-record backend of `verdict test/explain --backend duckdb`: `evaluate.checked_matches`
 compares its matches with the native form's, as it does durable's. It runs `match_query`
 (the strata of the decision query, no validation: the facts are already normalized) over
-a relation of parameters (one row), or over a temporary table (`rule_matches_many`). The
-query text is rendered once per backend; one connection per backend, behind a lock.
+a relation of parameters (one row), or over a temporary table (`rule_matches_many`), on an
+evaluation date (`as_of`, as the other backends take it: relative dates are DATE literals
+in the query). The query text is rendered once per backend and evaluation date; one
+connection per backend, behind a lock. Date facts are DATE parameters.
 
 Limits (`SqlLimitError`, a BackendError: refused, never decided wrongly): an integer fact
 beyond ±(2^63-1), and an integer in a number fact that no double equals (beyond 2^53 and
@@ -19,11 +21,19 @@ import threading
 from sqlglot import exp
 
 from ...errors import BackendUnavailable, SqlLimitError
-from ...language.model import Policy
+from ...language.model import Operand, Policy, RelativeDate
 from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
 from .literals import INT_MAX, INT_MIN, sql_type
-from .query import match_query
+from .query import match_query, today
+
+
+def check_as_of(as_of) -> None:
+    """An evaluation date is a `datetime.date` (not a datetime), or None."""
+    import datetime
+
+    if as_of is not None and as_of.__class__ is not datetime.date:
+        raise ValueError(f"as_of must be a datetime.date (a calendar day), got {type(as_of).__name__} {as_of!r}")
 
 INSTALL_HINT = "pip install 'verdict-policy[duckdb]'"
 
@@ -71,31 +81,54 @@ class SqlBackend:
         self._names = list(policy.facts)
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:")
-        columns = [exp.Cast(this=exp.Placeholder(), to=dtype("BIGINT")).as_(ident("__row"), quoted=True)]
-        columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(policy.facts[n].type))).as_(ident(n), quoted=True)
-                    for n in self._names]
-        self._one = render(match_query(policy, source=exp.select(*columns), row=True), "duckdb", pretty=False)
         defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
                                                   for n in self._names])
         self._con.execute(f'CREATE TEMPORARY TABLE "facts" ({defs})')
-        self._many = render(match_query(policy, source="facts", row=True), "duckdb", pretty=False) + ' ORDER BY "__row"'
         self._marks = ", ".join("?" for _ in range(len(self._names) + 1))
+        # The query texts per evaluation date (relative dates are DATE literals in them)
+        self._dated = any(isinstance(o.value, RelativeDate) for r in policy.rules for leaf in r.leaves
+                          for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,))
+                          if isinstance(o, Operand))
+        self._texts: dict = {}
+
+    def _queries(self, as_of) -> tuple[str, str]:
+        """(the one-row query, the temporary-table query) on `as_of`, rendered once each."""
+        if self._dated:
+            check_as_of(as_of)
+            key = as_of if as_of is not None else today(self.policy)
+        else:
+            key = None
+        found = self._texts.get(key)
+        if found is None:
+            columns = [exp.Cast(this=exp.Placeholder(), to=dtype("BIGINT")).as_(ident("__row"), quoted=True)]
+            columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(self.policy.facts[n].type))).as_(
+                ident(n), quoted=True) for n in self._names]
+            one = render(match_query(self.policy, source=exp.select(*columns), row=True, as_of=key), "duckdb",
+                         pretty=False)
+            many = render(match_query(self.policy, source="facts", row=True, as_of=key), "duckdb",
+                          pretty=False) + ' ORDER BY "__row"'
+            found = self._texts[key] = (one, many)
+        return found
 
     def _params(self, row: int, facts: dict) -> list:
         return [row] + [sql_value(self.policy, n, facts.get(n)) for n in self._names]
 
-    def rule_matches(self, facts: dict) -> tuple:
+    def rule_matches(self, facts: dict, as_of=None) -> tuple:
+        """Every rule's match on the evaluation date `as_of` (None: today in the policy's
+        timezone; only relative dates read it)."""
         params = self._params(1, facts)
         with self._lock:
-            found = self._con.execute(self._one, params).fetchone()
+            one, _ = self._queries(as_of)
+            found = self._con.execute(one, params).fetchone()
         return tuple(found[1:])
 
-    def rule_matches_many(self, records: list[dict]) -> list[tuple]:
+    def rule_matches_many(self, records: list[dict], as_of=None) -> list[tuple]:
         rows = [self._params(n, facts) for n, facts in enumerate(records, 1)]
         if not rows:
             return []
         with self._lock:
+            _, many = self._queries(as_of)
             self._con.execute('DELETE FROM "facts"')
             self._con.executemany(f'INSERT INTO "facts" VALUES ({self._marks})', rows)
-            found = self._con.execute(self._many).fetchall()
+            found = self._con.execute(many).fetchall()
         return [tuple(r[1:]) for r in found]

@@ -19,6 +19,7 @@ ELSE FALSE END`): under Kleene logic a missing fact makes it unknown, never fals
 
 from __future__ import annotations
 
+import datetime
 import math
 from fractions import Fraction
 
@@ -31,7 +32,7 @@ INT_MAX = 2**63 - 1
 INT_MIN = -INT_MAX  # the staged range is symmetric, as durable's: -2^63 is refused at staging
 MAX_DOUBLE = Fraction(1.7976931348623157e308)
 
-SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
+SQL_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN", "date": "DATE"}
 
 
 def sql_type(ftype: str) -> str:
@@ -53,6 +54,8 @@ def literal(ftype: str, value) -> exp.Expression:
         return exp.Boolean(this=bool(value))
     if ftype == "string":
         return exp.Literal.string(value)
+    if ftype == "date":
+        return date_literal(value)
     if ftype == "integer":
         value = int(value)
         if not INT_MIN <= value <= INT_MAX:
@@ -64,6 +67,14 @@ def literal(ftype: str, value) -> exp.Expression:
             raise SqlLimitError(f"the integer {value} has no exact double")
         value = as_float
     return double(value)
+
+
+def date_literal(value: datetime.date) -> exp.Expression:
+    """A calendar day as `CAST('YYYY-MM-DD' AS DATE)`: the one spelling every dialect reads
+    alike (a bare `DATE '…'` is not Spark's nor BigQuery's everywhere)."""
+    if type(value) is not datetime.date:
+        raise BackendError(f"a date value must be a calendar day, got `{value!r}`")
+    return exp.Cast(this=exp.Literal.string(value.isoformat()), to=dtype("DATE"))
 
 
 def constant(column: exp.Expression, value: bool) -> exp.Expression:
@@ -141,6 +152,8 @@ def compare_value(ftype: str, column: exp.Expression, op: str, value) -> exp.Exp
         return compare_integer(column, op, value)
     if ftype == "number":
         return compare_number(column, op, value)
+    if ftype == "date":  # DATE against a DATE literal: exact in every dialect
+        return _cmp(op, column, date_literal(value))
     if op not in ("eq", "ne"):
         raise BackendError(f"`{op}` on a {ftype} fact")
     return _cmp(op, column, literal(ftype, value))

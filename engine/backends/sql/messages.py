@@ -7,7 +7,10 @@ each `{name}` becomes the value's text in the TEXT style of `language.values.for
 
 - a fact present in the row (after defaults), else an output of that name, else a
   threshold (formatted here, at compile time), else `?` (a missing optional fact);
-- strings bare, booleans `true`/`false`, integers in decimal;
+- strings bare, booleans `true`/`false`, integers in decimal, dates ISO (`2026-01-31`),
+  computed outputs (DECIMAL) as their normalized plain text (`decimals.plain_text`);
+- with a format spec (`{x:,.2f}`, `templates.Field.spec`), integers and decimals as
+  Python's `format` writes them (`decimals.formatted`); a double with one is refused;
 - doubles: an integral value below 1e15 in magnitude as an integer (`700`, and `0` for
   -0.0), any other as Python's `repr` (shortest round-trip text: `0.1`, `1e+16`,
   `1000000000000000.0`). DuckDB's `CAST(x AS VARCHAR)` writes exactly `repr` (measured on
@@ -27,13 +30,17 @@ explainer uses.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlglot import exp
 
+from ...errors import SqlLimitError
 from ...language.model import Policy, Rule
 from ...language.templates import pick_language, template_parts
 from ...language.values import format_value
+from .decimals import Num, formatted, integer_num, plain_text
 from .dialects import dtype
-from .literals import double
+from .literals import INT_MAX, INT_MIN, double
 
 
 def rule_template(rule: Rule, policy: Policy, lang: str | None) -> str | None:
@@ -55,7 +62,7 @@ def text_of(ftype: str, value: exp.Expression, dialect: str) -> exp.Expression:
     if ftype == "boolean":
         return exp.Case(ifs=[exp.If(this=value.copy(), true=exp.Literal.string("true")),
                              exp.If(this=exp.Not(this=value.copy()), true=exp.Literal.string("false"))])
-    if ftype == "integer":
+    if ftype in ("integer", "date"):  # a DATE's text is ISO `YYYY-MM-DD` in every executed dialect
         return _varchar(value.copy())
     default = _varchar(value.copy())
     if dialect == "spark":
@@ -123,23 +130,72 @@ def _is_text(e: exp.Expression) -> bool:
     return isinstance(e, exp.Literal) and e.is_string
 
 
+def _field_spec(part) -> str:
+    """A placeholder's format spec (`templates.Field.spec`; "" for a plain name)."""
+    return getattr(part, "spec", "") or ""
+
+
+def format_constant(value, spec: str) -> str:
+    """A threshold's text with a format spec, at compile time: `values.format_field`."""
+    from ...language import values
+
+    field = getattr(values, "format_field", None)
+    if field is not None:
+        return field(value, spec)
+    if not spec:
+        return format_value(value)
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise SqlLimitError(f"the format `{spec}` of `{value!r}`")
+    return format(value, spec)
+
+
+def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None, what: str) -> exp.Expression:
+    """The text of a formatted placeholder: a decimal (computed output) or an integer; a
+    double with a format is refused (its digits would be rounded from its binary value,
+    which SQL does not see)."""
+    if number is not None:
+        return formatted(Num(value.copy(), number.lo, number.hi, number.scale), spec)
+    if ftype == "integer":
+        return formatted(integer_num(value.copy(), INT_MIN, INT_MAX), spec)
+    raise SqlLimitError(f"the format `{{{what}:{spec}}}` of a {ftype} value")
+
+
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
-            outputs: dict[str, exp.Expression], dialect: str) -> exp.Expression:
-    """The rendered template as an SQL text expression (never NULL)."""
+            outputs: dict[str, exp.Expression], dialect: str,
+            numbers: dict[str, Num] | None = None, shown: dict[str, Num] | None = None) -> exp.Expression:
+    """The rendered template as an SQL text expression (never NULL). `numbers`: the
+    computed outputs' decimal values (`computed.Calculator.outputs`); `shown`: the decimal
+    values of the number facts shown with a format (`computed.formatted_facts`)."""
+    numbers, shown = numbers or {}, shown or {}
     parts = template_parts(template)
     pieces: list[exp.Expression] = []
     if parts[0]:
         pieces.append(exp.Literal.string(parts[0]))
     for i in range(1, len(parts), 2):
-        name = parts[i]
+        name = str(parts[i])
+        spec = _field_spec(parts[i])
         if name in outputs:
-            fallback: exp.Expression = text_of(policy.outputs[name].type, outputs[name], dialect)
+            out = policy.outputs[name]
+            computed = numbers.get(name) if out.computed else None
+            if spec:
+                fallback: exp.Expression = _formatted(out.type, outputs[name], spec, computed, name)
+            elif computed is not None:
+                fallback = plain_text(Num(outputs[name].copy(), computed.lo, computed.hi, computed.scale))
+            else:
+                fallback = text_of(out.type, outputs[name], dialect)
         elif name in policy.thresholds:
-            fallback = exp.Literal.string(format_value(policy.thresholds[name].value))
+            fallback = exp.Literal.string(format_constant(policy.thresholds[name].value, spec))
         else:
             fallback = exp.Literal.string("?")
         if name in facts:
-            piece = exp.Coalesce(this=text_of(policy.facts[name].type, facts[name], dialect), expressions=[fallback])
+            ftype = policy.facts[name].type
+            if spec and name in shown:
+                value = formatted(shown[name], spec)
+            elif spec:
+                value = _formatted(ftype, facts[name], spec, None, name)
+            else:
+                value = text_of(ftype, facts[name], dialect)
+            piece = exp.Coalesce(this=value, expressions=[fallback])
         else:
             piece = fallback
         pieces.append(piece)

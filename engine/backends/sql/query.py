@@ -29,16 +29,21 @@ agreement tests compare them field by field.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlglot import exp
 
-from ...errors import BackendError
+from ...errors import BackendError, SqlLimitError
 from ...language.conditions import fold
-from ...language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
-from ...runtime.semantics import Plan, operand_value
+from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
+                                RelativeDate)
+from ...runtime.semantics import Plan
+from . import decimals as dec
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
-from .literals import INT_MAX, compare_in, compare_value, literal, sql_type
+from .computed import Calculator, expression_facts, fact_decimal, formatted_facts
+from .literals import INT_MAX, INT_MIN, compare_in, compare_value, literal, sql_type
 from .messages import message, rule_template
 from .validation import rejected
 
@@ -118,11 +123,40 @@ def _source(source) -> exp.Expression:
     return table.as_(ident("__src"))
 
 
-class QueryBuilder:
-    """One policy's decision query (or its matches-only part) for one dialect."""
+def today(policy: Policy) -> datetime.date:
+    """The calendar day now in the policy's timezone: the evaluation date when none is given
+    (the runtime's `semantics.today`, so every path agrees on "today")."""
+    from ...runtime import semantics
 
-    def __init__(self, policy: Policy, dialect: str = "duckdb", lang: str | None = None):
+    if hasattr(semantics, "today"):
+        return semantics.today(policy.timezone)
+    from zoneinfo import ZoneInfo
+
+    return datetime.datetime.now(ZoneInfo(policy.timezone or "UTC")).date()
+
+
+def _resolved(value, as_of: datetime.date):
+    """An operand's value with a relative date (`{days_ago: N}`) resolved on `as_of`: the
+    query holds the day itself as a DATE literal, never CURRENT_DATE (a query run twice, or
+    on another engine's clock, decides the same)."""
+    return value.on(as_of) if isinstance(value, RelativeDate) else value
+
+
+def operand_value(leaf: Comparison, as_of: datetime.date):
+    """`semantics.operand_value` with relative dates resolved on `as_of`."""
+    if leaf.op == "between":
+        return (_resolved(leaf.operand[0].value, as_of), _resolved(leaf.operand[1].value, as_of))
+    return _resolved(leaf.operand.value, as_of)
+
+
+class QueryBuilder:
+    """One policy's decision query (or its matches-only part) for one dialect, on one
+    evaluation date (`as_of`; None: today in the policy's timezone)."""
+
+    def __init__(self, policy: Policy, dialect: str = "duckdb", lang: str | None = None,
+                 as_of: datetime.date | None = None):
         self.policy = policy
+        self.as_of = as_of if as_of is not None else today(policy)
         self.dialect = check_dialect(dialect)
         self.lang = lang
         self.plan = Plan(policy)
@@ -193,7 +227,10 @@ class QueryBuilder:
         if leaf.kind == "fact":
             spec = self.policy.facts[leaf.subject]
             column = col(self.fact_col[leaf.subject])
-            value = operand_value(leaf)
+            if leaf.op == PRESENCE_OP:  # never unknown: IS NULL is TRUE or FALSE, never NULL
+                test = exp.Is(this=column, expression=exp.Null())
+                return test if leaf.operand.value is True else exp.Not(this=exp.Paren(this=test))
+            value = operand_value(leaf, self.as_of)
             if leaf.op in ("in", "not_in"):
                 return compare_in(spec.type, column, value, leaf.op == "not_in")
             if leaf.op == "between":
@@ -202,7 +239,7 @@ class QueryBuilder:
             return compare_value(spec.type, column, leaf.op, value)
         if leaf.kind == SUBJECT_OUTCOME:
             outcome, known = col(f"__o{stratum}"), col(f"__k{stratum}")
-            value = operand_value(leaf)
+            value = operand_value(leaf, self.as_of)
             if leaf.op in ("in", "not_in"):
                 test = compare_in("string", outcome, value, leaf.op == "not_in")
             else:
@@ -212,7 +249,7 @@ class QueryBuilder:
         if leaf.kind in (SUBJECT_FLAG, SUBJECT_RULE):
             subject = col(self._flag_col(stratum, leaf.subject)) if leaf.kind == SUBJECT_FLAG \
                 else col(f"__m_{self.plan.rule_index[leaf.subject]}")
-            operand = operand_value(leaf)
+            operand = operand_value(leaf, self.as_of)
             if leaf.op not in ("eq", "ne") or not isinstance(operand, bool):
                 raise BackendError(f"a `{leaf.kind}` condition with `{leaf.op}`")
             cls = exp.EQ if leaf.op == "eq" else exp.NEQ
@@ -267,8 +304,8 @@ class QueryBuilder:
         for stratum in self.policy.strata:
             for i in stratum:
                 for leaf in self.policy.rules[i].leaves:
-                    if leaf.kind == "fact":
-                        u = leaf.subject in nullable
+                    if leaf.kind == "fact":  # a presence test is never unknown
+                        u = leaf.subject in nullable and leaf.op != PRESENCE_OP
                     elif leaf.kind == SUBJECT_RULE:
                         u = plan.rule_index[leaf.subject] in unknown
                     elif leaf.kind == SUBJECT_FLAG:
@@ -316,17 +353,27 @@ class QueryBuilder:
 
         values = []
         for j, name in enumerate(policy.outputs):
+            if policy.outputs[name].computed:
+                continue
             try:
                 values.append((f"__v{j}", self._output(name, contributes)))
             except BackendError as exc:
                 raise type(exc)(f"output `{name}`: {exc}") from None
         chain.add(values)
+        rejected_col = self._computed(chain, contributes)
         outputs = {name: col(f"__v{j}") for j, name in enumerate(policy.outputs)}
         facts = {name: col(self.fact_col[name]) for name in policy.facts}
+        numbers = dict(self.calc.outputs) if self.calc is not None else {}
+        shown = {n: self.calc.shown_fact(n) for n in formatted_facts(policy)} if self.calc is not None else {}
 
         def text(rule) -> exp.Expression:
             template = rule_template(rule, policy, self.lang)
-            return message(template, policy, facts, outputs, d) if template else _str(None)
+            if not template:
+                return _str(None)
+            try:
+                return message(template, policy, facts, outputs, d, numbers, shown)
+            except BackendError as exc:
+                raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
         reason_fields = [("code", "VARCHAR"), ("rule", "VARCHAR"), ("message", "VARCHAR")]
         reason_type = struct_type(d, reason_fields)
@@ -419,8 +466,8 @@ class QueryBuilder:
                                 reason_type)),
             ("flags", compact(d, [_case([(_or([_true(col(f"__m_{i}")) for i in plan.flag_setters[f]]),
                                           exp.Literal.string(f))]) for f in sorted(plan.flag_setters)], varchar)),
-            ("outputs", struct(d, [(name, outputs[name].copy(), sql_type(spec.type))
-                                   for name, spec in policy.outputs.items()]) if policy.outputs else None),
+            ("outputs", struct(d, [self._output_field(name, outputs[name]) for name in policy.outputs])
+             if policy.outputs else None),
             ("missing_facts", compact(d, [_case([(_null(col(self.fact_col[n])), exp.Literal.string(n))])
                                           for n in policy.facts if n in nullable], varchar)),
             ("undetermined_rules", compact(d, [_case([(_null(col(f"__m_{r.index}")), exp.Literal.string(r.id))])
@@ -428,9 +475,9 @@ class QueryBuilder:
         ]
         if matches:
             columns += [(f"__m_{r.index}", col(f"__m_{r.index}")) for r in rules]
-        ok = _null(col("__rejected"))
-        out = [col(c).as_(ident(c), quoted=True) for c in passthrough] + [col("__rejected").as_(ident("__rejected"),
-                                                                                                 quoted=True)]
+        ok = _null(rejected_col.copy())
+        out = [col(c).as_(ident(c), quoted=True) for c in passthrough] + [rejected_col.as_(ident("__rejected"),
+                                                                                            quoted=True)]
         for name, e in columns:
             if e is None:  # no outputs declared: SQL has no empty struct (docs/backends.md)
                 e = exp.Cast(this=exp.Null(), to=dtype("VARCHAR"))
@@ -438,6 +485,95 @@ class QueryBuilder:
                 continue
             out.append((_case([(ok.copy(), e)]) if null_rejected else e).as_(ident(name), quoted=True))
         return exp.select(*out).from_(exp.Subquery(this=chain.tree, alias=exp.TableAlias(this=ident("__decision"))))
+
+    # -- computed outputs (`computed`, `decimals`) ------------------------------------------
+
+    def _computed(self, chain: _Chain, contributes) -> exp.Expression:
+        """Adds the computed outputs' columns (`__v<j>`, DECIMAL, or BIGINT for an integer
+        output), in declaration order, each after the outputs it reads; returns the
+        `__rejected` of the decision: a record whose double fact the exact decimal cannot
+        hold is `NATIVE` (left to the native code)."""
+        policy = self.policy
+        self.calc = None
+        expression = expression_facts(policy)
+        shown = formatted_facts(policy)
+        if not any(spec.computed for spec in policy.outputs.values()) and not shown:
+            return col("__rejected")
+        used = [n for n in policy.facts if n in expression or n in shown]
+        columns, flags = [], []
+        for name in used:
+            spec = policy.facts[name]
+            if spec.type not in ("integer", "number"):
+                raise SqlLimitError(f"fact `{name}` is not numeric, an expression cannot read it")
+            value, flag = fact_decimal(spec, col(self.fact_col[name]))
+            columns.append((f"__x{self.fact_col[name][3:]}", value))
+            if flag is not None:
+                flags.append(flag)
+        if flags:
+            columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
+        chain.add(columns)
+        self.calc = calc = Calculator(policy, {n: col(f"__x{self.fact_col[n][3:]}") for n in used},
+                                      self.nullable_facts())
+        for j, (name, spec) in enumerate(policy.outputs.items()):
+            if not spec.computed:
+                if spec.type == "integer":
+                    calc.integer_output(name, col(f"__v{j}"))
+                continue
+            try:
+                value = self._computed_output(name, contributes, chain, j)
+            except BackendError as exc:
+                raise type(exc)(f"output `{name}`: {exc}") from None
+            if spec.type == "integer":
+                if value.lo < INT_MIN or value.hi > INT_MAX:
+                    raise SqlLimitError(f"output `{name}` may be beyond int64, which the SQL form cannot hold")
+                chain.add([(f"__v{j}", value.sql)])
+            else:
+                chain.add([(f"__v{j}", value.sql)])
+            calc.outputs[name] = dec.Num(col(f"__v{j}"), value.lo, value.hi, value.scale)
+        if not flags:
+            return col("__rejected")
+        return exp.Coalesce(this=col("__rejected"), expressions=[
+            _case([(col("__nat"), exp.Literal.string(dec.NATIVE))], _str(None))])
+
+    def _computed_output(self, name: str, contributes, chain: _Chain, j: int) -> dec.Num:
+        """An output's final value: its values (rounded), combined over the contributing
+        rules as `decision.assemble` does, the default when none contributes."""
+        calc, spec = self.calc, self.policy.outputs[name]
+        setters = [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
+        default = calc.value(name, spec.default)
+        if not setters:
+            return default
+        vals = [(contributes(i), calc.value(name, v)) for i, v in setters]
+        if spec.combine == "sum":  # Python's sum: 0 + v1 + v2 … over the contributing values
+            zero = dec.constant(Decimal(0))
+            total = zero
+            for c, v in vals:
+                total = dec.add(total, dec.choose([(c, v)], zero))
+            return dec.choose([(_or([c.copy() for c, _ in vals]), total)], default)
+        if spec.combine in ("min", "max"):
+            # the candidates as columns (NULL where the rule does not contribute), then the
+            # extreme of the non-NULL ones: each column read a few times, no expression copied
+            cands = [(f"__c{j}_{k}", v) for k, (_, v) in enumerate(vals)]
+            typed = dec._common([v for _, v in vals])
+            chain.add([(n, _case([(c, t)])) for (n, _), (c, _), t in zip(cands, vals, typed)])
+            cmp = exp.GTE if spec.combine == "max" else exp.LTE
+            ifs = []
+            for k, (n, _) in enumerate(cands):
+                conds = [exp.Not(this=_null(col(n)))] + [
+                    exp.Paren(this=exp.or_(_null(col(m)), cmp(this=col(n), expression=col(m))))
+                    for m, _ in cands[k + 1:]]
+                ifs.append((_and(conds), dec.Num(col(n), vals[k][1].lo, vals[k][1].hi, vals[k][1].scale)))
+            return dec.choose(ifs, default)
+        return dec.choose([(c, v) for c, v in vals], default)  # first: the first contributing rule's
+
+    def _output_field(self, name: str, value: exp.Expression) -> tuple[str, exp.Expression, str]:
+        spec = self.policy.outputs[name]
+        if spec.computed and spec.type == "integer":
+            return name, exp.Cast(this=value.copy(), to=dtype("BIGINT")), "BIGINT"
+        if spec.computed:
+            n = self.calc.outputs[name]
+            return name, value.copy(), n.type().sql()
+        return name, value.copy(), sql_type(spec.type)
 
     def _output(self, name: str, contributes) -> exp.Expression:
         spec = self.policy.outputs[name]
@@ -478,6 +614,9 @@ def number_output_kinds(policy: Policy) -> dict[str, str]:
     for name, spec in policy.outputs.items():
         if spec.type != "number":
             continue
+        if spec.computed:  # a Decimal, written as its normalized plain text
+            kinds[name] = "decimal"
+            continue
         values = [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
         found = {"int" if type(v) is int else "float" for v in values}
         kinds[name] = found.pop() if len(found) == 1 else "mixed"
@@ -486,23 +625,26 @@ def number_output_kinds(policy: Policy) -> dict[str, str]:
 
 def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", lang: str | None = None,
                    id_field: str | None = None, matches: bool = False, type_error: bool = False,
-                   row: bool = False, null_rejected: bool = True) -> exp.Select:
-    """The decision query (columns and types in docs/backends.md and the contract).
+                   row: bool = False, null_rejected: bool = True,
+                   as_of: datetime.date | None = None) -> exp.Select:
+    """The decision query (columns and types in docs/backends.md and the contract), on the
+    evaluation date `as_of` (None: today in the policy's timezone).
 
     `null_rejected=False` leaves a rejected row's decision columns undefined rather than
     NULL, for a caller that keeps only `__rejected IS NULL` rows (the batch runner): one
     CASE less per column and row."""
-    builder = QueryBuilder(policy, dialect, lang)
+    builder = QueryBuilder(policy, dialect, lang, as_of)
     chain = builder.staging(source, id_field=id_field, type_error=type_error, row=row)
     matched = builder.strata(chain)
     passthrough = (["__row"] if row else []) + ([id_field] if id_field is not None else [])
     return builder.decision(chain, matched, passthrough=passthrough, matches=matches, null_rejected=null_rejected)
 
 
-def match_query(policy: Policy, *, source="facts", dialect: str = "duckdb", row: bool = False) -> exp.Select:
+def match_query(policy: Policy, *, source="facts", dialect: str = "duckdb", row: bool = False,
+                as_of: datetime.date | None = None) -> exp.Select:
     """Only every rule's match (`__m_<i>`, NULL = unknown) for normalized facts (no
     validation, no decision): what `SqlBackend` runs."""
-    builder = QueryBuilder(policy, dialect)
+    builder = QueryBuilder(policy, dialect, as_of=as_of)
     chain = builder.staging(source, id_field=None, type_error=False, row=row)
     builder.strata(chain)
     keep = (["__row"] if row else []) + [f"__m_{r.index}" for r in policy.rules]

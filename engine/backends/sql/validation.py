@@ -2,7 +2,7 @@
 
 A record gets no decision when a declared fact is missing though required (and has no
 default), lies below its minimum or above its maximum, is not one of its enum values, or
-is NaN or ±Infinity; or when the staging layer found a raw value of the wrong type (its
+is NaN or ±Infinity (a date fact: a DATE column, bounded by dates); or when the staging layer found a raw value of the wrong type (its
 `__type_error` column names that fact). `__rejected` is the first such fact in declaration
 order (the fact whose problem native reports first), NULL for a valid record. Bounds are
 compared exactly (`literals.compare_value`), so `minimum: 0.5` on an integer fact refuses
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from ...language.model import Policy
+from ...language.model import DATE, Policy
 from .dialects import dtype
 from .literals import compare_value, member_literals
 
@@ -35,7 +35,7 @@ def fact_problem(policy: Policy, name: str, column: exp.Expression, type_error: 
         tests.append(exp.Is(this=column.copy(), expression=exp.Null()))
     if spec.type == "number":
         tests.append(non_finite(column))
-    if spec.numeric:
+    if spec.numeric or spec.type == DATE:  # a date fact's bounds are dates
         if spec.minimum is not None:
             tests.append(compare_value(spec.type, column, "lt", spec.minimum))
         if spec.maximum is not None:

@@ -1,0 +1,200 @@
+"""Computed outputs (`OutputSpec.computed`) in the decision query: each expression of the IR
+(`model.Arith`, `Ref`, `Round`, `Decimal`) as exact DECIMAL SQL (`decimals`), rounded by the
+output's `round` before `combine`, as `runtime.expressions` and `decision.assemble` do.
+
+`Calculator` knows the decimal value of every fact an expression reads (a column the query's
+staging adds: `fact_columns`), and the final value of every output computed so far (for
+`Ref(kind="output")` and for messages). The bounds it proves feed the next expression.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlglot import exp
+
+from ...errors import SqlLimitError
+from ...language.model import Arith, Policy, Ref, Round, is_expr
+from . import decimals as dec
+from .decimals import Num
+from .dialects import dtype
+from .literals import INT_MAX, INT_MIN, double
+
+
+def _refs(e, kind: str) -> set[str]:
+    if isinstance(e, Ref):
+        return {e.name} if e.kind == kind else set()
+    if isinstance(e, Arith):
+        return set().union(*[_refs(a, kind) for a in e.args])
+    if isinstance(e, Round):
+        return _refs(e.arg, kind)
+    return set()
+
+
+def output_values(policy: Policy, name: str) -> list:
+    spec = policy.outputs[name]
+    return [spec.default] + [v for r in policy.rules for n, v in r.then.set if n == name]
+
+
+def expression_facts(policy: Policy) -> list[str]:
+    """The facts computed outputs read, in declaration order."""
+    used: set[str] = set()
+    for name, spec in policy.outputs.items():
+        if spec.computed:
+            for v in output_values(policy, name):
+                used |= _refs(v, "fact")
+    return [n for n in policy.facts if n in used]
+
+
+def formatted_facts(policy: Policy) -> list[str]:
+    """The number facts a message shows with a format (`{x:,.2f}`): `values.format_field`
+    formats the decimal their repr says, which the query reads from their decimal column."""
+    from ...language.templates import template_parts
+
+    used: set[str] = set()
+    texts = [t for r in policy.rules for t in (r.then.message or {}).values()]
+    texts += [t for m in policy.reasons.values() for t in (m or {}).values()]
+    for t in texts:
+        parts = template_parts(t)
+        for part in parts[1::2]:
+            if getattr(part, "spec", "") and policy.facts.get(str(part)) is not None \
+                    and policy.facts[str(part)].type == "number":
+                used.add(str(part))
+    return [n for n in policy.facts if n in used]
+
+
+def _fact_range(spec) -> tuple[Fraction, Fraction, int]:
+    """(lo, hi, scale) of a fact's decimal: its declared bounds, within what the SQL form
+    converts exactly (integers: int64; doubles: below 10^k with 15 - k places)."""
+    lo = Fraction(spec.minimum) if spec.minimum is not None else None
+    hi = Fraction(spec.maximum) if spec.maximum is not None else None
+    if spec.type == "integer":
+        lo = Fraction(max(INT_MIN, math.ceil(lo))) if lo is not None else Fraction(INT_MIN)
+        hi = Fraction(min(INT_MAX, math.floor(hi))) if hi is not None else Fraction(INT_MAX)
+        return lo, hi, 0
+    top = max(abs(lo) if lo is not None else Fraction(10 ** dec.NUMBER_INT_DIGITS),
+              abs(hi) if hi is not None else Fraction(10 ** dec.NUMBER_INT_DIGITS))
+    k = 0
+    while 10 ** k <= top and k < dec.NUMBER_INT_DIGITS:
+        k += 1
+    scale = dec.DOUBLE_DIGITS - k
+    limit = Fraction(10 ** k) - Fraction(1, 10 ** scale)
+    lo = max(lo, -limit) if lo is not None else -limit
+    hi = min(hi, limit) if hi is not None else limit
+    return lo, hi, scale
+
+
+def fact_decimal(spec, column: exp.Expression) -> tuple[exp.Expression, exp.Expression | None]:
+    """(the fact's value as DECIMAL, NULL outside the proved range; the test that flags a
+    record whose value the decimal does not hold exactly, None for an integer fact)."""
+    lo, hi, scale = _fact_range(spec)
+    if spec.type == "integer":
+        t = dec.Num(column, lo, hi, 0).type()
+        inside = exp.Between(this=column.copy(), low=exp.Cast(this=exp.Literal.number(str(int(lo))), to=dtype("BIGINT")),
+                             high=exp.Cast(this=exp.Literal.number(str(int(hi))), to=dtype("BIGINT")))
+        return exp.Case(ifs=[exp.If(this=inside, true=exp.Cast(this=column.copy(), to=t))]), None
+    t = dec.Num(column, lo, hi, scale).type()
+    inside = exp.Between(this=column.copy(), low=double(float(lo)), high=double(float(hi)))
+    as_dec = exp.Cast(this=column.copy(), to=t)
+    value = exp.Case(ifs=[exp.If(this=inside, true=as_dec)])
+    # exact iff the decimal converts back to the very double (then it is repr's decimal: see
+    # decimals' docstring); the bounds are doubles here, and a value between them but not
+    # inside the decimal range is flagged as well
+    exact = exp.and_(inside.copy(), exp.EQ(this=exp.Cast(this=as_dec.copy(), to=dtype("DOUBLE")),
+                                           expression=column.copy()))
+    flag = exp.and_(exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())),
+                    exp.Not(this=exp.Paren(this=exp.Case(ifs=[exp.If(this=exact, true=exp.Boolean(this=True))],
+                                                         default=exp.Boolean(this=False)))))
+    return value, flag
+
+
+class Calculator:
+    """The SQL of computed outputs' expressions over the decision query's columns."""
+
+    def __init__(self, policy: Policy, fact_sql: dict[str, exp.Expression], nullable: set[str]):
+        self.policy = policy
+        self.fact_sql = fact_sql  # the facts' decimal columns
+        self.nullable = nullable
+        self.outputs: dict[str, Num] = {}  # final values of the outputs computed so far
+
+    def fact(self, name: str) -> Num:
+        spec = self.policy.facts.get(name)
+        if spec is None or spec.type not in ("integer", "number"):
+            raise SqlLimitError(f"`{name}` is not a numeric fact")
+        if name in self.nullable:
+            raise SqlLimitError(f"fact `{name}` may be absent from a record; an expression on it is left "
+                                f"to the native form")
+        return self.shown_fact(name)
+
+    def shown_fact(self, name: str) -> Num:
+        """A fact's decimal (NULL when absent), for a message's format."""
+        lo, hi, scale = _fact_range(self.policy.facts[name])
+        return Num(self.fact_sql[name].copy(), lo, hi, scale)
+
+    def expr(self, e) -> Num:
+        if type(e) is Decimal:
+            return dec.constant(e)
+        if isinstance(e, Ref):
+            if e.kind == "fact":
+                return self.fact(e.name)
+            if e.kind == "threshold":
+                value = self.policy.thresholds[e.name].value
+                if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+                    raise SqlLimitError(f"threshold `{e.name}` is not a number")
+                return dec.constant(value)
+            if e.kind == "output":
+                if e.name not in self.outputs:
+                    raise SqlLimitError(f"output `{e.name}`: the SQL form reads only computed or integer "
+                                        f"outputs declared before")
+                n = self.outputs[e.name]
+                return Num(n.sql.copy(), n.lo, n.hi, n.scale)
+            raise SqlLimitError(f"a reference to a {e.kind}")
+        if isinstance(e, Round):
+            return dec.round_to(self.expr(e.arg), e.rounding)
+        if isinstance(e, Arith):
+            args = [self.expr(a) for a in e.args]
+            if e.op in ("add", "sub"):
+                out = args[0]
+                for a in args[1:]:
+                    out = dec.add(out, a, 1 if e.op == "add" else -1)
+                return out
+            if e.op == "mul":
+                out = args[0]
+                for a in args[1:]:
+                    out = dec.mul(out, a)
+                return out
+            if e.op in ("min", "max"):
+                return dec.extreme(args, e.op == "max")
+            if e.op == "div":
+                return dec.divide(args[0], self._constant(e.args[1]))
+        raise SqlLimitError(f"the expression `{e!r}`")
+
+    def _constant(self, e):
+        """The value of a constant expression (a literal, a threshold), None otherwise."""
+        if type(e) is Decimal:
+            return e
+        if isinstance(e, Ref) and e.kind == "threshold":
+            value = self.policy.thresholds[e.name].value
+            return value if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) else None
+        return None
+
+    def value(self, name: str, e) -> Num:
+        """One value an output takes (its default or a rule's), with the output's `round`."""
+        n = self.expr(e)
+        spec = self.policy.outputs[name]
+        return dec.round_to(n, spec.round) if spec.round is not None else n
+
+    def integer_output(self, name: str, column: exp.Expression) -> None:
+        """A non-computed integer output (its literal values) for later expressions."""
+        spec = self.policy.outputs[name]
+        values = [int(v) for v in output_values(self.policy, name) if v is not None and not is_expr(v)]
+        if not values or len(values) != len(output_values(self.policy, name)):
+            return
+        if spec.combine == "sum":
+            lo = min(values[0], sum(v for v in values[1:] if v < 0))
+            hi = max(values[0], sum(v for v in values[1:] if v > 0))
+        else:
+            lo, hi = min(values), max(values)
+        self.outputs[name] = dec.integer_num(column, lo, hi)
