@@ -3,26 +3,30 @@
 Every leaf condition compares one fact with constants, so each fact's domain splits into
 finitely many *cells* (integer intervals, real points and open intervals, enum values,
 booleans, every string the policies do not name, and an "absent" point for optional facts)
-on which every leaf is constant. A `Dim` is one fact's cells; a `Space` the product of
-them for one policy or a pair (for `diff`). A *box* is a tuple of cell bit masks, one per
-`Dim` (see `regions`); `Space.point` picks a witness inside one.
+on which every leaf is constant. A date fact is an integer axis of day ordinals, its
+relative operands resolved on the space's evaluation date `as_of` (`dates`). A `Dim` is
+one fact's cells; a `Space` the product of them for one policy or a pair (for `diff`). A
+*box* is a tuple of cell bit masks, one per `Dim` (see `regions`); `Space.point` picks a
+witness inside one.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ..language.model import Policy
-from ..runtime.semantics import operand_value
+from ..language.model import DATE, PRESENCE_OP, Policy
+from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, leaf_operand
 
 
 @dataclass(frozen=True)
 class Cell:
     """One piece of a fact's domain on which every leaf of the analysed policies is constant.
 
-    kind: "int" [lo, hi] (None = unbounded); "num" an interval with open/closed ends;
+    kind: "int" [lo, hi] (None = unbounded; day ordinals for a date fact); "num" an
+    interval with open/closed ends;
     "value" one string or boolean; "other" every string not named by any policy;
     "absent" the fact is missing.
     """
@@ -64,8 +68,11 @@ class Dim:
     """One fact's cells, their representative values, and bit masks over them."""
 
     def __init__(self, name: str, ftype: str, cells: list[Cell], other: str | None = None,
-                 consts: frozenset = frozenset()):
+                 consts: frozenset = frozenset(), anchor: int | None = None):
         self.name = name
+        # A date axis's friendliest day: the evaluation date's ordinal (witnesses are the
+        # days of a cell nearest to it, not year 1).
+        self.anchor = anchor
         self.consts = consts  # the constants the policies compare this fact with (for wording)
         self.type = ftype
         self.cells = cells
@@ -75,10 +82,13 @@ class Dim:
         self._other = other
 
     def rep(self, i: int):
-        """The representative (witness) value of cell `i`: its friendliest value; None if absent."""
+        """The representative (witness) value of cell `i`: its friendliest value (a
+        `datetime.date` on a date axis); None if absent."""
         c = self.cells[i]
+        if c.kind == "int" and self.anchor is not None:
+            return from_axis(self.type, min(max(self.anchor, c.lo), c.hi))
         if c.kind == "int":
-            return _int_rep(c)
+            return from_axis(self.type, _int_rep(c))
         if c.kind == "num":
             return _num_rep(c)
         if c.kind == "value":
@@ -88,23 +98,29 @@ class Dim:
         return None  # absent
 
 
-def _fact_constants(policies: Sequence[Policy]) -> dict[str, set]:
+def _fact_constants(policies: Sequence[Policy], as_of: datetime.date) -> dict[str, set]:
+    """The constants each fact is compared with, as axis values (dates as ordinals), with
+    relative dates resolved on `as_of`. A presence test (`missing`) compares with no value:
+    the absent cell is its boundary."""
     out: dict[str, set] = {}
+
+    def add(p: Policy, leaf) -> None:
+        if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
+            return
+        v = leaf_operand(leaf, as_of)
+        ftype = p.facts[leaf.subject].type if leaf.subject in p.facts else None
+        out.setdefault(leaf.subject, set()).update(axis_value(ftype, x) for x in (v if isinstance(v, tuple) else (v,)))
+
     for p in policies:
         for r in p.rules:
             for leaf in r.leaves:
-                if leaf.kind != "fact":
-                    continue
-                v = operand_value(leaf)
-                vals = v if isinstance(v, tuple) else (v,)
-                out.setdefault(leaf.subject, set()).update(vals)
+                add(p, leaf)
         for ack in p.acknowledged:  # a gap acknowledged `where` ...: its bounds are cell bounds too
             for leaf in ack.leaves:
-                v = operand_value(leaf)
-                out.setdefault(leaf.subject, set()).update(v if isinstance(v, tuple) else (v,))
+                add(p, leaf)
         for f in p.facts.values():
             if f.has_default:  # the default's cell must exist when absence reads as the default
-                out.setdefault(f.name, set()).add(f.default)
+                out.setdefault(f.name, set()).add(axis_value(f.type, f.default))
     return out
 
 
@@ -116,10 +132,13 @@ def _bound(values: Iterable, pick) -> object:
 class Space:
     """The product of the facts' cell partitions, for one policy or a pair (for `diff`)."""
 
-    def __init__(self, policies: Sequence[Policy]):
+    def __init__(self, policies: Sequence[Policy], as_of: datetime.date | None = None):
         self.policies = tuple(policies)
         self.notes: list[str] = []  # where the space is not exact
-        consts = _fact_constants(policies)
+        # The evaluation date relative operands are resolved on (default: today in the
+        # first policy's timezone); every region of this space holds for that date.
+        self.as_of = evaluation_date(self.policies, as_of)
+        consts = _fact_constants(policies, self.as_of)
         names: list[str] = []
         for p in policies:
             for n in p.facts:
@@ -137,11 +156,16 @@ class Space:
                     self.notes.append(f"fact `{name}` changed type ({' → '.join(s.type for s in specs)}); "
                                       f"only `{ftype}` values are compared")
             # A value valid for every policy that declares the fact: intersect the ranges.
-            lo = _bound([s.minimum for s in specs], max)
-            hi = _bound([s.maximum for s in specs], min)
-            cs = sorted(v for v in consts.get(name, ()) if not isinstance(v, (bool, str))) \
-                if ftype in ("integer", "number") else sorted(consts.get(name, ()), key=repr)
-            if ftype == "integer":
+            lo = _bound([axis_value(s.type, s.minimum) for s in specs], max)
+            hi = _bound([axis_value(s.type, s.maximum) for s in specs], min)
+            cs = sorted(v for v in consts.get(name, ()) if isinstance(v, (int, float)) and not isinstance(v, bool)) \
+                if ftype in ("integer", "number", DATE) else sorted(consts.get(name, ()), key=repr)
+            if ftype == DATE:
+                # Day ordinals, within the days a `datetime.date` can hold.
+                lo = FIRST_DAY if lo is None or not isinstance(lo, int) else max(lo, FIRST_DAY)
+                hi = LAST_DAY if hi is None or not isinstance(hi, int) else min(hi, LAST_DAY)
+                cells = _int_cells(lo, hi, [c for c in cs if isinstance(c, int)])
+            elif ftype == "integer":
                 cells = _int_cells(lo, hi, cs)
             elif ftype == "number":
                 cells = _num_cells(lo, hi, cs)
@@ -165,7 +189,11 @@ class Space:
             if all(not s.required or s.has_default for s in specs) and not (
                     all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1):
                 cells.append(Cell("absent"))
-            self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool))))
+            anchor = None
+            if ftype == DATE:
+                anchor = self.as_of.toordinal() if self.as_of is not None else None
+            self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool)),
+                                 anchor))
         self.index = {d.name: i for i, d in enumerate(self.dims)}
         self.universe: list[tuple] = [tuple(d.full for d in self.dims)]
         self.total = not any(d.absent for d in self.dims)  # no absent cells: T and F are complements
@@ -194,6 +222,10 @@ class Space:
     def cell_of(self, name: str, value) -> int:
         """The cell index holding `value` (or absence, for None) of fact `name`."""
         d = self.dims[self.index[name]]
+        if d.type == DATE:
+            if not isinstance(value, datetime.date) and value is not None:
+                raise ValueError(f"{value!r} is outside the analysed space of `{name}`")
+            value = axis_value(DATE, value)
         for i, c in enumerate(d.cells):
             if value is None:
                 if c.kind == "absent":
