@@ -43,7 +43,7 @@ from ..runtime.decision import Decision
 from ..space import Budget, Incomplete, Regions, Space, merge
 from ..space.dates import today
 from ..space.nearest import Origin, nearest_points
-from ..space.waiting import Waits, moving_axes, nearest_waits
+from ..space.waiting import Waits, moving_axes, nearest_waits, split_facts
 
 #: Alternatives returned per target outcome by default (when pruned).
 MAX_PER_OUTCOME = 3
@@ -71,9 +71,9 @@ class Reach:
 
     def __init__(self, policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None):
         self.policy = policy
-        self.space = Space([policy], as_of)
+        self.space = Space([policy], as_of, split=split_facts(policy))
         self.as_of = self.space.as_of
-        self.axes, self.mixed = moving_axes(self.space, policy)
+        self.axes = moving_axes(self.space, policy)
         budget = budget if budget is not None else Budget()
         self.boxes: dict[str, list | None] = {}
         try:
@@ -225,7 +225,7 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
     waits = Waits(origin, r.axes, policy.max_wait_days) if policy.uses_time else None
     # The moving date axes a counterfactual may change as well as wait for.
     changeable = {k: policy.facts[r.space.dims[k].name].change for k in r.axes
-                  if policy.facts[r.space.dims[k].name].type == DATE
+                  if policy.facts[r.space.dims[k].name].type == DATE and not r.space.dims[k].coupled
                   and policy.facts[r.space.dims[k].name].change not in ("none", "with_time")}
     order = list(policy.facts)
     chosen: list[Counterfactual] = []

@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..language.model import DATE, PRESENCE_OP, Policy
-from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, leaf_operand
+from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand
+
+#: The second axis of a date fact split by `Space(split=...)`: its relative comparisons.
+RELATIVE = "relative"
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,12 @@ class Dim:
     """One fact's cells, their representative values, and bit masks over them."""
 
     def __init__(self, name: str, ftype: str, cells: list[Cell], other: str | None = None,
-                 consts: frozenset = frozenset(), anchor: int | None = None):
+                 consts: frozenset = frozenset(), anchor: int | None = None, frame: str | None = None):
         self.name = name
+        # RELATIVE on the second axis of a split date fact (`Space(split=...)`); both axes
+        # of a split fact are `coupled`: one value, so no single axis may be changed alone.
+        self.frame = frame
+        self.coupled = False
         # A date axis's friendliest day: the evaluation date's ordinal (witnesses are the
         # days of a cell nearest to it, not year 1).
         self.anchor = anchor
@@ -98,18 +105,20 @@ class Dim:
         return None  # absent
 
 
-def _fact_constants(policies: Sequence[Policy], as_of: datetime.date) -> dict[str, set]:
+def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: frozenset = frozenset()) -> dict:
     """The constants each fact is compared with, as axis values (dates as ordinals), with
-    relative dates resolved on `as_of`. A presence test (`missing`) compares with no value:
+    relative dates resolved on `as_of`; those of a `split` fact's relative comparisons
+    under the key (name, RELATIVE). A presence test (`missing`) compares with no value:
     the absent cell is its boundary."""
-    out: dict[str, set] = {}
+    out: dict = {}
 
     def add(p: Policy, leaf) -> None:
         if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
             return
         v = leaf_operand(leaf, as_of)
         ftype = p.facts[leaf.subject].type if leaf.subject in p.facts else None
-        out.setdefault(leaf.subject, set()).update(axis_value(ftype, x) for x in (v if isinstance(v, tuple) else (v,)))
+        key = (leaf.subject, RELATIVE) if leaf.subject in split and is_relative(leaf) else leaf.subject
+        out.setdefault(key, set()).update(axis_value(ftype, x) for x in (v if isinstance(v, tuple) else (v,)))
 
     for p in policies:
         for r in p.rules:
@@ -130,15 +139,22 @@ def _bound(values: Iterable, pick) -> object:
 
 
 class Space:
-    """The product of the facts' cell partitions, for one policy or a pair (for `diff`)."""
+    """The product of the facts' cell partitions, for one policy or a pair (for `diff`).
 
-    def __init__(self, policies: Sequence[Policy], as_of: datetime.date | None = None):
+    `split` names date facts whose relative comparisons get an axis of their own, over the
+    whole calendar (the declared range and the absolute comparisons stay on the first):
+    waiting moves only what is seen from the evaluation date (`waiting`). The two axes
+    hold one value, so a point of the space is a fact set only where they agree: a split
+    space is for moving a given fact set (counterfactuals), not for witnesses."""
+
+    def __init__(self, policies: Sequence[Policy], as_of: datetime.date | None = None,
+                 split: frozenset = frozenset()):
         self.policies = tuple(policies)
         self.notes: list[str] = []  # where the space is not exact
         # The evaluation date relative operands are resolved on (default: today in the
         # first policy's timezone); every region of this space holds for that date.
         self.as_of = evaluation_date(self.policies, as_of)
-        consts = _fact_constants(policies, self.as_of)
+        consts = _fact_constants(policies, self.as_of, split)
         names: list[str] = []
         for p in policies:
             for n in p.facts:
@@ -194,17 +210,35 @@ class Space:
                 anchor = self.as_of.toordinal() if self.as_of is not None else None
             self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool)),
                                  anchor))
-        self.index = {d.name: i for i, d in enumerate(self.dims)}
+            if name in split and ftype == DATE:
+                rel = sorted(consts.get((name, RELATIVE), ()))
+                cells = _int_cells(FIRST_DAY, LAST_DAY, rel) + [c for c in cells if c.kind == "absent"]
+                self.dims.append(Dim(name, ftype, cells, None, frozenset(rel), anchor, RELATIVE))
+                self.dims[-1].coupled = self.dims[-2].coupled = True
+        self.index = {d.name: i for i, d in enumerate(self.dims) if d.frame is None}
+        self.relative_index = {d.name: i for i, d in enumerate(self.dims) if d.frame == RELATIVE}
         self.universe: list[tuple] = [tuple(d.full for d in self.dims)]
         self.total = not any(d.absent for d in self.dims)  # no absent cells: T and F are complements
 
     def dim(self, name: str) -> Dim:
         return self.dims[self.index[name]]
 
+    def axis(self, leaf) -> int:
+        """The index of the dim a fact leaf reads (a split fact's relative axis for its
+        relative comparisons)."""
+        k = self.relative_index.get(leaf.subject)
+        if k is not None and leaf.op != PRESENCE_OP and is_relative(leaf):
+            return k
+        return self.index[leaf.subject]
+
     def region(self, name: str, mask: int) -> list:
         """The region where fact `name` lies in the cells of `mask` (every other fact free)."""
+        return self.region_at(self.index[name], mask)
+
+    def region_at(self, k: int, mask: int) -> list:
+        """The region where dim `k` lies in the cells of `mask` (every other dim free)."""
         box = list(self.universe[0])
-        box[self.index[name]] = mask
+        box[k] = mask
         return [tuple(box)] if mask else []
 
     # -- points ------------------------------------------------------------------------
@@ -221,7 +255,12 @@ class Space:
 
     def cell_of(self, name: str, value) -> int:
         """The cell index holding `value` (or absence, for None) of fact `name`."""
-        d = self.dims[self.index[name]]
+        return self.cell_at(self.index[name], value)
+
+    def cell_at(self, k: int, value) -> int:
+        """The cell index of dim `k` holding `value` (or absence, for None)."""
+        d = self.dims[k]
+        name = d.name
         if d.type == DATE:
             if not isinstance(value, datetime.date) and value is not None:
                 raise ValueError(f"{value!r} is outside the analysed space of `{name}`")

@@ -116,8 +116,9 @@ class Regions:
 
     def _leaf(self, leaf: Comparison) -> tuple[list, list]:
         if leaf.kind == "fact":
-            t, f = leaf_masks(self.space.dim(leaf.subject), self.policy.facts[leaf.subject], leaf, self.space.as_of)
-            return self.space.region(leaf.subject, t), self.space.region(leaf.subject, f)
+            k = self.space.axis(leaf)
+            t, f = leaf_masks(self.space.dims[k], self.policy.facts[leaf.subject], leaf, self.space.as_of)
+            return self.space.region_at(k, t), self.space.region_at(k, f)
         if leaf.kind == SUBJECT_RULE:
             j = self.plan.rule_index[leaf.subject]
             return self.T[j], self.F[j]

@@ -108,8 +108,7 @@ class Origin:
     def cell(self, k: int) -> int:
         found = self.cells[k]
         if found is None:
-            name = self.space.dims[k].name
-            found = self.cells[k] = self.space.cell_of(name, self.facts.get(name))
+            found = self.cells[k] = self.space.cell_at(k, self.facts.get(self.space.dims[k].name))
         return found
 
     def options(self, k: int) -> tuple:
@@ -120,6 +119,8 @@ class Origin:
 
     def _price(self, k: int) -> tuple:
         dim = self.space.dims[k]
+        if dim.coupled:  # one value on two axes (a split date fact): not changed axis by axis
+            return ()
         current = self.facts.get(dim.name)
         out = []
         for i in range(len(dim.cells)):

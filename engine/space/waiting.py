@@ -30,11 +30,10 @@ BACK = "back"  # a date fact compared with relative dates: its axis position fal
 UP = "up"  # a `with_time` fact: it grows by w
 
 
-def moving_axes(space: Space, policy: Policy) -> tuple[dict[int, str], set[str]]:
-    """(dim index → BACK or UP for every axis waiting moves, the date facts compared with
-    both relative and absolute dates). On such a mixed fact waiting moves the relative
-    comparisons only, which one axis cannot hold: it is moved as BACK, and the caller's
-    verification with the real evaluator is what keeps a result right."""
+def split_facts(policy: Policy) -> frozenset:
+    """The date facts a waiting space splits (`Space(split=...)`): compared with relative
+    dates, and also with absolute dates or bounded by a declared range. Waiting moves what
+    is seen from the evaluation date only, so those get an axis of their own."""
     relative: set[str] = set()
     absolute: set[str] = set()
     for r in policy.rules:
@@ -42,16 +41,26 @@ def moving_axes(space: Space, policy: Policy) -> tuple[dict[int, str], set[str]]
             if leaf.kind != "fact" or leaf.op == PRESENCE_OP or policy.facts[leaf.subject].type != DATE:
                 continue
             (relative if is_relative(leaf) else absolute).add(leaf.subject)
+    bounded = {n for n, f in policy.facts.items() if f.minimum is not None or f.maximum is not None}
+    return frozenset(relative & (absolute | bounded))
+
+
+def moving_axes(space: Space, policy: Policy) -> dict[int, str]:
+    """Dim index → BACK or UP, for every axis waiting moves: a date fact's relative axis
+    (its only one when it is not split), a `with_time` fact's."""
+    relative = {leaf.subject for r in policy.rules for leaf in r.leaves
+                if leaf.kind == "fact" and leaf.op != PRESENCE_OP and policy.facts[leaf.subject].type == DATE
+                and is_relative(leaf)}
     axes: dict[int, str] = {}
     for k, d in enumerate(space.dims):
         spec = policy.facts.get(d.name)
         if spec is None:
             continue
-        if spec.type == DATE and d.name in relative:
+        if spec.type == DATE and d.name in relative and (d.frame is not None or d.name not in space.relative_index):
             axes[k] = BACK
         elif spec.change == "with_time" and spec.numeric:
             axes[k] = UP
-    return axes, relative & absolute
+    return axes
 
 
 # -- intervals of days ------------------------------------------------------------------------
