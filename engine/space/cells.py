@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ..language.model import DATE, PRESENCE_OP, Policy
+from ..language.model import DATE, PRESENCE_OP, Policy, RelativeDate
 from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand
 
 #: The second axis of a date fact split by `Space(split=...)`: its relative comparisons.
@@ -77,6 +77,9 @@ class Dim:
         # of a split fact are `coupled`: one value, so no single axis may be changed alone.
         self.frame = frame
         self.coupled = False
+        # Days of a date axis that are relative operands resolved on `as_of` → their text
+        # (`clean_days days ago`): descriptions say them so, the same on every date.
+        self.labels: dict[int, str] = {}
         # A date axis's friendliest day: the evaluation date's ordinal (witnesses are the
         # days of a cell nearest to it, not year 1).
         self.anchor = anchor
@@ -105,11 +108,13 @@ class Dim:
         return None  # absent
 
 
-def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: frozenset = frozenset()) -> dict:
+def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: frozenset = frozenset(),
+                    labels: dict | None = None) -> dict:
     """The constants each fact is compared with, as axis values (dates as ordinals), with
     relative dates resolved on `as_of`; those of a `split` fact's relative comparisons
     under the key (name, RELATIVE). A presence test (`missing`) compares with no value:
-    the absent cell is its boundary."""
+    the absent cell is its boundary. `labels` receives, per date fact, the day of each
+    relative operand → its text (`clean_days days ago`)."""
     out: dict = {}
 
     def add(p: Policy, leaf) -> None:
@@ -119,6 +124,10 @@ def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: fro
         ftype = p.facts[leaf.subject].type if leaf.subject in p.facts else None
         key = (leaf.subject, RELATIVE) if leaf.subject in split and is_relative(leaf) else leaf.subject
         out.setdefault(key, set()).update(axis_value(ftype, x) for x in (v if isinstance(v, tuple) else (v,)))
+        if ftype == DATE and labels is not None:
+            for o in (leaf.operand if leaf.op == "between" else (leaf.operand,)):
+                if isinstance(o.value, RelativeDate):
+                    labels.setdefault(leaf.subject, {}).setdefault(o.value.on(as_of).toordinal(), o.value.describe())
 
     for p in policies:
         for r in p.rules:
@@ -154,7 +163,8 @@ class Space:
         # The evaluation date relative operands are resolved on (default: today in the
         # first policy's timezone); every region of this space holds for that date.
         self.as_of = evaluation_date(self.policies, as_of)
-        consts = _fact_constants(policies, self.as_of, split)
+        labels: dict[str, dict] = {}
+        consts = _fact_constants(policies, self.as_of, split, labels)
         names: list[str] = []
         for p in policies:
             for n in p.facts:
@@ -210,10 +220,12 @@ class Space:
                 anchor = self.as_of.toordinal() if self.as_of is not None else None
             self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool)),
                                  anchor))
+            self.dims[-1].labels = labels.get(name, {})
             if name in split and ftype == DATE:
                 rel = sorted(consts.get((name, RELATIVE), ()))
                 cells = _int_cells(FIRST_DAY, LAST_DAY, rel) + [c for c in cells if c.kind == "absent"]
                 self.dims.append(Dim(name, ftype, cells, None, frozenset(rel), anchor, RELATIVE))
+                self.dims[-1].labels = labels.get(name, {})
                 self.dims[-1].coupled = self.dims[-2].coupled = True
         self.index = {d.name: i for i, d in enumerate(self.dims) if d.frame is None}
         self.relative_index = {d.name: i for i, d in enumerate(self.dims) if d.frame == RELATIVE}

@@ -40,9 +40,12 @@ def _describe_dim(d: Dim, mask: int) -> str:
             a, b = d.cells[run[0]], d.cells[run[-1]]
             at_lo, at_hi = run[0] == first_present, run[-1] == last_present
             if kind == "int":
-                # Day ordinals on a date axis are shown as their days.
+                # Day ordinals on a date axis are shown as their days, relative operands as
+                # written (`clean_days days ago`).
                 def at(v, d=d):
-                    return show(from_axis(d.type, v)) if d.type == "date" else v
+                    if d.type != "date":
+                        return v
+                    return d.labels.get(v) or show(from_axis(d.type, v))
 
                 if a.lo is not None and a.lo == b.hi:
                     texts.append(f"{name} = {at(a.lo)}")
