@@ -131,6 +131,12 @@ class Waits:
             v = origin.facts.get(d.name)
             self.pos[k] = v.toordinal() if isinstance(v, datetime.date) else v
         self._memo: dict[tuple[int, int], list] = {}
+        # A `with_time` fact must stay within its declared range however a box reads it:
+        # the days every fact set of the space allows.
+        self.valid = self.every
+        for k, move in axes.items():
+            if move == UP:
+                self.valid = meet(self.valid, self.days(k, origin.space.dims[k].full))
 
     def days(self, k: int, mask: int) -> list:
         """The days w in [0, horizon] on which axis k's point lies in `mask`, unchanged."""
@@ -204,7 +210,7 @@ def nearest_waits(region: list, waits: Waits, changeable: dict[int, str]) -> dic
     for box in region:
         changes: dict = {}
         total = 0.0
-        days = waits.every
+        days = waits.valid
         movers = []  # constrained moving date axes a counterfactual may change too
         for k, mask in enumerate(box):
             if mask == full[k]:
