@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 from pathlib import Path
 
 import yaml
@@ -120,11 +121,14 @@ S_MAX = 3
 
 
 @st.composite
-def wait_policies(draw):
+def wait_policies(draw, d_change: str | None = "none"):
     """A small policy: `d` (a date compared with relative days, maybe also with absolute
     days or bounded below, maybe missing), `e` (a date compared with absolute days), `t` (a `with_time` day count 0..20), `s` (an integer
     0..S_MAX any user can change), over three outcomes."""
-    mixed = draw(st.booleans())  # `d` also compared with absolute days
+    # `d` also compared with absolute days (then it is never changed, only waited for)
+    mixed = draw(st.booleans()) if d_change == "none" else False
+    if d_change is None:
+        d_change = draw(st.sampled_from(["any", "increase", "decrease"]))
 
     def d_leaf():
         op = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne", "between", "missing"]))
@@ -163,11 +167,11 @@ def wait_policies(draw):
     doc = {
         "policy": "waits", "version": 1, "title": "waits", "language": "en", "max_wait_days": H,
         "facts": {
-            "d": {"type": "date", "required": False, "change": "none",
-                  **({"minimum": "2025-12-20"} if draw(st.booleans()) else {})},
+            "d": {"type": "date", "required": False, "change": d_change,
+                  **({"minimum": "2025-12-20"} if mixed and draw(st.booleans()) else {})},
             "e": {"type": "date", "change": "none"},
             "t": {"type": "integer", "minimum": 0, "maximum": 20, "change": "with_time"},
-            "s": {"type": "integer", "minimum": 0, "maximum": S_MAX, "change": "any"},
+            "s": {"type": "integer", "minimum": 0, "maximum": S_MAX, "change": "any" if d_change == "none" else "none"},
         },
         "outcomes": [{"id": "no", "adverse": True}, {"id": "best"}, {"id": "good"}],
         "default": "good",
@@ -181,33 +185,42 @@ def wait_policies(draw):
 
 
 def _brute(ruleset, user: dict, as_of: datetime.date, target: str) -> dict:
-    """Per set of changed facts ({} or {s}), the earliest day 0..H on which some values of
-    them (each different from today's) reach `target`: every day tried."""
+    """Per set of changed facts, the earliest day 0..H on which some values of them (each
+    different from today's, in the fact's direction) reach `target`: every day and value
+    tried. `s` takes 0..S_MAX; a changeable `d` every day within 25 of 2026-01-10 (the
+    policies' days are within 23 of it)."""
+    policy = ruleset.policy
+    choices = {}
+    if policy.facts["s"].change != "none":
+        choices["s"] = [v for v in range(S_MAX + 1) if v != user["s"]]
+    d_change = policy.facts["d"].change
+    if d_change != "none":
+        now = user.get("d")
+        days = [D(2026, 1, 10) + datetime.timedelta(days=i) for i in range(-25, 26)]
+        choices["d"] = [v for v in days if v != now and (now is None or d_change == "any"
+                                                         or (v > now) == (d_change == "increase"))]
     out = {}
-    s_now = user["s"]
-    for changed in ((), ("s",)):
-        values = [{}] if not changed else [{"s": v} for v in range(S_MAX + 1) if v != s_now]
-        for w in range(H + 1):
-            if w + user["t"] > 20:
-                break  # past the declared maximum of `t`: no valid record
-            hit = False
-            for vals in values:
-                facts = {**user, **vals, "t": user["t"] + w}
-                dec = evaluate(ruleset, facts, trace=False, as_of=as_of + datetime.timedelta(days=w))
-                if dec.outcome == target and dec.outcome_known:
-                    hit = True
+    for n in range(len(choices) + 1):
+        for changed in itertools.combinations(sorted(choices), n):
+            values = [dict(zip(changed, vs)) for vs in itertools.product(*(choices[c] for c in changed))]
+            for w in range(H + 1):
+                if w + user["t"] > 20:
+                    break  # past the declared maximum of `t`: no valid record
+                day = as_of + datetime.timedelta(days=w)
+                if any(_reaches(ruleset, {**user, **vals, "t": user["t"] + w}, day, target) for vals in values):
+                    if changed or w > 0:
+                        out[frozenset(changed)] = w
                     break
-            if hit:
-                if changed or w > 0:
-                    out[frozenset(changed)] = w
-                break
     # The minimal pairs: no pair with fewer facts waits no longer.
     return {k: w for k, w in out.items() if not any(o < k and out[o] <= w for o in out)}
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wait_policies(), st.integers(-3, 3))
-def test_earliest_wait_equals_brute_force(case, shift):
+def _reaches(ruleset, facts, day, target) -> bool:
+    dec = evaluate(ruleset, facts, trace=False, as_of=day)
+    return dec.outcome == target and dec.outcome_known
+
+
+def _check_earliest(case, shift):
     text, user = case
     cp = load_policy_text(text)
     as_of = D(2026, 1, 10) + datetime.timedelta(days=shift)
@@ -222,6 +235,20 @@ def test_earliest_wait_equals_brute_force(case, shift):
             assert c.date is None
     for target in better_outcomes(cp.policy, d.outcome):
         assert got.get(target, {}) == _brute(cp.ruleset, user, as_of, target), (target, text, user)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wait_policies(), st.integers(-3, 3))
+def test_earliest_wait_equals_brute_force(case, shift):
+    _check_earliest(case, shift)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wait_policies(d_change=None), st.integers(-3, 3))
+def test_earliest_wait_with_a_changed_date_equals_brute_force(case, shift):
+    """A date fact a user may change (any way, or only later / earlier days) as well as
+    wait for: changing it and waiting are priced together."""
+    _check_earliest(case, shift)
 
 
 # -- findings on presence tests and dates --------------------------------------------------------
