@@ -251,6 +251,36 @@ def test_earliest_wait_with_a_changed_date_equals_brute_force(case, shift):
     _check_earliest(case, shift)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wait_policies(), st.integers(-3, 3), st.lists(st.tuples(st.integers(-12, 12), st.integers(0, 20),
+                                                               st.integers(0, S_MAX), st.booleans()),
+                                                     min_size=1, max_size=8))
+def test_regions_agree_with_evaluation(case, shift, users):
+    """Every rule's true / false / unknown and the known outcome regions, on presence
+    tests and relative and absolute dates, against the real evaluator at sampled fact sets."""
+    from engine.space import contains
+
+    text, _ = case
+    cp = load_policy_text(text)
+    policy = cp.policy
+    as_of = D(2026, 1, 10) + datetime.timedelta(days=shift)
+    space = Space([policy], as_of)
+    regions = Regions(policy, space)
+    known = regions.known()
+    for dd, t, sv, present in users:
+        facts = {"e": str(D(2026, 1, 10) + datetime.timedelta(days=dd // 3)), "t": t, "s": sv}
+        if present:
+            facts["d"] = str(D(2026, 1, 10) + datetime.timedelta(days=dd))
+        dec = evaluate(cp.ruleset, facts, as_of=as_of)
+        cells = tuple(space.cell_of(dim.name, dec.facts.get(dim.name)) for dim in space.dims)
+        for r in policy.rules:
+            want = dec.matched[r.index]
+            assert contains(regions.T[r.index], cells) == (want is True), (r.id, facts)
+            assert contains(regions.F[r.index], cells) == (want is False), (r.id, facts)
+        inside = [o for o, region in known.items() if contains(region, cells)]
+        assert inside == ([dec.outcome] if dec.outcome_known else []), facts
+
+
 # -- findings on presence tests and dates --------------------------------------------------------
 
 FINDINGS = """
