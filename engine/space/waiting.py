@@ -245,6 +245,9 @@ def nearest_waits(region: list, waits: Waits, changeable: dict[int, str]) -> dic
 
 
 def _try(found, box, waits, days, movers, moved, changeable, changes, total, names) -> None:
+    """One way through `box`: the axes of `moved` changed as well as waited for, the other
+    `movers` left to time. Kept in `found` when it is the earliest, then the cheapest, way
+    for its set of changed facts."""
     for k in movers:
         days = meet(days, waits.change_days(k, box[k], changeable[k]) if k in moved else waits.days(k, box[k]))
         if not days:
