@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..language.model import DATE, PRESENCE_OP, Policy, RelativeDate
-from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand
+from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand, resolve
 
 #: The second axis of a date fact split by `Space(split=...)`: its relative comparisons.
 RELATIVE = "relative"
@@ -127,7 +127,8 @@ def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: fro
         if ftype == DATE and labels is not None:
             for o in (leaf.operand if leaf.op == "between" else (leaf.operand,)):
                 if isinstance(o.value, RelativeDate):
-                    labels.setdefault(leaf.subject, {}).setdefault(o.value.on(as_of).toordinal(), o.value.describe())
+                    labels.setdefault(leaf.subject, {}).setdefault(resolve(o.value, as_of).toordinal(),
+                                                                  o.value.describe())
 
     for p in policies:
         for r in p.rules:

@@ -36,9 +36,15 @@ def evaluation_date(policies, as_of: datetime.date | None) -> datetime.date | No
 
 
 def resolve(value, as_of: datetime.date):
-    """An operand value with relative dates resolved on `as_of` (tuples element-wise)."""
+    """An operand value with relative dates resolved on `as_of` (tuples element-wise). A
+    relative date beyond the calendar is its first or last day: every date compares with
+    it as with the day beyond (but for that one day, and evaluation refuses such an
+    operand anyway), so the analysis of such a policy still runs."""
     if isinstance(value, RelativeDate):
-        return value.on(as_of)
+        try:
+            return value.on(as_of)
+        except OverflowError:
+            return datetime.date.min if value.offset < 0 else datetime.date.max
     if isinstance(value, tuple):
         return tuple(resolve(v, as_of) for v in value)
     return value
