@@ -66,9 +66,9 @@ def nearest_value(dim: Dim, i: int, current=None):
         # Supplying a missing day: the day of the cell nearest the evaluation date.
         if current is None:
             return dim.rep(i)
-        return from_axis(dim.type, _nearest_int(c, axis_value(dim.type, current)))
+        return from_axis(dim.type, nearest_int(c, axis_value(dim.type, current)))
     if c.kind == "int":
-        return _nearest_int(c, current)
+        return nearest_int(c, current)
     if c.kind == "num":
         if c.lo is not None and c.lo == c.hi:
             return c.lo
@@ -80,7 +80,7 @@ def nearest_value(dim: Dim, i: int, current=None):
     return None
 
 
-def _nearest_int(c, current):
+def nearest_int(c, current):
     """The value of integer cell `c` closest to `current` (outside it), or its lowest."""
     if current is not None and c.hi is not None and current > c.hi:
         return c.hi

@@ -24,7 +24,7 @@ from itertools import combinations
 from ..language.model import DATE, PRESENCE_OP, Policy
 from .cells import Space
 from .dates import axis_value, is_relative
-from .nearest import Origin, _nearest_int
+from .nearest import Origin, nearest_int
 
 BACK = "back"  # a date fact compared with relative dates: its axis position falls by w
 UP = "up"  # a `with_time` fact: it grows by w
@@ -183,7 +183,7 @@ class Waits:
             if not mask >> i & 1 or c.kind != "int":
                 continue
             # From the day seen on as_of + w; a missing day is supplied nearest that date.
-            v = (axis_value(DATE, d.rep(i)) if pos is None else _nearest_int(c, pos - w)) + w
+            v = (axis_value(DATE, d.rep(i)) if pos is None else nearest_int(c, pos - w)) + w
             if pos is not None and v == pos:
                 continue  # that is the unchanged fact
             try:
