@@ -17,11 +17,20 @@ subset-minimal sets of changed facts, ranked by (number of facts changed, distan
 each one is verified with the real evaluator before it is returned. See
 docs/explanations.md.
 
+Time is a change of its own kind (`space.waiting`): waiting `w` days (up to the policy's
+`max_wait_days`) evaluates on `as_of + w`, which moves the user's point along the date
+axes compared with relative dates and the `change: with_time` axes, never the regions.
+Per box that is an interval of days, so for every outcome the earliest day it is reached,
+by waiting alone or with other changes, is exact. Candidates are then the pairs (changed
+facts, days waited) that no pair with a subset of the facts and no more days beats,
+ranked by (facts changed, days waited, distance), and verified on `as_of + w`.
+
 Pure: reads the policy IR and the decision's facts; evaluates only to verify.
 """
 
 from __future__ import annotations
 
+import datetime
 import weakref
 from fractions import Fraction
 from dataclasses import dataclass
@@ -29,10 +38,12 @@ from dataclasses import dataclass
 from ..compile import RuleSet
 from ..errors import FactsError
 from ..evaluate import evaluate
-from ..language.model import FactSpec, Policy
+from ..language.model import DATE, FactSpec, Policy
 from ..runtime.decision import Decision
 from ..space import Budget, Incomplete, Regions, Space, merge
+from ..space.dates import today
 from ..space.nearest import Origin, nearest_points
+from ..space.waiting import Waits, moving_axes, nearest_waits, split_facts
 
 #: Alternatives returned per target outcome by default (when pruned).
 MAX_PER_OUTCOME = 3
@@ -54,13 +65,15 @@ def better_outcomes(policy: Policy, outcome: str | None) -> list[str]:
 # -- per policy ------------------------------------------------------------------------------
 
 class Reach:
-    """Per policy: its fact space and, per outcome, the boxes where evaluation knows that
-    outcome (None for every outcome when the regions exceed the budget: then there are no
-    counterfactuals, never wrong ones)."""
+    """Per policy and evaluation date: its fact space and, per outcome, the boxes where
+    evaluation knows that outcome (None for every outcome when the regions exceed the
+    budget: then there are no counterfactuals, never wrong ones)."""
 
-    def __init__(self, policy: Policy, budget: Budget | None = None):
+    def __init__(self, policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None):
         self.policy = policy
-        self.space = Space([policy])
+        self.space = Space([policy], as_of, split=split_facts(policy))
+        self.as_of = self.space.as_of
+        self.axes = moving_axes(self.space, policy)
         budget = budget if budget is not None else Budget()
         self.boxes: dict[str, list | None] = {}
         try:
@@ -75,14 +88,23 @@ class Reach:
         return all(b is not None for b in self.boxes.values())
 
 
-_CACHE: "weakref.WeakKeyDictionary[RuleSet, Reach]" = weakref.WeakKeyDictionary()
+_CACHE: "weakref.WeakKeyDictionary[RuleSet, dict]" = weakref.WeakKeyDictionary()
+#: Evaluation dates whose `Reach` is kept per rule set (a batch run has one).
+DATES_KEPT = 4
 
 
-def reach(ruleset: RuleSet) -> Reach:
-    """The `Reach` of a compiled policy, computed once per rule set."""
-    r = _CACHE.get(ruleset)
+def reach(ruleset: RuleSet, as_of: datetime.date | None = None) -> Reach:
+    """The `Reach` of a compiled policy on an evaluation date, computed once per rule set
+    and date (the date matters only to a policy that uses time)."""
+    key = as_of if ruleset.policy.uses_time else None
+    per = _CACHE.get(ruleset)
+    if per is None:
+        per = _CACHE[ruleset] = {}
+    r = per.get(key)
     if r is None:
-        r = _CACHE[ruleset] = Reach(ruleset.policy)
+        while len(per) >= DATES_KEPT:
+            per.pop(next(iter(per)))
+        r = per[key] = Reach(ruleset.policy, as_of=key)
     return r
 
 
@@ -97,11 +119,15 @@ class Change:
 
 @dataclass(frozen=True)
 class Counterfactual:
-    """Changing `changes` (and nothing else) makes the decision `outcome`; verified."""
+    """Changing `changes` (and nothing else) and waiting `wait_days` makes the decision
+    `outcome` on `date` (None when there is no waiting); verified. A pure wait has no
+    changes; `with_time` facts grow by `wait_days` and are not listed as changes."""
 
     outcome: str
     changes: tuple[Change, ...]  # in the policy's fact order
     distance: float
+    wait_days: int = 0
+    date: datetime.date | None = None
 
     @property
     def size(self) -> int:
@@ -118,6 +144,13 @@ def distance(spec: FactSpec, old, new) -> float:
     missing fact) 1."""
     if old is None:
         return 1.0
+    if spec.type == DATE:
+        # Days moved, by the declared range in days, else by a year.
+        if spec.minimum is not None and spec.maximum is not None and spec.maximum > spec.minimum:
+            scale = (spec.maximum - spec.minimum).days
+        else:
+            scale = DATE_SCALE_DAYS
+        return abs((new - old).days) / scale
     if spec.numeric:
         if spec.minimum is not None and spec.maximum is not None and spec.maximum > spec.minimum:
             scale = spec.maximum - spec.minimum
@@ -134,6 +167,10 @@ def distance(spec: FactSpec, old, new) -> float:
     return 1.0
 
 
+#: The distance of moving a date fact without a declared range by this many days is 1.
+DATE_SCALE_DAYS = 365
+
+
 def _order(spec: FactSpec) -> tuple | None:
     """The order `increase`/`decrease` refer to: enum declaration order, false < true."""
     if spec.type == "boolean":
@@ -144,10 +181,10 @@ def _order(spec: FactSpec) -> tuple | None:
 def change_cost(spec: FactSpec, old, new) -> float | None:
     """The distance of changing `old` to `new` (`old` None: supplying a missing fact), or
     None when the fact's `change` forbids it."""
-    if spec.change == "none":
+    if spec.change in ("none", "with_time"):  # a `with_time` fact changes only by waiting
         return None
     if old is not None and spec.change in ("increase", "decrease"):
-        if spec.numeric:
+        if spec.numeric or spec.type == DATE:
             up = new > old
         else:
             order = _order(spec)
@@ -161,61 +198,91 @@ def change_cost(spec: FactSpec, old, new) -> float | None:
 
 def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | None = None,
                     prune: bool = True, verify: bool = True) -> list[Counterfactual]:
-    """The verified counterfactuals of a decision, ranked by (facts changed, distance, outcome).
+    """The verified counterfactuals of a decision, ranked by (facts changed, days waited,
+    distance, outcome).
 
-    Per better outcome: the subset-minimal sets of changed facts, each with its closest
-    assignment, ranked by (facts changed, distance). With `prune` (the default), at most
-    `per_outcome` (3) of them, and an alternative is dropped when an alternative shown for
-    a better outcome changes a subset of its facts, each by no more (it is dominated: the
-    better outcome costs no more); the best reachable outcome always keeps its own.
-    `prune=False` returns every better outcome's minimal sets (unless `per_outcome` caps
-    them)."""
+    Per better outcome: the minimal (changed facts, days waited) pairs (no other pair
+    changes a subset of the facts and waits no longer), each with its closest assignment
+    on its earliest day, ranked by (facts changed, days waited, distance). Without time in
+    the policy nothing waits, and these are the subset-minimal sets of changed facts. With
+    `prune` (the default), at most `per_outcome` (3) of them, and an alternative is dropped
+    when an alternative shown for a better outcome changes a subset of its facts, each by
+    no more, and waits no longer (it is dominated: the better outcome costs no more); the
+    best reachable outcome always keeps its own. `prune=False` returns every better
+    outcome's minimal pairs (unless `per_outcome` caps them). The evaluation date is the
+    decision's `as_of` (today in the policy's timezone when it has none)."""
     policy = ruleset.policy
     rank = {o: i for i, o in enumerate(better_outcomes(policy, decision.outcome))}
     if not rank:
         return []
     limit = per_outcome if per_outcome is not None else (MAX_PER_OUTCOME if prune else None)
-    r = reach(ruleset)
+    as_of = None
+    if policy.uses_time:
+        as_of = getattr(decision, "as_of", None) or today(policy)
+    r = reach(ruleset, as_of)
     facts = decision.facts
     origin = Origin(r.space, facts, lambda name, old, new: change_cost(policy.facts[name], old, new))
+    waits = Waits(origin, r.axes, policy.max_wait_days) if policy.uses_time else None
+    # The moving date axes a counterfactual may change as well as wait for.
+    changeable = {k: policy.facts[r.space.dims[k].name].change for k in r.axes
+                  if policy.facts[r.space.dims[k].name].type == DATE and not r.space.dims[k].coupled
+                  and policy.facts[r.space.dims[k].name].change not in ("none", "with_time")}
     order = list(policy.facts)
     chosen: list[Counterfactual] = []
-    shown: list[dict] = []  # per-fact distances of the alternatives of better outcomes
+    shown: list[tuple[dict, int]] = []  # per-fact distances and days of the alternatives of better outcomes
     for target in rank:
         boxes = r.boxes.get(target)
         if not boxes:
             continue
-        found = nearest_points(boxes, origin)
-        keys = sorted(found, key=lambda k: (len(k), found[k][0], sorted(k)))
-        minimal = [k for k in keys if not any(o < k for o in found)]
+        if waits is None:
+            found = {k: (0, *v) for k, v in nearest_points(boxes, origin).items()}
+        else:
+            found = nearest_waits(boxes, waits, changeable)
+        keys = sorted(found, key=lambda k: (len(k), found[k][0], found[k][1], sorted(k)))
+        minimal = [k for k in keys if not any(o <= k and o != k and found[o][0] <= found[k][0] for o in found)]
         kept = []
         for k in minimal:
             if limit is not None and len(kept) >= limit:
                 break
-            dist, changes = found[k]
+            wait, dist, changes = found[k]
             steps = {n: distance(policy.facts[n], facts.get(n), v) for n, v in changes.items()}
-            if prune and any(_dominates(s, steps) for s in shown):
+            if prune and any(_dominates(s, w, steps, wait) for s, w in shown):
                 continue
-            if verify and not _verified(ruleset, facts, changes, target):
+            day = as_of + datetime.timedelta(days=wait) if as_of is not None else None
+            if verify and not _verified(ruleset, _waited(policy, facts, changes, wait), target, day):
                 continue  # pragma: no cover - the analysis is exact; never show an unverified one
             changes_t = tuple(Change(n, facts.get(n), changes[n]) for n in order if n in changes)
-            chosen.append(Counterfactual(target, changes_t, round(dist, 6)))
-            kept.append(steps)
+            chosen.append(Counterfactual(target, changes_t, round(dist, 6), wait, day if wait else None))
+            kept.append((steps, wait))
         shown.extend(kept)
-    chosen.sort(key=lambda c: (c.size, c.distance, rank[c.outcome], [(ch.fact, repr(ch.new)) for ch in c.changes]))
+    chosen.sort(key=lambda c: (c.size, c.wait_days, c.distance, rank[c.outcome],
+                               [(ch.fact, repr(ch.new)) for ch in c.changes]))
     return chosen
 
 
-def _dominates(better: dict, steps: dict) -> bool:
-    """A better outcome reached by changing a subset of these facts, each by no more."""
-    return all(n in steps and d <= steps[n] for n, d in better.items())
+def _waited(policy: Policy, facts: dict, changes: dict, wait: int) -> dict:
+    """The facts after `changes` and `wait` days: every present `with_time` fact grown by
+    the days waited (date facts keep their days; the evaluation date moves instead)."""
+    out = {**facts, **changes}
+    if wait:
+        for name, spec in policy.facts.items():
+            if spec.change == "with_time" and out.get(name) is not None:
+                out[name] = out[name] + wait
+    return out
 
 
-def _verified(ruleset: RuleSet, facts: dict, changes: dict, target: str) -> bool:
-    """Whether the changed facts really reach `target`; a change to a value no record can
-    hold (past the largest double, say) verifies as not reached, never as a crash."""
+def _dominates(better: dict, better_wait: int, steps: dict, wait: int) -> bool:
+    """A better outcome reached by changing a subset of these facts, each by no more,
+    waiting no longer."""
+    return better_wait <= wait and all(n in steps and d <= steps[n] for n, d in better.items())
+
+
+def _verified(ruleset: RuleSet, facts: dict, target: str, day: datetime.date | None) -> bool:
+    """Whether the changed facts really reach `target` on `day` (the evaluation date after
+    waiting; None for a policy without time); a change to a value no record can hold (past
+    the largest double, say) verifies as not reached, never as a crash."""
     try:
-        d = evaluate(ruleset, {**facts, **changes}, trace=False)
+        d = evaluate(ruleset, facts, trace=False) if day is None else evaluate(ruleset, facts, trace=False, as_of=day)
     except FactsError:
         return False
     return d.outcome == target and d.outcome_known

@@ -7,10 +7,16 @@ backend agrees with).
 
 Where the work would exceed its `Budget` (boxes per region, box operations per policy) the
 analysis stops and says so (`analysis-incomplete`) instead of guessing.
+
+Dates: the analysis holds for one evaluation date `as_of` (default: today in the policy's
+timezone). Relative dates (`{days_ago: N}`) are resolved on it, so a finding about
+conditions on relative dates only holds on every evaluation date; absolute dates are
+compared as written. Witnesses are checked on that same date.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -18,10 +24,12 @@ from ..language.conditions import fold, leaves, walk
 from ..language.diagnostics import INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
+    PRESENCE_OP,
     SUBJECT_FLAG,
     SUBJECT_RULE,
     Comparison,
     Policy,
+    RelativeDate,
     Rule,
 )
 from ..runtime.semantics import Plan, operand_value, reference_matches
@@ -74,6 +82,8 @@ class Finding:
 
 
 def _operand_text(o) -> str:
+    if isinstance(o.value, RelativeDate):
+        return o.value.describe()
     if o.threshold:
         return o.threshold
     if isinstance(o.value, tuple):
@@ -86,6 +96,8 @@ def _leaf_text(leaf: Comparison) -> str:
         return f"flag {leaf.subject}"
     if leaf.kind == SUBJECT_RULE:
         return f"rule {leaf.subject}"
+    if leaf.op == PRESENCE_OP:
+        return f"{leaf.subject} {'is missing' if leaf.operand.value else 'is present'}"
     if leaf.op == "between":
         lo, hi = leaf.operand
         return f"{leaf.subject} between {_operand_text(lo)} and {_operand_text(hi)}"
@@ -128,11 +140,12 @@ def _bounds(leaf: Comparison) -> tuple:
 class Analysis:
     """The exact analysis of one policy within `budget`; `run()` runs each check in turn."""
 
-    def __init__(self, policy: Policy, budget: Budget | None = None):
+    def __init__(self, policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None):
         self.policy = policy
         self.plan = Plan(policy)
         self.budget = budget if budget is not None else Budget()
-        self.space = Space([policy])
+        self.space = Space([policy], as_of)
+        self.as_of = self.space.as_of
         self.regions = Regions(policy, self.space, self.budget)
         self.precedence = {o.id: i for i, o in enumerate(policy.outcomes)}
         self.out: list[Finding] = []
@@ -143,7 +156,7 @@ class Analysis:
 
     # -- verification: every witness is evaluated, and must show what the finding says
     def decide(self, witness: dict) -> "Verdict":
-        return verdict_of(self.policy, witness, self.plan)
+        return verdict_of(self.policy, witness, self.plan, as_of=self.as_of)
 
     def emit(self, finding: Finding, verified: bool = True, boxes: list | None = None) -> None:
         """Record a finding: withheld when its witness does not verify; marked acknowledged
@@ -404,7 +417,8 @@ class Verdict(NamedTuple):
     matched: tuple
 
 
-def verdict_of(policy: Policy, record: dict, plan: Plan | None = None) -> Verdict:
+def verdict_of(policy: Policy, record: dict, plan: Plan | None = None, *,
+               as_of: datetime.date | None = None) -> Verdict:
     """Evaluate a witness with the reference semantics (`semantics.reference_matches`, the
     meaning every backend must agree with), after the same fact validation as `evaluate`:
     a witness that is not a valid fact set raises `FactsError`."""
@@ -412,7 +426,8 @@ def verdict_of(policy: Policy, record: dict, plan: Plan | None = None) -> Verdic
 
     plan = plan or Plan(policy)
     facts, _ = normalize(policy, record)
-    matched = reference_matches(policy, facts, plan)
+    matched = reference_matches(policy, facts, plan, as_of=as_of) if policy.uses_time else \
+        reference_matches(policy, facts, plan)
     outcome, decided_by, _ = plan.select_outcome(matched)
     return Verdict(outcome, decided_by, matched)
 
@@ -422,13 +437,13 @@ def _inside(node, ancestor) -> bool:
     return any(n is node for n, _, _ in walk(ancestor))
 
 
-def analyse(policy: Policy, budget: Budget | None = None) -> list[Diagnostic]:
+def analyse(policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None) -> list[Diagnostic]:
     """Every analysis finding of a valid policy, as diagnostics (warnings and information).
 
     For `verdict validate`: a failure of the analysis itself must not hide the validator's
     own findings, so it becomes one located note (the tests call `find`, which raises)."""
     try:
-        return [f.to_diagnostic() for f in find(policy, budget)]
+        return [f.to_diagnostic() for f in find(policy, budget, as_of=as_of)]
     except RecursionError:
         f = Finding(ANALYSIS_INCOMPLETE, INFO, "analysis skipped: conditions nest too deeply", None,
                     policy.extras.get("id_loc"))
@@ -438,11 +453,11 @@ def analyse(policy: Policy, budget: Budget | None = None) -> list[Diagnostic]:
     return [f.to_diagnostic()]
 
 
-def find(policy: Policy, budget: Budget | None = None) -> list[Finding]:
+def find(policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None) -> list[Finding]:
     """Every analysis finding of a valid policy, within `budget` (by default a fresh
     `Budget()`: 5,000 boxes per region, 50 million box operations for the policy)."""
     try:
-        analysis = Analysis(policy, budget)
+        analysis = Analysis(policy, budget, as_of=as_of)
     except Incomplete as exc:
         return [Finding(ANALYSIS_INCOMPLETE, INFO, f"analysis skipped: {exc}", None, policy.extras.get("id_loc"))]
     return analysis.run()

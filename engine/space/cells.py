@@ -3,26 +3,33 @@
 Every leaf condition compares one fact with constants, so each fact's domain splits into
 finitely many *cells* (integer intervals, real points and open intervals, enum values,
 booleans, every string the policies do not name, and an "absent" point for optional facts)
-on which every leaf is constant. A `Dim` is one fact's cells; a `Space` the product of
-them for one policy or a pair (for `diff`). A *box* is a tuple of cell bit masks, one per
-`Dim` (see `regions`); `Space.point` picks a witness inside one.
+on which every leaf is constant. A date fact is an integer axis of day ordinals, its
+relative operands resolved on the space's evaluation date `as_of` (`dates`). A `Dim` is
+one fact's cells; a `Space` the product of them for one policy or a pair (for `diff`). A
+*box* is a tuple of cell bit masks, one per `Dim` (see `regions`); `Space.point` picks a
+witness inside one.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ..language.model import Policy
-from ..runtime.semantics import operand_value
+from ..language.model import DATE, PRESENCE_OP, Policy, RelativeDate
+from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand, resolve
+
+#: The second axis of a date fact split by `Space(split=...)`: its relative comparisons.
+RELATIVE = "relative"
 
 
 @dataclass(frozen=True)
 class Cell:
     """One piece of a fact's domain on which every leaf of the analysed policies is constant.
 
-    kind: "int" [lo, hi] (None = unbounded); "num" an interval with open/closed ends;
+    kind: "int" [lo, hi] (None = unbounded; day ordinals for a date fact); "num" an
+    interval with open/closed ends;
     "value" one string or boolean; "other" every string not named by any policy;
     "absent" the fact is missing.
     """
@@ -64,8 +71,18 @@ class Dim:
     """One fact's cells, their representative values, and bit masks over them."""
 
     def __init__(self, name: str, ftype: str, cells: list[Cell], other: str | None = None,
-                 consts: frozenset = frozenset()):
+                 consts: frozenset = frozenset(), anchor: int | None = None, frame: str | None = None):
         self.name = name
+        # RELATIVE on the second axis of a split date fact (`Space(split=...)`); both axes
+        # of a split fact are `coupled`: one value, so no single axis may be changed alone.
+        self.frame = frame
+        self.coupled = False
+        # Days of a date axis that are relative operands resolved on `as_of` → their text
+        # (`clean_days days ago`): descriptions say them so, the same on every date.
+        self.labels: dict[int, str] = {}
+        # A date axis's friendliest day: the evaluation date's ordinal (witnesses are the
+        # days of a cell nearest to it, not year 1).
+        self.anchor = anchor
         self.consts = consts  # the constants the policies compare this fact with (for wording)
         self.type = ftype
         self.cells = cells
@@ -75,10 +92,13 @@ class Dim:
         self._other = other
 
     def rep(self, i: int):
-        """The representative (witness) value of cell `i`: its friendliest value; None if absent."""
+        """The representative (witness) value of cell `i`: its friendliest value (a
+        `datetime.date` on a date axis); None if absent."""
         c = self.cells[i]
+        if c.kind == "int" and self.anchor is not None:
+            return from_axis(self.type, min(max(self.anchor, c.lo), c.hi))
         if c.kind == "int":
-            return _int_rep(c)
+            return from_axis(self.type, _int_rep(c))
         if c.kind == "num":
             return _num_rep(c)
         if c.kind == "value":
@@ -88,23 +108,38 @@ class Dim:
         return None  # absent
 
 
-def _fact_constants(policies: Sequence[Policy]) -> dict[str, set]:
-    out: dict[str, set] = {}
+def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: frozenset = frozenset(),
+                    labels: dict | None = None) -> dict:
+    """The constants each fact is compared with, as axis values (dates as ordinals), with
+    relative dates resolved on `as_of`; those of a `split` fact's relative comparisons
+    under the key (name, RELATIVE). A presence test (`missing`) compares with no value:
+    the absent cell is its boundary. `labels` receives, per date fact, the day of each
+    relative operand → its text (`clean_days days ago`)."""
+    out: dict = {}
+
+    def add(p: Policy, leaf) -> None:
+        if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
+            return
+        v = leaf_operand(leaf, as_of)
+        ftype = p.facts[leaf.subject].type if leaf.subject in p.facts else None
+        key = (leaf.subject, RELATIVE) if leaf.subject in split and is_relative(leaf) else leaf.subject
+        out.setdefault(key, set()).update(axis_value(ftype, x) for x in (v if isinstance(v, tuple) else (v,)))
+        if ftype == DATE and labels is not None:
+            for o in (leaf.operand if leaf.op == "between" else (leaf.operand,)):
+                if isinstance(o.value, RelativeDate):
+                    labels.setdefault(leaf.subject, {}).setdefault(resolve(o.value, as_of).toordinal(),
+                                                                  o.value.describe())
+
     for p in policies:
         for r in p.rules:
             for leaf in r.leaves:
-                if leaf.kind != "fact":
-                    continue
-                v = operand_value(leaf)
-                vals = v if isinstance(v, tuple) else (v,)
-                out.setdefault(leaf.subject, set()).update(vals)
+                add(p, leaf)
         for ack in p.acknowledged:  # a gap acknowledged `where` ...: its bounds are cell bounds too
             for leaf in ack.leaves:
-                v = operand_value(leaf)
-                out.setdefault(leaf.subject, set()).update(v if isinstance(v, tuple) else (v,))
+                add(p, leaf)
         for f in p.facts.values():
             if f.has_default:  # the default's cell must exist when absence reads as the default
-                out.setdefault(f.name, set()).add(f.default)
+                out.setdefault(f.name, set()).add(axis_value(f.type, f.default))
     return out
 
 
@@ -114,12 +149,23 @@ def _bound(values: Iterable, pick) -> object:
 
 
 class Space:
-    """The product of the facts' cell partitions, for one policy or a pair (for `diff`)."""
+    """The product of the facts' cell partitions, for one policy or a pair (for `diff`).
 
-    def __init__(self, policies: Sequence[Policy]):
+    `split` names date facts whose relative comparisons get an axis of their own, over the
+    whole calendar (the declared range and the absolute comparisons stay on the first):
+    waiting moves only what is seen from the evaluation date (`waiting`). The two axes
+    hold one value, so a point of the space is a fact set only where they agree: a split
+    space is for moving a given fact set (counterfactuals), not for witnesses."""
+
+    def __init__(self, policies: Sequence[Policy], as_of: datetime.date | None = None,
+                 split: frozenset = frozenset()):
         self.policies = tuple(policies)
         self.notes: list[str] = []  # where the space is not exact
-        consts = _fact_constants(policies)
+        # The evaluation date relative operands are resolved on (default: today in the
+        # first policy's timezone); every region of this space holds for that date.
+        self.as_of = evaluation_date(self.policies, as_of)
+        labels: dict[str, dict] = {}
+        consts = _fact_constants(policies, self.as_of, split, labels)
         names: list[str] = []
         for p in policies:
             for n in p.facts:
@@ -137,11 +183,16 @@ class Space:
                     self.notes.append(f"fact `{name}` changed type ({' → '.join(s.type for s in specs)}); "
                                       f"only `{ftype}` values are compared")
             # A value valid for every policy that declares the fact: intersect the ranges.
-            lo = _bound([s.minimum for s in specs], max)
-            hi = _bound([s.maximum for s in specs], min)
-            cs = sorted(v for v in consts.get(name, ()) if not isinstance(v, (bool, str))) \
-                if ftype in ("integer", "number") else sorted(consts.get(name, ()), key=repr)
-            if ftype == "integer":
+            lo = _bound([axis_value(s.type, s.minimum) for s in specs], max)
+            hi = _bound([axis_value(s.type, s.maximum) for s in specs], min)
+            cs = sorted(v for v in consts.get(name, ()) if isinstance(v, (int, float)) and not isinstance(v, bool)) \
+                if ftype in ("integer", "number", DATE) else sorted(consts.get(name, ()), key=repr)
+            if ftype == DATE:
+                # Day ordinals, within the days a `datetime.date` can hold.
+                lo = FIRST_DAY if lo is None or not isinstance(lo, int) else max(lo, FIRST_DAY)
+                hi = LAST_DAY if hi is None or not isinstance(hi, int) else min(hi, LAST_DAY)
+                cells = _int_cells(lo, hi, [c for c in cs if isinstance(c, int)])
+            elif ftype == "integer":
                 cells = _int_cells(lo, hi, cs)
             elif ftype == "number":
                 cells = _num_cells(lo, hi, cs)
@@ -165,18 +216,42 @@ class Space:
             if all(not s.required or s.has_default for s in specs) and not (
                     all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1):
                 cells.append(Cell("absent"))
-            self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool))))
-        self.index = {d.name: i for i, d in enumerate(self.dims)}
+            anchor = None
+            if ftype == DATE:
+                anchor = self.as_of.toordinal() if self.as_of is not None else None
+            self.dims.append(Dim(name, ftype, cells, other, frozenset(v for v in cs if not isinstance(v, bool)),
+                                 anchor))
+            self.dims[-1].labels = labels.get(name, {})
+            if name in split and ftype == DATE:
+                rel = sorted(consts.get((name, RELATIVE), ()))
+                cells = _int_cells(FIRST_DAY, LAST_DAY, rel) + [c for c in cells if c.kind == "absent"]
+                self.dims.append(Dim(name, ftype, cells, None, frozenset(rel), anchor, RELATIVE))
+                self.dims[-1].labels = labels.get(name, {})
+                self.dims[-1].coupled = self.dims[-2].coupled = True
+        self.index = {d.name: i for i, d in enumerate(self.dims) if d.frame is None}
+        self.relative_index = {d.name: i for i, d in enumerate(self.dims) if d.frame == RELATIVE}
         self.universe: list[tuple] = [tuple(d.full for d in self.dims)]
         self.total = not any(d.absent for d in self.dims)  # no absent cells: T and F are complements
 
     def dim(self, name: str) -> Dim:
         return self.dims[self.index[name]]
 
+    def axis(self, leaf) -> int:
+        """The index of the dim a fact leaf reads (a split fact's relative axis for its
+        relative comparisons)."""
+        k = self.relative_index.get(leaf.subject)
+        if k is not None and leaf.op != PRESENCE_OP and is_relative(leaf):
+            return k
+        return self.index[leaf.subject]
+
     def region(self, name: str, mask: int) -> list:
         """The region where fact `name` lies in the cells of `mask` (every other fact free)."""
+        return self.region_at(self.index[name], mask)
+
+    def region_at(self, k: int, mask: int) -> list:
+        """The region where dim `k` lies in the cells of `mask` (every other dim free)."""
         box = list(self.universe[0])
-        box[self.index[name]] = mask
+        box[k] = mask
         return [tuple(box)] if mask else []
 
     # -- points ------------------------------------------------------------------------
@@ -193,7 +268,16 @@ class Space:
 
     def cell_of(self, name: str, value) -> int:
         """The cell index holding `value` (or absence, for None) of fact `name`."""
-        d = self.dims[self.index[name]]
+        return self.cell_at(self.index[name], value)
+
+    def cell_at(self, k: int, value) -> int:
+        """The cell index of dim `k` holding `value` (or absence, for None)."""
+        d = self.dims[k]
+        name = d.name
+        if d.type == DATE:
+            if not isinstance(value, datetime.date) and value is not None:
+                raise ValueError(f"{value!r} is outside the analysed space of `{name}`")
+            value = axis_value(DATE, value)
         for i, c in enumerate(d.cells):
             if value is None:
                 if c.kind == "absent":

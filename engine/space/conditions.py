@@ -10,18 +10,27 @@ are the regions of each outcome as `Plan.select_outcome` decides it.
 
 from __future__ import annotations
 
+import datetime
+
 from ..language.conditions import fold, walk
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, FactSpec, Policy
+from ..language.model import PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, FactSpec, Policy
 from ..runtime.semantics import Plan, compare, operand_value
 from .budget import Budget
 from .cells import Dim, Space
+from .dates import leaf_operand
 from .regions import intersect, subtract, union
 
 
-def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison) -> tuple[int, int]:
-    """(true, false) cell masks of a leaf on one fact; the absent cell is in neither,
-    unless the fact has a default (then absence reads as the default)."""
-    operand = operand_value(leaf)
+def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison, as_of: datetime.date) -> tuple[int, int]:
+    """(true, false) cell masks of a leaf on one fact, its relative dates resolved on
+    `as_of`; the absent cell is in neither, unless the fact has a default (then absence
+    reads as the default). A presence test is never unknown: `missing: true` is exactly
+    the absent cell (empty when the fact has a default, which evaluation fills in)."""
+    if leaf.op == PRESENCE_OP:
+        absent = 0 if spec.has_default else dim.absent
+        t = absent if leaf.operand.value else dim.full & ~absent
+        return t, dim.full & ~t
+    operand = leaf_operand(leaf, as_of)
     if leaf.op in ("in", "not_in"):
         # Membership in a set, not a scan of the list: once per cell, and a pilot-city list
         # of 60,000 values has 60,001 cells (a tuple made validate quadratic: 17 CPU s).
@@ -107,8 +116,9 @@ class Regions:
 
     def _leaf(self, leaf: Comparison) -> tuple[list, list]:
         if leaf.kind == "fact":
-            t, f = leaf_masks(self.space.dim(leaf.subject), self.policy.facts[leaf.subject], leaf)
-            return self.space.region(leaf.subject, t), self.space.region(leaf.subject, f)
+            k = self.space.axis(leaf)
+            t, f = leaf_masks(self.space.dims[k], self.policy.facts[leaf.subject], leaf, self.space.as_of)
+            return self.space.region_at(k, t), self.space.region_at(k, f)
         if leaf.kind == SUBJECT_RULE:
             j = self.plan.rule_index[leaf.subject]
             return self.T[j], self.F[j]

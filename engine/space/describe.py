@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..language.values import WITNESS, format_value
 from .cells import Dim, Space
+from .dates import from_axis
 
 
 def show(v) -> str:
@@ -39,17 +40,24 @@ def _describe_dim(d: Dim, mask: int) -> str:
             a, b = d.cells[run[0]], d.cells[run[-1]]
             at_lo, at_hi = run[0] == first_present, run[-1] == last_present
             if kind == "int":
+                # Day ordinals on a date axis are shown as their days, relative operands as
+                # written (`clean_days days ago`).
+                def at(v, d=d):
+                    if d.type != "date":
+                        return v
+                    return d.labels.get(v) or show(from_axis(d.type, v))
+
                 if a.lo is not None and a.lo == b.hi:
-                    texts.append(f"{name} = {a.lo}")
+                    texts.append(f"{name} = {at(a.lo)}")
                 elif at_lo and not at_hi:
                     # Say it with the policy's own number: `< 90` for `gte: 90`, `≤ 30` for `gt: 30`.
-                    texts.append(f"{name} < {b.hi + 1}" if b.hi + 1 in d.consts and b.hi not in d.consts
-                                 else f"{name} ≤ {b.hi}")
+                    texts.append(f"{name} < {at(b.hi + 1)}" if b.hi + 1 in d.consts and b.hi not in d.consts
+                                 else f"{name} ≤ {at(b.hi)}")
                 elif at_hi and not at_lo:
-                    texts.append(f"{name} ≥ {a.lo}" if a.lo in d.consts or a.lo - 1 not in d.consts
-                                 else f"{name} > {a.lo - 1}")
+                    texts.append(f"{name} ≥ {at(a.lo)}" if a.lo in d.consts or a.lo - 1 not in d.consts
+                                 else f"{name} > {at(a.lo - 1)}")
                 else:
-                    texts.append(f"{name} {show(a.lo)}..{show(b.hi)}")
+                    texts.append(f"{name} {show(at(a.lo))}..{show(at(b.hi))}")
             else:
                 if a.lo is not None and a.lo == a.hi and run[0] == run[-1]:
                     texts.append(f"{name} = {show(a.lo)}")

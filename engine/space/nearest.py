@@ -17,6 +17,7 @@ from fractions import Fraction
 from typing import Callable, Mapping
 
 from .cells import Dim, Space
+from .dates import axis_value, from_axis
 
 #: How far past an open bound (`gt`, `lt`, `ne`) a `number` fact is moved: 0.9 → 0.89 for `< 0.9`.
 NUMBER_STEP = 0.01
@@ -56,16 +57,18 @@ def _candidates(lo, hi, bound, sign: int):
 def nearest_value(dim: Dim, i: int, current=None):
     """The value of cell `i` closest to `current`, a value outside the cell; for a missing
     `current` (None), the cell's lowest value (or just inside its lower end). None when the
-    cell has no specific value to offer: the absent cell, and "any other string"."""
+    cell has no specific value to offer: the absent cell, and "any other string". On a date
+    axis, days (`datetime.date`) in and out."""
     c = dim.cells[i]
     if c.kind == "value":
         return c.value
+    if c.kind == "int" and dim.type == "date":
+        # Supplying a missing day: the day of the cell nearest the evaluation date.
+        if current is None:
+            return dim.rep(i)
+        return from_axis(dim.type, nearest_int(c, axis_value(dim.type, current)))
     if c.kind == "int":
-        if current is not None and c.hi is not None and current > c.hi:
-            return c.hi
-        if c.lo is not None:
-            return c.lo
-        return c.hi if c.hi is not None else 0
+        return nearest_int(c, current)
     if c.kind == "num":
         if c.lo is not None and c.lo == c.hi:
             return c.lo
@@ -75,6 +78,15 @@ def nearest_value(dim: Dim, i: int, current=None):
             return _inside(c.lo, c.hi, c.lo, +1)
         return _inside(c.lo, c.hi, c.hi, -1) if c.hi is not None else 0
     return None
+
+
+def nearest_int(c, current):
+    """The value of integer cell `c` closest to `current` (outside it), or its lowest."""
+    if current is not None and c.hi is not None and current > c.hi:
+        return c.hi
+    if c.lo is not None:
+        return c.lo
+    return c.hi if c.hi is not None else 0
 
 
 class Origin:
@@ -96,8 +108,7 @@ class Origin:
     def cell(self, k: int) -> int:
         found = self.cells[k]
         if found is None:
-            name = self.space.dims[k].name
-            found = self.cells[k] = self.space.cell_of(name, self.facts.get(name))
+            found = self.cells[k] = self.space.cell_at(k, self.facts.get(self.space.dims[k].name))
         return found
 
     def options(self, k: int) -> tuple:
@@ -108,6 +119,8 @@ class Origin:
 
     def _price(self, k: int) -> tuple:
         dim = self.space.dims[k]
+        if dim.coupled:  # one value on two axes (a split date fact): not changed axis by axis
+            return ()
         current = self.facts.get(dim.name)
         out = []
         for i in range(len(dim.cells)):

@@ -12,16 +12,24 @@ Per policy, over every case run against it:
   fact value lies on it *and* one of the comparisons at `t` decided its rule in that
   case (flipping that comparison would flip the rule's match). Points outside the fact's
   declared range are unreachable and not counted.
+- dates: a date comparison `fact op d` has a boundary at `d` with the three days before,
+  on and after it (ε is one day). A relative date (`{days_ago: clean_days}`) is one
+  boundary however many evaluation dates the cases use: its days are those of the
+  coverage's `as_of` (the first case's evaluation date unless given), and a case on
+  another evaluation date covers the day at the same distance from its own `as_of`.
+- presence tests (`missing`) count as conditions: seen true (the fact absent) and false.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from ..language.model import OP_SYMBOL, Comparison, Loc, Policy, Rule
+from ..language.model import DATE, OP_SYMBOL, PRESENCE_OP, Comparison, Loc, Policy, RelativeDate, Rule
+from ..space.dates import today
 from .model import CaseResult, Run
 
 DEFAULT_NUMBER_EPSILON = 0.01
@@ -48,15 +56,29 @@ class Boundary:
     uses: tuple[tuple[int, int], ...]  # (rule index, leaf index) of each comparison at this value
     points: tuple[Point, ...]
     epsilon: object
+    # A date relative to the evaluation date: `value` is its `RelativeDate`, the points are
+    # the days of `as_of`, and a case on another evaluation date is moved onto them.
+    relative: bool = False
+    as_of: datetime.date | None = None
 
     @property
     def label(self) -> str:
         from ..language.values import format_value
 
+        if self.relative:
+            days = self.value.days
+            word = "days ago" if self.value.sign < 0 else "days ahead"
+            return f"{'/'.join(self.names)} ({days} {word})" if self.names else f"{days} {word}"
         shown = format_value(self.value)
         return f"{'/'.join(self.names)} ({shown})" if self.names else shown
 
-    def contains(self, point: Point, v) -> bool:
+    def contains(self, point: Point, v, as_of: datetime.date | None = None) -> bool:
+        """Whether fact value `v` of a case evaluated on `as_of` lies on `point`."""
+        if self.relative and as_of is not None and as_of != self.as_of:
+            try:
+                v = v + (self.as_of - as_of)  # the same distance from the boundary's evaluation date
+            except OverflowError:
+                return False
         if point.side == "at":
             return v == self.value
         if point.side == "below":
@@ -72,9 +94,31 @@ def _num(d: Decimal, like_int: bool):
     return int(d) if like_int and d == d.to_integral_value() else float(d)
 
 
+def _date_points(spec, t: datetime.date) -> tuple[Point, ...]:
+    """The day before, of and after date `t`, each unreachable outside the fact's declared
+    range (or the calendar)."""
+    one = datetime.timedelta(days=1)
+
+    def ok(d) -> bool:
+        return d is not None and (spec.minimum is None or d >= spec.minimum) and (spec.maximum is None or d <= spec.maximum)
+
+    def shift(d, n):
+        try:
+            return d + n * one
+        except OverflowError:
+            return None
+
+    before, after = shift(t, -1), shift(t, 1)
+    return (Point("below", before if ok(before) else None, before, t), Point("at", t if ok(t) else None),
+            Point("above", after if ok(after) else None, t, after))
+
+
 def boundary_points(spec, t, epsilon=None) -> tuple[tuple[Point, ...], object]:
     """The just-below, at and just-above points of threshold `t` for fact `spec`, and ε.
-    Arithmetic is decimal, so 0.9 - 0.01 is 0.89 (not 0.8899999999999999)."""
+    Arithmetic is decimal, so 0.9 - 0.01 is 0.89 (not 0.8899999999999999). For a date
+    fact, the day before, of and after `t` (ε is one day)."""
+    if spec.type == DATE:
+        return _date_points(spec, t), 1
     integer = spec.type == "integer"
     eps = 1 if integer else (epsilon if epsilon is not None else DEFAULT_NUMBER_EPSILON)
     lo_range = spec.minimum
@@ -110,8 +154,21 @@ def boundary_points(spec, t, epsilon=None) -> tuple[tuple[Point, ...], object]:
     return (below, at, above), eps
 
 
-def boundaries(policy: Policy, epsilon: dict | None = None) -> list[Boundary]:
-    """Every numeric threshold boundary of the policy, in order of first use."""
+def _operand_key(spec, value):
+    """The boundary an operand makes (None for none): a number, a date, or a relative date
+    by its offset (two thresholds of one offset are one boundary)."""
+    if spec.numeric:
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if spec.type == DATE:
+        if isinstance(value, RelativeDate):
+            return ("relative", value.offset)
+        return value if isinstance(value, datetime.date) else None
+    return None
+
+
+def boundaries(policy: Policy, epsilon: dict | None = None, as_of: datetime.date | None = None) -> list[Boundary]:
+    """Every numeric and date threshold boundary of the policy, in order of first use;
+    relative dates are resolved on `as_of` (default: today in the policy's timezone)."""
     epsilon = epsilon or {}
     found: dict[tuple, dict] = {}
     for rule in policy.rules:
@@ -119,22 +176,30 @@ def boundaries(policy: Policy, epsilon: dict | None = None) -> list[Boundary]:
             if leaf.kind != "fact" or leaf.op not in ("eq", "ne", "gt", "gte", "lt", "lte", "between"):
                 continue
             spec = policy.facts[leaf.subject]
-            if not spec.numeric:
-                continue
             operands = leaf.operand if leaf.op == "between" else (leaf.operand,)
             for o in operands:
-                if isinstance(o.value, bool) or not isinstance(o.value, (int, float)):
+                k = _operand_key(spec, o.value)
+                if k is None:
                     continue
-                key = (leaf.subject, o.value)
-                entry = found.setdefault(key, {"names": [], "uses": []})
+                key = (leaf.subject, k)
+                entry = found.setdefault(key, {"names": [], "uses": [], "value": o.value})
                 if o.threshold and o.threshold not in entry["names"]:
                     entry["names"].append(o.threshold)
+                if isinstance(o.value, RelativeDate) and o.value.threshold and o.value.threshold not in entry["names"]:
+                    entry["names"].append(o.value.threshold)
                 if (rule.index, leaf.index) not in entry["uses"]:
                     entry["uses"].append((rule.index, leaf.index))
     out = []
-    for (fact, value), entry in found.items():
+    for (fact, _), entry in found.items():
+        value = entry["value"]
+        names, uses = tuple(entry["names"]), tuple(entry["uses"])
+        if isinstance(value, RelativeDate):
+            as_of = as_of or today(policy)
+            points, eps = boundary_points(policy.facts[fact], value.on(as_of))
+            out.append(Boundary(fact, value, names, uses, points, eps, relative=True, as_of=as_of))
+            continue
         points, eps = boundary_points(policy.facts[fact], value, epsilon.get(fact))
-        out.append(Boundary(fact, value, tuple(entry["names"]), tuple(entry["uses"]), points, eps))
+        out.append(Boundary(fact, value, names, uses, points, eps))
     return out
 
 
@@ -210,12 +275,19 @@ def _pct(covered: int, total: int) -> float:
     return 100.0 if total == 0 else math.floor(1000.0 * covered / total) / 10.0
 
 
-def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | None = None) -> Coverage:
-    """Coverage of `policy` by these case results (see the module docstring)."""
+def _first_as_of(results: Sequence[CaseResult]) -> datetime.date | None:
+    return next((d.as_of for d in (r.decision for r in results) if getattr(d, "as_of", None) is not None), None)
+
+
+def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | None = None,
+                as_of: datetime.date | None = None) -> Coverage:
+    """Coverage of `policy` by these case results (see the module docstring). Relative
+    date boundaries are shown on `as_of` (default: the first case's evaluation date)."""
     rules = [RuleCov(r) for r in policy.rules]
     conds = [ConditionCov(r, leaf) for r in policy.rules for leaf in r.leaves]
     cond_at = {(c.rule.index, c.leaf.index): c for c in conds}
-    bcovs = [BoundaryCov(b, [PointCov(p) for p in b.points]) for b in boundaries(policy, epsilon)]
+    as_of = as_of or (_first_as_of(results) if policy.uses_time else None)
+    bcovs = [BoundaryCov(b, [PointCov(p) for p in b.points]) for b in boundaries(policy, epsilon, as_of)]
     for res in results:
         d = res.decision
         if d is None or d.trace is None:
@@ -236,7 +308,8 @@ def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | N
             value = d.facts.get(b.fact)
             if value is None:
                 continue
-            hits = [pc for pc in bc.points if pc.point.reachable and b.contains(pc.point, value)]
+            hits = [pc for pc in bc.points if pc.point.reachable and b.contains(pc.point, value,
+                                                                                  getattr(d, "as_of", None))]
             if not hits:
                 continue
             decided = any(decisive(policy.rules[ri], d.trace[ri], li) for ri, li in b.uses)
@@ -335,9 +408,14 @@ def leaf_text(leaf: Comparison) -> str:
         return f"flag {leaf.subject}"
     if leaf.kind == "rule":
         return f"rule {leaf.subject} matched"
+    if leaf.op == PRESENCE_OP:
+        return f"{leaf.subject} {'is missing' if leaf.operand.value else 'is present'}"
+
+    def text(o) -> str:
+        return o.value.describe() if isinstance(o.value, RelativeDate) else o.threshold or format_value(o.value)
+
     if leaf.op == "between":
-        lo, hi = leaf.operand
-        target = "[" + ", ".join(o.threshold or format_value(o.value) for o in (lo, hi)) + "]"
+        target = "[" + ", ".join(text(o) for o in leaf.operand) + "]"
     else:
-        target = leaf.operand.threshold or format_value(leaf.operand.value)
+        target = text(leaf.operand)
     return f"{leaf.subject} {OP_SYMBOL[leaf.op]} {target}"

@@ -1,18 +1,23 @@
 """Generating a starter boundary suite: one case per reachable boundary point of a policy.
 
 A small solver finds facts that let each threshold comparison decide its rule; every
-generated case expects what the policy decides today, for an author to review.
+generated case expects what the policy decides today, for an author to review. Date
+comparisons get the day before, of and after their date (relative dates on the suite's
+`as_of`, which the suite records); a presence test (`missing`) gets a case with the fact
+absent and one with it present.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from ..language.conditions import ALL, ANY, LEAF, NOT, children, kind, walk
-from ..language.model import Comparison, Policy, Rule
-from .coverage import Boundary, Point, boundaries, decisive
+from ..language.model import PRESENCE_OP, Comparison, Policy, Rule
+from ..space.dates import today
+from .coverage import Boundary, boundaries, decisive
 from .model import UNSET
 
 
@@ -27,15 +32,15 @@ class _Solver:
 
     MAX_STEPS = 20000
 
-    def __init__(self, policy: Policy):
+    def __init__(self, policy: Policy, as_of: datetime.date | None = None):
         from ..space.cells import Space
         from ..space.conditions import leaf_masks
 
         self.policy = policy
-        self.space = Space([policy])
+        self.space = Space([policy], as_of)
         self.masks: dict[tuple[int, int], tuple[int, int]] = {
             (r.index, leaf.index): leaf_masks(self.space.dims[self.space.index[leaf.subject]],
-                                              policy.facts[leaf.subject], leaf)
+                                              policy.facts[leaf.subject], leaf, self.space.as_of)
             for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"}
         self.steps = 0
 
@@ -180,6 +185,8 @@ def _path_to(cond, target) -> list | None:
 
 
 def _yaml_scalar(v) -> str:
+    if isinstance(v, datetime.date):
+        return v.isoformat()  # a YAML date, as the suites write them
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -196,20 +203,66 @@ def _flow(record: dict) -> str:
     return "{" + ", ".join(f"{k}: {_yaml_scalar(v)}" for k, v in record.items()) + "}"
 
 
-def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | None = "../schemas/test.schema.json",
-                            epsilon: dict | None = None) -> str:
-    """A starter test file: one case per reachable boundary point (just below, at, just
-    above every numeric threshold), each expecting what the policy decides today, for an
-    author to review against the business rules."""
-    from ..compile import compile_policy
-    from ..evaluate import evaluate
+class _Target(NamedTuple):
+    """One generated case's aim: fact `fact` in the cells of `mask` (at `value`, or absent
+    when `absent`), with one of the comparisons `uses` deciding its rule."""
+
+    fact: str
+    uses: tuple
+    mask: int
+    value: object
+    absent: bool
+    name: str
+
+
+def _targets(policy: Policy, solver: _Solver, found: list[Boundary]) -> list[_Target]:
+    """Every boundary point, then for each fact a presence test reads: absent and present."""
     from ..language.values import format_value
 
-    found = boundaries(policy, epsilon)
-    if not any(p.reachable for b in found for p in b.points):
-        raise ValueError(f"`{policy.id}` compares no numeric fact with a threshold: there are no boundaries")
+    out = []
+    sides = {"below": "just below", "at": "at", "above": "just above"}
+    for b in found:
+        for p in b.points:
+            if p.reachable:
+                out.append(_Target(b.fact, b.uses, 1 << solver.space.cell_of(b.fact, p.value), p.value, False,
+                                   f"{b.fact} {format_value(p.value)}: {sides[p.side]} {b.label}"))
+    presence: dict[str, list] = {}
+    for r in policy.rules:
+        for leaf in r.leaves:
+            if leaf.kind == "fact" and leaf.op == PRESENCE_OP:
+                presence.setdefault(leaf.subject, []).append((r.index, leaf.index))
+    for fact, uses in presence.items():
+        d = solver.space.dim(fact)
+        if d.absent and not policy.facts[fact].has_default:  # a default fills an absent fact in
+            out.append(_Target(fact, tuple(uses), d.absent, None, True, f"{fact} missing: presence test"))
+        out.append(_Target(fact, tuple(uses), d.present, None, False, f"{fact} present: presence test"))
+    return out
+
+
+def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | None = "../schemas/test.schema.json",
+                            epsilon: dict | None = None, *, as_of: datetime.date | None = None) -> str:
+    """A starter test file: one case per reachable boundary point (just below, at, just
+    above every numeric threshold; the day before, of and after every date), and an
+    absent and a present case per fact a presence test reads, each expecting what the
+    policy decides today, for an author to review against the business rules. A policy
+    that uses time is generated on `as_of` (default: today in its timezone), which the
+    suite records, so its expectations do not drift with the calendar."""
+    from ..compile import compile_policy
+    from ..evaluate import evaluate
+
+    if policy.uses_time:
+        as_of = as_of or today(policy)
+    else:
+        as_of = None
+    found = boundaries(policy, epsilon, as_of)
     ruleset = compile_policy(policy)
-    solver = _Solver(policy)
+    solver = _Solver(policy, as_of)
+    targets = _targets(policy, solver, found)
+    if not targets:
+        if not policy.uses_time and not any(leaf.op == PRESENCE_OP for r in policy.rules for leaf in r.leaves):
+            raise ValueError(f"`{policy.id}` compares no numeric fact with a threshold: there are no boundaries")
+        raise ValueError(f"`{policy.id}` compares no numeric or date fact with a threshold and tests no "
+                         "fact's presence: there are no boundaries")
     adverse = [r for r in policy.rules if r.decides_outcome and policy.outcome(r.then.outcome).adverse]
     others = [r for r in policy.rules if not r.decides_outcome]
     state = solver.prefer_false(adverse + others, solver.full())
@@ -222,52 +275,64 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | N
              "# just above), each expecting the decision the policy gives TODAY. Review every expectation",
              "# against the business rules before relying on it: a wrong threshold would be enshrined here.",
              f"policy: {_yaml_scalar(policy_ref)}"]
+    if as_of is not None:
+        lines.append(f"as_of: {as_of.isoformat()}")
     if epsilon:
         lines.append("epsilon: " + _flow(epsilon))
     lines += ["", "profiles:", "  base:"]
     lines += [f"    {k}: {_yaml_scalar(v)}" for k, v in base.items()]
     lines += ["", "cases:"]
     names: set[str] = set()
-    for b in found:
-        for p in b.points:
-            if not p.reachable:
-                continue
-            record, rule, note = _boundary_record(policy, solver, b, p, base, prec)
-            decision = evaluate(ruleset, record, trace=True)
-            if rule is not None and not decisive(rule, decision.trace[rule.index],
-                                                 next(li for ri, li in b.uses if ri == rule.index)):
-                note = "the comparison does not decide its rule with these facts; adjust them"
-            diff = {k: v for k, v in record.items() if base.get(k, UNSET) != v}
-            diff.update({k: None for k in base if k not in record})
-            diff = {b.fact: record[b.fact], **{k: v for k, v in diff.items() if k != b.fact}}
-            side = {"below": "just below", "at": "at", "above": "just above"}[p.side]
-            name = f"{b.fact} {format_value(p.value)}: {side} {b.label}"
-            while name in names:
-                name += " (again)"
-            names.add(name)
-            expect = {"outcome": decision.outcome}
-            if rule is not None:
-                m = decision.matched[rule.index]
-                if m is not None:
-                    expect["matched" if m else "not_matched"] = [rule.id]
-            lines.append(f"  - name: {json.dumps(name, ensure_ascii=False)}")
-            if note:
-                lines.append(f"    # NOTE: {note}")
-            lines.append("    base: base")
-            lines.append(f"    facts: {_flow(diff)}")
-            exp = ", ".join(f"{k}: {_yaml_scalar(v) if not isinstance(v, list) else '[' + ', '.join(v) + ']'}"
-                            for k, v in expect.items())
-            lines.append(f"    expect: {{{exp}}}")
+    for t in targets:
+        record, rule, note = _boundary_record(policy, solver, t, base, prec)
+        decision = evaluate(ruleset, record, trace=True) if as_of is None else \
+            evaluate(ruleset, record, trace=True, as_of=as_of)
+        if rule is not None and not decisive(rule, decision.trace[rule.index],
+                                             next(li for ri, li in t.uses if ri == rule.index)):
+            note = "the comparison does not decide its rule with these facts; adjust them"
+        diff = {k: v for k, v in record.items() if base.get(k, UNSET) != v}
+        diff.update({k: None for k in base if k not in record})
+        diff = {t.fact: record.get(t.fact), **{k: v for k, v in diff.items() if k != t.fact}}
+        name = t.name
+        while name in names:
+            name += " (again)"
+        names.add(name)
+        expect = {"outcome": decision.outcome}
+        if rule is not None:
+            m = decision.matched[rule.index]
+            if m is not None:
+                expect["matched" if m else "not_matched"] = [rule.id]
+        lines.append(f"  - name: {json.dumps(name, ensure_ascii=False)}")
+        if note:
+            lines.append(f"    # NOTE: {note}")
+        lines.append("    base: base")
+        lines.append(f"    facts: {_flow(diff)}")
+        exp = ", ".join(f"{k}: {_yaml_scalar(v) if not isinstance(v, list) else '[' + ', '.join(v) + ']'}"
+                        for k, v in expect.items())
+        lines.append(f"    expect: {{{exp}}}")
     return "\n".join(lines) + "\n"
 
 
-def _boundary_record(policy: Policy, solver: _Solver, b: Boundary, p: Point, base: dict, prec: dict):
-    """(record, the rule whose comparison at this boundary decides it, note)."""
-    for ri, li in b.uses:
+def _place(record: dict, t: _Target, solver: _Solver) -> dict:
+    """The record with the target's fact set as the target says."""
+    if t.absent:
+        record.pop(t.fact, None)
+    elif t.value is not None:
+        record[t.fact] = t.value
+    elif record.get(t.fact) is None:  # present: any value of the target's cells
+        d = solver.space.dim(t.fact)
+        i = (t.mask & -t.mask).bit_length() - 1
+        record[t.fact] = d.rep(i)
+    return record
+
+
+def _boundary_record(policy: Policy, solver: _Solver, t: _Target, base: dict, prec: dict):
+    """(record, the rule whose comparison at this target decides it, note)."""
+    for ri, li in t.uses:
         rule = policy.rules[ri]
         leaf = rule.leaves[li]
         start = solver.full()
-        start[b.fact] = 1 << solver.space.cell_of(b.fact, p.value)
+        start[t.fact] = t.mask
         solver.steps = 0
         for state in solver.sensitize(rule, leaf, start):
             # Let the rule's effect show: rules of outcomes that take precedence over its
@@ -278,8 +343,5 @@ def _boundary_record(policy: Policy, solver: _Solver, b: Boundary, p: Point, bas
                           and prec[r.then.outcome] <= mine]
                 state = solver.prefer_false(rivals, state)
             record = solver.values(state, base)
-            record[b.fact] = p.value
-            return record, rule, None
-    record = dict(base)
-    record[b.fact] = p.value
-    return record, None, "no comparison at this boundary could be made to decide its rule"
+            return _place(record, t, solver), rule, None
+    return _place(dict(base), t, solver), None, "no comparison at this boundary could be made to decide its rule"
