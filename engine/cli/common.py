@@ -78,9 +78,11 @@ def parse_as_of(ctx, param, value):
     if value is None:
         return None
     import datetime
+    import re
 
     try:
-        if len(value) != 10 or not value.isascii():
+        # Exactly `YYYY-MM-DD` (fromisoformat alone also takes `20261111` and `2026-W46-3`).
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
             raise ValueError
         return datetime.date.fromisoformat(value)
     except ValueError:
