@@ -327,3 +327,13 @@ def test_expected_outputs_compare_with_computed_decimals_as_the_decimal_written(
         assert [f.check for f in failures] == ["outputs"]
     assert check_expectations(Expect(outputs=(("coupon_yuan", 6100),)),
                               d._replace(outputs={"coupon_yuan": Decimal("6100")})) == []
+
+
+def test_the_diagnostics_report_writes_a_date_witness_as_iso_text():
+    from engine.explain.report import render_json
+    from engine.language.diagnostics import WARNING, Diagnostic
+
+    d = Diagnostic("gap", "no rule decides", WARNING, file="p.yaml", line=3, column=1,
+                   witness={"last_overdue_date": datetime.date(2026, 5, 15), "score": 700})
+    doc = json.loads(render_json([d], ["p.yaml"]))
+    assert doc["diagnostics"][0]["witness"] == {"last_overdue_date": "2026-05-15", "score": 700}

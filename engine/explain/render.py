@@ -338,27 +338,29 @@ def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None =
     return dumps(data, indent)
 
 
-def dumps(data, indent: int | None = None) -> str:
+def dumps(data, indent: int | None = None, sort_keys: bool = False) -> str:
     """JSON text as verdict writes it: `ensure_ascii=False`, `(",", ":")` on one line and
     `(",", ": ")` with an indent, floats as Python's repr, integers of any size. Python
     refuses `str()` of an integer beyond 4,300 digits (a process-wide limit, never changed
     here): only a value that holds one takes the slower encoder, which writes it in full.
     So does a value the C encoder does not know: a `Decimal` (a computed output), written
-    as the number its plain decimal text says, and a `datetime.date`, as its ISO text."""
+    as the number its plain decimal text says, and a `datetime.date`, as its ISO text.
+    `sort_keys` as json's (the diagnostics report sorts them)."""
     try:
-        return _encoder(indent).encode(data)
+        return _encoder(indent, sort_keys).encode(data)
     except ValueError as exc:
         if "Exceeds the limit" not in str(exc):
             raise
     except TypeError:  # a Decimal or a date (anything else fails again, as json would)
         pass
-    return "".join(_big_iterencode(indent)(data, 0))
+    return "".join(_big_iterencode(indent, sort_keys)(data, 0))
 
 
 @lru_cache(maxsize=None, typed=True)
-def _encoder(indent) -> json.JSONEncoder:
+def _encoder(indent, sort_keys: bool = False) -> json.JSONEncoder:
     """One encoder per indent: `json.dumps` with options builds a new one every call."""
-    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"),
+                            sort_keys=sort_keys)
 
 
 class _DecimalNumber(float):
@@ -394,10 +396,10 @@ def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
 
 
 @lru_cache(maxsize=None, typed=True)
-def _big_iterencode(indent):
+def _big_iterencode(indent, sort_keys: bool = False):
     """`json`'s own pure-Python encoder with `_encoder(indent)`'s options, writing integers
     through `int_digits` (every digit, past `str()`'s limit), Decimals and dates by `_default`."""
-    enc = _encoder(indent)
+    enc = _encoder(indent, sort_keys)
     return _json_encoder._make_iterencode(
         {}, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
         enc.item_separator, enc.sort_keys, enc.skipkeys, False, _intstr=int_digits)
