@@ -178,7 +178,7 @@ def test_ref_pointers_are_decoded_like_jsonschema():
 
 
 @pytest.mark.parametrize("schema", [
-    {"if": {"type": "string"}}, {"patternProperties": {"a": {}}}, {"prefixItems": [{}]},
+    {"dependentSchemas": {"a": {}}}, {"patternProperties": {"a": {}}}, {"prefixItems": [{}]},
     {"$ref": "https://example.com/s"}, {"$ref": "#/$defs/missing"}, {"items": [{}]},
     {"properties": {"a": {"$id": "x", "type": "string"}}}, {"format": "email"}, {"contains": {}, "minContains": 2},
 ])

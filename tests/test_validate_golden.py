@@ -138,6 +138,12 @@ OTHER_CODES = {
     "unreadable": "tests/test_cli_validate.py",
     "policy-duplicate-id": "tests/test_cli_validate.py",
     "schema-invalid": "fallback for schema keywords the policy schema does not use",
+    # the language v2 checks (issue 13): a table of one-mistake policies with golden messages
+    **{code: "tests/test_v2_lang.py" for code in (
+        "date-invalid", "fact-with-time-not-numeric", "timezone-unknown", "output-not-numeric",
+        "expr-malformed", "expr-unknown-name", "expr-ambiguous-name", "expr-operand-type", "expr-div-by-zero",
+        "output-out-of-range", "output-may-leave-range", "output-range-empty", "output-not-integral",
+        "expr-optional-fact", "template-format-type")},
 }
 
 

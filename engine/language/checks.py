@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
+from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
-from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule
+from .exprs import expr_text
+from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule, is_expr
 from .source import SourceMap
 from .templates import template_names
 from .values import literal
@@ -92,11 +94,17 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
         for i, (r1, v1) in enumerate(items):
             for r2, v2 in items[i + 1:]:
                 both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
-                if both and v1 != v2:
+                # (as written: two equal expressions differ in their locations)
+                t1, t2 = _value_text(v1), _value_text(v2)
+                if both and t1 != t2:
                     yield b.smap.locate(Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
-                        f"(to {literal(v1)} and {literal(v2)})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
+                        f"(to {t1} and {t2})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
                         rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
+
+
+def _value_text(value) -> str:
+    return expr_text(value) if is_expr(value) else literal(value)
 
 
 def check_message_languages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -148,6 +156,10 @@ CHECKS: tuple[Callable[[Policy, Built], Iterator[Diagnostic]], ...] = (
     check_unshown_messages,
     check_unreached_outcomes,
     check_no_default,
+    exprcheck.check_division,
+    exprcheck.check_output_bounds,
+    exprcheck.check_integral_outputs,
+    exprcheck.check_optional_facts,
 )
 
 

@@ -6,8 +6,10 @@ all of them at once, sorted by location. Rendering to CI formats lives in `repor
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Iterable
 
 ERROR = "error"
@@ -113,8 +115,10 @@ def type_name(value, mapping: str = "mapping") -> str:
         return "boolean"
     if isinstance(value, int):
         return "integer"
-    if isinstance(value, float):
+    if isinstance(value, (float, Decimal)):
         return "number"
+    if isinstance(value, datetime.date):
+        return "date"
     if isinstance(value, str):
         return "string"
     if value is None:

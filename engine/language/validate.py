@@ -10,16 +10,20 @@ stable code; `docs/policy-language.md` lists them all.
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from dataclasses import replace
 
 from .checks import CHECKS, stratify
+from .operands import Operands, bool_hint, integral, is_yaml_number
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
+from .exprs import ExprReader, is_expr_form, number, rounding
 from .model import (
+    DATE,
     LINT_POLICY_CODES,
+    NUMERIC_TYPES,
+    ORDERED_TYPES,
     LINT_RULE_CODES,
     Acknowledgement,
-    LIST_OPS,
-    ORDER_OPS,
     RESERVED_NAMES,
     SUBJECT_FLAG,
     SUBJECT_OUTCOME,
@@ -39,35 +43,11 @@ from .model import (
     Threshold,
 )
 from .schema.validate import check_schema
-from .source import Document, SourceMap, load_text
+from .source import Document, SourceMap
 from .templates import template_names
-from .values import literal, value_fits
+from .values import literal, parse_date, value_fits
 
 POLICY_SCHEMA = "policy.schema.json"
-
-# Words YAML 1.1 (and so many editors and habits) read as booleans, but YAML 1.2 reads as
-# strings: `frozen: yes` is the string "yes". Worth a hint wherever a boolean was expected.
-_YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
-
-
-def _bool_hint(value) -> str | None:
-    if isinstance(value, str) and value.lower() in _YAML11_BOOLS:
-        return f"write `true` or `false`; YAML 1.2 reads `{value}` as a string"
-    return None
-
-
-def _integral(ftype: str, value):
-    """An integer fact's integral float default (`default: 5.0`) as the integer it is, as a
-    record's `5.0` is: every backend then sees an int (durable-rules refused the float)."""
-    if ftype == "integer" and type(value) is float and value.is_integer():
-        return int(value)
-    return value
-
-
-def _is_number(text: str) -> bool:
-    """Whether YAML would read `text`, unquoted, as a number."""
-    doc, _ = load_text(f"v: {text}", "")  # the loader is the one place that knows YAML's numbers
-    return doc is not None and type(doc.data["v"]) in (int, float)
 
 
 def _text_map(value, language: str) -> dict[str, str] | None:
@@ -78,7 +58,7 @@ def _text_map(value, language: str) -> dict[str, str] | None:
     return dict(value)
 
 
-class _Builder:
+class _Builder(Operands):
     """Builds the IR from schema-valid data, collecting diagnostics on the way."""
 
     def __init__(self, doc: Document):
@@ -116,8 +96,13 @@ class _Builder:
                         self.report("fact-enum-duplicate", f"`{name}` lists enum value `{v}` twice",
                                     pointer_join(ptr, "enum", i))
                         break
+            bounds = {}
             for bound in ("minimum", "maximum"):
-                if bound in spec and ftype not in ("integer", "number"):
+                bounds[bound] = spec.get(bound)
+                if bound in spec and ftype == DATE:
+                    bounds[bound] = self.date_literal(spec[bound], pointer_join(ptr, bound), None,
+                                                      f"`{bound}` of `{name}`")
+                if bound in spec and ftype not in ORDERED_TYPES:
                     self.report("fact-range-not-numeric", f"`{bound}` is only for numeric facts, `{name}` is {ftype}",
                                 pointer_join(ptr, bound), at_key=True)
                 # (float() of a huge integer bound would overflow; only floats can be fractional)
@@ -125,7 +110,12 @@ class _Builder:
                         and not spec[bound].is_integer():
                     self.report("fact-range-not-integer", f"`{bound}` of integer fact `{name}` must be a whole number",
                                 pointer_join(ptr, bound))
-            lo, hi = spec.get("minimum"), spec.get("maximum")
+            if spec.get("change") == "with_time" and ftype not in NUMERIC_TYPES:
+                self.report("fact-with-time-not-numeric", f"`change: with_time` is for day counts (integer or number "
+                            f"facts), `{name}` is {ftype}", pointer_join(ptr, "change"),
+                            hint="a date fact moves with time by itself: compare it with `{days_ago: N}`"
+                            if ftype == DATE else "use `any`, `increase`, `decrease` or `none`")
+            lo, hi = bounds["minimum"], bounds["maximum"]
             if lo is not None and hi is not None and lo > hi:
                 self.report("fact-range-empty", f"`{name}` has minimum {lo} above maximum {hi}",
                             pointer_join(ptr, "minimum"))
@@ -135,7 +125,8 @@ class _Builder:
             fs = FactSpec(
                 name=name, type=ftype, description=spec.get("description", ""), unit=spec.get("unit", ""),
                 enum=tuple(spec["enum"]) if "enum" in spec and ftype == "string" else None,
-                minimum=lo, maximum=hi, default=_integral(ftype, spec.get("default")), has_default="default" in spec,
+                minimum=lo, maximum=hi, default=self.fact_default(ftype, spec.get("default")),
+                has_default="default" in spec,
                 required=spec.get("required", True), remedy=_text_map(spec.get("remedy"), self.language),
                 change=spec.get("change", "any"), loc=self.loc(ptr, at_key=True),
             )
@@ -143,17 +134,26 @@ class _Builder:
                 problem = self.value_problem(fs, fs.default)
                 if problem:
                     self.report("fact-bad-default", f"default of `{name}` {problem}", pointer_join(ptr, "default"),
-                                hint=_bool_hint(fs.default) if ftype == "boolean" else None)
+                                hint=bool_hint(fs.default) if ftype == "boolean" else None)
             out[name] = fs
         return out
 
+    def fact_default(self, ftype: str, value):
+        """A fact's default as a value of its type: a date fact's ISO text as a date (left as
+        written when it is not one: `value_problem` reports it)."""
+        if ftype == DATE:
+            return parse_date(value) or value
+        return integral(ftype, value)
+
     def value_problem(self, fs: FactSpec, value) -> str | None:
         """Why `value` is not a valid value of fact `fs`, or None."""
+        if fs.type == DATE and not value_fits(DATE, value):
+            return f"must be a date (YYYY-MM-DD), found {type_name(value)} `{literal(value)}`"
         if not value_fits(fs.type, value):
             return f"must be {fs.type}, found {type_name(value)} `{literal(value)}`"
         if fs.enum is not None and value not in fs.enum:
             return f"`{value}` is not one of {', '.join(fs.enum)}"
-        if fs.numeric:
+        if fs.type in ORDERED_TYPES:
             if fs.minimum is not None and value < fs.minimum:
                 return f"{value} is below the declared minimum {fs.minimum}"
             if fs.maximum is not None and value > fs.maximum:
@@ -200,20 +200,65 @@ class _Builder:
         return tuple(out)
 
     def outputs(self) -> dict[str, OutputSpec]:
-        out = {}
-        for name, spec in self.data.get("outputs", {}).items():
+        raw_outputs = self.data.get("outputs", {})
+        self.output_order = tuple(raw_outputs)
+        set_values: dict[str, list] = {}  # output -> the values rules give it, as written
+        for raw_rule in self.data["rules"]:
+            for name, value in raw_rule["then"].get("set", {}).items():
+                set_values.setdefault(name, []).append(value)
+        out: dict[str, OutputSpec] = {}
+        for name, spec in raw_outputs.items():
             ptr = pointer_join("/outputs", name)
-            if not value_fits(spec["type"], spec["default"]):
-                self.report("output-bad-default",
-                            f"default of output `{name}` must be {spec['type']}, found {type_name(spec['default'])} "
-                            f"`{literal(spec['default'])}`",
-                            pointer_join(ptr, "default"))
+            otype = spec["type"]
+            numeric = otype in NUMERIC_TYPES
+            for key in ("round", "minimum", "maximum"):
+                if key in spec and not numeric:
+                    self.report("output-not-numeric", f"`{key}` is only for numeric outputs, `{name}` is {otype}",
+                                pointer_join(ptr, key), at_key=True)
+            # Computed when any value it takes is an expression, or it rounds: then every value
+            # is a Decimal (literals too), so `combine` never mixes floats and decimals.
+            computed = numeric and ("round" in spec or any(
+                is_expr_form(v, otype) for v in [spec["default"], *set_values.get(name, ())]))
+            self.computed_outputs[name] = computed
+            ok, default = self.output_value(name, otype, spec["default"], pointer_join(ptr, "default"), None, out)
             combine = spec.get("combine")
             if combine in ("min", "max", "sum") and spec["type"] not in ("integer", "number"):
                 self.report("output-bad-combine", f"`combine: {combine}` needs a numeric output, `{name}` is "
                             f"{spec['type']}", pointer_join(ptr, "combine"))
-            out[name] = OutputSpec(name, spec["type"], spec["default"], combine, spec.get("description", ""))
+            rnd = None
+            if "round" in spec and numeric:
+                rnd = rounding(spec["round"], pointer_join(ptr, "round"), self, None)
+            lo, hi = (spec.get(k) for k in ("minimum", "maximum"))
+            if computed:
+                lo, hi = (None if v is None else number(v) for v in (lo, hi))
+            out[name] = OutputSpec(name, otype, default if ok else spec["default"], combine,
+                                   spec.get("description", ""),
+                                   round=rnd, computed=computed, minimum=lo if numeric else None,
+                                   maximum=hi if numeric else None, loc=self.loc(ptr, at_key=True))
         return out
+
+    def output_value(self, name: str, otype: str, raw, ptr: str, rule_id: str | None,
+                     outputs: dict[str, OutputSpec]) -> tuple[bool, object]:
+        """A rule's `set` value (`rule_id` given) or an output's default, as the IR holds it:
+        the literal as written, or (computed output) a `Decimal` or an expression; (False,
+        None) after reporting why it is neither."""
+        code = "output-type-mismatch" if rule_id is not None else "output-bad-default"
+        if isinstance(raw, dict) and otype not in NUMERIC_TYPES:
+            self.report(code, f"an expression computes a number but output `{name}` is {otype}", ptr, rule=rule_id)
+            return False, None
+        if self.computed_outputs.get(name) and is_expr_form(raw, otype):
+            earlier = self.output_order[:self.output_order.index(name)]
+            e = ExprReader(self, outputs, name, earlier, self.output_order).read(raw, ptr, rule_id)
+            return e is not None, e
+        if not value_fits(otype, raw):
+            if rule_id is None:
+                self.report(code, f"default of output `{name}` must be {otype}, found {type_name(raw)} "
+                            f"`{literal(raw)}`", ptr)
+            else:
+                self.report(code, f"`{literal(raw)}` is {type_name(raw)} but output `{name}` is {otype}", ptr,
+                            rule=rule_id)
+            return False, None
+        return True, number(raw) if self.computed_outputs.get(name) else raw
 
     # -- conditions ------------------------------------------------------------------
     def condition(self, node, ptr: str, rule_id: str, leaves: list[Comparison]):
@@ -267,121 +312,6 @@ class _Builder:
                 out.append(self.leaf(leaves, kind, name, op, operand, ptr if not isinstance(value, dict) else optr))
         return out
 
-    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str):
-        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"fact `{spec.name}`"
-        if op in ORDER_OPS and not spec.numeric:
-            self.report("operator-type-mismatch", f"`{op}` compares numbers but {subject} is {spec.type}", ptr,
-                        rule=rule_id, at_key=True,
-                        hint="use `eq`, `ne`, `in` or `not_in`" if spec.type == "string" else "use `eq` or `ne`")
-            return None
-        if op in LIST_OPS and spec.type == "boolean":
-            self.report("operator-type-mismatch", f"`{op}` is not for boolean {subject}", ptr, rule=rule_id,
-                        at_key=True, hint="use `eq: true` or `eq: false`")
-            return None
-        if op == "between":
-            lo = self.scalar_operand(spec, raw[0], pointer_join(ptr, 0), rule_id)
-            hi = self.scalar_operand(spec, raw[1], pointer_join(ptr, 1), rule_id)
-            if lo is None or hi is None:
-                return None
-            if lo.value > hi.value:
-                self.report("between-empty", f"`between` low end {lo.value} is above high end {hi.value}", ptr,
-                            rule=rule_id)
-                return None
-            return (lo, hi)
-        if op in LIST_OPS:
-            if isinstance(raw, str):
-                t = self.thresholds_by_name.get(raw)
-                if t is not None:
-                    self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
-                if t is None or not isinstance(t.value, tuple):
-                    self.report("unknown-threshold", f"`{raw}` is not a list threshold", ptr, rule=rule_id,
-                                hint=did_you_mean(raw, [n for n, t in self.thresholds_by_name.items()
-                                                        if isinstance(t.value, tuple)]) or "write a list: `[a, b]`")
-                    return None
-                for v in t.value:
-                    if not self.check_value(spec, v, ptr, rule_id, via=raw):
-                        return None
-                return Operand(t.value, raw)
-            values = []
-            for i, item in enumerate(raw):
-                o = self.scalar_operand(spec, item, pointer_join(ptr, i), rule_id)
-                if o is None:
-                    return None
-                values.append(o.value)
-            return Operand(tuple(values))
-        return self.scalar_operand(spec, raw, ptr, rule_id)
-
-    def scalar_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
-        if isinstance(raw, str) and raw in self.thresholds_by_name:
-            t = self.thresholds_by_name[raw]
-            self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
-            if spec.enum is not None and raw in spec.enum:
-                self.report("ambiguous-operand", f"`{raw}` is both a threshold and a value of `{spec.name}`", ptr,
-                            rule=rule_id, hint="rename the threshold")
-                return None
-            if isinstance(t.value, tuple):
-                self.report("operand-type-mismatch", f"threshold `{raw}` is a list; `{spec.name}` needs one value",
-                            ptr, rule=rule_id, hint="use `in` for a list")
-                return None
-            if not self.check_value(spec, t.value, ptr, rule_id, via=raw):
-                return None
-            return Operand(t.value, raw)
-        if isinstance(raw, str) and spec.type == "boolean":
-            # `frozen: yes` is a YAML 1.1 habit (1.2 reads `yes` as a string), far likelier
-            # than a misspelt threshold: say it is the wrong type, not an unknown threshold.
-            self.report("operand-type-mismatch", f"`{literal(raw)}` is string but `{spec.name}` is boolean", ptr,
-                        rule=rule_id, hint=_bool_hint(raw) or did_you_mean(raw, self.thresholds_by_name)
-                        or "write `true` or `false`")
-            return None
-        if isinstance(raw, str) and spec.type != "string":
-            if raw in self.facts_by_name:
-                # "did you mean `max_overdue_days`?" would send the author the wrong way.
-                self.report("unknown-threshold", f"`{raw}` is a fact, not a threshold: comparing one fact with "
-                            "another is not supported yet", ptr, rule=rule_id,
-                            hint="compare with a threshold or a literal value")
-                return None
-            self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
-                        hint=did_you_mean(raw, self.thresholds_by_name) or "declare it under `thresholds:`")
-            return None
-        if not self.check_value(spec, raw, ptr, rule_id):
-            return None
-        return Operand(raw)
-
-    def check_value(self, spec: FactSpec, value, ptr: str, rule_id: str, via: str | None = None) -> bool:
-        # Written as the author would write it (`true`, `"50"`), never as a Python repr.
-        what = f"threshold `{via}` ({literal(value)})" if via else f"`{literal(value)}`"
-        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"`{spec.name}`"
-        if via:
-            self.used_thresholds.add(via)
-        if not value_fits(spec.type, value):
-            if via:  # reported once, at the threshold's declaration (`misused_thresholds`)
-                self.misused.setdefault(via, []).append((f"{what} is {type_name(value)} but {subject} is "
-                                                         f"{spec.type}", ptr, rule_id))
-            else:
-                self.report("operand-type-mismatch", f"{what} is {type_name(value)} but {subject} is {spec.type}",
-                            ptr, rule=rule_id)
-            return False
-        if spec.enum is not None and value not in spec.enum:
-            # The value is a string here; show it bare, as it appears in the enum list.
-            what = f"threshold `{via}` (`{value}`)" if via else f"`{value}`"
-            if spec.name == SUBJECT_OUTCOME:
-                self.report("unknown-outcome", f"{what} is not a declared outcome ({', '.join(spec.enum)})", ptr,
-                            rule=rule_id, hint=did_you_mean(str(value), spec.enum))
-            else:
-                self.report("enum-value-unknown", f"{what} is not one of {subject}'s values ({', '.join(spec.enum)})",
-                            ptr, rule=rule_id, hint=did_you_mean(str(value), spec.enum))
-            return False
-        if spec.numeric:
-            lo, hi = spec.minimum, spec.maximum
-            if (lo is not None and value < lo) or (hi is not None and value > hi):
-                rng = f"{'' if lo is None else lo}..{'' if hi is None else hi}"
-                code = "threshold-out-of-range" if via else "value-out-of-range"
-                self.report(code, f"{what} is outside the declared range {rng} of `{spec.name}`", ptr, rule=rule_id,
-                            hint="the comparison can never vary; fix the value or the fact's range")
-                return False
-        return True
-
-    # -- rules -----------------------------------------------------------------------
     def rules(self) -> tuple[Rule, ...]:
         raw_rules = self.data["rules"]
         self.rule_ids = [r["id"] for r in raw_rules]
@@ -467,11 +397,9 @@ class _Builder:
                 self.report("unknown-output", f"output `{name}` is not declared in `outputs`", sptr, rule=rule_id,
                             at_key=True, hint=did_you_mean(name, self.outputs_by_name) or "declare it under `outputs:`")
                 continue
-            if not value_fits(spec.type, value):
-                self.report("output-type-mismatch", f"`{literal(value)}` is {type_name(value)} but output `{name}` is "
-                            f"{spec.type}", sptr, rule=rule_id)
-                continue
-            sets.append((name, value))
+            ok, value = self.output_value(name, spec.type, value, sptr, rule_id, self.outputs_by_name)
+            if ok:
+                sets.append((name, value))
         return Effect(outcome, reason, message, tuple(raw.get("flags", ())), tuple(sets))
 
     def check_template(self, message: dict[str, str], ptr: str, rule_id: str | None, what: str = "message") -> None:
@@ -488,6 +416,25 @@ class _Builder:
                                 f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
                 elif n in self.thresholds_by_name:
                     self.used_thresholds.add(n)
+                if n.spec and n in known:
+                    kind = self.placeholder_kind(n)
+                    if kind is not None:
+                        self.report("template-format-type", f"{what} formats `{{{n}:{n.spec}}}` as a number, but "
+                                    f"{kind}", lptr, rule=rule_id, hint=f"write `{{{n}}}` without a format")
+
+    def placeholder_kind(self, name: str) -> str | None:
+        """Why a placeholder's value is not a number (what it is), or None when it is one. The
+        name is looked up as rendering does: a fact, else an output, else a threshold."""
+        if name in self.facts_by_name:
+            f = self.facts_by_name[name]
+            return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
+        if name in self.outputs_by_name:
+            o = self.outputs_by_name[name]
+            return None if o.type in NUMERIC_TYPES else f"output `{name}` is {o.type}"
+        v = self.thresholds_by_name[name].value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return None
+        return f"threshold `{name}` is {'a list' if isinstance(v, tuple) else type_name(v)}"
 
     def at(self, ptr: str):
         node = self.data
@@ -508,12 +455,22 @@ class _Builder:
                 continue
             message, _, rule_id = uses[0]
             hint = None
-            if isinstance(t.value, str) and _is_number(t.value):
+            if isinstance(t.value, str) and is_yaml_number(t.value):
                 hint = f"drop the quotes: `{name}: {t.value}`"
             related = tuple((self.smap.file, *self.smap.position(p), p, f"used in rule `{r}`") for _, p, r in uses)
             d = Diagnostic("operand-type-mismatch", message, ERROR, pointer=t.loc.pointer, hint=hint, rule=rule_id,
                            related=related)
             self.diags.append(d.located(t.loc.file, t.loc.line, t.loc.column))
+
+    def timezone(self) -> str:
+        """The declared `timezone`, checked against the IANA database (`UTC` when none)."""
+        name = self.data.get("timezone", "UTC")
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            self.report("timezone-unknown", f"`{name}` is not an IANA time zone", "/timezone",
+                        hint=did_you_mean(name, zoneinfo.available_timezones()) or "e.g. `Asia/Shanghai` or `UTC`")
+        return name
 
     # -- the whole policy ------------------------------------------------------------------
     def build(self) -> Policy | None:
@@ -523,6 +480,7 @@ class _Builder:
         self.thresholds_by_name = self.thresholds()
         outcomes = self.outcomes()
         self.outcome_ids = tuple(o.id for o in outcomes)
+        self.computed_outputs: dict[str, bool] = {}
         self.outputs_by_name = self.outputs()
         self.misused: dict[str, list[tuple[str, str, str]]] = {}
         rules = self.rules()
@@ -532,6 +490,7 @@ class _Builder:
         for code, texts in reasons.items():
             # Reason texts are rendered like messages (when a rule has no message of its own).
             self.check_template(texts, pointer_join("/reasons", code), None, what="reason text")
+        timezone = self.timezone()
         digest = "sha256:" + hashlib.sha256(self.doc.text.encode("utf-8")).hexdigest()
         policy = Policy(
             id=self.data["policy"], version=self.data["version"], title=self.data.get("title", ""),
@@ -539,6 +498,7 @@ class _Builder:
             thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
             path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
+            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365),
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))

@@ -11,12 +11,18 @@ of a few named styles. The styles differ where the reader differs, on purpose:
 - `WITNESS`: like `TEXT`, but an absent value is `null` (region descriptions and witness
   fact sets, where "missing" would read as a value).
 - `DIFF`: like `YAML`, but an absent value is `(absent)` (a record's value in `verdict diff`).
+
+In every style a `Decimal` (a computed output) is its shortest plain decimal
+(`decimal_text`: `6000`, `6000.5`, never an exponent or `-0`) and a `datetime.date` its
+ISO form (`2026-11-11`). `format_field` renders a message placeholder with its format.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from typing import NamedTuple
 
 from .diagnostics import type_name
@@ -57,7 +63,78 @@ def format_value(value: object, style: Style = TEXT) -> str:
         return "{" + ", ".join(f"{format_value(k, style)}: {format_value(v, style)}" for k, v in value.items()) + "}"
     if type(value) is int:
         return int_digits(value)
+    if type(value) is Decimal:
+        return decimal_text(value)
+    if type(value) is datetime.date:
+        return value.isoformat()
     return str(value)
+
+
+def decimal_text(d: Decimal) -> str:
+    """A Decimal as the shortest plain decimal equal to it: no exponent, no trailing zeros,
+    no `-0` (`Decimal("6E+3")` is `6000`, `Decimal("-0.50")` is `-0.5`). The text of a
+    computed number output in JSON and in messages."""
+    if not d.is_finite():
+        raise ValueError(f"not a finite decimal: {d}")
+    sign, digits, exp = d.as_tuple()
+    text = "".join(map(str, digits)).lstrip("0")
+    if not text:
+        return "0"
+    if exp < 0:  # drop trailing zeros of the fraction
+        stripped = text.rstrip("0")
+        cut = min(len(text) - len(stripped), -exp)
+        text, exp = text[:len(text) - cut], exp + cut
+    return ("-" if sign else "") + _place_point(text, exp)
+
+
+def _place_point(digits: str, exp: int) -> str:
+    """The plain text of the number `digits × 10**exp` (digits without sign)."""
+    if exp >= 0:
+        return digits + "0" * exp
+    whole, frac = digits[:exp], digits[exp:]
+    return (whole or "0") + "." + frac.rjust(-exp, "0")
+
+
+def _as_decimal(value) -> Decimal | None:
+    """A number as the decimal its text says (`repr` of a float), or None if not a number."""
+    if type(value) is Decimal:
+        return value if value.is_finite() else None
+    if type(value) is int:
+        return Decimal(value)
+    if type(value) is float and value == value and value not in (float("inf"), float("-inf")):
+        return Decimal(repr(value))
+    return None
+
+
+def format_field(value: object, spec: str) -> str:
+    """One message placeholder's value with its format (`templates.FORMATS`): `,` groups
+    thousands, `.Nf` gives exactly N decimals (rounded half to even, as `div` rounds),
+    `,.Nf` both. Without a format, or for a value that is not a number (a missing fact),
+    the TEXT style of `format_value`."""
+    d = _as_decimal(value) if spec else None
+    if d is None:
+        return format_value(value, TEXT)
+    if spec.endswith("f"):
+        places = int(spec[-2])
+        # A context as precise as the value: the default 28 digits would refuse (or round)
+        # a long one, and a process-wide context must not decide how a message reads.
+        ctx = Context(prec=max(28, d.adjusted() + places + 2))
+        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN, context=ctx)
+        sign, digits, exp = q.as_tuple()
+        body = "".join(map(str, digits)).lstrip("0")
+        # (an exponent of exactly -places: the zeros the format asks for are kept)
+        text = _place_point(body, exp) if body else "0" + ("." + "0" * places if places else "")
+        negative = bool(sign) and bool(body)  # never `-0.00`
+    else:
+        text = decimal_text(d)
+        negative = text.startswith("-")
+        text = text.lstrip("-")
+    if spec.startswith(","):
+        whole, dot, frac = text.partition(".")
+        head = len(whole) % 3 or 3
+        whole = ",".join([whole[:head]] + [whole[i:i + 3] for i in range(head, len(whole), 3)])
+        text = whole + dot + frac
+    return ("-" if negative else "") + text
 
 
 SURROGATE = re.compile("[\ud800-\udfff]")  # one half of a UTF-16 pair, never a character alone
@@ -166,12 +243,30 @@ def json_kind(value) -> str:
     return {"array": "an array", "object": "an object", "integer": "an integer", "null": "null"}.get(kind, f"a {kind}")
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
+def parse_date(value) -> datetime.date | None:
+    """A date written as exactly `YYYY-MM-DD` (a valid calendar day), or a `datetime.date`
+    as it is; None for anything else (`2026-02-30`, `2026-1-5`, `20260105`, a number)."""
+    if type(value) is datetime.date:
+        return value
+    if type(value) is not str or not _ISO_DATE.match(value):
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def value_fits(ftype: str, value) -> bool:
     """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
     if ftype == "boolean":
         return isinstance(value, bool)
     if ftype == "string":
         return isinstance(value, str)
+    if ftype == "date":
+        return type(value) is datetime.date
     if isinstance(value, bool):
         return False
     if ftype == "integer":

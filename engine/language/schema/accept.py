@@ -140,8 +140,8 @@ class _Compiler:
             raise Unsupported(f"schema of type {type(schema).__name__}")
         checks: list[Check] = []
         for key, arg in schema.items():
-            if key in ANNOTATIONS or key in ("properties", "additionalProperties"):
-                continue
+            if key in ANNOTATIONS or key in ("properties", "additionalProperties", "then", "else"):
+                continue  # (`then` and `else` are compiled with their `if`)
             checks.append(self.keyword(key, arg, schema))
         if "properties" in schema or "additionalProperties" in schema:
             checks.append(self.object_properties(schema.get("properties", {}), schema.get("additionalProperties", True)))
@@ -220,6 +220,17 @@ class _Compiler:
                 return None if None in results else results.count(True) == 1
 
             return one_of
+        if key == "if":
+            # `then` applies where `if` holds, `else` where it does not; undecided stays undecided.
+            cond = self.compile(arg)
+            then = self.compile(schema.get("then", True))
+            other = self.compile(schema.get("else", True))
+
+            def if_then_else(v) -> Tri:
+                r = cond(v)
+                return None if r is None else (then(v) if r else other(v))
+
+            return if_then_else
         if key == "not":
             c = self.compile(arg)
 
