@@ -23,7 +23,7 @@ from .findings import verdict_of
 from ..language.conditions import fold
 from ..language.model import NUMERIC_TYPES, Comparison, Policy
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
-from ..language.values import DIFF, format_value
+from ..language.values import DIFF, decimal_text, format_value
 from ..space.describe import show
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
@@ -373,14 +373,9 @@ _ITERENCODE = _json_encoder._make_iterencode(
     {}, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
 
 
-def decimal_text(d) -> str:
-    """A Decimal as plain decimal text, without exponent (`6E+3` → `6000`)."""
-    return format(normal(d), "f") if d.__class__ is Decimal else str(d)
-
-
 def _num(v) -> str:
-    """A total or a change in the text and Markdown forms."""
-    return decimal_text(v) if v.__class__ is Decimal else format_value(v)
+    """A total or a change in the text and Markdown forms (as computed outputs are shown)."""
+    return format_value(v)
 
 
 def _signed(v) -> str:

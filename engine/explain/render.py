@@ -25,35 +25,31 @@ from ..language.conditions import leaves
 from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Operand,
                               Policy, RelativeDate, Rule)
 from ..language.templates import pick_language, template_parts
-from ..language.values import INT_LIMIT, format_value, int_digits
+from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
 from ..runtime.semantics import operand_value
 
 _jstr = _json_encoder.encode_basestring  # a str as JSON with ensure_ascii=False (C-accelerated)
 
 
-def decimal_text(d: Decimal) -> str:
-    """A computed value's plain decimal text (`6000`, `6148.14`): no exponent."""
-    return format(d, "f")
-
-
 
 
 def render_template(template: str, decision: Decision) -> str:
-    """Fill `{name}` from the decision's facts, outputs and the policy's thresholds."""
+    """Fill `{name}` and `{name:SPEC}` from the decision's facts, outputs and the policy's
+    thresholds (`values.format_field`: `{new_limit_yuan:,.2f}` is `6,100.00`)."""
     parts = template_parts(template)
     if len(parts) == 1:
         return parts[0]
     facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
     out = [parts[0]]
     for i in range(1, len(parts), 2):
-        name = parts[i]
+        name = parts[i]  # a `templates.Field`: the name, with its `spec`
         if name in facts:
-            out.append(format_value(facts[name]))
+            out.append(format_field(facts[name], name.spec))
         elif name in outputs:
-            out.append(format_value(outputs[name]))
+            out.append(format_field(outputs[name], name.spec))
         elif name in thresholds:
-            out.append(format_value(thresholds[name].value))
+            out.append(format_field(thresholds[name].value, name.spec))
         else:
             out.append("?")  # a declared but missing optional fact
         out.append(parts[i + 1])
@@ -459,23 +455,25 @@ def text_value(v) -> str:
 
 class _Template:
     """A message template with placeholders, filled as `render_template` fills it: a fact
-    of the decision, else an output, else a threshold (a constant), else `?`."""
+    of the decision, else an output, else a threshold (a constant), else `?`; a field with
+    a format through `values.format_field`."""
 
     __slots__ = ("first", "pairs")
 
     def __init__(self, parts: list, policy: Policy):
         self.first = parts[0]
         thresholds = policy.thresholds
-        self.pairs = tuple((parts[i], format_value(thresholds[parts[i]].value) if parts[i] in thresholds else "?",
+        self.pairs = tuple((parts[i], parts[i].spec,
+                            format_field(thresholds[parts[i]].value, parts[i].spec) if parts[i] in thresholds else "?",
                             parts[i + 1]) for i in range(1, len(parts), 2))
 
     def json(self, facts, outputs) -> str:
         out = [self.first]
-        for name, constant, after in self.pairs:
+        for name, spec, constant, after in self.pairs:
             v = facts.get(name, _MISSING)
             if v is _MISSING:
                 v = outputs.get(name, _MISSING)
-            out.append(constant if v is _MISSING else text_value(v))
+            out.append(constant if v is _MISSING else format_field(v, spec) if spec else text_value(v))
             out.append(after)
         return _jstr("".join(out))
 
