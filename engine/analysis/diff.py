@@ -3,20 +3,27 @@
 Both policies are analysed over one joint fact space (`engine.space.Space` over the pair), so
 every region where the old and new outcomes differ is found exactly, described compactly,
 and shown with a witness that is evaluated under both versions. Changed thresholds and
-rules are listed by name; over a real dataset the changes are counted as a from/to matrix.
+rules are listed by name; over a real dataset the changes are counted as a from/to matrix,
+with the total and mean change of each numeric output (the change in total credit exposure).
+
+With dates: both versions are compared on one evaluation date, `as_of` (relative date
+operands are day counts on it); the records of a dataset are decided on it too.
 """
 
 from __future__ import annotations
 
+import decimal
 import json
+import json.encoder as _json_encoder
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Iterable
 
 from .findings import verdict_of
 from ..language.conditions import fold
-from ..language.model import Comparison, Policy
+from ..language.model import NUMERIC_TYPES, Comparison, Policy
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
-from ..language.values import DIFF, format_value
+from ..language.values import DIFF, decimal_text, format_value
 from ..space.describe import show
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
@@ -48,6 +55,10 @@ class PolicyDiff:
     matrix: dict | None = None  # (old, new) → count, over a dataset
     records: dict | None = None  # total, changed, skipped
     space: object = None  # engine.space.Space of the pair
+    # Over a dataset, per numeric output of both versions (`OutputTotals.result`): records,
+    # old_total, new_total, total_change, mean_change. None without one.
+    outputs: dict | None = None
+    as_of: object = None  # the evaluation date both versions were compared on (None: no time)
 
     @property
     def unchanged(self) -> bool:
@@ -76,10 +87,11 @@ def _rule_shape(policy: Policy, rule) -> tuple:
     return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags, t.set)
 
 
-def diff_policies(old: Policy, new: Policy, budget: Budget | None = None) -> PolicyDiff:
+def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_of=None) -> PolicyDiff:
     """Everything that differs between two versions; the outcome regions within `budget`
-    (by default a fresh `Budget()` for the pair)."""
-    out = PolicyDiff(old, new)
+    (by default a fresh `Budget()` for the pair), on the evaluation date `as_of` (a
+    `datetime.date`; needed when either version uses time)."""
+    out = PolicyDiff(old, new, as_of=as_of)
     # -- by name: thresholds, rules, declarations
     for name in list(old.thresholds) + [n for n in new.thresholds if n not in old.thresholds]:
         a = old.thresholds[name].value if name in old.thresholds else None
@@ -125,7 +137,7 @@ def diff_policies(old: Policy, new: Policy, budget: Budget | None = None) -> Pol
 
 def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
     """Fill `out.changes`: every region of the joint fact space where the outcome differs."""
-    space = out.space = Space([old, new])
+    space = out.space = Space([old, new], **_dated(out.as_of))
     out.notes.extend(space.notes)
     if any(a.minimum != b.minimum or a.maximum != b.maximum or a.enum != b.enum
            for n in old.facts if n in new.facts for a, b in [(old.facts[n], new.facts[n])]):
@@ -148,43 +160,133 @@ def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
         boxes.sort(key=lambda bx: (-box_size(space, bx), describe_box(space, bx)))
         for box in boxes:
             witness = space.point(box)
-            verified = _outcome(old, witness) == a and _outcome(new, witness) == b
+            verified = _outcome(old, witness, out.as_of) == a and _outcome(new, witness, out.as_of) == b
             out.changes.append(RegionChange(_label(a), _label(b), describe_box(space, box), witness, verified,
                                             box))
 
 
-def _outcome(policy: Policy, witness: dict):
+def _dated(as_of) -> dict:
+    """`as_of` as a keyword for the fact space and evaluation, only when there is a date (a
+    pair of versions without time is compared exactly as before)."""
+    return {} if as_of is None else {"as_of": as_of}
+
+
+def _outcome(policy: Policy, witness: dict, as_of=None):
     try:
-        return verdict_of(policy, witness).outcome
+        return verdict_of(policy, witness, **_dated(as_of)).outcome
     except ValueError:  # FactsError: not a valid fact set for this version
         return object()
 
 
-def count_records(d: PolicyDiff, records: Iterable) -> None:
-    """Evaluate every record of a dataset under both versions; fill the from/to matrix.
+def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
+    """Evaluate every record of a dataset under both versions (on `as_of`, by default the
+    date the diff was made on); fill the from/to matrix and the numeric outputs' totals.
 
     `records` are read already (`engine.io.records.read_records(path, d.new)`): each has
     `data` and `error` (a record that could not be parsed is counted as skipped)."""
+    from ..compile import compile_policy
     from ..errors import FactsError
+    from ..evaluate import evaluate
 
+    dated = _dated(d.as_of if as_of is None else as_of)
+    old_rules, new_rules = compile_policy(d.old), compile_policy(d.new)
+    totals = OutputTotals(d.old, d.new)
     matrix: dict[tuple[str, str], int] = {}
     total = skipped = 0
-    old_plan_policy, new_plan_policy = d.old, d.new
     for rec in records:
         total += 1
         if rec.error is not None:
             skipped += 1
             continue
         try:
-            a = verdict_of(old_plan_policy, rec.data).outcome
-            b = verdict_of(new_plan_policy, rec.data).outcome
+            a = evaluate(old_rules, rec.data, trace=False, **dated)
+            b = evaluate(new_rules, rec.data, trace=False, **dated)
         except FactsError:
             skipped += 1
             continue
-        key = (_label(a), _label(b))
+        key = (_label(a.outcome), _label(b.outcome))
         matrix[key] = matrix.get(key, 0) + 1
+        totals.add(a.outputs, b.outputs)
     d.matrix = matrix
     d.records = {"total": total, "changed": sum(n for (a, b), n in matrix.items() if a != b), "skipped": skipped}
+    d.outputs = totals.result()
+
+
+# -- numeric outputs over a dataset --------------------------------------------------------
+
+# Sums and differences are exact (a precision no sum of records reaches); the mean keeps
+# 28 significant digits, as `div` does in expressions.
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+_MEAN = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def numeric_outputs(old: Policy, new: Policy) -> list[str]:
+    """The outputs both versions declare `integer` or `number`, in the new version's order."""
+    return [n for n, spec in new.outputs.items()
+            if spec.type in NUMERIC_TYPES and n in old.outputs and old.outputs[n].type in NUMERIC_TYPES]
+
+
+def _exact(v):
+    """An output value as an exact number: ints stay ints (sums of ints are ints), a float
+    is the decimal its repr says (as expressions read facts), a Decimal as it is."""
+    if v.__class__ is float:
+        return Decimal(repr(v))
+    return v
+
+
+def _plus(total, v):
+    """`total + v`, exact: ints as ints, anything else as a Decimal."""
+    return total + v if total.__class__ is int and v.__class__ is int else _EXACT.add(total, v)
+
+
+def normal(d):
+    """A total or a mean as `PolicyDiff.outputs` holds it: an int as it is; a Decimal
+    without exponent, trailing zeros or `-0` (`6E+3` → `6000`, `12.50` → `12.5`)."""
+    if d.__class__ is int:
+        return d
+    if not d.is_finite():
+        return d
+    if d == 0:
+        return Decimal(0)
+    d = d.normalize(_EXACT)
+    return d.quantize(Decimal(1), context=_EXACT) if d.as_tuple().exponent > 0 else d
+
+
+class OutputTotals:
+    """The totals of the numeric outputs of both versions over the records both decided:
+    `add` each record's two `Decision.outputs`, then `result()`. The SQL path
+    (`engine.batch.diff`) gives its per-record outputs (or its sums, `summary`) to the
+    same code, so both paths write the same JSON."""
+
+    def __init__(self, old: Policy, new: Policy):
+        self.names = numeric_outputs(old, new)
+        self.records = 0
+        self.old = {n: 0 for n in self.names}
+        self.new = {n: 0 for n in self.names}
+
+    def add(self, old_outputs: dict, new_outputs: dict) -> None:
+        self.records += 1
+        for n in self.names:
+            self.old[n] = _plus(self.old[n], _exact(old_outputs[n]))
+            self.new[n] = _plus(self.new[n], _exact(new_outputs[n]))
+
+    def result(self) -> dict | None:
+        """{name: summary(...)} per numeric output of both versions; None without one."""
+        if not self.names:
+            return None
+        return {n: summary(self.records, self.old[n], self.new[n]) for n in self.names}
+
+
+def summary(records: int, old_total, new_total) -> dict:
+    """One output's entry of `PolicyDiff.outputs`: the totals over `records` records, their
+    difference and the mean change per record (28 significant digits; None without records)."""
+    if old_total.__class__ is int and new_total.__class__ is int:
+        change = new_total - old_total
+    else:
+        change = _EXACT.subtract(new_total, old_total)
+    mean = _MEAN.divide(change, records) if records else None
+    return {"records": records, "old_total": normal(old_total), "new_total": normal(new_total),
+            "total_change": normal(change), "mean_change": None if mean is None else normal(mean)}
 
 
 # -- rendering ---------------------------------------------------------------------------
@@ -221,18 +323,78 @@ def to_dict(d: PolicyDiff) -> dict:
         "other": d.other,
         "notes": d.notes,
     }
+    if d.as_of is not None:
+        doc["as_of"] = d.as_of.isoformat()
     if d.matrix is not None:
         doc["records"] = dict(d.records or {})
         doc["records"]["matrix"] = [{"from": a, "to": b, "count": n} for (a, b), n in sorted(d.matrix.items())]
+        if d.outputs is not None:
+            doc["records"]["outputs"] = {name: dict(entry) for name, entry in d.outputs.items()}
     return doc
 
 
 def render_json(d: PolicyDiff) -> str:
-    return json.dumps(to_dict(d), ensure_ascii=False, indent=2, sort_keys=True, default=list) + "\n"
+    return "".join(_ITERENCODE(to_dict(d), 0)) + "\n"
+
+
+class _DecimalNumber(float):
+    """A Decimal on its way into JSON: written as its plain decimal text (`6000.5`, never
+    binary-float noise), as decision JSON writes computed outputs."""
+
+    def __new__(cls, d: Decimal):
+        self = super().__new__(cls, d)
+        self.text = decimal_text(d)
+        return self
+
+
+def _json_default(o):
+    if isinstance(o, Decimal):
+        return _DecimalNumber(o)
+    if hasattr(o, "isoformat"):  # a datetime.date: a witness or a threshold of a date fact
+        return o.isoformat()
+    return list(o)  # tuples, frozensets (`default=list`, as before)
+
+
+def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
+    if o.__class__ is _DecimalNumber:
+        return o.text
+    if o != o:
+        return "NaN"
+    if o == _inf:
+        return "Infinity"
+    if o == -_inf:
+        return "-Infinity"
+    return _repr(o)
+
+
+# `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=list)`, which with an
+# indent is this very pure-Python encoder, with Decimals written as their decimal text.
+_ITERENCODE = _json_encoder._make_iterencode(
+    {}, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
+
+
+def _num(v) -> str:
+    """A total or a change in the text and Markdown forms (as computed outputs are shown)."""
+    return format_value(v)
+
+
+def _signed(v) -> str:
+    return ("+" if v > 0 else "") + _num(v)
+
+
+def _output_rows(d: PolicyDiff) -> list[tuple[str, str, str, str, str]]:
+    return [(name, _num(e["old_total"]), _num(e["new_total"]), _signed(e["total_change"]),
+             "–" if e["mean_change"] is None else _signed(e["mean_change"])) for name, e in (d.outputs or {}).items()]
+
+
+def _outputs_head(d: PolicyDiff) -> str:
+    n = next(iter(d.outputs.values()))["records"] if d.outputs else 0
+    return f"over the {n:,} record{'s' if n != 1 else ''} both versions decided"
 
 
 def render_text(d: PolicyDiff) -> str:
-    lines = [f"{d.old.path} → {d.new.path}  ({d.old.id} v{d.old.version} → {d.new.id} v{d.new.version})"]
+    lines = [f"{d.old.path} → {d.new.path}  ({d.old.id} v{d.old.version} → {d.new.id} v{d.new.version})"
+             + (f"  as of {d.as_of.isoformat()}" if d.as_of is not None else "")]
     if not d.changes:
         lines.append("no outcome changes" + ("" if d.complete else " found (comparison incomplete)"))
     else:
@@ -252,6 +414,10 @@ def render_text(d: PolicyDiff) -> str:
     lines += [f"note: {n}" for n in d.notes]
     if d.matrix is not None:
         lines += _matrix_text(d)
+    if d.outputs:
+        lines.append(f"outputs ({_outputs_head(d)}):")
+        for name, old, new, change, mean in _output_rows(d):
+            lines.append(f"  {name}: total {old} → {new} ({change}), mean change {mean}")
     return "\n".join(lines) + "\n"
 
 
@@ -274,7 +440,8 @@ def _md(text: str) -> str:
 
 
 def render_markdown(d: PolicyDiff) -> str:
-    lines = [f"## Policy diff: `{d.old.id}` v{d.old.version} → v{d.new.version}", ""]
+    lines = [f"## Policy diff: `{d.old.id}` v{d.old.version} → v{d.new.version}"
+             + (f" (as of {d.as_of.isoformat()})" if d.as_of is not None else ""), ""]
     if not d.changes:
         lines.append("No outcome changes." if d.complete else "No outcome changes found (comparison incomplete).")
     else:
@@ -303,6 +470,10 @@ def render_markdown(d: PolicyDiff) -> str:
             lines.append("|---|" + "---:|" * len(cols))
             for a in rows:
                 lines.append(f"| {a} | " + " | ".join(str(d.matrix.get((a, b), 0)) for b in cols) + " |")
+    if d.outputs:
+        lines += ["", f"**Outputs** ({_outputs_head(d)})", "",
+                  "| output | old total | new total | total change | mean change |", "|---|---:|---:|---:|---:|"]
+        lines += [f"| `{name}` | {old} | {new} | {change} | {mean} |" for name, old, new, change, mean in _output_rows(d)]
     return "\n".join(lines) + "\n"
 
 

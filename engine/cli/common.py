@@ -69,6 +69,67 @@ def check_backend(backend: str, master: str | None) -> None:
         raise click.UsageError("--master goes with --backend spark only")
 
 
+# -- the evaluation date ------------------------------------------------------------------
+
+def parse_as_of(ctx, param, value):
+    """`--as-of YYYY-MM-DD` as a `datetime.date` (None when not given). Anything but exactly
+    ten characters naming a calendar day is an input error: one line, exit 2 (a click
+    usage error would print the whole usage block for one mistyped digit)."""
+    if value is None:
+        return None
+    import datetime
+    import re
+
+    try:
+        # Exactly `YYYY-MM-DD` (fromisoformat alone also takes `20261111` and `2026-W46-3`).
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError
+        return datetime.date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"--as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as "
+                         "2026-11-11)") from None
+
+
+AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=parse_as_of, expose_value=True,
+                     help="The evaluation date of conditions relative to today (`days_ago`, `days_ahead`) and of "
+                          "facts that grow with time; default: today in the policy's timezone.")
+
+
+class AsOf:
+    """The evaluation date of one command run: the `--as-of` given, else today in a
+    policy's timezone, resolved once per timezone for the whole run (a batch that crosses
+    midnight decides every record on one day). A policy that does not use time gets None:
+    nothing it decides depends on the date, and its decisions record none."""
+
+    def __init__(self, given=None):
+        self.given = given
+        self._today: dict[str, object] = {}
+
+    def __call__(self, policy):
+        if not policy.uses_time:
+            return None
+        if self.given is not None:
+            return self.given
+        zone = policy.timezone
+        if zone not in self._today:
+            self._today[zone] = today_in(policy)
+        return self._today[zone]
+
+
+def today_in(policy):
+    """Today's date in `policy.timezone`."""
+    import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.datetime.now(ZoneInfo(policy.timezone)).date()
+
+
+def as_of_keyword(as_of) -> dict:
+    """`{"as_of": d}` for a call into evaluation or analysis, `{}` without a date (a policy
+    that does not use time), so those calls stay exactly as they were for such policies."""
+    return {} if as_of is None else {"as_of": as_of}
+
+
 _EVAL_OPTIONS = [
     click.option("-p", "--policy", "policy_path", required=True, help="The policy file."),
     click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="native", show_default=True,
@@ -89,6 +150,7 @@ _EVAL_OPTIONS = [
                  help="How to read the facts (default: by file suffix; for `-` and other names, "
                       "a JSON document, JSON lines or YAML, told by the content); parquet with "
                       "--backend duckdb or spark."),
+    AS_OF,
 ]
 
 ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError
+from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, as_of_keyword
 
 
 def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
@@ -136,7 +136,7 @@ class _Undeclared:
 def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, trace: bool, backend: str,
                 on_error: str, output: str | None, summary: bool | None, counterfactuals: bool = False,
                 id_field: str | None = None, input_format: str | None = None, allow_empty: bool = False,
-                undeclared: str = "warn-once", master: str | None = None) -> int:
+                undeclared: str = "warn-once", master: str | None = None, as_of=None) -> int:
     """Evaluate every record of every path, streaming decisions to stdout or atomically to a file.
 
     `fmt` None means JSON for one record and JSON lines for a stream of them (several
@@ -147,14 +147,15 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     stderr at the end naming them), "ignore" (silently) or "refuse" (the record is an input
     error); never in a decision's `warnings`, and never the `id_field`. Another warning
     repeated across records is shown once, with a count in the summary. An input without
-    records is an input error unless `allow_empty`.
+    records is an input error unless `allow_empty`. `as_of` is the evaluation date of every
+    record (resolved once for the run by the caller; None for a policy that does not use time).
     Failures to write raise `OutputError` (the `main` group reports them)."""
     if backend in ("duckdb", "spark"):  # files in batch: engine/batch (docs/batch.md)
         from ..batch.dispatch import BatchError, dispatch
 
         try:
             code = dispatch(ruleset, paths, fmt, lang, trace, backend, on_error, output, summary, counterfactuals,
-                            id_field, input_format, allow_empty, master, undeclared)
+                            id_field, input_format, allow_empty, master, undeclared, **as_of_keyword(as_of))
         except BatchError as exc:
             raise InputError(str(exc)) from None
         if code is not None:
@@ -183,8 +184,10 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     # without its undeclared keys (found per key layout); a record of the declared size
     # goes straight in, and when `decide` takes its generic path the warnings it makes
     # for undeclared keys (a missing fact and an extra key) are stripped below.
-    fast = backend == "native" and not trace
+    # A policy that uses time is decided on `as_of` through `evaluate`.
+    fast = backend == "native" and not trace and as_of is None
     strict = ruleset.native.decide
+    dated = as_of_keyword(as_of)
     try:
         with open_output(output) as sink, _Buffered(sink) as out:
             gathered, batch = out.parts, out.size
@@ -225,7 +228,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                             extra = extras.of(data, label)
                                             if extra:
                                                 if refuse:
-                                                    evaluate(ruleset, data, trace=False, undeclared="refuse")
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
                                                 undeclared_records += 1
                                                 gone = {undeclared_problem(k).message for k in extra}
                                                 decision = decision._replace(
@@ -236,13 +239,13 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                             extra = extras.of(data, label)
                                         if extra:
                                             if refuse:
-                                                evaluate(ruleset, data, trace=False, undeclared="refuse")
+                                                evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
                                             undeclared_records += 1
                                             if fast:  # the record is ours: without them, `decide` takes it
                                                 for k in extra:
                                                     del data[k]
                                         decision = strict(data) if fast else evaluate(
-                                            ruleset, data, trace=trace, backend=backend, undeclared="ignore")
+                                            ruleset, data, trace=trace, backend=backend, undeclared="ignore", **dated)
                                 except FactsError as exc:
                                     problems = exc.problems
                                     if fast and decision is None and len(data) == nfacts:
@@ -255,7 +258,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                             undeclared_records += 1
                                             if refuse:
                                                 try:
-                                                    evaluate(ruleset, data, trace=False, undeclared="refuse")
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
                                                 except FactsError as full:
                                                     problems = full.problems
                                     problem = "; ".join(p.message for p in problems)

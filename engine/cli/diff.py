@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from .common import ALLOW_EMPTY, EXIT_FINDINGS, EXIT_OK, InputError, load_valid_policy, write_output
+from .common import (ALLOW_EMPTY, AS_OF, EXIT_FINDINGS, EXIT_OK, AsOf, InputError, as_of_keyword, load_valid_policy,
+                     write_output)
 
 
 @click.command("diff")
@@ -22,13 +23,20 @@ from .common import ALLOW_EMPTY, EXIT_FINDINGS, EXIT_OK, InputError, load_valid_
 @click.option("--id", "id_field", metavar="FIELD",
               help="With --facts --backend duckdb: the records' id field; a sample of moved ids is shown.")
 @ALLOW_EMPTY
-def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty, backend, id_field) -> int:
-    """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds."""
+@AS_OF
+def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty, backend, id_field,
+             as_of=None) -> int:
+    """Where the outcome changes between two versions of a policy: regions, witnesses, thresholds.
+
+    `--as-of` is the one evaluation date of both versions (the analysis and every record of
+    --facts); default: today in the new version's timezone."""
     from ..analysis import diff as policy_diff
     from ..io.records import RecordsError, read_records
 
     old, new = load_valid_policy(old_path), load_valid_policy(new_path)
-    result = policy_diff.diff_policies(old, new)
+    # One date for both versions: when either uses time, the new version's day (or --as-of).
+    dated = as_of_keyword(AsOf(as_of)(new if new.uses_time else old))
+    result = policy_diff.diff_policies(old, new, **dated)
     if (backend != "native" or id_field is not None) and facts_path is None:
         raise click.UsageError("--backend and --id go with --facts")
     if backend in ("durable", "spark"):
@@ -39,7 +47,7 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
         from ..batch.diff import BatchError, count_records_sql
 
         try:
-            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty)
+            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty, **dated)
         except BatchError as exc:
             raise InputError(str(exc)) from None
         text = policy_diff.RENDERERS[fmt](result)
@@ -47,7 +55,7 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
         return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK
     if facts_path is not None:
         try:
-            policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty))
+            policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty), **dated)
         except RecordsError as exc:  # unreadable, or empty without --allow-empty
             raise InputError(str(exc)) from None
     write_output(policy_diff.RENDERERS[fmt](result), output)

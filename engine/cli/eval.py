@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import check_backend, eval_options, load_ruleset
+from .common import AsOf, check_backend, eval_options, load_ruleset
 
 
 @click.command("eval")
@@ -18,7 +18,7 @@ from .common import check_backend, eval_options, load_ruleset
               help="Add the full trace (every rule and condition) and the counterfactuals.")
 @click.option("--no-counterfactuals", is_flag=True, help="With --explain: skip computing what would change it.")
 def eval_cmd(facts, policy_path, backend, master, lang, on_error, output, id_field, undeclared, input_format,
-             allow_empty, fmt, trace, no_counterfactuals) -> int:
+             as_of, allow_empty, fmt, trace, no_counterfactuals) -> int:
     """Evaluate user facts (JSON/YAML files, `-` for stdin, JSONL/CSV for many records).
 
     One record prints pretty JSON; a stream of records (several files, JSONL, CSV, a JSON
@@ -34,4 +34,4 @@ def eval_cmd(facts, policy_path, backend, master, lang, on_error, output, id_fie
     return run_records(ruleset, paths, fmt, lang, trace or fmt in ("text", "markdown"), backend, on_error,
                        output, summary=None, counterfactuals=trace and not no_counterfactuals,
                        id_field=id_field, input_format=input_format, allow_empty=allow_empty,
-                       undeclared=undeclared, master=master)
+                       undeclared=undeclared, master=master, as_of=AsOf(as_of)(ruleset.policy))

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, load_ruleset, write_output
+from .common import (AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, as_of_keyword, load_ruleset,
+                     write_output)
 
 
 @click.command("test")
@@ -28,13 +29,16 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, load_ruleset
 @click.option("--generate-boundaries", "generate", metavar="POLICY",
               help="Write a starter test file for POLICY: one case per threshold boundary.")
 @click.option("--force", is_flag=True, help="With --generate-boundaries: overwrite an existing file.")
+@AS_OF
 def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, output, markdown_summary,
-             generate, force) -> int:
+             generate, force, as_of=None) -> int:
     """Run policy test suites (*.test.yaml), with coverage of rules, conditions and thresholds.
 
     PATHS are test files, policies (their suites are found beside them) or folders
-    searched recursively; default: the current folder. Exit 0 all passed, 1 a case failed
-    or coverage is below the minimum, 2 usage error or an invalid test file."""
+    searched recursively; default: the current folder. `--as-of` is the evaluation date of
+    the cases that give none (a case's `as_of`, else its suite's, come first). Exit 0 all
+    passed, 1 a case failed or coverage is below the minimum, 2 usage error or an invalid
+    test file."""
     import re as _re
 
     from ..errors import BackendError
@@ -46,7 +50,7 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     if generate:
         if paths:
             raise InputError("--generate-boundaries takes a policy, not test PATHS")
-        return _generate_boundaries(generate, output, force)
+        return _generate_boundaries(generate, output, force, as_of)
     minimum = None
     if min_coverage is not None:
         try:
@@ -65,7 +69,7 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
         return EXIT_INPUT
     if not files:
         raise InputError(f"no test files (*.test.yaml) found in {', '.join(paths) or '.'}")
-    suites, diags = load.load_suites(files, read_file, check_policy_file)
+    suites, diags = load.load_suites(files, read_file, check_policy_file, as_of=as_of)
     if any(d.severity == ERROR for d in diags):
         # An invalid test file is an input error: every finding, located, and no results.
         click.echo(report.render_text(diags, files), err=True, nl=False)
@@ -89,8 +93,10 @@ def test_cmd(paths, backend, fmt, with_coverage, min_coverage, select, verbose, 
     return EXIT_OK if rep.ok else EXIT_FINDINGS
 
 
-def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> int:
-    """Write the boundary suite of a policy beside it (or to `output`; `-` is stdout)."""
+def _generate_boundaries(policy_path: str, output: str | None, force: bool, as_of=None) -> int:
+    """Write the boundary suite of a policy beside it (or to `output`; `-` is stdout). The
+    suite of a policy that uses time is generated on `as_of` (default today), which it
+    records, so its date boundaries stay where they were generated."""
     import os
     from pathlib import Path
 
@@ -118,7 +124,8 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool) -> i
             schema_ref = os.path.relpath(candidate, target_dir.resolve()).replace(os.sep, "/")
             break
     try:
-        text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref)
+        text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref,
+                                       **as_of_keyword(AsOf(as_of)(ruleset.policy)))
     except ValueError as exc:
         raise InputError(f"{policy_path}: {exc}") from None
     write_output(text, None if output == "-" else output)

@@ -19,7 +19,7 @@ from ..io.policies import check_policy_file, discover
 from ..language.diagnostics import ERROR, WARNING, Diagnostic
 from ..language.loader import POLICY_SUFFIXES, check_policy_ids
 from ..language.source import MAX_BYTES
-from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, write_output
+from .common import AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, as_of_keyword, write_output
 
 
 @click.command("validate")
@@ -36,11 +36,13 @@ from .common import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, InputError, write_output
 @click.option("-q", "--quiet", is_flag=True, help="Show only errors and the summary (as --severity error).")
 @click.option("--max-warnings", type=click.IntRange(min=0), metavar="N",
               help="Exit 1 when there are more than N warnings.")
+@AS_OF
 def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | None, root: str | None = None,
-                 least: str = "info", quiet: bool = False, max_warnings: int | None = None) -> int:
+                 least: str = "info", quiet: bool = False, max_warnings: int | None = None, as_of=None) -> int:
     """Load, schema-check, type-check and lint policies (files or folders of *.yaml); a
     *.test.yaml named on the command line is checked as a test suite, and any other file
-    named that is not a policy is skipped with a notice."""
+    named that is not a policy is skipped with a notice. `--as-of` is the evaluation date
+    the analysis resolves relative dates on (default: today in each policy's timezone)."""
     found = discover(list(paths))
     if not found:
         raise InputError(f"no policy files found in {', '.join(paths)}")
@@ -56,20 +58,21 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
             click.echo(f"verdict: {f}: skipped, {why}", err=True)
     diags: list[Diagnostic] = []
     policies = []
+    dates = AsOf(as_of)
     for f in files:
         policy, ds = check_policy_file(f)
         diags.extend(ds)
         if policy is not None:
             from ..analysis.findings import analyse  # exact static analysis: warnings and information, with witnesses
 
-            diags.extend(analyse(policy))
+            diags.extend(analyse(policy, **as_of_keyword(dates(policy))))
             policies.append(policy)
     diags.extend(check_policy_ids(policies))
     if suite_files:
         from ..io.policies import read_file
         from ..suites.load import load_suites
 
-        diags.extend(load_suites(suite_files, read_file, check_policy_file)[1])
+        diags.extend(load_suites(suite_files, read_file, check_policy_file, as_of=as_of)[1])
         files += suite_files
     if strict:
         diags = [replace(d, severity=ERROR) if d.severity == WARNING and d.suppressed is None else d for d in diags]

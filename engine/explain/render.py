@@ -5,19 +5,27 @@ per-condition trace, its facts), the policy IR and, when the caller computed the
 decision's counterfactuals (`engine.counterfactuals`). Messages and remedies are rendered
 here from their templates, in the requested language with fallback to the policy's
 language.
+
+Values: a computed output is a `Decimal`, written in JSON as the number its plain decimal
+text says (`6100`, `6148.14`, never binary-float noise); a date is a `datetime.date`,
+written as its ISO text. A decision of a policy that uses time records its evaluation date
+(`"as_of"`), and relative dates are shown resolved on it.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import json.encoder as _json_encoder
 import weakref
+from decimal import Decimal
 from functools import lru_cache
 
 from ..language.conditions import leaves
-from ..language.model import OP_SYMBOL, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule
+from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Operand,
+                              Policy, RelativeDate, Rule)
 from ..language.templates import pick_language, template_parts
-from ..language.values import INT_LIMIT, format_value, int_digits
+from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
 from ..runtime.semantics import operand_value
 
@@ -27,20 +35,21 @@ _jstr = _json_encoder.encode_basestring  # a str as JSON with ensure_ascii=False
 
 
 def render_template(template: str, decision: Decision) -> str:
-    """Fill `{name}` from the decision's facts, outputs and the policy's thresholds."""
+    """Fill `{name}` and `{name:SPEC}` from the decision's facts, outputs and the policy's
+    thresholds (`values.format_field`: `{new_limit_yuan:,.2f}` is `6,100.00`)."""
     parts = template_parts(template)
     if len(parts) == 1:
         return parts[0]
     facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
     out = [parts[0]]
     for i in range(1, len(parts), 2):
-        name = parts[i]
+        name = parts[i]  # a `templates.Field`: the name, with its `spec`
         if name in facts:
-            out.append(format_value(facts[name]))
+            out.append(format_field(facts[name], name.spec))
         elif name in outputs:
-            out.append(format_value(outputs[name]))
+            out.append(format_field(outputs[name], name.spec))
         elif name in thresholds:
-            out.append(format_value(thresholds[name].value))
+            out.append(format_field(thresholds[name].value, name.spec))
         else:
             out.append("?")  # a declared but missing optional fact
         out.append(parts[i + 1])
@@ -106,26 +115,44 @@ def counterfactual_dicts(decision: Decision, counterfactuals, lang: str | None =
                 step["remedy"] = text
             steps.append(step)
         remedies = [s["remedy"] for s in steps if "remedy" in s]
-        out.append({
+        d = {
             "outcome": cf.outcome,
             "label": pick_language(policy.outcome(cf.outcome).label, lang, policy) or cf.outcome,
             "changes": {ch.fact: ch.new for ch in cf.changes},
             "remedy": "; ".join(remedies) if remedies else None,
             "steps": steps,
             "facts_changed": len(cf.changes),
-            "distance": cf.distance,
-            "verified": True,
-        })
+        }
+        wait = wait_days(cf)
+        if wait:  # reached by waiting: how long, and the day
+            d["wait_days"] = wait
+            d["date"] = cf.date.isoformat()
+        d["distance"] = cf.distance
+        d["verified"] = True
+        out.append(d)
     return out
 
 
+def wait_days(cf) -> int:
+    """The days a counterfactual waits (0: changes alone reach it). A `Counterfactual`
+    without the field (before engine.analysis.counterfactuals had waiting) waits none."""
+    return getattr(cf, "wait_days", 0)
+
+
 def describe_counterfactual(decision: Decision, cf, lang: str | None) -> str:
-    """`overdue_days 12 → 3 (Repay the overdue balance) ⇒ gold`."""
+    """`overdue_days 12 → 3 (Repay the overdue balance) ⇒ gold`; by waiting,
+    `⇒ raise on 2027-01-31 (in 81 days), if nothing else changes`, or with changes
+    `⇒ raise on 2027-01-31 (in 81 days) if: overdue_days 12 → 0 (Repay the overdue balance)`
+    (the changes are made today; the days then pass)."""
     parts = []
     for ch in cf.changes:
         text = remedy(decision.policy, ch.fact, lang)
         parts.append(f"{ch.fact} {format_value(ch.old)} → {format_value(ch.new)}" + (f" ({text})" if text else ""))
-    return ", ".join(parts) + f" ⇒ {cf.outcome}"
+    wait = wait_days(cf)
+    if not wait:
+        return ", ".join(parts) + f" ⇒ {cf.outcome}"
+    when = f"⇒ {cf.outcome} on {cf.date.isoformat()} (in {wait} day{'s' if wait != 1 else ''})"
+    return when + (" if: " + ", ".join(parts) if parts else ", if nothing else changes")
 
 
 def _can_improve(decision: Decision) -> bool:
@@ -149,6 +176,27 @@ def leaf_actual(leaf: Comparison, decision: Decision):
     return None
 
 
+def decision_as_of(decision: Decision) -> datetime.date | None:
+    """The evaluation date a decision was made on (None: its policy does not use time)."""
+    return decision[11] if len(decision) > 11 else None
+
+
+def _on(value, as_of):
+    """An operand's value, a relative date resolved on the decision's `as_of`."""
+    if isinstance(value, RelativeDate):
+        return value.on(as_of) if as_of is not None else None
+    return value
+
+
+def leaf_expected(leaf: Comparison, decision: Decision):
+    """The value a leaf compares with, as evaluation resolved it (a relative date: the day)."""
+    as_of = decision_as_of(decision)
+    expected = operand_value(leaf)
+    if isinstance(expected, tuple):
+        return tuple(_on(v, as_of) for v in expected)
+    return _on(expected, as_of)
+
+
 def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) -> dict:
     d: dict = {"kind": leaf.kind, "subject": leaf.subject, "op": leaf.op}
     if leaf.op == "between":
@@ -157,7 +205,9 @@ def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) 
             d["threshold"] = [lo.threshold, hi.threshold]
     elif leaf.operand.threshold:
         d["threshold"] = leaf.operand.threshold
-    expected = operand_value(leaf)
+    elif isinstance(leaf.operand.value, RelativeDate) and leaf.operand.value.threshold:
+        d["threshold"] = leaf.operand.value.threshold
+    expected = leaf_expected(leaf, decision)
     d["expected"] = list(expected) if isinstance(expected, tuple) else expected
     actual = leaf_actual(leaf, decision)
     d["actual"] = actual
@@ -169,22 +219,33 @@ def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) 
     return d
 
 
+def _target(o: Operand, as_of) -> str:
+    """An operand as explanations show it: `gold_credit_score (700)`, `700`; a relative
+    date with the day it is on: `180 days ago (2026-05-15)`, `clean_days (180) days ago (…)`."""
+    v = o.value
+    if isinstance(v, RelativeDate):
+        n = f"{v.threshold} ({v.days})" if v.threshold else str(v.days)
+        when = "ago" if v.sign < 0 else "ahead"
+        return f"{n} days {when}" + (f" ({v.on(as_of).isoformat()})" if as_of is not None else "")
+    return f"{o.threshold} ({format_value(v)})" if o.threshold else format_value(v)
+
+
 def describe_leaf(leaf: Comparison, decision: Decision, result) -> str:
-    """`credit_score 720 ≥ gold_credit_score (700)`, or `… is not ≥ …` when false."""
+    """`credit_score 720 ≥ gold_credit_score (700)`, or `… is not ≥ …` when false; a
+    presence test says what is: `last_overdue_date is missing` / `… is present`."""
     actual = leaf_actual(leaf, decision)
     if leaf.kind == SUBJECT_FLAG:
         return f"flag {leaf.subject} {'raised' if actual else 'not raised'}"
     if leaf.kind == SUBJECT_RULE:
         return f"rule {leaf.subject} {'matched' if actual else 'did not match'}"
+    if leaf.op == PRESENCE_OP:
+        return f"{leaf.subject} is {'missing' if leaf.subject not in decision.facts else 'present'}"
     sym = OP_SYMBOL[leaf.op]
+    as_of = decision_as_of(decision)
     if leaf.op == "between":
-        lo, hi = leaf.operand
-        target = "[" + ", ".join(
-            f"{o.threshold} ({format_value(o.value)})" if o.threshold else format_value(o.value) for o in (lo, hi)) + "]"
-    elif leaf.operand.threshold:
-        target = f"{leaf.operand.threshold} ({format_value(leaf.operand.value)})"
+        target = "[" + ", ".join(_target(o, as_of) for o in leaf.operand) + "]"
     else:
-        target = format_value(leaf.operand.value)
+        target = _target(leaf.operand, as_of)
     shown = format_value(actual)
     if result is None:
         return f"{leaf.subject} is missing ({sym} {target} unknown)"
@@ -213,13 +274,18 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "policy": policy.id,
         "version": policy.version,
         "policy_digest": policy.digest,
+    }
+    if policy.uses_time:  # the day it was decided on: reproducible (policies without time: no key)
+        as_of = decision_as_of(decision)
+        out["as_of"] = as_of.isoformat() if as_of is not None else None
+    out.update({
         "outcome": decision.outcome,
         "outcome_known": decision.outcome_known,
         "adverse": adverse,
         "decided_by": [policy.rules[i].id for i in decision.decided_by],
         "reasons": [{"code": r.then.reason, "rule": r.id, "message": rule_message(r, decision, lang)}
                     for r in decision.reason_rules],
-    }
+    })
     # A deciding rule's message without a reason code (a welcome text, say) is shown in the
     # text form; the JSON must carry every message the text shows.
     messages = [{"rule": r.id, "message": rule_message(r, decision, lang)} for r in decision.decided_by_rules
@@ -268,27 +334,54 @@ def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None =
     return dumps(data, indent)
 
 
-def dumps(data, indent: int | None = None) -> str:
+def dumps(data, indent: int | None = None, sort_keys: bool = False) -> str:
     """JSON text as verdict writes it: `ensure_ascii=False`, `(",", ":")` on one line and
     `(",", ": ")` with an indent, floats as Python's repr, integers of any size. Python
     refuses `str()` of an integer beyond 4,300 digits (a process-wide limit, never changed
-    here): only a value that holds one takes the slower encoder, which writes it in full."""
+    here): only a value that holds one takes the slower encoder, which writes it in full.
+    So does a value the C encoder does not know: a `Decimal` (a computed output), written
+    as the number its plain decimal text says, and a `datetime.date`, as its ISO text.
+    `sort_keys` as json's (the diagnostics report sorts them)."""
     try:
-        return _encoder(indent).encode(data)
+        return _encoder(indent, sort_keys).encode(data)
     except ValueError as exc:
         if "Exceeds the limit" not in str(exc):
             raise
-    return "".join(_big_iterencode(indent)(data, 0))
+    except TypeError:  # a Decimal or a date (anything else fails again, as json would)
+        pass
+    return "".join(_big_iterencode(indent, sort_keys)(data, 0))
 
 
 @lru_cache(maxsize=None, typed=True)
-def _encoder(indent) -> json.JSONEncoder:
+def _encoder(indent, sort_keys: bool = False) -> json.JSONEncoder:
     """One encoder per indent: `json.dumps` with options builds a new one every call."""
-    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"))
+    return json.JSONEncoder(ensure_ascii=False, indent=indent, separators=(",", ": ") if indent else (",", ":"),
+                            sort_keys=sort_keys)
+
+
+class _DecimalNumber(float):
+    """A Decimal on its way into JSON: `_floatstr` writes its decimal text (a float
+    subclass, so json's encoder takes it as a number; its float value is never used)."""
+
+    def __new__(cls, d: Decimal):
+        self = super().__new__(cls, d)
+        self.text = decimal_text(d)
+        return self
+
+
+def _default(o):
+    """What `json` cannot encode itself: a Decimal as its number, a date as its ISO text."""
+    if o.__class__ is Decimal:
+        return _DecimalNumber(o)
+    if isinstance(o, datetime.date):
+        return o.isoformat()
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
 
 
 def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
     """A float as `json.JSONEncoder` writes it (allow_nan: NaN and ±Infinity as JavaScript's)."""
+    if o.__class__ is _DecimalNumber:
+        return o.text
     if o != o:
         return "NaN"
     if o == _inf:
@@ -299,12 +392,12 @@ def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
 
 
 @lru_cache(maxsize=None, typed=True)
-def _big_iterencode(indent):
+def _big_iterencode(indent, sort_keys: bool = False):
     """`json`'s own pure-Python encoder with `_encoder(indent)`'s options, writing integers
-    through `int_digits` (every digit, past `str()`'s limit)."""
-    enc = _encoder(indent)
+    through `int_digits` (every digit, past `str()`'s limit), Decimals and dates by `_default`."""
+    enc = _encoder(indent, sort_keys)
     return _json_encoder._make_iterencode(
-        {}, enc.default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
+        {}, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
         enc.item_separator, enc.sort_keys, enc.skipkeys, False, _intstr=int_digits)
 
 
@@ -323,6 +416,10 @@ def json_value(v) -> str:
         return "true"
     if v is False:
         return "false"
+    if c is Decimal:
+        return decimal_text(v)
+    if c is datetime.date:
+        return _jstr(v.isoformat())
     return dumps(v)
 
 
@@ -358,23 +455,25 @@ def text_value(v) -> str:
 
 class _Template:
     """A message template with placeholders, filled as `render_template` fills it: a fact
-    of the decision, else an output, else a threshold (a constant), else `?`."""
+    of the decision, else an output, else a threshold (a constant), else `?`; a field with
+    a format through `values.format_field`."""
 
     __slots__ = ("first", "pairs")
 
     def __init__(self, parts: list, policy: Policy):
         self.first = parts[0]
         thresholds = policy.thresholds
-        self.pairs = tuple((parts[i], format_value(thresholds[parts[i]].value) if parts[i] in thresholds else "?",
+        self.pairs = tuple((parts[i], parts[i].spec,
+                            format_field(thresholds[parts[i]].value, parts[i].spec) if parts[i] in thresholds else "?",
                             parts[i + 1]) for i in range(1, len(parts), 2))
 
     def json(self, facts, outputs) -> str:
         out = [self.first]
-        for name, constant, after in self.pairs:
+        for name, spec, constant, after in self.pairs:
             v = facts.get(name, _MISSING)
             if v is _MISSING:
                 v = outputs.get(name, _MISSING)
-            out.append(constant if v is _MISSING else text_value(v))
+            out.append(constant if v is _MISSING else format_field(v, spec) if spec else text_value(v))
             out.append(after)
         return _jstr("".join(out))
 
@@ -444,7 +543,8 @@ class _LineEncoder:
                 add("}")
             add("]")
 
-        add(self.head)
+        if not self.policy.uses_time:  # else `encode` writes the head and the decision's as_of
+            add(self.head)
         add(f'"outcome":{json_value(decision.outcome)},"outcome_known":{json_value(decision.outcome_known)},'
             f'"adverse":{json_value(decision.adverse)},'
             f'"decided_by":[{",".join(json_value(rules[i].id) for i in decision.decided_by)}],"reasons":')
@@ -476,6 +576,7 @@ class _LineEncoder:
         decision: this runs once per record of a batch)."""
         shapes, keys, build = self.shapes, self.keys, self.shape
         get, irepr, jstr, join, limit = shapes.get, int.__repr__, _jstr, "".join, INT_LIMIT
+        head, dated = self.head, self.policy.uses_time
 
         def encode(d: Decision, record_id=None, end: str = "") -> str:
             key = (d[2], d[3], d[4], d[5], d[6], d[8])  # outcome, known, decided_by, matched, flags, missing
@@ -499,6 +600,9 @@ class _LineEncoder:
                         text = done[template] = template.json(facts, outputs)
                     front[i] = text
                 front = join(front)
+            if dated:  # the head, then the day decided on (one per decision, though a batch shares it)
+                day = decision_as_of(d)
+                front = head + '"as_of":' + ("null" if day is None else '"' + day.isoformat() + '"') + "," + front
             o = d[7]
             if len(o) == 1:  # the common case, without a list
                 for k, v in o.items():
@@ -569,6 +673,8 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     head = f"{outcome}  {policy.id} v{policy.version}"
     if label.upper() != outcome:
         head += f"  ({label})"
+    if policy.uses_time and decision_as_of(decision) is not None:
+        head += f"  as of {decision_as_of(decision).isoformat()}"
     lines = [head]
     if not decision.outcome_known:
         lines.append("  ? the outcome is provisional: rules that could change it depend on missing facts")
@@ -630,7 +736,9 @@ def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list
 
 def explain_markdown(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
     policy = decision.policy
-    lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}", ""]
+    as_of = decision_as_of(decision) if policy.uses_time else None
+    lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}"
+             + (f", as of {as_of.isoformat()}" if as_of is not None else ""), ""]
     principal = principal_reason_rules(decision)
     if decision.reason_rules and not principal:
         lines.append("**Reasons**")

@@ -7,7 +7,6 @@ decides where the string goes.
 
 from __future__ import annotations
 
-import json
 
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from .ci import gh_escape, xml_attr, xml_escape
@@ -86,7 +85,11 @@ def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnos
         "acknowledged": len(every) - len(shown(every)),
         "diagnostics": [d.to_dict() for d in ds],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    # The decision encoder: a witness of a date fact holds a `datetime.date` (ISO text).
+    # Imported here: `verdict validate` loads it only for this format.
+    from .render import dumps
+
+    return dumps(doc, 2, sort_keys=True) + "\n"
 
 
 def render_github(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:

@@ -133,10 +133,11 @@ class PolicyCache:
 
 # == building suites ==========================================================================
 
-def load_suite(path: str, raw: bytes, policies: PolicyChecker) -> tuple[Suite | None, list[Diagnostic]]:
+def load_suite(path: str, raw: bytes, policies: PolicyChecker, as_of=None) -> tuple[Suite | None, list[Diagnostic]]:
     """Parse, schema-check and resolve the test file `path` (its bytes `raw`) against its
     policy, loaded through `policies`. Never raises for bad content: a suite with any error
-    is returned as None with every diagnostic."""
+    is returned as None with every diagnostic. `as_of` (a `datetime.date`) is the
+    evaluation date of the cases that give none, theirs or their suite's (`--as-of`)."""
     from ..language.schema.validate import check_schema
     from ..language.source import load_bytes
 
@@ -147,17 +148,29 @@ def load_suite(path: str, raw: bytes, policies: PolicyChecker) -> tuple[Suite | 
     diags = check_schema(doc.data, doc.source_map, TEST_SCHEMA)
     if diags:
         return None, diags
-    return _SuiteBuilder(path, doc, policies).build()
+    return _SuiteBuilder(path, doc, policies, as_of).build()
+
+
+def parse_day(text: str):
+    """A `YYYY-MM-DD` text (the schema checked its shape) as a `datetime.date`; None when
+    it names no calendar day (`2026-02-30`)."""
+    import datetime
+
+    try:
+        return datetime.date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 class _SuiteBuilder:
     """Resolves a schema-valid test document against its policy, collecting diagnostics."""
 
-    def __init__(self, path: str, doc, policies: PolicyChecker):
+    def __init__(self, path: str, doc, policies: PolicyChecker, as_of=None):
         self.path = path
         self.data = doc.data
         self.smap = doc.source_map
         self.policies = policies
+        self.run_as_of = as_of
         self.diags: list[Diagnostic] = []
 
     def report(self, code: str, message: str, pointer: str, hint: str | None = None, at_key: bool = False) -> None:
@@ -175,10 +188,43 @@ class _SuiteBuilder:
         self.policy = policy
         profiles = self.profiles()
         epsilon = self.epsilon()
+        self.suite_as_of = self.as_of(self.data, "")
         cases = self.cases(profiles)
+        self.check_dated(cases)
         if has_errors(self.diags):
             return None, sorted_diagnostics(self.diags)
-        return Suite(self.path, policy, tuple(cases), epsilon, self.data.get("description", "")), self.diags
+        return Suite(self.path, policy, tuple(cases), epsilon, self.data.get("description", ""),
+                     self.suite_as_of), self.diags
+
+    # -- the evaluation date -------------------------------------------------------------
+    def as_of(self, raw: dict, ptr: str):
+        """The `as_of` of the suite (ptr "") or of a case, a `datetime.date`; None if absent
+        or not a calendar day (reported)."""
+        text = raw.get("as_of")
+        if text is None:
+            return None
+        day = parse_day(text)
+        if day is None:
+            self.report("test-bad-as-of", f"`as_of` `{text}` is not a calendar day", pointer_join(ptr, "as_of"),
+                        hint="write a real day as YYYY-MM-DD, such as 2026-11-11")
+        return day
+
+    def check_dated(self, cases: list[Case]) -> None:
+        """A policy that uses time gets an evaluation date for every case: a suite decided
+        on "today" would pass today and fail on another day, so one is required rather
+        than taken from the clock. The run's `--as-of` counts (it fixes the date too)."""
+        if not self.policy.uses_time or "as_of" in self.data or self.run_as_of is not None:
+            return
+        undated = [c for c in cases if "as_of" not in self.data["cases"][c.index]]
+        if not undated:
+            return
+        what = "every case" if len(undated) == len(cases) else \
+            f"{len(undated)} case{'s' if len(undated) != 1 else ''} (the first: `{undated[0].name}`)"
+        self.report("test-missing-as-of", f"`{self.policy.id}` uses time (dates or facts that grow with time), "
+                    f"and {what} of this suite lacks an evaluation date", "" if len(undated) == len(cases)
+                    else pointer_join("/cases", undated[0].index, "name"),
+                    hint="add `as_of: YYYY-MM-DD` (a fixed day) at the top of the suite or to each case, so the "
+                         "results never drift with the calendar; `verdict test --as-of` gives one for a run")
 
     def resolve_policy(self) -> Policy | None:
         ref = self.data.get("policy")
@@ -287,7 +333,9 @@ class _SuiteBuilder:
                             pointer_join(ptr, "facts") if "facts" in raw else pointer_join(ptr, "name"),
                             hint="give them in the case's `facts` or in a `base` profile", at_key=True)
             expect = self.expect(raw["expect"], pointer_join(ptr, "expect"))
-            out.append(Case(name, i, record, expect, self.loc(ptr), base, raw.get("description", "")))
+            day = self.as_of(raw, ptr) or self.suite_as_of or self.run_as_of
+            out.append(Case(name, i, record, expect, self.loc(ptr), base, raw.get("description", ""),
+                            day if self.policy.uses_time else None))
         return out
 
     def expect(self, raw: dict, ptr: str) -> Expect:
@@ -355,15 +403,16 @@ class _SuiteBuilder:
         return SetExpect(contains=contains, excludes=excludes)
 
 
-def load_suites(paths: Sequence[str], read: Reader, check: PolicyChecker) -> tuple[list[Suite], list[Diagnostic]]:
+def load_suites(paths: Sequence[str], read: Reader, check: PolicyChecker,
+                as_of=None) -> tuple[list[Suite], list[Diagnostic]]:
     """Every suite at `paths` (already discovered files), and every diagnostic: each file
-    read with `read`, each policy loaded once with `check`."""
+    read with `read`, each policy loaded once with `check`; `as_of` as for `load_suite`."""
     policies = PolicyCache(check)
     suites, diags = [], []
     for p in paths:
         raw, ds = read(p)
         if raw is not None:
-            suite, ds = load_suite(p, raw, policies)
+            suite, ds = load_suite(p, raw, policies, as_of)
             if suite is not None:
                 suites.append(suite)
         diags.extend(ds)

@@ -6,6 +6,7 @@ results, `suites.coverage` and `suites.render` read them.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 
 from ..language.model import Loc, Policy
@@ -51,6 +52,9 @@ class Case:
     loc: Loc
     base: tuple[str, ...] = ()
     description: str = ""
+    # The evaluation date of this case: its own `as_of`, else its suite's, else the one the
+    # run was given (`verdict test --as-of`); None for a policy that does not use time.
+    as_of: datetime.date | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Suite:
     cases: tuple[Case, ...]
     epsilon: dict = field(default_factory=dict)  # number fact → ε for boundaries
     description: str = ""
+    as_of: datetime.date | None = None  # the suite's own `as_of:`, if it has one
 
 
 # -- results ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ the diagnostics reports.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -140,7 +139,7 @@ def coverage_dict(cov: Coverage) -> dict:
 
 
 def render_json(report: Report) -> str:
-    from ..explain.render import decision_dict
+    from ..explain.render import decision_dict, dumps
 
     files = []
     for s in report.run.suites:
@@ -148,6 +147,8 @@ def render_json(report: Report) -> str:
         for res in s.results:
             c = res.case
             entry: dict = {"name": c.name, "line": c.loc.line, "status": "pass" if res.passed else "fail"}
+            if c.as_of is not None:  # the evaluation date of a policy that uses time
+                entry["as_of"] = c.as_of.isoformat()
             if not res.passed:
                 entry["failures"] = [{"check": f.check, "expected": _json_value(f.expected),
                                       "actual": _json_value(f.actual), "message": f.message,
@@ -171,7 +172,8 @@ def render_json(report: Report) -> str:
         doc["coverage"] = [coverage_dict(c) for c in report.coverage]
     if report.minimum is not None:
         doc["coverage_gate"] = {"minimum": report.minimum, "failures": report.gate_failures}
-    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    # As decision JSON is written: computed outputs (Decimals) as numbers, dates as text.
+    return dumps(doc, 2) + "\n"
 
 
 def render_junit(report: Report) -> str:

@@ -7,6 +7,7 @@ which of their conditions made the decision, located in the policy file.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Iterable
 
 from ..language.model import Loc, Rule
@@ -38,7 +39,8 @@ def run_case(ruleset, case: Case, backend: str = "native") -> CaseResult:
     from ..errors import BackendDisagreement, FactsError
 
     try:
-        decision = evaluate(ruleset, case.record, trace=True, backend=backend)
+        dated = {} if case.as_of is None else {"as_of": case.as_of}  # None: the policy does not use time
+        decision = evaluate(ruleset, case.record, trace=True, backend=backend, **dated)
     except FactsError as exc:  # loading checks facts, so this means the policy changed under us
         return CaseResult(case, None, (Failure("facts", None, None, f"facts not accepted: {exc}"),))
     except BackendDisagreement as exc:  # the backend under test disagreeing with the native one
@@ -56,11 +58,26 @@ def decision_reasons(decision) -> list[str]:
 
 
 def _same(a, b) -> bool:
+    """An expected output value (from YAML) against the decided one: numbers numerically,
+    a float as the decimal its text says against a computed (Decimal) output, so
+    `6148.14` equals `Decimal("6148.14")` although no float is exactly that."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return _number(a) is not None and _number(a) == _number(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b
     return type(a) is type(b) and a == b
+
+
+def _number(v) -> Decimal | None:
+    if isinstance(v, Decimal):
+        return v
+    if isinstance(v, float):
+        return Decimal(repr(v)) if v == v and v - v == 0.0 else None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return Decimal(v)
+    return None
 
 
 def _show(value) -> str:

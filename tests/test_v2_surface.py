@@ -1,0 +1,339 @@
+"""Language v2 at the surface (issue 13): `--as-of` on every command that decides or
+analyses, the evaluation date in decisions and suites, exact decimals and dates in every
+output format, presence tests and relative dates in explanations, wait counterfactuals,
+and `verdict diff --facts` totals of numeric outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import engine.explain.render as explain
+from engine.analysis.counterfactuals import Change
+from engine.analysis.diff import OutputTotals, diff_policies, numeric_outputs, summary
+from engine.api import load_policy
+from engine.cli.common import AsOf
+from engine.cli.main import main
+from engine.evaluate import evaluate
+from engine.language.model import FactSpec
+from engine.runtime.decision import Decision
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "v2_surface"
+GOLDEN = ROOT / "tests" / "golden" / "v2_surface"
+D11 = "policies/double11-coupon.yaml"
+GOLD = {"credit_score": 720, "overdue_days": 0, "overdue_count_12m": 0, "membership": "gold",
+        "monthly_spend": 1500, "account_age_days": 400, "frozen": False, "loan_applications_30d": 1,
+        "credit_utilization": 0.35}
+DAY = datetime.date(2026, 11, 11)
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input)
+
+
+def timed(policy):
+    """The policy with an optional date fact nothing reads: it uses time."""
+    facts = {**policy.facts, "opened_on": FactSpec("opened_on", "date", required=False)}
+    return dataclasses.replace(policy, facts=facts, timezone="Asia/Shanghai")
+
+
+def dated(decision: Decision, policy, as_of) -> Decision:
+    """`decision` of `policy` with its evaluation date (the twelfth field)."""
+    return Decision((policy,) + tuple(decision)[1:11] + (as_of,))
+
+
+@dataclasses.dataclass(frozen=True)
+class Waiting:
+    """A counterfactual as engine.analysis.counterfactuals gives one that waits."""
+
+    outcome: str
+    changes: tuple
+    distance: float
+    wait_days: int = 0
+    date: datetime.date | None = None
+
+
+# -- --as-of on the command line ------------------------------------------------------------
+
+BAD_DAYS = ["2026-02-30", "2026-13-01", "20261111", "2026-W46-3", "today", "2026-11-11T00:00", "２０２６-11-11", ""]
+
+
+@pytest.mark.parametrize("value", BAD_DAYS)
+@pytest.mark.parametrize("command", [
+    ["eval", "-p", D11, "examples/user-gold.json"],
+    ["explain", "-p", D11, "examples/user-gold.json"],
+    ["test", "policies/double11-coupon.test.yaml"],
+    ["diff", D11, D11],
+    ["validate", D11],
+])
+def test_an_as_of_that_is_not_a_day_is_one_line_and_exit_2(command, value):
+    r = run(*command, "--as-of", value)
+    assert r.exit_code == 2, r.output
+    assert r.stdout == ""
+    assert r.stderr == f"verdict: --as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as 2026-11-11)\n"
+
+
+def test_as_of_changes_nothing_for_a_policy_without_time():
+    plain = run("eval", "-p", D11, "examples/user-gold.json")
+    for command in (["eval", "-p", D11, "examples/user-gold.json"], ["explain", "-p", D11, "examples/user-gold.json"]):
+        assert run(*command, "--as-of", "2030-01-01").stdout == run(*command).stdout
+    assert '"as_of"' not in plain.stdout
+    assert run("test", "policies/double11-coupon.test.yaml", "--as-of", "2030-01-01").exit_code == 0
+    assert run("diff", D11, D11, "--as-of", "2030-01-01", "--format", "json").stdout == \
+        run("diff", D11, D11, "--format", "json").stdout
+
+
+def test_the_evaluation_date_is_resolved_once_per_timezone():
+    policy = load_policy(D11).policy
+    assert AsOf(DAY)(policy) is None  # no time: no date anywhere
+    shanghai = timed(policy)
+    assert AsOf(DAY)(shanghai) == DAY
+    dates = AsOf()
+    first = dates(shanghai)
+    assert first == datetime.datetime.now(__import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date()
+    assert dates(shanghai) is first  # once for the run, not per record
+
+
+# -- decisions: as_of, Decimals, dates ------------------------------------------------------
+
+def gold_decision(trace=True):
+    return evaluate(load_policy(D11).ruleset, GOLD, trace=trace)
+
+
+def test_a_decision_of_a_policy_with_time_records_its_day_in_every_format():
+    base = gold_decision()
+    policy = timed(base.policy)
+    d = dated(base, policy, DAY)
+    data = explain.decision_dict(d)
+    assert list(data)[:4] == ["policy", "version", "policy_digest", "as_of"] and data["as_of"] == "2026-11-11"
+    assert explain.explain_text(d).splitlines()[0] == "GOLD  double11-coupon v1  (Gold tier)  as of 2026-11-11"
+    assert explain.explain_markdown(d).splitlines()[0] == "### Gold tier — `double11-coupon` v1, as of 2026-11-11"
+    # A policy without time: no key, the head as it always was.
+    assert "as_of" not in explain.decision_dict(base)
+    assert explain.explain_text(base).splitlines()[0] == "GOLD  double11-coupon v1  (Gold tier)"
+
+
+def test_the_line_encoder_writes_as_of_decimals_and_dates_as_to_json_does():
+    base = gold_decision(trace=False)
+    policy = timed(base.policy)
+    cases = [
+        dated(base, policy, DAY),
+        dated(base._replace(outputs={"coupon_yuan": Decimal("6148.14")}), policy, DAY),
+        dated(base._replace(outputs={"coupon_yuan": Decimal("6100")}), policy, None),
+        dated(base._replace(outputs={"coupon_yuan": Decimal("-0.3")}, facts={**base.facts, "opened_on": DAY}),
+              policy, DAY),
+    ]
+    for d in cases:
+        line = explain.line_encoder(policy).encode(d, None)
+        assert line == explain.dumps(explain.decision_dict(d))
+        assert explain.line_encoder(policy).encode(d, "u-1") == explain.dumps({"record_id": "u-1",
+                                                                               **explain.decision_dict(d)})
+    assert '"as_of":"2026-11-11","outcome":"gold"' in explain.line_encoder(policy).encode(cases[0], None)
+    assert '"outputs":{"coupon_yuan":6148.14}' in explain.line_encoder(policy).encode(cases[1], None)
+    assert '"as_of":null' in explain.line_encoder(policy).encode(cases[2], None)
+
+
+def test_decimals_are_json_numbers_of_their_decimal_text_and_dates_iso_text():
+    base = gold_decision()
+    policy = timed(base.policy)
+    third = Decimal(1) / Decimal(3)
+    d = dated(base._replace(outputs={"coupon_yuan": third}, facts={**base.facts, "opened_on": DAY}), policy, DAY)
+    pretty = explain.to_json(d)
+    assert '"coupon_yuan": 0.3333333333333333333333333333' in pretty  # not the float's 0.3333333333333333
+    assert '"opened_on": "2026-11-11"' in pretty
+    assert json.loads(pretty, parse_float=Decimal)["outputs"]["coupon_yuan"] == third
+    assert explain.dumps([Decimal("6100"), Decimal("0.1")]) == "[6100,0.1]"
+    with pytest.raises(TypeError):
+        explain.dumps({"x": object()})  # anything else json cannot encode still fails
+
+
+# -- explanations of presence tests and relative dates --------------------------------------
+
+def test_wait_counterfactuals_in_json_text_and_markdown():
+    d = gold_decision()
+    waiting = Waiting("platinum", (), 0.0, 81, datetime.date(2027, 1, 31))
+    with_change = Waiting("platinum", (Change("monthly_spend", 1500, 3000),), 0.5, 1, datetime.date(2026, 11, 12))
+    now = Waiting("platinum", (Change("monthly_spend", 1500, 3000),), 0.5)
+    dicts = explain.counterfactual_dicts(d, [waiting, with_change, now])
+    assert dicts[0]["changes"] == {} and dicts[0]["steps"] == [] and dicts[0]["facts_changed"] == 0
+    assert (dicts[0]["wait_days"], dicts[0]["date"]) == (81, "2027-01-31")
+    assert list(dicts[1]).index("wait_days") == list(dicts[1]).index("facts_changed") + 1
+    assert "wait_days" not in dicts[2] and "date" not in dicts[2]
+    assert explain.describe_counterfactual(d, waiting, None) == \
+        "⇒ platinum on 2027-01-31 (in 81 days), if nothing else changes"
+    assert explain.describe_counterfactual(d, with_change, None) == \
+        "⇒ platinum on 2026-11-12 (in 1 day) if: monthly_spend 1500 → 3000 (Spend more with the platform each month)"
+    text = explain.explain_text(d, counterfactuals=[waiting, now])
+    assert "To change this: ⇒ platinum on 2027-01-31 (in 81 days), if nothing else changes\n" \
+           "            or: monthly_spend 1500 → 3000 (Spend more with the platform each month) ⇒ platinum\n" in text
+    md = explain.explain_markdown(d, counterfactuals=[waiting])
+    assert "- ⇒ platinum on 2027-01-31 (in 81 days), if nothing else changes (Platinum tier)\n" in md
+    import jsonschema
+
+    schema = json.loads((ROOT / "schemas" / "decision.schema.json").read_text("utf-8"))
+    jsonschema.validate(json.loads(explain.to_json(d, counterfactuals=[waiting, with_change, now])), schema)
+    bad = json.loads(explain.to_json(d, counterfactuals=[now]))
+    bad["counterfactuals"][0].update(changes={}, steps=[], facts_changed=0)  # no change and no wait
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    bad["counterfactuals"][0].update(wait_days=3)  # a wait without its day
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+# -- diff --facts: totals of numeric outputs -------------------------------------------------
+
+def test_output_totals_are_exact_and_the_mean_keeps_28_digits():
+    assert summary(3, 100, 250) == {"records": 3, "old_total": 100, "new_total": 250, "total_change": 150,
+                                    "mean_change": Decimal("50")}
+    s = summary(3, Decimal("0.1"), 1)
+    assert s["total_change"] == Decimal("0.9") and s["mean_change"] == Decimal("0.3")
+    assert summary(0, 0, 0)["mean_change"] is None
+    assert str(summary(3, 0, 1)["mean_change"]) == "0.3333333333333333333333333333"
+    assert str(summary(1, Decimal("6E+3"), Decimal("6000.50"))["new_total"]) == "6000.5"
+    assert str(summary(1, Decimal("6E+3"), 0)["old_total"]) == "6000"
+    p = load_policy(D11).policy
+    totals = OutputTotals(p, p)
+    for old, new in ((0.1, 0.2), (0.2, 0.1), (1, Decimal("0.7"))):
+        totals.add({"coupon_yuan": old}, {"coupon_yuan": new})
+    got = totals.result()["coupon_yuan"]
+    assert (got["old_total"], got["new_total"], got["total_change"]) == (Decimal("1.3"), Decimal("1"), Decimal("-0.3"))
+    assert got["mean_change"] == Decimal("-0.1") and got["records"] == 3
+
+
+def test_numeric_outputs_are_those_both_versions_declare_numeric():
+    p = load_policy(D11).policy
+    assert numeric_outputs(p, p) == ["coupon_yuan"]
+    spec = p.outputs["coupon_yuan"]
+    texty = dataclasses.replace(p, outputs={"coupon_yuan": dataclasses.replace(spec, type="string")})
+    assert numeric_outputs(p, texty) == [] and OutputTotals(p, texty).result() is None
+
+
+def test_diff_facts_totals_in_json_text_and_markdown(tmp_path, request):
+    new = tmp_path / "new.yaml"
+    new.write_text((ROOT / D11).read_text("utf-8").replace("coupon_yuan: 50", "coupon_yuan: 55"), "utf-8")
+    args = ("diff", D11, new, "--facts", "examples/users.csv")
+    doc = json.loads(run(*args, "--format", "json").stdout)
+    assert doc["records"]["outputs"] == {"coupon_yuan": {
+        "records": 6, "old_total": 100, "new_total": 110, "total_change": 10,
+        "mean_change": 1.666666666666666666666666667}}
+    assert '"mean_change": 1.666666666666666666666666667,' in run(*args, "--format", "json").stdout
+    text = run(*args).stdout
+    assert text.endswith("outputs (over the 6 records both versions decided):\n"
+                         "  coupon_yuan: total 100 → 110 (+10), mean change +1.666666666666666666666666667\n")
+    md = run(*args, "--format", "markdown").stdout
+    assert md.endswith("**Outputs** (over the 6 records both versions decided)\n\n"
+                       "| output | old total | new total | total change | mean change |\n"
+                       "|---|---:|---:|---:|---:|\n"
+                       "| `coupon_yuan` | 100 | 110 | +10 | +1.666666666666666666666666667 |\n")
+    # Without --facts, no records and no totals.
+    assert "outputs" not in json.loads(run("diff", D11, new, "--format", "json").stdout).get("records", {})
+
+
+def test_diff_json_is_what_json_dumps_wrote_for_documents_without_decimals():
+    old, new = load_policy(D11).policy, load_policy(D11).policy
+    from engine.analysis.diff import render_json, to_dict
+
+    d = diff_policies(old, new)
+    assert render_json(d) == json.dumps(to_dict(d), ensure_ascii=False, indent=2, sort_keys=True, default=list) + "\n"
+
+
+# -- suites: as_of per suite and per case ----------------------------------------------------
+
+SUITE = """\
+policy: d11.yaml
+{top}cases:
+  - name: gold
+    {case}facts: {facts}
+    expect: {{outcome: gold}}
+  - name: gold again
+    facts: {facts}
+    expect: {{outcome: gold}}
+"""
+
+
+def load_suite_text(tmp_path, text: str, policy, as_of=None):
+    from engine.suites.load import load_suite
+
+    (tmp_path / "d11.yaml").write_text((ROOT / D11).read_text("utf-8"), "utf-8")
+    path = tmp_path / "d11.test.yaml"
+    path.write_text(text, "utf-8")
+    return load_suite(str(path), text.encode(), lambda _: (policy, []), as_of)
+
+
+def suite_text(top="", case=""):
+    return SUITE.format(top=top, case=case, facts=json.dumps(GOLD))
+
+
+def test_a_suite_of_a_policy_with_time_must_fix_its_date(tmp_path):
+    policy = timed(load_policy(D11).policy)
+    suite, diags = load_suite_text(tmp_path, suite_text(), policy)
+    assert suite is None
+    assert [(d.code, d.line) for d in diags] == [("test-missing-as-of", 1)]
+    assert "`double11-coupon` uses time" in diags[0].message and "every case" in diags[0].message
+    assert "as_of: YYYY-MM-DD" in diags[0].hint
+    # One case with a date, the other without: located at the one without.
+    suite, diags = load_suite_text(tmp_path, suite_text(case="as_of: 2026-11-11\n    "), policy)
+    assert [(d.code, d.line) for d in diags] == [("test-missing-as-of", 7)]
+    assert "1 case (the first: `gold again`)" in diags[0].message
+
+
+def test_the_case_date_wins_over_the_suite_date_which_wins_over_the_run(tmp_path):
+    policy = timed(load_policy(D11).policy)
+    suite, diags = load_suite_text(tmp_path, suite_text(top="as_of: 2026-11-11\n", case="as_of: '2027-01-31'\n    "),
+                                   policy, as_of=datetime.date(2030, 1, 1))
+    assert diags == [] and suite.as_of == DAY
+    assert [c.as_of for c in suite.cases] == [datetime.date(2027, 1, 31), DAY]
+    suite, diags = load_suite_text(tmp_path, suite_text(), policy, as_of=datetime.date(2030, 1, 1))
+    assert diags == [] and [c.as_of for c in suite.cases] == [datetime.date(2030, 1, 1)] * 2
+    # A policy without time: no date on its cases, whatever the file says.
+    suite, diags = load_suite_text(tmp_path, suite_text(top="as_of: 2026-11-11\n"), load_policy(D11).policy)
+    assert diags == [] and [c.as_of for c in suite.cases] == [None, None]
+
+
+@pytest.mark.parametrize("top,case,line", [
+    ("as_of: 2026-02-30\n", "", 2),
+    ("as_of: 2026-11-11\n", "as_of: 2026-02-29\n    ", 5),
+])
+def test_an_as_of_that_is_no_calendar_day_is_located(tmp_path, top, case, line):
+    suite, diags = load_suite_text(tmp_path, suite_text(top=top, case=case), timed(load_policy(D11).policy))
+    assert suite is None and [(d.code, d.line) for d in diags] == [("test-bad-as-of", line)]
+    assert "is not a calendar day" in diags[0].message
+
+
+@pytest.mark.parametrize("value", ["2026-1-1", "20261111", "tomorrow", 20261111])
+def test_an_as_of_not_written_yyyy_mm_dd_is_a_schema_error(tmp_path, value):
+    text = suite_text(top=f"as_of: {json.dumps(value)}\n")
+    suite, diags = load_suite_text(tmp_path, text, timed(load_policy(D11).policy))
+    assert suite is None and diags and all(d.code.startswith("schema-") for d in diags) and diags[0].line == 2
+
+
+def test_expected_outputs_compare_with_computed_decimals_as_the_decimal_written():
+    from engine.suites.model import Expect
+    from engine.suites.run import check_expectations
+
+    d = gold_decision()._replace(outputs={"coupon_yuan": Decimal("6148.14")})
+    for want in (6148.14, Decimal("6148.140")):
+        assert check_expectations(Expect(outputs=(("coupon_yuan", want),)), d) == []
+    for want in (6148.15, 6148, True, "6148.14"):
+        failures = check_expectations(Expect(outputs=(("coupon_yuan", want),)), d)
+        assert [f.check for f in failures] == ["outputs"]
+    assert check_expectations(Expect(outputs=(("coupon_yuan", 6100),)),
+                              d._replace(outputs={"coupon_yuan": Decimal("6100")})) == []
+
+
+def test_the_diagnostics_report_writes_a_date_witness_as_iso_text():
+    from engine.explain.report import render_json
+    from engine.language.diagnostics import WARNING, Diagnostic
+
+    d = Diagnostic("gap", "no rule decides", WARNING, file="p.yaml", line=3, column=1,
+                   witness={"last_overdue_date": datetime.date(2026, 5, 15), "score": 700})
+    doc = json.loads(render_json([d], ["p.yaml"]))
+    assert doc["diagnostics"][0]["witness"] == {"last_overdue_date": "2026-05-15", "score": 700}
