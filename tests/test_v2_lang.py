@@ -434,6 +434,11 @@ def test_new_codes_have_descriptions_and_a_case() -> None:
            "template-format-type"}
     assert new <= set(codes.DESCRIPTIONS)
     assert new <= {c[3] for c in CASES}
+    doc = (ROOT / "docs" / "policy-language.md").read_text("utf-8")
+    assert not {c for c in new if f"| `{c}` |" not in doc}, "list every new code in the doc's §18 tables"
+    for heading in ("### 8.1 Computed outputs", "### 12.1 Presence tests", "### 12.2 Dates and the evaluation date",
+                    "### 14.1 Message formats"):
+        assert heading in doc
 
 
 # -- the language server: completion, names, hover -----------------------------------------------
