@@ -537,3 +537,19 @@ def test_hover_texts_of_the_v2_keys(client, scaffold, line_start, column, text) 
     lines = policy.read_text("utf-8").splitlines()
     line = next(i for i, t in enumerate(lines) if t.startswith(line_start))
     assert text in client.hover(policy, line, column)
+
+
+def test_sarif_rule_metadata_of_the_new_codes() -> None:
+    import json
+
+    from engine.explain import sarif
+    text = _case_text("{mul: [limit, factor]}", "{div: [limit, age_days]}")
+    _, diags = check(text, "div.yaml")
+    doc = json.loads(sarif.render_sarif(diags, ["div.yaml"]))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    rule = rules["expr-div-by-zero"]
+    assert rule["name"] == "ExprDivByZero"
+    assert rule["shortDescription"]["text"] == "A `div` whose divisor can be 0 over the declared ranges."
+    assert rule["fullDescription"]["text"] == codes.DESCRIPTIONS["expr-div-by-zero"]
+    [result] = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "expr-div-by-zero"]
+    assert result["level"] == "error" and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 40
