@@ -553,3 +553,15 @@ def test_sarif_rule_metadata_of_the_new_codes() -> None:
     assert rule["fullDescription"]["text"] == codes.DESCRIPTIONS["expr-div-by-zero"]
     [result] = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "expr-div-by-zero"]
     assert result["level"] == "error" and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 40
+
+
+@pytest.mark.parametrize("zone,hint", [
+    ("UTC", None), ("Europe/Berlin", None), ("Etc/GMT-8", None),
+    ("utc", "did you mean `UTC`?"), ("asia/shanghai", "did you mean `Asia/Shanghai`?"),
+    ("localtime", "e.g. `Asia/Shanghai` or `UTC`"),  # whatever the machine is set to: not a policy's zone
+    ("../../etc/passwd", "e.g. `Asia/Shanghai` or `UTC`"), ("Asia/Shanghai\\n", "did you mean `Asia/Shanghai`?"),
+])
+def test_timezones(zone, hint) -> None:
+    policy, diags = check(BASE.replace("timezone: Asia/Shanghai", f'timezone: "{zone}"'))
+    assert [d.hint for d in diags] == ([] if hint is None else [hint]), [d.render() for d in diags]
+    assert (policy is None) == (hint is not None)
