@@ -565,3 +565,36 @@ def test_timezones(zone, hint) -> None:
     policy, diags = check(BASE.replace("timezone: Asia/Shanghai", f'timezone: "{zone}"'))
     assert [d.hint for d in diags] == ([] if hint is None else [hint]), [d.render() for d in diags]
     assert (policy is None) == (hint is not None)
+
+
+# -- never a traceback: v2 constructs dropped anywhere into the example policy ----------------------
+
+def test_v2_values_anywhere_never_raise() -> None:
+    import copy
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_fuzz_validate import check_text, dump, parent_of, paths
+
+    from engine.language.source import load_text
+    cash = load_text(CASH.read_text("utf-8"), "cash.yaml")[0].data
+    names = sorted({*cash["facts"], *cash["thresholds"], *cash["outputs"], "add", "sub", "mul", "div", "min", "max",
+                    "round", "to", "mode", "down", "half_even", "days_ago", "days_ahead", "missing", "date",
+                    "with_time", "2026-01-31", "2026-02-30", "1999-12-31"})
+    scalars = (st.booleans() | st.integers(-3, 10**6) | st.sampled_from([0, 0.5, -1.5, 1e-9, 1e300, 10**40])
+               | st.sampled_from(names) | st.text(max_size=6))
+    keys = st.sampled_from(names)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, min_size=1, max_size=3)
+                          | st.dictionaries(keys, inner, min_size=1, max_size=3), max_leaves=12)
+
+    @settings(max_examples=int(os.environ.get("VERDICT_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def run(data) -> None:
+        policy = copy.deepcopy(cash)
+        for _ in range(data.draw(st.integers(1, 3))):
+            path = data.draw(st.sampled_from(paths(policy)))
+            parent_of(policy, path)[path[-1]] = data.draw(values)
+        check_text(dump(policy))
+
+    run()
