@@ -598,3 +598,20 @@ def test_v2_values_anywhere_never_raise() -> None:
         check_text(dump(policy))
 
     run()
+
+
+@pytest.mark.parametrize("old,new,code", [
+    ("{mul: [limit, factor]}", "{mul: [limt, factor]}", "expr-unknown-name"),
+    ("timezone: Asia/Shanghai", "timezone: Asia/Shangai", "timezone-unknown"),
+    ("{days_ago: clean_days}", "{days_ago: clean_dayz}", "unknown-threshold"),
+])
+def test_the_editor_quick_fix_applies_the_did_you_mean(old, new, code) -> None:
+    from test_lsp_units import URI, apply, lsp_diagnostics
+
+    from engine.lsp.actions import code_actions
+    from engine.lsp.index import build_index
+    text = _case_text(old, new)
+    diags = [d for d in lsp_diagnostics(text) if d["severity"] == 1]
+    assert [d["code"] for d in diags] == [code]
+    (fix,) = code_actions(text, build_index(text), URI, diags)
+    assert apply(text, fix["edit"]) == BASE
