@@ -2,8 +2,10 @@
 
 Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
 wrong nothing further is checked, since every later check assumes it. Then the builder
-resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR, and a
-table of small whole-policy checks runs over the IR. Each check yields diagnostics with a
+resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR (the
+operands of comparisons in `operands.py`, the expressions of computed outputs in
+`exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
+`exprcheck.py` for what expressions can compute). Each check yields diagnostics with a
 stable code; `docs/policy-language.md` lists them all.
 """
 
@@ -15,15 +17,14 @@ from dataclasses import replace
 from functools import lru_cache
 
 from .checks import CHECKS, stratify
-from .operands import Operands, bool_hint, integral, is_yaml_number
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
 from .exprs import ExprReader, is_expr_form, number, rounding
 from .model import (
     DATE,
     LINT_POLICY_CODES,
+    LINT_RULE_CODES,
     NUMERIC_TYPES,
     ORDERED_TYPES,
-    LINT_RULE_CODES,
     Acknowledgement,
     RESERVED_NAMES,
     SUBJECT_FLAG,
@@ -43,6 +44,7 @@ from .model import (
     Rule,
     Threshold,
 )
+from .operands import Operands, bool_hint, integral, is_yaml_number
 from .schema.validate import check_schema
 from .source import Document, SourceMap
 from .templates import template_names
