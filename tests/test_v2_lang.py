@@ -615,3 +615,13 @@ def test_the_editor_quick_fix_applies_the_did_you_mean(old, new, code) -> None:
     assert [d["code"] for d in diags] == [code]
     (fix,) = code_actions(text, build_index(text), URI, diags)
     assert apply(text, fix["edit"]) == BASE
+
+
+def test_unquoted_dates_are_dates_where_a_date_goes() -> None:
+    text = (BASE.replace('minimum: "2000-01-01"', "minimum: 2000-01-01")
+            .replace("opened: {lt: launch}", "opened: {lt: 2020-06-30}").replace('  launch: "2020-01-01"\n', ""))
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+    assert policy.facts["opened"].minimum == datetime.date(2000, 1, 1)
+    [lt] = [leaf for leaf in policy.rule("up").leaves if leaf.subject == "opened"]
+    assert lt.operand == Operand(datetime.date(2020, 6, 30))
