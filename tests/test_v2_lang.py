@@ -231,6 +231,11 @@ CASES = [
       "then: {set: {tier_out: basic, change: {add: [limit, 200001]}}}"), "output-out-of-range", 44, 43),
     ("output-can-exceed", "combine: max, round: {to: 100, mode: down}, minimum: 0}",
      "combine: max, round: {to: 100, mode: down}, minimum: 0, maximum: 100000}", "output-may-leave-range", 47, 29),
+    ("output-sum-can-exceed", ("tier_out: {type: string, default: none}", "then: {set: {tier_out: basic}}",
+                               "then: {outcome: decline, reason: LOW,"),
+     ("tier_out: {type: string, default: none}\n  bonus: {type: integer, default: 0, combine: sum, maximum: 100}",
+      "then: {set: {tier_out: basic, bonus: 60}}", "then: {set: {bonus: 50}, outcome: decline, reason: LOW,"),
+     "output-may-leave-range", 25, 47),
     ("output-range-empty", "default: {sub: [new_limit, limit]}}", "default: {sub: [new_limit, limit]}, minimum: 5, "
      "maximum: 1}", "output-range-empty", 23, 71),
     ("integer-output-div", "  tier_out: {type: string, default: none}",
