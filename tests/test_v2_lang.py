@@ -630,3 +630,19 @@ def test_unquoted_dates_are_dates_where_a_date_goes() -> None:
     assert policy.facts["opened"].minimum == datetime.date(2000, 1, 1)
     [lt] = [leaf for leaf in policy.rule("up").leaves if leaf.subject == "opened"]
     assert lt.operand == Operand(datetime.date(2020, 6, 30))
+
+
+def test_completion_and_hover_anywhere_in_a_half_typed_v2_policy_never_raise() -> None:
+    from engine.lsp.complete import completions
+    from engine.lsp.index import build_index
+    from engine.lsp.navigate import hover
+    text = CASH.read_text("utf-8")
+    index = build_index(text)
+    lines = text.split("\n")
+    offered = 0
+    for i, line in enumerate(lines):
+        for c in range(0, len(line) + 1, 2):
+            hover(index, i, c)
+            cut = "\n".join(lines[:i] + [line[:c]] + lines[i + 1:])  # the line typed up to the cursor
+            offered += len(completions(text, index, i, c)) + len(completions(cut, index, i, c))
+    assert offered > 1000  # (and something was offered)
