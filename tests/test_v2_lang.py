@@ -498,6 +498,8 @@ def test_the_index_sees_names_in_expressions_relative_dates_and_formatted_placeh
     assert len(formatted) == 4  # `{new_limit_yuan:,.2f}` in two rules, en and zh
     [head, _] = describe(index.symbols[("output", "limit_change_yuan")])
     assert head == "**output** `limit_change_yuan`: number (default `{sub: [new_limit_yuan, current_limit_yuan]}`)"
+    [head] = describe(build_index(BASE).symbols[("fact", "opened")])
+    assert head == "**fact** `opened`: date (range 2000-01-01..2100-12-31)"
     [head, _] = describe(index.symbols[("output", "new_limit_yuan")])
     assert head == "**output** `new_limit_yuan`: number (default `current_limit_yuan`, combine max, range 0..1000000)"
 
