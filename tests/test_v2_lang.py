@@ -231,6 +231,11 @@ CASES = [
       "then: {set: {tier_out: basic, change: {add: [limit, 200001]}}}"), "output-out-of-range", 44, 43),
     ("output-can-exceed", "combine: max, round: {to: 100, mode: down}, minimum: 0}",
      "combine: max, round: {to: 100, mode: down}, minimum: 0, maximum: 100000}", "output-may-leave-range", 47, 29),
+    ("output-sum-can-exceed", ("tier_out: {type: string, default: none}", "then: {set: {tier_out: basic}}",
+                               "then: {outcome: decline, reason: LOW,"),
+     ("tier_out: {type: string, default: none}\n  bonus: {type: integer, default: 0, combine: sum, maximum: 100}",
+      "then: {set: {tier_out: basic, bonus: 60}}", "then: {set: {bonus: 50}, outcome: decline, reason: LOW,"),
+     "output-may-leave-range", 25, 47),
     ("output-range-empty", "default: {sub: [new_limit, limit]}}", "default: {sub: [new_limit, limit]}, minimum: 5, "
      "maximum: 1}", "output-range-empty", 23, 71),
     ("integer-output-div", "  tier_out: {type: string, default: none}",
@@ -434,6 +439,11 @@ def test_new_codes_have_descriptions_and_a_case() -> None:
            "template-format-type"}
     assert new <= set(codes.DESCRIPTIONS)
     assert new <= {c[3] for c in CASES}
+    doc = (ROOT / "docs" / "policy-language.md").read_text("utf-8")
+    assert not {c for c in new if f"| `{c}` |" not in doc}, "list every new code in the doc's §18 tables"
+    for heading in ("### 8.1 Computed outputs", "### 12.1 Presence tests", "### 12.2 Dates and the evaluation date",
+                    "### 14.1 Message formats"):
+        assert heading in doc
 
 
 # -- the language server: completion, names, hover -----------------------------------------------
@@ -488,6 +498,8 @@ def test_the_index_sees_names_in_expressions_relative_dates_and_formatted_placeh
     assert len(formatted) == 4  # `{new_limit_yuan:,.2f}` in two rules, en and zh
     [head, _] = describe(index.symbols[("output", "limit_change_yuan")])
     assert head == "**output** `limit_change_yuan`: number (default `{sub: [new_limit_yuan, current_limit_yuan]}`)"
+    [head] = describe(build_index(BASE).symbols[("fact", "opened")])
+    assert head == "**fact** `opened`: date (range 2000-01-01..2100-12-31)"
     [head, _] = describe(index.symbols[("output", "new_limit_yuan")])
     assert head == "**output** `new_limit_yuan`: number (default `current_limit_yuan`, combine max, range 0..1000000)"
 
@@ -532,3 +544,107 @@ def test_hover_texts_of_the_v2_keys(client, scaffold, line_start, column, text) 
     lines = policy.read_text("utf-8").splitlines()
     line = next(i for i, t in enumerate(lines) if t.startswith(line_start))
     assert text in client.hover(policy, line, column)
+
+
+def test_sarif_rule_metadata_of_the_new_codes() -> None:
+    import json
+
+    from engine.explain import sarif
+    text = _case_text("{mul: [limit, factor]}", "{div: [limit, age_days]}")
+    _, diags = check(text, "div.yaml")
+    doc = json.loads(sarif.render_sarif(diags, ["div.yaml"]))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    rule = rules["expr-div-by-zero"]
+    assert rule["name"] == "ExprDivByZero"
+    assert rule["shortDescription"]["text"] == "A `div` whose divisor can be 0 over the declared ranges."
+    assert rule["fullDescription"]["text"] == codes.DESCRIPTIONS["expr-div-by-zero"]
+    [result] = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "expr-div-by-zero"]
+    assert result["level"] == "error" and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 40
+
+
+@pytest.mark.parametrize("zone,hint", [
+    ("UTC", None), ("Europe/Berlin", None), ("Etc/GMT-8", None),
+    ("utc", "did you mean `UTC`?"), ("asia/shanghai", "did you mean `Asia/Shanghai`?"),
+    ("localtime", "e.g. `Asia/Shanghai` or `UTC`"),  # whatever the machine is set to: not a policy's zone
+    ("../../etc/passwd", "e.g. `Asia/Shanghai` or `UTC`"), ("Asia/Shanghai\\n", "did you mean `Asia/Shanghai`?"),
+])
+def test_timezones(zone, hint) -> None:
+    policy, diags = check(BASE.replace("timezone: Asia/Shanghai", f'timezone: "{zone}"'))
+    assert [d.hint for d in diags] == ([] if hint is None else [hint]), [d.render() for d in diags]
+    assert (policy is None) == (hint is not None)
+
+
+# -- never a traceback: v2 constructs dropped anywhere into the example policy ----------------------
+
+def test_v2_values_anywhere_never_raise() -> None:
+    import copy
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_fuzz_validate import check_text, dump, parent_of, paths
+
+    from engine.language.source import load_text
+    cash = load_text(CASH.read_text("utf-8"), "cash.yaml")[0].data
+    names = sorted({*cash["facts"], *cash["thresholds"], *cash["outputs"], "add", "sub", "mul", "div", "min", "max",
+                    "round", "to", "mode", "down", "half_even", "days_ago", "days_ahead", "missing", "date",
+                    "with_time", "2026-01-31", "2026-02-30", "1999-12-31"})
+    scalars = (st.booleans() | st.integers(-3, 10**6) | st.sampled_from([0, 0.5, -1.5, 1e-9, 1e300, 10**40])
+               | st.sampled_from(names) | st.text(max_size=6))
+    keys = st.sampled_from(names)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, min_size=1, max_size=3)
+                          | st.dictionaries(keys, inner, min_size=1, max_size=3), max_leaves=12)
+
+    @settings(max_examples=int(os.environ.get("VERDICT_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def run(data) -> None:
+        policy = copy.deepcopy(cash)
+        for _ in range(data.draw(st.integers(1, 3))):
+            path = data.draw(st.sampled_from(paths(policy)))
+            parent_of(policy, path)[path[-1]] = data.draw(values)
+        check_text(dump(policy))
+
+    run()
+
+
+@pytest.mark.parametrize("old,new,code", [
+    ("{mul: [limit, factor]}", "{mul: [limt, factor]}", "expr-unknown-name"),
+    ("timezone: Asia/Shanghai", "timezone: Asia/Shangai", "timezone-unknown"),
+    ("{days_ago: clean_days}", "{days_ago: clean_dayz}", "unknown-threshold"),
+])
+def test_the_editor_quick_fix_applies_the_did_you_mean(old, new, code) -> None:
+    from test_lsp_units import URI, apply, lsp_diagnostics
+
+    from engine.lsp.actions import code_actions
+    from engine.lsp.index import build_index
+    text = _case_text(old, new)
+    diags = [d for d in lsp_diagnostics(text) if d["severity"] == 1]
+    assert [d["code"] for d in diags] == [code]
+    (fix,) = code_actions(text, build_index(text), URI, diags)
+    assert apply(text, fix["edit"]) == BASE
+
+
+def test_unquoted_dates_are_dates_where_a_date_goes() -> None:
+    text = (BASE.replace('minimum: "2000-01-01"', "minimum: 2000-01-01")
+            .replace("opened: {lt: launch}", "opened: {lt: 2020-06-30}").replace('  launch: "2020-01-01"\n', ""))
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+    assert policy.facts["opened"].minimum == datetime.date(2000, 1, 1)
+    [lt] = [leaf for leaf in policy.rule("up").leaves if leaf.subject == "opened"]
+    assert lt.operand == Operand(datetime.date(2020, 6, 30))
+
+
+def test_completion_and_hover_anywhere_in_a_half_typed_v2_policy_never_raise() -> None:
+    from engine.lsp.complete import completions
+    from engine.lsp.index import build_index
+    from engine.lsp.navigate import hover
+    text = CASH.read_text("utf-8")
+    index = build_index(text)
+    lines = text.split("\n")
+    offered = 0
+    for i, line in enumerate(lines):
+        for c in range(0, len(line) + 1, 2):
+            hover(index, i, c)
+            cut = "\n".join(lines[:i] + [line[:c]] + lines[i + 1:])  # the line typed up to the cursor
+            offered += len(completions(text, index, i, c)) + len(completions(cut, index, i, c))
+    assert offered > 1000  # (and something was offered)

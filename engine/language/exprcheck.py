@@ -240,6 +240,27 @@ def check_output_bounds(policy: Policy, b) -> Iterator[Diagnostic]:
                 yield _diag(b, "output-may-leave-range", f"{what} can be as high as {decimal_text(x.hi)}, above the "
                             f"maximum {decimal_text(hi)} of {whose}", ptr, severity=WARNING, rule=rule,
                             hint=f"bound it: `{{min: [..., {decimal_text(hi)}]}}`")
+    yield from _sums_beyond_bounds(policy, ranges, b)
+
+
+def _sums_beyond_bounds(policy: Policy, ranges: Ranges, b) -> Iterator[Diagnostic]:
+    """`combine: sum`: values each within the bounds can add up beyond them (said once, at
+    `combine`; a value already beyond a bound was reported at the value)."""
+    for spec in policy.outputs.values():
+        values = [ranges.value(spec, v) for r in policy.rules for n, v in r.then.set if n == spec.name]
+        if spec.combine != "sum" or len(values) < 2:
+            continue
+        total, ptr = ranges.outputs[spec.name], pointer_join("/outputs", spec.name, "combine")
+        lo = None if spec.minimum is None else number(spec.minimum)
+        hi = None if spec.maximum is None else number(spec.maximum)
+        if hi is not None and not total.hi.is_infinite() and total.hi > hi >= max(v.hi for v in values):
+            yield _diag(b, "output-may-leave-range", f"the values rules give output `{spec.name}` can add up to "
+                        f"{decimal_text(total.hi)}, above its maximum {decimal_text(hi)}", ptr, severity=WARNING,
+                        hint=f"bound the sum in a later output: `{{min: [{spec.name}, {decimal_text(hi)}]}}`")
+        if lo is not None and not total.lo.is_infinite() and total.lo < lo <= min(v.lo for v in values):
+            yield _diag(b, "output-may-leave-range", f"the values rules give output `{spec.name}` can add up to "
+                        f"{decimal_text(total.lo)}, below its minimum {decimal_text(lo)}", ptr, severity=WARNING,
+                        hint=f"bound the sum in a later output: `{{max: [{spec.name}, {decimal_text(lo)}]}}`")
 
 
 def _integral(d: Decimal) -> bool:

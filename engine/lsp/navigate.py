@@ -21,7 +21,9 @@ def _range_text(spec: dict) -> str | None:
     lo, hi = spec.get("minimum"), spec.get("maximum")
     if lo is None and hi is None:
         return None
-    return f"{'' if lo is None else literal(lo)}..{'' if hi is None else literal(hi)}"
+    def end(v) -> str:
+        return "" if v is None else v if isinstance(v, str) else literal(v)  # (a date fact's bound bare)
+    return f"{end(lo)}..{end(hi)}"
 
 
 def _flow(value) -> str:
