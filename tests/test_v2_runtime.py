@@ -599,3 +599,19 @@ def test_the_example_policy_agrees_with_the_reference(score, overdue, age, membe
     want = assemble(cp.ruleset.plan, facts, reference_matches(cp.policy, facts, as_of=as_of), as_of=as_of)
     assert cp.evaluate(record, as_of=as_of) == want
     assert cp.evaluate(record, as_of=as_of, trace=True)._replace(trace=None) == want
+
+
+def test_generated_code_with_dates_and_outputs_names_only_our_own_text():
+    from test_backend_native import assert_safe
+
+    assert_safe(RS.native.source, DATE_POLICY)
+    assert "_days(-180)" in RS.native.source and "_date(2026, 3, 1)" in RS.native.source
+    # An offset no timedelta holds: every evaluation is beyond the calendar, a ValueError.
+    far = policy([FactSpec("d", "date")], [rule("far", 0, leaf("d", "lt", RelativeDate(-1, 10 ** 12)), outcome="yes")])
+    rs = compile_policy(far)
+    assert_safe(rs.native.source, far)
+    with pytest.raises(ValueError, match="outside the calendar"):
+        rs.decide({"d": "2026-01-01"}, AS_OF)
+    near_end = policy([FactSpec("d", "date")], [rule("soon", 0, leaf("d", "lt", RelativeDate(1, 5)), outcome="yes")])
+    with pytest.raises(ValueError, match="5 days ahead of 9999-12-30 is outside the calendar"):
+        compile_policy(near_end).decide({"d": "2026-01-01"}, datetime.date(9999, 12, 30))
