@@ -529,6 +529,12 @@ def test_the_api_takes_as_of():
     assert fast.outputs["new"] == D("6148.14")  # never late: ×1.2, not rounded
     assert cp.evaluate(record, as_of=AS_OF, backend="native", undeclared="ignore") == fast
     assert cp.evaluate(record).as_of is not None
+    with pytest.raises(ValueError, match="as_of must be a datetime.date"):
+        cp.evaluate(record, as_of="2026-11-11")
+    timeless = CompiledPolicy(compile_policy(policy([FactSpec("n", "integer")], [rule("r", 0, leaf("n", "gt", 5))])))
+    assert timeless.evaluate({"n": 1}, as_of=AS_OF).as_of is None
+    with pytest.raises(ValueError, match="as_of must be a datetime.date"):
+        timeless.evaluate({"n": 1}, as_of=datetime.datetime(2026, 11, 11))
 
 
 def test_csv_date_columns_pass_through_as_text(tmp_path):

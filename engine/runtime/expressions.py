@@ -137,9 +137,10 @@ class OutputPlan:
     def compiled(self, expr) -> Callable[[Mapping, Mapping], Decimal]:
         return compile_expr(expr, self.thresholds)
 
-    def value(self, expr, facts: Mapping, outputs: Mapping = {}) -> Decimal:  # noqa: B006 - read only
-        """The Decimal of one expression on normalized facts and outputs computed so far."""
-        return self.compiled(expr)(facts, outputs)
+    def value(self, expr, facts: Mapping, outputs: Mapping | None = None) -> Decimal:
+        """The Decimal of one expression on normalized facts and outputs computed so far
+        (for callers outside a decision; `compute` uses the compiled setters)."""
+        return self.compiled(expr)(facts, outputs or {})
 
     def compute(self, facts: Mapping, contributing: Iterable[int]) -> dict:
         """Every output's value, in declaration order (so an expression reads the final
