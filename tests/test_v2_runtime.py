@@ -33,7 +33,7 @@ from engine.language.model import (All, Any, Arith, Comparison, Effect, FactSpec
 from engine.runtime.decision import FIELDS, assemble
 from engine.runtime.expressions import OutputPlan, normalized, round_to
 from engine.runtime.facts import check_facts, check_value
-from engine.runtime.semantics import Plan, eval_condition, eval_leaf, operand_value, reference_matches
+from engine.runtime.semantics import Plan, eval_condition, eval_leaf, operand_value, reference_matches, today
 
 # -- building IR by hand ----------------------------------------------------------------------
 
@@ -498,6 +498,8 @@ def test_as_of_is_recorded_and_defaults_to_today_in_the_policy_timezone():
     decisions.append(RS.decide(record))
     after = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assert all(d.as_of in (before, after) for d in decisions)
+    utc = datetime.datetime.now(datetime.timezone.utc).date()
+    assert today("UTC") in (utc, datetime.datetime.now(datetime.timezone.utc).date())
     for bad in ("2026-11-11", datetime.datetime(2026, 11, 11), 20261111):
         with pytest.raises(ValueError, match="as_of must be a datetime.date"):
             evaluate(RS, record, as_of=bad)

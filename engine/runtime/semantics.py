@@ -107,8 +107,9 @@ def check_as_of(as_of, needed: bool = False) -> None:
 
 
 @lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+def _zone(name: str) -> datetime.tzinfo:
+    # UTC needs no time-zone database (validation accepts it where none is installed).
+    return datetime.timezone.utc if name == "UTC" else ZoneInfo(name)
 
 
 def today(timezone: str) -> datetime.date:
