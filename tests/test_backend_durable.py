@@ -9,6 +9,7 @@ Everything that needs durable-rules is skipped when it cannot be imported (Pytho
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import math
@@ -832,20 +833,27 @@ def random_double11(policy, rng: random.Random) -> dict:
     return facts
 
 
-def fact_values(policy, name: str):
-    """Values of one declared fact: every constant it is compared with, ±1 and ±0.01,
-    the declared bounds, and anything else in range."""
+def fact_values(policy, name: str, as_of: datetime.date | None = None):
+    """Values of one declared fact: every constant it is compared with, ±1 and ±0.01
+    (a day for dates, relative ones resolved on `as_of`), the declared bounds, and
+    anything else in range."""
     spec = policy.facts[name]
     if spec.type == "boolean":
         return st.booleans()
     if spec.type == "string":
         return st.sampled_from(spec.enum) if spec.enum else st.text(max_size=5)
-    consts = {0}
+    consts = set()
     for rule in policy.rules:
         for leaf in rule.leaves:
-            if leaf.kind == "fact" and leaf.subject == name:
-                v = operand_value(leaf)
+            if leaf.kind == "fact" and leaf.subject == name and leaf.op != "missing":
+                v = operand_value(leaf, as_of)
                 consts.update(x for x in (v if isinstance(v, tuple) else (v,)) if not isinstance(x, bool))
+    if spec.type == "date":
+        lo = spec.minimum if spec.minimum is not None else datetime.date(1900, 1, 1)
+        hi = spec.maximum if spec.maximum is not None else datetime.date(2200, 12, 31)
+        days = {c + datetime.timedelta(days=d) for c in consts | {lo, hi} for d in (0, 1, -1)}
+        return st.one_of(st.sampled_from(sorted(c for c in days if lo <= c <= hi)), st.dates(lo, hi))
+    consts.add(0)
     lo = spec.minimum if spec.minimum is not None else -10**6
     hi = spec.maximum if spec.maximum is not None else 10**6
     deltas = (0, 1, -1) + ((0.01, -0.01) if spec.type == "number" else ())
@@ -858,12 +866,13 @@ def fact_values(policy, name: str):
                      st.floats(lo, hi, allow_nan=False, allow_infinity=False))
 
 
-def records(policy):
+def records(policy, as_of: datetime.date | None = None):
     """Records as a user would send them (optional and defaulted facts maybe absent),
-    normalized the way every backend receives them."""
+    normalized the way every backend receives them; dates near the ones the policy names
+    on the evaluation date `as_of`."""
     fields = {}
     for name, spec in policy.facts.items():
-        values = fact_values(policy, name)
+        values = fact_values(policy, name, as_of)
         fields[name] = st.one_of(st.none(), values) if (not spec.required or spec.has_default) else values
 
     def normalize(record):
@@ -1073,6 +1082,7 @@ def test_property_random_policies_match_reference(durable, data):
         assert be.rule_matches(facts) == reference_matches(policy, facts), facts
 
 
+AS_OFS = (datetime.date(2026, 11, 11), datetime.date(2024, 2, 29), datetime.date(2027, 1, 31))
 EXAMPLES = sorted(p for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml"))
 _EXAMPLE_POLICIES: dict = {}
 
@@ -1084,8 +1094,13 @@ def test_property_example_policies_match_reference(durable, path, data):
     if path not in _EXAMPLE_POLICIES:
         _EXAMPLE_POLICIES[path] = load_policy(path.read_text(encoding="utf-8"), str(path))
     policy = _EXAMPLE_POLICIES[path]
-    facts = data.draw(records(policy))
-    assert backend(policy).rule_matches(facts) == reference_matches(policy, facts)
+    if policy.uses_time:  # relative dates: on a few evaluation dates
+        as_of = data.draw(st.sampled_from(AS_OFS))
+        facts = data.draw(records(policy, as_of))
+        assert backend(policy).rule_matches(facts, as_of=as_of) == reference_matches(policy, facts, as_of=as_of)
+    else:
+        facts = data.draw(records(policy))
+        assert backend(policy).rule_matches(facts) == reference_matches(policy, facts)
 
 
 # -- throughput (printed, never asserted) ---------------------------------------------------------------------

@@ -163,6 +163,36 @@ def around(*days):
 AS_OFS = (D(2026, 11, 11), D(2024, 2, 29), D(2026, 1, 1), D(2025, 12, 31))
 
 
+# -- what durable-rules itself does with the fields we write (measured on raw rulesets) ----------------------
+
+_raw = itertools.count()
+
+
+def test_upstream_negative_ints_and_boolean_fields_compare_exactly(durable):
+    """The offset fields are negative ints (`t{k} < -180`) and the presence fields booleans
+    compared with `$eq false`: durable-rules parses both exactly, at every boundary."""
+    dengine, _, host = durable
+    hits = []
+    name = f"raw-v2-{next(_raw)}"
+    anchor = {"$ex": {"_n": 1}}
+    host.set_rulesets({name: {
+        "lt": {"all": [{"m": {"$and": [anchor, {"$lt": {"t": -180}}]}}], "run": lambda c: hits.append("lt")},
+        "gte": {"all": [{"m": {"$and": [anchor, {"$gte": {"t": -3652058}}]}}], "run": lambda c: hits.append("gte")},
+        "absent": {"all": [{"m": {"$and": [anchor, {"$eq": {"p": False}}]}}], "run": lambda c: hits.append("absent")},
+    }})
+    cases = {(-181, True): {"lt", "gte"}, (-180, True): {"gte"}, (-179, False): {"gte", "absent"},
+             (-3652058, False): {"lt", "gte", "absent"}, (-3652059, True): {"lt"}}
+    for n, ((t, present), want) in enumerate(cases.items(), 1):
+        hits.clear()
+        message = {"sid": "0", "_n": n, "t": t, "p": present}
+        try:
+            host.assert_fact(name, message)
+            host.retract_fact(name, message)
+        except dengine.MessageNotHandledException:
+            pass
+        assert set(hits) == want, (t, present)
+
+
 # -- presence ------------------------------------------------------------------------------------------
 
 def presence_policy():
