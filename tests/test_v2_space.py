@@ -459,6 +459,7 @@ def test_generated_suite_records_as_of_and_covers_dates_and_presence():
         assert any(n.startswith(f"last_overdue_date {day}:") for n in names), names
     assert "last_overdue_date missing: presence test" in names
     assert "last_overdue_date present: presence test" in names
+    assert "# NOTE" not in text  # every case makes its comparison decide its rule
     # Every generated case, evaluated on the suite's as_of, gives what it expects, and the
     # cases cover every date boundary point and both values of every presence test.
     records = []
