@@ -58,7 +58,8 @@ from ..language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, 
 from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
-from ..runtime.semantics import Plan, all3, any3, check_as_of, not3, resolve_as_of, resolve_date, today
+from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
+                                today, written_operand)
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 IND = "    "
@@ -228,7 +229,7 @@ class _Gen:
         return literal(value)
 
     def compare(self, var: str, leaf: Comparison) -> str:
-        value = _operand(leaf)
+        value = written_operand(leaf)
         ftype = self.policy.facts[leaf.subject].type if leaf.kind == "fact" else None
         if leaf.op in ("eq", "ne") and type(value) is bool and ftype == "boolean":
             # A normalized boolean fact is True or False itself: identity is exact and cheap,
@@ -534,27 +535,6 @@ def rules_tuple(indexes: list[int]) -> str:
     return _tuple([str(i) for i in indexes])
 
 
-def _operand(leaf: Comparison):
-    """A leaf's operand as validated: relative dates unresolved (each is a variable)."""
-    if leaf.op == "between":
-        return (leaf.operand[0].value, leaf.operand[1].value)
-    return leaf.operand.value
-
-
-def relative_dates(policy: Policy) -> list[RelativeDate]:
-    """Every relative date the policy's conditions compare with, in rule and leaf order."""
-    found = []
-    for rule in policy.rules:
-        for leaf in rule.leaves:
-            if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
-                continue
-            value = _operand(leaf)
-            for v in value if leaf.op == "between" else (value,):
-                if v.__class__ is RelativeDate:
-                    found.append(v)
-    return found
-
-
 def _source(header: str, consts: list[str], functions: list[list[str]]) -> str:
     """The module text: the header, the constants, then the functions."""
     parts = [header.rstrip("\n")] + (["\n".join(consts)] if consts else []) + ["\n".join(fn) for fn in functions]
@@ -609,8 +589,8 @@ class NativeBackend:
             "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
             "_slow_open": self.slow_open,
             "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None,
-            "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone), "_check_as_of": check_as_of,
-            "_on": resolve_date, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
+            "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone),
+            "_check_as_of": check_as_of, "_on": resolve_date, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
             "_outputs": plan.computed.compute, "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
