@@ -92,6 +92,15 @@ def test_waiting_for_account_age_days():
     assert cfs[0].wait_days == 60 and cfs[0].date == D(2027, 1, 10)
 
 
+def test_counterfactuals_follow_the_decisions_as_of():
+    """One rule set, decisions on two evaluation dates: each is waited from its own."""
+    cp = example()
+    first = counterfactuals(cp.ruleset, decide(cp, KEPT_USER))
+    later = counterfactuals(cp.ruleset, decide(cp, {**KEPT_USER, "account_age_days": 430}, D(2026, 12, 11)))
+    assert (first[0].wait_days, first[0].date) == (81, D(2027, 1, 31))
+    assert (later[0].outcome, later[0].wait_days, later[0].date) == ("raise", 51, D(2027, 1, 31))
+
+
 def test_no_wait_beyond_the_horizon():
     cp = example()
     text = (FIXTURES / "cash-loan-limit.yaml").read_text().replace("max_wait_days: 365", "max_wait_days: 80")
