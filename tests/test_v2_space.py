@@ -92,6 +92,15 @@ def test_waiting_for_account_age_days():
     assert cfs[0].wait_days == 60 and cfs[0].date == D(2027, 1, 10)
 
 
+def test_counterfactuals_follow_the_decisions_as_of():
+    """One rule set, decisions on two evaluation dates: each is waited from its own."""
+    cp = example()
+    first = counterfactuals(cp.ruleset, decide(cp, KEPT_USER))
+    later = counterfactuals(cp.ruleset, decide(cp, {**KEPT_USER, "account_age_days": 430}, D(2026, 12, 11)))
+    assert (first[0].wait_days, first[0].date) == (81, D(2027, 1, 31))
+    assert (later[0].outcome, later[0].wait_days, later[0].date) == ("raise", 51, D(2027, 1, 31))
+
+
 def test_no_wait_beyond_the_horizon():
     cp = example()
     text = (FIXTURES / "cash-loan-limit.yaml").read_text().replace("max_wait_days: 365", "max_wait_days: 80")
@@ -134,8 +143,12 @@ def wait_policies(draw, d_change: str | None = "none"):
         op = draw(st.sampled_from(["gt", "gte", "lt", "lte", "eq", "ne", "between", "missing"]))
         if op == "missing":
             return {"d": {"missing": draw(st.booleans())}}
-        if mixed and op != "between" and draw(st.booleans()):
-            return {"d": {op: str(D(2026, 1, 10) + datetime.timedelta(days=draw(st.integers(-8, 8))))}}
+        if op in ("eq", "ne") or (mixed and op != "between" and draw(st.booleans())):
+            # (the schema takes relative dates with the order operators only)
+            if not mixed:
+                op = draw(st.sampled_from(["gt", "gte", "lt", "lte"]))
+            else:
+                return {"d": {op: str(D(2026, 1, 10) + datetime.timedelta(days=draw(st.integers(-8, 8))))}}
         def rel():
             n = draw(st.integers(0, 8))
             return {draw(st.sampled_from(["days_ago", "days_ahead"])): n}
@@ -163,7 +176,9 @@ def wait_policies(draw, d_change: str | None = "none"):
 
     rules = []
     for i in range(draw(st.integers(1, 4))):
-        rules.append({"id": f"r{i}", "when": cond(), "then": {"outcome": draw(st.sampled_from(["no", "best", "good"]))}})
+        outcome = draw(st.sampled_from(["no", "best", "good"]))
+        then = {"outcome": outcome, **({"reason": "R"} if outcome == "no" else {})}
+        rules.append({"id": f"r{i}", "when": cond(), "then": then})
     doc = {
         "policy": "waits", "version": 1, "title": "waits", "language": "en", "max_wait_days": H,
         "facts": {
@@ -175,6 +190,7 @@ def wait_policies(draw, d_change: str | None = "none"):
         },
         "outcomes": [{"id": "no", "adverse": True}, {"id": "best"}, {"id": "good"}],
         "default": "good",
+        "reasons": {"R": "refused"},
         "rules": rules,
     }
     user = {"e": str(D(2026, 1, 10) + datetime.timedelta(days=draw(st.integers(-4, 4)))),
@@ -195,7 +211,7 @@ def _brute(ruleset, user: dict, as_of: datetime.date, target: str) -> dict:
         choices["s"] = [v for v in range(S_MAX + 1) if v != user["s"]]
     d_change = policy.facts["d"].change
     if d_change != "none":
-        now = user.get("d")
+        now = D.fromisoformat(user["d"]) if "d" in user else None
         days = [D(2026, 1, 10) + datetime.timedelta(days=i) for i in range(-25, 26)]
         choices["d"] = [v for v in days if v != now and (now is None or d_change == "any"
                                                          or (v > now) == (d_change == "increase"))]
@@ -226,6 +242,8 @@ def _check_earliest(case, shift):
     as_of = D(2026, 1, 10) + datetime.timedelta(days=shift)
     d = evaluate(cp.ruleset, user, as_of=as_of)
     cfs = counterfactuals(cp.ruleset, d, prune=False)
+    # Exact before verification: verifying drops nothing.
+    assert counterfactuals(cp.ruleset, d, prune=False, verify=False) == cfs
     got: dict = {}
     for c in cfs:
         got.setdefault(c.outcome, {})[frozenset(ch.fact for ch in c.changes)] = c.wait_days
@@ -281,6 +299,39 @@ def test_regions_agree_with_evaluation(case, shift, users):
         assert inside == ([dec.outcome] if dec.outcome_known else []), facts
 
 
+def test_no_wait_takes_a_with_time_fact_past_its_maximum():
+    """`t` grows while waiting even where no rule reads it: a wait that would take it past
+    its declared maximum is no counterfactual (the record would not be valid)."""
+    cp = load_policy_text(wait_policies_example())
+    for t, expected in ((20, None), (17, None), (16, 4)):
+        user = {"e": "2026-01-10", "t": t, "s": 0, "d": "2026-01-10"}
+        d = evaluate(cp.ruleset, user, as_of=D(2026, 1, 10))
+        waits = [c.wait_days for c in counterfactuals(cp.ruleset, d, verify=False) if not c.changes]
+        assert waits == ([] if expected is None else [expected]), t
+
+
+def wait_policies_example() -> str:
+    """`best` once `d` is more than 3 days old; `t` (a with_time fact up to 20) unread."""
+    return """
+policy: waits
+version: 1
+title: waits
+language: en
+max_wait_days: 12
+facts:
+  d: {type: date, required: false, change: none}
+  e: {type: date, change: none}
+  t: {type: integer, minimum: 0, maximum: 20, change: with_time}
+  s: {type: integer, minimum: 0, maximum: 3, change: none}
+outcomes: [{id: best}, {id: good}]
+default: good
+rules:
+  - id: old
+    when: {d: {lt: {days_ago: 3}}}
+    then: {outcome: best}
+"""
+
+
 # -- findings on presence tests and dates --------------------------------------------------------
 
 FINDINGS = """
@@ -296,11 +347,14 @@ facts:
 outcomes:
   - {id: deny, adverse: true}
   - {id: approve}
-default: deny
+  - {id: review}
+default: review
+reasons:
+  RECENT: Recent overdue repayment
 rules:
   - id: recent
     when: {last_overdue_date: {missing: false, gte: {days_ago: 30}}}
-    then: {outcome: deny}
+    then: {outcome: deny, reason: RECENT}
   - id: never-and-dated
     when:
       all:
@@ -341,7 +395,7 @@ def test_findings_exact_on_presence_and_dates():
                 assert isinstance(f.witness[name], datetime.date)
         dec = evaluate(cp.ruleset, f.witness, as_of=AS_OF)  # the real evaluator confirms it
         if f.code == "gap":
-            assert not dec.decided_by and dec.outcome == "deny"
+            assert not dec.decided_by and dec.outcome == "review"
         if f.code == "rule-shadowed":
             assert dec.matched[policy.rule(f.rule).index] is True and dec.outcome == "deny"
     # The gap names relative days as the policy writes them; absolute ones as dates.
@@ -414,6 +468,7 @@ def test_generated_suite_records_as_of_and_covers_dates_and_presence():
         assert any(n.startswith(f"last_overdue_date {day}:") for n in names), names
     assert "last_overdue_date missing: presence test" in names
     assert "last_overdue_date present: presence test" in names
+    assert "# NOTE" not in text  # every case makes its comparison decide its rule
     # Every generated case, evaluated on the suite's as_of, gives what it expects, and the
     # cases cover every date boundary point and both values of every presence test.
     records = []

@@ -31,6 +31,7 @@ Pure: reads the policy IR and the decision's facts; evaluates only to verify.
 from __future__ import annotations
 
 import datetime
+import threading
 import weakref
 from fractions import Fraction
 from dataclasses import dataclass
@@ -91,21 +92,23 @@ class Reach:
 _CACHE: "weakref.WeakKeyDictionary[RuleSet, dict]" = weakref.WeakKeyDictionary()
 #: Evaluation dates whose `Reach` is kept per rule set (a batch run has one).
 DATES_KEPT = 4
+_LOCK = threading.Lock()
 
 
 def reach(ruleset: RuleSet, as_of: datetime.date | None = None) -> Reach:
     """The `Reach` of a compiled policy on an evaluation date, computed once per rule set
     and date (the date matters only to a policy that uses time)."""
     key = as_of if ruleset.policy.uses_time else None
-    per = _CACHE.get(ruleset)
-    if per is None:
-        per = _CACHE[ruleset] = {}
-    r = per.get(key)
-    if r is None:
-        while len(per) >= DATES_KEPT:
-            per.pop(next(iter(per)))
-        r = per[key] = Reach(ruleset.policy, as_of=key)
-    return r
+    with _LOCK:  # threads deciding with one rule set share its cache
+        per = _CACHE.get(ruleset)
+        if per is None:
+            per = _CACHE[ruleset] = {}
+        r = per.get(key)
+        if r is None:
+            while len(per) >= DATES_KEPT:
+                per.pop(next(iter(per)))  # the oldest date first
+            r = per[key] = Reach(ruleset.policy, as_of=key)
+        return r
 
 
 # -- per decision ------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ definition of a relative date) does the resolving.
 from __future__ import annotations
 
 import datetime
-from zoneinfo import ZoneInfo
 
 from ..language.model import DATE, Comparison, Policy, RelativeDate
+from ..runtime import semantics
 
 #: The ordinals a `datetime.date` can hold: the bounds of every date axis.
 FIRST_DAY = datetime.date.min.toordinal()
@@ -23,8 +23,8 @@ LAST_DAY = datetime.date.max.toordinal()
 
 def today(policy: Policy) -> datetime.date:
     """The current calendar day in the policy's declared timezone: the evaluation date of
-    an analysis when the caller gives none."""
-    return datetime.datetime.now(ZoneInfo(policy.timezone)).date()
+    an analysis when the caller gives none (as evaluation's default, `semantics.today`)."""
+    return semantics.today(policy.timezone)
 
 
 def evaluation_date(policies, as_of: datetime.date | None) -> datetime.date | None:
@@ -51,7 +51,9 @@ def resolve(value, as_of: datetime.date):
 
 
 def leaf_operand(leaf: Comparison, as_of: datetime.date):
-    """The resolved operand of a leaf on `as_of`: scalar, tuple of values, or (low, high)."""
+    """The resolved operand of a leaf on `as_of`: scalar, tuple of values, or (low, high).
+    (`semantics.operand_value` refuses a relative date beyond the calendar; the analysis
+    clamps it instead, see `resolve`.)"""
     if leaf.op == "between":
         return (resolve(leaf.operand[0].value, as_of), resolve(leaf.operand[1].value, as_of))
     return resolve(leaf.operand.value, as_of)

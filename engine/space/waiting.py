@@ -101,18 +101,33 @@ def _cell_days(cell, move: str, pos, horizon: int):
         if move == BACK:  # pos - w in [lo, hi]
             return (-far if hi is None else pos - hi, far if lo is None else pos - lo)
         return (-far if lo is None else lo - pos, far if hi is None else hi - pos)
-    # A `number` with_time fact: pos + w inside an interval with open or closed ends, exactly.
+    # A `number` with_time fact: pos + w inside an interval with open or closed ends. The
+    # exact bound first, then settled on the sum evaluation computes (`pos + w` in floats).
+    def above(w) -> bool:
+        return pos + w >= cell.lo if cell.lo_closed else pos + w > cell.lo
+
+    def below(w) -> bool:
+        return pos + w <= cell.hi if cell.hi_closed else pos + w < cell.hi
+
     x = Fraction(pos)
     if cell.lo is None:
         first = -far
     else:
         gap = Fraction(cell.lo) - x
-        first = math.ceil(gap) if cell.lo_closed else math.floor(gap) + 1
+        first = max(-far, min(far, math.ceil(gap) if cell.lo_closed else math.floor(gap) + 1))
+        while -far < first and above(first - 1):
+            first -= 1
+        while first < far and not above(first):
+            first += 1
     if cell.hi is None:
         last = far
     else:
         gap = Fraction(cell.hi) - x
-        last = math.floor(gap) if cell.hi_closed else math.ceil(gap) - 1
+        last = max(-far, min(far, math.floor(gap) if cell.hi_closed else math.ceil(gap) - 1))
+        while last < far and below(last + 1):
+            last += 1
+        while -far < last and not below(last):
+            last -= 1
     return (first, last)
 
 

@@ -74,16 +74,19 @@ class Boundary:
 
     def contains(self, point: Point, v, as_of: datetime.date | None = None) -> bool:
         """Whether fact value `v` of a case evaluated on `as_of` lies on `point`."""
-        if self.relative and as_of is not None and as_of != self.as_of:
-            try:
-                v = v + (self.as_of - as_of)  # the same distance from the boundary's evaluation date
-            except OverflowError:
-                return False
+        t = self.value
+        if self.relative:
+            t = self.value.on(self.as_of)
+            if as_of is not None and as_of != self.as_of:
+                try:
+                    v = v + (self.as_of - as_of)  # the same distance from the boundary's evaluation date
+                except OverflowError:
+                    return False
         if point.side == "at":
-            return v == self.value
+            return v == t
         if point.side == "below":
-            return point.lo <= v < self.value
-        return self.value < v <= point.hi
+            return point.lo <= v < t
+        return t < v <= point.hi
 
 
 def _dec(x) -> Decimal:

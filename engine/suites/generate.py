@@ -117,14 +117,17 @@ class _Solver:
         for s in self.satisfy(rule, items[0], want, state):
             yield from self._chain(rule, items[1:], want, s)
 
-    def sensitize(self, rule: Rule, target: Comparison, state: dict[str, int]):
-        """Ways to make every other part of the rule let `target` decide it."""
+    def sensitize(self, rule: Rule, target: Comparison, state: dict[str, int], absent: str | None = None):
+        """Ways to make every other part of the rule let `target` decide it. With `absent`
+        (a fact the case leaves out), siblings that read only that fact are unknown and
+        left alone: a presence test still decides through them (`any` of true and unknown
+        is true, of false and unknown unknown); evaluation checks it."""
         path = _path_to(rule.when, target)
         goals = []
         for node, child in path:
             if kind(node) in (ALL, ANY):  # the siblings must let the way through: all true, any false
                 for sib in children(node):
-                    if sib is not child:
+                    if sib is not child and not (absent is not None and _reads_only(sib, absent)):
                         goals.append((sib, kind(node) == ALL))
         yield from self._goals(rule, goals, state)
 
@@ -174,6 +177,12 @@ class _Solver:
             if best is not None:
                 out[d.name] = best[1]
         return out
+
+
+def _reads_only(cond, fact: str) -> bool:
+    """Whether every leaf under `cond` compares fact `fact` (a presence test aside)."""
+    found = [n for n, _, _ in walk(cond) if kind(n) == LEAF]
+    return bool(found) and all(n.kind == "fact" and n.subject == fact and n.op != PRESENCE_OP for n in found)
 
 
 def _path_to(cond, target) -> list | None:
@@ -334,7 +343,7 @@ def _boundary_record(policy: Policy, solver: _Solver, t: _Target, base: dict, pr
         start = solver.full()
         start[t.fact] = t.mask
         solver.steps = 0
-        for state in solver.sensitize(rule, leaf, start):
+        for state in solver.sensitize(rule, leaf, start, t.fact if t.absent else None):
             # Let the rule's effect show: rules of outcomes that take precedence over its
             # own, and other rules of the same outcome, are made false where possible.
             if rule.decides_outcome:
