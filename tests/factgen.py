@@ -2,15 +2,23 @@
 
 Numeric facts draw mostly from the boundary points of every threshold the policy compares
 them with (t-1, t, t+1 for integers; t and t±0.01 for numbers), so rule edges are hit.
-Optional facts are sometimes absent.
+Date facts draw from the day before, of and after every date they are compared with, on
+the fixed evaluation date `AS_OF` (so relative dates have boundaries too), given as ISO
+text or as `datetime.date`. Optional facts are sometimes absent.
 """
 
 from __future__ import annotations
 
+import datetime
+
 from hypothesis import strategies as st
 
-from engine.language.model import Policy
+from engine.language.model import DATE, Policy
 from engine.runtime.semantics import operand_value
+
+#: The evaluation date records are generated for: pass it to evaluate/reference_matches.
+AS_OF = datetime.date(2026, 11, 11)
+_DAY = datetime.timedelta(days=1)
 
 
 def boundary_points(policy: Policy, name: str) -> list:
@@ -20,9 +28,14 @@ def boundary_points(policy: Policy, name: str) -> list:
         for leaf in rule.leaves:
             if leaf.kind != "fact" or leaf.subject != name:
                 continue
-            value = operand_value(leaf)
+            if leaf.op == "missing":
+                continue
+            value = operand_value(leaf, AS_OF)
             values = value if isinstance(value, tuple) else (value,)
             for v in values:
+                if isinstance(v, datetime.date):
+                    points.update({v - _DAY, v, v + _DAY})
+                    continue
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     continue
                 step = 1 if spec.type == "integer" else 0.01
@@ -30,6 +43,9 @@ def boundary_points(policy: Policy, name: str) -> list:
     for bound in (spec.minimum, spec.maximum):
         if bound is not None:
             points.add(bound)
+    if spec.type == DATE:
+        return sorted(p for p in points if (spec.minimum is None or spec.minimum <= p)
+                      and (spec.maximum is None or p <= spec.maximum))
     lo = spec.minimum if spec.minimum is not None else float("-inf")
     hi = spec.maximum if spec.maximum is not None else float("inf")
     out = sorted(p for p in points if lo <= p <= hi)
@@ -45,12 +61,18 @@ def fact_value(policy: Policy, name: str):
     if spec.type == "string":
         if spec.enum:
             return st.sampled_from(spec.enum)
-        literals = sorted({v for r in policy.rules for lf in r.leaves if lf.kind == "fact" and lf.subject == name
+        literals = sorted({v for r in policy.rules for lf in r.leaves
+                           if lf.kind == "fact" and lf.subject == name and lf.op != "missing"
                            for v in (operand_value(lf) if isinstance(operand_value(lf), tuple)
                                      else (operand_value(lf),)) if isinstance(v, str)})
         return st.sampled_from(literals + ["其他", "other"]) if literals else st.text(max_size=8)
     points = boundary_points(policy, name)
     lo, hi = spec.minimum, spec.maximum
+    if spec.type == DATE:
+        free = st.dates(min_value=lo or AS_OF - 800 * _DAY, max_value=hi or AS_OF + 800 * _DAY)
+        day = st.one_of(st.sampled_from(points), free) if points else free
+        # as a JSON record gives it (ISO text), or as the API and Parquet do (a date)
+        return st.one_of(day, day.map(datetime.date.isoformat))
     if spec.type == "integer":
         free = st.integers(min_value=int(lo) if lo is not None else -10**6,
                            max_value=int(hi) if hi is not None else 10**6)

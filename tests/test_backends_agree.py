@@ -15,7 +15,7 @@ from engine.explain.render import to_json
 from engine.io.policies import load_policy
 from engine.runtime.semantics import reference_matches
 
-from factgen import records
+from factgen import AS_OF, records
 
 POLICIES = sorted(p for p in glob.glob("policies/*.yaml") if not p.endswith(".test.yaml"))
 _CACHE: dict = {}
@@ -42,11 +42,11 @@ def _durable_available() -> bool:
 def test_native_paths_agree(path, data):
     rs = ruleset(path)
     record = data.draw(records(rs.policy))
-    fast = evaluate(rs, record, trace=False)
-    assert fast == slow_decide(rs, record)
-    traced = evaluate(rs, record, trace=True)
-    assert traced == slow_decide(rs, record, trace=True)  # generated decide_trace vs generic
-    assert traced.matched == fast.matched == reference_matches(rs.policy, traced.facts)
+    fast = evaluate(rs, record, trace=False, as_of=AS_OF)
+    assert fast == slow_decide(rs, record, as_of=AS_OF)
+    traced = evaluate(rs, record, trace=True, as_of=AS_OF)
+    assert traced == slow_decide(rs, record, trace=True, as_of=AS_OF)  # generated decide_trace vs generic
+    assert traced.matched == fast.matched == reference_matches(rs.policy, traced.facts, as_of=AS_OF)
     assert to_json(traced, trace=False) == to_json(fast)
 
 
@@ -57,8 +57,9 @@ def test_native_paths_agree(path, data):
 def test_durable_agrees_with_native(path, data):
     rs = ruleset(path)
     record = data.draw(records(rs.policy))
-    native = evaluate(rs, record, trace=True)
-    durable = evaluate(rs, record, trace=True, backend="durable")
+    native = evaluate(rs, record, trace=True, as_of=AS_OF)
+    durable = evaluate(rs, record, trace=True, backend="durable", as_of=AS_OF)
     assert to_json(native) == to_json(durable)
     # The no-trace durable path (validated by the generated guards) gives the same decision.
-    assert evaluate(rs, record, trace=False, backend="durable") == slow_decide(rs, record, backend="durable")
+    assert evaluate(rs, record, trace=False, backend="durable", as_of=AS_OF) == \
+        slow_decide(rs, record, backend="durable", as_of=AS_OF)

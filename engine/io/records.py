@@ -33,8 +33,7 @@ from ..language import values as _values
 from ..language.model import DATE, Policy
 from ..language.values import lone_surrogate
 from ..language.source import load_text
-from . import values as _cells
-from .values import DECODER, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
+from .values import DECODER, cell_converter, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
 
 __all__ = ["MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "Record", "RecordsError",
            "EmptyInput", "Records", "open_records", "read_records", "cell_converter", "parse_float", "parse_json",
@@ -453,19 +452,6 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             yield Record(label, error=str(exc))
         else:
             yield new(Record, (label, data, None))
-
-
-def _date_cell(cell: str):
-    return cell if cell != "" else None
-
-
-def cell_converter(policy: Policy, name: str):
-    """`engine.io.values.cell_converter`, with date columns: their text passes through (an
-    empty cell is a missing value) for `facts.check_value` to parse and report."""
-    spec = policy.facts.get(name)
-    if spec is not None and spec.type == DATE:
-        return _date_cell
-    return _cells.cell_converter(policy, name)
 
 
 def row_converter(policy: Policy, header: list[str]):

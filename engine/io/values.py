@@ -187,4 +187,6 @@ def cell_converter(policy: Policy, name: str) -> Callable[[str], object]:
         except ValueError:
             return _numeral(name, cell, "a number")
 
-    return {"string": string, "boolean": boolean, "integer": integer, "number": number}[kind]
+    # A date column's text passes through (an empty cell is a missing value) for
+    # `runtime.facts.check_value` to parse and report, as a JSON string is.
+    return {"string": string, "boolean": boolean, "integer": integer, "number": number, "date": string}[kind]

@@ -171,14 +171,14 @@ class Ref:
 
     kind: str  # "fact" | "threshold" | "output"
     name: str
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)  # where written: not part of the value
 
 
 @dataclass(frozen=True)
 class Arith:
     op: str  # one of ARITH_OPS
     args: tuple  # of Expr
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)  # where written: not part of the value
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ class Rounding:
 class Round:
     arg: object  # Expr
     rounding: Rounding
-    loc: Loc | None = None
+    loc: Loc | None = field(default=None, compare=False)  # where written: not part of the value
 
 
 Expr = Union[Decimal, Ref, Arith, Round]
