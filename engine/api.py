@@ -11,6 +11,7 @@ durable backend is single-threaded by nature (see docs/backends.md).
 
 from __future__ import annotations
 
+import datetime
 import os
 from functools import partial
 from typing import Mapping
@@ -59,8 +60,14 @@ class CompiledPolicy:
         return self.policy.digest
 
     def evaluate(self, facts: Mapping, *, trace: bool = False, backend: str = "native",
-                 undeclared: str = "warn") -> Decision:
+                 undeclared: str = "warn", as_of: datetime.date | None = None) -> Decision:
         """Decide one record. Raises FactsError (naming the fact) for invalid facts.
+
+        `as_of`: the evaluation date of a policy that reads dates or `with_time` facts
+        (relative dates such as `{days_ago: 180}` count from it); None means today in the
+        policy's `timezone`. The Decision records it (`decision.as_of`), so the decision can
+        be reproduced; for a policy that does not use time it is None. A ValueError if it
+        is not a `datetime.date`.
 
         `trace=True` records every condition's result for explanations; without it the
         native backend takes its fast path. Keys that name no declared fact (a user id)
@@ -68,7 +75,7 @@ class CompiledPolicy:
         `warnings` (and its JSON's); "ignore" says nothing, and such a record stays on the
         fast path; "refuse" makes them a FactsError. (An instance's `evaluate` is the
         generated function that behaves exactly like this method; see __init__.)"""
-        return _evaluate(self.ruleset, facts, trace=trace, backend=backend, undeclared=undeclared)
+        return _evaluate(self.ruleset, facts, trace=trace, backend=backend, undeclared=undeclared, as_of=as_of)
 
     def analyse(self) -> list:
         """The static-analysis findings of the policy, as `verdict validate` reports them:
@@ -95,13 +102,18 @@ class CompiledPolicy:
         cfs = self.counterfactuals(decision) if counterfactuals else None
         return _explain.to_json(decision, lang, indent=indent, counterfactuals=cfs)
 
-    def explain(self, facts_or_decision, lang: str | None = None, *, counterfactuals: bool = True) -> str:
+    def explain(self, facts_or_decision, lang: str | None = None, *, counterfactuals: bool = True,
+                as_of: datetime.date | None = None) -> str:
         """The text explanation (as `verdict explain` prints it); given facts, or a decision
-        made without a trace, it evaluates them with a full trace first."""
+        made without a trace, it evaluates them with a full trace first (a decision on its
+        own `as_of`; facts on `as_of`, see `evaluate`)."""
         decision = facts_or_decision
         if not isinstance(decision, Decision) or decision.trace is None:
-            record = decision.facts if isinstance(decision, Decision) else decision
-            decision = self.evaluate(record, trace=True)
+            if isinstance(decision, Decision):
+                record, as_of = decision.facts, decision.as_of
+            else:
+                record = decision
+            decision = self.evaluate(record, trace=True, as_of=as_of)
         cfs = self.counterfactuals(decision) if counterfactuals else None
         return _explain.explain_text(decision, lang, cfs)
 

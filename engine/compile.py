@@ -24,6 +24,7 @@ class RuleSet:
     def __init__(self, policy: Policy):
         self.policy = policy
         self.plan = Plan(policy)
+        self.uses_time = self.plan.uses_time  # whether decisions take and record an `as_of`
         self.native = NativeBackend(policy, self.plan)
         # The generated fast paths, one attribute away for `evaluate` (the hot path).
         self.decide = self.native.decide

@@ -18,33 +18,48 @@ Where a condition can be unknown (an optional fact, an undecided rule) `rule_mat
 `decide` admits only records whose every fact is present and valid, so there every match
 is a definite bool and no unknown is ever handled.
 
+Every function takes the evaluation date as a second argument, `as_of` (None by
+default). A policy that uses time (`Policy.uses_time`) resolves its relative date operands
+once per call (`a0 = _on(as_of, -180)`); `decide*` default `as_of` to today in the
+policy's timezone and record it in the Decision, `rule_matches` and `trace` need it where
+a relative date is compared. A policy that does not use time ignores it: its code is what
+it was before dates existed. Presence tests (`missing`) are `is None` tests, never
+unknown. Computed outputs are not generated: the code calls the one evaluator,
+`expressions.OutputPlan.compute` (`_outputs`), with the contributing rules.
+
 INVARIANT: the generated source consists of our own text and nothing else: names we make
-up (`v3`, `m7`, `c7_2`, `k2`, `fl_1`, `out0`), the helper names the backend puts in the
-namespace (`_all3`, `_slow`, …), integers we count (rule indexes, fact counts, bit
-positions), and `literal()` of values that passed validation, which checks their exact
-type (`str`, `int`, `bool`, finite `float`) and writes them with `repr`, which escapes
-quotes, backslashes, newlines, U+2028/U+2029 and every other non-printable character.
-What goes through `literal()`: fact names, outcome ids, flag names, output names,
-comparison operands (literals and thresholds), enum values, fact bounds, output values
-and defaults. No other policy text (policy id, rule ids, reason codes, messages,
-descriptions) reaches the source. The meaning is `semantics.reference_matches`; tests
-compare the two on generated facts.
+up (`v3`, `m7`, `c7_2`, `k2`, `fl_1`, `out0`, `a0`), the helper names the backend puts in
+the namespace (`_all3`, `_slow`, …), integers we count (rule indexes, fact counts, bit
+positions) or read from validated values (day offsets of relative dates; the year, month
+and day of a `datetime.date`, written `_date(2026, 11, 11)`), and `literal()` of values
+that passed validation, which checks their exact type (`str`, `int`, `bool`, finite
+`float`, `datetime.date`) and writes them with `repr` (which escapes quotes, backslashes,
+newlines, U+2028/U+2029 and every other non-printable character) or, for a date, from its
+three integers. What goes through `literal()`: fact names, outcome ids, flag names, output
+names, comparison operands (literals and thresholds), enum values, fact bounds, output
+values and defaults of outputs that are not computed. No other policy text (policy id,
+rule ids, reason codes, messages, descriptions, expressions) reaches the source. The
+meaning is `semantics.reference_matches`; tests compare the two on generated facts.
 """
 
 from __future__ import annotations
 
+import datetime
 import linecache
 import math
 import re
+from functools import partial
 from itertools import compress
 from typing import Callable
 
 from ..language.conditions import fold
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
-from ..language.values import lone_surrogate
+from ..language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
+                              RelativeDate)
+from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
-from ..runtime.semantics import Plan, all3, any3, not3, operand_value
+from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
+                                today, written_operand)
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 IND = "    "
@@ -60,6 +75,11 @@ HEADER = """\
 #   _by_table           the deciding rules of an outcome per bit pattern of their matches
 #   _compress _inf      itertools.compress, float("inf")
 #   _whole              whether a string holds no lone surrogate (language/values.py)
+#   _date _today        datetime.date, and today in the policy's timezone (the default as_of)
+#   _parse_date         an ISO day's date, or None (language/values.py)
+#   _on _rel            a relative date on as_of (semantics.resolve_date), the policy's relative dates
+#   _check_as_of        the error for an as_of that is not a date
+#   _outputs            the outputs of the contributing rules (runtime/expressions.py)
 """
 
 
@@ -80,6 +100,8 @@ def literal(value) -> str:
     (`inf` would be read as a name); validation never lets one through."""
     if type(value) in (str, int, bool) or (type(value) is float and math.isfinite(value)):
         return repr(value)
+    if type(value) is datetime.date:  # three ints we read: nothing of the policy's text
+        return f"_date({int(value.year)}, {int(value.month)}, {int(value.day)})"
     raise TypeError(f"unexpected value in generated code: {type(value).__name__} {value!r}")
 
 
@@ -158,6 +180,12 @@ class _Gen:
         self.flag_maybe_none: dict[str, bool] = {}
         self.outcome_maybe_unknown = False
         self.chain_done = False  # `o` and `by` already computed at a stratum boundary
+        self.uses_time = policy.uses_time
+        # The distinct relative dates of the policy's date comparisons, each resolved once
+        # per call into `a{j}` (`_rel[j]` is the RelativeDate in the namespace).
+        self.relative: dict[RelativeDate, str] = {}
+        for value in relative_dates(policy):
+            self.relative.setdefault(value, f"a{len(self.relative)}")
 
     # -- leaves ------------------------------------------------------------------------
     def fact_maybe_none(self, name: str) -> bool:
@@ -166,6 +194,11 @@ class _Gen:
 
     def leaf(self, leaf: Comparison) -> tuple[str, bool]:
         """(expression, can be None)."""
+        if leaf.op == PRESENCE_OP:  # never unknown; always present where it cannot be None
+            var = self.fact_var[leaf.subject]
+            if self.fact_maybe_none(leaf.subject):
+                return f"({var} is {'' if leaf.operand.value else 'not '}None)", False
+            return ("False" if leaf.operand.value else "True"), False
         if leaf.kind == "fact":
             var = self.fact_var[leaf.subject]
             cmp = self.compare(var, leaf)
@@ -186,8 +219,17 @@ class _Gen:
             return f"({cmp})", False
         raise ValueError(leaf.kind)
 
+    def operand(self, value) -> str:
+        """One operand as code: a relative date's per-call variable, a date's module
+        constant (not a `_date(...)` call per evaluation), else the literal."""
+        if value.__class__ is RelativeDate:
+            return self.relative[value]
+        if type(value) is datetime.date:
+            return self.module.const(literal(value))
+        return literal(value)
+
     def compare(self, var: str, leaf: Comparison) -> str:
-        value = operand_value(leaf)
+        value = written_operand(leaf)
         ftype = self.policy.facts[leaf.subject].type if leaf.kind == "fact" else None
         if leaf.op in ("eq", "ne") and type(value) is bool and ftype == "boolean":
             # A normalized boolean fact is True or False itself: identity is exact and cheap,
@@ -198,14 +240,25 @@ class _Gen:
         if ftype == "number" and leaf.op in _PY_OP:
             return f"{var} {_PY_OP[leaf.op]} {number_literal(value)}"
         if leaf.op in _PY_OP:
-            return f"{var} {_PY_OP[leaf.op]} {literal(value)}"
+            return f"{var} {_PY_OP[leaf.op]} {self.operand(value)}"
         if leaf.op in ("in", "not_in"):
             k = self.module.const(f"frozenset({_tuple([literal(v) for v in value])})")
             return f"{var} {'in' if leaf.op == 'in' else 'not in'} {k}"
         if leaf.op == "between":
             # Not a chained comparison: two plain ones specialize better in CPython 3.11+.
-            return f"{var} >= {literal(value[0])} and {var} <= {literal(value[1])}"
+            return f"{var} >= {self.operand(value[0])} and {var} <= {self.operand(value[1])}"
         raise ValueError(leaf.op)
+
+    def prologue(self, lines: list[str], decides: bool) -> None:
+        """The evaluation date of a policy that uses time: `decide*` default it to today
+        (in the policy's timezone) and check it; then every relative date, once."""
+        if not self.uses_time:
+            return
+        if decides:
+            lines += [f"{IND}if as_of is None:", f"{IND}    as_of = _today()",
+                      f"{IND}elif as_of.__class__ is not _date:", f"{IND}    _check_as_of(as_of)"]
+        for j, var in enumerate(self.relative.values()):
+            lines.append(f"{IND}{var} = _on(_rel[{j}], as_of)")  # a ValueError without as_of
 
     # -- trees -------------------------------------------------------------------------
     def expr(self, cond, leaf_code) -> tuple[str, bool]:
@@ -307,10 +360,11 @@ class _Gen:
 
     # -- rule_matches and trace ---------------------------------------------------------------
     def function(self, name: str, with_trace: bool) -> list[str]:
-        lines = [f"def {name}(f):"]
+        lines = [f"def {name}(f, as_of=None):"]
         for fname, var in self.fact_var.items():
             access = f"f.get({literal(fname)})" if self.fact_maybe_none(fname) else f"f[{literal(fname)}]"
             lines.append(f"{IND}{var} = {access}")
+        self.prologue(lines, decides=False)
         self.strata(lines, with_trace)
         lines.append(f"{IND}return {self.matches()}" + (f", {self.traces()}" if with_trace else ""))
         return lines
@@ -329,6 +383,12 @@ class _Gen:
                 check += f" and {var} in {self.module.const(f'frozenset({_tuple([literal(v) for v in spec.enum])})')}"
             else:  # a lone surrogate is refused by the generic path (`facts.check_value`)
                 check += f" and ({var}.isascii() or _whole({var}))"
+        elif spec.type == DATE:  # a normalized date: exactly a date (a datetime is not one)
+            check = f"{var}.__class__ is _date"
+            if spec.minimum is not None:
+                check += f" and {var} >= {self.operand(spec.minimum)}"
+            if spec.maximum is not None:
+                check += f" and {var} <= {self.operand(spec.maximum)}"
         elif spec.type == "integer":
             check = f"{var}.__class__ is int"
             if spec.minimum is not None:
@@ -361,28 +421,35 @@ class _Gen:
         facts stays on this path; those keys are ignored (not in the Decision's facts, no
         warning), and the generic path it falls back to ignores them too (`_slow_open`)."""
         policy = self.policy
-        off = "return None" if with_trace else "return _slow_open(r)" if open_keys else "return _slow(r)"
+        off = "return None" if with_trace else "return _slow_open(r, as_of)" if open_keys else "return _slow(r, as_of)"
         if open_keys:
-            lines = ["def decide_open(r):",
+            lines = ["def decide_open(r, as_of=None):",
                      f"{IND}if r.__class__ is not dict or len(r) < {len(policy.facts)}:", f"{IND}    {off}",
                      f"{IND}try:"]
         elif with_trace:
-            lines = ["def decide_trace(r):"]
+            lines = ["def decide_trace(r, as_of=None):"]
         elif routed:
-            lines = ["def decide(facts, *, trace=False, backend='native', undeclared='warn'):",
+            # A policy that does not use time ignores the date; one given goes to `_route`,
+            # which checks it is a date (this policy's own `decide` checks its own).
+            other = "" if self.uses_time else " or as_of is not None"
+            lines = ["def decide(facts, *, trace=False, backend='native', undeclared='warn', as_of=None):",
                      f"{IND}r = facts",
-                     f"{IND}if trace or backend != 'native' or undeclared != 'warn':",
-                     f"{IND}    return _route(r, trace=trace, backend=backend, undeclared=undeclared)"]
+                     f"{IND}if trace or backend != 'native' or undeclared != 'warn'{other}:",
+                     f"{IND}    return _route(r, trace=trace, backend=backend, undeclared=undeclared, as_of=as_of)"]
         else:
-            lines = ["def decide(r):"]
+            lines = ["def decide(r, as_of=None):"]
         if not open_keys:
             lines += [f"{IND}if r.__class__ is not dict or len(r) != {len(policy.facts)}:", f"{IND}    {off}",
                       f"{IND}try:"]
         lines += [f"{IND}    {var} = r[{literal(fname)}]" for fname, var in self.fact_var.items()]
         lines += [f"{IND}except KeyError:", f"{IND}    {off}"]
+        dates = [(fname, var) for fname, var in self.fact_var.items() if policy.facts[fname].type == DATE]
+        for _, var in dates:  # JSON, YAML and CSV give days as text: parsed here, as normalize does
+            lines += [f"{IND}if {var}.__class__ is str:", f"{IND}    {var} = _parse_date({var})"]
         if self.fact_var:
             guards = " and ".join(self.guard(var, fname) for fname, var in self.fact_var.items())
             lines += [f"{IND}if not ({guards}):", f"{IND}    {off}"]
+        self.prologue(lines, decides=True)
         self.strata(lines, with_trace)
         if not self.chain_done:
             lines += self.outcome_chain(with_by=True)
@@ -396,10 +463,52 @@ class _Gen:
                 lines.append(f"{IND}fl = tuple(_compress({names}, {_tuple(conds)}))")
         else:
             lines.append(f"{IND}fl = ()")
+        if self.policy_computes():
+            outputs = None  # from the facts, below
+        else:
+            outputs = "{" + ", ".join(self.literal_outputs(lines)) + "}"
+        as_of = "as_of" if self.uses_time else "None"
+        fmap = ", ".join(f"{literal(fname)}: {var}" for fname, var in self.fact_var.items())
+        if with_trace:
+            # The facts in the policy's order, as the generic path builds them: a copy when
+            # the record already has that order (the common case, and the cheaper one).
+            keys = self.module.const(_tuple([literal(fname) for fname in self.fact_var]))
+            facts, trace = f"r.copy() if tuple(r) == {keys} else {{{fmap}}}", self.traces()
+        elif open_keys:
+            # The declared facts only, in the record's order when it has no other key (what
+            # `decide` keeps), else in the policy's (what the generic path builds).
+            facts, trace = f"r.copy() if len(r) == {len(policy.facts)} else {{{fmap}}}", "None"
+        else:
+            facts, trace = "r.copy()", "None"
+        if outputs is None or dates or facts != "r.copy()":
+            lines.append(f"{IND}fx = {facts}")
+            lines += [f"{IND}fx[{literal(fname)}] = {var}" for fname, var in dates]  # the date, not its text
+            facts = "fx"
+        if outputs is None:
+            outputs = f"_outputs(fx, {self.contributing()})"
+        lines.append(f"{IND}return _Decision((_policy, {facts}, o, True, by, {self.matches()}, fl, "
+                     f"{outputs}, (), {trace}, (), {as_of}))")
+        return lines
+
+    def policy_computes(self) -> bool:
+        return any(spec.computed for spec in self.policy.outputs.values())
+
+    def contributing(self) -> str:
+        """The indexes of the rules whose `set` values count (matched; an outcome rule only
+        if it decided), for the one evaluator: `expressions.OutputPlan.compute`."""
+        rules = [r for r in self.policy.rules if r.then.set]
+        if not rules:
+            return "()"
+        conds = [f"m{r.index}" if not r.decides_outcome else f"(m{r.index} and o == {literal(r.then.outcome)})"
+                 for r in rules]
+        return f"_compress({rules_tuple([r.index for r in rules])}, {_tuple(conds)})"
+
+    def literal_outputs(self, lines: list[str]) -> list[str]:
+        """Outputs none of whose values is computed, inline: `name: out{j}` items."""
         outs = []
-        for name, spec in policy.outputs.items():
+        for name, spec in self.policy.outputs.items():
             contrib = []
-            for r in policy.rules:
+            for r in self.policy.rules:
                 for oname, value in r.then.set:
                     if oname == name:
                         cond = f"m{r.index}" if not r.decides_outcome else \
@@ -416,26 +525,7 @@ class _Gen:
                     expr = f"{v} if {c} else {expr}"
                 lines.append(f"{IND}{var} = {expr}")
             outs.append(f"{literal(name)}: {var}")
-        outputs = "{" + ", ".join(outs) + "}"
-        if with_trace:
-            # The facts in the policy's order, as the generic path builds them: a copy when
-            # the record already has that order (the common case, and the cheaper one).
-            keys = self.module.const(_tuple([literal(fname) for fname in self.fact_var]))
-            fmap = ", ".join(f"{literal(fname)}: {var}" for fname, var in self.fact_var.items())
-            lines.append(f"{IND}fx = r.copy() if tuple(r) == {keys} else {{{fmap}}}")
-            lines.append(f"{IND}return _Decision((_policy, fx, o, True, by, {self.matches()}, fl, "
-                         f"{outputs}, (), {self.traces()}, ()))")
-        elif open_keys:
-            # The declared facts only, in the record's order when it has no other key (what
-            # `decide` keeps), else in the policy's (what the generic path builds).
-            fmap = ", ".join(f"{literal(fname)}: {var}" for fname, var in self.fact_var.items())
-            lines.append(f"{IND}fx = r.copy() if len(r) == {len(policy.facts)} else {{{fmap}}}")
-            lines.append(f"{IND}return _Decision((_policy, fx, o, True, by, {self.matches()}, fl, "
-                         f"{outputs}, (), None, ()))")
-        else:
-            lines.append(f"{IND}return _Decision((_policy, r.copy(), o, True, by, {self.matches()}, fl, "
-                         f"{outputs}, (), None, ()))")
-        return lines
+        return outs
 
     def flag_setters(self, flag: str) -> list[int]:
         return [r.index for r in self.policy.rules if flag in r.then.flags]
@@ -498,7 +588,10 @@ class NativeBackend:
             "_all3": all3, "_any3": any3, "_not3": not3, "_plan": plan, "_UNKNOWN": UNKNOWN,
             "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
             "_slow_open": self.slow_open,
-            "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None, "__builtins__": _BUILTINS})
+            "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None,
+            "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone),
+            "_check_as_of": check_as_of, "_on": resolve_date, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
+            "_outputs": plan.computed.compute, "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
         self.decide: Callable = self._globals["decide"]
@@ -508,21 +601,26 @@ class NativeBackend:
         # `decide_open(record)`: `decide` with undeclared keys ignored, silently.
         self.decide_open: Callable = self._globals["decide_open"]
 
-    def slow(self, record, label: str | None = None) -> Decision:
+    def slow(self, record, as_of=None, label: str | None = None) -> Decision:
         """The generic path without a trace: validate and normalize the record (raises
-        FactsError), match with `rule_matches`, assemble."""
+        FactsError), match with `rule_matches`, assemble. `as_of` as `decide` takes it."""
+        as_of = resolve_as_of(self.policy, as_of, self.plan.uses_time)
         facts, warnings = normalize(self.policy, record, label)
-        return assemble(self.plan, facts, self.rule_matches(facts), warnings=tuple(w.message for w in warnings))
+        return assemble(self.plan, facts, self.rule_matches(facts, as_of), warnings=tuple(w.message for w in warnings),
+                        as_of=as_of)
 
-    def slow_open(self, record, label: str | None = None) -> Decision:
+    def slow_open(self, record, as_of=None, label: str | None = None) -> Decision:
         """The generic path of `decide_open`: undeclared keys ignored without a warning."""
+        as_of = resolve_as_of(self.policy, as_of, self.plan.uses_time)
         facts, warnings = normalize(self.policy, record, label, "ignore")
-        return assemble(self.plan, facts, self.rule_matches(facts), warnings=tuple(w.message for w in warnings))
+        return assemble(self.plan, facts, self.rule_matches(facts, as_of), warnings=tuple(w.message for w in warnings),
+                        as_of=as_of)
 
     def entry(self, route: Callable) -> Callable:
         """`decide` with the signature `(facts, *, trace=False, backend='native',
-        undeclared='warn')`: other options go to `route(facts, trace=…, backend=…,
-        undeclared=…)`, the defaults take `decide`'s own
+        undeclared='warn', as_of=None)`: other options go to `route(facts, trace=…, backend=…,
+        undeclared=…, as_of=…)`, the defaults (and any `as_of`, for a policy that uses
+        time) take `decide`'s own
         path in the same frame. Compiled on demand, for the one caller that needs it
         (`CompiledPolicy`, which wires the router from above), in a copy of the module's
         namespace: it reuses the module's constants."""

@@ -15,8 +15,9 @@ not an `OSError`: it names the input, and nothing after it can be read.
 The limits below are the documented ones (docs/cli.md, "Input limits"). Input is read as
 bytes and decoded per line, so a byte that is not UTF-8 is located (line and column) and
 only its record is lost. CSV cells are strings; they are converted by the policy's
-declared fact types (`engine.io.values.cell_converter`), because only the policy knows
-that `"720"` is an integer.
+declared fact types (`cell_converter`), because only the policy knows that `"720"` is an
+integer. A date column's cells stay strings (an empty one is missing): fact validation
+reads `YYYY-MM-DD` and words the error for anything else, as for JSON.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ from typing import IO, BinaryIO, Iterator, NamedTuple
 
 from ..language import source as _source
 from ..language import values as _values
-from ..language.model import Policy
+from ..language.model import DATE, Policy
 from ..language.values import lone_surrogate
 from ..language.source import load_text
-from .values import DECODER, cell_converter, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
+from . import values as _cells
+from .values import DECODER, json_error, not_an_object, parse_float, parse_json, too_deep, value_error
 
 __all__ = ["MAX_RECORD_BYTES", "MAX_DOCUMENT_BYTES", "MAX_DEPTH", "MAX_INT_DIGITS", "Record", "RecordsError",
            "EmptyInput", "Records", "open_records", "read_records", "cell_converter", "parse_float", "parse_json",
@@ -453,6 +455,19 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             yield new(Record, (label, data, None))
 
 
+def _date_cell(cell: str):
+    return cell if cell != "" else None
+
+
+def cell_converter(policy: Policy, name: str):
+    """`engine.io.values.cell_converter`, with date columns: their text passes through (an
+    empty cell is a missing value) for `facts.check_value` to parse and report."""
+    spec = policy.facts.get(name)
+    if spec is not None and spec.type == DATE:
+        return _date_cell
+    return _cells.cell_converter(policy, name)
+
+
 def row_converter(policy: Policy, header: list[str]):
     """A CSV row (a list of `len(header)` cells) to its record: each cell converted by its
     column's `cell_converter`, in column order (the first bad cell raises its ValueError),
@@ -468,7 +483,7 @@ def row_converter(policy: Policy, header: list[str]):
         namespace[f"f{i}"] = convert = cell_converter(policy, h)
         spec = policy.facts.get(h)
         kind = "string" if spec is None else spec.type
-        if kind == "string":
+        if kind == "string" or kind == DATE:
             lines.append(f"    c{i} = c{i} or None")
         elif kind == "integer":
             lines += ["    try:", f"        c{i} = int(c{i})", "    except ValueError:", f"        c{i} = f{i}(c{i})"]

@@ -2,13 +2,15 @@
 
 A Decision is a function of the normalized facts and every rule's match: `assemble` derives
 the outcome, flags and outputs from them the same way for every backend, following
-`semantics.Plan`. Produced by the backends (and `evaluate`), read by `explain` (text,
+`semantics.Plan`; computed outputs come from the one expression evaluator
+(`expressions.OutputPlan`). Produced by the backends (and `evaluate`), read by `explain` (text,
 Markdown, JSON) and by the test runner. It holds rule indexes and values, never formatted
 text: rendering is the explainer's job.
 """
 
 from __future__ import annotations
 
+import datetime
 from operator import itemgetter
 
 from ..language.model import Policy, Rule
@@ -23,11 +25,11 @@ except ImportError:  # pragma: no cover - other Pythons
 Tri = bool | None
 
 FIELDS = ("policy", "facts", "outcome", "outcome_known", "decided_by", "matched", "flags", "outputs",
-          "missing_facts", "trace", "warnings")
+          "missing_facts", "trace", "warnings", "as_of")
 
 
 class Decision(tuple):
-    """Immutable: a tuple of the eleven FIELDS, built from one, `Decision((policy, …))`.
+    """Immutable: a tuple of the twelve FIELDS, built from one, `Decision((policy, …))`.
 
     Not a NamedTuple: a class with a Python-level `__new__` (as every namedtuple has) makes
     each construction go through it, and the generated fast path builds one Decision per
@@ -50,6 +52,7 @@ class Decision(tuple):
     missing_facts: tuple = _tuplegetter(8, "declared facts absent from the record")
     trace: tuple | None = _tuplegetter(9, "per rule, per leaf condition result; None without a trace")
     warnings: tuple = _tuplegetter(10, "warnings about the record (e.g. undeclared facts)")
+    as_of: datetime.date | None = _tuplegetter(11, "the evaluation date (None: the policy does not use time)")
 
     @classmethod
     def _make(cls, values) -> "Decision":
@@ -100,25 +103,23 @@ class Decision(tuple):
         return self.outcome is not None and self.policy.outcome(self.outcome).adverse
 
 
-def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = ()) -> Decision:
-    """Outcome by precedence, flags, outputs, missing facts: from matches alone."""
+def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = (),
+             as_of: datetime.date | None = None) -> Decision:
+    """Outcome by precedence, flags, outputs, missing facts: from matches alone. `as_of`:
+    the evaluation date the matches were computed on, which the Decision records when the
+    policy uses time (required then; ignored, and None in the Decision, otherwise)."""
     policy = plan.policy
+    if plan.uses_time:
+        if as_of is None:
+            raise ValueError(f"a decision of policy `{policy.id}`, which uses time, needs its `as_of`")
+    else:
+        as_of = None
     outcome, decided_by, known = plan.select_outcome(matched)
     flags = tuple(sorted(f for f, setters in plan.flag_setters.items() if any(matched[i] is True for i in setters)))
     outputs = {}
     if policy.outputs:
-        contributing = sorted([i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by))
-        for name, spec in policy.outputs.items():
-            values = [v for i in contributing for n, v in policy.rules[i].then.set if n == name]
-            if not values:
-                outputs[name] = spec.default
-            elif spec.combine == "min":
-                outputs[name] = min(values)
-            elif spec.combine == "max":
-                outputs[name] = max(values)
-            elif spec.combine == "sum":
-                outputs[name] = sum(values)
-            else:  # "first", or undeclared: validation guarantees the values agree
-                outputs[name] = values[0]
+        contributing = [i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by)
+        outputs = plan.computed.compute(facts, contributing)
     missing = tuple(n for n in policy.facts if n not in facts) if len(facts) != len(policy.facts) else ()
-    return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings))
+    return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings,
+                     as_of))

@@ -4,19 +4,22 @@ Runs before any backend sees the facts, so no backend ever decides on a wrong ty
 out-of-range value, NaN, an unknown enum value or a missing required fact: those are
 input errors naming the fact. Undeclared extra facts are ignored, and by default reported
 as warnings (`UNDECLARED` names the other treatments: ignored silently, or refused).
-Missing optional facts stay absent: conditions on them are unknown, not false.
+Missing optional facts stay absent: conditions on them are unknown, not false. A date fact
+is given as an ISO `YYYY-MM-DD` string (JSON, YAML, CSV) or a `datetime.date` (Parquet,
+the API) and normalized to the `datetime.date`.
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 from typing import Mapping
 
 from ..language.diagnostics import type_name
-from ..language.model import FactSpec, Policy
+from ..language.model import DATE, FactSpec, Policy
 from ..errors import FactsError
-from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate
+from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate, parse_date
 
 
 @dataclass(frozen=True)
@@ -37,10 +40,28 @@ def _show(value) -> str:
     return clip(value if type(value) is str else format_value(value, YAML))
 
 
+def _check_date(spec: FactSpec, value) -> tuple[object, str | None]:
+    name = spec.name
+    if value.__class__ is not datetime.date:  # a `datetime.datetime` is a moment, not a day
+        day = parse_date(value)
+        if day is None:
+            kind = "datetime" if isinstance(value, datetime.datetime) else type_name(value, 'object')
+            shown = value.isoformat() if isinstance(value, datetime.date) else _show(value)
+            return value, f"fact `{name}` must be a date (YYYY-MM-DD), got {kind} `{shown}`"
+        value = day
+    if spec.minimum is not None and value < spec.minimum:
+        return value, f"fact `{name}` is {value.isoformat()}, before the declared minimum {spec.minimum.isoformat()}"
+    if spec.maximum is not None and value > spec.maximum:
+        return value, f"fact `{name}` is {value.isoformat()}, after the declared maximum {spec.maximum.isoformat()}"
+    return value, None
+
+
 def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     """(normalized value, problem). Integral floats are accepted for integer facts (JSON
-    writers often emit `720.0`); nothing else is coerced."""
+    writers often emit `720.0`) and ISO day strings for date facts; nothing else is coerced."""
     name = spec.name
+    if spec.type == DATE:
+        return _check_date(spec, value)
     if spec.type == "boolean":
         if not isinstance(value, bool):
             return value, f"fact `{name}` must be a boolean (true/false), got {type_name(value, 'object')} `{_show(value)}`"

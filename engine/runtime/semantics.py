@@ -6,22 +6,33 @@ unknown (Kleene logic: `None` is unknown), how the outcome is chosen by preceden
 flags are raised, and what later strata see of earlier rules' conclusions. The
 tree-walking `eval_condition` here is also the reference evaluator the tests compare
 backends against.
+
+Presence (`missing: true|false`) is never unknown: it is whether the fact is absent. Date
+facts compare as `datetime.date`; an operand relative to the evaluation date
+(`RelativeDate`, `{days_ago: N}`) is resolved on the call's `as_of` (`operand_value`), and
+`today` gives the default evaluation date, the current day in the policy's timezone.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Mapping, Sequence
+from zoneinfo import ZoneInfo
 
 from ..language.conditions import fold
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
+from ..language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
+                              RelativeDate)
+from .expressions import OutputPlan
 
 Tri = bool | None  # True, False, or None for unknown
 
 
 def compare(op: str, value, operand) -> bool:
     """`value op operand` for a present, type-checked value. `operand` is already resolved:
-    a scalar, a tuple for in/not_in, or a (low, high) tuple for between."""
+    a scalar, a tuple for in/not_in, or a (low, high) tuple for between. (`missing` of a
+    present value is false; of an absent one, see `eval_leaf`.)"""
     if op == "eq":
         return value == operand
     if op == "ne":
@@ -40,14 +51,79 @@ def compare(op: str, value, operand) -> bool:
         return value not in operand
     if op == "between":
         return operand[0] <= value <= operand[1]
+    if op == PRESENCE_OP:
+        return operand is False
     raise ValueError(f"unknown operator {op}")
 
 
-def operand_value(leaf: Comparison):
-    """The resolved operand of a leaf: scalar, tuple of values, or (low, high)."""
+def operand_value(leaf: Comparison, as_of: datetime.date | None = None):
+    """The resolved operand of a leaf: scalar, tuple of values, or (low, high); a date
+    relative to the evaluation date is resolved on `as_of` (a ValueError without one)."""
+    if leaf.op == "between":
+        low, high = leaf.operand[0].value, leaf.operand[1].value
+        return (resolve_date(low, as_of) if low.__class__ is RelativeDate else low,
+                resolve_date(high, as_of) if high.__class__ is RelativeDate else high)
+    value = leaf.operand.value
+    return resolve_date(value, as_of) if value.__class__ is RelativeDate else value
+
+
+def written_operand(leaf: Comparison):
+    """A leaf's operand as validated: like `operand_value`, relative dates unresolved."""
     if leaf.op == "between":
         return (leaf.operand[0].value, leaf.operand[1].value)
     return leaf.operand.value
+
+
+def relative_dates(policy: Policy) -> list[RelativeDate]:
+    """Every relative date the policy's conditions compare with, in rule and leaf order."""
+    found = []
+    for rule in policy.rules:
+        for leaf in rule.leaves:
+            if leaf.kind == "fact" and leaf.op != PRESENCE_OP:
+                value = written_operand(leaf)
+                found += [v for v in (value if leaf.op == "between" else (value,)) if v.__class__ is RelativeDate]
+    return found
+
+
+def resolve_date(relative: RelativeDate, as_of: datetime.date | None) -> datetime.date:
+    """The day `relative` names on the evaluation date `as_of`."""
+    check_as_of(as_of, needed=True)
+    try:
+        return relative.on(as_of)
+    except OverflowError:
+        raise ValueError(f"{relative.describe()} of {as_of.isoformat()} is outside the calendar "
+                         "(years 1 to 9999)") from None
+
+
+def check_as_of(as_of, needed: bool = False) -> None:
+    """A ValueError unless `as_of` is an evaluation date (a `datetime.date`, not a
+    `datetime.datetime`), or None where none is `needed`."""
+    if as_of is None:
+        if needed:
+            raise ValueError("a date relative to the evaluation date needs `as_of` (a datetime.date)")
+        return
+    if as_of.__class__ is not datetime.date:
+        raise ValueError(f"as_of must be a datetime.date (a calendar day), got {type(as_of).__name__} {as_of!r}")
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def today(timezone: str) -> datetime.date:
+    """The current calendar day in the IANA `timezone`: the default evaluation date."""
+    return datetime.datetime.now(_zone(timezone)).date()
+
+
+def resolve_as_of(policy: Policy, as_of, uses_time: bool | None = None) -> datetime.date | None:
+    """The evaluation date a decision records: `as_of` (checked), or today in the
+    policy's timezone when it is None; None for a policy that does not use time (its
+    decisions do not depend on the date). `uses_time`: `policy.uses_time`, if known."""
+    check_as_of(as_of)
+    if not (policy.uses_time if uses_time is None else uses_time):
+        return None
+    return today(policy.timezone) if as_of is None else as_of
 
 
 def all3(values: Sequence[Tri]) -> Tri:
@@ -114,6 +190,8 @@ class Plan:
                 self.flag_setters.setdefault(f, ())
                 self.flag_setters[f] += (r.index,)
         self.non_outcome_rules = tuple(r.index for r in policy.rules if not r.decides_outcome)
+        self.uses_time = policy.uses_time  # a property that walks the facts: once here
+        self.computed = OutputPlan(policy)  # the outputs' values by rule, for `assemble`
 
     def select_outcome(self, matched: Sequence[Tri]) -> tuple[str | None, tuple[int, ...], bool]:
         """(outcome, deciding rule indexes, known). Precedence: the first outcome with a
@@ -152,7 +230,10 @@ def subject_value(leaf: Comparison, facts: Mapping, done: Conclusions | None, ru
     raise ValueError(leaf.kind)
 
 
-def eval_leaf(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int]) -> Tri:
+def eval_leaf(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int],
+              as_of: datetime.date | None = None) -> Tri:
+    if leaf.op == PRESENCE_OP:  # never unknown: whether the fact is absent
+        return (facts.get(leaf.subject) is None) == leaf.operand.value
     if leaf.kind == SUBJECT_OUTCOME and done is not None and done.outcome_known and done.outcome is None:
         # No outcome at all (no rule matched and no default) is a known value: it equals
         # no outcome id, so `in` is false and `not_in` true.
@@ -160,15 +241,15 @@ def eval_leaf(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_i
     value = subject_value(leaf, facts, done, rule_index)
     if value is None:
         return None
-    return compare(leaf.op, value, operand_value(leaf))
+    return compare(leaf.op, value, operand_value(leaf, as_of))
 
 
 def eval_condition(cond, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int],
-                   trace: list | None = None) -> Tri:
+                   trace: list | None = None, as_of: datetime.date | None = None) -> Tri:
     """Reference evaluator: walks the condition tree with Kleene logic. Evaluates every
     leaf (no short-circuit) so `trace`, when given, receives every leaf's result by index."""
     def leaf(c: Comparison) -> Tri:
-        result = eval_leaf(c, facts, done, rule_index)
+        result = eval_leaf(c, facts, done, rule_index, as_of)
         if trace is not None:
             trace[c.index] = result
         return result
@@ -176,8 +257,10 @@ def eval_condition(cond, facts: Mapping, done: Conclusions | None, rule_index: M
     return kleene(cond, leaf)
 
 
-def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None) -> tuple[Tri, ...]:
-    """Every rule's match, stratum by stratum, with the reference evaluator."""
+def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None,
+                      as_of: datetime.date | None = None) -> tuple[Tri, ...]:
+    """Every rule's match, stratum by stratum, with the reference evaluator; relative
+    dates on the evaluation date `as_of`."""
     plan = plan or Plan(policy)
     matched: list[Tri] = [False] * len(policy.rules)
     # Before any rule ran, the conclusions are "nothing matched": a rule that reads the
@@ -185,6 +268,6 @@ def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None) 
     done: Conclusions = plan.conclusions(matched)
     for stratum in policy.strata:
         for i in stratum:
-            matched[i] = eval_condition(policy.rules[i].when, facts, done, plan.rule_index)
+            matched[i] = eval_condition(policy.rules[i].when, facts, done, plan.rule_index, as_of=as_of)
         done = plan.conclusions(matched)
     return tuple(matched)

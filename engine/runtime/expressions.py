@@ -1,0 +1,232 @@
+"""Computed outputs: the one evaluator of policy expressions, in exact decimal arithmetic.
+
+An output's `default` and a rule's `set` value may be an expression (`language.model.Expr`:
+a `Decimal` literal, a `Ref` to a fact, a threshold or an earlier output, an `Arith`
+operation, a `Round`). Every backend's Decision gets its outputs from here: `assemble`
+calls `OutputPlan.compute` with the contributing rules, and the native backend's generated
+code calls the same method (one evaluator, so the backends cannot drift apart).
+
+Arithmetic is exact: a fact's `int` is its Decimal, a `float` the decimal its shortest
+repr says (`Decimal(repr(x))`: the text a JSON or CSV number had, for up to 15
+significant digits), so 0.1 + 0.2 is 0.3. add, sub, mul, min and max never round: the
+context traps `Inexact`, so a result that would need more than `MAX_DIGITS` significant
+digits (or an exponent beyond ±`MAX_EXPONENT`) is refused as a located FactsError naming
+the output, never silently rounded and never a hang on a 4,000-digit integer. div keeps
+`DIV_DIGITS` (28) significant digits, ROUND_HALF_EVEN, as the language documents.
+
+Rounding to a multiple of `to` is computed with an exact integer quotient and remainder,
+so it is exact for any `to` (100, 0.01, 0.05). Results are normalized: no exponent in
+the integer part (`6000`, not `6E+3`), no trailing fractional zeros (`6000.5`), no `-0`;
+an integer output is an `int`.
+"""
+
+from __future__ import annotations
+
+from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, DivisionByZero, Inexact, InvalidOperation,
+                     Overflow, Rounded, Subnormal, Underflow)
+from typing import Iterable, Mapping
+
+from ..errors import FactsError, InternalError
+from ..language.model import Arith, Policy, Ref, Round, Rounding
+from ..language.values import int_from_digits
+from .facts import FactProblem
+
+# Bounds of exact arithmetic: a product of two integers of the loader's 4,300-digit limit
+# still fits; anything larger is a record error, not seconds of bignum work.
+MAX_DIGITS = 10_000
+MAX_EXPONENT = 10_000
+DIV_DIGITS = 28
+
+_TRAPS = [InvalidOperation, DivisionByZero, Overflow, Underflow, Subnormal]
+EXACT = Context(prec=MAX_DIGITS, rounding=ROUND_HALF_EVEN, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT,
+                traps=_TRAPS + [Inexact, Rounded])
+DIVISION = Context(prec=DIV_DIGITS, rounding=ROUND_HALF_EVEN, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT, traps=_TRAPS)
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+TWO = Decimal(2)
+_LIMIT = 10 ** MAX_DIGITS
+
+
+def to_decimal(value) -> Decimal:
+    """A fact's, threshold's or output's number as the decimal it was written as: an
+    `int` exactly, a `float` by its shortest repr (`5123.45`, not the binary expansion)."""
+    cls = value.__class__
+    if cls is Decimal:
+        return value
+    if cls is int:
+        if not -_LIMIT < value < _LIMIT:  # before converting it: bounded work
+            raise Inexact(f"an integer of more than {MAX_DIGITS} digits")
+        return Decimal(value)
+    if cls is float:
+        return Decimal(repr(value))
+    raise TypeError(f"not a number of an expression: {type(value).__name__} {value!r}")
+
+
+def normalized(value: Decimal) -> Decimal:
+    """The canonical form of a result: `6000` (exponent 0, not `6E+3`), `6000.5`, `0` for
+    any zero (`-0`, `0.00`)."""
+    if not value:
+        return ZERO
+    value = EXACT.normalize(value)
+    if value.as_tuple().exponent > 0:
+        value = EXACT.quantize(value, ONE)
+    return value
+
+
+def round_to(value: Decimal, rounding: Rounding) -> Decimal:
+    """`value` rounded to a multiple of `rounding.to` in `rounding.mode`: down (toward
+    zero), up (away from zero), half_up (ties away from zero), half_even (ties to an even
+    multiple). Exact: an integer quotient and its remainder, no binary step."""
+    step = EXACT.abs(rounding.to)  # `abs()` would round in the thread's context
+    if not step:
+        raise DivisionByZero("rounding to a multiple of 0")
+    quotient, remainder = EXACT.divmod(value, step)  # quotient truncated toward zero
+    if remainder:
+        mode = rounding.mode
+        if mode == "up":
+            bump = True
+        elif mode == "down":
+            bump = False
+        else:
+            twice = EXACT.multiply(EXACT.abs(remainder), TWO)
+            if mode == "half_up":
+                bump = twice >= step
+            elif mode == "half_even":
+                bump = twice > step or (twice == step and EXACT.remainder(quotient, TWO) != 0)
+            else:
+                raise ValueError(f"unknown rounding mode {mode!r}")
+        if bump:
+            quotient = EXACT.add(quotient, ONE if value > 0 else -ONE)
+    return EXACT.multiply(quotient, step)
+
+
+def _problem(exc: DecimalException) -> str:
+    """Why a value cannot be computed exactly, in a user's words."""
+    # The C implementation raises the trapped signal with the conditions as its argument
+    # (0/0 is InvalidOperation([DivisionUndefined])).
+    conditions = exc.args[0] if exc.args and isinstance(exc.args[0], list) else [type(exc)]
+    conditions = [c for c in conditions if isinstance(c, type)] + [type(exc)]
+    if any(issubclass(c, ZeroDivisionError) for c in conditions):  # DivisionByZero, DivisionUndefined
+        return "it divides by zero"
+    if any(issubclass(c, Overflow) for c in conditions):
+        return f"a value has more than {MAX_EXPONENT:,} digits before the decimal point"
+    if any(issubclass(c, (Underflow, Subnormal)) for c in conditions):
+        return f"a value has more than {MAX_EXPONENT:,} zeros after the decimal point"
+    return f"a value needs more than {MAX_DIGITS:,} significant digits"
+
+
+class OutputPlan:
+    """Per-policy: every output's values by rule, the thresholds as Decimals (built once)."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.thresholds: dict[str, Decimal] = {}
+        for name, t in policy.thresholds.items():
+            if t.value.__class__ in (int, float, Decimal):
+                self.thresholds[name] = to_decimal(t.value)
+        # Per output, in declaration order: (rule index, value) of every rule that sets it.
+        self.setters: tuple[tuple[str, object, tuple[tuple[int, object], ...]], ...] = tuple(
+            (name, spec, tuple((r.index, v) for r in policy.rules for n, v in r.then.set if n == name))
+            for name, spec in policy.outputs.items())
+        self.any_computed = any(spec.computed for spec in policy.outputs.values())
+
+    def compute(self, facts: Mapping, contributing: Iterable[int]) -> dict:
+        """Every output's value, in declaration order (so an expression reads the final
+        values of earlier outputs): the values of the `contributing` rules (the matched
+        rules without an outcome and the deciding rules), else the default; an output's
+        `round` applied to each value, then `combine`. Raises FactsError when a computed
+        value is beyond exact arithmetic (see the module docstring)."""
+        contributing = frozenset(contributing)
+        outputs: dict = {}
+        for name, spec, setters in self.setters:
+            values = [v for i, v in setters if i in contributing]
+            if not spec.computed:  # literals, exactly as before expressions existed
+                outputs[name] = _combine_literals(spec, values)
+                continue
+            try:
+                outputs[name] = self._computed(spec, values, facts, outputs)
+            except DecimalException as exc:
+                raise FactsError([FactProblem(None, f"output `{name}` cannot be computed exactly: "
+                                                    f"{_problem(exc)}")]) from None
+        return outputs
+
+    def _computed(self, spec, values: list, facts: Mapping, outputs: Mapping):
+        if not values:
+            values = [spec.default]
+        results = [self.value(v, facts, outputs) for v in values]
+        if spec.round is not None:
+            results = [round_to(v, spec.round) for v in results]
+        if spec.combine == "min":
+            result = min(results)
+        elif spec.combine == "max":
+            result = max(results)
+        elif spec.combine == "sum":
+            result = ZERO
+            for v in results:
+                result = EXACT.add(result, v)
+        else:  # "first", or undeclared: validation guarantees the values agree
+            result = results[0]
+        result = normalized(result)
+        if spec.type == "integer":
+            if result != result.to_integral_value(context=EXACT):
+                raise InternalError(f"output `{spec.name}` of type integer computed {result}, not an integer "
+                                    "(validation should have required `round`)")
+            return int_from_digits(format(result, "f"))
+        return result
+
+    def value(self, expr, facts: Mapping, outputs: Mapping) -> Decimal:
+        """The Decimal of one expression on normalized facts and the outputs computed so far."""
+        cls = expr.__class__
+        if cls is Decimal:
+            return expr
+        if cls is Ref:
+            kind, name = expr.kind, expr.name
+            if kind == "fact":
+                v = facts.get(name)
+                if v is None:  # validation proves presence (a condition, or a default)
+                    raise InternalError(f"an expression reads fact `{name}`, which the record lacks")
+                return to_decimal(v)
+            if kind == "threshold":
+                return self.thresholds[name]
+            if kind == "output":
+                return to_decimal(outputs[name])
+            raise ValueError(f"unknown reference kind {kind!r}")
+        if cls is Arith:
+            args = [self.value(a, facts, outputs) for a in expr.args]
+            op = expr.op
+            if op == "add":
+                result = args[0]
+                for a in args[1:]:
+                    result = EXACT.add(result, a)
+                return result
+            if op == "mul":
+                result = args[0]
+                for a in args[1:]:
+                    result = EXACT.multiply(result, a)
+                return result
+            if op == "sub":
+                return EXACT.subtract(args[0], args[1])
+            if op == "div":
+                return DIVISION.divide(args[0], args[1])
+            if op == "min":
+                return min(args)
+            if op == "max":
+                return max(args)
+            raise ValueError(f"unknown operation {op!r}")
+        if cls is Round:
+            return round_to(self.value(expr.arg, facts, outputs), expr.rounding)
+        raise TypeError(f"not an expression: {type(expr).__name__} {expr!r}")
+
+
+def _combine_literals(spec, values: list):
+    """A non-computed output's value: its literal default, or its rules' literals combined."""
+    if not values:
+        return spec.default
+    if spec.combine == "min":
+        return min(values)
+    if spec.combine == "max":
+        return max(values)
+    if spec.combine == "sum":
+        return sum(values)
+    return values[0]  # "first", or undeclared: validation guarantees the values agree
