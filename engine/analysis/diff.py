@@ -188,7 +188,7 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
     from ..errors import FactsError
     from ..evaluate import evaluate
 
-    dated = _dated(d.as_of if as_of is None else as_of)
+    as_of = d.as_of if as_of is None else as_of
     old_rules, new_rules = compile_policy(d.old), compile_policy(d.new)
     totals = OutputTotals(d.old, d.new)
     matrix: dict[tuple[str, str], int] = {}
@@ -199,8 +199,8 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
             skipped += 1
             continue
         try:
-            a = evaluate(old_rules, rec.data, trace=False, **dated)
-            b = evaluate(new_rules, rec.data, trace=False, **dated)
+            a = evaluate(old_rules, rec.data, trace=False, as_of=as_of)
+            b = evaluate(new_rules, rec.data, trace=False, as_of=as_of)
         except FactsError:
             skipped += 1
             continue
@@ -473,7 +473,8 @@ def render_markdown(d: PolicyDiff) -> str:
     if d.outputs:
         lines += ["", f"**Outputs** ({_outputs_head(d)})", "",
                   "| output | old total | new total | total change | mean change |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| `{name}` | {old} | {new} | {change} | {mean} |" for name, old, new, change, mean in _output_rows(d)]
+        lines += [f"| `{name}` | {old} | {new} | {change} | {mean} |"
+                  for name, old, new, change, mean in _output_rows(d)]
     return "\n".join(lines) + "\n"
 
 

@@ -112,21 +112,16 @@ class AsOf:
             return self.given
         zone = policy.timezone
         if zone not in self._today:
-            self._today[zone] = today_in(policy)
+            from ..runtime.semantics import today  # the one "today in a timezone"
+
+            self._today[zone] = today(zone)
         return self._today[zone]
 
 
-def today_in(policy):
-    """Today's date in `policy.timezone`."""
-    import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.datetime.now(ZoneInfo(policy.timezone)).date()
-
-
 def as_of_keyword(as_of) -> dict:
-    """`{"as_of": d}` for a call into evaluation or analysis, `{}` without a date (a policy
-    that does not use time), so those calls stay exactly as they were for such policies."""
+    """`{"as_of": d}` for a call into analysis or the batch runner, `{}` without a date (a
+    policy that does not use time), so those calls stay exactly as they were for such
+    policies."""
     return {} if as_of is None else {"as_of": as_of}
 
 
