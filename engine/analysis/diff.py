@@ -89,9 +89,12 @@ def _rule_shape(policy: Policy, rule) -> tuple:
 
 def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_of=None) -> PolicyDiff:
     """Everything that differs between two versions; the outcome regions within `budget`
-    (by default a fresh `Budget()` for the pair), on the evaluation date `as_of` (a
-    `datetime.date`; needed when either version uses time)."""
-    out = PolicyDiff(old, new, as_of=as_of)
+    (by default a fresh `Budget()` for the pair), on one evaluation date `as_of` (a
+    `datetime.date`; by default today in the timezone of the new version, or of the old
+    one when only it uses time; None when neither does)."""
+    from ..runtime.semantics import resolve_as_of
+
+    out = PolicyDiff(old, new, as_of=resolve_as_of(new if new.uses_time else old, as_of))
     # -- by name: thresholds, rules, declarations
     for name in list(old.thresholds) + [n for n in new.thresholds if n not in old.thresholds]:
         a = old.thresholds[name].value if name in old.thresholds else None
