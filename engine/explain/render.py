@@ -260,9 +260,8 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "version": policy.version,
         "policy_digest": policy.digest,
     }
-    if policy.uses_time:  # the day it was decided on: reproducible (policies without time: no key)
-        as_of = decision.as_of
-        out["as_of"] = as_of.isoformat() if as_of is not None else None
+    if policy.uses_time and decision.as_of is not None:  # the day it was decided on: reproducible
+        out["as_of"] = decision.as_of.isoformat()
     out.update({
         "outcome": decision.outcome,
         "outcome_known": decision.outcome_known,
@@ -587,7 +586,7 @@ class _LineEncoder:
                 front = join(front)
             if dated:  # the head, then the day decided on (one per decision, though a batch shares it)
                 day = d[11]  # as_of
-                front = head + '"as_of":' + ("null" if day is None else '"' + day.isoformat() + '"') + "," + front
+                front = head + ("" if day is None else '"as_of":"' + day.isoformat() + '",') + front
             o = d[7]
             if len(o) == 1:  # the common case, without a list
                 for k, v in o.items():
