@@ -91,8 +91,8 @@ def parse_as_of(ctx, param, value):
 
 
 AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=parse_as_of, expose_value=True,
-                     help="The evaluation date of conditions relative to today (`days_ago`, `days_ahead`) and of "
-                          "facts that grow with time; default: today in the policy's timezone.")
+                     help="The evaluation date: the day `days_ago`/`days_ahead` count from and facts that grow "
+                          "with time are taken on; default: today in the policy's timezone.")
 
 
 class AsOf:
