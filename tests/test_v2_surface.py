@@ -512,3 +512,46 @@ def test_diff_totals_of_computed_limits_are_exact(tmp_path):
     doc = json.loads(__import__("engine.analysis.diff", fromlist=["render_json"]).render_json(d))
     assert doc["as_of"] == "2026-11-11"
     assert doc["records"]["outputs"]["new_limit_yuan"]["old_total"] == 25723.45
+
+
+# -- the date reaches analysis: validate, diff, generated suites -----------------------------
+
+def test_validate_gives_the_analysis_its_date_and_none_to_a_policy_without_time(monkeypatch):
+    import engine.analysis.findings as findings
+
+    seen = []
+    monkeypatch.setattr(findings, "analyse", lambda policy, **kw: seen.append((policy.id, kw)) or [])
+    assert run("validate", CASH, D11, "--as-of", "2026-11-11").exit_code == 0
+    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {})]
+    seen.clear()
+    assert run("validate", CASH).exit_code == 0
+    assert seen == [("cash-loan-limit", {"as_of": datetime.datetime.now(
+        __import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date()})]
+
+
+def test_diff_compares_and_counts_both_versions_on_one_day(tmp_path, monkeypatch):
+    import engine.analysis.diff as policy_diff
+
+    days = []
+    monkeypatch.setattr(policy_diff, "_compare", lambda old, new, out, budget: days.append(out.as_of))
+    new = tmp_path / "new.yaml"
+    new.write_text((ROOT / CASH).read_text("utf-8").replace("clean_days: 180", "clean_days: 90"), "utf-8")
+    users = tmp_path / "u.jsonl"
+    users.write_text(json.dumps({**CLEAN, "last_overdue_date": "2026-08-03"}) + "\n", "utf-8")
+    doc = json.loads(run("diff", CASH, new, "--facts", users, "--as-of", "2026-11-11", "--format", "json").stdout)
+    assert days == [DAY] and doc["as_of"] == "2026-11-11"
+    # 100 days after the last overdue repayment: kept under 180 clean days, raised under 90.
+    assert doc["records"]["matrix"] == [{"from": "keep", "to": "raise", "count": 1}]
+    assert doc["records"]["outputs"]["new_limit_yuan"]["total_change"] == 976.55  # 6100 - 5123.45, exactly
+    assert "as of 2026-11-11" in run("diff", CASH, new, "--as-of", "2026-11-11").stdout.splitlines()[0]
+
+
+def test_a_generated_suite_of_a_policy_with_time_is_made_on_the_runs_day(tmp_path, monkeypatch):
+    import engine.suites.generate as generate
+
+    seen = []
+    monkeypatch.setattr(generate, "generate_boundary_suite",
+                        lambda policy, ref, schema_ref, **kw: seen.append((policy.id, kw)) or "cases: []\n")
+    for policy in (CASH, D11):
+        assert run("test", "--generate-boundaries", policy, "-o", "-", "--as-of", "2026-11-11").exit_code == 0
+    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {})]
