@@ -555,3 +555,27 @@ def test_a_generated_suite_of_a_policy_with_time_is_made_on_the_runs_day(tmp_pat
     for policy in (CASH, D11):
         assert run("test", "--generate-boundaries", policy, "-o", "-", "--as-of", "2026-11-11").exit_code == 0
     assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {})]
+
+
+def test_diff_names_rules_reading_a_changed_threshold_in_relative_dates_and_expressions(tmp_path, monkeypatch):
+    import engine.analysis.diff as policy_diff
+
+    monkeypatch.setattr(policy_diff, "_compare", lambda old, new, out, budget: None)  # the fact space's part
+    text = (ROOT / CASH).read_text("utf-8")
+    old = load_policy(CASH).policy
+
+    def diff_of(changed: str):
+        path = tmp_path / "new.yaml"
+        path.write_text(changed, "utf-8")
+        return diff_policies(old, load_policy(path).policy, as_of=DAY)
+
+    d = diff_of(text.replace("clean_days: 180", "clean_days: 90"))
+    assert d.thresholds == [("clean_days", 180, 90)] and d.rules_changed == []
+    assert d.rules_affected == ["raise-standard", "clean-period"]
+    d = diff_of(text.replace("raise_factor: 1.2", "raise_factor: 1.3"))
+    assert d.rules_changed == [] and d.rules_affected == ["raise-standard"]
+    # Moved down by a comment line: every location differs, nothing else.
+    d = diff_of(text.replace("rules:\n", "rules:\n  # moved\n"))
+    assert (d.rules_changed, d.rules_affected, d.thresholds) == ([], [], [])
+    d = diff_of(text.replace("{mul: [current_limit_yuan, raise_factor]}", "{mul: [raise_factor, current_limit_yuan]}"))
+    assert d.rules_changed == ["raise-standard"]

@@ -21,7 +21,7 @@ from typing import Iterable
 
 from .findings import verdict_of
 from ..language.conditions import fold
-from ..language.model import NUMERIC_TYPES, Comparison, Policy
+from ..language.model import NUMERIC_TYPES, Arith, Comparison, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
 from ..language.values import DIFF, decimal_text, format_value
 from ..space.describe import show
@@ -75,16 +75,58 @@ def _shape(cond):
                 lambda _, part: ("not", part))
 
 
+def _operand_shape(o) -> object:
+    # As written: a named threshold by its name (its value is compared under `thresholds`),
+    # a relative date by its direction and its days' name or number.
+    v = o.value
+    if isinstance(v, RelativeDate):
+        return ("days", v.sign, v.threshold or v.days)
+    return o.threshold or ("=", v)
+
+
 def _leaf_shape(cond: Comparison) -> tuple:
-    # As written: a named threshold by its name (its value is compared under `thresholds`).
-    operand = tuple(o.threshold or ("=", o.value) for o in cond.operand) if isinstance(cond.operand, tuple) \
-        else cond.operand.threshold or ("=", cond.operand.value)
+    operand = tuple(_operand_shape(o) for o in cond.operand) if isinstance(cond.operand, tuple) \
+        else _operand_shape(cond.operand)
     return ("leaf", cond.kind, cond.subject, cond.op, operand)
+
+
+def _expr_shape(e) -> object:
+    """An expression without source positions (two versions of one expression differ in
+    nothing else), names with their kind."""
+    if isinstance(e, Ref):
+        return ("ref", e.kind, e.name)
+    if isinstance(e, Arith):
+        return (e.op, tuple(_expr_shape(a) for a in e.args))
+    if isinstance(e, Round):
+        return ("round", _expr_shape(e.arg), e.rounding)
+    return ("=", e)  # a literal (a Decimal in an expression, or a plain `set` value)
 
 
 def _rule_shape(policy: Policy, rule) -> tuple:
     t = rule.then
-    return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags, t.set)
+    return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags,
+            tuple((name, _expr_shape(v)) for name, v in t.set))
+
+
+def _thresholds_read(rule) -> set[str]:
+    """The thresholds a rule reads: in its conditions (relative dates' days too) and in the
+    expressions it sets."""
+    names = set()
+    for leaf in rule.leaves:
+        if leaf.kind == "fact":
+            for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)):
+                names.add(o.value.threshold if isinstance(o.value, RelativeDate) else o.threshold)
+    stack = [v for _, v in rule.then.set]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Ref) and e.kind == "threshold":
+            names.add(e.name)
+        elif isinstance(e, Arith):
+            stack.extend(e.args)
+        elif isinstance(e, Round):
+            stack.append(e.arg)
+    names.discard(None)
+    return names
 
 
 def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_of=None) -> PolicyDiff:
@@ -108,10 +150,8 @@ def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_
     out.rules_changed = [r for r in old_rules if r in new_rules
                          and _rule_shape(old, old_rules[r]) != _rule_shape(new, new_rules[r])]
     changed_thresholds = {n for n, _, _ in out.thresholds}
-    out.rules_affected = [r for r in new_rules if r in old_rules and r not in out.rules_changed and any(
-        leaf.kind == "fact" and any(o.threshold in changed_thresholds for o in
-                                    (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)))
-        for leaf in new_rules[r].leaves)]
+    out.rules_affected = [r for r in new_rules if r in old_rules and r not in out.rules_changed
+                          and _thresholds_read(new_rules[r]) & changed_thresholds]
     if [r for r in old_rules if r in new_rules] != [r for r in new_rules if r in old_rules]:
         out.other.append("rule order changed")
     if old.outcome_ids != new.outcome_ids:
