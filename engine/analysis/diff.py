@@ -412,8 +412,8 @@ def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
 
 # `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=list)`, which with an
 # indent is this very pure-Python encoder, with Decimals written as their decimal text.
-_ITERENCODE = _json_encoder._make_iterencode(
-    {}, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
+_ITERENCODE = _json_encoder._make_iterencode(  # (no cycle markers: a failed call would leave them set)
+    None, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
 
 
 def _num(v) -> str:

@@ -380,8 +380,11 @@ def _big_iterencode(indent, sort_keys: bool = False):
     """`json`'s own pure-Python encoder with `_encoder(indent)`'s options, writing integers
     through `int_digits` (every digit, past `str()`'s limit), Decimals and dates by `_default`."""
     enc = _encoder(indent, sort_keys)
+    # No circular-reference markers: the encoder is kept, and a dict of markers would keep
+    # the ids of a failed encoding (its TypeError) and could refuse a later value at the
+    # same address. The C encoder, which runs first, checks for cycles.
     return _json_encoder._make_iterencode(
-        {}, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
+        None, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
         enc.item_separator, enc.sort_keys, enc.skipkeys, False, _intstr=int_digits)
 
 
