@@ -12,7 +12,6 @@ operands are day counts on it); the records of a dataset are decided on it too.
 
 from __future__ import annotations
 
-import decimal
 import json
 import json.encoder as _json_encoder
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from ..language.conditions import fold
 from ..language.model import NUMERIC_TYPES, Arith, Comparison, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
 from ..language.values import DIFF, decimal_text, format_value
+from ..runtime.expressions import DIVISION, EXACT, normalized, to_decimal
 from ..space.describe import show
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
@@ -257,42 +257,26 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
 
 # -- numeric outputs over a dataset --------------------------------------------------------
 
-# Sums and differences are exact (a precision no sum of records reaches); the mean keeps
-# 28 significant digits, as `div` does in expressions.
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-_MEAN = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-
-
+# Sums and differences are exact, with the expression evaluator's numbers
+# (`runtime.expressions`: a float is the decimal its repr says, results normalized); the
+# mean keeps 28 significant digits, as `div` does.
 def numeric_outputs(old: Policy, new: Policy) -> list[str]:
     """The outputs both versions declare `integer` or `number`, in the new version's order."""
     return [n for n, spec in new.outputs.items()
             if spec.type in NUMERIC_TYPES and n in old.outputs and old.outputs[n].type in NUMERIC_TYPES]
 
 
-def _exact(v):
-    """An output value as an exact number: ints stay ints (sums of ints are ints), a float
-    is the decimal its repr says (as expressions read facts), a Decimal as it is."""
-    if v.__class__ is float:
-        return Decimal(repr(v))
-    return v
-
-
 def _plus(total, v):
     """`total + v`, exact: ints as ints, anything else as a Decimal."""
-    return total + v if total.__class__ is int and v.__class__ is int else _EXACT.add(total, v)
+    if total.__class__ is int and v.__class__ is int:
+        return total + v
+    return EXACT.add(to_decimal(total), to_decimal(v))
 
 
 def normal(d):
-    """A total or a mean as `PolicyDiff.outputs` holds it: an int as it is; a Decimal
-    without exponent, trailing zeros or `-0` (`6E+3` → `6000`, `12.50` → `12.5`)."""
-    if d.__class__ is int:
-        return d
-    if not d.is_finite():
-        return d
-    if d == 0:
-        return Decimal(0)
-    d = d.normalize(_EXACT)
-    return d.quantize(Decimal(1), context=_EXACT) if d.as_tuple().exponent > 0 else d
+    """A total or a mean as `PolicyDiff.outputs` holds it: an int as it is, a Decimal
+    normalized (`6E+3` → `6000`, `12.50` → `12.5`, no `-0`)."""
+    return d if d.__class__ is int else normalized(d)
 
 
 class OutputTotals:
@@ -310,8 +294,8 @@ class OutputTotals:
     def add(self, old_outputs: dict, new_outputs: dict) -> None:
         self.records += 1
         for n in self.names:
-            self.old[n] = _plus(self.old[n], _exact(old_outputs[n]))
-            self.new[n] = _plus(self.new[n], _exact(new_outputs[n]))
+            self.old[n] = _plus(self.old[n], old_outputs[n])
+            self.new[n] = _plus(self.new[n], new_outputs[n])
 
     def result(self) -> dict | None:
         """{name: summary(...)} per numeric output of both versions; None without one."""
@@ -326,8 +310,8 @@ def summary(records: int, old_total, new_total) -> dict:
     if old_total.__class__ is int and new_total.__class__ is int:
         change = new_total - old_total
     else:
-        change = _EXACT.subtract(new_total, old_total)
-    mean = _MEAN.divide(change, records) if records else None
+        change = EXACT.subtract(to_decimal(new_total), to_decimal(old_total))
+    mean = DIVISION.divide(to_decimal(change), records) if records else None
     return {"records": records, "old_total": normal(old_total), "new_total": normal(new_total),
             "total_change": normal(change), "mean_change": None if mean is None else normal(mean)}
 
