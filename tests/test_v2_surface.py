@@ -579,3 +579,15 @@ def test_diff_names_rules_reading_a_changed_threshold_in_relative_dates_and_expr
     assert (d.rules_changed, d.rules_affected, d.thresholds) == ([], [], [])
     d = diff_of(text.replace("{mul: [current_limit_yuan, raise_factor]}", "{mul: [raise_factor, current_limit_yuan]}"))
     assert d.rules_changed == ["raise-standard"]
+
+
+def test_totals_added_at_once_equal_totals_added_record_by_record():
+    p = load_policy(D11).policy
+    values = [(50, 55), (0, 0.1), (Decimal("12.5"), 7)]
+    one, many = OutputTotals(p, p), OutputTotals(p, p)
+    for a, b in values:
+        one.add({"coupon_yuan": a}, {"coupon_yuan": b})
+    many.add_totals(2, {"coupon_yuan": 50}, {"coupon_yuan": Decimal("55.1")})
+    many.add_totals(1, {"coupon_yuan": Decimal("12.5")}, {"coupon_yuan": 7})
+    assert one.result() == many.result()
+    assert one.result()["coupon_yuan"]["new_total"] == Decimal("62.1")

@@ -281,9 +281,9 @@ def normal(d):
 
 class OutputTotals:
     """The totals of the numeric outputs of both versions over the records both decided:
-    `add` each record's two `Decision.outputs`, then `result()`. The SQL path
-    (`engine.batch.diff`) gives its per-record outputs (or its sums, `summary`) to the
-    same code, so both paths write the same JSON."""
+    `add` each record's two `Decision.outputs` (or `add_totals` for sums over many), then
+    `result()`. The SQL path (`engine.batch.diff`) gives its sums and its natively
+    decided records to the same code, so both paths write the same JSON."""
 
     def __init__(self, old: Policy, new: Policy):
         self.names = numeric_outputs(old, new)
@@ -292,10 +292,16 @@ class OutputTotals:
         self.new = {n: 0 for n in self.names}
 
     def add(self, old_outputs: dict, new_outputs: dict) -> None:
-        self.records += 1
+        """One record both versions decided: its two `Decision.outputs`."""
+        self.add_totals(1, old_outputs, new_outputs)
+
+    def add_totals(self, records: int, old_sums: dict, new_sums: dict) -> None:
+        """`records` records at once, with each output's sum over them in both versions
+        (ints, floats as the decimal their repr says, Decimals: e.g. sums a query made)."""
+        self.records += records
         for n in self.names:
-            self.old[n] = _plus(self.old[n], old_outputs[n])
-            self.new[n] = _plus(self.new[n], new_outputs[n])
+            self.old[n] = _plus(self.old[n], old_sums[n])
+            self.new[n] = _plus(self.new[n], new_sums[n])
 
     def result(self) -> dict | None:
         """{name: summary(...)} per numeric output of both versions; None without one."""
