@@ -73,21 +73,17 @@ def check_backend(backend: str, master: str | None) -> None:
 
 def parse_as_of(ctx, param, value):
     """`--as-of YYYY-MM-DD` as a `datetime.date` (None when not given). Anything but exactly
-    ten characters naming a calendar day is an input error: one line, exit 2 (a click
-    usage error would print the whole usage block for one mistyped digit)."""
+    `YYYY-MM-DD` naming a calendar day (the one date parser, `values.parse_date`, which
+    facts use too) is an input error: one line, exit 2 (a click usage error would print
+    the whole usage block for one mistyped digit)."""
     if value is None:
         return None
-    import datetime
-    import re
+    from ..language.values import parse_date
 
-    try:
-        # Exactly `YYYY-MM-DD` (fromisoformat alone also takes `20261111` and `2026-W46-3`).
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            raise ValueError
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as "
-                         "2026-11-11)") from None
+    day = parse_date(value)
+    if day is None:
+        raise InputError(f"--as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as 2026-11-11)")
+    return day
 
 
 AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=parse_as_of, expose_value=True,
