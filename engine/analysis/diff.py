@@ -266,11 +266,17 @@ def numeric_outputs(old: Policy, new: Policy) -> list[str]:
             if spec.type in NUMERIC_TYPES and n in old.outputs and old.outputs[n].type in NUMERIC_TYPES]
 
 
+def _exact(v):
+    """An output value as an exact number: an int as it is (sums of ints stay ints), a
+    float as the decimal its repr says, a Decimal as it is (`runtime.expressions.to_decimal`)."""
+    return v if v.__class__ is int else to_decimal(v)
+
+
 def _plus(total, v):
-    """`total + v`, exact: ints as ints, anything else as a Decimal."""
+    """`total + v` of exact numbers (`_exact`): ints as ints, else a Decimal."""
     if total.__class__ is int and v.__class__ is int:
         return total + v
-    return EXACT.add(to_decimal(total), to_decimal(v))
+    return EXACT.add(total, v)
 
 
 def normal(d):
@@ -300,8 +306,8 @@ class OutputTotals:
         (ints, floats as the decimal their repr says, Decimals: e.g. sums a query made)."""
         self.records += records
         for n in self.names:
-            self.old[n] = _plus(self.old[n], old_sums[n])
-            self.new[n] = _plus(self.new[n], new_sums[n])
+            self.old[n] = _plus(self.old[n], _exact(old_sums[n]))
+            self.new[n] = _plus(self.new[n], _exact(new_sums[n]))
 
     def result(self) -> dict | None:
         """{name: summary(...)} per numeric output of both versions; None without one."""
@@ -316,7 +322,7 @@ def summary(records: int, old_total, new_total) -> dict:
     if old_total.__class__ is int and new_total.__class__ is int:
         change = new_total - old_total
     else:
-        change = EXACT.subtract(to_decimal(new_total), to_decimal(old_total))
+        change = EXACT.subtract(_exact(new_total), _exact(old_total))
     mean = DIVISION.divide(to_decimal(change), records) if records else None
     return {"records": records, "old_total": normal(old_total), "new_total": normal(new_total),
             "total_change": normal(change), "mean_change": None if mean is None else normal(mean)}
