@@ -12,7 +12,6 @@ operands are day counts on it); the records of a dataset are decided on it too.
 
 from __future__ import annotations
 
-import decimal
 import json
 import json.encoder as _json_encoder
 from dataclasses import dataclass, field
@@ -21,9 +20,10 @@ from typing import Iterable
 
 from .findings import verdict_of
 from ..language.conditions import fold
-from ..language.model import NUMERIC_TYPES, Comparison, Policy
+from ..language.model import NUMERIC_TYPES, Arith, Comparison, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
 from ..language.values import DIFF, decimal_text, format_value
+from ..runtime.expressions import DIVISION, EXACT, normalized, to_decimal
 from ..space.describe import show
 
 NONE = "(none)"  # the outcome of a policy without a default when no rule decides
@@ -75,23 +75,68 @@ def _shape(cond):
                 lambda _, part: ("not", part))
 
 
+def _operand_shape(o) -> object:
+    # As written: a named threshold by its name (its value is compared under `thresholds`),
+    # a relative date by its direction and its days' name or number.
+    v = o.value
+    if isinstance(v, RelativeDate):
+        return ("days", v.sign, v.threshold or v.days)
+    return o.threshold or ("=", v)
+
+
 def _leaf_shape(cond: Comparison) -> tuple:
-    # As written: a named threshold by its name (its value is compared under `thresholds`).
-    operand = tuple(o.threshold or ("=", o.value) for o in cond.operand) if isinstance(cond.operand, tuple) \
-        else cond.operand.threshold or ("=", cond.operand.value)
+    operand = tuple(_operand_shape(o) for o in cond.operand) if isinstance(cond.operand, tuple) \
+        else _operand_shape(cond.operand)
     return ("leaf", cond.kind, cond.subject, cond.op, operand)
+
+
+def _expr_shape(e) -> object:
+    """An expression without source positions (two versions of one expression differ in
+    nothing else), names with their kind."""
+    if isinstance(e, Ref):
+        return ("ref", e.kind, e.name)
+    if isinstance(e, Arith):
+        return (e.op, tuple(_expr_shape(a) for a in e.args))
+    if isinstance(e, Round):
+        return ("round", _expr_shape(e.arg), e.rounding)
+    return ("=", e)  # a literal (a Decimal in an expression, or a plain `set` value)
 
 
 def _rule_shape(policy: Policy, rule) -> tuple:
     t = rule.then
-    return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags, t.set)
+    return (_shape(rule.when), t.outcome, t.reason, tuple(sorted((t.message or {}).items())), t.flags,
+            tuple((name, _expr_shape(v)) for name, v in t.set))
+
+
+def _thresholds_read(rule) -> set[str]:
+    """The thresholds a rule reads: in its conditions (relative dates' days too) and in the
+    expressions it sets."""
+    names = set()
+    for leaf in rule.leaves:
+        if leaf.kind == "fact":
+            for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)):
+                names.add(o.value.threshold if isinstance(o.value, RelativeDate) else o.threshold)
+    stack = [v for _, v in rule.then.set]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Ref) and e.kind == "threshold":
+            names.add(e.name)
+        elif isinstance(e, Arith):
+            stack.extend(e.args)
+        elif isinstance(e, Round):
+            stack.append(e.arg)
+    names.discard(None)
+    return names
 
 
 def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_of=None) -> PolicyDiff:
     """Everything that differs between two versions; the outcome regions within `budget`
-    (by default a fresh `Budget()` for the pair), on the evaluation date `as_of` (a
-    `datetime.date`; needed when either version uses time)."""
-    out = PolicyDiff(old, new, as_of=as_of)
+    (by default a fresh `Budget()` for the pair), on one evaluation date `as_of` (a
+    `datetime.date`; by default today in the timezone of the new version, or of the old
+    one when only it uses time; None when neither does)."""
+    from ..runtime.semantics import resolve_as_of
+
+    out = PolicyDiff(old, new, as_of=resolve_as_of(new if new.uses_time else old, as_of))
     # -- by name: thresholds, rules, declarations
     for name in list(old.thresholds) + [n for n in new.thresholds if n not in old.thresholds]:
         a = old.thresholds[name].value if name in old.thresholds else None
@@ -105,10 +150,8 @@ def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_
     out.rules_changed = [r for r in old_rules if r in new_rules
                          and _rule_shape(old, old_rules[r]) != _rule_shape(new, new_rules[r])]
     changed_thresholds = {n for n, _, _ in out.thresholds}
-    out.rules_affected = [r for r in new_rules if r in old_rules and r not in out.rules_changed and any(
-        leaf.kind == "fact" and any(o.threshold in changed_thresholds for o in
-                                    (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)))
-        for leaf in new_rules[r].leaves)]
+    out.rules_affected = [r for r in new_rules if r in old_rules and r not in out.rules_changed
+                          and _thresholds_read(new_rules[r]) & changed_thresholds]
     if [r for r in old_rules if r in new_rules] != [r for r in new_rules if r in old_rules]:
         out.other.append("rule order changed")
     if old.outcome_ids != new.outcome_ids:
@@ -188,7 +231,7 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
     from ..errors import FactsError
     from ..evaluate import evaluate
 
-    dated = _dated(d.as_of if as_of is None else as_of)
+    as_of = d.as_of if as_of is None else as_of
     old_rules, new_rules = compile_policy(d.old), compile_policy(d.new)
     totals = OutputTotals(d.old, d.new)
     matrix: dict[tuple[str, str], int] = {}
@@ -199,8 +242,8 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
             skipped += 1
             continue
         try:
-            a = evaluate(old_rules, rec.data, trace=False, **dated)
-            b = evaluate(new_rules, rec.data, trace=False, **dated)
+            a = evaluate(old_rules, rec.data, trace=False, as_of=as_of)
+            b = evaluate(new_rules, rec.data, trace=False, as_of=as_of)
         except FactsError:
             skipped += 1
             continue
@@ -214,12 +257,9 @@ def count_records(d: PolicyDiff, records: Iterable, *, as_of=None) -> None:
 
 # -- numeric outputs over a dataset --------------------------------------------------------
 
-# Sums and differences are exact (a precision no sum of records reaches); the mean keeps
-# 28 significant digits, as `div` does in expressions.
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-_MEAN = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
-
-
+# Sums and differences are exact, with the expression evaluator's numbers
+# (`runtime.expressions`: a float is the decimal its repr says, results normalized); the
+# mean keeps 28 significant digits, as `div` does.
 def numeric_outputs(old: Policy, new: Policy) -> list[str]:
     """The outputs both versions declare `integer` or `number`, in the new version's order."""
     return [n for n, spec in new.outputs.items()
@@ -227,36 +267,29 @@ def numeric_outputs(old: Policy, new: Policy) -> list[str]:
 
 
 def _exact(v):
-    """An output value as an exact number: ints stay ints (sums of ints are ints), a float
-    is the decimal its repr says (as expressions read facts), a Decimal as it is."""
-    if v.__class__ is float:
-        return Decimal(repr(v))
-    return v
+    """An output value as an exact number: an int as it is (sums of ints stay ints), a
+    float as the decimal its repr says, a Decimal as it is (`runtime.expressions.to_decimal`)."""
+    return v if v.__class__ is int else to_decimal(v)
 
 
 def _plus(total, v):
-    """`total + v`, exact: ints as ints, anything else as a Decimal."""
-    return total + v if total.__class__ is int and v.__class__ is int else _EXACT.add(total, v)
+    """`total + v` of exact numbers (`_exact`): ints as ints, else a Decimal."""
+    if total.__class__ is int and v.__class__ is int:
+        return total + v
+    return EXACT.add(total, v)
 
 
 def normal(d):
-    """A total or a mean as `PolicyDiff.outputs` holds it: an int as it is; a Decimal
-    without exponent, trailing zeros or `-0` (`6E+3` → `6000`, `12.50` → `12.5`)."""
-    if d.__class__ is int:
-        return d
-    if not d.is_finite():
-        return d
-    if d == 0:
-        return Decimal(0)
-    d = d.normalize(_EXACT)
-    return d.quantize(Decimal(1), context=_EXACT) if d.as_tuple().exponent > 0 else d
+    """A total or a mean as `PolicyDiff.outputs` holds it: an int as it is, a Decimal
+    normalized (`6E+3` → `6000`, `12.50` → `12.5`, no `-0`)."""
+    return d if d.__class__ is int else normalized(d)
 
 
 class OutputTotals:
     """The totals of the numeric outputs of both versions over the records both decided:
-    `add` each record's two `Decision.outputs`, then `result()`. The SQL path
-    (`engine.batch.diff`) gives its per-record outputs (or its sums, `summary`) to the
-    same code, so both paths write the same JSON."""
+    `add` each record's two `Decision.outputs` (or `add_totals` for sums over many), then
+    `result()`. The SQL path (`engine.batch.diff`) gives its sums and its natively
+    decided records to the same code, so both paths write the same JSON."""
 
     def __init__(self, old: Policy, new: Policy):
         self.names = numeric_outputs(old, new)
@@ -265,10 +298,16 @@ class OutputTotals:
         self.new = {n: 0 for n in self.names}
 
     def add(self, old_outputs: dict, new_outputs: dict) -> None:
-        self.records += 1
+        """One record both versions decided: its two `Decision.outputs`."""
+        self.add_totals(1, old_outputs, new_outputs)
+
+    def add_totals(self, records: int, old_sums: dict, new_sums: dict) -> None:
+        """`records` records at once, with each output's sum over them in both versions
+        (ints, floats as the decimal their repr says, Decimals: e.g. sums a query made)."""
+        self.records += records
         for n in self.names:
-            self.old[n] = _plus(self.old[n], _exact(old_outputs[n]))
-            self.new[n] = _plus(self.new[n], _exact(new_outputs[n]))
+            self.old[n] = _plus(self.old[n], _exact(old_sums[n]))
+            self.new[n] = _plus(self.new[n], _exact(new_sums[n]))
 
     def result(self) -> dict | None:
         """{name: summary(...)} per numeric output of both versions; None without one."""
@@ -283,8 +322,8 @@ def summary(records: int, old_total, new_total) -> dict:
     if old_total.__class__ is int and new_total.__class__ is int:
         change = new_total - old_total
     else:
-        change = _EXACT.subtract(new_total, old_total)
-    mean = _MEAN.divide(change, records) if records else None
+        change = EXACT.subtract(_exact(new_total), _exact(old_total))
+    mean = DIVISION.divide(to_decimal(change), records) if records else None
     return {"records": records, "old_total": normal(old_total), "new_total": normal(new_total),
             "total_change": normal(change), "mean_change": None if mean is None else normal(mean)}
 
@@ -369,8 +408,8 @@ def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
 
 # `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=list)`, which with an
 # indent is this very pure-Python encoder, with Decimals written as their decimal text.
-_ITERENCODE = _json_encoder._make_iterencode(
-    {}, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
+_ITERENCODE = _json_encoder._make_iterencode(  # (no cycle markers: a failed call would leave them set)
+    None, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
 
 
 def _num(v) -> str:
@@ -473,7 +512,8 @@ def render_markdown(d: PolicyDiff) -> str:
     if d.outputs:
         lines += ["", f"**Outputs** ({_outputs_head(d)})", "",
                   "| output | old total | new total | total change | mean change |", "|---|---:|---:|---:|---:|"]
-        lines += [f"| `{name}` | {old} | {new} | {change} | {mean} |" for name, old, new, change, mean in _output_rows(d)]
+        lines += [f"| `{name}` | {old} | {new} | {change} | {mean} |"
+                  for name, old, new, change, mean in _output_rows(d)]
     return "\n".join(lines) + "\n"
 
 

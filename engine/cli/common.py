@@ -73,26 +73,22 @@ def check_backend(backend: str, master: str | None) -> None:
 
 def parse_as_of(ctx, param, value):
     """`--as-of YYYY-MM-DD` as a `datetime.date` (None when not given). Anything but exactly
-    ten characters naming a calendar day is an input error: one line, exit 2 (a click
-    usage error would print the whole usage block for one mistyped digit)."""
+    `YYYY-MM-DD` naming a calendar day (the one date parser, `values.parse_date`, which
+    facts use too) is an input error: one line, exit 2 (a click usage error would print
+    the whole usage block for one mistyped digit)."""
     if value is None:
         return None
-    import datetime
-    import re
+    from ..language.values import parse_date
 
-    try:
-        # Exactly `YYYY-MM-DD` (fromisoformat alone also takes `20261111` and `2026-W46-3`).
-        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-            raise ValueError
-        return datetime.date.fromisoformat(value)
-    except ValueError:
-        raise InputError(f"--as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as "
-                         "2026-11-11)") from None
+    day = parse_date(value)
+    if day is None:
+        raise InputError(f"--as-of: `{value}` is not a date (YYYY-MM-DD, a calendar day such as 2026-11-11)")
+    return day
 
 
 AS_OF = click.option("--as-of", "as_of", metavar="YYYY-MM-DD", callback=parse_as_of, expose_value=True,
-                     help="The evaluation date of conditions relative to today (`days_ago`, `days_ahead`) and of "
-                          "facts that grow with time; default: today in the policy's timezone.")
+                     help="The evaluation date: the day `days_ago`/`days_ahead` count from and facts that grow "
+                          "with time are taken on; default: today in the policy's timezone.")
 
 
 class AsOf:
@@ -112,21 +108,16 @@ class AsOf:
             return self.given
         zone = policy.timezone
         if zone not in self._today:
-            self._today[zone] = today_in(policy)
+            from ..runtime.semantics import today  # the one "today in a timezone"
+
+            self._today[zone] = today(zone)
         return self._today[zone]
 
 
-def today_in(policy):
-    """Today's date in `policy.timezone`."""
-    import datetime
-    from zoneinfo import ZoneInfo
-
-    return datetime.datetime.now(ZoneInfo(policy.timezone)).date()
-
-
 def as_of_keyword(as_of) -> dict:
-    """`{"as_of": d}` for a call into evaluation or analysis, `{}` without a date (a policy
-    that does not use time), so those calls stay exactly as they were for such policies."""
+    """`{"as_of": d}` for a call into analysis or the batch runner, `{}` without a date (a
+    policy that does not use time), so those calls stay exactly as they were for such
+    policies."""
     return {} if as_of is None else {"as_of": as_of}
 
 

@@ -184,10 +184,8 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     # without its undeclared keys (found per key layout); a record of the declared size
     # goes straight in, and when `decide` takes its generic path the warnings it makes
     # for undeclared keys (a missing fact and an extra key) are stripped below.
-    # A policy that uses time is decided on `as_of` through `evaluate`.
-    fast = backend == "native" and not trace and as_of is None
-    strict = ruleset.native.decide
-    dated = as_of_keyword(as_of)
+    fast = backend == "native" and not trace
+    strict = ruleset.native.decide  # (record, as_of): a policy that uses time on the run's day
     try:
         with open_output(output) as sink, _Buffered(sink) as out:
             gathered, batch = out.parts, out.size
@@ -223,12 +221,13 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                             if problem is None:
                                 try:
                                     if fast and len(data) == nfacts:
-                                        decision = strict(data)
+                                        decision = strict(data, as_of)
                                         if decision[10]:  # the generic path: undeclared keys, maybe
                                             extra = extras.of(data, label)
                                             if extra:
                                                 if refuse:
-                                                    evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse",
+                                                             as_of=as_of)
                                                 undeclared_records += 1
                                                 gone = {undeclared_problem(k).message for k in extra}
                                                 decision = decision._replace(
@@ -239,13 +238,14 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                             extra = extras.of(data, label)
                                         if extra:
                                             if refuse:
-                                                evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
+                                                evaluate(ruleset, data, trace=False, undeclared="refuse", as_of=as_of)
                                             undeclared_records += 1
                                             if fast:  # the record is ours: without them, `decide` takes it
                                                 for k in extra:
                                                     del data[k]
-                                        decision = strict(data) if fast else evaluate(
-                                            ruleset, data, trace=trace, backend=backend, undeclared="ignore", **dated)
+                                        decision = strict(data, as_of) if fast else evaluate(
+                                            ruleset, data, trace=trace, backend=backend, undeclared="ignore",
+                                            as_of=as_of)
                                 except FactsError as exc:
                                     problems = exc.problems
                                     if fast and decision is None and len(data) == nfacts:
@@ -258,7 +258,8 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                                             undeclared_records += 1
                                             if refuse:
                                                 try:
-                                                    evaluate(ruleset, data, trace=False, undeclared="refuse", **dated)
+                                                    evaluate(ruleset, data, trace=False, undeclared="refuse",
+                                                             as_of=as_of)
                                                 except FactsError as full:
                                                     problems = full.problems
                                     problem = "; ".join(p.message for p in problems)

@@ -27,7 +27,7 @@ from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTC
 from ..language.templates import pick_language, template_parts
 from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
-from ..runtime.semantics import operand_value
+from ..runtime.semantics import operand_value, resolve_date
 
 _jstr = _json_encoder.encode_basestring  # a str as JSON with ensure_ascii=False (C-accelerated)
 
@@ -176,25 +176,10 @@ def leaf_actual(leaf: Comparison, decision: Decision):
     return None
 
 
-def decision_as_of(decision: Decision) -> datetime.date | None:
-    """The evaluation date a decision was made on (None: its policy does not use time)."""
-    return decision[11] if len(decision) > 11 else None
-
-
-def _on(value, as_of):
-    """An operand's value, a relative date resolved on the decision's `as_of`."""
-    if isinstance(value, RelativeDate):
-        return value.on(as_of) if as_of is not None else None
-    return value
-
-
 def leaf_expected(leaf: Comparison, decision: Decision):
-    """The value a leaf compares with, as evaluation resolved it (a relative date: the day)."""
-    as_of = decision_as_of(decision)
-    expected = operand_value(leaf)
-    if isinstance(expected, tuple):
-        return tuple(_on(v, as_of) for v in expected)
-    return _on(expected, as_of)
+    """The value a leaf compares with, as evaluation resolved it (a relative date: the day
+    on the decision's `as_of`)."""
+    return operand_value(leaf, decision.as_of)
 
 
 def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) -> dict:
@@ -223,10 +208,10 @@ def _target(o: Operand, as_of) -> str:
     """An operand as explanations show it: `gold_credit_score (700)`, `700`; a relative
     date with the day it is on: `180 days ago (2026-05-15)`, `clean_days (180) days ago (…)`."""
     v = o.value
-    if isinstance(v, RelativeDate):
+    if v.__class__ is RelativeDate:
         n = f"{v.threshold} ({v.days})" if v.threshold else str(v.days)
         when = "ago" if v.sign < 0 else "ahead"
-        return f"{n} days {when}" + (f" ({v.on(as_of).isoformat()})" if as_of is not None else "")
+        return f"{n} days {when}" + (f" ({resolve_date(v, as_of).isoformat()})" if as_of is not None else "")
     return f"{o.threshold} ({format_value(v)})" if o.threshold else format_value(v)
 
 
@@ -241,7 +226,7 @@ def describe_leaf(leaf: Comparison, decision: Decision, result) -> str:
     if leaf.op == PRESENCE_OP:
         return f"{leaf.subject} is {'missing' if leaf.subject not in decision.facts else 'present'}"
     sym = OP_SYMBOL[leaf.op]
-    as_of = decision_as_of(decision)
+    as_of = decision.as_of
     if leaf.op == "between":
         target = "[" + ", ".join(_target(o, as_of) for o in leaf.operand) + "]"
     else:
@@ -275,9 +260,8 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "version": policy.version,
         "policy_digest": policy.digest,
     }
-    if policy.uses_time:  # the day it was decided on: reproducible (policies without time: no key)
-        as_of = decision_as_of(decision)
-        out["as_of"] = as_of.isoformat() if as_of is not None else None
+    if policy.uses_time and decision.as_of is not None:  # the day it was decided on: reproducible
+        out["as_of"] = decision.as_of.isoformat()
     out.update({
         "outcome": decision.outcome,
         "outcome_known": decision.outcome_known,
@@ -396,8 +380,11 @@ def _big_iterencode(indent, sort_keys: bool = False):
     """`json`'s own pure-Python encoder with `_encoder(indent)`'s options, writing integers
     through `int_digits` (every digit, past `str()`'s limit), Decimals and dates by `_default`."""
     enc = _encoder(indent, sort_keys)
+    # No circular-reference markers: the encoder is kept, and a dict of markers would keep
+    # the ids of a failed encoding (its TypeError) and could refuse a later value at the
+    # same address. The C encoder, which runs first, checks for cycles.
     return _json_encoder._make_iterencode(
-        {}, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
+        None, _default, _jstr, None if enc.indent is None else " " * enc.indent, _floatstr, enc.key_separator,
         enc.item_separator, enc.sort_keys, enc.skipkeys, False, _intstr=int_digits)
 
 
@@ -601,8 +588,8 @@ class _LineEncoder:
                     front[i] = text
                 front = join(front)
             if dated:  # the head, then the day decided on (one per decision, though a batch shares it)
-                day = decision_as_of(d)
-                front = head + '"as_of":' + ("null" if day is None else '"' + day.isoformat() + '"') + "," + front
+                day = d[11]  # as_of
+                front = head + ("" if day is None else '"as_of":"' + day.isoformat() + '",') + front
             o = d[7]
             if len(o) == 1:  # the common case, without a list
                 for k, v in o.items():
@@ -673,8 +660,8 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     head = f"{outcome}  {policy.id} v{policy.version}"
     if label.upper() != outcome:
         head += f"  ({label})"
-    if policy.uses_time and decision_as_of(decision) is not None:
-        head += f"  as of {decision_as_of(decision).isoformat()}"
+    if policy.uses_time and decision.as_of is not None:
+        head += f"  as of {decision.as_of.isoformat()}"
     lines = [head]
     if not decision.outcome_known:
         lines.append("  ? the outcome is provisional: rules that could change it depend on missing facts")
@@ -736,7 +723,7 @@ def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list
 
 def explain_markdown(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
     policy = decision.policy
-    as_of = decision_as_of(decision) if policy.uses_time else None
+    as_of = decision.as_of if policy.uses_time else None
     lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}"
              + (f", as of {as_of.isoformat()}" if as_of is not None else ""), ""]
     principal = principal_reason_rules(decision)

@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 
 from ..language.diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, sorted_diagnostics
 from ..language.loader import POLICY_SUFFIXES
-from ..language.values import literal, value_fits
+from ..language.values import literal, parse_date, value_fits
 from ..language.model import Loc, Policy
 
 from .model import Case, Expect, SetExpect, Suite
@@ -151,17 +151,6 @@ def load_suite(path: str, raw: bytes, policies: PolicyChecker, as_of=None) -> tu
     return _SuiteBuilder(path, doc, policies, as_of).build()
 
 
-def parse_day(text: str):
-    """A `YYYY-MM-DD` text (the schema checked its shape) as a `datetime.date`; None when
-    it names no calendar day (`2026-02-30`)."""
-    import datetime
-
-    try:
-        return datetime.date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 class _SuiteBuilder:
     """Resolves a schema-valid test document against its policy, collecting diagnostics."""
 
@@ -203,7 +192,7 @@ class _SuiteBuilder:
         text = raw.get("as_of")
         if text is None:
             return None
-        day = parse_day(text)
+        day = parse_date(text)  # the schema checked its shape; this, that it is a day
         if day is None:
             self.report("test-bad-as-of", f"`as_of` `{text}` is not a calendar day", pointer_join(ptr, "as_of"),
                         hint="write a real day as YYYY-MM-DD, such as 2026-11-11")

@@ -39,8 +39,7 @@ def run_case(ruleset, case: Case, backend: str = "native") -> CaseResult:
     from ..errors import BackendDisagreement, FactsError
 
     try:
-        dated = {} if case.as_of is None else {"as_of": case.as_of}  # None: the policy does not use time
-        decision = evaluate(ruleset, case.record, trace=True, backend=backend, **dated)
+        decision = evaluate(ruleset, case.record, trace=True, backend=backend, as_of=case.as_of)
     except FactsError as exc:  # loading checks facts, so this means the policy changed under us
         return CaseResult(case, None, (Failure("facts", None, None, f"facts not accepted: {exc}"),))
     except BackendDisagreement as exc:  # the backend under test disagreeing with the native one
