@@ -114,13 +114,6 @@ class AsOf:
         return self._today[zone]
 
 
-def as_of_keyword(as_of) -> dict:
-    """`{"as_of": d}` for a call into analysis or the batch runner, `{}` without a date (a
-    policy that does not use time), so those calls stay exactly as they were for such
-    policies."""
-    return {} if as_of is None else {"as_of": as_of}
-
-
 _EVAL_OPTIONS = [
     click.option("-p", "--policy", "policy_path", required=True, help="The policy file."),
     click.option("--backend", type=click.Choice(BACKEND_CHOICES), default="native", show_default=True,

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError, as_of_keyword
+from .common import EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, InputError
 
 
 def _render_decision(decision, fmt: str, lang: str | None, trace: bool, counterfactuals=None,
@@ -155,7 +155,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
 
         try:
             code = dispatch(ruleset, paths, fmt, lang, trace, backend, on_error, output, summary, counterfactuals,
-                            id_field, input_format, allow_empty, master, undeclared, **as_of_keyword(as_of))
+                            id_field, input_format, allow_empty, master, undeclared, as_of=as_of)
         except BatchError as exc:
             raise InputError(str(exc)) from None
         if code is not None:

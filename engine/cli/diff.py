@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import (ALLOW_EMPTY, AS_OF, EXIT_FINDINGS, EXIT_OK, AsOf, InputError, as_of_keyword, load_valid_policy,
+from .common import (ALLOW_EMPTY, AS_OF, EXIT_FINDINGS, EXIT_OK, AsOf, InputError, load_valid_policy,
                      write_output)
 
 
@@ -35,8 +35,8 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
 
     old, new = load_valid_policy(old_path), load_valid_policy(new_path)
     # One date for both versions: when either uses time, the new version's day (or --as-of).
-    dated = as_of_keyword(AsOf(as_of)(new if new.uses_time else old))
-    result = policy_diff.diff_policies(old, new, **dated)
+    day = AsOf(as_of)(new if new.uses_time else old)
+    result = policy_diff.diff_policies(old, new, as_of=day)
     if (backend != "native" or id_field is not None) and facts_path is None:
         raise click.UsageError("--backend and --id go with --facts")
     if backend in ("durable", "spark"):
@@ -47,7 +47,7 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
         from ..batch.diff import BatchError, count_records_sql
 
         try:
-            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty, **dated)
+            sample = count_records_sql(result, facts_path, id_field=id_field, allow_empty=allow_empty, as_of=day)
         except BatchError as exc:
             raise InputError(str(exc)) from None
         text = policy_diff.RENDERERS[fmt](result)
@@ -55,7 +55,7 @@ def diff_cmd(old_path, new_path, fmt, facts_path, exit_code, output, allow_empty
         return EXIT_FINDINGS if exit_code and not result.unchanged else EXIT_OK
     if facts_path is not None:
         try:
-            policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty), **dated)
+            policy_diff.count_records(result, read_records(facts_path, result.new, allow_empty=allow_empty), as_of=day)
         except RecordsError as exc:  # unreadable, or empty without --allow-empty
             raise InputError(str(exc)) from None
     write_output(policy_diff.RENDERERS[fmt](result), output)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from .common import (AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, as_of_keyword, load_ruleset,
+from .common import (AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, load_ruleset,
                      write_output)
 
 
@@ -125,7 +125,7 @@ def _generate_boundaries(policy_path: str, output: str | None, force: bool, as_o
             break
     try:
         text = generate_boundary_suite(ruleset.policy, policy_ref, schema_ref,
-                                       **as_of_keyword(AsOf(as_of)(ruleset.policy)))
+                                       as_of=AsOf(as_of)(ruleset.policy))
     except ValueError as exc:
         raise InputError(f"{policy_path}: {exc}") from None
     write_output(text, None if output == "-" else output)

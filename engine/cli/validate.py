@@ -19,7 +19,7 @@ from ..io.policies import check_policy_file, discover
 from ..language.diagnostics import ERROR, WARNING, Diagnostic
 from ..language.loader import POLICY_SUFFIXES, check_policy_ids
 from ..language.source import MAX_BYTES
-from .common import AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, as_of_keyword, write_output
+from .common import AS_OF, EXIT_FINDINGS, EXIT_INPUT, EXIT_OK, AsOf, InputError, write_output
 
 
 @click.command("validate")
@@ -65,7 +65,7 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
         if policy is not None:
             from ..analysis.findings import analyse  # exact static analysis: warnings and information, with witnesses
 
-            diags.extend(analyse(policy, **as_of_keyword(dates(policy))))
+            diags.extend(analyse(policy, as_of=dates(policy)))
             policies.append(policy)
     diags.extend(check_policy_ids(policies))
     if suite_files:

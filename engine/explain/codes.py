@@ -112,6 +112,8 @@ DESCRIPTIONS: dict[str, str] = {
     'test-policy-invalid': 'The policy a test file tests has errors, which are listed too. Fix: run `verdict validate` on the policy and fix it.',
     'test-unknown-fact': 'A test case gives a fact the policy does not declare. Fix: fix the name ("did you mean") or declare the fact.',
     'test-bad-fact': 'A test case gives a fact value the policy rejects (wrong type, outside its enum or range). Fix: write a value the fact accepts.',
+    'test-bad-as-of': 'An `as_of` (of the suite or of a case) that is not a calendar day (`2026-02-30`). Fix: write a real day as `YYYY-MM-DD`.',
+    'test-missing-as-of': 'A suite of a policy that uses time (a `date` fact or a `change: with_time` fact) with cases that have no evaluation date. Fix: add `as_of: YYYY-MM-DD` at the top of the suite or to each case (or run `verdict test --as-of`), so results never drift with the calendar.',
     'test-missing-fact': 'A test case lacks a fact the policy requires (no default). Fix: give the fact in the case or in its profile.',
     'test-bad-epsilon': 'An `epsilon` for a fact that is not a `number` fact. Fix: remove it; integer facts always use 1.',
     'test-duplicate-case': 'Two test cases share one name. Fix: rename one.',

@@ -123,7 +123,7 @@ def counterfactual_dicts(decision: Decision, counterfactuals, lang: str | None =
             "steps": steps,
             "facts_changed": len(cf.changes),
         }
-        wait = wait_days(cf)
+        wait = cf.wait_days
         if wait:  # reached by waiting: how long, and the day
             d["wait_days"] = wait
             d["date"] = cf.date.isoformat()
@@ -131,12 +131,6 @@ def counterfactual_dicts(decision: Decision, counterfactuals, lang: str | None =
         d["verified"] = True
         out.append(d)
     return out
-
-
-def wait_days(cf) -> int:
-    """The days a counterfactual waits (0: changes alone reach it). A `Counterfactual`
-    without the field (before engine.analysis.counterfactuals had waiting) waits none."""
-    return getattr(cf, "wait_days", 0)
 
 
 def describe_counterfactual(decision: Decision, cf, lang: str | None) -> str:
@@ -148,7 +142,7 @@ def describe_counterfactual(decision: Decision, cf, lang: str | None) -> str:
     for ch in cf.changes:
         text = remedy(decision.policy, ch.fact, lang)
         parts.append(f"{ch.fact} {format_value(ch.old)} → {format_value(ch.new)}" + (f" ({text})" if text else ""))
-    wait = wait_days(cf)
+    wait = cf.wait_days
     if not wait:
         return ", ".join(parts) + f" ⇒ {cf.outcome}"
     when = f"⇒ {cf.outcome} on {cf.date.isoformat()} (in {wait} day{'s' if wait != 1 else ''})"

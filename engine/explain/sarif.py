@@ -11,7 +11,6 @@ verdict runs from and however the paths were typed.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 from pathlib import Path
@@ -175,4 +174,7 @@ def render_sarif(diags: list[Diagnostic], files: list[str], root: str | None = N
     if root is not None:
         sarif_run["originalUriBaseIds"] = {SRCROOT: {"uri": Path(os.path.abspath(root)).as_uri().rstrip("/") + "/"}}
     doc = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": [sarif_run]}
-    return json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    # The decision encoder: a witness of a date fact holds a `datetime.date` (ISO text).
+    from .render import dumps
+
+    return dumps(doc, 2, sort_keys=True) + "\n"
