@@ -5,6 +5,7 @@ the decision schema."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import jsonschema
@@ -22,6 +23,9 @@ GOLDEN = ROOT / "tests" / "golden" / "explanations"
 SCHEMA = json.loads((ROOT / "schemas" / "decision.schema.json").read_text("utf-8"))
 FORMATS = {"text": "txt", "markdown": "md", "json": "json"}
 LANGS = ("en", "zh")
+# Every golden explanation is made on one evaluation date (ignored by policies that do
+# not use time), so none drifts with the calendar.
+AS_OF = "2026-11-11"
 
 # One folder per example policy: tests/golden/explanations/<policy id>/users/<name>.json.
 CASES = [(policy_dir.name, user.stem)
@@ -43,7 +47,8 @@ def test_every_outcome_of_every_example_policy_has_a_golden_user():
     for policy_file in sorted(p for p in (ROOT / "policies").glob("*.yaml") if not p.name.endswith(".test.yaml")):
         ruleset = load_policy(policy_file).ruleset
         users = GOLDEN / ruleset.policy.id / "users"
-        reached = {evaluate(ruleset, json.loads(u.read_text("utf-8"))).outcome for u in users.glob("*.json")}
+        reached = {evaluate(ruleset, json.loads(u.read_text("utf-8")), as_of=date.fromisoformat(AS_OF)).outcome
+                   for u in users.glob("*.json")}
         assert reached >= set(ruleset.policy.outcome_ids), f"{policy_file.name}: no user for {set(ruleset.policy.outcome_ids) - reached}"
 
 
@@ -53,7 +58,8 @@ def test_every_outcome_of_every_example_policy_has_a_golden_user():
 def test_golden_explanations(policy_id, user, fmt, lang, request):
     facts = GOLDEN / policy_id / "users" / f"{user}.json"
     # Run from the repository root so locations read `policies/…` whatever the cwd.
-    out = run("explain", "-p", policy_path(policy_id), "--format", fmt, "--lang", lang, str(facts.relative_to(ROOT)))
+    out = run("explain", "-p", policy_path(policy_id), "--format", fmt, "--lang", lang, "--as-of", AS_OF,
+              str(facts.relative_to(ROOT)))
     golden(GOLDEN / policy_id / f"{user}.{lang}.{FORMATS[fmt]}", out, request)
     if fmt == "json":
         jsonschema.validate(json.loads(out), SCHEMA)

@@ -175,6 +175,12 @@ class Conclusions:
     outcome_known: bool
 
 
+def presence_tested(policy: Policy) -> frozenset[str]:
+    """The facts some condition of the policy tests for presence (`missing: true|false`)."""
+    return frozenset(leaf.subject for r in policy.rules for leaf in r.leaves
+                     if leaf.kind == "fact" and leaf.op == PRESENCE_OP)
+
+
 class Plan:
     """Per-policy indexes that every backend and the assembler share (built once)."""
 
@@ -193,6 +199,10 @@ class Plan:
         self.non_outcome_rules = tuple(r.index for r in policy.rules if not r.decides_outcome)
         self.uses_time = policy.uses_time  # a property that walks the facts: once here
         self.computed = OutputPlan(policy)  # the outputs' values by rule, for `assemble`
+        # The facts whose absence a decision reports in `missing_facts`: every declared fact
+        # but those the policy tests for presence (`missing:`), whose absence is a state the
+        # rules speak of ("never overdue"), not data the user failed to give.
+        self.reported_missing = tuple(n for n in policy.facts if n not in presence_tested(policy))
 
     def select_outcome(self, matched: Sequence[Tri]) -> tuple[str | None, tuple[int, ...], bool]:
         """(outcome, deciding rule indexes, known). Precedence: the first outcome with a

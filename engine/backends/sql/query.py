@@ -469,7 +469,7 @@ class QueryBuilder:
             ("outputs", struct(d, [self._output_field(name, outputs[name]) for name in policy.outputs])
              if policy.outputs else None),
             ("missing_facts", compact(d, [_case([(_null(col(self.fact_col[n])), exp.Literal.string(n))])
-                                          for n in policy.facts if n in nullable], varchar)),
+                                          for n in plan.reported_missing if n in nullable], varchar)),
             ("undetermined_rules", compact(d, [_case([(_null(col(f"__m_{r.index}")), exp.Literal.string(r.id))])
                                                for r in rules if r.index in unknown], varchar)),
         ]
