@@ -221,11 +221,13 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
     limit = per_outcome if per_outcome is not None else (MAX_PER_OUTCOME if prune else None)
     as_of = None
     if policy.uses_time:
-        as_of = getattr(decision, "as_of", None) or today(policy)
+        as_of = decision.as_of or today(policy)
     r = reach(ruleset, as_of)
     facts = decision.facts
     origin = Origin(r.space, facts, lambda name, old, new: change_cost(policy.facts[name], old, new))
-    waits = Waits(origin, r.axes, policy.max_wait_days) if policy.uses_time else None
+    # The horizon stops at the calendar's last day: no one waits past 9999-12-31.
+    horizon = min(policy.max_wait_days, (datetime.date.max - as_of).days) if as_of is not None else 0
+    waits = Waits(origin, r.axes, horizon) if policy.uses_time else None
     # The moving date axes a counterfactual may change as well as wait for.
     changeable = {k: policy.facts[r.space.dims[k].name].change for k in r.axes
                   if policy.facts[r.space.dims[k].name].type == DATE and not r.space.dims[k].coupled

@@ -53,7 +53,7 @@ from itertools import compress
 from typing import Callable
 
 from ..language.conditions import fold
-from ..language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
+from ..language.model import (CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                               RelativeDate)
 from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
@@ -548,7 +548,7 @@ def rules_tuple(indexes: list[int]) -> str:
 
 # Days between the first and the last day of the calendar (years 1 to 9999): a larger
 # offset from any evaluation date is beyond it.
-MAX_OFFSET = (datetime.date.max - datetime.date.min).days
+MAX_OFFSET = CALENDAR_DAYS
 
 
 def _beyond(relatives, as_of) -> None:

@@ -105,6 +105,14 @@ class AsOf:
         if not policy.uses_time:
             return None
         if self.given is not None:
+            from ..runtime.semantics import off_calendar
+
+            beyond = off_calendar(policy, self.given)
+            if beyond is not None:
+                edge = "before 0001-01-01, the calendar's first" if beyond.offset < 0 else \
+                    "after 9999-12-31, the calendar's last"
+                raise InputError(f"--as-of {self.given.isoformat()}: on this day `{beyond.describe()}` "
+                                 f"(policy `{policy.id}`) is {edge} day")
             return self.given
         zone = policy.timezone
         if zone not in self._today:

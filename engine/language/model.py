@@ -83,6 +83,10 @@ class Threshold:
     loc: Loc | None = None
 
 
+# The calendar's span in days (0001-01-01 to 9999-12-31): no relative date reaches further.
+CALENDAR_DAYS = (datetime.date.max - datetime.date.min).days
+
+
 @dataclass(frozen=True)
 class RelativeDate:
     """A date relative to the evaluation date (`as_of`): `{days_ago: N}` is `as_of - N`,

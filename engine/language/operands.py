@@ -12,7 +12,7 @@ import datetime
 
 from .diagnostics import did_you_mean, pointer_join, type_name
 from .exprs import NAME
-from .model import (DATE, LIST_OPS, ORDER_OPS, ORDERED_TYPES, PRESENCE_OP, SUBJECT_OUTCOME, FactSpec, Operand,
+from .model import (CALENDAR_DAYS, DATE, LIST_OPS, ORDER_OPS, ORDERED_TYPES, PRESENCE_OP, SUBJECT_OUTCOME, FactSpec, Operand,
                     RelativeDate)
 from .source import load_text
 from .values import literal, parse_date, value_fits
@@ -156,6 +156,12 @@ class Operands:
                 self.report("operand-type-mismatch", f"threshold `{threshold}` ({literal(t.value)}) is not a whole "
                             f"number of days ≥ 0, as `{key}` needs", kptr, rule=rule_id)
                 return None
+        if n > CALENDAR_DAYS:  # no evaluation date could resolve it
+            what = f"threshold `{threshold}` ({literal(n)})" if threshold else f"`{literal(n)}`"
+            self.report("operand-type-mismatch", f"{what} days is more than the calendar spans "
+                        f"({CALENDAR_DAYS:,} days, 0001-01-01 to 9999-12-31)", kptr, rule=rule_id,
+                        hint="a relative date is a number of days within the calendar")
+            return None
         return Operand(RelativeDate(-1 if key == "days_ago" else 1, n, threshold))
 
     def scalar_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:

@@ -14,7 +14,7 @@ import datetime
 from operator import itemgetter
 
 from ..language.model import Policy, Rule
-from .semantics import Plan
+from .semantics import Plan, reported_missing
 
 try:  # the C field accessor namedtuple uses
     from _collections import _tuplegetter
@@ -49,8 +49,8 @@ class Decision(tuple):
     matched: tuple = _tuplegetter(5, "per rule, in rule order: True, False or None (unknown)")
     flags: tuple = _tuplegetter(6, "raised flags, sorted")
     outputs: dict = _tuplegetter(7, "output values")
-    missing_facts: tuple = _tuplegetter(8, "declared facts absent from the record (but those the policy tests "
-                                           "for presence: their absence is no missing data)")
+    missing_facts: tuple = _tuplegetter(8, "declared facts absent from the record; one the policy tests for "
+                                           "presence only when a rule reading it otherwise is undetermined")
     trace: tuple | None = _tuplegetter(9, "per rule, per leaf condition result; None without a trace")
     warnings: tuple = _tuplegetter(10, "warnings about the record (e.g. undeclared facts)")
     as_of: datetime.date | None = _tuplegetter(11, "the evaluation date (None: the policy does not use time)")
@@ -121,6 +121,6 @@ def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tupl
     if policy.outputs:
         contributing = [i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by)
         outputs = plan.computed.compute(facts, contributing)
-    missing = tuple(n for n in plan.reported_missing if n not in facts) if len(facts) != len(policy.facts) else ()
+    missing = reported_missing(plan, facts, matched) if len(facts) != len(policy.facts) else ()
     return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings,
                      as_of))

@@ -85,6 +85,17 @@ def relative_dates(policy: Policy) -> list[RelativeDate]:
     return found
 
 
+def off_calendar(policy: Policy, as_of: datetime.date) -> RelativeDate | None:
+    """A relative date of the policy that names no calendar day on `as_of` (before
+    0001-01-01 or after 9999-12-31), or None: such an evaluation date decides nothing."""
+    for relative in relative_dates(policy):
+        try:
+            relative.on(as_of)
+        except OverflowError:
+            return relative
+    return None
+
+
 def resolve_date(relative: RelativeDate, as_of: datetime.date | None) -> datetime.date:
     """The day `relative` names on the evaluation date `as_of`."""
     check_as_of(as_of, needed=True)
@@ -181,6 +192,13 @@ def presence_tested(policy: Policy) -> frozenset[str]:
                      if leaf.kind == "fact" and leaf.op == PRESENCE_OP)
 
 
+def reported_missing(plan: "Plan", facts: Mapping, matched: Sequence[Tri]) -> tuple[str, ...]:
+    """The declared facts absent from `facts` that a decision reports as missing, in
+    declaration order (see `Plan.missing_readers`)."""
+    return tuple(n for n, readers in plan.missing_readers.items() if n not in facts and (
+        readers is None or any(matched[i] is None for i in readers)))
+
+
 class Plan:
     """Per-policy indexes that every backend and the assembler share (built once)."""
 
@@ -199,10 +217,16 @@ class Plan:
         self.non_outcome_rules = tuple(r.index for r in policy.rules if not r.decides_outcome)
         self.uses_time = policy.uses_time  # a property that walks the facts: once here
         self.computed = OutputPlan(policy)  # the outputs' values by rule, for `assemble`
-        # The facts whose absence a decision reports in `missing_facts`: every declared fact
-        # but those the policy tests for presence (`missing:`), whose absence is a state the
-        # rules speak of ("never overdue"), not data the user failed to give.
-        self.reported_missing = tuple(n for n in policy.facts if n not in presence_tested(policy))
+        # When a decision reports an absent fact in `missing_facts`: always (None), but for
+        # a fact the policy tests for presence (`missing:`), whose absence is a state the
+        # rules speak of ("never overdue"): then only when a rule that reads it otherwise
+        # is left undetermined (the rule indexes here), for then the data is missing.
+        tested = presence_tested(policy)
+        self.missing_readers: dict[str, tuple[int, ...] | None] = {
+            n: (tuple(r.index for r in policy.rules if any(
+                leaf.kind == "fact" and leaf.subject == n and leaf.op != PRESENCE_OP for leaf in r.leaves))
+                if n in tested else None)
+            for n in policy.facts}
 
     def select_outcome(self, matched: Sequence[Tri]) -> tuple[str | None, tuple[int, ...], bool]:
         """(outcome, deciding rule indexes, known). Precedence: the first outcome with a

@@ -335,6 +335,14 @@ class QueryBuilder:
 
     # -- 3-6. the decision ----------------------------------------------------------------
 
+    def _missing(self, name: str, readers: tuple[int, ...] | None) -> exp.Expression:
+        """When `name` is reported in `missing_facts` (semantics.Plan.missing_readers):
+        absent, and for a fact tested for presence, a rule reading it otherwise undecided."""
+        absent = _null(col(self.fact_col[name]))
+        if readers is None:
+            return absent
+        return _and([absent, _or([_null(col(f"__m_{i}")) for i in readers])])
+
     def decision(self, chain: _Chain, matched: dict[int, exp.Expression], *, passthrough: list[str],
                  matches: bool, null_rejected: bool = True) -> exp.Select:
         policy, plan, d = self.policy, self.plan, self.dialect
@@ -468,8 +476,9 @@ class QueryBuilder:
                                           exp.Literal.string(f))]) for f in sorted(plan.flag_setters)], varchar)),
             ("outputs", struct(d, [self._output_field(name, outputs[name]) for name in policy.outputs])
              if policy.outputs else None),
-            ("missing_facts", compact(d, [_case([(_null(col(self.fact_col[n])), exp.Literal.string(n))])
-                                          for n in plan.reported_missing if n in nullable], varchar)),
+            ("missing_facts", compact(d, [_case([(self._missing(n, readers), exp.Literal.string(n))])
+                                          for n, readers in plan.missing_readers.items()
+                                          if n in nullable and readers != ()], varchar)),
             ("undetermined_rules", compact(d, [_case([(_null(col(f"__m_{r.index}")), exp.Literal.string(r.id))])
                                                for r in rules if r.index in unknown], varchar)),
         ]
