@@ -496,7 +496,7 @@ def test_postgres_rows_equal_native(pg, name, gen):
             assert got_reasons == want["reasons"]
             assert [json.loads(x) for x in _pg_array(notices)] == want["notices"]
             assert [json.loads(x) for x in _pg_array(messages)] == want.get("messages", [])
-            got_outputs = json.loads(outputs, parse_float=Decimal)
+            got_outputs = json.loads(outputs, parse_float=Decimal) if outputs is not None else {}  # none declared
             assert {k: Decimal(str(v)) for k, v in got_outputs.items()} == \
                    {k: Decimal(str(v)) for k, v in want["outputs"].items()}
             assert list(missing) == want["missing_facts"]

@@ -39,12 +39,13 @@ from ...errors import BackendError, SqlLimitError
 from ...language.conditions import fold
 from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                                 RelativeDate)
+from ...language.templates import template_parts
 from ...runtime.semantics import Plan
 from . import decimals as dec
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
 from .computed import Calculator, expression_facts, fact_decimal, formatted_facts
 from .literals import INT_MAX, INT_MIN, compare_in, compare_value, literal, sql_type
-from .messages import message, rule_template
+from .messages import costly, message, placeholder, rule_template
 from .validation import rejected
 
 MAX_PRINCIPAL_REASONS = 4  # = explain.render.MAX_PRINCIPAL_REASONS (tested)
@@ -96,11 +97,18 @@ class _Chain:
     tree: exp.Expression
     columns: list[str] = field(default_factory=list)
     depth: int = 0
+    fence: bool = False  # PostgreSQL: `OFFSET 0` keeps each layer a layer (see `add`)
 
     def add(self, new: list[tuple[str, exp.Expression]]) -> None:
         if not new:
             return
         select = exp.select(*[col(c) for c in self.columns], *[e.as_(ident(n), quoted=True) for n, e in new])
+        if self.fence:
+            # PostgreSQL pulls simple subqueries up into the query above, pasting a column's
+            # whole expression wherever it is read: a formatted decimal reads its value a few
+            # hundred times, and the planner ran out of memory (killed, measured). OFFSET 0
+            # is its documented fence: each layer is computed once per row.
+            select = select.offset(0)
         self.depth += 1
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
         self.columns += [n for n, _ in new]
@@ -198,7 +206,7 @@ class QueryBuilder:
                 value = exp.Coalesce(this=value, expressions=[default])
             cols.append(value.as_(ident(self.fact_col[name]), quoted=True))
             names.append(self.fact_col[name])
-        return _Chain(exp.select(*cols).from_(src), names)
+        return _Chain(exp.select(*cols).from_(src), names, fence=self.dialect == "postgres")
 
     # -- 2. strata ------------------------------------------------------------------------
 
@@ -366,12 +374,35 @@ class QueryBuilder:
         numbers = dict(self.calc.outputs) if self.calc is not None else {}
         shown = {n: self.calc.shown_fact(n) for n in formatted_facts(policy)} if self.calc is not None else {}
 
+        # Formatted placeholders and decimals' texts: each computed once, in a column
+        cache: dict = {}
+        steps: dict[int, list] = {0: [], 1: [], 2: []}
+
+        def stage(level: int, e: exp.Expression) -> exp.Expression:
+            name = f"__y{level}_{sum(len(v) for v in steps.values())}"
+            steps[level].append((name, e))
+            return col(name)
+
+        for rule in rules:
+            template = rule_template(rule, policy, self.lang)
+            for part in (template_parts(template)[1::2] if template else ()):
+                key = (str(part), getattr(part, "spec", "") or "")
+                if key not in cache and costly(part, policy):
+                    try:
+                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage)
+                    except BackendError as exc:
+                        raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
+        for level in sorted(steps):
+            chain.add(steps[level])
+        chain.add([(f"__t{k}", e) for k, e in enumerate(cache.values())])
+        cache = {key: col(f"__t{k}") for k, key in enumerate(cache)}
+
         def text(rule) -> exp.Expression:
             template = rule_template(rule, policy, self.lang)
             if not template:
                 return _str(None)
             try:
-                return message(template, policy, facts, outputs, d, numbers, shown)
+                return message(template, policy, facts, outputs, d, numbers, shown, cache)
             except BackendError as exc:
                 raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
