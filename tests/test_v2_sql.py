@@ -564,3 +564,20 @@ def test_spark_jsonl_identical_to_native(tmp_path):
                     summary=False, as_of=as_of, echo=lambda line: None)
     assert code == 0
     assert out.read_text(encoding="utf-8").splitlines() == native_lines(policy, records, as_of)
+
+
+def test_warehouse_decimals():
+    """BigQuery's NUMERIC rounds to 9 places: its decimals are BIGNUMERIC (the scale a
+    ROUND); Snowflake rounds a product beyond max(s1, s2, 12) places: refused there only."""
+    import re
+
+    from engine.errors import BackendError
+
+    sql = render(decision_query(load("cash-loan-limit.yaml"), dialect="bigquery", as_of=AS_OF[0]), "bigquery")
+    assert "BIGNUMERIC" in sql and not re.search(r"(?<!BIG)NUMERIC", sql)
+    text = (FIXTURES / "computed.yaml").read_text(encoding="utf-8").replace(
+        "default: {mul: [bonus, 2]}", "default: {mul: [income, debt]}")
+    policy, _ = check_policy_bytes(text.encode(), "product.yaml")
+    with pytest.raises(BackendError, match="Snowflake rounds a product"):
+        render(decision_query(policy, dialect="snowflake", as_of=AS_OF[0]), "snowflake")
+    render(decision_query(policy, dialect="duckdb", as_of=AS_OF[0]), "duckdb")

@@ -166,7 +166,9 @@ def add(a: Num, b: Num, sign: int = 1) -> Num:
 def mul(a: Num, b: Num) -> Num:
     ends = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
     out = Num(a.sql, min(ends), max(ends), a.scale + b.scale)
-    x, y = a.sql, b.sql
+    # each operand typed where it is used (a column's type is not in the text: a dialect
+    # check reads the scales here, `dialects.check_decimals`)
+    x, y = (n.sql if isinstance(n.sql, exp.Cast) else exp.Cast(this=n.sql, to=n.type()) for n in (a, b))
     if out.precision > 18 and a.precision <= 18 and b.precision <= 18:
         # DuckDB types the product of two DECIMALs of <= 18 digits as DECIMAL(18) at most
         # (an overflow error beyond): one operand widened to 19 digits makes it exact
