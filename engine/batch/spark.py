@@ -245,7 +245,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
 
     from ..io.records import EmptyInput
 
-    from .run import evaluation_date
+    from .recheck import evaluation_date
 
     policy = ruleset.policy
     as_of = evaluation_date(policy, as_of)  # one evaluation date for the whole run

@@ -38,7 +38,7 @@ from fractions import Fraction
 from sqlglot import exp
 
 from ...errors import SqlLimitError
-from ...language.model import Arith, Policy, Ref, Round, Rounding
+from ...language.model import Rounding
 from .dialects import dtype
 
 MAX_DIGITS = 38
