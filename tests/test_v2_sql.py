@@ -581,3 +581,18 @@ def test_warehouse_decimals():
     with pytest.raises(BackendError, match="Snowflake rounds a product"):
         render(decision_query(policy, dialect="snowflake", as_of=AS_OF[0]), "snowflake")
     render(decision_query(policy, dialect="duckdb", as_of=AS_OF[0]), "duckdb")
+
+
+def test_evaluate_with_the_duckdb_backend_on_as_of():
+    """`evaluate(..., backend="duckdb", as_of=)`: the SQL form's matches, checked against
+    native's by `evaluate.checked_matches`, on each evaluation date."""
+    policy = load("cash-loan-limit.yaml")
+    ruleset = compile_policy(policy)
+    for as_of in AS_OF:
+        for r in cash_loan_records(random.Random(f"be{as_of}"), 60, as_of):
+            try:
+                want = evaluate(ruleset, r, trace=False, as_of=as_of)
+            except FactsError:
+                continue
+            got = evaluate(ruleset, r, trace=False, backend="duckdb", as_of=as_of)
+            assert (got.matched, got.outcome, got.outputs) == (want.matched, want.outcome, want.outputs)
