@@ -219,6 +219,42 @@ CASES = [
     ("output-conflict-expressions", ("then: {set: {tier_out: basic}}", "then: {outcome: decline, reason: LOW,"),
      ("then: {set: {tier_out: basic, change: {mul: [limit, 2]}}}",
       "then: {set: {change: {mul: [limit, 3]}}, outcome: decline, reason: LOW,"), "output-conflict", 44, 35),
+    # what expressions can compute (interval arithmetic over the declared ranges)
+    ("div-by-unbounded", "{mul: [limit, factor]}", "{div: [limit, age_days]}", "expr-div-by-zero", 40, 45),
+    ("div-by-zero-literal", "{mul: [limit, factor]}", "{div: [limit, 0]}", "expr-div-by-zero", 40, 45),
+    ("div-by-difference", "{mul: [limit, factor]}", "{div: [limit, {sub: [score, 600]}]}", "expr-div-by-zero", 40, 45),
+    ("output-always-below", ("default: {sub: [new_limit, limit]}}", "then: {set: {tier_out: basic}}"),
+     ("default: {sub: [new_limit, limit]}, combine: first, minimum: -100000}",
+      "then: {set: {tier_out: basic, change: {sub: [0, 200001]}}}"), "output-out-of-range", 44, 43),
+    ("output-always-above", ("default: {sub: [new_limit, limit]}}", "then: {set: {tier_out: basic}}"),
+     ("default: {sub: [new_limit, limit]}, combine: first, maximum: 200000}",
+      "then: {set: {tier_out: basic, change: {add: [limit, 200001]}}}"), "output-out-of-range", 44, 43),
+    ("output-can-exceed", "combine: max, round: {to: 100, mode: down}, minimum: 0}",
+     "combine: max, round: {to: 100, mode: down}, minimum: 0, maximum: 100000}", "output-may-leave-range", 47, 29),
+    ("output-sum-can-exceed", ("tier_out: {type: string, default: none}", "then: {set: {tier_out: basic}}",
+                               "then: {outcome: decline, reason: LOW,"),
+     ("tier_out: {type: string, default: none}\n  bonus: {type: integer, default: 0, combine: sum, maximum: 100}",
+      "then: {set: {tier_out: basic, bonus: 60}}", "then: {set: {bonus: 50}, outcome: decline, reason: LOW,"),
+     "output-may-leave-range", 25, 47),
+    ("output-range-empty", "default: {sub: [new_limit, limit]}}", "default: {sub: [new_limit, limit]}, minimum: 5, "
+     "maximum: 1}", "output-range-empty", 23, 71),
+    ("integer-output-div", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {div: [score, 3]}}",
+     "output-not-integral", 25, 36),
+    ("integer-output-factor", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {mul: [score, factor]}}",
+     "output-not-integral", 25, 36),
+    ("integer-output-round-fraction", "  tier_out: {type: string, default: none}",
+     "  tier_out: {type: string, default: none}\n  points: {type: integer, default: {round: score, to: 0.5}}",
+     "output-not-integral", 25, 36),
+    ("optional-fact-in-default", ("  tier: {type: string, enum: [basic, gold]}", "default: {sub: [new_limit, limit]}"),
+     ("  tier: {type: string, enum: [basic, gold]}\n  extra: {type: number, required: false, minimum: 0}",
+      "default: {sub: [new_limit, extra]}"), "expr-optional-fact", 24, 53),
+    ("optional-fact-unguarded", ("  tier: {type: string, enum: [basic, gold]}", "then: {set: {tier_out: basic}}"),
+     ("  tier: {type: string, enum: [basic, gold]}\n  extra: {type: number, required: false, minimum: 0}",
+      "then: {set: {tier_out: basic, change: {add: [extra, 1]}}}"), "expr-optional-fact", 45, 50),
+    ("template-format-string", "{score} is below", "{tier:,.2f} is below", "template-format-type", 30, 52),
+    ("template-format-date", "{score} is below", "{opened:,} is below", "template-format-type", 30, 52),
     # message formats
     ("template-bad-format", "{new_limit:,.2f}", "{new_limit:.2e}", "template-syntax", 41, 16),
     ("template-too-many-decimals", "{new_limit:,.2f}", "{new_limit:,.7f}", "template-syntax", 41, 16),
@@ -238,8 +274,8 @@ def _case_text(old, new) -> str:
 def test_one_mistake(name, old, new, code, line, column, request) -> None:
     policy, diags = check(_case_text(old, new), f"{name}.yaml")
     errors = [d for d in sorted_diagnostics(diags) if d.severity == ERROR]
-    assert policy is None and errors, [d.render() for d in diags]
-    first = errors[0]
+    assert (policy is None) == bool(errors) and diags, [d.render() for d in diags]
+    first = (errors or sorted_diagnostics(diags))[0]  # the first error, or the first warning of a valid policy
     assert (first.code, first.line, first.column) == (code, line, column), first.render()
     assert all(d.code in codes.DESCRIPTIONS for d in diags)
     golden(GOLDEN / f"{name}.txt", "\n".join(d.render() for d in sorted_diagnostics(diags)) + "\n", request)
@@ -305,3 +341,310 @@ def test_parse_date() -> None:
     for bad in ("2026-02-29", "2026-2-28", "20260228", "2026-02-28\n", "2026-02-28T00:00", "２０２６-02-28", 20260228,
                 None):
         assert parse_date(bad) is None, bad
+
+
+# -- what the checks accept, and their parts -----------------------------------------------------
+
+OPTIONAL = BASE.replace("  tier: {type: string, enum: [basic, gold]}", "  tier: {type: string, enum: [basic, gold]}\n"
+                        "  extra: {type: number, required: false, minimum: 0}")
+
+
+@pytest.mark.parametrize("when,guaranteed", [
+    ("{extra: {missing: false}}", True),
+    ("{extra: {gt: 5}}", True),  # unknown when absent, so the rule cannot match without it
+    ("{extra: {missing: false, gte: 1}}", True),
+    ("{not: {extra: {missing: true}}}", True),
+    ("{not: {extra: {gt: 5}}}", True),  # not unknown is unknown
+    ("{extra: {missing: true}}", False),
+    ("{not: {extra: {missing: false}}}", False),
+    ("{all: [{score: {gt: 400}}, {extra: {lt: 9}}]}", True),
+    ("{any: [{extra: {lt: 9}}, {extra: {gt: 20}}]}", True),
+    ("{any: [{extra: {lt: 9}}, {score: {gt: 400}}]}", False),
+    ("{not: {any: [{extra: {missing: true}}, {score: {gt: 400}}]}}", True),
+    ("{not: {all: [{extra: {missing: true}}, {score: {gt: 400}}]}}", False),
+    ("{score: {gt: 400}}", False),
+    ("{tier: gold}", False),
+])
+def test_presence_guarantee(when, guaranteed) -> None:
+    text = OPTIONAL.replace("when: {last_late: {missing: false, gte: {days_ago: clean_days}}}\n"
+                            "    then: {set: {tier_out: basic}}",
+                            f"when: {when}\n    then: {{set: {{tier_out: basic, change: {{add: [extra, 1]}}}}}}")
+    policy, diags = check(text)
+    codes_found = [d.code for d in diags if d.severity == ERROR]
+    assert codes_found == ([] if guaranteed else ["expr-optional-fact"]), [d.render() for d in diags]
+
+
+@pytest.mark.parametrize("value", [
+    "{div: [limit, score]}",  # score is 300..900: bounded away from 0
+    "{div: [limit, {add: [age_days, 1]}]}",  # 1..
+    "{div: [limit, {sub: [0, {add: [score, 1]}]}]}",  # ..-301
+    "{div: [limit, -2]}",
+    "{max: [0, {div: [limit, min_score]}]}",
+])
+def test_divisions_bounded_away_from_zero(value) -> None:
+    policy, diags = check(BASE.replace("{mul: [limit, factor]}", value).replace("  factor: 1.5\n", ""))
+    # (a negative divisor makes the limit negative: a warning against `minimum: 0`, not an error)
+    assert policy is not None and {d.code for d in diags} <= {"output-may-leave-range"}, [d.render() for d in diags]
+
+
+@pytest.mark.parametrize("output", [
+    "{type: integer, default: {round: {div: [score, 3]}, to: 1}}",
+    "{type: integer, default: {div: [score, 3]}, round: {to: 1}}",
+    "{type: integer, default: {div: [score, 3]}, round: {to: 10, mode: up}}",
+    "{type: integer, default: {mul: [score, 2, clean_days]}}",
+    "{type: integer, default: {max: [score, age_days, 3]}}",
+    "{type: integer, default: {sub: [score, 2.0]}}",
+])
+def test_integral_integer_outputs(output) -> None:
+    text = BASE.replace("  tier_out: {type: string, default: none}",
+                        f"  tier_out: {{type: string, default: none}}\n  points: {output}")
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+    assert policy.outputs["points"].computed
+
+
+def test_output_ranges_by_interval_arithmetic() -> None:
+    from engine.language.exprcheck import Interval, Ranges
+    policy, _ = check_policy_file(CASH)
+    ranges = Ranges(policy)
+    assert ranges.outputs["new_limit_yuan"] == Interval(Decimal(0), Decimal(1000000))
+    assert ranges.outputs["limit_change_yuan"] == Interval(Decimal(-1000000), Decimal(1000000))
+    [(_, raised)] = policy.rule("raise-standard").then.set
+    assert ranges.of(raised) == Interval(Decimal(0), Decimal(200000))
+    [(_, cut)] = policy.rule("overdue-current").then.set
+    assert ranges.of(cut) == Interval(Decimal(0), Decimal(500000))
+    assert ranges.of(cut.arg) == Interval(Decimal(0), Decimal("500000.0"))
+
+
+def test_interval_rounding_follows_the_mode() -> None:
+    from engine.language.exprcheck import INF, Interval, rounded
+    x = Interval(Decimal(-150), Decimal(149))
+    assert rounded(x, Rounding(Decimal(100), "down")) == (Decimal(-100), Decimal(100))
+    assert rounded(x, Rounding(Decimal(100), "up")) == (Decimal(-200), Decimal(200))
+    assert rounded(x, Rounding(Decimal(100), "half_up")) == (Decimal(-200), Decimal(100))
+    assert rounded(x, Rounding(Decimal(100), "half_even")) == (Decimal(-200), Decimal(100))
+    assert rounded(Interval(-INF, Decimal("0.05")), Rounding(Decimal("0.1"), "half_even")) == (-INF, Decimal(0))
+
+
+def test_formats_on_numbers_and_outputs_are_accepted() -> None:
+    text = BASE.replace("{score} is below {min_score:,}", "{score:,} is below {min_score:.1f}, {new_limit:,.0f}")
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+
+
+def test_new_codes_have_descriptions_and_a_case() -> None:
+    new = {"date-invalid", "fact-with-time-not-numeric", "timezone-unknown", "output-not-numeric", "expr-malformed",
+           "expr-unknown-name", "expr-ambiguous-name", "expr-operand-type", "expr-div-by-zero", "output-out-of-range",
+           "output-may-leave-range", "output-range-empty", "output-not-integral", "expr-optional-fact",
+           "template-format-type"}
+    assert new <= set(codes.DESCRIPTIONS)
+    assert new <= {c[3] for c in CASES}
+    doc = (ROOT / "docs" / "policy-language.md").read_text("utf-8")
+    assert not {c for c in new if f"| `{c}` |" not in doc}, "list every new code in the doc's §18 tables"
+    for heading in ("### 8.1 Computed outputs", "### 12.1 Presence tests", "### 12.2 Dates and the evaluation date",
+                    "### 14.1 Message formats"):
+        assert heading in doc
+
+
+# -- the language server: completion, names, hover -----------------------------------------------
+
+def _complete_after(text: str, snippet: str, typed: str = "") -> list[str]:
+    """Completion labels with the cursor after `snippet` (its first line), `typed` typed there."""
+    from engine.lsp.complete import completions
+    from engine.lsp.index import build_index
+    index = build_index(text)
+    lines = text.split("\n")
+    n = next(i for i, line in enumerate(lines) if snippet in line)
+    col = lines[n].index(snippet) + len(snippet)
+    lines[n] = lines[n][:col] + typed
+    return [i["label"] for i in completions("\n".join(lines), index, n, col + len(typed))]
+
+
+@pytest.mark.parametrize("snippet,typed,wanted,unwanted", [
+    ("last_overdue_date: {missing: false, ", "", ["missing", "gte", "between"], []),
+    ("last_overdue_date: {missing: ", "", ["true", "false"], ["clean_days"]),
+    ("last_overdue_date: {lt: ", "{", ["days_ago", "days_ahead"], ["gte"]),
+    ("last_overdue_date: {lt: {days_ago: ", "", ["clean_days", "min_account_age_days"], ["cut_factor", "raise"]),
+    ("new_limit_yuan: {round: {mul: [", "", ["current_limit_yuan", "cut_factor", "account_age_days"],
+     ["membership", "last_overdue_date", "fraud_suspected", "new_limit_yuan", "limit_change_yuan"]),
+    ("new_limit_yuan: {round: {mul: [current_limit_yuan, cut_factor]}, ", "", ["to", "mode", "round", "div"],
+     ["current_limit_yuan"]),
+    ("new_limit_yuan: {round: {mul: [current_limit_yuan, cut_factor]}, to: 100, mode: ", "",
+     ["down", "up", "half_up", "half_even"], []),
+    ("    default: {sub: [", "", ["new_limit_yuan", "current_limit_yuan"], ["limit_change_yuan", "membership"]),
+    ("    default: current_limit_yuan", "", ["current_limit_yuan"], ["new_limit_yuan"]),  # not itself
+])
+def test_completion_of_v2_keys_and_operators(snippet, typed, wanted, unwanted) -> None:
+    labels = _complete_after(CASH.read_text("utf-8"), snippet, typed)
+    assert set(wanted) <= set(labels), labels
+    assert not set(unwanted) & set(labels), labels
+
+
+def test_the_index_sees_names_in_expressions_relative_dates_and_formatted_placeholders() -> None:
+    from engine.lsp.index import build_index
+    from engine.lsp.navigate import describe
+    text = CASH.read_text("utf-8")
+    index = build_index(text)
+    lines = text.split("\n")
+
+    def uses(kind, name):
+        return [lines[o.span.line][o.span.start:o.span.end] for o in index.symbols[(kind, name)].uses]
+
+    assert uses("threshold", "clean_days").count("clean_days") == 4  # 2 relative dates, 2 placeholders
+    assert len(uses("fact", "current_limit_yuan")) == 6  # 2 defaults, 4 rule values
+    assert len(uses("threshold", "cut_factor")) == 2
+    formatted = [o for o in index.symbols[("output", "new_limit_yuan")].uses
+                 if lines[o.span.line][o.span.end:o.span.end + 5] == ":,.2f"]
+    assert len(formatted) == 4  # `{new_limit_yuan:,.2f}` in two rules, en and zh
+    [head, _] = describe(index.symbols[("output", "limit_change_yuan")])
+    assert head == "**output** `limit_change_yuan`: number (default `{sub: [new_limit_yuan, current_limit_yuan]}`)"
+    [head] = describe(build_index(BASE).symbols[("fact", "opened")])
+    assert head == "**fact** `opened`: date (range 2000-01-01..2100-12-31)"
+    [head, _] = describe(index.symbols[("output", "new_limit_yuan")])
+    assert head == "**output** `new_limit_yuan`: number (default `current_limit_yuan`, combine max, range 0..1000000)"
+
+
+def test_verdict_schema_prints_the_v2_keys_with_their_texts() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from engine.cli.main import main
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    defs, props = schema["$defs"], schema["properties"]
+    texts = [props["timezone"], props["max_wait_days"], defs["comparison"]["properties"]["missing"],
+             defs["comparison"]["properties"]["gte"]["properties"]["days_ago"], defs["output"]["properties"]["round"],
+             defs["expr_op"]["properties"]["div"], defs["expr_op"]["properties"]["mode"]]
+    assert all(t["description"] and t["markdownDescription"] for t in texts)
+    assert "date" in defs["fact"]["properties"]["type"]["enum"]
+    assert "with_time" in defs["fact"]["properties"]["change"]["enum"]
+
+
+# -- yaml-language-server on the v2 keys (skipped without npm, as there) ------------------------
+
+from test_yaml_language_server import client, scaffold, server_command  # noqa: E402,F401  the fixtures
+
+
+@pytest.mark.parametrize("line_start,column,text", [
+    ("timezone:", 1, "IANA time zone"),
+    ("max_wait_days:", 1, "wait"),
+    ("    change: with_time", 5, "with_time"),
+    ("            - last_overdue_date: {missing: true}", 34, "Presence test"),
+    ("            - last_overdue_date: {lt: {days_ago: clean_days}}", 42, "days before the evaluation date"),
+    # (under a `$ref`, the server shows the operation's text, which covers `round`)
+    ("          round: {min:", 11, "{round: e, to: N, mode: down|up|half_up|half_even}"),
+    ("    default: {sub:", 5, "an expression for a numeric output"),
+])
+def test_hover_texts_of_the_v2_keys(client, scaffold, line_start, column, text) -> None:
+    policy = scaffold / "policies" / "cash-loan-limit.yaml"
+    policy.write_text(CASH.read_text("utf-8"), "utf-8")
+    assert client.open(policy) == []  # the v2 policy is valid for the editor too
+    lines = policy.read_text("utf-8").splitlines()
+    line = next(i for i, t in enumerate(lines) if t.startswith(line_start))
+    assert text in client.hover(policy, line, column)
+
+
+def test_sarif_rule_metadata_of_the_new_codes() -> None:
+    import json
+
+    from engine.explain import sarif
+    text = _case_text("{mul: [limit, factor]}", "{div: [limit, age_days]}")
+    _, diags = check(text, "div.yaml")
+    doc = json.loads(sarif.render_sarif(diags, ["div.yaml"]))
+    rules = {r["id"]: r for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    rule = rules["expr-div-by-zero"]
+    assert rule["name"] == "ExprDivByZero"
+    assert rule["shortDescription"]["text"] == "A `div` whose divisor can be 0 over the declared ranges."
+    assert rule["fullDescription"]["text"] == codes.DESCRIPTIONS["expr-div-by-zero"]
+    [result] = [r for r in doc["runs"][0]["results"] if r["ruleId"] == "expr-div-by-zero"]
+    assert result["level"] == "error" and result["locations"][0]["physicalLocation"]["region"]["startLine"] == 40
+
+
+@pytest.mark.parametrize("zone,hint", [
+    ("UTC", None), ("Europe/Berlin", None), ("Etc/GMT-8", None),
+    ("utc", "did you mean `UTC`?"), ("asia/shanghai", "did you mean `Asia/Shanghai`?"),
+    ("localtime", "e.g. `Asia/Shanghai` or `UTC`"),  # whatever the machine is set to: not a policy's zone
+    ("../../etc/passwd", "e.g. `Asia/Shanghai` or `UTC`"), ("Asia/Shanghai\\n", "did you mean `Asia/Shanghai`?"),
+])
+def test_timezones(zone, hint) -> None:
+    policy, diags = check(BASE.replace("timezone: Asia/Shanghai", f'timezone: "{zone}"'))
+    assert [d.hint for d in diags] == ([] if hint is None else [hint]), [d.render() for d in diags]
+    assert (policy is None) == (hint is not None)
+
+
+# -- never a traceback: v2 constructs dropped anywhere into the example policy ----------------------
+
+def test_v2_values_anywhere_never_raise() -> None:
+    import copy
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+    from test_fuzz_validate import check_text, dump, parent_of, paths
+
+    from engine.language.source import load_text
+    cash = load_text(CASH.read_text("utf-8"), "cash.yaml")[0].data
+    names = sorted({*cash["facts"], *cash["thresholds"], *cash["outputs"], "add", "sub", "mul", "div", "min", "max",
+                    "round", "to", "mode", "down", "half_even", "days_ago", "days_ahead", "missing", "date",
+                    "with_time", "2026-01-31", "2026-02-30", "1999-12-31"})
+    scalars = (st.booleans() | st.integers(-3, 10**6) | st.sampled_from([0, 0.5, -1.5, 1e-9, 1e300, 10**40])
+               | st.sampled_from(names) | st.text(max_size=6))
+    keys = st.sampled_from(names)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, min_size=1, max_size=3)
+                          | st.dictionaries(keys, inner, min_size=1, max_size=3), max_leaves=12)
+
+    @settings(max_examples=int(os.environ.get("VERDICT_FUZZ_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data())
+    def run(data) -> None:
+        policy = copy.deepcopy(cash)
+        for _ in range(data.draw(st.integers(1, 3))):
+            path = data.draw(st.sampled_from(paths(policy)))
+            parent_of(policy, path)[path[-1]] = data.draw(values)
+        check_text(dump(policy))
+
+    run()
+
+
+@pytest.mark.parametrize("old,new,code", [
+    ("{mul: [limit, factor]}", "{mul: [limt, factor]}", "expr-unknown-name"),
+    ("timezone: Asia/Shanghai", "timezone: Asia/Shangai", "timezone-unknown"),
+    ("{days_ago: clean_days}", "{days_ago: clean_dayz}", "unknown-threshold"),
+])
+def test_the_editor_quick_fix_applies_the_did_you_mean(old, new, code) -> None:
+    from test_lsp_units import URI, apply, lsp_diagnostics
+
+    from engine.lsp.actions import code_actions
+    from engine.lsp.index import build_index
+    text = _case_text(old, new)
+    diags = [d for d in lsp_diagnostics(text) if d["severity"] == 1]
+    assert [d["code"] for d in diags] == [code]
+    (fix,) = code_actions(text, build_index(text), URI, diags)
+    assert apply(text, fix["edit"]) == BASE
+
+
+def test_unquoted_dates_are_dates_where_a_date_goes() -> None:
+    text = (BASE.replace('minimum: "2000-01-01"', "minimum: 2000-01-01")
+            .replace("opened: {lt: launch}", "opened: {lt: 2020-06-30}").replace('  launch: "2020-01-01"\n', ""))
+    policy, diags = check(text)
+    assert policy is not None and diags == [], [d.render() for d in diags]
+    assert policy.facts["opened"].minimum == datetime.date(2000, 1, 1)
+    [lt] = [leaf for leaf in policy.rule("up").leaves if leaf.subject == "opened"]
+    assert lt.operand == Operand(datetime.date(2020, 6, 30))
+
+
+def test_completion_and_hover_anywhere_in_a_half_typed_v2_policy_never_raise() -> None:
+    from engine.lsp.complete import completions
+    from engine.lsp.index import build_index
+    from engine.lsp.navigate import hover
+    text = CASH.read_text("utf-8")
+    index = build_index(text)
+    lines = text.split("\n")
+    offered = 0
+    for i, line in enumerate(lines):
+        for c in range(0, len(line) + 1, 2):
+            hover(index, i, c)
+            cut = "\n".join(lines[:i] + [line[:c]] + lines[i + 1:])  # the line typed up to the cursor
+            offered += len(completions(text, index, i, c)) + len(completions(cut, index, i, c))
+    assert offered > 1000  # (and something was offered)

@@ -141,7 +141,9 @@ OTHER_CODES = {
     # the language v2 checks (issue 13): a table of one-mistake policies with golden messages
     **{code: "tests/test_v2_lang.py" for code in (
         "date-invalid", "fact-with-time-not-numeric", "timezone-unknown", "output-not-numeric",
-        "expr-malformed", "expr-unknown-name", "expr-ambiguous-name", "expr-operand-type")},
+        "expr-malformed", "expr-unknown-name", "expr-ambiguous-name", "expr-operand-type", "expr-div-by-zero",
+        "output-out-of-range", "output-may-leave-range", "output-range-empty", "output-not-integral",
+        "expr-optional-fact", "template-format-type")},
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterator, Protocol
 
+from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
 from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule, is_expr
@@ -155,6 +156,10 @@ CHECKS: tuple[Callable[[Policy, Built], Iterator[Diagnostic]], ...] = (
     check_unshown_messages,
     check_unreached_outcomes,
     check_no_default,
+    exprcheck.check_division,
+    exprcheck.check_output_bounds,
+    exprcheck.check_integral_outputs,
+    exprcheck.check_optional_facts,
 )
 
 

@@ -38,7 +38,10 @@ class Reporter(Protocol):
 
 
 def number(value) -> Decimal:
-    """A YAML number as the decimal its text says (`repr` of a float: `1.2` is 1.2)."""
+    """A YAML number as the decimal its text says (`repr` of a float: `1.2` is 1.2); a
+    Decimal as it is."""
+    if type(value) is Decimal:
+        return value
     return Decimal(value) if type(value) is int else Decimal(repr(value))
 
 

@@ -2,8 +2,10 @@
 
 Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
 wrong nothing further is checked, since every later check assumes it. Then the builder
-resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR, and a
-table of small whole-policy checks runs over the IR. Each check yields diagnostics with a
+resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR (the
+operands of comparisons in `operands.py`, the expressions of computed outputs in
+`exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
+`exprcheck.py` for what expressions can compute). Each check yields diagnostics with a
 stable code; `docs/policy-language.md` lists them all.
 """
 
@@ -12,17 +14,17 @@ from __future__ import annotations
 import hashlib
 import zoneinfo
 from dataclasses import replace
+from functools import lru_cache
 
 from .checks import CHECKS, stratify
-from .operands import Operands, bool_hint, integral, is_yaml_number
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
 from .exprs import ExprReader, is_expr_form, number, rounding
 from .model import (
     DATE,
     LINT_POLICY_CODES,
+    LINT_RULE_CODES,
     NUMERIC_TYPES,
     ORDERED_TYPES,
-    LINT_RULE_CODES,
     Acknowledgement,
     RESERVED_NAMES,
     SUBJECT_FLAG,
@@ -42,12 +44,24 @@ from .model import (
     Rule,
     Threshold,
 )
+from .operands import Operands, bool_hint, integral, is_yaml_number
 from .schema.validate import check_schema
 from .source import Document, SourceMap
 from .templates import template_names
-from .values import literal, parse_date, value_fits
+from .values import clip, literal, parse_date, value_fits
 
 POLICY_SCHEMA = "policy.schema.json"
+
+
+@lru_cache(maxsize=1)
+def _time_zones() -> frozenset[str]:
+    """The IANA zone names (the system's database, or the `tzdata` package), without the
+    two that name whatever zone the machine is set to: a policy must mean the same day
+    everywhere. `UTC` is accepted even where no database is installed."""
+    try:
+        return frozenset(zoneinfo.available_timezones() - {"localtime", "posixrules"})
+    except OSError:  # an unreadable database: only UTC is known
+        return frozenset()
 
 
 def _text_map(value, language: str) -> dict[str, str] | None:
@@ -416,6 +430,25 @@ class _Builder(Operands):
                                 f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
                 elif n in self.thresholds_by_name:
                     self.used_thresholds.add(n)
+                if n.spec and n in known:
+                    kind = self.placeholder_kind(n)
+                    if kind is not None:
+                        self.report("template-format-type", f"{what} formats `{{{n}:{n.spec}}}` as a number, but "
+                                    f"{kind}", lptr, rule=rule_id, hint=f"write `{{{n}}}` without a format")
+
+    def placeholder_kind(self, name: str) -> str | None:
+        """Why a placeholder's value is not a number (what it is), or None when it is one. The
+        name is looked up as rendering does: a fact, else an output, else a threshold."""
+        if name in self.facts_by_name:
+            f = self.facts_by_name[name]
+            return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
+        if name in self.outputs_by_name:
+            o = self.outputs_by_name[name]
+            return None if o.type in NUMERIC_TYPES else f"output `{name}` is {o.type}"
+        v = self.thresholds_by_name[name].value
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return None
+        return f"threshold `{name}` is {'a list' if isinstance(v, tuple) else type_name(v)}"
 
     def at(self, ptr: str):
         node = self.data
@@ -446,11 +479,11 @@ class _Builder(Operands):
     def timezone(self) -> str:
         """The declared `timezone`, checked against the IANA database (`UTC` when none)."""
         name = self.data.get("timezone", "UTC")
-        try:
-            zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
-            self.report("timezone-unknown", f"`{name}` is not an IANA time zone", "/timezone",
-                        hint=did_you_mean(name, zoneinfo.available_timezones()) or "e.g. `Asia/Shanghai` or `UTC`")
+        if name != "UTC" and name not in _time_zones():
+            by_case = {z.lower(): z for z in _time_zones()}
+            hint = (f"did you mean `{by_case[name.lower()]}`?" if name.lower() in by_case
+                    else did_you_mean(name, _time_zones())) or "e.g. `Asia/Shanghai` or `UTC`"
+            self.report("timezone-unknown", f"`{clip(name)}` is not an IANA time zone", "/timezone", hint=hint)
         return name
 
     # -- the whole policy ------------------------------------------------------------------

@@ -8,8 +8,14 @@ the last version that loaded. Offered:
 
 - in a condition (`when:`, `where:`), at a key: the facts, `all`/`any`/`not`, `flag`,
   `rule`, `outcome`; inside a fact's mapping: the operators;
-- at an operand: the thresholds that fit the fact (list thresholds after `in`/`not_in`),
-  its enum values, the outcome ids (for `outcome`), flags (`flag`), rule ids (`rule`);
+- at an operand: the thresholds that fit the fact (list thresholds after `in`/`not_in`,
+  date thresholds for a date fact), its enum values, `true`/`false` (a boolean fact,
+  `missing`), the outcome ids (for `outcome`), flags (`flag`), rule ids (`rule`); inside
+  an order operator's mapping on a date fact, `days_ago`/`days_ahead`, whose values are
+  the integer thresholds;
+- in a computed value (a key of `then.set`, an output's `default`): the numeric facts,
+  thresholds and earlier outputs it may read, the operators inside a mapping (`add`, …,
+  `round`, `to`, `mode`) and the rounding modes after `mode:`;
 - `then.outcome` and `default`: outcome ids; `then.reason`: reason codes; a key of
   `then.set`: outputs. Everything else (the schema's own keys) is yaml-language-server's.
 """
@@ -18,7 +24,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..language.model import LIST_OPS, OPERATORS, ORDER_OPS, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE
+from ..language.model import (ARITH_OPS, DATE, LIST_OPS, NUMERIC_TYPES, OPERATORS, ORDER_OPS, PRESENCE_OP, ROUND_MODES,
+                              SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE)
+from ..language.values import parse_date
 from .index import Index
 from .positions import Lines
 
@@ -26,7 +34,14 @@ from .positions import Lines
 FIELD, VALUE, KEYWORD, ENUM_MEMBER, CONSTANT, OPERATOR, REFERENCE, EVENT = 5, 12, 14, 20, 21, 24, 18, 23
 COMBINATORS = ("all", "any", "not")
 _OP_DETAIL = {"eq": "equals", "ne": "differs from", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
-              "in": "one of a list", "not_in": "none of a list", "between": "within [low, high]"}
+              "in": "one of a list", "not_in": "none of a list", "between": "within [low, high]",
+              PRESENCE_OP: "absent (true) or present (false)"}
+_RELATIVE = {"days_ago": "N days before the evaluation date", "days_ahead": "N days after the evaluation date"}
+_EXPR_DETAIL = {"add": "sum", "sub": "difference of two", "mul": "product", "div": "quotient of two",
+                "min": "smallest", "max": "largest", "round": "round to a multiple", "to": "the multiple (round)",
+                "mode": "how to round (round)"}
+_MODE_DETAIL = {"down": "toward zero", "up": "away from zero", "half_up": "nearest, a half away from zero",
+                "half_even": "nearest, a half to even (the default)"}
 
 
 @dataclass
@@ -156,6 +171,8 @@ def _thresholds(index: Index, fact_spec, op: str | None) -> list[dict]:
             fits = isinstance(value, list)
         elif isinstance(value, list):
             fits = False
+        elif ftype == DATE:
+            fits = parse_date(value) is not None  # a date threshold: `"2026-01-01"`
         elif ftype in ("integer", "number") or op in ORDER_OPS:
             fits = isinstance(value, (int, float)) and not isinstance(value, bool)
         elif ftype == "boolean":
@@ -191,6 +208,8 @@ def _operand(index: Index, subject: str, op: str | None) -> list[dict]:
     if sym is None:
         return []
     spec = sym.spec if isinstance(sym.spec, dict) else {}
+    if op == PRESENCE_OP:
+        return [_item("true", VALUE, "the fact is absent"), _item("false", VALUE, "the fact is present")]
     items = [_item(str(v), ENUM_MEMBER, f"value of {subject}") for v in spec.get("enum", ())]
     if spec.get("type") == "boolean" and op not in LIST_OPS:
         items += [_item("true", VALUE), _item("false", VALUE)]
@@ -208,6 +227,9 @@ def _in_condition(index: Index, cond: list[str], position: str) -> list[dict]:
         return _facts(index)
     if position == "key" and len(tail) == 1 and tail[0] not in (SUBJECT_FLAG, SUBJECT_RULE):
         return [_item(op, OPERATOR, _OP_DETAIL.get(op, "")) for op in OPERATORS]
+    relative = _relative_date(index, tail, position)
+    if relative is not None:
+        return relative
     if position in ("value", "item") and tail and last not in COMBINATORS:
         subject = tail[0]
         op = tail[1] if len(tail) > 1 and tail[1] in OPERATORS else None
@@ -215,6 +237,47 @@ def _in_condition(index: Index, cond: list[str], position: str) -> list[dict]:
             return []
         return _operand(index, subject, op)
     return []
+
+
+def _is_date_fact(index: Index, name: str) -> bool:
+    sym = index.declared("fact", name)
+    return sym is not None and isinstance(sym.spec, dict) and sym.spec.get("type") == DATE
+
+
+def _relative_date(index: Index, tail: list[str], position: str) -> list[dict] | None:
+    """Inside `{gte: {days_ago: …}}` of a date fact: the keys, then integer thresholds."""
+    if len(tail) < 2 or tail[1] not in ORDER_OPS or not _is_date_fact(index, tail[0]):
+        return None
+    if position == "key" and len(tail) == 2:
+        return [_item(k, KEYWORD, d) for k, d in _RELATIVE.items()]
+    if position == "value" and len(tail) == 3 and tail[2] in _RELATIVE:
+        return [_item(n, CONSTANT, f"threshold = {v}") for n in index.names("threshold")
+                if type(v := index.symbols[("threshold", n)].spec) is int and v >= 0]
+    return None
+
+
+def _numeric(spec) -> bool:
+    return isinstance(spec, dict) and spec.get("type") in NUMERIC_TYPES
+
+
+def _in_expression(index: Index, output: str, path: list[str], position: str) -> list[dict]:
+    """Completions in a computed value of `output`, `path` being the keys below it."""
+    sym = index.declared("output", output)
+    if sym is None or not _numeric(sym.spec):
+        return []  # a string or boolean output takes literals only
+    if position == "key":
+        return [_item(k, OPERATOR, d) for k, d in _EXPR_DETAIL.items()]
+    if path[-1:] == ["mode"]:
+        return [_item(m, ENUM_MEMBER, _MODE_DETAIL[m]) for m in ROUND_MODES]
+    if path and path[-1] not in (*ARITH_OPS, "round"):
+        return []  # `to:` takes a number
+    outputs = index.names("output")
+    earlier = outputs[:outputs.index(output)] if output in outputs else []
+    items = [_item(n, FIELD, f"fact: {index.symbols[('fact', n)].spec['type']}") for n in index.names("fact")
+             if _numeric(index.symbols[("fact", n)].spec)]
+    items += [_item(n, CONSTANT, f"threshold = {v}") for n in index.names("threshold")
+              if isinstance(v := index.symbols[("threshold", n)].spec, (int, float)) and not isinstance(v, bool)]
+    return items + [_item(n, FIELD, "output") for n in earlier if _numeric(index.symbols[("output", n)].spec)]
 
 
 def completions(text: str, index: Index | None, line: int, unit: int) -> list[dict]:
@@ -234,6 +297,12 @@ def completions(text: str, index: Index | None, line: int, unit: int) -> list[di
                 for n in index.names("reason")]
     if position == "key" and path[-2:] == ["then", "set"]:
         return [_item(n, FIELD, "output") for n in index.names("output")]
+    if "set" in path and path.index("set") >= 1 and path[path.index("set") - 1] == "then" \
+            and len(path) > path.index("set") + 1:
+        at = path.index("set") + 1
+        return _in_expression(index, path[at], path[at + 1:], position)
+    if len(path) >= 3 and path[0] == "outputs" and path[2] == "default":
+        return _in_expression(index, path[1], path[3:], position)
     if position in ("value", "item") and path[-2:] == ["then", "flags"]:
         return [_item(n, EVENT, "flag") for n in index.names("flag")]
     return []

@@ -7,11 +7,13 @@ the author is typing. Kinds of names:
 
 | kind | declared at | used at |
 |---|---|---|
-| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{name}` in a text |
-| threshold | a key under `thresholds:` | an operand string in a condition, a `{name}` |
+| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{name}`, an expression |
+| threshold | a key under `thresholds:` | an operand in a condition (`{days_ago: name}` too), a `{name}`, an expression |
 | outcome | an `outcomes:` item (its `id`) | `then.outcome`, `default`, an `outcome:` condition |
 | reason | a key under `reasons:` | `then.reason` |
-| output | a key under `outputs:` | a key of `then.set`, a `{name}` |
+| output | a key under `outputs:` | a key of `then.set`, a `{name}`, a name in an expression |
+
+An expression is a `then.set` value or an output's `default` (`{mul: [limit, factor]}`).
 | rule | a rule's `id` | a `rule:` condition, `lint.acknowledge[].rule` |
 | flag | each `then.flags` item that raises it | a `flag:` condition |
 """
@@ -23,12 +25,12 @@ import re
 from dataclasses import dataclass, field
 
 from ..language.diagnostics import pointer_join
-from ..language.model import SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE
+from ..language.model import NUMERIC_TYPES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE
 from ..language.source import Document, SourceMap, load_text
 from .positions import Lines, Span
 
 KINDS = ("fact", "threshold", "outcome", "reason", "output", "rule", "flag")
-_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}")  # `{name}`, `{name:,.2f}`
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,9 @@ class _Indexer:
     # -- uses ------------------------------------------------------------------------
     def uses(self) -> None:
         self.put("outcome", self.data.get("default"), "/default")
+        for name, spec in self._mapping("outputs").items():
+            if isinstance(spec, dict) and "default" in spec and self.numeric_output(name):
+                self.expression(spec["default"], pointer_join("/outputs", name, "default"), None)
         for i, rule in enumerate(self.rules()):
             rid = rule.get("id") if isinstance(rule.get("id"), str) else None
             ptr = pointer_join("/rules", i)
@@ -173,6 +178,8 @@ class _Indexer:
             sets = then.get("set")
             for name in sets if isinstance(sets, dict) else ():
                 self.put("output", name, pointer_join(tptr, "set", name), at_key=True, rule=rid)
+                if self.numeric_output(name):  # (a string output's values are literals)
+                    self.expression(sets[name], pointer_join(tptr, "set", name), rid)
             self.texts(then.get("message"), pointer_join(tptr, "message"), rid)
         for code, texts in self._mapping("reasons").items():
             self.texts(texts, pointer_join("/reasons", code), None)
@@ -207,8 +214,30 @@ class _Indexer:
                 else:
                     self.operand(value, kptr, rule, key)
 
+    def numeric_output(self, name: str) -> bool:
+        spec = self._mapping("outputs").get(name)
+        return isinstance(spec, dict) and spec.get("type") in NUMERIC_TYPES
+
+    def expression(self, raw, ptr: str, rule: str | None) -> None:
+        """The names an expression reads."""
+        if isinstance(raw, dict):
+            for op, arg in raw.items():
+                if isinstance(arg, list):
+                    for i, item in enumerate(arg):
+                        self.expression(item, pointer_join(ptr, op, i), rule)
+                elif op == "round":
+                    self.expression(arg, pointer_join(ptr, op), rule)
+        elif isinstance(raw, str):
+            kind = next((k for k, key in (("fact", "facts"), ("threshold", "thresholds"), ("output", "outputs"))
+                         if raw in self._mapping(key)), None)
+            if kind is not None:
+                self.put(kind, raw, ptr, rule=rule)
+
     def operand(self, raw, ptr: str, rule: str | None, subject: str) -> None:
-        if isinstance(raw, list):
+        if isinstance(raw, dict):  # a relative date: `{days_ago: clean_days}`
+            for key, n in raw.items():
+                self.operand(n, pointer_join(ptr, key), rule, subject)
+        elif isinstance(raw, list):
             for i, item in enumerate(raw):
                 self.operand(item, pointer_join(ptr, i), rule, subject)
         elif isinstance(raw, str):

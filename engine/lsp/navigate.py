@@ -21,7 +21,18 @@ def _range_text(spec: dict) -> str | None:
     lo, hi = spec.get("minimum"), spec.get("maximum")
     if lo is None and hi is None:
         return None
-    return f"{'' if lo is None else literal(lo)}..{'' if hi is None else literal(hi)}"
+    def end(v) -> str:
+        return "" if v is None else v if isinstance(v, str) else literal(v)  # (a date fact's bound bare)
+    return f"{end(lo)}..{end(hi)}"
+
+
+def _flow(value) -> str:
+    """A value as written in YAML's flow style, names unquoted: `{sub: [new_limit, limit]}`."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_flow(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return value if isinstance(value, str) and value.isidentifier() else literal(value)
 
 
 def _text(value) -> str:
@@ -64,8 +75,17 @@ def describe(sym: Symbol) -> list[str]:
     if sym.kind == "output":
         head = f"**output** `{sym.name}`: {spec.get('type', '?')}"
         if "default" in spec:
-            head += f" (default `{literal(spec['default'])}`" + (f", combine {spec['combine']}" if spec.get("combine")
-                                                                  else "") + ")"
+            # (a numeric output's string default is a name it reads; any other is a literal)
+            numeric = spec.get("type") in ("integer", "number")
+            extra = [f"default `{_flow(spec['default']) if numeric else literal(spec['default'])}`"]
+            if spec.get("combine"):
+                extra.append(f"combine {spec['combine']}")
+            if isinstance(spec.get("round"), dict):
+                extra.append(f"round to {_flow(spec['round'].get('to'))} {spec['round'].get('mode', 'half_even')}")
+            rng = _range_text(spec)
+            if rng:
+                extra.append(f"range {rng}")
+            head += " (" + ", ".join(extra) + ")"
         return [head] + ([str(spec["description"])] if spec.get("description") else [])
     if sym.kind == "rule":
         then = spec.get("then") if isinstance(spec.get("then"), dict) else {}
