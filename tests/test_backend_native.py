@@ -99,7 +99,8 @@ reasons:
 
 ALLOWED_NAMES = re.compile(r"^(v\d+|m\d+|c\d+_\d+|k\d+|fl_\d+|out\d+|o|by|fl|fx|r|f|facts|trace|backend|_sel|_vals|v|c"
                            r"|_all3|_any3|_not3|_plan|_UNKNOWN|_policy|_Decision|_slow|_slow_open|undeclared|_route|_compress|_by_table|_inf|_whole"
-                           r"|as_of|a\d+|_date|_parse_date|_today|_check_as_of|_on|_rel|_outputs"
+                           r"|OverflowError"
+                           r"|as_of|a\d+|_date|_parse_date|_today|_check_as_of|_on|_rel|_beyond|_days|_outputs"
                            r"|tuple|dict|len|min|max|sum|frozenset|int|float|str|KeyError|True|False|None)$")
 
 

@@ -33,7 +33,7 @@ from engine.language.model import (All, Any, Arith, Comparison, Effect, FactSpec
 from engine.runtime.decision import FIELDS, assemble
 from engine.runtime.expressions import OutputPlan, normalized, round_to
 from engine.runtime.facts import check_facts, check_value
-from engine.runtime.semantics import Plan, eval_condition, eval_leaf, operand_value, reference_matches
+from engine.runtime.semantics import Plan, eval_condition, eval_leaf, operand_value, reference_matches, today
 
 # -- building IR by hand ----------------------------------------------------------------------
 
@@ -149,7 +149,8 @@ def independent(expr, facts_text: dict, thresholds_text: dict, outputs: dict) ->
 
 FACTS = ("f0", "f1", "f2")
 THRESHOLDS = ("t0", "t1")
-ROUNDINGS = [Rounding(D(t), m) for t in ("100", "1", "0.01", "0.05", "0.3") for m in ("down", "up", "half_up", "half_even")]
+ROUNDINGS = [Rounding(D(t), m) for t in ("100", "1", "0.01", "0.05", "0.3")
+             for m in ("down", "up", "half_up", "half_even")]
 
 
 @st.composite
@@ -311,7 +312,7 @@ def test_huge_integers_are_exact_or_refused_quickly():
     got = OutputPlan(pol).compute({"f0": big}, ())["sq"]
     assert int_from_digits(format(got, "f")) == big * big
     cube = OutputSpec("cube", "integer", Arith("mul", (Ref("fact", "f0"),) * 3), computed=True)
-    with pytest.raises(FactsError, match=r"output `cube` cannot be computed exactly: a value has more than 10,000 digits"):
+    with pytest.raises(FactsError, match="`cube` cannot be computed exactly: a value has more than 10,000 digits"):
         OutputPlan(output_policy(cube, [], {})).compute({"f0": big}, ())
     enormous = OutputSpec("e", "number", Ref("fact", "f0"), computed=True)
     with pytest.raises(FactsError, match="more than 10,000 significant digits"):
@@ -414,7 +415,8 @@ DATE_RULES = [
     rule("never-late", 0, leaf("d", "missing", True), outcome="yes", set=(("new", Arith("mul", (Ref("fact", "limit"),
                                                                                               D("1.2")))),)),
     rule("recent", 1, All((leaf("d", "missing", False), leaf("d", "gte", RelativeDate(-1, 30)))), outcome="no",
-         set=(("new", Round(Arith("mul", (Ref("fact", "limit"), Ref("threshold", "cut"))), Rounding(D(100), "down"))),)),
+         set=(("new", Round(Arith("mul", (Ref("fact", "limit"), Ref("threshold", "cut"))),
+                            Rounding(D(100), "down"))),)),
     rule("window", 2, leaf("d", "between", (datetime.date(2026, 1, 1), RelativeDate(1, 10))), flags=("w",)),
     rule("listed", 3, leaf("e", "in", (datetime.date(2026, 3, 1), datetime.date(2026, 11, 11))), outcome="yes"),
     rule("n-or-absent", 4, Any((leaf("n", "missing", True), leaf("n", "gte", 5))), flags=("n",)),
@@ -425,7 +427,8 @@ DATE_RULES = [
     rule("e-present", 8, leaf("e", "missing", False), flags=("e",)),
 ]
 DATE_OUTPUTS = [OutputSpec("new", "number", Ref("fact", "limit"), combine="max", computed=True),
-                OutputSpec("change", "number", Arith("sub", (Ref("output", "new"), Ref("fact", "limit"))), computed=True),
+                OutputSpec("change", "number", Arith("sub", (Ref("output", "new"), Ref("fact", "limit"))),
+                           computed=True),
                 OutputSpec("coupon", "integer", 5)]
 DATE_POLICY = policy(DATE_FACTS, DATE_RULES, DATE_OUTPUTS, [Threshold("cut", 0.5), Threshold("clean", 180)],
                      timezone="Asia/Shanghai")
@@ -495,6 +498,8 @@ def test_as_of_is_recorded_and_defaults_to_today_in_the_policy_timezone():
     decisions.append(RS.decide(record))
     after = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assert all(d.as_of in (before, after) for d in decisions)
+    utc = datetime.datetime.now(datetime.timezone.utc).date()
+    assert today("UTC") in (utc, datetime.datetime.now(datetime.timezone.utc).date())
     for bad in ("2026-11-11", datetime.datetime(2026, 11, 11), 20261111):
         with pytest.raises(ValueError, match="as_of must be a datetime.date"):
             evaluate(RS, record, as_of=bad)
@@ -526,13 +531,20 @@ def test_the_api_takes_as_of():
     assert fast.outputs["new"] == D("6148.14")  # never late: ×1.2, not rounded
     assert cp.evaluate(record, as_of=AS_OF, backend="native", undeclared="ignore") == fast
     assert cp.evaluate(record).as_of is not None
+    with pytest.raises(ValueError, match="as_of must be a datetime.date"):
+        cp.evaluate(record, as_of="2026-11-11")
+    timeless = CompiledPolicy(compile_policy(policy([FactSpec("n", "integer")], [rule("r", 0, leaf("n", "gt", 5))])))
+    assert timeless.evaluate({"n": 1}, as_of=AS_OF).as_of is None
+    with pytest.raises(ValueError, match="as_of must be a datetime.date"):
+        timeless.evaluate({"n": 1}, as_of=datetime.datetime(2026, 11, 11))
 
 
 def test_csv_date_columns_pass_through_as_text(tmp_path):
     path = tmp_path / "users.csv"
     path.write_bytes(b"e,age,limit,d,n\n2026-11-11,400,5123.45,,\n2026-11-11,400,1,2026-13-01,2\n")
     rows = list(read_records(str(path), DATE_POLICY))
-    assert cell_converter(DATE_POLICY, "d")("2026-11-11") == "2026-11-11" and cell_converter(DATE_POLICY, "d")("") is None
+    assert cell_converter(DATE_POLICY, "d")("2026-11-11") == "2026-11-11"
+    assert cell_converter(DATE_POLICY, "d")("") is None
     assert cell_converter(DATE_POLICY, "age")("400") == 400
     assert rows[0].data == {"e": "2026-11-11", "age": 400, "limit": 5123.45, "d": None, "n": None}
     assert evaluate(RS, rows[0].data, as_of=AS_OF).facts["e"] == AS_OF
@@ -595,3 +607,19 @@ def test_the_example_policy_agrees_with_the_reference(score, overdue, age, membe
     want = assemble(cp.ruleset.plan, facts, reference_matches(cp.policy, facts, as_of=as_of), as_of=as_of)
     assert cp.evaluate(record, as_of=as_of) == want
     assert cp.evaluate(record, as_of=as_of, trace=True)._replace(trace=None) == want
+
+
+def test_generated_code_with_dates_and_outputs_names_only_our_own_text():
+    from test_backend_native import assert_safe
+
+    assert_safe(RS.native.source, DATE_POLICY)
+    assert "_days(-180)" in RS.native.source and "_date(2026, 3, 1)" in RS.native.source
+    # An offset no timedelta holds: every evaluation is beyond the calendar, a ValueError.
+    far = policy([FactSpec("d", "date")], [rule("far", 0, leaf("d", "lt", RelativeDate(-1, 10 ** 12)), outcome="yes")])
+    rs = compile_policy(far)
+    assert_safe(rs.native.source, far)
+    with pytest.raises(ValueError, match="outside the calendar"):
+        rs.decide({"d": "2026-01-01"}, AS_OF)
+    near_end = policy([FactSpec("d", "date")], [rule("soon", 0, leaf("d", "lt", RelativeDate(1, 5)), outcome="yes")])
+    with pytest.raises(ValueError, match="5 days ahead of 9999-12-30 is outside the calendar"):
+        compile_policy(near_end).decide({"d": "2026-01-01"}, datetime.date(9999, 12, 30))

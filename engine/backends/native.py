@@ -20,7 +20,7 @@ is a definite bool and no unknown is ever handled.
 
 Every function takes the evaluation date as a second argument, `as_of` (None by
 default). A policy that uses time (`Policy.uses_time`) resolves its relative date operands
-once per call (`a0 = _on(as_of, -180)`); `decide*` default `as_of` to today in the
+once per call (`a0 = as_of + k3`, `k3 = _days(-180)`); `decide*` default `as_of` to today in the
 policy's timezone and record it in the Decision, `rule_matches` and `trace` need it where
 a relative date is compared. A policy that does not use time ignores it: its code is what
 it was before dates existed. Presence tests (`missing`) are `is None` tests, never
@@ -58,7 +58,8 @@ from ..language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, 
 from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
-from ..runtime.semantics import Plan, all3, any3, check_as_of, not3, resolve_as_of, resolve_date, today
+from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
+                                today, written_operand)
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 IND = "    "
@@ -76,8 +77,9 @@ HEADER = """\
 #   _whole              whether a string holds no lone surrogate (language/values.py)
 #   _date _today        datetime.date, and today in the policy's timezone (the default as_of)
 #   _parse_date         an ISO day's date, or None (language/values.py)
-#   _on _rel            a relative date on as_of (semantics.resolve_date), the policy's relative dates
-#   _check_as_of        the error for an as_of that is not a date
+#   _days _rel          datetime.timedelta, the policy's relative dates (RelativeDate)
+#   _on _beyond         a relative date on as_of, the error of one beyond the calendar
+#   _check_as_of        the error for an as_of that is not a date (or None where one is needed)
 #   _outputs            the outputs of the contributing rules (runtime/expressions.py)
 """
 
@@ -228,7 +230,7 @@ class _Gen:
         return literal(value)
 
     def compare(self, var: str, leaf: Comparison) -> str:
-        value = _operand(leaf)
+        value = written_operand(leaf)
         ftype = self.policy.facts[leaf.subject].type if leaf.kind == "fact" else None
         if leaf.op in ("eq", "ne") and type(value) is bool and ftype == "boolean":
             # A normalized boolean fact is True or False itself: identity is exact and cheap,
@@ -250,14 +252,24 @@ class _Gen:
 
     def prologue(self, lines: list[str], decides: bool) -> None:
         """The evaluation date of a policy that uses time: `decide*` default it to today
-        (in the policy's timezone) and check it; then every relative date, once."""
+        (in the policy's timezone) and check it; then every relative date, once, as a
+        date plus a constant timedelta (a day beyond the calendar is `_on`'s ValueError)."""
         if not self.uses_time:
             return
         if decides:
             lines += [f"{IND}if as_of is None:", f"{IND}    as_of = _today()",
                       f"{IND}elif as_of.__class__ is not _date:", f"{IND}    _check_as_of(as_of)"]
-        for j, var in enumerate(self.relative.values()):
-            lines.append(f"{IND}{var} = _on(_rel[{j}], as_of)")  # a ValueError without as_of
+        elif self.relative:
+            lines += [f"{IND}if as_of.__class__ is not _date:", f"{IND}    _check_as_of(as_of, True)"]
+        if not self.relative:
+            return
+        lines.append(f"{IND}try:")
+        for j, (rel, var) in enumerate(self.relative.items()):
+            if abs(rel.offset) <= MAX_OFFSET:
+                lines.append(f"{IND}    {var} = as_of + {self.module.const(f'_days({literal(rel.offset)})')}")
+            else:  # no timedelta holds it: always beyond the calendar
+                lines.append(f"{IND}    {var} = _on(_rel[{j}], as_of)")
+        lines += [f"{IND}except OverflowError:", f"{IND}    _beyond(_rel, as_of)"]
 
     # -- trees -------------------------------------------------------------------------
     def expr(self, cond, leaf_code) -> tuple[str, bool]:
@@ -534,25 +546,16 @@ def rules_tuple(indexes: list[int]) -> str:
     return _tuple([str(i) for i in indexes])
 
 
-def _operand(leaf: Comparison):
-    """A leaf's operand as validated: relative dates unresolved (each is a variable)."""
-    if leaf.op == "between":
-        return (leaf.operand[0].value, leaf.operand[1].value)
-    return leaf.operand.value
+# Days between the first and the last day of the calendar (years 1 to 9999): a larger
+# offset from any evaluation date is beyond it.
+MAX_OFFSET = (datetime.date.max - datetime.date.min).days
 
 
-def relative_dates(policy: Policy) -> list[RelativeDate]:
-    """Every relative date the policy's conditions compare with, in rule and leaf order."""
-    found = []
-    for rule in policy.rules:
-        for leaf in rule.leaves:
-            if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
-                continue
-            value = _operand(leaf)
-            for v in value if leaf.op == "between" else (value,):
-                if v.__class__ is RelativeDate:
-                    found.append(v)
-    return found
+def _beyond(relatives, as_of) -> None:
+    """The ValueError of the first relative date beyond the calendar on `as_of`."""
+    for rel in relatives:
+        resolve_date(rel, as_of)
+    raise AssertionError("no relative date overflows")  # pragma: no cover - only called on an overflow
 
 
 def _source(header: str, consts: list[str], functions: list[list[str]]) -> str:
@@ -591,7 +594,7 @@ def _exec(source: str, filename: str, namespace: dict) -> dict:
 
 
 _BUILTINS = {"tuple": tuple, "dict": dict, "len": len, "min": min, "max": max, "sum": sum, "frozenset": frozenset,
-             "int": int, "float": float, "str": str, "KeyError": KeyError}
+             "int": int, "float": float, "str": str, "KeyError": KeyError, "OverflowError": OverflowError}
 
 
 class NativeBackend:
@@ -609,8 +612,8 @@ class NativeBackend:
             "_compress": compress, "_by_table": by_table, "_Decision": Decision, "_policy": policy, "_slow": self.slow,
             "_slow_open": self.slow_open,
             "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None,
-            "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone), "_check_as_of": check_as_of,
-            "_on": resolve_date, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
+            "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone),
+            "_check_as_of": check_as_of, "_on": resolve_date, "_beyond": _beyond, "_days": datetime.timedelta, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
             "_outputs": plan.computed.compute, "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]

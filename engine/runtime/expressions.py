@@ -23,8 +23,8 @@ an integer output is an `int`.
 from __future__ import annotations
 
 from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, DivisionByZero, Inexact, InvalidOperation,
-                     Overflow, Rounded, Subnormal, Underflow)
-from typing import Iterable, Mapping
+                     Overflow, Subnormal, Underflow)
+from typing import Callable, Iterable, Mapping
 
 from ..errors import FactsError, InternalError
 from ..language.model import Arith, Policy, Ref, Round, Rounding
@@ -39,7 +39,7 @@ DIV_DIGITS = 28
 
 _TRAPS = [InvalidOperation, DivisionByZero, Overflow, Underflow, Subnormal]
 EXACT = Context(prec=MAX_DIGITS, rounding=ROUND_HALF_EVEN, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT,
-                traps=_TRAPS + [Inexact, Rounded])
+                traps=_TRAPS + [Inexact])  # not `Rounded`: dropping zeros (5.0 → 5) is exact
 DIVISION = Context(prec=DIV_DIGITS, rounding=ROUND_HALF_EVEN, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT, traps=_TRAPS)
 
 ZERO = Decimal(0)
@@ -68,10 +68,9 @@ def normalized(value: Decimal) -> Decimal:
     any zero (`-0`, `0.00`)."""
     if not value:
         return ZERO
-    value = EXACT.normalize(value)
-    if value.as_tuple().exponent > 0:
-        value = EXACT.quantize(value, ONE)
-    return value
+    if value == value.to_integral_value(context=EXACT):  # exponent 0: `6000`, not `6E+3`
+        return EXACT.quantize(value, ONE)
+    return EXACT.normalize(value)  # a fraction keeps a negative exponent; its zeros go
 
 
 def round_to(value: Decimal, rounding: Rounding) -> Decimal:
@@ -117,7 +116,8 @@ def _problem(exc: DecimalException) -> str:
 
 
 class OutputPlan:
-    """Per-policy: every output's values by rule, the thresholds as Decimals (built once)."""
+    """Per-policy, built once: every output's values by rule, each expression compiled into
+    a closure (`compile_expr`), the thresholds as Decimals."""
 
     def __init__(self, policy: Policy):
         self.policy = policy
@@ -125,11 +125,22 @@ class OutputPlan:
         for name, t in policy.thresholds.items():
             if t.value.__class__ in (int, float, Decimal):
                 self.thresholds[name] = to_decimal(t.value)
-        # Per output, in declaration order: (rule index, value) of every rule that sets it.
-        self.setters: tuple[tuple[str, object, tuple[tuple[int, object], ...]], ...] = tuple(
-            (name, spec, tuple((r.index, v) for r in policy.rules for n, v in r.then.set if n == name))
+        # Per output, in declaration order: (rule index, value) of every rule that sets it,
+        # a value of a computed output compiled.
+        self.setters: tuple[tuple[str, object, tuple[tuple[int, object], ...], object], ...] = tuple(
+            (name, spec,
+             tuple((r.index, self.compiled(v) if spec.computed else v)
+                   for r in policy.rules for n, v in r.then.set if n == name),
+             self.compiled(spec.default) if spec.computed else spec.default)
             for name, spec in policy.outputs.items())
-        self.any_computed = any(spec.computed for spec in policy.outputs.values())
+
+    def compiled(self, expr) -> Callable[[Mapping, Mapping], Decimal]:
+        return compile_expr(expr, self.thresholds)
+
+    def value(self, expr, facts: Mapping, outputs: Mapping | None = None) -> Decimal:
+        """The Decimal of one expression on normalized facts and outputs computed so far
+        (for callers outside a decision; `compute` uses the compiled setters)."""
+        return self.compiled(expr)(facts, outputs or {})
 
     def compute(self, facts: Mapping, contributing: Iterable[int]) -> dict:
         """Every output's value, in declaration order (so an expression reads the final
@@ -137,92 +148,105 @@ class OutputPlan:
         rules without an outcome and the deciding rules), else the default; an output's
         `round` applied to each value, then `combine`. Raises FactsError when a computed
         value is beyond exact arithmetic (see the module docstring)."""
-        contributing = frozenset(contributing)
+        contributing = tuple(contributing)
         outputs: dict = {}
-        for name, spec, setters in self.setters:
+        for name, spec, setters, default in self.setters:
             values = [v for i, v in setters if i in contributing]
             if not spec.computed:  # literals, exactly as before expressions existed
-                outputs[name] = _combine_literals(spec, values)
+                outputs[name] = _combine_literals(spec, values, default)
                 continue
             try:
-                outputs[name] = self._computed(spec, values, facts, outputs)
+                outputs[name] = _computed(spec, [f(facts, outputs) for f in values or (default,)])
             except DecimalException as exc:
                 raise FactsError([FactProblem(None, f"output `{name}` cannot be computed exactly: "
                                                     f"{_problem(exc)}")]) from None
         return outputs
 
-    def _computed(self, spec, values: list, facts: Mapping, outputs: Mapping):
-        if not values:
-            values = [spec.default]
-        results = [self.value(v, facts, outputs) for v in values]
-        if spec.round is not None:
-            results = [round_to(v, spec.round) for v in results]
-        if spec.combine == "min":
-            result = min(results)
-        elif spec.combine == "max":
-            result = max(results)
-        elif spec.combine == "sum":
-            result = ZERO
-            for v in results:
-                result = EXACT.add(result, v)
-        else:  # "first", or undeclared: validation guarantees the values agree
-            result = results[0]
-        result = normalized(result)
-        if spec.type == "integer":
-            if result != result.to_integral_value(context=EXACT):
-                raise InternalError(f"output `{spec.name}` of type integer computed {result}, not an integer "
-                                    "(validation should have required `round`)")
-            return int_from_digits(format(result, "f"))
-        return result
 
-    def value(self, expr, facts: Mapping, outputs: Mapping) -> Decimal:
-        """The Decimal of one expression on normalized facts and the outputs computed so far."""
-        cls = expr.__class__
-        if cls is Decimal:
-            return expr
-        if cls is Ref:
-            kind, name = expr.kind, expr.name
-            if kind == "fact":
-                v = facts.get(name)
-                if v is None:  # validation proves presence (a condition, or a default)
-                    raise InternalError(f"an expression reads fact `{name}`, which the record lacks")
-                return to_decimal(v)
-            if kind == "threshold":
-                return self.thresholds[name]
-            if kind == "output":
-                return to_decimal(outputs[name])
-            raise ValueError(f"unknown reference kind {kind!r}")
-        if cls is Arith:
-            args = [self.value(a, facts, outputs) for a in expr.args]
-            op = expr.op
-            if op == "add":
-                result = args[0]
-                for a in args[1:]:
-                    result = EXACT.add(result, a)
-                return result
-            if op == "mul":
-                result = args[0]
-                for a in args[1:]:
-                    result = EXACT.multiply(result, a)
-                return result
-            if op == "sub":
-                return EXACT.subtract(args[0], args[1])
-            if op == "div":
-                return DIVISION.divide(args[0], args[1])
-            if op == "min":
-                return min(args)
-            if op == "max":
-                return max(args)
-            raise ValueError(f"unknown operation {op!r}")
-        if cls is Round:
-            return round_to(self.value(expr.arg, facts, outputs), expr.rounding)
+def _computed(spec, results: list[Decimal]):
+    """A computed output's value from its values: each rounded, combined, normalized, typed."""
+    if spec.round is not None:
+        results = [round_to(v, spec.round) for v in results]
+    if spec.combine == "min":
+        result = min(results)
+    elif spec.combine == "max":
+        result = max(results)
+    elif spec.combine == "sum":
+        result = ZERO
+        for v in results:
+            result = EXACT.add(result, v)
+    else:  # "first", or undeclared: validation guarantees the values agree
+        result = results[0]
+    result = normalized(result)
+    if spec.type == "integer":
+        if result != result.to_integral_value(context=EXACT):
+            raise InternalError(f"output `{spec.name}` of type integer computed {result}, not an integer "
+                                "(validation should have required `round`)")
+        return int_from_digits(format(result, "f"))
+    return result
+
+
+_ADD, _SUB, _MUL, _DIV = EXACT.add, EXACT.subtract, EXACT.multiply, DIVISION.divide
+
+
+def compile_expr(expr, thresholds: Mapping[str, Decimal]) -> Callable[[Mapping, Mapping], Decimal]:
+    """An expression as a function of (normalized facts, outputs so far) to its Decimal:
+    the tree is walked once here, not on every evaluation."""
+    cls = expr.__class__
+    if cls is Decimal:
+        return lambda facts, outputs: expr
+    if cls is Ref:
+        name = expr.name
+        if expr.kind == "threshold":
+            value = thresholds[name]
+            return lambda facts, outputs: value
+        if expr.kind == "output":
+            return lambda facts, outputs: to_decimal(outputs[name])
+        if expr.kind != "fact":
+            raise ValueError(f"unknown reference kind {expr.kind!r}")
+
+        def fact(facts, outputs):
+            v = facts.get(name)
+            if v.__class__ is float:  # the common case first
+                return Decimal(repr(v))
+            if v is None:  # validation proves presence (a condition, or a default)
+                raise InternalError(f"an expression reads fact `{name}`, which the record lacks")
+            return to_decimal(v)
+        return fact
+    if cls is Round:
+        arg, rounding = compile_expr(expr.arg, thresholds), expr.rounding
+        return lambda facts, outputs: round_to(arg(facts, outputs), rounding)
+    if cls is not Arith:
         raise TypeError(f"not an expression: {type(expr).__name__} {expr!r}")
+    args = [compile_expr(a, thresholds) for a in expr.args]
+    op = expr.op
+    if op in ("sub", "div"):
+        a, b = args
+        fn = _SUB if op == "sub" else _DIV
+        return lambda facts, outputs: fn(a(facts, outputs), b(facts, outputs))
+    if op in ("min", "max"):
+        pick = min if op == "min" else max
+        return lambda facts, outputs: pick([f(facts, outputs) for f in args])
+    if op not in ("add", "mul"):
+        raise ValueError(f"unknown operation {op!r}")
+    fn = _ADD if op == "add" else _MUL
+    if len(args) == 2:
+        a, b = args
+        return lambda facts, outputs: fn(a(facts, outputs), b(facts, outputs))
+    first, rest = args[0], args[1:]
+
+    def fold(facts, outputs):
+        result = first(facts, outputs)
+        for f in rest:
+            result = fn(result, f(facts, outputs))
+        return result
+    return fold
 
 
-def _combine_literals(spec, values: list):
+def _combine_literals(spec, values: list, default):
     """A non-computed output's value: its literal default, or its rules' literals combined."""
     if not values:
-        return spec.default
+        return default
     if spec.combine == "min":
         return min(values)
     if spec.combine == "max":

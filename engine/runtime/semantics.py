@@ -67,6 +67,24 @@ def operand_value(leaf: Comparison, as_of: datetime.date | None = None):
     return resolve_date(value, as_of) if value.__class__ is RelativeDate else value
 
 
+def written_operand(leaf: Comparison):
+    """A leaf's operand as validated: like `operand_value`, relative dates unresolved."""
+    if leaf.op == "between":
+        return (leaf.operand[0].value, leaf.operand[1].value)
+    return leaf.operand.value
+
+
+def relative_dates(policy: Policy) -> list[RelativeDate]:
+    """Every relative date the policy's conditions compare with, in rule and leaf order."""
+    found = []
+    for rule in policy.rules:
+        for leaf in rule.leaves:
+            if leaf.kind == "fact" and leaf.op != PRESENCE_OP:
+                value = written_operand(leaf)
+                found += [v for v in (value if leaf.op == "between" else (value,)) if v.__class__ is RelativeDate]
+    return found
+
+
 def resolve_date(relative: RelativeDate, as_of: datetime.date | None) -> datetime.date:
     """The day `relative` names on the evaluation date `as_of`."""
     check_as_of(as_of, needed=True)
@@ -89,8 +107,9 @@ def check_as_of(as_of, needed: bool = False) -> None:
 
 
 @lru_cache(maxsize=64)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
+def _zone(name: str) -> datetime.tzinfo:
+    # UTC needs no time-zone database (validation accepts it where none is installed).
+    return datetime.timezone.utc if name == "UTC" else ZoneInfo(name)
 
 
 def today(timezone: str) -> datetime.date:
