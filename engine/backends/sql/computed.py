@@ -130,19 +130,17 @@ def fact_decimal(spec, column: exp.Expression) -> tuple[exp.Expression, exp.Expr
 class Calculator:
     """The SQL of computed outputs' expressions over the decision query's columns."""
 
-    def __init__(self, policy: Policy, fact_sql: dict[str, exp.Expression], nullable: set[str]):
+    def __init__(self, policy: Policy, fact_sql: dict[str, exp.Expression]):
         self.policy = policy
         self.fact_sql = fact_sql  # the facts' decimal columns
-        self.nullable = nullable
         self.outputs: dict[str, Num] = {}  # final values of the outputs computed so far
 
     def fact(self, name: str) -> Num:
         spec = self.policy.facts.get(name)
         if spec is None or spec.type not in ("integer", "number"):
             raise SqlLimitError(f"`{name}` is not a numeric fact")
-        if name in self.nullable:
-            raise SqlLimitError(f"fact `{name}` may be absent from a record; an expression on it is left "
-                                f"to the native form")
+        # An optional fact: validation lets only a rule whose condition holds with the fact
+        # present read it (`expr-optional-fact`), so its NULL never reaches a contributing value.
         return self.shown_fact(name)
 
     def shown_fact(self, name: str) -> Num:
@@ -243,7 +241,7 @@ def add_computed(builder, chain, contributes):
     if flags:
         columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
     chain.add(columns)
-    calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in used}, builder.nullable_facts())
+    calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in used})
     for j, (name, spec) in enumerate(policy.outputs.items()):
         if not spec.computed:
             if spec.type == "integer":

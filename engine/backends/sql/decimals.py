@@ -16,8 +16,7 @@ changes no value. Anything else raises `SqlLimitError` (a refusal, never a wrong
 - `div` except by a constant whose inverse is a finite decimal (2^i·5^j·10^k: `div: [x, 4]`,
   `div: [x, 100]`) with a result of at most 28 significant digits (then exact, as Python's);
 - `round` to a `to` whose inverse is not a finite decimal (`to: 3`);
-- a reference to a fact an accepted record may lack, to a non-computed `number` output, or to
-  a boolean/string value.
+- a reference to a non-computed `number` output (a double), or to a later output.
 
 Facts become decimals as `runtime.expressions` takes them: an integer as it is, a double as
 the decimal its shortest text says (`Decimal(repr(x))`). A double is cast to DECIMAL(k+S, S)
