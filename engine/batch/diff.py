@@ -30,7 +30,8 @@ def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = 
     from ..compile import compile_policy
     from ..errors import FactsError
     from ..io.records import EmptyInput
-    from .run import connect, decision_sql, evaluation_date, native_evaluate, native_records
+    from .recheck import evaluation_date, native_evaluate, native_records
+    from .run import connect, decision_sql
 
     as_of = evaluation_date(d.new, as_of)
     totals = Totals(d.old, d.new)

@@ -145,7 +145,7 @@ def spark_session(master: str = DEFAULT_MASTER, *, app_name: str = "verdict", co
 from .spark_frames import _SPARK_TYPES, _ident, _view, decide_dataframe, java_text_differs, message_names, query_text  # noqa: F401
 from .spark_inputs import (Staged, _csv_header, _Input, _native_lines, _native_outcome, _native_record,
                            stage_inputs)
-from .spark_outputs import _PARQUET_KEYS, JsonlEncoder, output_keys, _csv_cell, _ParquetSink, _python_text_safe, output_format  # noqa: F401
+from .spark_outputs import _PARQUET_KEYS, JsonlEncoder, RawNumber, output_keys, _csv_cell, _ParquetSink, _python_text_safe, output_format  # noqa: F401
 
 
 # -- the run ---------------------------------------------------------------------------------
@@ -245,7 +245,7 @@ def decide_files(spark, ruleset, paths, *, lang=None, id_field=None, input_forma
 
     from ..io.records import EmptyInput
 
-    from .run import evaluation_date
+    from .recheck import evaluation_date
 
     policy = ruleset.policy
     as_of = evaluation_date(policy, as_of)  # one evaluation date for the whole run
@@ -440,7 +440,7 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
                 elif kind == "parquet":
                     parquet.add(text)
                 else:
-                    d = json.loads(text)
+                    d = json.loads(text, parse_float=RawNumber)  # numbers keep their text
                     # `[]` where JSON leaves a list out, as the DuckDB runner's CSV and the Parquet sink
                     writer.writerow([_csv_cell(d.get(k, [] if k in ("messages", "principal_reasons") else None))
                                      for k in keys])

@@ -404,9 +404,9 @@ def _native_record(inp: _Input, line: int, raw: bytes, policy, header: list | No
 def _native_outcome(ruleset, rec, id_field: str | None, lang, undeclared: str, as_of=None):
     """(json line or None, problem or None, decision or None, the record's undeclared keys)
     for one record, as `verdict eval` checks and decides it: the DuckDB runner's
-    `engine.batch.run.native_check`, so both runners recheck alike."""
+    `engine.batch.recheck.native_check`, so both runners recheck alike."""
     from ..explain.render import to_json
-    from .run import native_check
+    from .recheck import native_check
 
     c = native_check(ruleset, rec, id_field, 0, undeclared, as_of)
     if c.problem is not None:

@@ -148,9 +148,28 @@ class _ParquetSink:
             self.target.discard()
 
 
+class RawNumber(float):
+    """A JSON number read back with its text (`json.loads(…, parse_float=RawNumber)`), so a
+    CSV cell writes a computed output's decimal as the JSON line has it, not as a double."""
+
+    def __new__(cls, text: str):
+        self = super().__new__(cls, text)
+        self.text = text
+        return self
+
+
+def _floatstr(o) -> str:
+    return o.text if o.__class__ is RawNumber else float.__repr__(o)
+
+
+# the pure-Python encoder (the C one writes a float subclass as a float), compact, non-ASCII as is
+_ITERENCODE = json.encoder._make_iterencode(None, None, json.encoder.py_encode_basestring, None, _floatstr,
+                                            ":", ",", False, False, True)
+
+
 def _csv_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
         return value
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return "".join(_ITERENCODE(value, 0))

@@ -2,8 +2,10 @@
 executed by DuckDB (embedded), Spark, PostgreSQL, and printed for warehouses.
 
 Modules, in dependency order: `dialects` (per-dialect constructs, rendering, trap checks),
-`literals` (typed literals, exact comparisons), `validation` (`__rejected`), `messages`
-(templates as SQL text), `query` (`decision_query`, `match_query`), `render` (`render_sql`),
+`literals` (typed literals, exact comparisons, dates), `validation` (`__rejected`),
+`decimals` (exact DECIMAL arithmetic, proved to fit or refused; rounding, texts, formats),
+`messages` (templates as SQL text), `computed` (computed outputs' expressions and layers),
+`query` (`decision_query`, `match_query`, on an evaluation date), `render` (`render_sql`),
 `backend` (`SqlBackend`: per-record matches in an in-memory DuckDB). docs/backends.md
 describes the form, the staged-facts table, the dialects and the limits.
 """

@@ -2,9 +2,10 @@
 (`model.Arith`, `Ref`, `Round`, `Decimal`) as exact DECIMAL SQL (`decimals`), rounded by the
 output's `round` before `combine`, as `runtime.expressions` and `decision.assemble` do.
 
-`Calculator` knows the decimal value of every fact an expression reads (a column the query's
-staging adds: `fact_columns`), and the final value of every output computed so far (for
-`Ref(kind="output")` and for messages). The bounds it proves feed the next expression.
+`Calculator` knows the decimal value of every fact an expression reads (a column of the
+query: `add_computed` adds them, and each computed output's column, in declaration order),
+and the final value of every output computed so far (for `Ref(kind="output")` and for
+messages). The bounds it proves feed the next expression.
 """
 
 from __future__ import annotations
@@ -15,12 +16,28 @@ from fractions import Fraction
 
 from sqlglot import exp
 
-from ...errors import SqlLimitError
+from ...errors import BackendError, SqlLimitError
 from ...language.model import Arith, Policy, Ref, Round, is_expr
 from . import decimals as dec
 from .decimals import Num
-from .dialects import dtype
-from .literals import INT_MAX, INT_MIN, double
+from .dialects import col, dtype
+from .literals import INT_MAX, INT_MIN, double, sql_type
+
+
+def _null(e: exp.Expression) -> exp.Expression:
+    return exp.Is(this=e, expression=exp.Null())
+
+
+def _or(items: list) -> exp.Expression:
+    return exp.Paren(this=exp.or_(*items)) if len(items) > 1 else items[0]
+
+
+def _and(items: list) -> exp.Expression:
+    return exp.Paren(this=exp.and_(*items)) if len(items) > 1 else items[0]
+
+
+def _case(ifs: list) -> exp.Expression:
+    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in ifs])
 
 
 def _refs(e, kind: str) -> set[str]:
@@ -113,19 +130,17 @@ def fact_decimal(spec, column: exp.Expression) -> tuple[exp.Expression, exp.Expr
 class Calculator:
     """The SQL of computed outputs' expressions over the decision query's columns."""
 
-    def __init__(self, policy: Policy, fact_sql: dict[str, exp.Expression], nullable: set[str]):
+    def __init__(self, policy: Policy, fact_sql: dict[str, exp.Expression]):
         self.policy = policy
         self.fact_sql = fact_sql  # the facts' decimal columns
-        self.nullable = nullable
         self.outputs: dict[str, Num] = {}  # final values of the outputs computed so far
 
     def fact(self, name: str) -> Num:
         spec = self.policy.facts.get(name)
         if spec is None or spec.type not in ("integer", "number"):
             raise SqlLimitError(f"`{name}` is not a numeric fact")
-        if name in self.nullable:
-            raise SqlLimitError(f"fact `{name}` may be absent from a record; an expression on it is left "
-                                f"to the native form")
+        # An optional fact: validation lets only a rule whose condition holds with the fact
+        # present read it (`expr-optional-fact`), so its NULL never reaches a contributing value.
         return self.shown_fact(name)
 
     def shown_fact(self, name: str) -> Num:
@@ -198,3 +213,93 @@ class Calculator:
         else:
             lo, hi = min(values), max(values)
         self.outputs[name] = dec.integer_num(column, lo, hi)
+
+
+# -- the query's layers of computed outputs -----------------------------------------------
+
+def add_computed(builder, chain, contributes):
+    """Adds the computed outputs' columns (`__v<j>`, DECIMAL, or BIGINT for an integer
+    output), in declaration order, each after the outputs it reads; returns the
+    `__rejected` of the decision: a record whose double fact the exact decimal cannot
+    hold is `NATIVE` (left to the native code). Returns (the Calculator or None, that
+    `__rejected`). `builder`: the query's `QueryBuilder` (its fact columns, its layers)."""
+    policy = builder.policy
+    expression = expression_facts(policy)
+    shown = formatted_facts(policy)
+    if not any(spec.computed for spec in policy.outputs.values()) and not shown:
+        return None, col("__rejected")
+    used = [n for n in policy.facts if n in expression or n in shown]
+    columns, flags = [], []
+    for name in used:
+        spec = policy.facts[name]
+        if spec.type not in ("integer", "number"):
+            raise SqlLimitError(f"fact `{name}` is not numeric, an expression cannot read it")
+        value, flag = fact_decimal(spec, col(builder.fact_col[name]))
+        columns.append((f"__x{builder.fact_col[name][3:]}", value))
+        if flag is not None:
+            flags.append(flag)
+    if flags:
+        columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
+    chain.add(columns)
+    calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in used})
+    for j, (name, spec) in enumerate(policy.outputs.items()):
+        if not spec.computed:
+            if spec.type == "integer":
+                calc.integer_output(name, col(f"__v{j}"))
+            continue
+        try:
+            value = computed_output(calc, name, contributes, chain, j)
+        except BackendError as exc:
+            raise type(exc)(f"output `{name}`: {exc}") from None
+        if spec.type == "integer" and (value.lo < INT_MIN or value.hi > INT_MAX):
+            raise SqlLimitError(f"output `{name}` may be beyond int64, which the SQL form cannot hold")
+        chain.add([(f"__v{j}", value.sql)])
+        calc.outputs[name] = dec.Num(col(f"__v{j}"), value.lo, value.hi, value.scale)
+    if not flags:
+        return calc, col("__rejected")
+    return calc, exp.Coalesce(this=col("__rejected"), expressions=[exp.Case(
+        ifs=[exp.If(this=col("__nat"), true=exp.Literal.string(dec.NATIVE))],
+        default=exp.Cast(this=exp.Null(), to=dtype("VARCHAR")))])
+
+
+def computed_output(calc: Calculator, name: str, contributes, chain, j: int) -> Num:
+    """An output's final value: its values (rounded), combined over the contributing
+    rules as `decision.assemble` does, the default when none contributes."""
+    spec = calc.policy.outputs[name]
+    setters = [(r.index, v) for r in calc.policy.rules for n, v in r.then.set if n == name]
+    default = calc.value(name, spec.default)
+    if not setters:
+        return default
+    vals = [(contributes(i), calc.value(name, v)) for i, v in setters]
+    if spec.combine == "sum":  # Python's sum: 0 + v1 + v2 … over the contributing values
+        zero = dec.constant(Decimal(0))
+        total = zero
+        for c, v in vals:
+            total = dec.add(total, dec.choose([(c, v)], zero))
+        return dec.choose([(_or([c.copy() for c, _ in vals]), total)], default)
+    if spec.combine in ("min", "max"):
+        # the candidates as columns (NULL where the rule does not contribute), then the
+        # extreme of the non-NULL ones: each column read a few times, no expression copied
+        cands = [(f"__c{j}_{k}", v) for k, (_, v) in enumerate(vals)]
+        typed = dec._common([v for _, v in vals])
+        chain.add([(n, _case([(c, t)])) for (n, _), (c, _), t in zip(cands, vals, typed)])
+        cmp = exp.GTE if spec.combine == "max" else exp.LTE
+        ifs = []
+        for k, (n, _) in enumerate(cands):
+            conds = [exp.Not(this=_null(col(n)))] + [
+                exp.Paren(this=exp.or_(_null(col(m)), cmp(this=col(n), expression=col(m))))
+                for m, _ in cands[k + 1:]]
+            ifs.append((_and(conds), dec.Num(col(n), vals[k][1].lo, vals[k][1].hi, vals[k][1].scale)))
+        return dec.choose(ifs, default)
+    return dec.choose([(c, v) for c, v in vals], default)  # first: the first contributing rule's
+
+
+def output_field(policy: Policy, calc, name: str, value: exp.Expression) -> tuple[str, exp.Expression, str]:
+    """An output's field of the `outputs` struct: (name, value, SQL type)."""
+    spec = policy.outputs[name]
+    if spec.computed and spec.type == "integer":
+        return name, exp.Cast(this=value.copy(), to=dtype("BIGINT")), "BIGINT"
+    if spec.computed:
+        n = calc.outputs[name]
+        return name, value.copy(), n.type().sql()
+    return name, value.copy(), sql_type(spec.type)

@@ -16,8 +16,7 @@ changes no value. Anything else raises `SqlLimitError` (a refusal, never a wrong
 - `div` except by a constant whose inverse is a finite decimal (2^i·5^j·10^k: `div: [x, 4]`,
   `div: [x, 100]`) with a result of at most 28 significant digits (then exact, as Python's);
 - `round` to a `to` whose inverse is not a finite decimal (`to: 3`);
-- a reference to a fact an accepted record may lack, to a non-computed `number` output, or to
-  a boolean/string value.
+- a reference to a non-computed `number` output (a double), or to a later output.
 
 Facts become decimals as `runtime.expressions` takes them: an integer as it is, a double as
 the decimal its shortest text says (`Decimal(repr(x))`). A double is cast to DECIMAL(k+S, S)
@@ -38,7 +37,7 @@ from fractions import Fraction
 from sqlglot import exp
 
 from ...errors import SqlLimitError
-from ...language.model import Arith, Policy, Ref, Round, Rounding
+from ...language.model import Rounding
 from .dialects import dtype
 
 MAX_DIGITS = 38
@@ -166,7 +165,9 @@ def add(a: Num, b: Num, sign: int = 1) -> Num:
 def mul(a: Num, b: Num) -> Num:
     ends = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
     out = Num(a.sql, min(ends), max(ends), a.scale + b.scale)
-    x, y = a.sql, b.sql
+    # each operand typed where it is used (a column's type is not in the text: a dialect
+    # check reads the scales here, `dialects.check_decimals`)
+    x, y = (n.sql if isinstance(n.sql, exp.Cast) else exp.Cast(this=n.sql, to=n.type()) for n in (a, b))
     if out.precision > 18 and a.precision <= 18 and b.precision <= 18:
         # DuckDB types the product of two DECIMALs of <= 18 digits as DECIMAL(18) at most
         # (an overflow error beyond): one operand widened to 19 digits makes it exact
@@ -320,34 +321,44 @@ def _commas(digits: exp.Expression, max_digits: int) -> exp.Expression:
     return out
 
 
-def formatted(n: Num, spec: str) -> exp.Expression:
+def _inline(level: int, e: exp.Expression) -> exp.Expression:
+    return e
+
+
+def formatted(n: Num, spec: str, stage=_inline) -> exp.Expression:
     """`values.format_field(Decimal, spec)` for spec `,` / `,.Nf` / `.Nf` (and "" =
     `plain_text`): `.Nf` rounds half-even to N places (a value rounded to zero has no `-`),
-    `,` groups the integer digits; the digits are those of the absolute value."""
+    `,` groups the integer digits; the digits are those of the absolute value.
+
+    Each step reads the one before several times, so `stage(level, e)` may put step
+    `level` (0: the rounded value, 1: its absolute text, 2: integer and fraction digits)
+    into a column of a layer of its own and return that column: the query's expressions
+    stay small (inline, a `,.2f` of a rounded value is some 100 KB of SQL)."""
     if not spec:
         return plain_text(n)
     comma = spec.startswith(",")
     rest = spec[1:] if comma else spec
     digits = n.int_digits
     if rest == "":
-        body, shown = plain_text(n), n.sql.copy()
+        shown = stage(0, n.sql.copy())
+        body = plain_text(Num(shown, n.lo, n.hi, n.scale))
     else:
         places = int(rest[1:-1])
         r = round_to(n, Rounding(Decimal(1).scaleb(-places), "half_even"))
         digits = max(r.int_digits, 1)
-        body = _varchar(exp.Cast(this=r.sql.copy(), to=decimal_type(digits + places, places)))
-        shown = r.sql.copy()
-    absolute: exp.Expression = exp.Case(ifs=[exp.If(this=exp.LT(this=shown, expression=exp.Literal.number(0)),
-                                                    true=exp.Substring(this=body.copy(), start=exp.Literal.number(2)))],
-                                        default=body.copy())
+        shown = stage(0, exp.Cast(this=r.sql, to=decimal_type(digits + places, places)))
+        body = _varchar(shown.copy())
+    absolute: exp.Expression = stage(1, exp.Case(ifs=[exp.If(
+        this=exp.LT(this=shown.copy(), expression=exp.Literal.number(0)),
+        true=exp.Substring(this=body.copy(), start=exp.Literal.number(2)))], default=body.copy()))
     if comma:
         point = exp.StrPosition(this=absolute.copy(), substr=exp.Literal.string("."))
         has_point = exp.GT(this=point.copy(), expression=exp.Literal.number(0))
-        int_part = exp.Case(ifs=[exp.If(this=has_point.copy(), true=exp.Substring(
+        int_part = stage(2, exp.Case(ifs=[exp.If(this=has_point.copy(), true=exp.Substring(
             this=absolute.copy(), start=exp.Literal.number(1),
-            length=exp.Sub(this=point.copy(), expression=exp.Literal.number(1))))], default=absolute.copy())
-        frac_part = exp.Case(ifs=[exp.If(this=has_point, true=exp.Substring(this=absolute.copy(), start=point.copy()))],
-                             default=exp.Literal.string(""))
+            length=exp.Sub(this=point.copy(), expression=exp.Literal.number(1))))], default=absolute.copy()))
+        frac_part = stage(2, exp.Case(ifs=[exp.If(this=has_point, true=exp.Substring(
+            this=absolute.copy(), start=point.copy()))], default=exp.Literal.string("")))
         absolute = exp.DPipe(this=_commas(int_part, digits), expression=frac_part, safe=True)
     # the sign of the value shown (rounded): never `-0.00`, as `values.format_field`
     sign = exp.Case(ifs=[exp.If(this=exp.LT(this=shown.copy(), expression=exp.Literal.number(0)),

@@ -176,10 +176,47 @@ def check_traps(dialect: str, text: str) -> None:
             raise BackendError(f"refusing to emit {dialect} SQL that would be wrong: {why}")
 
 
+def _decimal_params(node) -> tuple[int, int] | None:
+    """(precision, scale) of a CAST to DECIMAL(p, s), else None."""
+    if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.DECIMAL and len(node.to.expressions) == 2:
+        p, s = (int(e.this.this) for e in node.to.expressions)
+        return p, s
+    return None
+
+
+def check_decimals(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Exact decimals (`decimals`) in the generated-only dialects whose DECIMAL arithmetic
+    rounds where DuckDB, Spark and PostgreSQL are exact: BigQuery's NUMERIC holds 9
+    places (every product is rounded to 9), so its decimals are BIGNUMERIC (38 places, 38
+    integer digits: every value the SQL form computes fits); Snowflake gives a product
+    min(s1 + s2, max(s1, s2, 12)) places: such a product is refused rather than rounded."""
+    if dialect == "bigquery" and any(_decimal_params(n) for n in tree.find_all(exp.Cast)):
+        def big(node):
+            # (sqlglot writes BIGNUMERIC without its parameters: the scale is a ROUND, exact
+            # for a decimal of that scale, and a double's nearest decimal of that scale)
+            ps = _decimal_params(node)
+            if ps:
+                cast = exp.Cast(this=node.this.copy(), to=exp.DataType(this=exp.DataType.Type.BIGDECIMAL))
+                node = exp.Round(this=cast, decimals=exp.Literal.number(ps[1]))
+            return node
+
+        while any(_decimal_params(n) for n in tree.find_all(exp.Cast)):  # (transform skips what it replaced)
+            tree = tree.transform(big)
+        return tree
+    if dialect == "snowflake":
+        for node in tree.find_all(exp.Mul):
+            a, b = _decimal_params(node.this), _decimal_params(node.expression)
+            if a and b and a[1] + b[1] > max(a[1], b[1], 12):
+                raise BackendError(f"Snowflake rounds a product of {a[1]} and {b[1]} decimal places to "
+                                   f"{max(a[1], b[1], 12)}; the exact value needs {a[1] + b[1]}")
+    return tree
+
+
 def render(tree: exp.Expression, dialect: str, pretty: bool = True) -> str:
     """The tree as text in `dialect`; BackendError where sqlglot cannot render a construct
     or the text holds a known trap."""
     check_dialect(dialect)
+    tree = check_decimals(tree, dialect)
     if dialect == "postgres" and any(lit.is_string and "\x00" in lit.this for lit in tree.find_all(exp.Literal)):
         raise BackendError("PostgreSQL text cannot hold the character U+0000, which this policy's text has")
     try:

@@ -149,56 +149,77 @@ def format_constant(value, spec: str) -> str:
     return format(value, spec)
 
 
-def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None, what: str) -> exp.Expression:
+def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None, what: str,
+               stage=None) -> exp.Expression:
     """The text of a formatted placeholder: a decimal (computed output) or an integer; a
     double with a format is refused (its digits would be rounded from its binary value,
     which SQL does not see)."""
+    kw = {"stage": stage} if stage is not None else {}
     if number is not None:
-        return formatted(Num(value.copy(), number.lo, number.hi, number.scale), spec)
+        return formatted(Num(value.copy(), number.lo, number.hi, number.scale), spec, **kw)
     if ftype == "integer":
-        return formatted(integer_num(value.copy(), INT_MIN, INT_MAX), spec)
+        return formatted(integer_num(value.copy(), INT_MIN, INT_MAX), spec, **kw)
     raise SqlLimitError(f"the format `{{{what}:{spec}}}` of a {ftype} value")
+
+
+def placeholder(part, policy: Policy, facts: dict[str, exp.Expression], outputs: dict[str, exp.Expression],
+                dialect: str, numbers: dict[str, Num] | None = None,
+                shown: dict[str, Num] | None = None, stage=None) -> exp.Expression:
+    """The text of one placeholder (`templates.Field`: a name and its format spec), never
+    NULL. `numbers`: the computed outputs' decimal values (`computed.Calculator.outputs`);
+    `shown`: the decimal values of the number facts shown with a format; `stage`: see
+    `decimals.formatted`."""
+    numbers, shown = numbers or {}, shown or {}
+    name = str(part)
+    spec = _field_spec(part)
+    if name in outputs:
+        out = policy.outputs[name]
+        computed = numbers.get(name) if out.computed else None
+        if spec:
+            fallback: exp.Expression = _formatted(out.type, outputs[name], spec, computed, name, stage)
+        elif computed is not None:
+            fallback = plain_text(Num(outputs[name].copy(), computed.lo, computed.hi, computed.scale))
+        else:
+            fallback = text_of(out.type, outputs[name], dialect)
+    elif name in policy.thresholds:
+        fallback = exp.Literal.string(format_constant(policy.thresholds[name].value, spec))
+    else:
+        fallback = exp.Literal.string("?")
+    if name not in facts:
+        return fallback
+    ftype = policy.facts[name].type
+    if spec and name in shown:
+        value = _formatted(ftype, shown[name].sql, spec, shown[name], name, stage)
+    elif spec:
+        value = _formatted(ftype, facts[name], spec, None, name, stage)
+    else:
+        value = text_of(ftype, facts[name], dialect)
+    return exp.Coalesce(this=value, expressions=[fallback])
+
+
+def costly(part, policy: Policy) -> bool:
+    """Whether a placeholder's text is a large expression (a format, a decimal's text),
+    which the query computes once, in a column of its own (`message`'s `cache`)."""
+    name = str(part)
+    return bool(_field_spec(part)) or (name in policy.outputs and policy.outputs[name].computed)
 
 
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
             outputs: dict[str, exp.Expression], dialect: str,
-            numbers: dict[str, Num] | None = None, shown: dict[str, Num] | None = None) -> exp.Expression:
-    """The rendered template as an SQL text expression (never NULL). `numbers`: the
-    computed outputs' decimal values (`computed.Calculator.outputs`); `shown`: the decimal
-    values of the number facts shown with a format (`computed.formatted_facts`)."""
-    numbers, shown = numbers or {}, shown or {}
+            numbers: dict[str, Num] | None = None, shown: dict[str, Num] | None = None,
+            cache: dict | None = None) -> exp.Expression:
+    """The rendered template as an SQL text expression (never NULL); a placeholder in
+    `cache` ((name, spec) → an expression, a column) is read from there."""
     parts = template_parts(template)
     pieces: list[exp.Expression] = []
     if parts[0]:
         pieces.append(exp.Literal.string(parts[0]))
     for i in range(1, len(parts), 2):
-        name = str(parts[i])
-        spec = _field_spec(parts[i])
-        if name in outputs:
-            out = policy.outputs[name]
-            computed = numbers.get(name) if out.computed else None
-            if spec:
-                fallback: exp.Expression = _formatted(out.type, outputs[name], spec, computed, name)
-            elif computed is not None:
-                fallback = plain_text(Num(outputs[name].copy(), computed.lo, computed.hi, computed.scale))
-            else:
-                fallback = text_of(out.type, outputs[name], dialect)
-        elif name in policy.thresholds:
-            fallback = exp.Literal.string(format_constant(policy.thresholds[name].value, spec))
+        key = (str(parts[i]), _field_spec(parts[i]))
+        if cache is not None and key in cache:
+            pieces.append(cache[key].copy())
         else:
-            fallback = exp.Literal.string("?")
-        if name in facts:
-            ftype = policy.facts[name].type
-            if spec and name in shown:
-                value = formatted(shown[name], spec)
-            elif spec:
-                value = _formatted(ftype, facts[name], spec, None, name)
-            else:
-                value = text_of(ftype, facts[name], dialect)
-            piece = exp.Coalesce(this=value, expressions=[fallback])
-        else:
-            piece = fallback
-        pieces.append(piece)
+            pieces.append(placeholder(parts[i], policy, facts, outputs, dialect, numbers, shown))
         if parts[i + 1]:
             pieces.append(exp.Literal.string(parts[i + 1]))
     merged: list[exp.Expression] = []

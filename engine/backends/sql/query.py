@@ -31,20 +31,19 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from sqlglot import exp
 
-from ...errors import BackendError, SqlLimitError
+from ...errors import BackendError
 from ...language.conditions import fold
 from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                                 RelativeDate)
+from ...language.templates import template_parts
 from ...runtime.semantics import Plan
-from . import decimals as dec
+from .computed import add_computed, formatted_facts, output_field
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
-from .computed import Calculator, expression_facts, fact_decimal, formatted_facts
-from .literals import INT_MAX, INT_MIN, compare_in, compare_value, literal, sql_type
-from .messages import message, rule_template
+from .literals import INT_MAX, compare_in, compare_value, literal, sql_type
+from .messages import costly, message, placeholder, rule_template
 from .validation import rejected
 
 MAX_PRINCIPAL_REASONS = 4  # = explain.render.MAX_PRINCIPAL_REASONS (tested)
@@ -96,11 +95,18 @@ class _Chain:
     tree: exp.Expression
     columns: list[str] = field(default_factory=list)
     depth: int = 0
+    fence: bool = False  # PostgreSQL: `OFFSET 0` keeps each layer a layer (see `add`)
 
     def add(self, new: list[tuple[str, exp.Expression]]) -> None:
         if not new:
             return
         select = exp.select(*[col(c) for c in self.columns], *[e.as_(ident(n), quoted=True) for n, e in new])
+        if self.fence:
+            # PostgreSQL pulls simple subqueries up into the query above, pasting a column's
+            # whole expression wherever it is read: a formatted decimal reads its value a few
+            # hundred times, and the planner ran out of memory (killed, measured). OFFSET 0
+            # is its documented fence: each layer is computed once per row.
+            select = select.offset(0)
         self.depth += 1
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
         self.columns += [n for n, _ in new]
@@ -198,7 +204,7 @@ class QueryBuilder:
                 value = exp.Coalesce(this=value, expressions=[default])
             cols.append(value.as_(ident(self.fact_col[name]), quoted=True))
             names.append(self.fact_col[name])
-        return _Chain(exp.select(*cols).from_(src), names)
+        return _Chain(exp.select(*cols).from_(src), names, fence=self.dialect == "postgres")
 
     # -- 2. strata ------------------------------------------------------------------------
 
@@ -374,12 +380,35 @@ class QueryBuilder:
         numbers = dict(self.calc.outputs) if self.calc is not None else {}
         shown = {n: self.calc.shown_fact(n) for n in formatted_facts(policy)} if self.calc is not None else {}
 
+        # Formatted placeholders and decimals' texts: each computed once, in a column
+        cache: dict = {}
+        steps: dict[int, list] = {0: [], 1: [], 2: []}
+
+        def stage(level: int, e: exp.Expression) -> exp.Expression:
+            name = f"__y{level}_{sum(len(v) for v in steps.values())}"
+            steps[level].append((name, e))
+            return col(name)
+
+        for rule in rules:
+            template = rule_template(rule, policy, self.lang)
+            for part in (template_parts(template)[1::2] if template else ()):
+                key = (str(part), getattr(part, "spec", "") or "")
+                if key not in cache and costly(part, policy):
+                    try:
+                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage)
+                    except BackendError as exc:
+                        raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
+        for level in sorted(steps):
+            chain.add(steps[level])
+        chain.add([(f"__t{k}", e) for k, e in enumerate(cache.values())])
+        cache = {key: col(f"__t{k}") for k, key in enumerate(cache)}
+
         def text(rule) -> exp.Expression:
             template = rule_template(rule, policy, self.lang)
             if not template:
                 return _str(None)
             try:
-                return message(template, policy, facts, outputs, d, numbers, shown)
+                return message(template, policy, facts, outputs, d, numbers, shown, cache)
             except BackendError as exc:
                 raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
@@ -495,94 +524,14 @@ class QueryBuilder:
             out.append((_case([(ok.copy(), e)]) if null_rejected else e).as_(ident(name), quoted=True))
         return exp.select(*out).from_(exp.Subquery(this=chain.tree, alias=exp.TableAlias(this=ident("__decision"))))
 
-    # -- computed outputs (`computed`, `decimals`) ------------------------------------------
+    # -- computed outputs (`computed.add_computed`) ------------------------------------------
 
     def _computed(self, chain: _Chain, contributes) -> exp.Expression:
-        """Adds the computed outputs' columns (`__v<j>`, DECIMAL, or BIGINT for an integer
-        output), in declaration order, each after the outputs it reads; returns the
-        `__rejected` of the decision: a record whose double fact the exact decimal cannot
-        hold is `NATIVE` (left to the native code)."""
-        policy = self.policy
-        self.calc = None
-        expression = expression_facts(policy)
-        shown = formatted_facts(policy)
-        if not any(spec.computed for spec in policy.outputs.values()) and not shown:
-            return col("__rejected")
-        used = [n for n in policy.facts if n in expression or n in shown]
-        columns, flags = [], []
-        for name in used:
-            spec = policy.facts[name]
-            if spec.type not in ("integer", "number"):
-                raise SqlLimitError(f"fact `{name}` is not numeric, an expression cannot read it")
-            value, flag = fact_decimal(spec, col(self.fact_col[name]))
-            columns.append((f"__x{self.fact_col[name][3:]}", value))
-            if flag is not None:
-                flags.append(flag)
-        if flags:
-            columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
-        chain.add(columns)
-        self.calc = calc = Calculator(policy, {n: col(f"__x{self.fact_col[n][3:]}") for n in used},
-                                      self.nullable_facts())
-        for j, (name, spec) in enumerate(policy.outputs.items()):
-            if not spec.computed:
-                if spec.type == "integer":
-                    calc.integer_output(name, col(f"__v{j}"))
-                continue
-            try:
-                value = self._computed_output(name, contributes, chain, j)
-            except BackendError as exc:
-                raise type(exc)(f"output `{name}`: {exc}") from None
-            if spec.type == "integer":
-                if value.lo < INT_MIN or value.hi > INT_MAX:
-                    raise SqlLimitError(f"output `{name}` may be beyond int64, which the SQL form cannot hold")
-                chain.add([(f"__v{j}", value.sql)])
-            else:
-                chain.add([(f"__v{j}", value.sql)])
-            calc.outputs[name] = dec.Num(col(f"__v{j}"), value.lo, value.hi, value.scale)
-        if not flags:
-            return col("__rejected")
-        return exp.Coalesce(this=col("__rejected"), expressions=[
-            _case([(col("__nat"), exp.Literal.string(dec.NATIVE))], _str(None))])
-
-    def _computed_output(self, name: str, contributes, chain: _Chain, j: int) -> dec.Num:
-        """An output's final value: its values (rounded), combined over the contributing
-        rules as `decision.assemble` does, the default when none contributes."""
-        calc, spec = self.calc, self.policy.outputs[name]
-        setters = [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
-        default = calc.value(name, spec.default)
-        if not setters:
-            return default
-        vals = [(contributes(i), calc.value(name, v)) for i, v in setters]
-        if spec.combine == "sum":  # Python's sum: 0 + v1 + v2 … over the contributing values
-            zero = dec.constant(Decimal(0))
-            total = zero
-            for c, v in vals:
-                total = dec.add(total, dec.choose([(c, v)], zero))
-            return dec.choose([(_or([c.copy() for c, _ in vals]), total)], default)
-        if spec.combine in ("min", "max"):
-            # the candidates as columns (NULL where the rule does not contribute), then the
-            # extreme of the non-NULL ones: each column read a few times, no expression copied
-            cands = [(f"__c{j}_{k}", v) for k, (_, v) in enumerate(vals)]
-            typed = dec._common([v for _, v in vals])
-            chain.add([(n, _case([(c, t)])) for (n, _), (c, _), t in zip(cands, vals, typed)])
-            cmp = exp.GTE if spec.combine == "max" else exp.LTE
-            ifs = []
-            for k, (n, _) in enumerate(cands):
-                conds = [exp.Not(this=_null(col(n)))] + [
-                    exp.Paren(this=exp.or_(_null(col(m)), cmp(this=col(n), expression=col(m))))
-                    for m, _ in cands[k + 1:]]
-                ifs.append((_and(conds), dec.Num(col(n), vals[k][1].lo, vals[k][1].hi, vals[k][1].scale)))
-            return dec.choose(ifs, default)
-        return dec.choose([(c, v) for c, v in vals], default)  # first: the first contributing rule's
+        self.calc, rejected_col = add_computed(self, chain, contributes)
+        return rejected_col
 
     def _output_field(self, name: str, value: exp.Expression) -> tuple[str, exp.Expression, str]:
-        spec = self.policy.outputs[name]
-        if spec.computed and spec.type == "integer":
-            return name, exp.Cast(this=value.copy(), to=dtype("BIGINT")), "BIGINT"
-        if spec.computed:
-            n = self.calc.outputs[name]
-            return name, value.copy(), n.type().sql()
-        return name, value.copy(), sql_type(spec.type)
+        return output_field(self.policy, self.calc, name, value)
 
     def _output(self, name: str, contributes) -> exp.Expression:
         spec = self.policy.outputs[name]

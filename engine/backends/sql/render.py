@@ -13,7 +13,10 @@ from .dialects import render
 from .query import decision_query
 
 
-def render_sql(policy: Policy, dialect: str, *, table: str = "facts", lang: str | None = None) -> str:
-    """The decision query over `table` (the staged-facts shape: docs/backends.md) in `dialect`."""
-    tree = decision_query(policy, source=table, dialect=dialect, lang=lang)
+def render_sql(policy: Policy, dialect: str, *, table: str = "facts", lang: str | None = None,
+               as_of=None) -> str:
+    """The decision query over `table` (the staged-facts shape: docs/backends.md) in `dialect`,
+    on the evaluation date `as_of` (None: today in the policy's timezone): relative dates
+    are DATE literals in the text, so a printed query decides as of the day it was printed for."""
+    tree = decision_query(policy, source=table, dialect=dialect, lang=lang, as_of=as_of)
     return render(tree, dialect) + "\n"
