@@ -27,7 +27,7 @@ from engine.evaluate import evaluate
 from engine.explain import render as explain_render
 from engine.language.loader import check_policy_bytes
 from engine.language.model import Rounding
-from engine.language.values import decimal_text, format_field
+from engine.language.values import format_field
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v2_sql"
 AS_OF = (datetime.date(2026, 12, 1), datetime.date(2027, 3, 1), datetime.date(2024, 2, 29))
@@ -41,71 +41,7 @@ def load(name: str):
     return policy
 
 
-# -- native's JSON line, as the contract writes it -------------------------------------------
-# Until h-surface lands, main's renderer neither writes "as_of" nor encodes Decimals nor
-# formats placeholders; the contract's writer (v2-contract.md, "Values", "Message
-# placeholders") is used then, in the tests and for the runners' natively decided records.
-
-def _contract_template(template, decision):
-    from engine.language.templates import template_parts
-
-    parts = template_parts(template)
-    facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
-    out = [parts[0]]
-    for i in range(1, len(parts), 2):
-        name, spec = str(parts[i]), getattr(parts[i], "spec", "")
-        if name in facts:
-            out.append(format_field(facts[name], spec))
-        elif name in outputs:
-            out.append(format_field(outputs[name], spec))
-        elif name in thresholds:
-            out.append(format_field(thresholds[name].value, spec))
-        else:
-            out.append("?")
-        out.append(parts[i + 1])
-    return "".join(out)
-
-
-def _contract_json(decision, lang=None, *, trace=None, indent=None, counterfactuals=None, record_id=None):
-    d = explain_render.decision_dict(decision, lang, trace=False)
-    if decision.policy.uses_time and "as_of" not in d:
-        items = list(d.items())
-        d = dict(items[:3] + [("as_of", decision.as_of.isoformat())] + items[3:])
-    if record_id is not None:
-        d = {"record_id": record_id, **d}
-    texts = {}
-
-    def mark(v):
-        if isinstance(v, Decimal):
-            key = f"\x01{len(texts)}"
-            texts[json.dumps(key)] = decimal_text(v)
-            return key
-        if isinstance(v, dict):
-            return {k: mark(x) for k, x in v.items()}
-        if isinstance(v, list):
-            return [mark(x) for x in v]
-        return v
-
-    line = json.dumps(mark(d), ensure_ascii=False, separators=(",", ":"))
-    for k, t in texts.items():
-        line = line.replace(k, t, 1)
-    return line
-
-
-def _surface_merged() -> bool:
-    import inspect
-
-    return "format_field" in inspect.getsource(explain_render.render_template) and \
-        "as_of" in inspect.getsource(explain_render.decision_dict)
-
-
-@pytest.fixture(autouse=True)
-def contract_writer(monkeypatch):
-    if not _surface_merged():
-        monkeypatch.setattr(explain_render, "render_template", _contract_template)
-        monkeypatch.setattr(explain_render, "to_json", _contract_json)
-    yield
-
+# -- native's JSON lines -------------------------------------------------------------------
 
 def native_lines(policy, records, as_of, lang=None):
     ruleset = compile_policy(policy)
@@ -486,7 +422,7 @@ def test_postgres_rows_equal_native(pg, name, gen):
         ruleset = compile_policy(policy)
         for (row, rejected, outcome, reasons, notices, messages, outputs, missing), facts in zip(cur.fetchall(),
                                                                                                  records):
-            want = json.loads(_contract_json(evaluate(ruleset, facts, trace=False, as_of=as_of)),
+            want = json.loads(explain_render.to_json(evaluate(ruleset, facts, trace=False, as_of=as_of), indent=None),
                               parse_float=Decimal)
             if rejected == dec.NATIVE:  # a double the exact decimal cannot hold: native decides it
                 continue

@@ -12,14 +12,13 @@ own `summary`. Both versions are decided on one evaluation date (`as_of`).
 
 from __future__ import annotations
 
-import decimal
 from decimal import Decimal
 
-from ..analysis.diff import NONE, PolicyDiff
+from ..analysis.diff import NONE, OutputTotals, PolicyDiff
+from ..runtime.expressions import EXACT
 from .inputs import BatchError, InputsError, NativeOnly, expand, ident, stage
 
 SAMPLE = 5
-_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
 def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = None,
@@ -103,86 +102,31 @@ def count_records_sql(d: PolicyDiff, facts_path: str, *, id_field: str | None = 
     return {k: v[:SAMPLE] for k, v in sorted(sample.items())}
 
 
-class Totals:
-    """Per numeric output of both versions, the exact totals over the records both decided
-    (`PolicyDiff.outputs`, as `engine.analysis.diff.OutputTotals` makes them natively): sums
-    in SQL where the column is exact (BIGINT, DECIMAL: DuckDB sums them exactly), a DOUBLE
-    output (literal values, so few distinct ones) by value and count, each value the decimal
-    its repr says; the natively decided records' outputs added as they are."""
-
-    def __init__(self, old, new):
-        api = _diff_api()
-        self.summary, self.exact, self.plus = api.summary, api.exact, api.plus
-        self.names = api.numeric_outputs(old, new)
-        self.records = 0
-        self.old = {n: 0 for n in self.names}
-        self.new = {n: 0 for n in self.names}
-
-    def add(self, old_outputs: dict, new_outputs: dict) -> None:
-        self.records += 1
-        for n in self.names:
-            self.old[n] = self.plus(self.old[n], self.exact(old_outputs[n]))
-            self.new[n] = self.plus(self.new[n], self.exact(new_outputs[n]))
+class Totals(OutputTotals):
+    """`engine.analysis.diff.OutputTotals` (what the native path fills, so both paths write
+    the same JSON), with the sums of the records decided in SQL: summed in SQL where the
+    column is exact (BIGINT, DECIMAL: DuckDB sums them exactly), a DOUBLE output (literal
+    values, so few distinct ones) by value and count, each value the decimal its repr says.
+    Natively decided records are `add`ed as they are."""
 
     def add_sql(self, con, table: str, where: str) -> None:
-        self.records += con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()[0]
+        (records,) = con.execute(f"SELECT count(*) FROM {table} WHERE {where}").fetchone()
         types = {name: t for name, t, *_ in con.execute(f"DESCRIBE {table}").fetchall()}
+        sums = {"__a_": {}, "__b_": {}}
         for n in self.names:
-            for side, totals in (("__a_", self.old), ("__b_", self.new)):
+            for side, out in sums.items():
                 c = ident(side + n)
+                total = 0
                 if types[side + n] == "DOUBLE":
                     for v, k in con.execute(f"SELECT {c}, count(*) FROM {table} WHERE {where} AND {c} IS NOT NULL "
                                             f"GROUP BY {c} ORDER BY {c}").fetchall():
-                        totals[n] = self.plus(totals[n], _EXACT.multiply(Decimal(repr(float(v))), k))
-                    continue
-                (v,) = con.execute(f"SELECT sum({c}) FROM {table} WHERE {where}").fetchone()
-                if v is not None:
-                    v = int(v) if types[side + n] in ("BIGINT", "HUGEINT", "INTEGER") else Decimal(v)
-                    totals[n] = self.plus(totals[n], v)
-
-    def result(self) -> dict | None:
-        if not self.names:
-            return None
-        return {n: self.summary(self.records, self.old[n], self.new[n]) for n in self.names}
-
-
-def _diff_api():
-    """`engine.analysis.diff`'s summary functions (the native path's own, so both paths
-    write the same JSON); a stand-in of the same definitions while it has none."""
-    from types import SimpleNamespace
-
-    from ..analysis import diff as native
-
-    if hasattr(native, "summary"):
-        return SimpleNamespace(summary=native.summary, exact=native._exact, plus=native._plus,
-                               numeric_outputs=native.numeric_outputs)
-    exact_ctx = _EXACT
-    mean_ctx = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN, Emax=decimal.MAX_EMAX,
-                               Emin=decimal.MIN_EMIN)
-
-    def normal(d):
-        if d.__class__ is int or not d.is_finite():
-            return d
-        if d == 0:
-            return Decimal(0)
-        d = d.normalize(exact_ctx)
-        return d.quantize(Decimal(1), context=exact_ctx) if d.as_tuple().exponent > 0 else d
-
-    def summary(records, old_total, new_total):
-        both_int = old_total.__class__ is int and new_total.__class__ is int
-        change = new_total - old_total if both_int else exact_ctx.subtract(new_total, old_total)
-        mean = mean_ctx.divide(change, records) if records else None
-        return {"records": records, "old_total": normal(old_total), "new_total": normal(new_total),
-                "total_change": normal(change), "mean_change": None if mean is None else normal(mean)}
-
-    def numeric(old, new):
-        return [n for n, spec in new.outputs.items() if spec.type in ("integer", "number")
-                and n in old.outputs and old.outputs[n].type in ("integer", "number")]
-
-    return SimpleNamespace(summary=summary, numeric_outputs=numeric,
-                           exact=lambda v: Decimal(repr(v)) if v.__class__ is float else v,
-                           plus=lambda t, v: t + v if t.__class__ is int and v.__class__ is int
-                           else exact_ctx.add(t, v))
+                        total = EXACT.add(total, EXACT.multiply(Decimal(repr(float(v))), k))
+                else:
+                    (v,) = con.execute(f"SELECT sum({c}) FROM {table} WHERE {where}").fetchone()
+                    if v is not None:
+                        total = int(v) if types[side + n] in ("BIGINT", "HUGEINT", "INTEGER") else Decimal(v)
+                out[n] = total
+        self.add_totals(records, sums["__a_"], sums["__b_"])
 
 
 def _show(value):

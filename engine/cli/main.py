@@ -69,6 +69,7 @@ class _Verdict(click.Group):
     """A click group whose subcommands return their exit code instead of exiting."""
 
     def invoke(self, ctx: click.Context):
+        from ..errors import BackendError, SqlLimitError
         from ..io.files import OutputClosed, OutputError, flush_stdout
 
         try:
@@ -90,6 +91,10 @@ class _Verdict(click.Group):
         except KeyboardInterrupt:
             _say("verdict: interrupted")
             code = EXIT_INTERRUPTED
+        except BackendError as exc:  # a backend that cannot take this policy or record (a documented limit)
+            hint = " (--backend native decides it)" if isinstance(exc, SqlLimitError) else ""
+            _say(f"verdict: {' '.join(str(exc).split())}{hint}")
+            code = EXIT_INPUT
         except BrokenPipeError:  # stderr's reader went away (`verdict … 2>&1 | head -1`)
             _quiet_streams(sys.stdout, sys.stderr)
             code = EXIT_PIPE

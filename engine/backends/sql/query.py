@@ -39,6 +39,7 @@ from ...language.conditions import fold
 from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                                 RelativeDate)
 from ...language.templates import template_parts
+from ...runtime import semantics
 from ...runtime.semantics import Plan
 from .computed import add_computed, formatted_facts, output_field
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
@@ -132,13 +133,7 @@ def _source(source) -> exp.Expression:
 def today(policy: Policy) -> datetime.date:
     """The calendar day now in the policy's timezone: the evaluation date when none is given
     (the runtime's `semantics.today`, so every path agrees on "today")."""
-    from ...runtime import semantics
-
-    if hasattr(semantics, "today"):
-        return semantics.today(policy.timezone)
-    from zoneinfo import ZoneInfo
-
-    return datetime.datetime.now(ZoneInfo(policy.timezone or "UTC")).date()
+    return semantics.today(policy.timezone)
 
 
 def _resolved(value, as_of: datetime.date):
