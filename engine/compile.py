@@ -63,20 +63,21 @@ def compile_policy(policy: Policy) -> RuleSet:
 
 
 def emit(policy: Policy, form: str, *, dialect: str | None = None, table: str | None = None,
-         lang: str | None = None) -> str:
+         lang: str | None = None, as_of=None) -> str:
     """An executable form of a policy as text, deterministic across processes:
     "python", the module the native backend executes; "durable", the durable-rules
     rulesets as JSON (built without durable-rules itself); "sql", the decision query in
     `dialect` (default duckdb) over `table` (default `facts`, the staged-facts shape of
-    docs/backends.md), messages in `lang`. Raises BackendError for an unknown form or
+    docs/backends.md), messages in `lang`, relative dates resolved on `as_of` (None: today
+    in the policy's timezone) and recorded in an `as_of` column. Raises BackendError for an unknown form or
     dialect, options another form does not take, or a policy the form cannot hold
     (`DurableLimitError`, `SqlLimitError`)."""
     if form == "sql":
         from .backends.sql import render_sql
 
-        return render_sql(policy, dialect or "duckdb", table=table or "facts", lang=lang)
-    if dialect is not None or table is not None or lang is not None:
-        raise BackendError(f"--dialect, --table and --lang belong to the sql form, not `{form}`")
+        return render_sql(policy, dialect or "duckdb", table=table or "facts", lang=lang, as_of=as_of)
+    if dialect is not None or table is not None or lang is not None or as_of is not None:
+        raise BackendError(f"--dialect, --table, --lang and --as-of belong to the sql form, not `{form}`")
     if form == "python":
         return generate_source(policy)
     if form == "durable":
