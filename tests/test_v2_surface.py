@@ -522,7 +522,7 @@ def test_validate_gives_the_analysis_its_date_and_none_to_a_policy_without_time(
     seen = []
     monkeypatch.setattr(findings, "analyse", lambda policy, **kw: seen.append((policy.id, kw)) or [])
     assert run("validate", CASH, D11, "--as-of", "2026-11-11").exit_code == 0
-    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {})]
+    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {"as_of": None})]
     seen.clear()
     assert run("validate", CASH).exit_code == 0
     assert seen == [("cash-loan-limit", {"as_of": datetime.datetime.now(
@@ -554,7 +554,7 @@ def test_a_generated_suite_of_a_policy_with_time_is_made_on_the_runs_day(tmp_pat
                         lambda policy, ref, schema_ref, **kw: seen.append((policy.id, kw)) or "cases: []\n")
     for policy in (CASH, D11):
         assert run("test", "--generate-boundaries", policy, "-o", "-", "--as-of", "2026-11-11").exit_code == 0
-    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {})]
+    assert seen == [("cash-loan-limit", {"as_of": DAY}), ("double11-coupon", {"as_of": None})]
 
 
 def test_diff_names_rules_reading_a_changed_threshold_in_relative_dates_and_expressions(tmp_path, monkeypatch):
