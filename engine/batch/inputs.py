@@ -405,7 +405,9 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
         elif spec.type == "boolean" and typ == "BOOLEAN":
             expr, ok = c, "true"
         elif spec.type == DATE and typ == "DATE":
-            expr, ok = c, "true"
+            # A DATE column may hold days no calendar day of ours is (year 10000, BC, infinity)
+            ok = f"(isfinite({c}) AND {c} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')"
+            expr = f"CASE WHEN {ok} THEN {c} END"
         elif spec.type == DATE and typ == "VARCHAR":
             ok = iso_date(c)
             expr = f"CASE WHEN {ok} THEN TRY_CAST({c} AS DATE) END"

@@ -92,7 +92,11 @@ def decimal_text(x: str) -> str:
     """A DECIMAL's normalized plain text: `values.decimal_text` (no trailing zeros, no point
     without digits after it; a DECIMAL has no -0 and no exponent)."""
     t = f"CAST({x} AS VARCHAR)"
-    return f"(CASE WHEN contains({t}, '.') THEN rtrim(rtrim({t}, '0'), '.') ELSE {t} END)"
+    u = f"(CASE WHEN contains({t}, '.') THEN rtrim(rtrim({t}, '0'), '.') ELSE {t} END)"
+    # DuckDB writes a DECIMAL(s, s) without its integer digit (`.30`, `-.30`, `.00`): put
+    # the `0` back, and a zero trimmed to nothing (or to `-`) is `0`.
+    return (f"(CASE WHEN {u} IN ('', '-') THEN '0' WHEN starts_with({u}, '.') THEN '0' || {u} "
+            f"WHEN starts_with({u}, '-.') THEN '-0' || substr({u}, 2) ELSE {u} END)")
 
 
 def outputs_json(policy: Policy) -> str | None:

@@ -11,7 +11,7 @@ import io
 from typing import NamedTuple
 
 from ..io.records import Record, Records, RecordsError, open_records
-from .inputs import Input
+from .inputs import Input, ident
 
 
 def evaluation_date(policy, as_of: datetime.date | None) -> datetime.date:
@@ -113,7 +113,12 @@ def records_csv(policy, inp: Input, rows: list[int]) -> list[tuple[int, Record]]
 
 
 def records_parquet(con, inp: Input, raw: str, rows: list[int]) -> list[tuple[int, Record]]:
-    cur = con.execute(f"SELECT * FROM {raw} WHERE __row IN (SELECT unnest(?::BIGINT[])) ORDER BY __row", [rows])
+    # A DATE column is read as its text, which the native check parses: DuckDB would give
+    # `infinity` as 9999-12-31, a day it is not.
+    columns = ", ".join(f"CAST({ident(name)} AS VARCHAR) AS {ident(name)}" if typ == "DATE" else ident(name)
+                        for name, typ, *_ in con.execute(f"DESCRIBE {raw}").fetchall())
+    cur = con.execute(f"SELECT {columns} FROM {raw} WHERE __row IN (SELECT unnest(?::BIGINT[])) ORDER BY __row",
+                      [rows])
     names = [d[0] for d in cur.description]
     out = []
     for values in cur.fetchall():

@@ -350,8 +350,11 @@ def _parquet_rows(spark, inp: _Input, rows: list[int]) -> dict:
     from ..io.records import Record
 
     wanted = ", ".join(str(r - inp.offset - 1) for r in rows)
-    df = spark.read.parquet(inp.path).selectExpr("*", "_metadata.row_index AS `__index`").where(
-        f"`__index` IN ({wanted})")
+    raw = spark.read.parquet(inp.path)
+    # A DATE column is read as its text, which the native check parses: Python's dates end
+    # at 9999-12-31 and Spark's do not (collecting year 10000 raises).
+    columns = [f"CAST(`{name}` AS STRING) AS `{name}`" if typ == "date" else f"`{name}`" for name, typ in raw.dtypes]
+    df = raw.selectExpr(*columns, "_metadata.row_index AS `__index`").where(f"`__index` IN ({wanted})")
     out = {}
     for rec in df.collect():
         d = rec.asDict(recursive=True)

@@ -87,8 +87,9 @@ def typed_column(spec, col: str, dtype: str) -> tuple[str, str | None]:
     if spec.type == "string":
         return (col, None) if dtype == "string" else (f"CAST(NULL AS {sql_type})", wrong)
     if spec.type == "date":  # a DATE column, or texts `YYYY-MM-DD` (any other: native's message)
-        if dtype == "date":
-            return col, None
+        if dtype == "date":  # Spark's DATE reaches far beyond the calendar's days (+5881580-07-11)
+            inside = f"{col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31'"
+            return f"CASE WHEN {inside} THEN {col} END", f"{col} IS NOT NULL AND NOT ({inside})"
         if dtype == "string":
             return f"CASE WHEN {iso_date(col)} THEN try_cast({col} AS DATE) END", f"{col} IS NOT NULL AND NOT {iso_date(col)}"
         return f"CAST(NULL AS {sql_type})", wrong

@@ -54,6 +54,17 @@ def is_expr_form(raw, output_type: str) -> bool:
     return output_type in NUMERIC_TYPES and isinstance(raw, str) and NAME.match(raw) is not None
 
 
+def names_in(raw) -> set[str]:
+    """The bare names a YAML expression mentions (facts, thresholds, outputs), unchecked."""
+    if isinstance(raw, str):
+        return {raw} if NAME.match(raw) else set()
+    if isinstance(raw, list):
+        return set().union(*(names_in(v) for v in raw))
+    if isinstance(raw, dict):
+        return set().union(*(names_in(v) for k, v in raw.items() if k not in ("mode", "to")))
+    return set()
+
+
 def rounding(raw: dict, ptr: str, b: Reporter, rule_id: str | None) -> Rounding | None:
     """`to:` and `mode:` of a `round` (an output's `round:` or a `{round: e, …}`)."""
     if "to" not in raw:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from .checks import CHECKS, stratify
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
-from .exprs import ExprReader, is_expr_form, number, rounding
+from .exprs import ExprReader, is_expr_form, names_in, number, rounding
 from .model import (
     DATE,
     LINT_POLICY_CODES,
@@ -221,6 +221,11 @@ class _Builder(Operands):
             for name, value in raw_rule["then"].get("set", {}).items():
                 set_values.setdefault(name, []).append(value)
         out: dict[str, OutputSpec] = {}
+        read_by_expressions = set()
+        for oname, spec in raw_outputs.items():
+            for v in [spec["default"], *set_values.get(oname, ())]:
+                if is_expr_form(v, spec["type"]):
+                    read_by_expressions |= names_in(v)
         for name, spec in raw_outputs.items():
             ptr = pointer_join("/outputs", name)
             otype = spec["type"]
@@ -231,7 +236,9 @@ class _Builder(Operands):
                                 pointer_join(ptr, key), at_key=True)
             # Computed when any value it takes is an expression, or it rounds: then every value
             # is a Decimal (literals too), so `combine` never mixes floats and decimals.
-            computed = numeric and ("round" in spec or any(
+            # And when an expression reads it: its values then enter exact arithmetic, where a
+            # binary float's drift (0.1 + 0.2) must not (money never drifts).
+            computed = numeric and ("round" in spec or name in read_by_expressions or any(
                 is_expr_form(v, otype) for v in [spec["default"], *set_values.get(name, ())]))
             self.computed_outputs[name] = computed
             ok, default = self.output_value(name, otype, spec["default"], pointer_join(ptr, "default"), None, out)

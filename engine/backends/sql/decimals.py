@@ -298,7 +298,12 @@ def plain_text(n: Num) -> exp.Expression:
     """The normalized plain text of a DECIMAL (no exponent, no trailing zeros, no -0): what
     `values.decimal_text` writes. Its fixed-scale text with the trailing zeros and point cut
     (only when the scale is positive: `6100` keeps its zeros)."""
-    t = _varchar(n.sql.copy())
+    e = n.sql.copy()
+    if n.int_digits == 0:  # DECIMAL(s, s) prints `.3` in DuckDB: one integer digit gives `0.3`
+        if n.scale >= 38:
+            raise SqlLimitError(f"a value of {n.scale} decimal places has no text in a DECIMAL(38)")
+        e = exp.Cast(this=e, to=decimal_type(n.scale + 1, n.scale))
+    t = _varchar(e)
     if n.scale == 0:
         return t
     zeros = exp.Trim(this=t, expression=exp.Literal.string("0"), position="TRAILING")
