@@ -12,17 +12,15 @@ operands are day counts on it); the records of a dataset are decided on it too.
 
 from __future__ import annotations
 
-import json
-import json.encoder as _json_encoder
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Iterable
 
 from .findings import verdict_of
 from ..language.conditions import fold
 from ..language.model import NUMERIC_TYPES, Arith, Comparison, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
-from ..language.values import DIFF, decimal_text, format_value
+from ..language.jsonout import dumps
+from ..language.values import DIFF, format_value
 from ..runtime.expressions import DIVISION, EXACT, normalized, to_decimal
 from ..space.describe import show
 
@@ -373,43 +371,7 @@ def to_dict(d: PolicyDiff) -> dict:
 
 
 def render_json(d: PolicyDiff) -> str:
-    return "".join(_ITERENCODE(to_dict(d), 0)) + "\n"
-
-
-class _DecimalNumber(float):
-    """A Decimal on its way into JSON: written as its plain decimal text (`6000.5`, never
-    binary-float noise), as decision JSON writes computed outputs."""
-
-    def __new__(cls, d: Decimal):
-        self = super().__new__(cls, d)
-        self.text = decimal_text(d)
-        return self
-
-
-def _json_default(o):
-    if isinstance(o, Decimal):
-        return _DecimalNumber(o)
-    if hasattr(o, "isoformat"):  # a datetime.date: a witness or a threshold of a date fact
-        return o.isoformat()
-    return list(o)  # tuples, frozensets (`default=list`, as before)
-
-
-def _floatstr(o, _repr=float.__repr__, _inf=float("inf")) -> str:
-    if o.__class__ is _DecimalNumber:
-        return o.text
-    if o != o:
-        return "NaN"
-    if o == _inf:
-        return "Infinity"
-    if o == -_inf:
-        return "-Infinity"
-    return _repr(o)
-
-
-# `json.dumps(doc, ensure_ascii=False, indent=2, sort_keys=True, default=list)`, which with an
-# indent is this very pure-Python encoder, with Decimals written as their decimal text.
-_ITERENCODE = _json_encoder._make_iterencode(  # (no cycle markers: a failed call would leave them set)
-    None, _json_default, _json_encoder.py_encode_basestring, "  ", _floatstr, ": ", ",", True, False, False)
+    return dumps(to_dict(d), 2, sort_keys=True) + "\n"
 
 
 def _num(v) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ...language.conditions import nnf
 from ...language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                                RelativeDate)
-from ...runtime.semantics import Plan
+from ...runtime.semantics import Plan, written_operand
 from ...errors import DurableLimitError
 from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE
 from .network import SHARED_ANCHOR, Network, private_anchor
@@ -151,7 +151,7 @@ class Compiler:
         op = leaf.op if positive else NEGATE[leaf.op]
         if field is None:  # a flag nobody raises is a known False
             return FALSE if op == "eq" else TRUE
-        value = raw_operand(leaf)
+        value = written_operand(leaf)
         if leaf.kind in (SUBJECT_RULE, SUBJECT_FLAG):  # `eq True`; its negation is `eq False`
             return ("cmp", field, "$eq", op == "eq")
         if op == "between":
@@ -242,15 +242,6 @@ class Compiler:
                 rules.append('"p%d":{"all":[{"m":%s}]}' % (j, node_text(("and", (anchor,) + tuple(items)))))
             out.append((name, "{" + ",".join(rules) + "}", group))
         return out
-
-
-def raw_operand(leaf: Comparison):
-    """A leaf's operand as written, relative dates unresolved (`RelativeDate`): what the
-    compiler needs, since the rulesets are compiled once for every evaluation date
-    (`semantics.operand_value` resolves operands for one `as_of`)."""
-    if leaf.op == "between":
-        return (leaf.operand[0].value, leaf.operand[1].value)
-    return leaf.operand.value
 
 
 @dataclass

@@ -36,8 +36,7 @@ from sqlglot import exp
 
 from ...errors import BackendError
 from ...language.conditions import fold
-from ...language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
-                                RelativeDate)
+from ...language.model import PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
 from ...language.templates import template_parts
 from ...runtime import semantics
 from ...runtime.semantics import Plan
@@ -136,20 +135,6 @@ def today(policy: Policy) -> datetime.date:
     return semantics.today(policy.timezone)
 
 
-def _resolved(value, as_of: datetime.date):
-    """An operand's value with a relative date (`{days_ago: N}`) resolved on `as_of`: the
-    query holds the day itself as a DATE literal, never CURRENT_DATE (a query run twice, or
-    on another engine's clock, decides the same)."""
-    return value.on(as_of) if isinstance(value, RelativeDate) else value
-
-
-def operand_value(leaf: Comparison, as_of: datetime.date):
-    """`semantics.operand_value` with relative dates resolved on `as_of`."""
-    if leaf.op == "between":
-        return (_resolved(leaf.operand[0].value, as_of), _resolved(leaf.operand[1].value, as_of))
-    return _resolved(leaf.operand.value, as_of)
-
-
 class QueryBuilder:
     """One policy's decision query (or its matches-only part) for one dialect, on one
     evaluation date (`as_of`; None: today in the policy's timezone)."""
@@ -231,7 +216,7 @@ class QueryBuilder:
             if leaf.op == PRESENCE_OP:  # never unknown: IS NULL is TRUE or FALSE, never NULL
                 test = exp.Is(this=column, expression=exp.Null())
                 return test if leaf.operand.value is True else exp.Not(this=exp.Paren(this=test))
-            value = operand_value(leaf, self.as_of)
+            value = semantics.operand_value(leaf, self.as_of)
             if leaf.op in ("in", "not_in"):
                 return compare_in(spec.type, column, value, leaf.op == "not_in")
             if leaf.op == "between":
@@ -240,7 +225,7 @@ class QueryBuilder:
             return compare_value(spec.type, column, leaf.op, value)
         if leaf.kind == SUBJECT_OUTCOME:
             outcome, known = col(f"__o{stratum}"), col(f"__k{stratum}")
-            value = operand_value(leaf, self.as_of)
+            value = semantics.operand_value(leaf, self.as_of)
             if leaf.op in ("in", "not_in"):
                 test = compare_in("string", outcome, value, leaf.op == "not_in")
             else:
@@ -250,7 +235,7 @@ class QueryBuilder:
         if leaf.kind in (SUBJECT_FLAG, SUBJECT_RULE):
             subject = col(self._flag_col(stratum, leaf.subject)) if leaf.kind == SUBJECT_FLAG \
                 else col(f"__m_{self.plan.rule_index[leaf.subject]}")
-            operand = operand_value(leaf, self.as_of)
+            operand = semantics.operand_value(leaf, self.as_of)
             if leaf.op not in ("eq", "ne") or not isinstance(operand, bool):
                 raise BackendError(f"a `{leaf.kind}` condition with `{leaf.op}`")
             cls = exp.EQ if leaf.op == "eq" else exp.NEQ
