@@ -20,6 +20,7 @@ from ..language.diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, 
 from ..language.loader import POLICY_SUFFIXES
 from ..language.values import literal, parse_date, value_fits
 from ..language.model import Loc, Policy
+from ..runtime.semantics import off_calendar
 
 from .model import Case, Expect, SetExpect, Suite
 
@@ -196,6 +197,13 @@ class _SuiteBuilder:
         if day is None:
             self.report("test-bad-as-of", f"`as_of` `{text}` is not a calendar day", pointer_join(ptr, "as_of"),
                         hint="write a real day as YYYY-MM-DD, such as 2026-11-11")
+            return None
+        beyond = off_calendar(self.policy, day)
+        if beyond is not None:  # no decision can be made on this day
+            self.report("test-bad-as-of", f"on `as_of` {text}, `{beyond.describe()}` is outside the calendar "
+                        "(0001-01-01 to 9999-12-31)", pointer_join(ptr, "as_of"),
+                        hint="choose an evaluation date the policy's relative dates stay within the calendar from")
+            return None
         return day
 
     def check_dated(self, cases: list[Case]) -> None:
