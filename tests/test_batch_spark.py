@@ -59,7 +59,8 @@ def boundary_records(policy, base: dict) -> list[dict]:
 
     out = []
     for name, spec in policy.facts.items():
-        points = boundary_points(policy, name) if spec.numeric else (
+        points = boundary_points(policy, name) if spec.numeric else [
+            p.isoformat() for p in boundary_points(policy, name)] if spec.type == "date" else (
             list(spec.enum) if spec.enum else [True, False] if spec.type == "boolean" else ["x", "其他"])
         for p in points:
             out.append({**base, name: p})
@@ -71,10 +72,12 @@ def boundary_records(policy, base: dict) -> list[dict]:
         rec = dict(base)
         for name in rng.sample(names, min(4, len(names))):
             spec = policy.facts[name]
-            if spec.numeric:
+            if spec.numeric or spec.type == "date":
                 pts = boundary_points(policy, name)
                 if pts:
                     rec[name] = rng.choice(pts)
+                    if spec.type == "date":
+                        rec[name] = rec[name].isoformat()
             elif spec.enum:
                 rec[name] = rng.choice(spec.enum)
             elif spec.type == "boolean":
@@ -170,8 +173,11 @@ def test_policy_jsonl_byte_identical(spark, path, tmp_path):
 
 def test_decisions_field_by_field(spark):
     """decide_dataframe over a typed DataFrame equals decision_dict field by field."""
+    from factgen import AS_OF
+
     from engine.evaluate import evaluate
     from engine.explain.render import decision_dict
+    from engine.language.values import parse_date
 
     for path in POLICIES:
         rs = ruleset(path)
@@ -179,13 +185,16 @@ def test_decisions_field_by_field(spark):
         records += boundary_records(rs.policy, records[0])[:60]
         policy = rs.policy
         schema = ", ".join(f"`{n}` {S._SPARK_TYPES[s.type]}" for n, s in policy.facts.items())
-        rows = [tuple(float(r[n]) if s.type == "number" and r.get(n) is not None else r.get(n)
+        rows = [tuple(float(r[n]) if s.type == "number" and r.get(n) is not None
+                      else parse_date(r[n]) if s.type == "date" and isinstance(r.get(n), str) else r.get(n)
                       for n, s in policy.facts.items()) + (i,) for i, r in enumerate(records, 1)]
         df = spark.createDataFrame(rows, schema + ", uid BIGINT")
-        got = {r["uid"]: r.asDict(recursive=True) for r in S.decide_dataframe(rs, df, id_field="uid").collect()}
+        got = {r["uid"]: r.asDict(recursive=True)
+               for r in S.decide_dataframe(rs, df, id_field="uid", as_of=AS_OF).collect()}
         assert len(got) == len(records)
         for i, rec in enumerate(records, 1):
-            want = decision_dict(evaluate(rs, rec), trace=False)
+            want = decision_dict(evaluate(rs, rec, as_of=AS_OF), trace=False)
+            want.pop("as_of", None)  # the query's evaluation date, not a column of decide_dataframe
             row = got[i]
             assert row["__rejected"] is None
             for key, value in want.items():

@@ -137,7 +137,8 @@ def facts_frame(policy, df, *, id_field: str | None = None):
     return df.sparkSession.sql(f"SELECT {', '.join(select)} FROM {view}")
 
 
-def decide_dataframe(policy_or_compiled, df, *, lang: str | None = None, id_field: str | None = None):
+def decide_dataframe(policy_or_compiled, df, *, lang: str | None = None, id_field: str | None = None,
+                     as_of=None):
     """Decide every row of a Spark DataFrame: a DataFrame with the decision columns of the
     SQL form (`__rejected`, `policy`, `version`, `policy_digest`, `outcome`,
     `outcome_known`, `adverse`, `decided_by`, `reasons`, `messages`, `principal_reasons`,
@@ -149,11 +150,14 @@ def decide_dataframe(policy_or_compiled, df, *, lang: str | None = None, id_fiel
     a missing fact; other columns are ignored. A value that does not fit its fact's type
     (a string in an integer column) makes the row rejected: `__rejected` names the first
     fact (declaration order) that is wrong, and its decision columns are NULL; so do the
-    native checks (a missing required fact, out of range, not in the enum, NaN)."""
+    native checks (a missing required fact, out of range, not in the enum, NaN). A policy
+    that uses time decides on `as_of` (a `datetime.date`; None: today in its timezone),
+    a DATE literal in the query."""
     _ruleset, policy = _compiled(policy_or_compiled)
     facts = facts_frame(policy, df, id_field=id_field)
     view = _view(facts)
-    sql = query_text(policy, view, lang=lang, id_field=id_field, row="__row" in facts.columns, type_error=True)
+    sql = query_text(policy, view, lang=lang, id_field=id_field, row="__row" in facts.columns, type_error=True,
+                     as_of=as_of)
     return df.sparkSession.sql(sql)
 
 

@@ -17,12 +17,12 @@ def _python_text_safe(x: float) -> bool:
 
 class JsonlEncoder:
     """Decision columns (as the SQL form gives them, collected through Arrow) → the JSON line
-    native writes: same keys, same order, the same encoder (`render._encoder(None)`)."""
+    native writes: same keys, same order, the same JSON writer (`language.jsonout.dumps`)."""
 
     def __init__(self, policy, as_of=None):
-        from ..explain.render import _encoder
+        from ..language.jsonout import dumps
 
-        self.encode = _encoder(None).encode
+        self.encode = dumps
         self.head = {"policy": policy.id, "version": policy.version, "policy_digest": policy.digest}
         if policy.uses_time:  # the evaluation date, after the policy's fields (as native writes)
             self.head["as_of"] = as_of.isoformat()
