@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from batch_records import invalid_lines, jsonl, valid_records, with_ids
+from batch_records import invalid_lines, jsonl, suite_records, valid_records, with_ids
+from factgen import AS_OF
 from engine.cli.main import main
 from engine.io.policies import load_policy
 
@@ -24,7 +25,9 @@ def verdict(*args):
 
 
 def both(policy, facts, tmp_path, *extra):
-    """(native result, duckdb result, native bytes, duckdb bytes) of one eval to files."""
+    """(native result, duckdb result, native bytes, duckdb bytes) of one eval to files, on
+    the evaluation date the records were generated for (`--as-of`, as a dated policy needs)."""
+    extra = ("--as-of", AS_OF.isoformat(), *extra)
     n_out, d_out = tmp_path / "n.jsonl", tmp_path / "d.jsonl"
     for f in (n_out, d_out):
         f.unlink(missing_ok=True)
@@ -35,7 +38,7 @@ def both(policy, facts, tmp_path, *extra):
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_jsonl_is_byte_identical_to_native_on_every_policy(policy, tmp_path):
-    recs = with_ids(valid_records(load_policy(policy), 400))
+    recs = with_ids(valid_records(load_policy(policy), 400) + suite_records(policy))
     src = tmp_path / "u.jsonl"
     src.write_text(jsonl(recs), "utf-8")
     n, d, nb, db = both(policy, [src], tmp_path, "--id", "uid")
