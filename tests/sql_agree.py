@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+from decimal import Decimal
 
 from engine.backends.sql.decimals import NATIVE
 from engine.compile import compile_policy
@@ -109,8 +110,6 @@ def left_to_native(policy, record) -> bool:
     only for a number fact whose double the exact decimal of a computed output or a
     formatted message may not hold (more than 6 fractional digits, or 10^9 or more); a
     record of short decimals (5123.45) is decided in SQL."""
-    from decimal import Decimal
-
     for name, spec in policy.facts.items():
         v = record.get(name) if isinstance(record, dict) else None
         if spec.type != "number" or isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -150,13 +149,16 @@ def as_native(row: dict, policy, as_of=AS_OF) -> dict:
 
 
 def same(a, b) -> bool:
-    """Equal, and floats equal as floats (an int output that SQL holds as a double)."""
+    """Equal, and floats equal as floats (an int output that SQL holds as a double); a
+    computed number output (a Decimal in native's decision) a Decimal of the same value."""
     if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
+    if isinstance(a, Decimal) or isinstance(b, Decimal):
+        return type(a) is type(b) and a == b
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return a == b and math.copysign(1, a) == math.copysign(1, b) if a == 0 else a == b
     return a == b
