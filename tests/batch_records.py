@@ -1,15 +1,18 @@
 """Deterministic fact records for the batch tests: per policy, boundary values of every
 threshold, absent optional facts, and the awkward values (floats, big and negative numbers,
-unicode) the byte-identity tests need; and invalid records of every kind."""
+unicode) the byte-identity tests need; date facts as ISO text (as JSON and CSV give them)
+around the dates they are compared with on `factgen.AS_OF` (pass `--as-of` for it); and
+invalid records of every kind."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import random
 
-from factgen import boundary_points
+from factgen import AS_OF, boundary_points
 
-from engine.language.model import Policy
+from engine.language.model import DATE, Policy
 
 
 def valid_records(policy: Policy, n: int = 300, seed: int = 7) -> list[dict]:
@@ -22,6 +25,13 @@ def valid_records(policy: Policy, n: int = 300, seed: int = 7) -> list[dict]:
                 continue
             if spec.type == "boolean":
                 rec[name] = rnd.random() < 0.3
+            elif spec.type == DATE:
+                points = boundary_points(policy, name)
+                day = (rnd.choice(points) if points and rnd.random() < 0.7
+                       else AS_OF + datetime.timedelta(days=rnd.randint(-800, 800)))
+                day = max(day, spec.minimum) if spec.minimum is not None else day
+                day = min(day, spec.maximum) if spec.maximum is not None else day
+                rec[name] = day.isoformat()
             elif spec.type == "string":
                 rec[name] = rnd.choice(list(spec.enum)) if spec.enum else rnd.choice(["a", "其他", "é\u2028x", "q\"uote"])
             else:
@@ -41,6 +51,25 @@ def valid_records(policy: Policy, n: int = 300, seed: int = 7) -> list[dict]:
     return out
 
 
+def suite_records(policy_path: str, as_of: datetime.date = AS_OF) -> list[dict]:
+    """The records of the cases of a policy's test suite (`<policy>.test.yaml`, if any) that
+    decide on `as_of`, as JSON gives them (dates as ISO text): every rule's edges, which
+    random records of a policy with many conditions rarely reach all together."""
+    from pathlib import Path
+
+    from engine.io.policies import check_policy_file, read_file
+    from engine.suites import load as suites_load
+
+    path = Path(policy_path).with_suffix(".test.yaml")
+    if not path.exists():
+        return []
+    raw, _ = read_file(str(path))
+    suite, diags = suites_load.load_suite(str(path), raw, check_policy_file)
+    assert suite is not None, diags
+    return [{k: v.isoformat() if isinstance(v, datetime.date) else v for k, v in case.record.items()}
+            for case in suite.cases if (case.as_of or as_of) == as_of and isinstance(case.record, dict)]
+
+
 def with_ids(records: list[dict]) -> list[dict]:
     kinds = [lambda i: f"u{i}", lambda i: i, lambda i: -i * 1000003, lambda i: i + 0.5, lambda i: f"用户{i}"]
     return [{"uid": kinds[i % len(kinds)](i), **r} for i, r in enumerate(records)]
@@ -56,6 +85,7 @@ def invalid_lines(policy: Policy) -> list[str]:
     ints = [n for n, s in policy.facts.items() if s.type == "integer"]
     nums = [n for n, s in policy.facts.items() if s.type == "number"]
     strs = [n for n, s in policy.facts.items() if s.type == "string" and s.enum]
+    dates = [n for n, s in policy.facts.items() if s.type == DATE]
     required = [n for n, s in policy.facts.items() if s.required and not s.has_default]
     lines = []
 
@@ -80,6 +110,16 @@ def invalid_lines(policy: Policy) -> list[str]:
     if strs:
         lines += [put(**{strs[0]: "nope"}), put(**{strs[0]: 7})]
         lines.append(json.dumps(base)[:-1] + ', "zz": "\\ud83c"}')
+    if dates:
+        d = dates[0]
+        lines += [put(**{d: v}) for v in ("2023-02-29", "2026-02-30", "2026-13-01", "2026-1-05", "20261111",
+                                          "2026-11-11T00:00:00", " 2026-11-11", "0000-01-01", "", "x",
+                                          20261111, 2026.11, True, None, [2026, 11, 11])]
+        spec = policy.facts[d]
+        if spec.minimum is not None:
+            lines.append(put(**{d: (spec.minimum - datetime.timedelta(days=1)).isoformat()}))
+        if spec.maximum is not None:
+            lines.append(put(**{d: (spec.maximum + datetime.timedelta(days=1)).isoformat()}))
     if required:
         lines.append(put(**{required[0]: _DROP}))
     lines += ["[1, 2]", "{not json", json.dumps(base)[:-1] + ', "a": 1, "a": 2}']

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from batch_records import invalid_lines, jsonl, valid_records, with_ids
+from batch_records import invalid_lines, jsonl, suite_records, valid_records, with_ids
+from factgen import AS_OF
 from engine.cli.main import main
 from engine.io.policies import load_policy
 
@@ -24,7 +25,9 @@ def verdict(*args):
 
 
 def both(policy, facts, tmp_path, *extra):
-    """(native result, duckdb result, native bytes, duckdb bytes) of one eval to files."""
+    """(native result, duckdb result, native bytes, duckdb bytes) of one eval to files, on
+    the evaluation date the records were generated for (`--as-of`, as a dated policy needs)."""
+    extra = ("--as-of", AS_OF.isoformat(), *extra)
     n_out, d_out = tmp_path / "n.jsonl", tmp_path / "d.jsonl"
     for f in (n_out, d_out):
         f.unlink(missing_ok=True)
@@ -35,7 +38,7 @@ def both(policy, facts, tmp_path, *extra):
 
 @pytest.mark.parametrize("policy", POLICIES)
 def test_jsonl_is_byte_identical_to_native_on_every_policy(policy, tmp_path):
-    recs = with_ids(valid_records(load_policy(policy), 400))
+    recs = with_ids(valid_records(load_policy(policy), 400) + suite_records(policy))
     src = tmp_path / "u.jsonl"
     src.write_text(jsonl(recs), "utf-8")
     n, d, nb, db = both(policy, [src], tmp_path, "--id", "uid")
@@ -224,3 +227,43 @@ def test_jsonl_to_parquet_and_csv_with_and_without_undeclared_keys(tmp_path):
 
         got = list(csv.DictReader(csv_out.open(encoding="utf-8")))
         assert [json.loads(g["reasons"]) for g in got] == [n["reasons"] for n in native]
+
+
+def test_a_dated_policy_from_parquet_date_and_timestamp_columns(tmp_path):
+    """A date fact from a Parquet DATE column decides byte for byte as its ISO text in JSONL
+    natively; a TIMESTAMP column (a moment, not a day) is rejected record by record with
+    native's message for a `datetime.datetime`."""
+    import datetime
+
+    from engine.runtime.facts import check_facts
+
+    policy = str(ROOT / "policies/cash-loan-limit.yaml")
+    pol = load_policy(policy)
+    dates = [n for n, s in pol.facts.items() if s.type == "date"]
+    assert dates
+    recs = [{"uid": f"u{i}", **r} for i, r in enumerate(valid_records(pol, 150) + suite_records(policy))]
+    src = tmp_path / "u.jsonl"
+    src.write_text(jsonl(recs), "utf-8")
+    types = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN", "date": "VARCHAR"}
+    columns = ", ".join([f"'uid': 'VARCHAR'"] + [f"'{n}': '{types[s.type]}'" for n, s in pol.facts.items()])
+    read = f"read_json('{src}', format='newline_delimited', columns={{{columns}}})"
+    for kind in ("DATE", "TIMESTAMP"):
+        cast = ", ".join(f'CAST("{n}" AS DATE)::{kind} AS "{n}"' for n in dates)
+        duckdb.sql(f"COPY (SELECT * REPLACE ({cast}) FROM {read}) TO '{tmp_path}/{kind}.parquet'")
+    assert duckdb.sql(f"SELECT typeof(\"{dates[0]}\") FROM '{tmp_path}/DATE.parquet' LIMIT 1").fetchall() == [("DATE",)]
+    n_out, d_out = tmp_path / "n.jsonl", tmp_path / "d.jsonl"
+    n = verdict("eval", "-p", policy, src, "--id", "uid", "--as-of", AS_OF.isoformat(), "-o", n_out)
+    d = verdict("eval", "-p", policy, "--backend", "duckdb", tmp_path / "DATE.parquet", "--id", "uid",
+                "--as-of", AS_OF.isoformat(), "-o", d_out)
+    assert (n.exit_code, d.exit_code) == (0, 0), (n.output, d.output)
+    assert n_out.read_bytes() == d_out.read_bytes() and b'"outcome":"raise"' in d_out.read_bytes()
+    d = verdict("eval", "-p", policy, "--backend", "duckdb", tmp_path / "TIMESTAMP.parquet", "--id", "uid",
+                "--as-of", AS_OF.isoformat(), "--on-error", "skip", "-o", d_out)
+    assert d.exit_code == 0, d.output
+    want = []
+    for line, r in enumerate(recs, 1):
+        moment = {k: datetime.datetime.fromisoformat(v) if k in dates else v for k, v in r.items() if k != "uid"}
+        errors = [p for p in check_facts(pol, moment)[1] if p.severity == "error"]
+        if errors:
+            want.append(f"verdict: {tmp_path / 'TIMESTAMP.parquet'}:{line}: {errors[0].message}")
+    assert want and d.stderr.splitlines()[:-1] == want

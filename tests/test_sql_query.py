@@ -5,6 +5,7 @@ builder) and on the number grid; and the per-record `SqlBackend`."""
 
 from __future__ import annotations
 
+import datetime
 import glob
 import math
 import random
@@ -36,7 +37,7 @@ from engine.runtime.facts import normalize  # noqa: E402
 from engine.runtime.semantics import reference_matches  # noqa: E402
 from engine.suites import load as suites_load  # noqa: E402
 
-from factgen import records  # noqa: E402
+from factgen import AS_OF, records  # noqa: E402
 from fuzz.policies import build_policy, number_grid  # noqa: E402
 from sql_agree import compare, run_decisions  # noqa: E402
 
@@ -79,7 +80,14 @@ def spoiled(policy):
             "number": ["x", False, float("nan"), float("inf"), -float("inf"), 2**53 + 1, None],
             "string": [1, True, "\ud83c", "not-an-enum-value", None],
             "boolean": [1, "true", 0.0, None],
+            "date": ["2023-02-29", "2026-13-01", "2026-1-05", "20261111", "2026-11-11T00:00:00", " 2026-11-11",
+                     "0000-01-01", "２０２６-11-11", "x", "", 20261111, 1.5, True,
+                     datetime.datetime(2026, 11, 11), [2026, 11, 11], None],
         }[spec.type]
+        if spec.type == "date" and spec.minimum is not None:
+            choices.append(spec.minimum - datetime.timedelta(days=1))
+        if spec.type == "date" and spec.maximum is not None:
+            choices.append(spec.maximum + datetime.timedelta(days=1))
         if spec.numeric and spec.minimum is not None:
             choices.append(spec.minimum - 1)
         if spec.numeric and spec.maximum is not None:
@@ -128,9 +136,12 @@ def test_the_test_suites_cases_agree(con):
         raw, _ = read_file(path)
         suite, diags = suites_load.load_suite(path, raw, check_policy_file)
         assert suite is not None, diags
-        recs = [case.record for case in suite.cases]
-        assert recs
-        assert_agree(suite.policy, recs, con)
+        assert suite.cases
+        days = {case.as_of or AS_OF for case in suite.cases}  # each case on its own evaluation date
+        for day in sorted(days):
+            recs = [case.record for case in suite.cases if (case.as_of or AS_OF) == day]
+            bad = compare(suite.policy, recs, con, as_of=day)
+            assert not bad, f"{path} on {day}: {len(bad)} of {len(recs)} cases disagree; first: {bad[0]}"
 
 
 # -- generated policies ------------------------------------------------------------------------
@@ -257,12 +268,14 @@ def test_sql_backend_matches_are_the_reference(path):
     rs = ruleset(path)
     backend = SqlBackend(rs.policy, rs.plan)
     facts = [normalize(rs.policy, r)[0] for r in _draw_many(rs.policy, 3, 60)]
-    many = backend.rule_matches_many(facts)
-    assert len(many) == len(facts)
-    for f, m in zip(facts, many):
-        want = reference_matches(rs.policy, f, rs.plan)
-        assert backend.rule_matches(f) == want == m
-        assert checked_matches(rs, "native", f, want) == want
+    # the records' evaluation date, and one a clean period (180 days) later: relative dates move
+    for as_of in (AS_OF, AS_OF + datetime.timedelta(days=181)):
+        many = backend.rule_matches_many(facts, as_of=as_of)
+        assert len(many) == len(facts)
+        for f, m in zip(facts, many):
+            want = reference_matches(rs.policy, f, rs.plan, as_of=as_of)
+            assert backend.rule_matches(f, as_of=as_of) == want == m
+            assert checked_matches(rs, "native", f, want, as_of=as_of) == want
     assert backend.rule_matches_many([]) == []
 
 
@@ -308,18 +321,22 @@ def test_render_is_deterministic_across_processes():
 
 def test_the_printed_query_runs_on_a_table_of_the_documented_shape(tmp_path, con):
     policy = ruleset(POLICIES[0]).policy
-    result = CliRunner().invoke(main, ["compile", POLICIES[0], "--emit", "sql", "--table", "staging.users"])
+    result = CliRunner().invoke(main, ["compile", POLICIES[0], "--emit", "sql", "--table", "staging.users",
+                                       "--as-of", AS_OF.isoformat()])
     assert result.exit_code == 0, result.output
-    assert result.stdout == emit(policy, "sql", table="staging.users")
-    types = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN"}
+    assert result.stdout == emit(policy, "sql", table="staging.users", as_of=AS_OF)
+    types = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN", "date": "DATE"}
     con.execute("CREATE SCHEMA IF NOT EXISTS staging")
     con.execute("CREATE OR REPLACE TABLE staging.users (" + ", ".join(
         f'"{n}" {types[s.type]}' for n, s in policy.facts.items()) + ")")
     con.execute("INSERT INTO staging.users DEFAULT VALUES")
     cur = con.execute(result.stdout)
     names = [d[0] for d in cur.description]
-    assert names == ["__rejected", *sql_query.DECISION_COLUMNS]
-    assert cur.fetchall()[0][0] is not None  # every fact missing: a required one is named
+    assert names == ["__rejected", *sql_query.DECISION_COLUMNS, *(["as_of"] if policy.uses_time else [])]
+    row = cur.fetchall()[0]
+    assert row[0] is not None  # every fact missing: a required one is named
+    if policy.uses_time:  # the evaluation date it was printed for, in every row
+        assert row[-1] == AS_OF
 
 
 def test_cli_usage_errors_and_refusals():
@@ -381,7 +398,8 @@ def test_evaluate_through_the_sql_backend_gives_the_native_decision(monkeypatch)
         monkeypatch.setattr(rs, "backend", lambda name="native": backend if name == "duckdb" else native_backend(name))
         for record in _draw_many(rs.policy, 9, 25):
             for trace in (False, True):
-                assert evaluate(rs, record, trace=trace, backend="duckdb") == evaluate(rs, record, trace=trace)
+                assert (evaluate(rs, record, trace=trace, backend="duckdb", as_of=AS_OF)
+                        == evaluate(rs, record, trace=trace, as_of=AS_OF))
 
 
 def test_number_output_kinds_say_what_native_holds():
