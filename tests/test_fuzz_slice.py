@@ -61,7 +61,7 @@ def sample():
         res = runner.run(kind, SEED, 0, n, cfg, timeout=TIMEOUT, recycle=100)
         counts.update({f"{kind}:{k}": v for k, v in res.counts.items()})
         counts.update(res.counts)
-        failures += res.findings + [{"kind": "hang", "stage": kind, "signature": h, "item": None, "detail": ""}
+        failures += res.findings + [{"kind": "hang", "stage": kind, "signature": h[0], "item": None, "detail": h[2]}
                                     for h in res.hangs]
     res = cli.run_range(SEED, 0, CLI_CASES, timeout=TIMEOUT)
     counts.update(res.counts)
