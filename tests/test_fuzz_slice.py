@@ -19,6 +19,7 @@ VERDICT_FUZZ_SLICE=4 multiplies them for a deeper local run.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -154,7 +155,8 @@ def _replay_api(spec: dict) -> None:
 
     raw = (CORPUS / spec["policy"]).read_bytes()
     record = from_jsonable(spec.get("record"))
-    failures = [f for f in reproduce(raw, record) if f.kind in FAILURE_KINDS]
+    as_of = datetime.date.fromisoformat(spec["as_of"]) if spec.get("as_of") else None
+    failures = [f for f in reproduce(raw, record, as_of=as_of) if f.kind in FAILURE_KINDS]
     assert not failures, "\n".join(f"{f.kind} {f.stage} {f.signature}: {f.detail}" for f in failures)
     doc, diags = load_bytes(raw, spec["policy"])
     policy, diags = validate(doc) if doc is not None else (None, diags)
@@ -172,7 +174,7 @@ def _replay_api(spec: dict) -> None:
     for backend in ("native", "durable"):
         for trace in (False, True):
             try:
-                d = cp.evaluate(record, backend=backend, trace=trace)
+                d = cp.evaluate(record, backend=backend, trace=trace, as_of=as_of)
             except (BackendError, DurableLimitError):
                 assert backend == "durable"  # a documented refusal is an answer, a wrong decision is not
                 continue
@@ -216,7 +218,9 @@ def test_corpus_entry(spec: dict, tmp_path: Path) -> None:
 
 def test_runner_counts_a_hang_and_goes_on_after_it(monkeypatch) -> None:
     """A case that never answers is a hang against its own index; the cases after it still
-    run, in a fresh worker (the workers are forked, so they inherit this patch)."""
+    run, in a fresh worker (the workers are forked, so they inherit this patch). A sleeping
+    worker uses no CPU: it hangs by the wall-clock cap (tests/test_fuzz_runner.py has the
+    CPU rule)."""
     import time
 
     def case(oracle, seed, index, cfg):
@@ -226,8 +230,8 @@ def test_runner_counts_a_hang_and_goes_on_after_it(monkeypatch) -> None:
         return []
 
     monkeypatch.setattr(runner, "run_policy_case", case)
-    res = runner.run("policy", 1, 0, 6, Config(), timeout=1.0, batch=2)
-    assert res.hangs == ["policy:1:3"]
+    res = runner.run("policy", 1, 0, 6, Config(), timeout=1.0, wall_cap=2.0, batch=2)
+    assert [h[:2] for h in res.hangs] == [("policy:1:3", "wall")]
     assert res.counts["ran"] == 5 and res.counts["cases"] == 6 and res.workers == 2
 
 
