@@ -35,7 +35,7 @@ from pathlib import Path
 from . import ROOT
 from .oracle import Finding, known_item
 from .policies import examples, policy_case
-from .records import fuzz_record
+from .records import as_of_for, fuzz_record
 
 TRACEBACK = "Traceback (most recent call last)"
 DOCUMENTED = {0, 1, 2, 3, 130, 141, -13}  # -13: killed by SIGPIPE, what a shell shows as 141
@@ -48,9 +48,10 @@ def _json_text(rng: random.Random, record) -> str:
     return json.dumps(record, default=str, skipkeys=True, ensure_ascii=rng.random() < 0.5)
 
 
-def _facts_file(rng: random.Random, policy, fmt: str) -> bytes:
+def _facts_file(rng: random.Random, policy, fmt: str, as_of=None) -> bytes:
     """A facts file for `policy` (a validated Policy, or None) in `fmt`, sometimes corrupted."""
-    records = [fuzz_record(rng, policy) for _ in range(rng.choice([1, 1, 2, 5]))] if policy is not None else [{}]
+    records = [fuzz_record(rng, policy, as_of=as_of) for _ in range(rng.choice([1, 1, 2, 5]))] \
+        if policy is not None else [{}]
     r = rng.random()
     if r < 0.06:  # nested 100,000 deep (issue 11 item 7)
         return ("[" * 100000 + "]" * 100000).encode() if fmt != "csv" else b"a\n" + b"x" * 140000 + b"\n"
@@ -112,11 +113,22 @@ def cli_case(seed: int, index: int) -> dict:
             args += ["--format", rng.choice(["text", "markdown"] + (["jsonl", "json"] if cmd == "eval" else ["json"]))]
         if rng.random() < 0.2:
             args += ["--lang", rng.choice(["zh", "en", "xx"])]
+    as_of = None
+    if cmd != "validate" and policy is not None and policy.uses_time:
+        # the evaluation date, from a stream of its own (the other draws stay as they were):
+        # mostly a day of `records.as_of_for`, now and then one the CLI must refuse (exit 2)
+        day_rng = random.Random(f"cli-as-of:{seed}:{index}")
+        if day_rng.random() < 0.9:
+            as_of = as_of_for(day_rng)
+            args[1:1] = ["--as-of", as_of.isoformat()]
+        else:
+            args[1:1] = ["--as-of", day_rng.choice(["2026-02-30", "2026-1-5", "", "today", "10000-01-01",
+                                                    "2026-12-01T00:00"])]
     output = rng.choice(OUTPUTS)
     backend = rng.choice(["native", "durable", "both", "both"]) if cmd != "validate" else "native"
     return {"case": f"cli:{seed}:{index}", "policy": policy_raw.decode("utf-8", "replace"),
             "policy_hex": policy_raw.hex(), "facts_format": fmt,
-            "facts_hex": _facts_file(rng, policy, fmt).hex() if cmd != "validate" else "",
+            "facts_hex": _facts_file(rng, policy, fmt, as_of).hex() if cmd != "validate" else "",
             "args": args, "output": output, "backend": backend, "policy_label": name}
 
 

@@ -217,7 +217,7 @@ def known_item(f: Finding) -> str | None:
         return "new-float-default"  # an integer fact's float default reaches durable as a float
     if "ValueError" in text and "outside the calendar" in text:
         return "new-relative-date-off-calendar"  # corpus new-relative-date-off-calendar*
-    if f.stage == "render" and "needs `as_of`" in text:
+    if "needs `as_of`" in text:
         return "new-trace-json-relative-date"  # corpus new-trace-json-relative-date-missing-fact
     if "not JSON serializable" in text and "date" in text:
         return "new-sarif-date"  # corpus new-sarif-date-in-finding
@@ -409,6 +409,8 @@ class PolicyOracle:
                     fail("disagreement", "durable-validity", "durable decided a record native refuses", repr(canon(dd)))
             return
         c["records_decided"] += 1
+        if as_of is not None:
+            c["records_as_of"] += 1  # a v2 policy's record decided on the case's evaluation date
         if canon(dn) != canon(dt):
             fail("disagreement", "native-trace", "native fast and traced decisions differ",
                  f"{canon(dn)} vs {canon(dt)}")
@@ -433,6 +435,8 @@ class PolicyOracle:
                 fail("disagreement", "durable-validity", "durable refused facts native accepts", "")
             elif dd is not None:
                 c["records_durable"] += 1
+                if as_of is not None:
+                    c["records_as_of_durable"] += 1
                 if canon(dd) != canon(dn):
                     fail("disagreement", "durable", "durable and native decisions differ",
                          f"durable {canon(dd)} native {canon(dn)}")
@@ -476,9 +480,17 @@ class PolicyOracle:
                 fail("disagreement", "computed-output", "computed output differs from the exact value",
                      f"{name}: engine {str(got)[:200]}, exact {str(q)[:200]}")
                 return
-            if kind is Decimal and max(len(str(q.denominator)), 1) < 200 and abs(q) < 10**200:
-                text = decimal_text(got)
-                if text != exact.plain(q):
+            if kind is Decimal:
+                # normalized (the contract): a whole value with exponent 0 (`6000`, not `6E+3`),
+                # a fraction without trailing zeros, no `-0`; and written as the shortest decimal
+                sign, digits, exponent = got.as_tuple()
+                whole = q.denominator == 1
+                normal = exponent == 0 if whole else (exponent < 0 and digits[-1] != 0)
+                if not normal or (q == 0 and sign):
+                    fail("disagreement", "computed-output", "a computed output is not normalized (the shortest "
+                         "decimal)", f"{name}: {got!r}")
+                    return
+                if len(digits) < 400 and -400 < exponent < 400 and decimal_text(got) != exact.plain(q):
                     fail("disagreement", "computed-output", "a computed output is not written as its shortest "
-                         "plain decimal", f"{name}: {text!r}, expected {exact.plain(q)!r}")
+                         "plain decimal", f"{name}: {decimal_text(got)!r}, expected {exact.plain(q)!r}")
                     return

@@ -39,16 +39,20 @@ HOSTILE_DATES = ["2023-02-29", "2026-02-30", "2026-1-5", "2026-01-5", "26-01-05"
                  " 2026-01-05", "2026-01-05 ", "+2026-01-05", "-0001-01-01", "0000-12-31", "10000-01-01",
                  "２０２６-01-05", "2026-13-01", "2026-00-10", True, None, ["2026-01-05"],
                  datetime.datetime(2026, 1, 5, 10, 0), "2024-02-29", "0001-01-01", "9999-12-31"]
-# Evaluation dates: ordinary days, leap days, and the calendar's ends.
+# Evaluation dates: ordinary days and leap days; and the calendar's ends.
 AS_OF_DAYS = [datetime.date(2026, 12, 1), datetime.date(2026, 11, 11), datetime.date(2024, 2, 29),
-              datetime.date(2027, 1, 1), datetime.date(2000, 1, 1), datetime.date(1, 1, 1), datetime.date(1, 1, 2),
-              datetime.date(9999, 12, 31), datetime.date(9999, 12, 30)]
+              datetime.date(2027, 1, 1), datetime.date(2000, 1, 1)]
+AS_OF_EXTREMES = [datetime.date(1, 1, 1), datetime.date(1, 1, 2), datetime.date(9999, 12, 31),
+                  datetime.date(9999, 12, 30)]
 
 
 def as_of_for(rng: random.Random) -> datetime.date:
-    """An evaluation date: a fixed one of `AS_OF_DAYS` (a third at the calendar's ends),
-    or any day from 1900 to 2100."""
-    if rng.random() < 0.7:
+    """An evaluation date: one of the calendar's ends (15 %: relative dates and waits fall
+    off the calendar), one of `AS_OF_DAYS`, or any day from 1900 to 2100."""
+    r = rng.random()
+    if r < 0.15:
+        return rng.choice(AS_OF_EXTREMES)
+    if r < 0.6:
         return rng.choice(AS_OF_DAYS)
     return datetime.date.fromordinal(rng.randint(datetime.date(1900, 1, 1).toordinal(),
                                                  datetime.date(2100, 12, 31).toordinal()))
