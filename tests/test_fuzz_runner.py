@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from tests.fuzz import runner
+from fuzz import runner
 
 
 def _case(action):

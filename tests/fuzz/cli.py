@@ -148,13 +148,28 @@ def _command(spec: dict, folder: Path, backend: str) -> tuple[list[str], Path | 
     return [sys.executable, "-m", "engine.cli", *args], out
 
 
+def _communicate(p: subprocess.Popen, timeout: float):
+    """`p.communicate()`, raising TimeoutExpired by the runner's hang rule: `timeout` CPU
+    seconds used by the process, or 20 x `timeout` wall seconds (a starved process on a
+    loaded machine is slow, not hung)."""
+    from .runner import WALL_CAP_FACTOR, HangClock
+
+    clock = HangClock(p.pid, timeout, WALL_CAP_FACTOR * timeout)
+    while True:
+        try:
+            return p.communicate(timeout=clock.slice())
+        except subprocess.TimeoutExpired:
+            if clock.verdict() is not None:
+                raise
+
+
 def _exec(cmd: list[str], output: str, timeout: float) -> tuple[int | None, str, str]:
     env = dict(os.environ, LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", COLUMNS="100")
     if output == "dev-full":
         with open("/dev/full", "w") as full:
             p = subprocess.Popen(cmd, stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
             try:
-                _, err = p.communicate(timeout=timeout)
+                _, err = _communicate(p, timeout)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.communicate()
@@ -173,7 +188,7 @@ def _exec(cmd: list[str], output: str, timeout: float) -> tuple[int | None, str,
             return None, "", ""
         return p.returncode, "", err.decode("utf-8", "replace")
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = _communicate(p, timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()
