@@ -313,6 +313,8 @@ def main(argv=None) -> int:
         (args.minimize / "min.record.json").write_text(json.dumps(to_jsonable(record)), "utf-8")
         print(raw.decode("utf-8", "replace"))
         print("record:", record)
+        if f.as_of:  # the evaluation date it was decided on: a corpus entry needs it too
+            print("as_of:", f.as_of)
         return 0
 
     state = load_state(args.state, args.seed)
