@@ -121,9 +121,9 @@ def hang_finding(case: str, rule: str = "", detail: str = "") -> dict:
     if kind == "policy":
         raw = policy_case(int(seed), int(index))[0]
     elif kind == "grid":
-        from tests.fuzz.policies import number_grid
+        from tests.fuzz.cases import grid_case
 
-        raw = number_grid()[int(index)][0].encode("utf-8")
+        raw = grid_case(int(index))[0].encode("utf-8")
     else:
         raw = b""
     signature = {"cpu": "no answer within the CPU-time limit", "wall": "no answer within the wall-clock cap"}.get(
@@ -345,9 +345,8 @@ def main(argv=None) -> int:
     cfg = cases.Config(records=args.records_per_policy, compile_every=args.compile_every,
                        compile_of=args.compile_of, analyse_every=args.analyse_every, durable=not args.no_durable)
     from tests.fuzz import cli
-    from tests.fuzz.policies import number_grid
 
-    targets = {"grid": len(number_grid()), "policy": args.policies, "record": args.records, "cli": args.cli}
+    targets = {"grid": cases.grid_size(), "policy": args.policies, "record": args.records, "cli": args.cli}
     t_start = time.monotonic()
     deadline = t_start + args.time_limit if args.time_limit else None
     lock = threading.Lock()  # the state, the findings index and the output

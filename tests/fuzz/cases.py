@@ -127,9 +127,26 @@ class RecordCases:
         return findings
 
 
+def grid_case(index: int) -> tuple[str, list, object]:
+    """(policy text, records, as_of) of grid case `index`: `policies.number_grid()`, then
+    `policies_v2.date_grid()`."""
+    numbers = number_grid()
+    if index < len(numbers):
+        return (*numbers[index], None)
+    from .policies_v2 import date_grid
+
+    return date_grid()[index - len(numbers)]
+
+
+def grid_size() -> int:
+    from .policies_v2 import date_grid
+
+    return len(number_grid()) + len(date_grid())
+
+
 def run_grid_case(oracle: PolicyOracle, index: int) -> list:
-    """Case `index` of `policies.number_grid()`: one policy, its records on both backends."""
-    text, records = number_grid()[index]
+    """Case `index` of the grids (`grid_case`): one policy, its records on both backends."""
+    text, records, as_of = grid_case(index)
     raw = text.encode("utf-8")
     findings: list = []
     case = f"grid:{index}"
@@ -139,5 +156,6 @@ def run_grid_case(oracle: PolicyOracle, index: int) -> list:
     cp, durable = oracle.compile(policy, raw, findings, case)
     if cp is not None:
         for record in records:
-            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case, valid=True)
+            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case, valid=True,
+                          as_of=as_of)
     return findings

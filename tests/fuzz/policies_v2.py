@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from functools import lru_cache
 
 from .policies import INT64, _Builder
 
@@ -31,6 +32,8 @@ WAITS = [0, 1, 30, 365, 36500]
 BAD_WAITS = [-1, 36501, 10**20, "365", 1.5, None, True]
 ROUND_TO = [1, 100, 0.01, 0.05, 0.5, 3, 7, 1e-30, 1e30, 1000, 0.001]
 ROUND_MODES = ["down", "up", "half_up", "half_even"]
+BAD_ROUNDINGS = [{"to": 0}, {"to": -100}, {"to": "100"}, {"to": None}, {"to": 1, "mode": "ceiling"},
+                 {"to": 1, "mode": "HALF_UP"}, {"mode": "down"}, {"to": 1e-400}, {"to": 10**400}]
 LITERALS = [0, 1, 2, -1, 3, 0.1, 0.2, 1.2, 1.5, 0.5, 5123.45, 6148.145, 2.675, 0.125, 1e-7, 100, 10**20, 2**53 + 1,
             INT64, -2.5, 1e30, 1e-30, 999999999999999.9]
 FORMATS = [",", ".0f", ".2f", ",.2f", ",.0f", ".6f", ",.6f"]
@@ -101,7 +104,8 @@ class V2Builder(_Builder):
             return list(dict.fromkeys(self.value(spec) for _ in range(rng.choice([1, 2, 3]))))
 
         def one():
-            if rng.random() < 0.55:
+            # a relative date goes with gt, gte, lt, lte, between (with eq/ne it is refused)
+            if rng.random() < (0.55 if op not in ("eq", "ne") else 0.05):
                 return {rng.choice(["days_ago", "days_ago", "days_ahead"]): self.days()}
             d = self.value(spec)
             if rng.random() < 0.3:
@@ -172,6 +176,10 @@ class V2Builder(_Builder):
         node: dict = {"round": self.expr(depth + 1, names, integer), "to": rng.choice(ROUND_TO)}
         if rng.random() < 0.8:
             node["mode"] = rng.choice(ROUND_MODES)
+        if rng.random() < 0.03:  # a rounding the validator must refuse, with a location
+            del node["to"]
+            node.pop("mode", None)
+            node.update(rng.choice(BAD_ROUNDINGS))
         return node
 
     def computed_outputs(self, policy: dict) -> None:
@@ -253,3 +261,48 @@ class V2Builder(_Builder):
 
 def build_v2_policy(rng: random.Random) -> dict:
     return V2Builder(rng).build()
+
+
+# -- a grid for the backends' date encodings ---------------------------------------------------
+
+GRID_DATES = [datetime.date(1, 1, 1), datetime.date(1, 1, 2), datetime.date(1970, 1, 1), datetime.date(2024, 2, 29),
+              datetime.date(9999, 12, 30), datetime.date(9999, 12, 31)]
+GRID_RELATIVE = [{"days_ago": 0}, {"days_ago": 1}, {"days_ahead": 1}, {"days_ago": 3652058}]
+GRID_AS_OF = [datetime.date(2026, 12, 1), datetime.date(1, 1, 1), datetime.date(9999, 12, 31)]
+
+
+@lru_cache(maxsize=1)
+def date_grid() -> tuple[tuple[str, list, datetime.date], ...]:
+    """(policy text, records, as_of) triples: for each date edge (the calendar's ends, a leap
+    day, the epoch) and each relative date on each of three evaluation dates, each operator
+    (plainly, and under `not`), one rule comparing a date fact with it; records at every
+    edge and the day on each side (what a backend's day-number encoding could get wrong)."""
+    from .policies import GRID_OPS, _dump
+
+    def days_around(days):
+        out = set()
+        for d in days:
+            for k in (-1, 0, 1):
+                o = d.toordinal() + k
+                if 1 <= o <= datetime.date.max.toordinal():
+                    out.add(datetime.date.fromordinal(o))
+        return sorted(out)
+
+    out = []
+    cases = [(d, GRID_AS_OF[0]) for d in GRID_DATES] + [(r, a) for r in GRID_RELATIVE for a in GRID_AS_OF]
+    for operand, as_of in cases:
+        relative = isinstance(operand, dict)
+        records = [{"d": x.isoformat()} for x in days_around(GRID_DATES + [as_of])]
+        for op in GRID_OPS:
+            if relative and op in ("in", "not_in", "eq", "ne"):
+                continue  # relative dates go with gt, gte, lt, lte and between only
+            value = operand.isoformat() if not relative else operand
+            arg = [value, "2026-01-01"] if op in ("in", "not_in") else \
+                [value, dict(value) if relative else value] if op == "between" else value  # no alias
+            for negate in (False, True):
+                when = {"d": {op: arg}}
+                rule = {"id": "r", "when": {"not": when} if negate else when, "then": {"flags": ["f"]}}
+                text = _dump({"policy": "date-grid", "version": 1, "facts": {"d": {"type": "date"}},
+                              "outcomes": ["o"], "default": "o", "rules": [rule]})
+                out.append((text, records, as_of))
+    return tuple(out)
