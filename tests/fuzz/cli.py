@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -179,14 +180,25 @@ def _exec(cmd: list[str], output: str, timeout: float) -> tuple[int | None, str,
                          env=env)
     if output == "closed-pipe":
         p.stdout.close()  # before anything is read: the first write meets a closed pipe
-        try:
-            err = p.stderr.read()
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            return None, "", ""
-        return p.returncode, "", err.decode("utf-8", "replace")
+        # stderr read beside the wait (a hung process would block a plain read forever)
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: chunks.append(p.stderr.read()), daemon=True)
+        reader.start()
+        from .runner import WALL_CAP_FACTOR, HangClock
+
+        clock = HangClock(p.pid, timeout, WALL_CAP_FACTOR * timeout)
+        while True:
+            try:
+                p.wait(timeout=clock.slice())
+                break
+            except subprocess.TimeoutExpired:
+                if clock.verdict() is not None:
+                    p.kill()
+                    p.wait()
+                    reader.join(5)
+                    return None, "", ""
+        reader.join(5)
+        return p.returncode, "", b"".join(chunks).decode("utf-8", "replace")
     try:
         out, err = _communicate(p, timeout)
     except subprocess.TimeoutExpired:
