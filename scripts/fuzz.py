@@ -111,19 +111,24 @@ def save_findings(findings: list[dict], folder: Path, index: dict) -> int:
     return new
 
 
-def hang_finding(case: str) -> dict:
+def hang_finding(case: str, rule: str = "", detail: str = "") -> dict:
+    """A hang's finding, its input regenerated; `rule` says which limit it hit: `cpu` (the
+    worker used --timeout CPU seconds: an endless computation) or `wall` (no answer within
+    --wall-cap seconds: blocked, a deadlock)."""
     from tests.fuzz.policies import policy_case
 
     kind, seed, index = case.split(":")
     if kind == "policy":
         raw = policy_case(int(seed), int(index))[0]
     elif kind == "grid":
-        from tests.fuzz.policies import number_grid
+        from tests.fuzz.cases import grid_case
 
-        raw = number_grid()[int(index)][0].encode("utf-8")
+        raw = grid_case(int(index))[0].encode("utf-8")
     else:
         raw = b""
-    f = Finding("hang", kind, "no answer within the per-input timeout", case, case=case)
+    signature = {"cpu": "no answer within the CPU-time limit", "wall": "no answer within the wall-clock cap"}.get(
+        rule, "no answer within the per-input timeout")
+    f = Finding("hang", kind, signature, detail or case, case=case)
     f.policy = raw.decode("utf-8", "replace") if raw else None
     return f.to_dict()
 
@@ -276,7 +281,11 @@ def main(argv=None) -> int:
     ap.add_argument("--records-per-policy", type=int, default=8)
     ap.add_argument("--records", type=int, default=1_500_000, help="record cases against fixed policies")
     ap.add_argument("--cli", type=int, default=2_000, help="CLI cases (subprocesses)")
-    ap.add_argument("--timeout", type=float, default=30.0, help="seconds per input before it counts as a hang")
+    ap.add_argument("--timeout", type=float, default=30.0,
+                    help="CPU seconds a worker may spend on one input before it counts as a hang")
+    ap.add_argument("--wall-cap", type=float, default=None,
+                    help="wall seconds without an answer before an input counts as a hang (a worker blocked "
+                         "without using CPU); default 20 x --timeout")
     ap.add_argument("--recycle", type=int, default=200, help="recycle a worker after N durable policies")
     ap.add_argument("--chunk", type=int, default=0,
                     help="cases per unit of work (state saved after each); default by phase: "
@@ -304,6 +313,8 @@ def main(argv=None) -> int:
         (args.minimize / "min.record.json").write_text(json.dumps(to_jsonable(record)), "utf-8")
         print(raw.decode("utf-8", "replace"))
         print("record:", record)
+        if f.as_of:  # the evaluation date it was decided on: a corpus entry needs it too
+            print("as_of:", f.as_of)
         return 0
 
     state = load_state(args.state, args.seed)
@@ -334,9 +345,8 @@ def main(argv=None) -> int:
     cfg = cases.Config(records=args.records_per_policy, compile_every=args.compile_every,
                        compile_of=args.compile_of, analyse_every=args.analyse_every, durable=not args.no_durable)
     from tests.fuzz import cli
-    from tests.fuzz.policies import number_grid
 
-    targets = {"grid": len(number_grid()), "policy": args.policies, "record": args.records, "cli": args.cli}
+    targets = {"grid": cases.grid_size(), "policy": args.policies, "record": args.records, "cli": args.cli}
     t_start = time.monotonic()
     deadline = t_start + args.time_limit if args.time_limit else None
     lock = threading.Lock()  # the state, the findings index and the output
@@ -346,13 +356,14 @@ def main(argv=None) -> int:
     def run_unit(phase: str, a: int, b: int):
         if phase == "cli":
             return cli.run_range(args.seed, a, b, timeout=args.timeout)
-        return runner.run(phase, args.seed, a, b, cfg, timeout=args.timeout, recycle=args.recycle, stop_event=stop,
+        return runner.run(phase, args.seed, a, b, cfg, timeout=args.timeout, wall_cap=args.wall_cap,
+                          recycle=args.recycle, stop_event=stop,
                           fork_lock=lock)
 
     def merge(phase: str, p: dict, a: int, b: int, res, wall_start: float) -> None:
         """Under the lock: fold one finished unit into the state and save it."""
         findings = [slow_finding(f) if f["kind"] == "slow" else f for f in res.findings]
-        findings += [hang_finding(h) for h in res.hangs]
+        findings += [hang_finding(*h) if isinstance(h, (tuple, list)) else hang_finding(h) for h in res.hangs]
         new = save_findings(findings, args.findings, index)
         args.findings.mkdir(parents=True, exist_ok=True)
         index_path.write_text(json.dumps(index, indent=1, sort_keys=True), "utf-8")

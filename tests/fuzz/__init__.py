@@ -7,11 +7,16 @@ answer; never a traceback, never two backends silently disagreeing, never a hang
   the compiler and both backends, byte flips, line edits, spliced YAML values from the
   example policies, tags, anchors, deep nesting, huge numbers, unicode and surrogate
   escapes, and structural edits of the parsed examples).
+- `policies_v2`: built policies with the language v2 constructs (dates, presence tests,
+  relative dates, computed outputs, timezone, message formats) and the date grid.
 - `records`: fact records (every type at every fact, missing and extra keys, non-finite
-  numbers, -0.0, integers beyond int64, strings where numbers go, nested values).
+  numbers, -0.0, integers beyond int64, strings where numbers go, nested values, valid
+  and invalid dates) and the evaluation date of a case (`as_of_for`).
 - `oracle`: runs one input through the API (or the CLI) and classifies what happened.
-- `runner`: worker processes with per-input timeouts, recycled after N policies (durable
-  rules never frees a ruleset), used by the CI slice and by `scripts/fuzz.py`.
+- `exact`: computed outputs evaluated again in `fractions.Fraction`, for the oracle.
+- `runner`: worker processes with per-input hang limits (CPU seconds, and a wall-clock cap
+  for a blocked worker), recycled after N policies (durable rules never frees a ruleset),
+  used by the CI slice and by `scripts/fuzz.py`.
 - `corpus`: inputs that once broke the promise, each with its expected outcome, replayed
   by `tests/test_fuzz_slice.py`.
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from .oracle import PolicyOracle
 from .policies import build_policy, examples, number_grid, policy_case
-from .records import fuzz_record
+from .records import as_of_for, fuzz_record
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,18 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
         return findings
     decided_both = oracle.counts["records_durable"]
     rng = random.Random(f"records:{seed}:{index}")
+    # one evaluation date per case, for a policy that uses time (its own stream: the records
+    # of policies that do not are the same as before dates existed)
+    timed = cp.policy.uses_time
+    as_of = as_of_for(random.Random(f"as_of:{seed}:{index}")) if timed else None
     for k in range(cfg.records):
         render = k % cfg.render_every == 0
-        record, valid = fuzz_record(rng, cp.policy, with_validity=True)
+        record, valid = fuzz_record(rng, cp.policy, with_validity=True, as_of=as_of)
+        # counterfactuals verify themselves (and, with time, search waiting): more of them
+        every = cfg.counterfactuals_every // 4 if timed else cfg.counterfactuals_every
         oracle.record(cp, record, findings, durable=durable, render=render,
-                      counterfactuals=render and k % cfg.counterfactuals_every == 0, raw=raw, case=case,
-                      valid=valid)
+                      counterfactuals=render and k % max(1, every) == 0, raw=raw, case=case,
+                      valid=valid, as_of=as_of)
         if len(findings) > 20:  # one broken policy need not fill the findings folder
             break
     if durable and oracle.counts["records_durable"] > decided_both:
@@ -68,6 +74,7 @@ def run_policy_case(oracle: PolicyOracle, seed: int, index: int, cfg: Config) ->
 # built policies whose integers all sit where int64 and doubles run out (2^53, 2^63).
 BASE_BUILT = 24
 BASE_EDGE = 8
+BASE_V2 = 12  # built with the v2 constructs (dates, presence, computed outputs)
 
 
 def base_policy_texts() -> list[str]:
@@ -76,9 +83,10 @@ def base_policy_texts() -> list[str]:
     from engine.language.validate import validate
 
     i = 0
-    while len(texts) < len(examples()) + BASE_BUILT + BASE_EDGE:
-        edge = len(texts) >= len(examples()) + BASE_BUILT
-        text = build_policy(random.Random(f"base:{i}"), edge=edge)
+    while len(texts) < len(examples()) + BASE_BUILT + BASE_EDGE + BASE_V2:
+        edge = len(examples()) + BASE_BUILT <= len(texts) < len(examples()) + BASE_BUILT + BASE_EDGE
+        v2 = len(texts) >= len(examples()) + BASE_BUILT + BASE_EDGE
+        text = build_policy(random.Random(f"base:{i}"), edge=edge, v2=v2)
         i += 1
         doc, _ = load_text(text, "base.yaml")
         if doc is not None and validate(doc)[0] is not None:
@@ -112,15 +120,33 @@ class RecordCases:
         if cp is None:
             return findings
         render = index % (self.cfg.render_every * 4) == 0
-        record, valid = fuzz_record(rng, cp.policy, with_validity=True)
+        as_of = as_of_for(random.Random(f"as_of:record:{seed}:{index}")) if cp.policy.uses_time else None
+        record, valid = fuzz_record(rng, cp.policy, with_validity=True, as_of=as_of)
         self.oracle.record(cp, record, findings, durable=durable, render=render, counterfactuals=False, raw=raw,
-                           case=f"record:{seed}:{index}", valid=valid)
+                           case=f"record:{seed}:{index}", valid=valid, as_of=as_of)
         return findings
 
 
+def grid_case(index: int) -> tuple[str, list, object]:
+    """(policy text, records, as_of) of grid case `index`: `policies.number_grid()`, then
+    `policies_v2.date_grid()`."""
+    numbers = number_grid()
+    if index < len(numbers):
+        return (*numbers[index], None)
+    from .policies_v2 import date_grid
+
+    return date_grid()[index - len(numbers)]
+
+
+def grid_size() -> int:
+    from .policies_v2 import date_grid
+
+    return len(number_grid()) + len(date_grid())
+
+
 def run_grid_case(oracle: PolicyOracle, index: int) -> list:
-    """Case `index` of `policies.number_grid()`: one policy, its records on both backends."""
-    text, records = number_grid()[index]
+    """Case `index` of the grids (`grid_case`): one policy, its records on both backends."""
+    text, records, as_of = grid_case(index)
     raw = text.encode("utf-8")
     findings: list = []
     case = f"grid:{index}"
@@ -130,5 +156,6 @@ def run_grid_case(oracle: PolicyOracle, index: int) -> list:
     cp, durable = oracle.compile(policy, raw, findings, case)
     if cp is not None:
         for record in records:
-            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case, valid=True)
+            oracle.record(cp, record, findings, durable=durable, render=False, raw=raw, case=case, valid=True,
+                          as_of=as_of)
     return findings

@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -35,7 +36,7 @@ from pathlib import Path
 from . import ROOT
 from .oracle import Finding, known_item
 from .policies import examples, policy_case
-from .records import fuzz_record
+from .records import as_of_for, fuzz_record
 
 TRACEBACK = "Traceback (most recent call last)"
 DOCUMENTED = {0, 1, 2, 3, 130, 141, -13}  # -13: killed by SIGPIPE, what a shell shows as 141
@@ -48,9 +49,10 @@ def _json_text(rng: random.Random, record) -> str:
     return json.dumps(record, default=str, skipkeys=True, ensure_ascii=rng.random() < 0.5)
 
 
-def _facts_file(rng: random.Random, policy, fmt: str) -> bytes:
+def _facts_file(rng: random.Random, policy, fmt: str, as_of=None) -> bytes:
     """A facts file for `policy` (a validated Policy, or None) in `fmt`, sometimes corrupted."""
-    records = [fuzz_record(rng, policy) for _ in range(rng.choice([1, 1, 2, 5]))] if policy is not None else [{}]
+    records = [fuzz_record(rng, policy, as_of=as_of) for _ in range(rng.choice([1, 1, 2, 5]))] \
+        if policy is not None else [{}]
     r = rng.random()
     if r < 0.06:  # nested 100,000 deep (issue 11 item 7)
         return ("[" * 100000 + "]" * 100000).encode() if fmt != "csv" else b"a\n" + b"x" * 140000 + b"\n"
@@ -112,11 +114,22 @@ def cli_case(seed: int, index: int) -> dict:
             args += ["--format", rng.choice(["text", "markdown"] + (["jsonl", "json"] if cmd == "eval" else ["json"]))]
         if rng.random() < 0.2:
             args += ["--lang", rng.choice(["zh", "en", "xx"])]
+    as_of = None
+    if cmd != "validate" and policy is not None and policy.uses_time:
+        # the evaluation date, from a stream of its own (the other draws stay as they were):
+        # mostly a day of `records.as_of_for`, now and then one the CLI must refuse (exit 2)
+        day_rng = random.Random(f"cli-as-of:{seed}:{index}")
+        if day_rng.random() < 0.9:
+            as_of = as_of_for(day_rng)
+            args[1:1] = ["--as-of", as_of.isoformat()]
+        else:
+            args[1:1] = ["--as-of", day_rng.choice(["2026-02-30", "2026-1-5", "", "today", "10000-01-01",
+                                                    "2026-12-01T00:00"])]
     output = rng.choice(OUTPUTS)
     backend = rng.choice(["native", "durable", "both", "both"]) if cmd != "validate" else "native"
     return {"case": f"cli:{seed}:{index}", "policy": policy_raw.decode("utf-8", "replace"),
             "policy_hex": policy_raw.hex(), "facts_format": fmt,
-            "facts_hex": _facts_file(rng, policy, fmt).hex() if cmd != "validate" else "",
+            "facts_hex": _facts_file(rng, policy, fmt, as_of).hex() if cmd != "validate" else "",
             "args": args, "output": output, "backend": backend, "policy_label": name}
 
 
@@ -136,13 +149,28 @@ def _command(spec: dict, folder: Path, backend: str) -> tuple[list[str], Path | 
     return [sys.executable, "-m", "engine.cli", *args], out
 
 
+def _communicate(p: subprocess.Popen, timeout: float):
+    """`p.communicate()`, raising TimeoutExpired by the runner's hang rule: `timeout` CPU
+    seconds used by the process, or 20 x `timeout` wall seconds (a starved process on a
+    loaded machine is slow, not hung)."""
+    from .runner import WALL_CAP_FACTOR, HangClock
+
+    clock = HangClock(p.pid, timeout, WALL_CAP_FACTOR * timeout)
+    while True:
+        try:
+            return p.communicate(timeout=clock.slice())
+        except subprocess.TimeoutExpired:
+            if clock.verdict() is not None:
+                raise
+
+
 def _exec(cmd: list[str], output: str, timeout: float) -> tuple[int | None, str, str]:
     env = dict(os.environ, LC_ALL="C.UTF-8", PYTHONDONTWRITEBYTECODE="1", COLUMNS="100")
     if output == "dev-full":
         with open("/dev/full", "w") as full:
             p = subprocess.Popen(cmd, stdout=full, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, cwd=ROOT, env=env)
             try:
-                _, err = p.communicate(timeout=timeout)
+                _, err = _communicate(p, timeout)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.communicate()
@@ -152,16 +180,27 @@ def _exec(cmd: list[str], output: str, timeout: float) -> tuple[int | None, str,
                          env=env)
     if output == "closed-pipe":
         p.stdout.close()  # before anything is read: the first write meets a closed pipe
-        try:
-            err = p.stderr.read()
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            return None, "", ""
-        return p.returncode, "", err.decode("utf-8", "replace")
+        # stderr read beside the wait (a hung process would block a plain read forever)
+        chunks: list[bytes] = []
+        reader = threading.Thread(target=lambda: chunks.append(p.stderr.read()), daemon=True)
+        reader.start()
+        from .runner import WALL_CAP_FACTOR, HangClock
+
+        clock = HangClock(p.pid, timeout, WALL_CAP_FACTOR * timeout)
+        while True:
+            try:
+                p.wait(timeout=clock.slice())
+                break
+            except subprocess.TimeoutExpired:
+                if clock.verdict() is not None:
+                    p.kill()
+                    p.wait()
+                    reader.join(5)
+                    return None, "", ""
+        reader.join(5)
+        return p.returncode, "", b"".join(chunks).decode("utf-8", "replace")
     try:
-        out, err = p.communicate(timeout=timeout)
+        out, err = _communicate(p, timeout)
     except subprocess.TimeoutExpired:
         p.kill()
         p.communicate()

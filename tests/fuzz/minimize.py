@@ -10,6 +10,8 @@ in the process that calls it: never minimize a hang this way.
 
 from __future__ import annotations
 
+import datetime
+
 from collections import Counter
 
 import yaml
@@ -19,7 +21,7 @@ from .oracle import Finding, PolicyOracle, from_jsonable
 _DUMP = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def reproduce(raw: bytes, record=None, *, durable: bool = True) -> list[Finding]:
+def reproduce(raw: bytes, record=None, *, durable: bool = True, as_of=None) -> list[Finding]:
     oracle = PolicyOracle(Counter())
     findings: list[Finding] = []
     policy = oracle.validate(raw, findings)
@@ -27,7 +29,8 @@ def reproduce(raw: bytes, record=None, *, durable: bool = True) -> list[Finding]
         return findings
     cp, usable = oracle.compile(policy, raw, findings, durable=durable, api_check=True)
     if cp is not None and record is not None:
-        oracle.record(cp, record, findings, durable=usable and durable, render=True, counterfactuals=True, raw=raw)
+        oracle.record(cp, record, findings, durable=usable and durable, render=True, counterfactuals=True, raw=raw,
+                      as_of=as_of)
     return findings
 
 
@@ -53,7 +56,7 @@ def _paths(node, prefix=()):
     return out
 
 
-def minimize(target: Finding, raw: bytes, record=None, *, budget: int = 600) -> tuple[bytes, object]:
+def minimize(target: Finding, raw: bytes, record=None, *, budget: int = 600, as_of=None) -> tuple[bytes, object]:
     """The smallest (policy bytes, record) found that still fails like `target`."""
     tries = 0
 
@@ -61,7 +64,7 @@ def minimize(target: Finding, raw: bytes, record=None, *, budget: int = 600) -> 
         nonlocal tries
         tries += 1
         try:
-            return same_failure(target, reproduce(candidate, rec))
+            return same_failure(target, reproduce(candidate, rec, as_of=as_of))
         except Exception:  # noqa: BLE001 - a crash of the oracle itself is not the same failure
             return False
 
@@ -125,4 +128,5 @@ def minimize(target: Finding, raw: bytes, record=None, *, budget: int = 600) -> 
 def minimize_finding(f: Finding, *, budget: int = 600) -> tuple[bytes, object]:
     raw = bytes.fromhex(f.policy_hex) if f.policy_hex else (f.policy or "").encode("utf-8", "surrogatepass")
     record = from_jsonable(f.record) if f.record is not None else None
-    return minimize(f, raw, record, budget=budget)
+    as_of = datetime.date.fromisoformat(f.as_of) if f.as_of else None
+    return minimize(f, raw, record, budget=budget, as_of=as_of)

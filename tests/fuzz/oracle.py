@@ -15,6 +15,11 @@ Outcome classes (counted in the oracle's Counter, failures returned as `Finding`
   reference semantics (`semantics.reference_matches`), `load_policy_text` vs the
   validator on whether a policy is valid, and the record checks vs the generator on
   whether a record fits the declarations (a valid-by-construction record refused).
+- For policies of language v2: every decision is made on the case's evaluation date
+  (`as_of`), which the decision must record; native and durable must give the same JSON
+  byte for byte; the reference semantics resolve relative dates on the same `as_of`;
+  computed outputs must equal an independent evaluation in exact rationals (`exact.py`:
+  value, type, and the shortest plain decimal as their text).
 - unlocated: a diagnostic of a loaded document without a line or column.
 - hang: decided by the runner (a per-input timeout in a worker process), not here.
 
@@ -24,12 +29,15 @@ bugs being fixed in parallel; the CI slice and the long run report those separat
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
 import traceback
 from collections import Counter
 from dataclasses import asdict, dataclass
+from decimal import Decimal
+from fractions import Fraction
 
 from engine.analysis.findings import analyse as run_analysis
 from engine.api import CompiledPolicy, load_policy_text
@@ -39,9 +47,11 @@ from engine.language.diagnostics import ERROR
 from engine.language.loader import PolicyError
 from engine.language.source import load_bytes
 from engine.language.validate import validate
-from engine.language.values import int_from_digits
+from engine.language.values import decimal_text, int_from_digits
 from engine.runtime.facts import FactsError
 from engine.runtime.semantics import reference_matches
+
+from . import exact
 
 try:
     from engine.backends.durable import DurableLimitError
@@ -67,6 +77,7 @@ class Finding:
     record: object = None  # tagged JSON (see `to_jsonable`)
     item: str | None = None  # the issue 11 item it is an instance of, if known
     case: str | None = None  # "policy:<seed>:<index>", to regenerate it
+    as_of: str | None = None  # the evaluation date the record was decided on (ISO), if one was given
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +94,12 @@ def to_jsonable(v):
         return {"$float": "-0.0"}
     if isinstance(v, bytes):
         return {"$bytes": v.hex()}
+    if isinstance(v, datetime.datetime):  # (a date subclass: first)
+        return {"$datetime": v.isoformat()}
+    if isinstance(v, datetime.date):
+        return {"$date": v.isoformat()}
+    if isinstance(v, Decimal):
+        return {"$decimal": str(v)}
     if isinstance(v, tuple):
         return {"$tuple": [to_jsonable(x) for x in v]}
     if isinstance(v, list):
@@ -104,6 +121,12 @@ def from_jsonable(v):
             return float(v["$float"])
         if set(v) == {"$bytes"}:
             return bytes.fromhex(v["$bytes"])
+        if set(v) == {"$datetime"}:
+            return datetime.datetime.fromisoformat(v["$datetime"])
+        if set(v) == {"$date"}:
+            return datetime.date.fromisoformat(v["$date"])
+        if set(v) == {"$decimal"}:
+            return Decimal(v["$decimal"])
         if set(v) == {"$tuple"}:
             return tuple(from_jsonable(x) for x in v["$tuple"])
         if set(v) == {"$dict"}:
@@ -192,6 +215,14 @@ def known_item(f: Finding) -> str | None:
         return "new-durable-surrogate"  # a lone surrogate in a string fact breaks durable's JSON
     if "TypeError" in text and "normalize facts first" in text:
         return "new-float-default"  # an integer fact's float default reaches durable as a float
+    if "ValueError" in text and "outside the calendar" in text:
+        return "new-relative-date-off-calendar"  # corpus new-relative-date-off-calendar*
+    if "needs `as_of`" in text:
+        return "new-trace-json-relative-date"  # corpus new-trace-json-relative-date-missing-fact
+    if "not JSON serializable" in text and "date" in text:
+        return "new-sarif-date"  # corpus new-sarif-date-in-finding
+    if "date value out of range" in text:
+        return "new-counterfactual-wait-off-calendar"  # a wait past 9999-12-31
     if f.stage == "render" and ("OverflowError" in text or "FactsError" in text):
         return "new-counterfactual"  # counterfactuals at the edge of doubles (corpus new-counterfactual-*)
     if "RecursionError" in text or "_csv.Error" in text or "field larger than field limit" in text:
@@ -224,9 +255,10 @@ class PolicyOracle:
         self.counts = counts if counts is not None else Counter()
         self.analyse_valid = analyse_valid
 
-    def _finding(self, kind, stage, signature, detail, text=None, raw=None, record=None, case=None) -> Finding:
+    def _finding(self, kind, stage, signature, detail, text=None, raw=None, record=None, case=None,
+                 as_of=None) -> Finding:
         self.counts[kind] += 1
-        f = Finding(kind, stage, signature, detail, case=case)
+        f = Finding(kind, stage, signature, detail, case=case, as_of=as_of.isoformat() if as_of else None)
         if raw is not None:
             try:
                 f.policy = raw.decode("utf-8")
@@ -328,19 +360,22 @@ class PolicyOracle:
     # -- records ---------------------------------------------------------------------------------
 
     def record(self, cp: CompiledPolicy, record, findings: list, *, durable: bool, render: bool = False,
-               counterfactuals: bool = False, raw: bytes | None = None, case=None, valid: bool = False) -> None:
+               counterfactuals: bool = False, raw: bytes | None = None, case=None, valid: bool = False,
+               as_of: datetime.date | None = None) -> None:
         """Decide `record` every way and compare; `valid`: it fits every declaration, so
-        refusing it is a wrong answer."""
+        refusing it is a wrong answer. `as_of`: the evaluation date (a policy that uses
+        time must record it; None: today, as the API does)."""
         c = self.counts
         c["records"] += 1
 
         def fail(kind, stage, signature, detail):
-            findings.append(self._finding(kind, stage, signature, detail, raw=raw, record=record, case=case))
+            findings.append(self._finding(kind, stage, signature, detail, raw=raw, record=record, case=case,
+                                          as_of=as_of))
 
         def run(stage, **kw):
             """(decision, None) or (None, 'facts') or (None, 'failed')."""
             try:
-                return cp.evaluate(record, **kw), None
+                return cp.evaluate(record, as_of=as_of, **kw), None
             except FactsError:
                 return None, "facts"
             except (BackendError, DurableLimitError) as exc:
@@ -363,21 +398,30 @@ class PolicyOracle:
             c["record_errors"] += 1
             if valid:
                 try:
-                    cp.evaluate(record)
+                    cp.evaluate(record, as_of=as_of)
                 except FactsError as exc:
-                    fail("disagreement", "facts-check", "a record that fits every declaration was refused",
-                         str(exc)[:300])
+                    if "cannot be computed exactly" not in str(exc):  # an output beyond exact bounds
+                        fail("disagreement", "facts-check", "a record that fits every declaration was refused",
+                             str(exc)[:300])
             if durable:  # the durable path must refuse the same record the same way
                 dd, ed = run("eval-durable", backend="durable")
                 if dd is not None:
                     fail("disagreement", "durable-validity", "durable decided a record native refuses", repr(canon(dd)))
             return
         c["records_decided"] += 1
+        if as_of is not None:
+            c["records_as_of"] += 1  # a v2 policy's record decided on the case's evaluation date
         if canon(dn) != canon(dt):
             fail("disagreement", "native-trace", "native fast and traced decisions differ",
                  f"{canon(dn)} vs {canon(dt)}")
+        want_as_of = (as_of or dn.as_of) if cp.policy.uses_time else None  # None given: today, whichever
+        if dn.as_of != want_as_of or (cp.policy.uses_time and dn.as_of is None):
+            fail("disagreement", "as-of", "the decision does not record its evaluation date",
+                 f"as_of {as_of} decision {dn.as_of} uses_time {cp.policy.uses_time}")
+        if dn.outputs and any(o.computed for o in cp.policy.outputs.values()):
+            self._exact(cp, dn, fail)
         try:
-            ref = reference_matches(cp.policy, dn.facts, cp.ruleset.plan)
+            ref = reference_matches(cp.policy, dn.facts, cp.ruleset.plan, as_of=dn.as_of)
             if tuple(ref) != tuple(dn.matched):
                 fail("disagreement", "native-reference", "native matches differ from the reference semantics",
                      f"native {dn.matched} reference {tuple(ref)}")
@@ -391,6 +435,8 @@ class PolicyOracle:
                 fail("disagreement", "durable-validity", "durable refused facts native accepts", "")
             elif dd is not None:
                 c["records_durable"] += 1
+                if as_of is not None:
+                    c["records_as_of_durable"] += 1
                 if canon(dd) != canon(dn):
                     fail("disagreement", "durable", "durable and native decisions differ",
                          f"durable {canon(dd)} native {canon(dn)}")
@@ -418,3 +464,33 @@ class PolicyOracle:
                 _text_ok(cp.explain(dt, lang="zh", counterfactuals=False))
             except Exception as exc:  # noqa: BLE001
                 fail("traceback", "render", where(exc), _exc_detail(exc))
+
+    def _exact(self, cp: CompiledPolicy, d, fail) -> None:
+        """Computed outputs against the independent evaluation in rationals (`exact.py`)."""
+        c = self.counts
+        want = exact.expected_outputs(cp.policy, d)
+        if want is None:
+            c["outputs_unsure"] += 1
+            return
+        c["outputs_checked"] += 1
+        for name, q in want.items():
+            got = d.outputs.get(name)
+            kind = int if cp.policy.outputs[name].type == "integer" else Decimal
+            if type(got) is not kind or Fraction(got) != q:
+                fail("disagreement", "computed-output", "computed output differs from the exact value",
+                     f"{name}: engine {str(got)[:200]}, exact {str(q)[:200]}")
+                return
+            if kind is Decimal:
+                # normalized (the contract): a whole value with exponent 0 (`6000`, not `6E+3`),
+                # a fraction without trailing zeros, no `-0`; and written as the shortest decimal
+                sign, digits, exponent = got.as_tuple()
+                whole = q.denominator == 1
+                normal = exponent == 0 if whole else (exponent < 0 and digits[-1] != 0)
+                if not normal or (q == 0 and sign):
+                    fail("disagreement", "computed-output", "a computed output is not normalized (the shortest "
+                         "decimal)", f"{name}: {got!r}")
+                    return
+                if len(digits) < 400 and -400 < exponent < 400 and decimal_text(got) != exact.plain(q):
+                    fail("disagreement", "computed-output", "a computed output is not written as its shortest "
+                         "plain decimal", f"{name}: {decimal_text(got)!r}, expected {exact.plain(q)!r}")
+                    return

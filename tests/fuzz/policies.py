@@ -2,7 +2,9 @@
 
 `policy_case(seed, index)` is the one entry point: a deterministic function returning
 the bytes of one policy and a short label naming how they were made. A third of the
-cases are built from scratch (`build_policy`), valid by construction most of the time,
+cases are built from scratch (`build_policy`; half of them with the v2 constructs of
+`policies_v2`: dates, presence tests, relative dates, computed outputs), valid by
+construction most of the time,
 with the values that stress the backends (integers around 2^53 and 2^63, beyond int64,
 -0.0, tiny and huge floats, unicode strings); these are what reaches the compiler, the
 durable backend and the agreement check. The rest mutate the example policies in
@@ -276,7 +278,12 @@ class _Builder:
         return policy
 
 
-def build_policy(rng: random.Random, edge: bool = False) -> str:
+def build_policy(rng: random.Random, edge: bool = False, v2: bool = False) -> str:
+    """A built policy's text; `v2`: with the constructs of language v2 (`policies_v2`)."""
+    if v2:
+        from .policies_v2 import V2Builder
+
+        return _dump(V2Builder(rng, edge).build())
     return _dump(_Builder(rng, edge).build())
 
 
@@ -469,8 +476,9 @@ def policy_case(seed: int, index: int) -> tuple[bytes, str]:
     rng = random.Random(f"policy:{seed}:{index}")
     r = rng.random()
     if r < 0.34:
-        text = build_policy(rng)
-        label = "built"
+        v2 = rng.random() < 0.5  # half of the built policies use language v2
+        text = build_policy(rng, v2=v2)
+        label = "built-v2" if v2 else "built"
         if rng.random() < 0.15:  # a built policy, lightly mutated: invalid near valid
             name, fn = rng.choice(TEXT_MUTATORS)
             text, label = fn(rng, text), f"built+{name}"

@@ -7,10 +7,17 @@ valid record reaches the backends and the agreement check. The other half pertur
 three facts: every JSON type at every fact, NaN, ±Infinity, -0.0, integers beyond int64
 and beyond 4,300 digits, strings where numbers go, nested lists and objects, lone
 surrogates, missing required facts, undeclared extra keys (non-string ones too).
+
+Date facts get ISO days (now and then a `datetime.date`, as Parquet and the API give)
+near the dates the rules compare with, relative ones resolved on the case's evaluation
+date `as_of`, and, among the hostile values, days that are not: `2023-02-29`, `2026-1-5`,
+integers, datetimes as text, empty strings. `as_of_for(rng)` draws a case's evaluation
+date, from ordinary days and the calendar's ends (where relative dates fall off it).
 """
 
 from __future__ import annotations
 
+import datetime
 import math
 import random
 
@@ -23,19 +30,58 @@ HOSTILE_VALUES = [None, True, False, 0, 1, -1, -0.0, 0.0, 0.5, 1e-7, 5e-324, 1e3
                   -math.inf, INT64, INT64 + 1, -INT64 - 1, -INT64 - 2, 2**53 + 1, 10**20, -(10**20), 10**400,
                   "", "700", "700.0", "abc", "gold", "true", "\ud83c", "\ud83c\udf89", "🎉", "\x00", "x" * 10000,
                   [], [700], ["gold"], {}, {"a": 1}, [[[[1]]]], {"credit_score": 700}, (1, 2), b"700"]
+# Date values: valid ones at the calendar's edges and leap days, then what is not a date.
+DATE_EDGES = [datetime.date(1, 1, 1), datetime.date(1, 1, 2), datetime.date(9999, 12, 31), datetime.date(9999, 12, 30),
+              datetime.date(2024, 2, 29), datetime.date(1970, 1, 1), datetime.date(2000, 2, 29),
+              datetime.date(2026, 11, 11), datetime.date(2026, 12, 1), datetime.date(2026, 1, 1)]
+HOSTILE_DATES = ["2023-02-29", "2026-02-30", "2026-1-5", "2026-01-5", "26-01-05", "2026/01/05", "20260105", 20260105,
+                 0, 739000, 2026.0, "2026-01-05T00:00:00", "2026-01-05 00:00", "2026-01-05T10:00:00Z", "",
+                 " 2026-01-05", "2026-01-05 ", "+2026-01-05", "-0001-01-01", "0000-12-31", "10000-01-01",
+                 "２０２６-01-05", "2026-13-01", "2026-00-10", True, None, ["2026-01-05"],
+                 datetime.datetime(2026, 1, 5, 10, 0), "2024-02-29", "0001-01-01", "9999-12-31"]
+# Evaluation dates: ordinary days and leap days; and the calendar's ends.
+AS_OF_DAYS = [datetime.date(2026, 12, 1), datetime.date(2026, 11, 11), datetime.date(2024, 2, 29),
+              datetime.date(2027, 1, 1), datetime.date(2000, 1, 1)]
+AS_OF_EXTREMES = [datetime.date(1, 1, 1), datetime.date(1, 1, 2), datetime.date(9999, 12, 31),
+                  datetime.date(9999, 12, 30)]
+
+
+def as_of_for(rng: random.Random) -> datetime.date:
+    """An evaluation date: one of the calendar's ends (15 %: relative dates and waits fall
+    off the calendar), one of `AS_OF_DAYS`, or any day from 1900 to 2100."""
+    r = rng.random()
+    if r < 0.15:
+        return rng.choice(AS_OF_EXTREMES)
+    if r < 0.6:
+        return rng.choice(AS_OF_DAYS)
+    return datetime.date.fromordinal(rng.randint(datetime.date(1900, 1, 1).toordinal(),
+                                                 datetime.date(2100, 12, 31).toordinal()))
+
+
+def _day(ordinal: int):
+    """The date of an ordinal, or None off the calendar."""
+    return datetime.date.fromordinal(ordinal) if 1 <= ordinal <= datetime.date.max.toordinal() else None
+
+
 EXTRA_KEYS = ["extra", "", " ", "credit score", "__class__", "user_id", "🎉", "\ud83c", 1, None, ("t",)]
 
 
-def _edges(policy: Policy, name: str) -> list:
+def _edges(policy: Policy, name: str, as_of=None) -> list:
     """The values where a rule on `name` changes its answer, and the declared bounds."""
     spec = policy.facts[name]
     out: list = []
     for rule in policy.rules:
         for leaf in rule.leaves:
-            if leaf.kind != "fact" or leaf.subject != name:
+            if leaf.kind != "fact" or leaf.subject != name or leaf.op == "missing":
                 continue
-            value = operand_value(leaf)
+            try:
+                value = operand_value(leaf, as_of)
+            except ValueError:  # a relative date off the calendar on this as_of (or no as_of)
+                continue
             for v in value if isinstance(value, tuple) else (value,):
+                if isinstance(v, datetime.date):
+                    out += [d for d in (_day(v.toordinal() - 1), v, _day(v.toordinal() + 1)) if d is not None]
+                    continue
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     out.append(v)
                     continue
@@ -52,11 +98,26 @@ def _edges(policy: Policy, name: str) -> list:
     return out
 
 
-def valid_value(rng: random.Random, policy: Policy, name: str):
+def _date_value(rng: random.Random, policy: Policy, name: str, as_of):
+    spec = policy.facts[name]
+    lo = spec.minimum.toordinal() if spec.minimum is not None else 1
+    hi = spec.maximum.toordinal() if spec.maximum is not None else datetime.date.max.toordinal()
+    edges = [d for d in _edges(policy, name, as_of) + DATE_EDGES + ([as_of] if as_of else [])
+             if isinstance(d, datetime.date) and lo <= d.toordinal() <= hi]
+    if edges and rng.random() < 0.75:
+        d = rng.choice(edges)
+    else:
+        d = datetime.date.fromordinal(rng.randint(lo, hi))
+    return d if rng.random() < 0.1 else d.isoformat()  # records give text; Parquet and the API a date
+
+
+def valid_value(rng: random.Random, policy: Policy, name: str, as_of=None):
     """A value of fact `name` that the record checks accept, near an edge when there is one."""
     spec = policy.facts[name]
     if spec.type == "boolean":
         return rng.random() < 0.5
+    if spec.type == "date":
+        return _date_value(rng, policy, name, as_of)
     if spec.type == "string":
         if spec.enum:
             return rng.choice(spec.enum)
@@ -64,7 +125,7 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
         return rng.choice(edges + ["other", "杭州", "", "🎉"]) if edges and rng.random() < 0.8 else \
             rng.choice(["other", "杭州", "", "🎉", "gold"])
     lo, hi = spec.minimum, spec.maximum
-    edges = [v for v in _edges(policy, name) if isinstance(v, (int, float)) and not isinstance(v, bool)
+    edges = [v for v in _edges(policy, name, as_of) if isinstance(v, (int, float)) and not isinstance(v, bool)
               and (not isinstance(v, float) or math.isfinite(v)) and (lo is None or v >= lo) and (hi is None or v <= hi)]
     if edges and rng.random() < 0.75:
         v = rng.choice(edges)
@@ -92,22 +153,23 @@ def valid_value(rng: random.Random, policy: Policy, name: str):
     return v
 
 
-def fuzz_record(rng: random.Random, policy: Policy, *, with_validity: bool = False):
+def fuzz_record(rng: random.Random, policy: Policy, *, with_validity: bool = False, as_of=None):
     """One record for `policy`: valid (about half), or hostile in one to three places.
     With `with_validity`, (record, True when it is valid by construction): such a record
-    must be decided, never refused (the same draws either way)."""
-    record, valid = _fuzz_record(rng, policy)
+    must be decided, never refused (the same draws either way). `as_of`: the evaluation
+    date the record is decided on (relative dates are resolved on it)."""
+    record, valid = _fuzz_record(rng, policy, as_of)
     return (record, valid) if with_validity else record
 
 
-def _fuzz_record(rng: random.Random, policy: Policy):
+def _fuzz_record(rng: random.Random, policy: Policy, as_of=None):
     record: dict = {}
     for name, spec in policy.facts.items():
         if not spec.required and not spec.has_default and rng.random() < 0.25:
             continue  # optional and absent: its conditions are unknown
         if spec.has_default and rng.random() < 0.3:
             continue
-        record[name] = valid_value(rng, policy, name)
+        record[name] = valid_value(rng, policy, name, as_of)
     if rng.random() < 0.5:
         return record, True
     r = rng.random()
@@ -117,12 +179,14 @@ def _fuzz_record(rng: random.Random, policy: Policy):
     for _ in range(rng.randint(1, 3)):
         r = rng.random()
         if r < 0.6 and names:
-            record[rng.choice(names)] = rng.choice(HOSTILE_VALUES)
+            name = rng.choice(names)
+            dated = policy.facts[name].type == "date" and rng.random() < 0.6
+            record[name] = rng.choice(HOSTILE_DATES if dated else HOSTILE_VALUES)
         elif r < 0.75 and record:
             del record[rng.choice(list(record))]
         elif r < 0.9:
             record[rng.choice(EXTRA_KEYS)] = rng.choice(HOSTILE_VALUES)
         elif names:  # a valid value of another fact's type
             other = rng.choice(names)
-            record[rng.choice(names)] = valid_value(rng, policy, other)
+            record[rng.choice(names)] = valid_value(rng, policy, other, as_of)
     return record, False
