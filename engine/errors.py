@@ -46,6 +46,12 @@ class FactsError(VerdictError, ValueError):
         super().__init__(where + "; ".join(p.message for p in problems))
 
 
+class EvaluationDateError(VerdictError, ValueError):
+    """An evaluation date (`as_of`) that cannot decide: not a `datetime.date`, missing where
+    a relative date needs one, or a day on which a relative date of the policy falls off
+    the calendar (before 0001-01-01 or after 9999-12-31)."""
+
+
 class BackendError(VerdictError):
     """A backend that cannot run this policy or record here (not installed, over a limit)."""
 

@@ -49,14 +49,6 @@ except Exception:  # noqa: BLE001 - ImportError, or OSError from the C module on
 # The bugs the fixed-seed sample finds today (oracle.known_item names them), each being
 # fixed elsewhere. Remove an entry when its test XPASSes.
 OPEN_BUGS = {
-    "new-relative-date-off-calendar": "a relative date off the calendar (as_of 0001-01-01, or a huge N) raises a "
-                                      "bare ValueError from evaluate: exit 3 (engine/runtime/semantics.py:94)",
-    "new-trace-json-relative-date": "the JSON of a traced decision with an undecided relative-date condition "
-                                    "resolves it without as_of (engine/explain/render.py:194)",
-    "new-sarif-date": "a finding whose witness holds a date cannot be written as SARIF "
-                      "(engine/explain/sarif.py:178)",
-    "new-counterfactual-wait-off-calendar": "a wait counterfactual past 9999-12-31 overflows "
-                                            "(engine/analysis/counterfactuals.py:254)",
 }
 
 

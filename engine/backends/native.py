@@ -552,7 +552,7 @@ MAX_OFFSET = CALENDAR_DAYS
 
 
 def _beyond(relatives, as_of) -> None:
-    """The ValueError of the first relative date beyond the calendar on `as_of`."""
+    """The EvaluationDateError of the first relative date beyond the calendar on `as_of`."""
     for rel in relatives:
         resolve_date(rel, as_of)
     raise AssertionError("no relative date overflows")  # pragma: no cover - only called on an overflow

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from ..errors import EvaluationDateError
 from ..language.conditions import fold
 from ..language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
                               RelativeDate)
@@ -102,7 +103,7 @@ def resolve_date(relative: RelativeDate, as_of: datetime.date | None) -> datetim
     try:
         return relative.on(as_of)
     except OverflowError:
-        raise ValueError(f"{relative.describe()} of {as_of.isoformat()} is outside the calendar "
+        raise EvaluationDateError(f"{relative.describe()} of {as_of.isoformat()} is outside the calendar "
                          "(years 1 to 9999)") from None
 
 
@@ -111,10 +112,11 @@ def check_as_of(as_of, needed: bool = False) -> None:
     `datetime.datetime`), or None where none is `needed`."""
     if as_of is None:
         if needed:
-            raise ValueError("a date relative to the evaluation date needs `as_of` (a datetime.date)")
+            raise EvaluationDateError("a date relative to the evaluation date needs `as_of` (a datetime.date)")
         return
     if as_of.__class__ is not datetime.date:
-        raise ValueError(f"as_of must be a datetime.date (a calendar day), got {type(as_of).__name__} {as_of!r}")
+        raise EvaluationDateError(f"as_of must be a datetime.date (a calendar day), got {type(as_of).__name__} "
+                                  f"{as_of!r}")
 
 
 @lru_cache(maxsize=64)

@@ -42,6 +42,7 @@ from fractions import Fraction
 from engine.analysis.findings import analyse as run_analysis
 from engine.api import CompiledPolicy, load_policy_text
 from engine.compile import BackendError, compile_policy
+from engine.errors import EvaluationDateError
 from engine.explain import report
 from engine.language.diagnostics import ERROR
 from engine.language.loader import PolicyError
@@ -378,6 +379,8 @@ class PolicyOracle:
                 return cp.evaluate(record, as_of=as_of, **kw), None
             except FactsError:
                 return None, "facts"
+            except EvaluationDateError:  # an evaluation date a relative date falls off the calendar on
+                return None, "refused"
             except (BackendError, DurableLimitError) as exc:
                 if "disagree" in str(exc):
                     fail("disagreement", stage, "durable trace: backends disagree", _exc_detail(exc))
@@ -396,7 +399,7 @@ class PolicyOracle:
             return
         if dn is None:
             c["record_errors"] += 1
-            if valid:
+            if valid and en == "facts":  # (refused: an evaluation date off the calendar, checked below)
                 try:
                     cp.evaluate(record, as_of=as_of)
                 except FactsError as exc:

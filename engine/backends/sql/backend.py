@@ -25,15 +25,9 @@ from ...language.model import Operand, Policy, RelativeDate
 from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
 from .literals import INT_MAX, INT_MIN, sql_type
+from ...runtime.semantics import check_as_of
 from .query import match_query, today
 
-
-def check_as_of(as_of) -> None:
-    """An evaluation date is a `datetime.date` (not a datetime), or None."""
-    import datetime
-
-    if as_of is not None and as_of.__class__ is not datetime.date:
-        raise ValueError(f"as_of must be a datetime.date (a calendar day), got {type(as_of).__name__} {as_of!r}")
 
 INSTALL_HINT = "pip install 'verdict-policy[duckdb]'"
 
