@@ -137,6 +137,16 @@ class Origin:
         return tuple((d, i, v) for d, _, i, v in out)
 
 
+def cheapest(origin: "Origin", memo: dict, k: int, mask: int):
+    """The cheapest option of axis `k` (cost, cell, value) inside the cells of `mask`, or
+    None when none is allowed; memoized in `memo` per (axis, mask)."""
+    key = (k, mask)
+    best = memo.get(key, False)
+    if best is False:
+        best = memo[key] = next((o for o in origin.options(k) if mask >> o[1] & 1), None)
+    return best
+
+
 def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float, dict]]:
     """Per set of changed facts, the cheapest point of `region` reached from `origin`:
     (cost, {fact: new value}). The empty set is absent: the origin itself is in the region."""
@@ -157,10 +167,7 @@ def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float,
                 c = origin.cell(k)
             if mask >> c & 1:
                 continue
-            key = (k, mask)
-            best = memo.get(key, False)
-            if best is False:
-                best = memo[key] = next((o for o in origin.options(k) if mask >> o[1] & 1), None)
+            best = cheapest(origin, memo, k, mask)
             if best is None:
                 break
             changes[names[k]] = best[2]

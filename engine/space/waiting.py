@@ -24,7 +24,7 @@ from itertools import combinations
 from ..language.model import DATE, PRESENCE_OP, Policy
 from .cells import Space
 from .dates import axis_value, is_relative
-from .nearest import Origin, nearest_int
+from .nearest import Origin, cheapest, nearest_int
 
 BACK = "back"  # a date fact compared with relative dates: its axis position falls by w
 UP = "up"  # a `with_time` fact: it grows by w
@@ -241,10 +241,7 @@ def nearest_waits(region: list, waits: Waits, changeable: dict[int, str]) -> dic
             c = origin.cell(k)
             if mask >> c & 1:
                 continue
-            key = (k, mask)
-            best = memo.get(key, False)
-            if best is False:
-                best = memo[key] = next((o for o in origin.options(k) if mask >> o[1] & 1), None)
+            best = cheapest(origin, memo, k, mask)
             if best is None:
                 break
             changes[names[k]] = best[2]
