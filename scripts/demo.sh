@@ -17,4 +17,4 @@ verdict eval -p policies/double11-coupon.yaml examples/user-gold.json
 verdict explain -p policies/double11-coupon.yaml examples/user-denied.json
 verdict explain -p policies/double11-coupon.yaml --lang zh examples/user-gold.json
 verdict eval -p policies/double11-coupon.yaml --id user_id examples/users.csv
-verdict explain -p policies/cash-loan-limit.yaml --as-of 2026-11-11 examples/user-clean-period.json
+verdict explain -p policies/cash-loan-limit.yaml --as-of 2026-11-11 examples/cash-loan-limit/user-clean-period.json
