@@ -25,26 +25,10 @@ def evaluation_date(policy, as_of: datetime.date | None) -> datetime.date:
 
 
 def native_evaluate(ruleset, data, as_of, **kw):
-    """`evaluate` on the run's evaluation date (when the runtime takes one)."""
+    """`evaluate` on the run's evaluation date."""
     from ..evaluate import evaluate
 
-    if _TAKES_AS_OF is None:
-        _takes()
-    if _TAKES_AS_OF and ruleset.policy.uses_time:  # as the CLI calls it: only where time matters
-        kw["as_of"] = as_of
-    return evaluate(ruleset, data, **kw)
-
-
-_TAKES_AS_OF = None
-
-
-def _takes() -> None:
-    import inspect
-
-    from ..evaluate import evaluate
-
-    global _TAKES_AS_OF
-    _TAKES_AS_OF = "as_of" in inspect.signature(evaluate).parameters
+    return evaluate(ruleset, data, as_of=as_of, **kw)
 
 
 class Checked(NamedTuple):

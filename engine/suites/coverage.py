@@ -279,7 +279,7 @@ def _pct(covered: int, total: int) -> float:
 
 
 def _first_as_of(results: Sequence[CaseResult]) -> datetime.date | None:
-    return next((d.as_of for d in (r.decision for r in results) if getattr(d, "as_of", None) is not None), None)
+    return next((d.as_of for d in (r.decision for r in results) if d.as_of is not None), None)
 
 
 def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | None = None,
@@ -312,7 +312,7 @@ def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | N
             if value is None:
                 continue
             hits = [pc for pc in bc.points if pc.point.reachable and b.contains(pc.point, value,
-                                                                                  getattr(d, "as_of", None))]
+                                                                                  d.as_of)]
             if not hits:
                 continue
             decided = any(decisive(policy.rules[ri], d.trace[ri], li) for ri, li in b.uses)

@@ -76,7 +76,7 @@ def formatted_facts(policy: Policy) -> list[str]:
     for t in texts:
         parts = template_parts(t)
         for part in parts[1::2]:
-            if getattr(part, "spec", "") and policy.facts.get(str(part)) is not None \
+            if part.spec and policy.facts.get(str(part)) is not None \
                     and policy.facts[str(part)].type == "number":
                 used.add(str(part))
     return [n for n in policy.facts if n in used]

@@ -30,14 +30,13 @@ explainer uses.
 
 from __future__ import annotations
 
-from decimal import Decimal
 
 from sqlglot import exp
 
 from ...errors import SqlLimitError
 from ...language.model import Policy, Rule
 from ...language.templates import pick_language, template_parts
-from ...language.values import format_value
+from ...language.values import format_field
 from .decimals import Num, formatted, integer_num, plain_text
 from .dialects import dtype
 from .literals import INT_MAX, INT_MIN, double
@@ -132,21 +131,12 @@ def _is_text(e: exp.Expression) -> bool:
 
 def _field_spec(part) -> str:
     """A placeholder's format spec (`templates.Field.spec`; "" for a plain name)."""
-    return getattr(part, "spec", "") or ""
+    return part.spec
 
 
 def format_constant(value, spec: str) -> str:
     """A threshold's text with a format spec, at compile time: `values.format_field`."""
-    from ...language import values
-
-    field = getattr(values, "format_field", None)
-    if field is not None:
-        return field(value, spec)
-    if not spec:
-        return format_value(value)
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise SqlLimitError(f"the format `{spec}` of `{value!r}`")
-    return format(value, spec)
+    return format_field(value, spec)
 
 
 def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None, what: str,

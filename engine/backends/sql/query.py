@@ -372,7 +372,7 @@ class QueryBuilder:
         for rule in rules:
             template = rule_template(rule, policy, self.lang)
             for part in (template_parts(template)[1::2] if template else ()):
-                key = (str(part), getattr(part, "spec", "") or "")
+                key = (str(part), part.spec)
                 if key not in cache and costly(part, policy):
                     try:
                         cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage)
