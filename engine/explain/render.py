@@ -251,7 +251,7 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         "version": policy.version,
         "policy_digest": policy.digest,
     }
-    if policy.uses_time and decision.as_of is not None:  # the day it was decided on: reproducible
+    if decision.as_of is not None:  # the day it was decided on (only a policy that uses time has one)
         out["as_of"] = decision.as_of.isoformat()
     out.update({
         "outcome": decision.outcome,
@@ -581,7 +581,7 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     head = f"{outcome}  {policy.id} v{policy.version}"
     if label.upper() != outcome:
         head += f"  ({label})"
-    if policy.uses_time and decision.as_of is not None:
+    if decision.as_of is not None:
         head += f"  as of {decision.as_of.isoformat()}"
     lines = [head]
     if not decision.outcome_known:
@@ -644,7 +644,7 @@ def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list
 
 def explain_markdown(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
     policy = decision.policy
-    as_of = decision.as_of if policy.uses_time else None
+    as_of = decision.as_of
     lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}"
              + (f", as of {as_of.isoformat()}" if as_of is not None else ""), ""]
     principal = principal_reason_rules(decision)
