@@ -89,13 +89,12 @@ def _read(b, raw: dict, ptr: str) -> Source:
         b.report("table-csv-path", f"rows file `{src.csv}` {problem}", kptr,
                  hint="name a file in the policy's folder or below it, relative to the policy: `tiers.csv`")
         return src
-    read = getattr(b, "read", None)
-    if read is None:
+    if b.read is None:
         b.report("table-csv-unreadable", f"rows file `{src.csv}` cannot be read: the policy was given as text, "
                  "without its folder", kptr, at_key=True, hint="load the policy from its file")
         return src
     try:
-        data = read(src.csv)
+        data = b.read(src.csv)
     except OSError as exc:
         b.report("table-csv-unreadable", f"rows file `{src.csv}`: {exc.strerror or exc}", kptr, at_key=True)
         return src
