@@ -450,6 +450,9 @@ STRUCTURAL = [
     ("    hit: priority\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-priority-needs-outcome",
      "table `x` has `hit: priority` but no `outcome` column: priority is the outcomes' precedence", "/tables/0/hit"),
+    ("    hit: priority\n    inputs: [score]\n    outputs: [outcome]\n    rows:\n      - ['-', approve]\n      - ['-', '-']\n",
+     "table-priority-needs-outcome", "row 2 of table `x` decides no outcome, but under `hit: priority` every row "
+     "does", "/tables/0/rows/1/1"),
     ("    hit: collect\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-collect-needs-combine", "table `x` collects output `coupon`, which declares no way to combine several "
      "rows' values", "/tables/0/outputs/0"),
