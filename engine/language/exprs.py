@@ -30,6 +30,7 @@ class Reporter(Protocol):
     facts_by_name: dict[str, FactSpec]
     thresholds_by_name: dict[str, Threshold]
     derived_by_name: dict[str, Derived]  # the derived facts read so far, in declaration order
+    broken_derived: set[str]  # derived facts whose expression was wrong (reported once)
     used_thresholds: set[str]
     mentioned_facts: set[str]
 
@@ -132,6 +133,8 @@ class ExprReader:
             return Ref("threshold", name, loc)
         if name in b.derived_by_name:
             return Ref("derived", name, loc)
+        if name in b.broken_derived:
+            return None  # its own expression is wrong, and was reported
         if name in self.earlier:
             spec = self.outputs[name]
             if spec.type not in NUMERIC_TYPES:
@@ -201,7 +204,8 @@ class DerivedReader(ExprReader):
 
     def name(self, name: str, ptr: str, rule_id: str | None):
         b = self.b
-        if name in b.facts_by_name or name in b.thresholds_by_name or name in b.derived_by_name:
+        if name in b.facts_by_name or name in b.thresholds_by_name or name in b.derived_by_name \
+                or name in b.broken_derived:
             return super().name(name, ptr, rule_id)
         if name == self.output:
             b.report("expr-unknown-name", f"derived fact `{name}` cannot read itself", ptr,

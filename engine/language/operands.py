@@ -64,6 +64,7 @@ def _end(o: Operand):
     return o.value.describe() if isinstance(o.value, RelativeDate) else o.value
 
 
+_KIND_WORD = {"fact": "fact", "derived": "derived fact", "output": "output"}
 _LIST_OPS_TEXT = "`contains`, `contains_any`, `contains_all` or `length`"
 
 
@@ -100,8 +101,10 @@ class Operands:
                         hint="write the year, month and day of a real calendar day: `2026-01-31`")
         return d
 
-    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str):
-        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"fact `{spec.name}`"
+    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str, kind: str = "fact"):
+        """The operand of `op` compared with `spec` (a fact's, or as `validate.subject_spec`
+        gives it for a derived fact or an output: `kind` says which, for messages)."""
+        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"{_KIND_WORD.get(kind, 'fact')} `{spec.name}`"
         if op == PRESENCE_OP:
             if spec.name == SUBJECT_OUTCOME:
                 self.report("operator-type-mismatch", "`missing` tests a fact; the outcome is never missing", ptr,
@@ -172,6 +175,8 @@ class Operands:
         if op not in LIST_FACT_OPS:
             self.report("operator-type-mismatch", f"`{op}` compares one value but `{spec.name}` is a list", ptr,
                         rule=rule_id, at_key=True, hint=_list_hint(op, raw))
+            return None
+        if spec.items is None:  # (`array-shape`: what an item is, is unknown)
             return None
         items = replace(spec.items, name=spec.name)
         if op == "contains":

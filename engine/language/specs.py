@@ -138,7 +138,8 @@ class Specs:
         if one_item:
             problem = self.value_problem(items, raw)
             if problem:
-                self.report(code, f"an item of {whose} (`combine: list`: one item per rule) {problem}", ptr,
+                sep = " " if problem.startswith("must") else ": "
+                self.report(code, f"an item of {whose} (`combine: list`: one item per rule){sep}{problem}", ptr,
                             rule=rule_id, hint="write one item; the output lists the items of every contributing "
                                                "rule" if isinstance(raw, list) else None)
                 return False, None
@@ -151,7 +152,8 @@ class Specs:
         for i, item in enumerate(raw):
             problem = self.value_problem(items, item)
             if problem:
-                self.report(code, f"item {i + 1} of {whose} {problem}", pointer_join(ptr, i), rule=rule_id)
+                sep = " " if problem.startswith("must") else ": "
+                self.report(code, f"item {i + 1} of {whose}{sep}{problem}", pointer_join(ptr, i), rule=rule_id)
                 return False, None
         return True, tuple(integral(items.type, v) for v in raw)
 
@@ -160,6 +162,7 @@ class Specs:
         """`derived:` in declaration order; `self.derived_by_name` grows as each is read, so a
         derived fact reads only the ones before it."""
         self.derived_by_name: dict[str, Derived] = {}
+        self.broken_derived: set[str] = set()  # read with an error (reported): their readers stay silent
         raw_derived = self.data.get("derived", {})
         declared, outputs = tuple(raw_derived), tuple(self.data.get("outputs", {}))
         for name, raw in raw_derived.items():
@@ -174,6 +177,7 @@ class Specs:
                 continue
             expr = DerivedReader(self, name, declared, outputs).read(raw, ptr, None)
             if expr is None:
+                self.broken_derived.add(name)
                 continue
             known = SimpleNamespace(facts=self.facts_by_name, thresholds=self.thresholds_by_name, outputs={},
                                     derived=self.derived_by_name)

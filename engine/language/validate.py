@@ -294,6 +294,8 @@ class _Builder(Specs, Operands):
             self.mentioned_facts.add(name)
         elif name in self.derived_by_name:
             spec, kind = self.subject_spec(name), SUBJECT_DERIVED
+        elif name in self.broken_derived:
+            return []  # (its expression is wrong, and was reported: one mistake, one error)
         elif name in self.outputs_by_name:
             # An output as the rules of earlier strata left it (`checks.rule_dependencies`).
             spec, kind = self.subject_spec(name), SUBJECT_OUTPUT
@@ -314,7 +316,7 @@ class _Builder(Specs, Operands):
                     if operand is not None:
                         out.append(self.leaf(leaves, kind, name, op, Length(inner, operand), iptr))
                 continue
-            operand = self.operand(spec, op, raw, optr, rule_id)
+            operand = self.operand(spec, op, raw, optr, rule_id, kind=kind)
             if operand is not None:
                 out.append(self.leaf(leaves, kind, name, op, operand, ptr if not isinstance(value, dict) else optr))
         return out
@@ -419,7 +421,7 @@ class _Builder(Specs, Operands):
 
     def check_template(self, message: dict[str, str], ptr: str, rule_id: str | None, what: str = "message") -> None:
         known = set(self.facts_by_name) | set(self.thresholds_by_name) | set(self.outputs_by_name) \
-            | set(self.derived_by_name)
+            | set(self.derived_by_name) | self.broken_derived
         for lang, template in message.items():
             lptr = ptr if len(message) == 1 and not isinstance(self.at(ptr), dict) else pointer_join(ptr, lang)
             names, problem = template_names(template)
