@@ -52,6 +52,7 @@ from .operands import Operands, bool_hint, is_yaml_number
 from .specs import Specs
 from .schema.validate import check_schema
 from .source import Document, SourceMap
+from .tables import compile_tables, row_ids, table_set_values
 from .templates import template_names
 from .values import clip, literal, value_fits
 
@@ -80,8 +81,9 @@ def _text_map(value, language: str) -> dict[str, str] | None:
 class _Builder(Specs, Operands):
     """Builds the IR from schema-valid data, collecting diagnostics on the way."""
 
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, read=None):
         self.doc = doc
+        self.read = read  # a rows file's path (relative to the policy) -> its bytes; OSError if it cannot
         self.data: dict = doc.data  # type: ignore[assignment]
         self.smap: SourceMap = doc.source_map
         self.diags: list[Diagnostic] = []
@@ -176,6 +178,8 @@ class _Builder(Specs, Operands):
         for raw_rule in self.data.get("rules", ()):
             for name, value in raw_rule["then"].get("set", {}).items():
                 set_values.setdefault(name, []).append(value)
+        for name, value in table_set_values(self):
+            set_values.setdefault(name, []).append(value)
         out: dict[str, OutputSpec] = {}
         read_by_expressions = set()
         for oname, spec in raw_outputs.items():
@@ -330,8 +334,9 @@ class _Builder(Specs, Operands):
         return FactSpec(name, o.type, minimum=o.minimum, maximum=o.maximum, items=o.items)
 
     def rules(self) -> tuple[Rule, ...]:
-        raw_rules = self.data["rules"]
-        self.rule_ids = [r["id"] for r in raw_rules]
+        raw_rules = self.data.get("rules", [])
+        # Every id first, table rows' too: a `rule:` condition may name any of them.
+        self.rule_ids = [r["id"] for r in raw_rules] + row_ids(self)
         self.raised_flags = sorted({f for r in raw_rules for f in r["then"].get("flags", [])})
         first_seen: dict[str, int] = {}
         out = []
@@ -349,7 +354,10 @@ class _Builder(Specs, Operands):
             lint = self.rule_lint(raw.get("lint", {}), pointer_join(ptr, "lint"), rid)
             out.append(Rule(rid, i, when, then, raw.get("description", ""), tuple(leaves), lint,
                             self.loc(ptr), raw.get("lint", {}).get("reason", "")))
-        return tuple(out)
+        # Table rows follow the rules, tables in order, rows in order (`tables.py`).
+        rows, self.built_tables = compile_tables(self, len(out), {
+            rid: self.loc(pointer_join("/rules", i, "id")) for rid, i in first_seen.items()})
+        return tuple(out) + rows
 
     def rule_lint(self, raw: dict, ptr: str, rule_id: str) -> tuple[str, ...]:
         """A rule's `lint: {ignore: [...]}`: only findings about a rule can be ignored on one."""
@@ -524,6 +532,7 @@ class _Builder(Specs, Operands):
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
             path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
             timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365), derived=self.derived_by_name,
+            tables=self.built_tables,
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))
@@ -536,8 +545,9 @@ class _Builder(Specs, Operands):
         return Policy(**{**policy.__dict__, "strata": strata})
 
 
-def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
-    """Check a loaded document; return the Policy IR (None when any error) and diagnostics."""
+def validate(doc: Document, read=None) -> tuple[Policy | None, list[Diagnostic]]:
+    """Check a loaded document; return the Policy IR (None when any error) and diagnostics.
+    `read`: the policy's attached files (tables' CSV rows), path as written -> bytes."""
     if not isinstance(doc.data, dict):
         return None, [doc.source_map.locate(Diagnostic("policy-not-mapping",
                                                        "a policy must be a mapping of keys to values", ERROR))]
@@ -550,6 +560,6 @@ def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
             pointer="/version", hint=f"quote a dotted version: `version: \"{literal(doc.data['version'])}\"`"))]
     if diags:
         return None, diags
-    builder = _Builder(doc)
+    builder = _Builder(doc, read)
     policy = builder.build()
     return policy, builder.diags
