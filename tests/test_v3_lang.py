@@ -334,6 +334,9 @@ CASES = [
     ("output-order-operator-on-string", "status: good\n", "status: {gt: 1}\n", "operator-type-mismatch", 57, 16),
     ("output-item-not-in-enum", "status: good\n", "status: good\n      segments: {contains: vpi}\n",
      "enum-value-unknown", 58, 28),
+    ("output-missing", "status: good\n", "status: {missing: false}\n", "operator-type-mismatch", 57, 16),
+    ("derived-missing", "debt_to_income: {gte: max_dti}", "debt_to_income: {missing: false}",
+     "operator-type-mismatch", 55, 24),
     ("output-list-eq", "offers: {contains: cash_plus}", "offers: {eq: cash_plus}", "operator-type-mismatch", 59, 16),
     # list outputs, combine list and count
     ("array-output-without-items", "offers: {type: array, items: {type: string}, default: [], combine: list}",
@@ -386,6 +389,15 @@ def test_new_codes_have_descriptions_and_a_case() -> None:
     new = {"array-shape", "name-clash", "operand-empty-string"}
     assert new <= set(codes.DESCRIPTIONS)
     assert new <= {c[3] for c in CASES}
+
+
+def test_the_language_reference_has_the_v3_sections_and_codes() -> None:
+    doc = (ROOT / "docs" / "policy-language.md").read_text("utf-8")
+    for heading in ("## 19. List facts", "## 20. String operators", "## 21. Comparing two facts: `{fact: name}`",
+                    "## 22. Derived facts", "## 23. Conditions on outputs",
+                    "## 24. List outputs, `combine: list` and `count`"):
+        assert heading in doc
+    assert not {c for c in ("array-shape", "name-clash", "operand-empty-string") if f"| `{c}` |" not in doc}
 
 
 def test_the_v2_hint_for_a_fact_operand_names_the_fact_operand() -> None:
