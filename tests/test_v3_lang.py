@@ -352,6 +352,11 @@ CASES = [
      "status: {type: string, default: none, combine: list}", "output-bad-combine", 33, 50),
     ("combine-count-on-a-string", "status: {type: string, default: none}",
      "status: {type: string, default: none, combine: count}", "output-bad-combine", 33, 50),
+    ("array-output-conflict", "then: {set: {offers: bundle, n_offers: 1}}",
+     "then: {set: {offers: bundle, n_offers: 1, segments: [new, vip]}}", "output-conflict", 49, 47),
+    ("count-output-divisor", "  status: {type: string, default: none}",
+     "  status: {type: string, default: none}\n  per_offer: {type: number, default: {div: [100, n_offers]}}",
+     "expr-div-by-zero", 34, 50),
     ("expression-on-a-list-output", "segments: [vip]", "segments: {add: [1, 2]}", "output-type-mismatch", 46, 60),
 ]
 

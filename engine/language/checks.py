@@ -12,7 +12,7 @@ from typing import Callable, Iterator, Protocol
 from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
-from .model import (RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Policy, Rule,
+from .model import (ARRAY, RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Policy, Rule,
                     is_expr)
 from .source import SourceMap
 from .tables import exclusive_rows
@@ -121,7 +121,9 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                     yield b.smap.locate(Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
                         f"(to {t1} and {t2})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
-                        rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
+                        rule=r2.id, hint=f"declare `combine: first` for output `{name}`, or `combine: list` with one "
+                        "item per rule" if spec.type == ARRAY else f"declare `combine: first|min|max|sum` for output "
+                        f"`{name}`"), prefer_key=True)
 
 
 def _value_text(value) -> str:

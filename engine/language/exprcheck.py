@@ -163,6 +163,8 @@ class Ranges:
         values = [self.value(spec, v) for r in self.policy.rules for n, v in r.then.set if n == spec.name]
         every = [default, *values]
         lo, hi = min(v.lo for v in every), max(v.hi for v in every)
+        if spec.combine == "count" and values:  # how many rules contribute: none (the default) to all
+            return Interval(min(default.lo, Decimal(1)), max(default.hi, Decimal(len(values))))
         if spec.combine == "sum" and values:  # any number of the rules may contribute
             neg, pos = Decimal(0), Decimal(0)
             for v in values:

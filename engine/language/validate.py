@@ -455,7 +455,7 @@ class _Builder(Specs, Operands):
         if name in self.facts_by_name:
             f = self.facts_by_name[name]
             return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
-        if name in self.derived_by_name:
+        if name in self.derived_by_name or name in self.broken_derived:
             return None  # a derived fact is always a number
         if name in self.outputs_by_name:
             o = self.outputs_by_name[name]
