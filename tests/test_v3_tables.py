@@ -555,7 +555,7 @@ def test_the_documented_tier_table_decides_as_the_text_says():
     from engine.evaluate import evaluate
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-language.md").read_text("utf-8")
-    section = doc[doc.index("### 19.1 A worked example"):doc.index("### 19.2 Keys")]
+    section = doc[doc.index("### 25.1 A worked example"):doc.index("### 25.2 Keys")]
     text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
     policy, diags = check(text)
     assert policy is not None and not errors(diags), [d.render() for d in diags]
