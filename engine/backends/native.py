@@ -65,7 +65,7 @@ from ..runtime.decision import Decision, assemble
 from ..runtime.facts import normalize
 from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
                                 today)
-from .native_codegen import HEADER, UNKNOWN, _Gen, _Module, by_table, literal  # noqa: F401 - literal: re-exported
+from .native_codegen import HEADER, HEADER_V3, UNKNOWN, _Gen, _Module, by_table, literal, uses_v3  # noqa: F401 - literal: re-exported
 
 
 
@@ -96,7 +96,7 @@ def _generate(policy: Policy) -> tuple[_Module, str]:
                  _Gen(policy, module, definite=True).decide_function(),
                  _Gen(policy, module, definite=True).decide_function(with_trace=True),
                  _Gen(policy, module, definite=True).decide_function(open_keys=True)]
-    return module, _source(HEADER, module.lines(), functions)
+    return module, _source(HEADER + (HEADER_V3 if uses_v3(policy) else ""), module.lines(), functions)
 
 
 def generate_source(policy: Policy) -> str:

@@ -37,10 +37,21 @@ HEADER = """\
 #   _on _beyond         a relative date on as_of, the error of one beyond the calendar
 #   _check_as_of        the error for an as_of that is not a date (or None where one is needed)
 #   _outputs            the outputs of the contributing rules (runtime/expressions.py)
+"""
+
+HEADER_V3 = """\
 #   _derive             the derived facts of normalized facts (runtime/expressions.py)
 #   _output_values      the outputs conditions read, after the rules so far (runtime/semantics.py)
 #   _Dec _dec           decimal.Decimal, and a float read as the decimal its repr says
 """
+
+
+def uses_v3(policy: Policy) -> bool:
+    """Whether a policy uses a construct of issue #15 the generated code handles apart:
+    derived facts, list facts, array or list/count outputs, or a v3 leaf (`is_v3_leaf`)."""
+    return bool(policy.derived) or any(f.type == ARRAY for f in policy.facts.values()) or any(
+        o.type == ARRAY or o.combine in ("list", "count") for o in policy.outputs.values()) or any(
+        is_v3_leaf(leaf) for r in policy.rules for leaf in r.leaves)
 
 
 class _Unknown:
@@ -91,7 +102,10 @@ def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
 
 def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
     """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
-    else the Kleene helper over all of them (no short-circuit on unknown)."""
+    else the Kleene helper over all of them (no short-circuit on unknown). An empty `all`
+    is true and an empty `any` false (a table row whose every cell is `-` is `All(())`)."""
+    if not parts:
+        return ("True" if joiner == " and " else "False"), False
     if any(m for _, m in parts):
         return f"{kleene}({_tuple([p for p, _ in parts])})", True
     return "(" + joiner.join(p for p, _ in parts) + ")", False

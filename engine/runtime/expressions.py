@@ -37,7 +37,7 @@ from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, Divisi
 from typing import Callable, Iterable, Mapping
 
 from ..errors import FactsError, InternalError
-from ..language.model import Arith, Policy, Ref, Round, Rounding
+from ..language.model import Arith, Policy, Ref, Round, Rounding, is_expr
 from ..language.values import int_from_digits
 from .facts import FactProblem
 
@@ -141,7 +141,8 @@ class OutputPlan:
             (name, spec,
              tuple((r.index, self.compiled(v) if spec.computed else v)
                    for r in policy.rules for n, v in r.then.set if n == name),
-             self.compiled(spec.default) if spec.computed else spec.default)
+             # an array output's default is a list literal even where its items are computed
+             self.compiled(spec.default) if spec.computed and is_expr(spec.default) else spec.default)
             for name, spec in policy.outputs.items())
         # Derived facts, in declaration order: (name, type, the names it reads, compiled).
         self.derived: tuple[tuple[str, str, tuple[str, ...], Callable], ...] = tuple(
