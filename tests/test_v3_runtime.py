@@ -20,7 +20,7 @@ from engine.language.model import OutputSpec
 from engine.runtime.decision import FIELDS, Decision
 from engine.runtime.facts import normalize
 from engine.runtime.semantics import Plan, compare, eval_leaf, exact, reference_matches
-from v3_runtime_ir import All, Not, arith, leaf, policy, ref, rule
+from test_v3_runtime_ir import All, Not, arith, leaf, policy, ref, rule
 
 # -- compare: the meaning of each new operator, on present values ---------------------------
 
