@@ -30,7 +30,7 @@ ENUM = ["r", "g", "b"]
 FACTS = {"a": "integer", "x": "number", "e": "enum", "f": "boolean"}
 OUTCOMES = ["hi", "mid", "lo"]  # precedence order
 DEFAULT = "none"
-COLLECT_COMBINES = ["sum", "min", "max"]
+COLLECT_COMBINES = ["sum", "min", "max", "count"]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from .cells import ANY, CellError, cell_text, input_cell, yaml_value
 from .csvrows import csv_name, path_problem, read_csv
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
 from .disjoint import disjoint
-from .model import ARRAY, DATE, All, Any, Comparison, Effect, FactSpec, Loc, Not, Rule, Table, TableRow
+from .model import (ARRAY, DATE, SUBJECT_DERIVED, SUBJECT_OUTPUT, All, Any, Comparison, Effect, FactSpec, Loc, Not,
+                    Rule, Table, TableRow)
 
 OUTCOME, REASON, MESSAGE = "outcome", "reason", "message"
 EFFECT_COLUMNS = (OUTCOME, REASON, MESSAGE)
@@ -185,18 +186,22 @@ def _at_cell(b, cell: Cell, fn, *args):
 
 def input_spec(b, name: str) -> tuple[str, FactSpec] | None:
     """What a table input names, as (Comparison kind, the spec operands are checked
-    against): a fact, a derived fact, or a declared output."""
+    against): a fact, a derived fact, or a declared output (as a condition's key would);
+    None when it names none of them, and `BROKEN` for a derived fact whose expression was
+    already reported (one mistake, one error)."""
     if name in b.facts_by_name:
         b.mentioned_facts.add(name)
         return "fact", b.facts_by_name[name]
-    derived = getattr(b, "derived_by_name", {})  # TODO(lang merge): the builder's derived facts
-    if name in derived:
-        d = derived[name]
-        return "derived", FactSpec(name, d.type)
+    if name in b.derived_by_name:
+        return SUBJECT_DERIVED, b.subject_spec(name)
+    if name in b.broken_derived:
+        return BROKEN
     if name in b.outputs_by_name:
-        o = b.outputs_by_name[name]
-        return "output", FactSpec(name, o.type, minimum=o.minimum, maximum=o.maximum, items=o.items)
+        return SUBJECT_OUTPUT, b.subject_spec(name)
     return None
+
+
+BROKEN = ("broken", None)
 
 
 def _cell_kind(spec: FactSpec) -> tuple[str, bool]:
@@ -227,10 +232,12 @@ def _columns(b, src: Source) -> tuple[list, list] | None:
     """The inputs' (name, kind, spec) and the output columns, checked; None after errors."""
     ok = True
     inputs = []
-    known = list(b.facts_by_name) + list(getattr(b, "derived_by_name", {})) + list(b.outputs_by_name)
+    known = list(b.facts_by_name) + list(b.derived_by_name) + list(b.outputs_by_name)
     for i, name in enumerate(src.raw["inputs"]):
         found = input_spec(b, name)
-        if found is None:
+        if found is BROKEN:
+            ok = False
+        elif found is None:
             b.report("table-unknown-input", f"table input `{name}` is not a declared fact, derived fact or output",
                      pointer_join(src.ptr, "inputs", i), hint=did_you_mean(name, known))
             ok = False
@@ -333,7 +340,7 @@ def _input_leaves(b, cell: Cell, name: str, kind: str, spec: FactSpec, rid: str,
         return []
     out = []
     for op, raw in pairs:
-        operand = _at_cell(b, cell, b.operand, spec, op, raw, cell.loc.pointer, rid)
+        operand = _at_cell(b, cell, lambda: b.operand(spec, op, raw, cell.loc.pointer, rid, kind=kind))
         if operand is not None:
             out.append(Comparison(kind, name, op, operand, start + len(out), cell.loc))
     if len(out) == 2 and _empty_interval(out):
