@@ -104,14 +104,15 @@ def _read(b, raw: dict, ptr: str) -> Source:
 
 
 def _output_raw(cell: Cell):
-    """An output cell's value as a rule's `set` value would be: in a CSV an expression is
-    its flow text (`{mul: [score, 10]}`); a quoted `"-"` is the text `-`."""
+    """An output cell's value as a rule's `set` value would be: in a CSV an expression or a
+    list is its flow text (`{mul: [score, 10]}`, `[cash, card]`); a quoted `"-"` is the
+    text `-`."""
     v = cell.value
     if isinstance(v, str):
         s = v.strip()
-        if cell.csv and s.startswith("{"):
+        if cell.csv and s.startswith(("{", "[")):
             ok, parsed = yaml_value(s)
-            if ok and isinstance(parsed, dict):
+            if ok and isinstance(parsed, (dict, list)):
                 return parsed
         if len(s) >= 2 and s.startswith('"') and s.endswith('"'):
             ok, parsed = yaml_value(s)
