@@ -102,6 +102,7 @@ CELLS = [
     ("city", '"600, true"', [("in", ("600", "true"), None)]),
     ("city", """'"a, b"'""", [("eq", "a, b", None)]),
     ("city", """'"-"'""", [("eq", "-", None)]),
+    ("city", """'"Acme (China)"'""", [("eq", "Acme (China)", None)]),
     ("city", """'x, "b, c"'""", [("in", ("x", "b, c"), None)]),
     ("city", '"starts_with(138)"', [("starts_with", "138", None)]),
     ("city", '"ends_with(@corp.cn)"', [("ends_with", "@corp.cn", None)]),
@@ -145,11 +146,14 @@ REFUSED = [
     ("score", '"600, >= 700"', "table-cell-comparisons", "cell `600, >= 700` joins comparisons with a comma",
      "a comma joins values only; write one comparison, or an interval such as `[30..50)`"),
     ("score", '"len(x)"', "table-cell-syntax", "`len(…)` is not a cell function for this input",
-     "this input takes `not(…)`"),
+     'this input takes `not(…)`; quote a text that looks like a call: `"len(x)"`'),
     ("city", '"startsWith(a)"', "table-cell-syntax", "`startsWith(…)` is not a cell function for this input",
      "did you mean `starts_with`?"),
     ("score", '"contains(3)"', "table-cell-syntax", "`contains(…)` is not a cell function for this input",
-     "this input takes `not(…)`"),
+     'this input takes `not(…)`; quote a text that looks like a call: `"contains(3)"`'),
+    ("city", '"Acme (China)"', "table-cell-syntax", "`Acme(…)` is not a cell function for this input",
+     'this input takes `not(…)`, `starts_with(…)`, `ends_with(…)`, `contains(…)`; quote a text that looks like a '
+     'call: `"Acme (China)"`'),
     ("city", '"contains(a, b)"', "table-cell-syntax", "`contains(…)` takes one value, cell `contains(a, b)` gives 2",
      "write `contains_any(…)` for any of several"),
     ("score", "~", "schema-type", "expected string, number, boolean, mapping or list, found an empty value", None),
@@ -222,7 +226,8 @@ def test_list_items_that_are_numbers_read_as_numbers():
      "a list input takes `-`, `contains(x)`, `contains_any(a, b)` or `contains_all(a, b)`"),
     ("starts_with(a)", "`starts_with(…)` is not a cell function for this input", None),
     ("not(a)", "`not(…)` is not a cell function for this input",
-     "this input takes `contains(…)`, `contains_any(…)`, `contains_all(…)`"),
+     "this input takes `contains(…)`, `contains_any(…)`, `contains_all(…)`; quote a text that looks like a call: "
+     '`"not(a)"`'),
     (3, "`3` compares a list input with one value", "write `contains(3)`"),
 ])
 def test_list_inputs_refuse_scalar_cells(cell, message, hint):

@@ -230,7 +230,8 @@ def _function(text: str, name: str, args: str, kind: str, textual: bool) -> tupl
     if name not in allowed:
         shown = ", ".join(f"`{a}(…)`" for a in allowed)
         raise CellError("table-cell-syntax", f"`{name}(…)` is not a cell function for this input",
-                        did_you_mean(name, allowed) or f"this input takes {shown}")
+                        did_you_mean(name, allowed) or f"this input takes {shown}; quote a text that looks like a "
+                        f'call: `"{text}"`')
     parts = split_top(args)
     values = [value(p, textual, text) for p in parts]
     if name in _MANY:
