@@ -615,3 +615,34 @@ def test_id_cells_are_unique_within_a_table_too():
     policy, diags = check(text)
     [d] = errors(diags)
     assert (d.code, d.line, d.column) == ("rule-duplicate-id", text.count("\n"), 10)
+
+
+def test_the_schema_snippets_of_a_table_are_valid_tables():
+    import json
+    import re
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    from engine.language.schema.accept import compile_schema
+
+    def expand(body):  # as an editor inserts a snippet with its defaults
+        if isinstance(body, dict):
+            return {expand(k): expand(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [expand(v) for v in body]
+        text = re.sub(r"\$\{\d+\|([^,|}]*)[^}]*\|\}", r"\1", body)
+        return re.sub(r"\$\{\d+:([^}]*)\}", r"\1", text)
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json").read_text("utf-8"))
+    only = {"$defs": schema["$defs"], "$ref": "#/$defs/table"}
+    snippets = schema["$defs"]["table"]["defaultSnippets"]
+    assert len(snippets) == 2
+    for snippet in snippets:
+        value = expand(snippet["body"])
+        assert not list(Draft202012Validator(only).iter_errors(value)) and compile_schema(only)(value), value
+    table = expand(snippets[0]["body"])  # on a policy that has its names, it validates
+    text = HEAD.replace("  score: {type", "  credit_score: {type: integer}\n  score: {type") + "tables:\n  - " + \
+        json.dumps(table) + "\n"
+    policy, diags = check(text)
+    assert policy is not None, [d.render() for d in diags]
