@@ -45,6 +45,8 @@ def _complete_after(snippet: str, typed: str = "", text: str = BASE) -> list[str
     ("      monthly_debt: {lt: {fact: ", "", ["monthly_income", "card_limit", "debt_to_income"],
      ["phone", "product_tags", "monthly_debt", "max_dti"]),
     ("      home_city: {eq: {fact: ", "", ["work_city", "phone"], ["monthly_income", "debt_to_income"]),
+    ("total_limit: {between: [", "{", ["fact"], ["gte"]),
+    ("total_limit: {between: [{fact: ", "", ["min_limit", "debt_to_income"], ["total_limit", "phone"]),
     # names in derived facts: facts, thresholds, earlier derived facts, never outputs
     ("  spare_limit: {sub: [", "", ["total_limit", "min_limit", "max_cards", "debt_to_income"],
      ["spare_limit", "n_offers", "phone"]),
