@@ -409,3 +409,32 @@ def test_the_v2_hint_for_a_fact_operand_names_the_fact_operand() -> None:
     policy, diags = check(_case_text("{fact: monthly_income}", "monthly_income"))
     [d] = [d for d in diags if d.severity == ERROR]
     assert d.hint == "write `{fact: monthly_income}` to compare with another fact"
+
+
+# -- the IR decides as it says (the runtime's evaluators on BASE) ------------------------------------
+
+RECORD = {"product_tags": ["cash", "card"], "coupons": [1.5], "phone": "13800001111", "email": "li@corp.cn",
+          "home_city": "shanghai", "work_city": "shanghai", "monthly_income": 9000, "monthly_debt": 3800,
+          "card_limit": 3000, "loan_limit": 2000, "min_limit": 1000, "linked_cards": [0, 2]}
+
+
+@pytest.mark.parametrize("backend", ["native", "durable"])
+def test_base_decides_a_double11_user(backend) -> None:
+    from engine.api import load_policy_text
+    from engine.errors import BackendUnavailable
+    compiled = load_policy_text(BASE, "double11-v3.yaml")
+    try:
+        d = compiled.evaluate(dict(RECORD), backend=backend)
+    except BackendUnavailable as exc:  # pragma: no cover - durable-rules missing
+        pytest.skip(str(exc))
+    # every offer rule but all-tags (no bnpl) matches: offers in rule order, counted; the
+    # outcome rule reads them (n_offers 2, status good, offers contains cash_plus)
+    assert d.outputs["offers"] == ("cash_plus", "card_plus", "coupon")
+    assert d.outputs["n_offers"] == 2 and d.outputs["segments"] == ("vip",) and d.outputs["status"] == "good"
+    assert d.derived == {"debt_to_income": Decimal(3800) / Decimal(9000), "total_limit": 5000, "spare_limit": 4000}
+    assert d.outcome == "decline"
+    without = compiled.evaluate({**RECORD, "product_tags": ["card"], "email": "li@corp.com"}, backend=backend)
+    assert without.outputs["offers"] == ("coupon",) and without.outputs["n_offers"] == 0
+    assert without.outputs["segments"] == ("new",) and without.outcome == "approve"
+    every = compiled.evaluate({**RECORD, "product_tags": ["cash", "card", "bnpl"]}, backend=backend)
+    assert every.outputs["offers"] == ("cash_plus", "card_plus", "bundle", "coupon") and every.outputs["n_offers"] == 3
