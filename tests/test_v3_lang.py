@@ -338,6 +338,10 @@ CASES = [
     ("derived-missing", "debt_to_income: {gte: max_dti}", "debt_to_income: {missing: false}",
      "operator-type-mismatch", 55, 24),
     ("output-list-eq", "offers: {contains: cash_plus}", "offers: {eq: cash_plus}", "operator-type-mismatch", 59, 16),
+    ("gap-where-compares-facts", "reasons:\n", "lint:\n  acknowledge:\n    - code: gap\n      reason: known\n"
+     "      where: {monthly_debt: {lt: {fact: monthly_income}}}\nreasons:\n", "lint-ignore-not-applicable", 38, 30),
+    ("gap-where-derived", "reasons:\n", "lint:\n  acknowledge:\n    - code: gap\n      reason: known\n"
+     "      where: {debt_to_income: {lt: 1}}\nreasons:\n", "lint-ignore-not-applicable", 38, 32),
     # list outputs, combine list and count
     ("array-output-without-items", "offers: {type: array, items: {type: string}, default: [], combine: list}",
      "offers: {type: array, default: [], combine: list}", "array-shape", 30, 18),

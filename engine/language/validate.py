@@ -27,7 +27,6 @@ from .model import (
     LINT_POLICY_CODES,
     LINT_RULE_CODES,
     NUMERIC_TYPES,
-    ORDERED_TYPES,
     Acknowledgement,
     RESERVED_NAMES,
     SUBJECT_FLAG,
@@ -397,7 +396,14 @@ class _Builder(Specs, Operands):
                 for leaf in leaves:
                     if leaf.kind != "fact":
                         self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
-                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True)
+                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True,
+                                    hint="bound the facts it is computed from" if leaf.kind == SUBJECT_DERIVED
+                                    else None)
+                    elif any(isinstance(o, Operand) and o.fact is not None
+                             for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,))):
+                        self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
+                                    "cannot compare two facts", leaf.loc.pointer, at_key=True,
+                                    hint="bound each fact with values or thresholds")
             out.append(Acknowledgement(code, raw["reason"], rule, where, tuple(leaves), self.loc(ptr)))
         return tuple(out)
 
