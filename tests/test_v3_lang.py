@@ -442,3 +442,16 @@ def test_base_decides_a_double11_user(backend) -> None:
     assert without.outputs["segments"] == ("new",) and without.outcome == "approve"
     every = compiled.evaluate({**RECORD, "product_tags": ["cash", "card", "bnpl"]}, backend=backend)
     assert every.outputs["offers"] == ("cash_plus", "card_plus", "bundle", "coupon") and every.outputs["n_offers"] == 3
+
+
+def test_verdict_validate_locates_a_v3_mistake(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli.main import main
+    path = tmp_path / "double11-v3.yaml"
+    path.write_text(_case_text("{contains: cash, length:", "{eq: cash, length:"), "utf-8")
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 1, result.output
+    assert f"{path}:38:27: error operator-type-mismatch: `eq` compares one value but `product_tags` is a list" \
+        in result.stdout
+    assert "hint: a list is tested with `contains`" in result.stdout
