@@ -450,6 +450,9 @@ STRUCTURAL = [
     ("    hit: priority\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-priority-needs-outcome",
      "table `x` has `hit: priority` but no `outcome` column: priority is the outcomes' precedence", "/tables/0/hit"),
+    ("    hit: priority\n    inputs: [score]\n    outputs: [outcome]\n    rows:\n      - ['-', approve]\n      - ['-', '-']\n",
+     "table-priority-needs-outcome", "row 2 of table `x` decides no outcome, but under `hit: priority` every row "
+     "does", "/tables/0/rows/1/1"),
     ("    hit: collect\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-collect-needs-combine", "table `x` collects output `coupon`, which declares no way to combine several "
      "rows' values", "/tables/0/outputs/0"),
@@ -543,3 +546,26 @@ def test_a_policy_without_tables_is_unchanged():
     assert policy is not None and policy.tables == ()
     import hashlib
     assert policy.digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_documented_tier_table_decides_as_the_text_says():
+    from pathlib import Path
+
+    from engine.compile import compile_policy
+    from engine.evaluate import evaluate
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-language.md").read_text("utf-8")
+    section = doc[doc.index("### 25.1 A worked example"):doc.index("### 25.2 Keys")]
+    text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    policy, diags = check(text)
+    assert policy is not None and not errors(diags), [d.render() for d in diags]
+    rs = compile_policy(policy)
+    users = [({"credit_score": 720, "membership": "gold", "monthly_spend": 2500}, "tier#2", "gold_tier", 100),
+             ({"credit_score": 760, "membership": "platinum", "monthly_spend": 0}, "tier#1", "platinum_tier", 200),
+             ({"credit_score": 760, "membership": "silver", "monthly_spend": 0}, "tier#5", "standard", 10)]
+    for facts, row, outcome, coupon in users:
+        d = evaluate(rs, facts)
+        assert [policy.rules[i].id for i in d.decided_by] == [row]
+        assert (d.outcome, d.outputs["coupon_yuan"]) == (outcome, coupon)
+    assert "| `table-cell-comparisons` |" in doc and all(f"| `{c}` |" in doc for c in codes.DESCRIPTIONS
+                                                       if c.startswith("table-"))

@@ -19,7 +19,7 @@ from engine.io.policies import check_policy_file
 from engine.language.diagnostics import ERROR
 from engine.language.loader import check_policy_bytes
 from engine.language.model import Loc
-from engine.language.tables import csv_records
+from engine.language.csvrows import csv_records
 
 POLICY = """\
 policy: tiers
