@@ -19,7 +19,7 @@ from engine.language.model import FactSpec as F
 from engine.language.model import OutputSpec
 from engine.runtime.decision import FIELDS, Decision
 from engine.runtime.facts import normalize
-from engine.runtime.semantics import Plan, compare, eval_leaf, exact, reference_matches
+from engine.runtime.semantics import Plan, compare, eval_leaf, exact, output_value, reference_matches
 from test_v3_runtime_ir import All, Not, arith, leaf, policy, ref, rule
 
 # -- compare: the meaning of each new operator, on present values ---------------------------
@@ -245,6 +245,9 @@ def test_output_value_unknown_while_the_outcome_is_unknown():
     assert plan.output_values({"a": 9}, (None, True, False)) == {"grade": None}
     assert plan.output_values({"a": 9}, (False, True, False)) == {"grade": "B"}
     assert plan.output_values({"a": 9}, (True, True, False)) == {"grade": "A"}
+    assert output_value(plan, "grade", {"a": 9}, (False, False, False)) == "-"  # the default
+    with pytest.raises(KeyError):
+        output_value(plan, "seen", {"a": 9}, (False, False, False))  # no condition reads it
     rs = compile_policy(p)
     assert evaluate(rs, {"a": 9}).matched == (None, True, None)
     assert evaluate(rs, {"a": 9, "b": 1}).matched == (False, True, True)
