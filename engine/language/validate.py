@@ -3,8 +3,9 @@
 Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
 wrong nothing further is checked, since every later check assumes it. Then the builder
 resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR (the
-operands of comparisons in `operands.py`, the expressions of computed outputs in
-`exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
+operands of comparisons in `operands.py`, the declarations of facts, list items, derived
+facts and list outputs in `specs.py`, the expressions of computed outputs and derived
+facts in `exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
 `exprcheck.py` for what expressions can compute). Each check yields diagnostics with a
 stable code; `docs/policy-language.md` lists them all.
 """
