@@ -455,3 +455,28 @@ def test_verdict_validate_locates_a_v3_mistake(tmp_path) -> None:
     assert f"{path}:38:27: error operator-type-mismatch: `eq` compares one value but `product_tags` is a list" \
         in result.stdout
     assert "hint: a list is tested with `contains`" in result.stdout
+
+
+def test_the_fast_schema_acceptance_agrees_with_jsonschema_on_v3_documents() -> None:
+    """The fast acceptor (`schema/accept.py`) and jsonschema decide every v3 document alike:
+    BASE and every one-mistake variant, plus shapes only the schema refuses."""
+    from jsonschema import Draft202012Validator
+
+    from engine.language.schema.validate import acceptor, load_schema
+    from engine.language.source import load_text
+    fast, full = acceptor("policy.schema.json"), Draft202012Validator(load_schema("policy.schema.json"))
+    assert fast is not None
+    texts = [BASE] + [_case_text(old, new) for _, old, new, *_ in CASES] + [
+        BASE.replace("contains_any: wanted", "contains_any: [{fact: phone}]"),     # no {fact} in lists
+        BASE.replace("length: {gte: 2, lte: max_cards}", "length: {between: [1, 2]}"),  # length: comparisons only
+        BASE.replace("max_items: 20", "max_items: -1"),
+        BASE.replace("combine: count", "combine: average"),
+        BASE.replace("spare_limit: {sub: [total_limit, min_limit]}", "spare_limit: [1, 2]"),
+    ]
+    decided = []
+    for text in texts:
+        doc, _ = load_text(text, "p.yaml")
+        valid = full.is_valid(doc.data)
+        assert fast(doc.data) is valid or (fast(doc.data) is not True and not valid), text
+        decided.append(valid)
+    assert decided[0] and decided[-5:] == [False] * 5
