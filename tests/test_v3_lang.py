@@ -78,7 +78,7 @@ rules:
     when: {product_tags: {contains_all: [cash, card, bnpl]}, linked_cards: {contains: 0}, phone: {contains: "00"}}
     then: {set: {offers: bundle, n_offers: 1}}
   - id: coupon-offer
-    when: {coupons: {length: {gte: 1}}}
+    when: {coupons: {length: {gte: 1}}, spare_limit: {gte: 0}}
     then: {set: {offers: coupon}}
   - id: high-dti
     when:
@@ -222,6 +222,22 @@ def test_derived_facts_in_messages_and_optional_facts() -> None:
     policy, diags = check(text)
     assert policy is not None and diags == [], [d.render() for d in diags]
     assert policy.derived["bonus"].type == "integer"
+
+
+def test_a_derived_fact_nothing_reads_is_a_warning() -> None:
+    text = BASE.replace(", spare_limit: {gte: 0}}", "}")
+    policy, diags = check(text)
+    assert policy is not None
+    assert [(d.code, d.severity, d.line, d.column, d.message) for d in diags] == [
+        ("derived-unused", "warning", 24, 3, "derived fact `spare_limit` is declared but nothing reads it")]
+    # read by a message, by another derived fact, by an output's expression: used
+    for edit in (("{debt_to_income:.2f} of", "{spare_limit} of"),
+                 ("  spare_limit: {sub: [total_limit, min_limit]}",
+                  "  spare_limit: {sub: [total_limit, min_limit]}\n  double_spare: {mul: [spare_limit, 2]}"),
+                 ("  status: {type: string, default: none}",
+                  "  status: {type: string, default: none}\n  spare_out: {type: integer, default: spare_limit}")):
+        _, diags = check(text.replace(*edit))
+        assert [d.code for d in diags if d.code == "derived-unused" and "spare_limit" in d.message] == [], edit
 
 
 def test_existing_policies_have_no_derived_facts() -> None:
@@ -396,8 +412,8 @@ def test_every_golden_file_has_a_case() -> None:
 
 def test_new_codes_have_descriptions_and_a_case() -> None:
     new = {"array-shape", "name-clash", "operand-empty-string"}
-    assert new <= set(codes.DESCRIPTIONS)
-    assert new <= {c[3] for c in CASES}
+    assert new | {"derived-unused"} <= set(codes.DESCRIPTIONS)
+    assert new <= {c[3] for c in CASES}  # (derived-unused, a warning: test_a_derived_fact_nothing_reads_is_a_warning)
 
 
 def test_the_language_reference_has_the_v3_sections_and_codes() -> None:
@@ -406,7 +422,8 @@ def test_the_language_reference_has_the_v3_sections_and_codes() -> None:
                     "## 22. Derived facts", "## 23. Conditions on outputs",
                     "## 24. List outputs, `combine: list` and `count`"):
         assert heading in doc
-    assert not {c for c in ("array-shape", "name-clash", "operand-empty-string") if f"| `{c}` |" not in doc}
+    assert not {c for c in ("array-shape", "name-clash", "operand-empty-string", "derived-unused")
+                if f"| `{c}` |" not in doc}
 
 
 def test_the_v2_hint_for_a_fact_operand_names_the_fact_operand() -> None:

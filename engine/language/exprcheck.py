@@ -199,6 +199,11 @@ def _diag(b, code: str, message: str, pointer: str, *, severity: str = ERROR, hi
                                     rule=rule.id if rule else None))
 
 
+def refs(e) -> Iterator[Ref]:
+    """Every name an expression reads."""
+    return (node for node, _ in _nodes(e, "") if isinstance(node, Ref))
+
+
 def _expressions(policy: Policy) -> Iterator[tuple[object, str, Rule | None]]:
     """(expression, pointer, rule or None) for every derived fact, then every output value."""
     for d in policy.derived.values():
