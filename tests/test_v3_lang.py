@@ -240,6 +240,23 @@ def test_a_derived_fact_nothing_reads_is_a_warning() -> None:
         assert [d.code for d in diags if d.code == "derived-unused" and "spare_limit" in d.message] == [], edit
 
 
+def test_an_output_may_read_an_optional_derived_fact_where_its_inputs_are_present() -> None:
+    text = BASE.replace("  spare_limit: {sub: [total_limit, min_limit]}",
+                        "  spare_limit: {sub: [total_limit, min_limit]}\n  bonus: {add: [extra, 1]}").replace(
+        "  min_limit: {type: integer, minimum: 0}", "  min_limit: {type: integer, minimum: 0}\n"
+        "  extra: {type: integer, required: false}").replace(
+        "  status: {type: string, default: none}", "  status: {type: string, default: none}\n"
+        "  points: {type: integer, default: 0}")
+    for guard in ("extra: {missing: false}", "bonus: {gte: 0}", "extra: {gte: 0}"):
+        policy, diags = check(text.replace("then: {set: {offers: coupon}}",
+                                           "then: {set: {offers: coupon, points: bonus}}").replace(
+            "spare_limit: {gte: 0}}", f"spare_limit: {{gte: 0}}, {guard}}}"))
+        assert policy is not None and diags == [], (guard, [d.render() for d in diags])
+    policy, diags = check(text.replace("then: {set: {offers: coupon}}", "then: {set: {offers: coupon, points: bonus}}"))
+    assert [d.code for d in diags] == ["expr-optional-fact"]
+    assert diags[0].hint == "add a condition on `bonus` (or on the facts it reads) to the rule's `when`"
+
+
 def test_existing_policies_have_no_derived_facts() -> None:
     from engine.io.policies import check_policy_file
     policy, diags = check_policy_file(str(ROOT / "policies" / "double11-coupon.yaml"))
