@@ -152,9 +152,9 @@ REFUSED = [
      "this input takes `not(…)`"),
     ("city", '"contains(a, b)"', "table-cell-syntax", "`contains(…)` takes one value, cell `contains(a, b)` gives 2",
      "write `contains_any(…)` for any of several"),
-    ("score", "~", "schema-type", "expected string, number, boolean or mapping, found an empty value", None),
+    ("score", "~", "schema-type", "expected string, number, boolean, mapping or list, found an empty value", None),
     ("score", '""', "table-cell-syntax", "the cell is empty", "write `-` for any value"),
-    ("score", "[1, 2]", "schema-type", "expected string, number, boolean or mapping, found a list", None),
+    ("score", "[1, 2]", "table-cell-syntax", "a list is not an input cell", "write the values as one text: `a, b`"),
     ("score", '"[700..600)"', "table-cell-empty", "interval `[700..600)` holds no value",
      "write the low end first: `[low..high)`"),
     ("score", '"(600..600]"', "table-cell-empty", "interval `(600..600]` holds no value",
@@ -569,3 +569,44 @@ def test_the_documented_tier_table_decides_as_the_text_says():
         assert (d.outcome, d.outputs["coupon_yuan"]) == (outcome, coupon)
     assert "| `table-cell-comparisons` |" in doc and all(f"| `{c}` |" in doc for c in codes.DESCRIPTIONS
                                                        if c.startswith("table-"))
+
+
+def test_acknowledgements_and_rule_conditions_name_rows():
+    text = HEAD + """rules:
+  - id: after
+    when: {rule: "t#2"}
+    then: {set: {label: second}}
+tables:
+  - id: t
+    hit: first
+    inputs: [score]
+    outputs: [coupon]
+    rows:
+      - [">= 800", 1]
+      - [">= 700", 2]
+lint:
+  acknowledge:
+    - {code: rule-shadowed, rule: "t#2", reason: row 1 takes the top scores on purpose}
+"""
+    policy, diags = check(text)
+    assert policy is not None and not errors(diags), [d.render() for d in diags]
+    assert policy.acknowledged[0].rule == "t#2" and policy.rules[0].when.subject == "t#2"
+    policy, diags = check(text.replace('rule: "t#2"}\n    then', 'rule: "t#3"}\n    then'))
+    [d] = errors(diags)
+    assert (d.code, d.hint) == ("unknown-rule", "did you mean `t#2`?")
+
+
+def test_id_cells_are_unique_within_a_table_too():
+    text = HEAD + """tables:
+  - id: t
+    hit: first
+    id_column: true
+    inputs: [score]
+    outputs: [coupon]
+    rows:
+      - [top, ">= 800", 1]
+      - [top, ">= 700", 2]
+"""
+    policy, diags = check(text)
+    [d] = errors(diags)
+    assert (d.code, d.line, d.column) == ("rule-duplicate-id", text.count("\n"), 10)

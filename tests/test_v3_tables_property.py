@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from engine.compile import compile_policy
 from engine.evaluate import evaluate
 from engine.explain.render import to_json
-from engine.language.disjoint import disjoint
+from engine.language.disjoint import disjoint, profile
 from engine.language.loader import check_policy_bytes
 
 INT_VALUES = list(range(0, 11))
@@ -295,6 +295,6 @@ def test_disjointness_is_proved_exactly(name, data):
     policy, diags = check_policy_bytes(case.policy_text().encode(), "prop.yaml")
     assert policy is not None, [d.render() for d in diags]
     specs = {name: policy.facts[name]}
-    claimed = disjoint(list(policy.rules[0].leaves), list(policy.rules[1].leaves), specs)
+    claimed = disjoint(profile(list(policy.rules[0].leaves), specs), profile(list(policy.rules[1].leaves), specs))
     shared = [v for v in DOMAINS[name] if first(v) and second(v)]
     assert claimed == (not shared and first.text != "-" and second.text != "-"), (first.text, second.text, shared)

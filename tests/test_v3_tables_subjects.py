@@ -139,3 +139,40 @@ def test_an_unknown_input_and_a_broken_derived_input():
     policy, diags = check_policy_bytes(TEXT.replace("monthly_debt, monthly_income]", "monthly_debt, nope]").encode(),
                                        "s.yaml")
     assert [d.code for d in diags if d.severity == ERROR] == ["expr-unknown-name"]
+
+
+LIST_OUTPUT = """\
+policy: lists
+version: 1
+facts:
+  score: {type: integer, minimum: 0, maximum: 900}
+outcomes: [ok]
+default: ok
+outputs:
+  products: {type: array, items: {type: string, enum: [cash, card, bnpl]}, default: []}
+tables:
+  - id: p
+    hit: first
+    inputs: [score]
+    outputs: [products]
+    rows: ROWS
+"""
+
+
+def test_a_list_output_takes_a_list_cell_inline_and_in_a_csv(tmp_path):
+    inline = LIST_OUTPUT.replace("ROWS", "\n      - ['>= 700', [cash, card]]\n      - ['-', [bnpl]]")
+    policy, diags = check_policy_bytes(inline.encode(), "l.yaml")
+    assert policy is not None, [d.render() for d in diags]
+    assert [r.then.set for r in policy.rules] == [(("products", ("cash", "card")),), (("products", ("bnpl",)),)]
+    (tmp_path / "l.yaml").write_text(LIST_OUTPUT.replace("ROWS", "{csv: p.csv}"), encoding="utf-8")
+    (tmp_path / "p.csv").write_text('score,products\n>= 700,"[cash, card]"\n-,[bnpl]\n', encoding="utf-8")
+    from_csv, diags = check_policy_file(tmp_path / "l.yaml")
+    assert from_csv is not None, [d.render() for d in diags]
+    assert [r.then.set for r in from_csv.rules] == [r.then.set for r in policy.rules]
+    d = evaluate(compile_policy(from_csv), {"score": 720})
+    assert d.outputs == {"products": ("cash", "card")}
+    # an item outside the items' enum is refused at the cell
+    (tmp_path / "p.csv").write_text('score,products\n>= 700,"[cash, gold]"\n', encoding="utf-8")
+    _, diags = check_policy_file(tmp_path / "l.yaml")
+    [err] = [d for d in diags if d.severity == ERROR]
+    assert (err.file, err.line, err.column) == (str(tmp_path / "p.csv"), 2, 8), err.render()

@@ -180,7 +180,9 @@ def input_cell(raw, kind: str, textual: bool) -> tuple[tuple[str, object], ...]:
     if raw is None:
         raise CellError("table-cell-syntax", "the cell is empty", "write `-` for any value")
     if isinstance(raw, list):
-        raise CellError("table-cell-syntax", "a list is not a cell", "write the values as one text: `a, b`")
+        raise CellError("table-cell-syntax", "a list is not an input cell",
+                        "write `contains_any(a, b)` or `contains_all(a, b)`" if kind == "list"
+                        else "write the values as one text: `a, b`")
     if isinstance(raw, dict):
         if kind == "list":
             raise CellError("table-cell-syntax", "a list input takes `-`, `contains(x)`, `contains_any(a, b)` or "

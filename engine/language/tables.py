@@ -20,7 +20,7 @@ from typing import Iterator
 from .cells import ANY, CellError, cell_text, input_cell, yaml_value
 from .csvrows import csv_name, path_problem, read_csv
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
-from .disjoint import disjoint
+from .disjoint import disjoint, profile
 from .model import (ARRAY, DATE, SUBJECT_DERIVED, SUBJECT_OUTPUT, All, Any, Comparison, Effect, FactSpec, Loc, Not,
                     Rule, Table, TableRow)
 
@@ -104,14 +104,15 @@ def _read(b, raw: dict, ptr: str) -> Source:
 
 
 def _output_raw(cell: Cell):
-    """An output cell's value as a rule's `set` value would be: in a CSV an expression is
-    its flow text (`{mul: [score, 10]}`); a quoted `"-"` is the text `-`."""
+    """An output cell's value as a rule's `set` value would be: in a CSV an expression or a
+    list is its flow text (`{mul: [score, 10]}`, `[cash, card]`); a quoted `"-"` is the
+    text `-`."""
     v = cell.value
     if isinstance(v, str):
         s = v.strip()
-        if cell.csv and s.startswith("{"):
+        if cell.csv and s.startswith(("{", "[")):
             ok, parsed = yaml_value(s)
-            if ok and isinstance(parsed, dict):
+            if ok and isinstance(parsed, (dict, list)):
                 return parsed
         if len(s) >= 2 and s.startswith('"') and s.endswith('"'):
             ok, parsed = yaml_value(s)
@@ -291,7 +292,8 @@ def _compile(b, src: Source, first: int, ids: dict[str, Loc], seen_tables: dict[
     offset = 1 if src.raw.get("id_column") else 0
     width = offset + len(inputs) + len(outputs)
     rules: list[Rule] = []
-    own: list[list[Comparison]] = []  # per compiled row, its own leaves
+    own: list[tuple[list[Comparison], dict]] = []  # per compiled row, its own leaves and their profile
+    specs = {n: s for n, _, s in inputs}
     cells_text, cell_locs = [], []
     for row in src.rows:
         if len(row.cells) != width:
@@ -321,9 +323,10 @@ def _compile(b, src: Source, first: int, ids: dict[str, Loc], seen_tables: dict[
                        "outcome, but under `hit: priority` every row does", rule=rid,
                        hint="write the row's outcome; precedence picks among the rows that apply")
         index = first + len(rules)
-        when, all_leaves = _when(src.raw["hit"], leaves, own, [r.index for r in rules], inputs)
+        mine = (leaves, profile(leaves, specs) if src.raw["hit"] == "first" else {})
+        when, all_leaves = _when(src.raw["hit"], mine, own, [r.index for r in rules])
         rules.append(Rule(rid, index, when, effect, "", tuple(all_leaves), (), row.loc, "", TableRow(tid, row.number)))
-        own.append(leaves)
+        own.append(mine)
         cells_text.append(tuple(cell_text(c.value) if not _is_any(c) else ANY
                                 for c in row.cells[offset:offset + len(inputs)]))
         cell_locs.append(tuple(c.loc for c in row.cells[offset:]))
@@ -407,15 +410,17 @@ def _effect(b, cells: list[Cell], outputs: list[str], rid: str) -> Effect:
 
 # -- hit: first ---------------------------------------------------------------------------------
 
-def _when(hit: str, leaves: list[Comparison], earlier: list[list[Comparison]], earlier_index: list[int],
-          inputs: list) -> tuple[object, list[Comparison]]:
-    """A row's condition, and all its leaves (its own, then the restated ones)."""
+def _when(hit: str, mine: tuple[list[Comparison], dict], earlier: list[tuple[list[Comparison], dict]],
+          earlier_index: list[int]) -> tuple[object, list[Comparison]]:
+    """A row's condition, and all its leaves (its own, then the restated ones). `mine` and
+    each of `earlier`: a row's own leaves and their profile (`disjoint.profile`)."""
+    leaves, values = mine
     items: list = list(leaves)
     all_leaves = list(leaves)
     if hit == "first":
         blockers = []
-        for j, other in enumerate(earlier):
-            if disjoint(other, leaves, {n: s for n, _, s in inputs}):
+        for j, (other, other_values) in enumerate(earlier):
+            if disjoint(other_values, values):
                 continue  # no value satisfies both rows: row j never takes this row's place
             restated = []
             for leaf in other:
