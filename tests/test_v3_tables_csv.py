@@ -280,3 +280,16 @@ def test_verdict_validate_reports_in_the_csv(tmp_path):
     path = write(tmp_path)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_csv_in_a_subfolder_is_named_beside_the_policy(tmp_path):
+    text = POLICY.replace("{csv: tiers.csv}", "{csv: rows/tiers.csv}")
+    write(tmp_path, text, csv=None)
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "rows" / "tiers.csv").write_text(CSV.replace("approve,20", "aprove,20"), encoding="utf-8")
+    _, diags = check_policy_file(tmp_path / "p.yaml")
+    [d] = errors(diags)
+    assert (d.file, d.line, d.code) == (str(tmp_path / "rows" / "tiers.csv"), 4, "unknown-outcome")
+    (tmp_path / "rows" / "tiers.csv").write_text(CSV, encoding="utf-8")
+    policy, diags = check_policy_file(tmp_path / "p.yaml")
+    assert policy is not None and policy.tables[0].csv == "rows/tiers.csv"
