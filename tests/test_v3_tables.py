@@ -646,3 +646,24 @@ def test_the_schema_snippets_of_a_table_are_valid_tables():
         json.dumps(table) + "\n"
     policy, diags = check(text)
     assert policy is not None, [d.render() for d in diags]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = ["-", ">=", ">", "<=", "<", "!=", "[", "]", "(", ")", "..", ",", " ", '"', "not", "contains", "starts_with",
+           "600", "0.5", "min_score", "gold", "true", "{fact: score}", "{", "}", "2026-01-01", "é", "\\", "#", ":"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(column=st.sampled_from(["score", "ratio", "tier", "city", "vip", "opened"]),
+       cell=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join))
+def test_any_cell_text_compiles_or_is_refused_at_the_cell(column, cell):
+    import json
+
+    (policy, diags), line = one_cell(column, json.dumps(cell))
+    if policy is None:
+        for d in errors(diags):
+            # at the cell; or a threshold of the wrong type, at its declaration with the cell as related
+            assert (d.line, d.column) == (line, 10) or [r[1:3] for r in d.related] == [(line, 10)], d.render()
+            assert d.code in codes.DESCRIPTIONS
