@@ -298,3 +298,45 @@ def test_disjointness_is_proved_exactly(name, data):
     claimed = disjoint(profile(list(policy.rules[0].leaves), specs), profile(list(policy.rules[1].leaves), specs))
     shared = [v for v in DOMAINS[name] if first(v) and second(v)]
     assert claimed == (not shared and first.text != "-" and second.text != "-"), (first.text, second.text, shared)
+
+
+# The same random table with its rows in a CSV file compiles to the same rules (locations aside).
+def _csv_field(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+def _without_locs(cond):
+    import dataclasses
+
+    if hasattr(cond, "via"):
+        return dataclasses.replace(cond, loc=None)
+    if hasattr(cond, "items"):
+        return type(cond)(tuple(_without_locs(c) for c in cond.items))
+    return type(cond)(_without_locs(cond.item))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_a_random_table_from_a_csv_compiles_as_inline(data):
+    import tempfile
+    from pathlib import Path
+
+    from engine.io.policies import check_policy_file
+
+    case = data.draw(cases(data.draw(st.sampled_from(["first", "unique", "any", "priority", "collect"]))))
+    inline = case.policy_text()
+    head, _, rows = inline.partition("    rows:\n")
+    header = list(case.inputs) + ([] if case.hit == "collect" else ["outcome"]) + ["o_val"]
+    lines = [",".join(header)]
+    for row in case.rows:
+        cells = [c.text for c in row.cells] + ([] if case.hit == "collect" else [row.outcome or "-"])
+        lines.append(",".join([_csv_field(c) for c in cells] + ["-" if row.value is None else str(row.value)]))
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "p.yaml").write_text(head + "    rows: {csv: t.csv}\n", encoding="utf-8")
+        (Path(folder) / "t.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        from_csv, diags = check_policy_file(Path(folder) / "p.yaml")
+    assert from_csv is not None, [d.render() for d in diags]
+    policy, _ = check_policy_bytes(inline.encode(), "prop.yaml")
+    assert [(r.id, r.then, _without_locs(r.when)) for r in from_csv.rules] == \
+        [(r.id, r.then, _without_locs(r.when)) for r in policy.rules]
+    assert from_csv.tables[0].cells == policy.tables[0].cells
