@@ -123,6 +123,11 @@ DESCRIPTIONS: dict[str, str] = {
     'test-unknown-output': 'A case expects an output the policy does not declare. Fix: fix the name.',
     'test-bad-output': 'A case expects an output value of the wrong type. Fix: write a value of the output\'s type.',
     'test-contradiction': 'A case expects one rule in two of `matched`/`not_matched`/`undetermined`, or one code both contained and excluded. Fix: keep one expectation.',
+
+    # space (issue 15): decision tables' hit policies, proved over the fact space with a witness
+    'table-overlap': 'Two rows of a `hit: unique` table both apply to some fact set (the witness); the later row is reported. Fix: make the rows\' cells disjoint, or use `hit: first`.',
+    'table-conflict': 'Two rows of a `hit: any` table both apply to some fact set (the witness) and set different outputs. Fix: make the rows agree or disjoint, or use `hit: first`.',
+    'table-row-unreachable': 'A row of a `hit: first` table never applies: earlier rows take every fact set its cells accept (the witness is one). Fix: move the row above them, narrow them, or remove it.',
 }
 
 
