@@ -89,7 +89,7 @@ def test_first_rows_taken_by_earlier_rows_are_unreachable_not_unsatisfiable():
     findings = find(p)
     [f] = by_code(findings, TABLE_ROW_UNREACHABLE)
     assert f.severity == "warning" and f.loc.line == 22 and f.rule == "tier#2"
-    assert "row 1 take every case" in f.message
+    assert "row 1 takes every case" in f.message
     v = verdict_of(p, f.witness)
     assert v.matched[1] is not True and v.matched[0] is True
     assert f.witness["score"] >= 750 and f.witness["segment"] == "b"  # the row's own cells hold

@@ -525,7 +525,8 @@ class Analysis:
             leaf = next((x for x, _ in leaves(row.when) if x.via is None and x.loc), None)
             self.emit(Finding(TABLE_ROW_UNREACHABLE, WARNING,
                               f"row {k + 1} of table `{table.id}` (hit: first) never applies: "
-                              f"{'row' if len(takers) == 1 else 'rows'} {names} take every case it covers", row.id,
+                              f"{'row' if len(takers) == 1 else 'rows'} {names} "
+                              f"{'takes' if len(takers) == 1 else 'take'} every case it covers", row.id,
                               row.loc or (leaf.loc if leaf else None), witness,
                               hint="move the row above them, narrow them, or remove it"), ok)
 

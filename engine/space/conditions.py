@@ -69,6 +69,17 @@ def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison, as_of: datetime.date)
     return t, f
 
 
+def fact_leaf_regions(space: Space, policy: Policy, leaf: Comparison) -> tuple[list, list]:
+    """(T, F) regions of a leaf on one fact (not a fact-to-fact comparison): a box on the
+    fact's axis, or on a list fact's axes a union of boxes (`lists`); not yet cut to the
+    space's valid points (`Regions._leaf` does that)."""
+    if leaf.subject in space.lists and leaf.op != PRESENCE_OP:
+        return lists.leaf_regions(space, space.lists[leaf.subject], leaf)
+    k = space.axis(leaf)
+    t, f = leaf_masks(space.dims[k], policy.facts[leaf.subject], leaf, space.as_of)
+    return space.region_at(k, t), space.region_at(k, f)
+
+
 def _outcome_closure(policy: Policy, plan: Plan) -> set[int]:
     """The rules that decide an outcome, and every rule they read through `rule:` and
     `flag:` conditions, transitively (outcome rules never read the outcome)."""
@@ -142,14 +153,10 @@ class Regions:
     def _leaf_regions(self, leaf: Comparison) -> tuple[list, list]:
         if opaque.is_opaque(leaf):
             return self._opaque(leaf)
-        if leaf.kind == "fact" and leaf.subject in self.space.lists and leaf.op != PRESENCE_OP:
-            return lists.leaf_regions(self.space, self.space.lists[leaf.subject], leaf)
         if leaf.kind == SUBJECT_OUTPUT:
             return self._output(leaf)
         if leaf.kind == "fact":
-            k = self.space.axis(leaf)
-            t, f = leaf_masks(self.space.dims[k], self.policy.facts[leaf.subject], leaf, self.space.as_of)
-            return self.space.region_at(k, t), self.space.region_at(k, f)
+            return fact_leaf_regions(self.space, self.policy, leaf)
         if leaf.kind == SUBJECT_RULE:
             j = self.plan.rule_index[leaf.subject]
             return self.T[j], self.F[j]
