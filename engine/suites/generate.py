@@ -5,6 +5,15 @@ generated case expects what the policy decides today, for an author to review. D
 comparisons get the day before, of and after their date (relative dates on the suite's
 `as_of`, which the suite records); a presence test (`missing`) gets a case with the fact
 absent and one with it present.
+
+v3: a list fact's `contains`/`contains_any`/`contains_all` get a case where the list holds
+the items and one where it lacks them, its `length op k` the lists of k-1, k and k+1
+items; a string test (`starts_with`, `ends_with`, `contains`) a string with and one
+without the text (strings of the fact's cells, `space.strings`); a derived fact's
+comparison the points on both sides of its constant (and at it, where reachable), found by
+changing one fact it reads (bisection on that fact, the value computed by the one
+evaluator and checked before the case is written). The solver's state is a box of the
+fact space (one cell mask per axis), so a list's several axes are solved together.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ from typing import Iterable, NamedTuple
 from ..language.conditions import ALL, ANY, LEAF, NOT, children, kind, walk
 from ..language.model import PRESENCE_OP, Comparison, Policy, Rule
 from ..space.dates import today
+from ..space.opaque import DerivedValues
 from .coverage import Boundary, boundaries, decisive
 from .model import UNSET
 
@@ -34,18 +44,27 @@ class _Solver:
 
     def __init__(self, policy: Policy, as_of: datetime.date | None = None):
         from ..space.cells import Space
-        from ..space.conditions import leaf_masks
+        from ..space.conditions import fact_leaf_regions
+        from ..space.opaque import is_opaque
+        from ..space.regions import intersect
+        from ..space.budget import Budget
 
         self.policy = policy
         self.space = Space([policy], as_of)
-        self.masks: dict[tuple[int, int], tuple[int, int]] = {
-            (r.index, leaf.index): leaf_masks(self.space.dims[self.space.index[leaf.subject]],
-                                              policy.facts[leaf.subject], leaf, self.space.as_of)
-            for r in policy.rules for leaf in r.leaves if leaf.kind == "fact"}
+        budget = Budget()
+
+        def cut(region: list) -> list:
+            return intersect(region, self.space.universe, budget) if self.space.constrained else region
+
+        # (T, F) regions of every leaf on one fact; a leaf on a derived fact, a fact-to-fact
+        # comparison or an output is not solved for (the case is checked by evaluation).
+        self.regions: dict[tuple[int, int], tuple[list, list]] = {
+            (r.index, leaf.index): tuple(map(cut, fact_leaf_regions(self.space, policy, leaf)))
+            for r in policy.rules for leaf in r.leaves if leaf.kind == "fact" and not is_opaque(leaf)}
         self.steps = 0
 
-    def full(self) -> dict[str, int]:
-        return {d.name: d.full for d in self.space.dims}
+    def full(self) -> tuple:
+        return self.space.universe[0] if len(self.space.universe) == 1 else self.space.full_box
 
     def satisfy(self, rule: Rule, cond, want: bool, state: dict[str, int]):
         """Every way (lazily) to make `cond` of `rule` evaluate to `want`."""
@@ -56,13 +75,14 @@ class _Solver:
         # backtracking search must not enumerate them all, so this dispatches on the kind.
         k = kind(cond)
         if k == LEAF:
-            if cond.kind != "fact":
+            tf = self.regions.get((rule.index, cond.index))
+            if tf is None:
                 yield from self._conclusion(cond, want, state)
                 return
-            t, f = self.masks[(rule.index, cond.index)]
-            m = state[cond.subject] & (t if want else f)
-            if m:
-                yield {**state, cond.subject: m}
+            for box in tf[0] if want else tf[1]:
+                z = tuple(a & b for a, b in zip(state, box))
+                if all(z):
+                    yield z
             return
         if k == NOT:
             yield from self.satisfy(rule, children(cond)[0], not want, state)
@@ -148,16 +168,30 @@ class _Solver:
                 break
         return state
 
-    def values(self, state: dict[str, int], prefer: dict | None = None) -> dict:
+    def values(self, state: tuple, prefer: dict | None = None) -> dict:
         """A record inside the masks, keeping `prefer`'s values where they fit."""
         prefer = prefer or {}
         out = {}
-        for d in self.space.dims:
-            mask = state[d.name]
+        point = self.space.point(state)
+        for name in self.space.lists:  # a list: the preferred one if it lies in the box, else the box's own
+            want = prefer.get(name)
+            ks = [k for k, d in enumerate(self.space.dims) if d.list is not None and d.name == name]
+            try:
+                inside = want is not None and all(state[k] >> self.space.cell_at(k, want) & 1 for k in ks)
+            except ValueError:
+                inside = False
+            if inside:
+                out[name] = want
+            elif name in point:
+                out[name] = point[name]
+        for k, d in enumerate(self.space.dims):
+            if d.list is not None:
+                continue
+            mask = state[k]
             want = prefer.get(d.name)
             if d.name in prefer and want is not None:
                 try:
-                    if mask >> self.space.cell_of(d.name, want) & 1:
+                    if mask >> self.space.cell_at(k, want) & 1:
                         out[d.name] = want
                         continue
                 except ValueError:
@@ -213,28 +247,59 @@ def _flow(record: dict) -> str:
 
 
 class _Target(NamedTuple):
-    """One generated case's aim: fact `fact` in the cells of `mask` (at `value`, or absent
-    when `absent`), with one of the comparisons `uses` deciding its rule."""
+    """One generated case's aim: fact `fact` inside `region` (at `value`, or absent when
+    `absent`), with one of the comparisons `uses` deciding its rule. A derived fact's
+    target has `derived` set: its value is reached by changing a fact it reads."""
 
     fact: str
     uses: tuple
-    mask: int
+    region: list
     value: object
     absent: bool
     name: str
+    derived: str | None = None
+    side: str = ""  # below | at | above, for a derived fact's target
 
 
 def _targets(policy: Policy, solver: _Solver, found: list[Boundary]) -> list[_Target]:
     """Every boundary point, then for each fact a presence test reads: absent and present."""
     from ..language.values import format_value
 
+    from ..language.model import Length, Operand
+    from ..space.lists import leaf_regions
+
     out = []
+    space = solver.space
     sides = {"below": "just below", "at": "at", "above": "just above"}
     for b in found:
         for p in b.points:
-            if p.reachable:
-                out.append(_Target(b.fact, b.uses, 1 << solver.space.cell_of(b.fact, p.value), p.value, False,
-                                   f"{b.fact} {format_value(p.value)}: {sides[p.side]} {b.label}"))
+            if not p.reachable:
+                continue
+            name = f"{b.fact} {format_value(p.value)}: {sides[p.side]} {b.label}"
+            if b.of == "derived":
+                out.append(_Target(b.fact, b.uses, [space.full_box], p.value, False, name, b.fact, p.side))
+            elif b.of == "length":
+                region = leaf_regions(space, space.lists[b.fact], Comparison(
+                    "fact", b.fact, "length", Length("eq", Operand(p.value))))[0]
+                out.append(_Target(b.fact, b.uses, region, None, False,
+                                   f"{b.fact} of {p.value} item{'s' if p.value != 1 else ''}: {sides[p.side]} "
+                                   f"length {b.label}"))
+            else:
+                out.append(_Target(b.fact, b.uses, space.region(b.fact, 1 << space.cell_of(b.fact, p.value)),
+                                   p.value, False, name))
+    # Item and string tests: a case where the test holds, and one where it does not.
+    from .coverage import leaf_text
+    tests: dict[tuple, list] = {}
+    for r in policy.rules:
+        for leaf in r.leaves:
+            if leaf.via is None and (r.index, leaf.index) in solver.regions and leaf.op in (
+                    "contains", "contains_any", "contains_all", "starts_with", "ends_with"):
+                tests.setdefault((leaf.subject, leaf_text(leaf)), []).append((r.index, leaf.index))
+    for (fact, text), uses in tests.items():
+        t, f = solver.regions[uses[0]]
+        for region, word in ((t, "holds"), (f, "fails")):
+            if region:
+                out.append(_Target(fact, tuple(uses), region, None, False, f"{text}: {word}"))
     presence: dict[str, list] = {}
     for r in policy.rules:
         for leaf in r.leaves:
@@ -243,8 +308,10 @@ def _targets(policy: Policy, solver: _Solver, found: list[Boundary]) -> list[_Ta
     for fact, uses in presence.items():
         d = solver.space.dim(fact)
         if d.absent and not policy.facts[fact].has_default:  # a default fills an absent fact in
-            out.append(_Target(fact, tuple(uses), d.absent, None, True, f"{fact} missing: presence test"))
-        out.append(_Target(fact, tuple(uses), d.present, None, False, f"{fact} present: presence test"))
+            out.append(_Target(fact, tuple(uses), solver.space.region(fact, d.absent), None, True,
+                               f"{fact} missing: presence test"))
+        out.append(_Target(fact, tuple(uses), solver.space.region(fact, d.present), None, False,
+                           f"{fact} present: presence test"))
     return out
 
 
@@ -292,8 +359,13 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | N
     lines += [f"    {k}: {_yaml_scalar(v)}" for k, v in base.items()]
     lines += ["", "cases:"]
     names: set[str] = set()
+    derived = DerivedValues(policy) if policy.derived else None
     for t in targets:
         record, rule, note = _boundary_record(policy, solver, t, base, prec)
+        if t.derived is not None:
+            record, note = _on_derived(policy, derived, record, t, note)
+            if record is None:
+                continue  # no single fact it reads reaches that point
         decision = evaluate(ruleset, record, trace=True) if as_of is None else \
             evaluate(ruleset, record, trace=True, as_of=as_of)
         if rule is not None and not decisive(rule, decision.trace[rule.index],
@@ -324,15 +396,75 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | N
 
 def _place(record: dict, t: _Target, solver: _Solver) -> dict:
     """The record with the target's fact set as the target says."""
+    if t.derived is not None:
+        return record  # reached through a fact it reads (`_on_derived`)
     if t.absent:
         record.pop(t.fact, None)
     elif t.value is not None:
         record[t.fact] = t.value
-    elif record.get(t.fact) is None:  # present: any value of the target's cells
-        d = solver.space.dim(t.fact)
-        i = (t.mask & -t.mask).bit_length() - 1
-        record[t.fact] = d.rep(i)
+    elif record.get(t.fact) is None or t.fact in solver.space.lists or t.fact in solver.space.patterns:
+        # present, or a list / string test: a value of the target's region
+        point = solver.space.point(t.region[0])
+        if t.fact in point:
+            record[t.fact] = point[t.fact]
     return record
+
+
+def _on_derived(policy: Policy, derived, record: dict, t: _Target, note):
+    """The record with one fact the derived fact reads changed so that the derived fact
+    lies just on the target's side of its constant (below, above) or at it: bisection on
+    that fact between its value and a far value that gets there (its declared bound, else
+    ten times out), each value computed by the one evaluator. None when no single input
+    fact reaches it."""
+    from ..runtime.expressions import to_decimal
+    from ..space.opaque import inputs
+
+    goal = to_decimal(t.value)
+
+    def value(rec):
+        v = derived(rec).get(t.derived)
+        return None if v is None else to_decimal(v)
+
+    def there(v) -> bool:
+        return v is not None and (v < goal if t.side == "below" else v > goal if t.side == "above" else v == goal)
+
+    if there(value(record)):
+        return record, note
+    for name in inputs(policy, t.derived):
+        spec = policy.facts[name]
+        start = record.get(name)
+        if not spec.numeric or start is None or value(record) is None:
+            continue
+        below = value(record) < goal  # which side the record is on now
+        # A monotone test for bisection: "crossed to the other side (or onto the goal)".
+        crossed = (lambda v: v is not None and v >= goal) if below else (lambda v: v is not None and v <= goal)
+        if t.side == ("below" if below else "above"):
+            continue  # already on that side: `there` said no only for `at`
+        for far in (spec.maximum, spec.minimum, start * 10 + 10, start * 10 - 10, -(abs(start) * 10 + 10)):
+            if far is None or (spec.minimum is not None and far < spec.minimum) or \
+                    (spec.maximum is not None and far > spec.maximum):
+                continue
+            if not crossed(value({**record, name: far})):
+                continue
+            lo, hi = start, far  # lo: not crossed; hi: crossed
+            for _ in range(80):
+                mid = (lo + hi) // 2 if spec.type == "integer" else round((lo + hi) / 2, 6)
+                if mid in (lo, hi):
+                    break
+                if crossed(value({**record, name: mid})):
+                    hi = mid
+                else:
+                    lo = mid
+            for v in (hi, lo):  # the first value across (or at) the constant, and the last before it
+                rec = {**record, name: v}
+                if there(value(rec)):
+                    return rec, note
+            if spec.type == "integer":  # one step further across: strictly past an exact hit
+                step = 1 if far > start else -1
+                rec = {**record, name: hi + step}
+                if there(value(rec)):
+                    return rec, note
+    return None, note
 
 
 def _boundary_record(policy: Policy, solver: _Solver, t: _Target, base: dict, prec: dict):
@@ -340,10 +472,10 @@ def _boundary_record(policy: Policy, solver: _Solver, t: _Target, base: dict, pr
     for ri, li in t.uses:
         rule = policy.rules[ri]
         leaf = rule.leaves[li]
-        start = solver.full()
-        start[t.fact] = t.mask
         solver.steps = 0
-        for state in solver.sensitize(rule, leaf, start, t.fact if t.absent else None):
+        starts = [z for z in (tuple(a & b for a, b in zip(solver.full(), box)) for box in t.region) if all(z)]
+        for state in (s for start in starts for s in solver.sensitize(rule, leaf, start,
+                                                                      t.fact if t.absent else None)):
             # Let the rule's effect show: rules of outcomes that take precedence over its
             # own, and other rules of the same outcome, are made false where possible.
             if rule.decides_outcome:
