@@ -27,7 +27,7 @@ from ..language.model import Comparison, Policy, STRING_OPS
 
 #: Distinct string tests per fact beyond which the 2^n combinations are not enumerated.
 MAX_PATTERNS = 10
-FILLERS = "~#_-x0"
+FILLERS = "x_~#-0"
 
 
 def is_string_op(policy: Policy, leaf: Comparison) -> bool:
