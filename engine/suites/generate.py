@@ -258,7 +258,9 @@ class _Target(NamedTuple):
     absent: bool
     name: str
     derived: str | None = None
-    side: str = ""  # below | at | above, for a derived fact's target
+    # For a derived fact's target: the band its value must lie in, (low, low open, high,
+    # high open) (`[t-ε, t)`, `[t, t]`, `(t, t+ε]`).
+    band: tuple = ()
 
 
 def _targets(policy: Policy, solver: _Solver, found: list[Boundary]) -> list[_Target]:
@@ -277,7 +279,9 @@ def _targets(policy: Policy, solver: _Solver, found: list[Boundary]) -> list[_Ta
                 continue
             name = f"{b.fact} {format_value(p.value)}: {sides[p.side]} {b.label}"
             if b.of == "derived":
-                out.append(_Target(b.fact, b.uses, [space.full_box], p.value, False, name, b.fact, p.side))
+                band = (p.lo, False, b.value, True) if p.side == "below" else (b.value, False, b.value, False) \
+                    if p.side == "at" else (b.value, True, p.hi, False)
+                out.append(_Target(b.fact, b.uses, [space.full_box], p.value, False, name, b.fact, band))
             elif b.of == "length":
                 region = leaf_regions(space, space.lists[b.fact], Comparison(
                     "fact", b.fact, "length", Length("eq", Operand(p.value))))[0]
@@ -412,58 +416,57 @@ def _place(record: dict, t: _Target, solver: _Solver) -> dict:
 
 def _on_derived(policy: Policy, derived, record: dict, t: _Target, note):
     """The record with one fact the derived fact reads changed so that the derived fact
-    lies just on the target's side of its constant (below, above) or at it: bisection on
-    that fact between its value and a far value that gets there (its declared bound, else
-    ten times out), each value computed by the one evaluator. None when no single input
-    fact reaches it."""
+    lies in the target's band: bisection on that fact, between its value and a far value
+    across the band (its declared bound, else ten times out), for the first value that
+    enters the band from the record's side; each value computed by the one evaluator.
+    None when no single input fact reaches the band (it may fall between two values)."""
     from ..runtime.expressions import to_decimal
     from ..space.opaque import inputs
 
-    goal = to_decimal(t.value)
+    low, low_open, high, high_open = (to_decimal(x) if i in (0, 2) else x for i, x in enumerate(t.band))
 
     def value(rec):
         v = derived(rec).get(t.derived)
         return None if v is None else to_decimal(v)
 
-    def there(v) -> bool:
-        return v is not None and (v < goal if t.side == "below" else v > goal if t.side == "above" else v == goal)
+    def under(v) -> bool:  # below the band
+        return v < low or (low_open and v == low)
 
-    if there(value(record)):
+    def over(v) -> bool:  # above the band
+        return v > high or (high_open and v == high)
+
+    def inside(v) -> bool:
+        return v is not None and not under(v) and not over(v)
+
+    now = value(record)
+    if inside(now):
         return record, note
+    if now is None:
+        return None, note
+    entered = (lambda v: v is not None and not under(v)) if under(now) else (lambda v: v is not None and not over(v))
     for name in inputs(policy, t.derived):
         spec = policy.facts[name]
         start = record.get(name)
-        if not spec.numeric or start is None or value(record) is None:
+        if not spec.numeric or start is None:
             continue
-        below = value(record) < goal  # which side the record is on now
-        # A monotone test for bisection: "crossed to the other side (or onto the goal)".
-        crossed = (lambda v: v is not None and v >= goal) if below else (lambda v: v is not None and v <= goal)
-        if t.side == ("below" if below else "above"):
-            continue  # already on that side: `there` said no only for `at`
         for far in (spec.maximum, spec.minimum, start * 10 + 10, start * 10 - 10, -(abs(start) * 10 + 10)):
             if far is None or (spec.minimum is not None and far < spec.minimum) or \
                     (spec.maximum is not None and far > spec.maximum):
                 continue
-            if not crossed(value({**record, name: far})):
+            if not entered(value({**record, name: far})):
                 continue
-            lo, hi = start, far  # lo: not crossed; hi: crossed
+            lo, hi = start, far  # lo: not entered yet; hi: entered (inside or past the band)
             for _ in range(80):
                 mid = (lo + hi) // 2 if spec.type == "integer" else round((lo + hi) / 2, 6)
                 if mid in (lo, hi):
                     break
-                if crossed(value({**record, name: mid})):
+                if entered(value({**record, name: mid})):
                     hi = mid
                 else:
                     lo = mid
-            for v in (hi, lo):  # the first value across (or at) the constant, and the last before it
-                rec = {**record, name: v}
-                if there(value(rec)):
-                    return rec, note
-            if spec.type == "integer":  # one step further across: strictly past an exact hit
-                step = 1 if far > start else -1
-                rec = {**record, name: hi + step}
-                if there(value(rec)):
-                    return rec, note
+            rec = {**record, name: hi}
+            if inside(value(rec)):
+                return rec, note
     return None, note
 
 
