@@ -143,7 +143,7 @@ def test_opaque_leaves_need_an_opaque_space():
     space = Space([p], opaque=True)
     reg = Regions(p, space, Budget())
     assert reg.T[0] and reg.F[0] and reg.T[1] and reg.F[1]
-    assert set(space.pseudo) == {"dti", "debt lt income"}
+    assert set(space.pseudo) == {"dti", "debt < income"}
 
 
 def _div(a, b):

@@ -13,6 +13,7 @@ fact-to-fact comparison, a condition on an output), evaluated by the runtime:
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import yaml
@@ -79,7 +80,7 @@ USER = {"product_tags": ["cash", "card"], "phone": "1234", "monthly_debt": 3000,
 def test_counterfactuals_change_the_inputs_of_a_derived_fact():
     cp = compiled()
     d = evaluate(cp.ruleset, USER)
-    assert d.outcome == "decline" and d.derived["debt_to_income"] == 0.6
+    assert d.outcome == "decline" and d.derived["debt_to_income"] == Decimal("0.6")
     cfs = counterfactuals(cp.ruleset, d, prune=False)
     assert cfs
     for cf in cfs:

@@ -25,6 +25,7 @@ from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
     PRESENCE_OP,
+    Length,
     SUBJECT_FLAG,
     SUBJECT_RULE,
     Comparison,
@@ -87,6 +88,10 @@ class Finding:
 
 
 def _operand_text(o) -> str:
+    if isinstance(o, Length):
+        return f"{OP_SYMBOL[o.op]} {_operand_text(o.operand)}"
+    if o.fact is not None:
+        return o.fact
     if isinstance(o.value, RelativeDate):
         return o.value.describe()
     if o.threshold:
@@ -182,6 +187,7 @@ class Analysis:
         if self.witness(region) is None:
             if rule.index not in self.undecided:
                 self.undecided.add(rule.index)
+                what = what() if callable(what) else what
                 self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether {what} of rule `{rule.id}` holds for "
                                         "some user is not decided: its conditions on derived facts or fact-to-fact "
                                         "comparisons are not regions of the facts, and no witness was found",
@@ -272,8 +278,8 @@ class Analysis:
                 if any(leaf.via is not None for leaf, _ in leaves(node)):
                     skip_under.append(node)  # an earlier row's cells, restated: found at that row
                     continue
-                if not self.nonempty(t, rule, f"`{_node_text(node)}`") or \
-                        not self.nonempty(f, rule, f"the negation of `{_node_text(node)}`"):
+                if not self.nonempty(t, rule, lambda: f"`{_node_text(node)}`") or \
+                        not self.nonempty(f, rule, lambda: f"the negation of `{_node_text(node)}`"):
                     skip_under.append(node)
                     leaf = _first_leaf(node)
                     loc = leaf.loc if leaf is not None and leaf.loc else rule.loc
@@ -286,7 +292,7 @@ class Analysis:
     def check_shadowed(self) -> None:
         reg = self.regions
         for rule in self.policy.rules:
-            if not rule.decides_outcome or rule.index in self.unsat:
+            if not rule.decides_outcome or rule.index in self.unsat or rule.index in self.undecided:
                 continue
             p = self.precedence[rule.then.outcome]
             higher = [r for r in self.policy.rules if r.decides_outcome and self.precedence[r.then.outcome] < p]
@@ -311,8 +317,9 @@ class Analysis:
 
     def check_subsumed(self) -> None:
         reg = self.regions
+        # A rule whose matching no search could show (`undecided`) has no witness to give.
         rules = [r for r in self.policy.rules if r.decides_outcome and r.index not in self.unsat
-                 and r.index not in self.shadowed]
+                 and r.index not in self.shadowed and r.index not in self.undecided]
         for r in rules:
             for s in rules:
                 if s is r or s.then.outcome != r.then.outcome:

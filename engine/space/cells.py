@@ -336,7 +336,7 @@ class Space:
                 all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1):
             cells.append(Cell("absent"))
         d = Dim(name, "integer", cells, consts=frozenset(consts))
-        d.list, d.title = la, f"{name}'s other items"
+        d.list, d.title = la, f"number of other items in {name}"
         la.extra = len(self.dims)
         self.dims.append(d)
         self.lists[name] = la

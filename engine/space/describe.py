@@ -36,6 +36,9 @@ def _describe_patterns(d: Dim, chosen: list) -> str | None:
 
 def _describe_dim(d: Dim, mask: int) -> str:
     name = d.title
+    if d.frame == "relation" and mask & d.present in (1, 2):  # a fact-to-fact comparison's own axis
+        text = d.name if mask & d.present == 2 else f"not {d.name}"
+        return text if not mask & d.absent else f"({text} or unknown)"
     if d.slot is not None:  # a list's item axis: holds the item, or not
         item = show(d.list.items[d.slot])
         return f"{d.name} holds {item}" if mask == 2 else f"{d.name} lacks {item}"

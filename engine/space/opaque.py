@@ -26,7 +26,7 @@ import itertools
 from decimal import Decimal, DecimalException
 
 from ..errors import InternalError, Incomplete
-from ..language.model import NUMERIC_TYPES, Comparison, Operand, Policy, Ref
+from ..language.model import OP_SYMBOL, Comparison, Operand, Policy, Ref
 from ..runtime.expressions import compile_expr, normalized, to_decimal
 from ..runtime.semantics import compare
 from .budget import Budget
@@ -57,7 +57,7 @@ def relation_key(leaf: Comparison) -> str:
 
     if leaf.op == "between":
         return f"{leaf.subject} between {text(leaf.operand[0])} and {text(leaf.operand[1])}"
-    return f"{leaf.subject} {leaf.op} {text(leaf.operand)}"
+    return f"{leaf.subject} {OP_SYMBOL[leaf.op]} {text(leaf.operand)}"
 
 
 def refs(expr, out: list) -> list:
@@ -276,6 +276,3 @@ def numeric_candidates(cell, integer: bool) -> list:
         ok.append(v)
     return ok
 
-
-def numeric_types() -> frozenset:
-    return NUMERIC_TYPES

@@ -122,6 +122,26 @@ class _Solver:
                             yield from self._rules(earlier, False, s)
                 if o == policy.default:
                     yield from self._rules([r for r in policy.rules if r.decides_outcome], False, state)
+        elif leaf.kind == "output":
+            # Through the rules that set it: one whose value gives the leaf its truth value
+            # matches, or none does and the default gives it (evaluation checks the case).
+            from ..space.conditions import truth
+
+            spec = policy.outputs[leaf.subject]
+            operand = leaf.operand if not hasattr(leaf.operand, "value") else operand_value(leaf)
+            setters = [(r, v) for r in policy.rules for n, v in r.then.set if n == leaf.subject]
+            for r, v in setters:
+                try:
+                    if truth(leaf.op, v, operand) == want:
+                        yield from self.satisfy(r, r.when, True, state)
+                except TypeError:  # an expression's value: not known here
+                    continue
+            if not isinstance(spec.default, (dict,)) and truth(leaf.op, spec.default, operand) == want:
+                yield from self._rules([r for r, _ in setters], False, state)
+        else:
+            # A derived fact or a fact-to-fact comparison: not a region of the cells; left
+            # to the facts chosen for the rest, and checked by evaluation.
+            yield state
 
     def _rules(self, rules: list[Rule], want: bool, state: dict[str, int]):
         if not rules:
@@ -228,6 +248,8 @@ def _path_to(cond, target) -> list | None:
 
 
 def _yaml_scalar(v) -> str:
+    if isinstance(v, (tuple, list)):  # a list fact's value, in flow style
+        return "[" + ", ".join(_yaml_scalar(x) for x in v) + "]"
     if isinstance(v, datetime.date):
         return v.isoformat()  # a YAML date, as the suites write them
     if isinstance(v, bool):
@@ -377,7 +399,8 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | N
             note = "the comparison does not decide its rule with these facts; adjust them"
         diff = {k: v for k, v in record.items() if base.get(k, UNSET) != v}
         diff.update({k: None for k in base if k not in record})
-        diff = {t.fact: record.get(t.fact), **{k: v for k, v in diff.items() if k != t.fact}}
+        if t.derived is None:  # the target's fact first (a derived fact is not a fact of the case)
+            diff = {t.fact: record.get(t.fact), **{k: v for k, v in diff.items() if k != t.fact}}
         name = t.name
         while name in names:
             name += " (again)"
@@ -406,8 +429,9 @@ def _place(record: dict, t: _Target, solver: _Solver) -> dict:
         record.pop(t.fact, None)
     elif t.value is not None:
         record[t.fact] = t.value
-    elif record.get(t.fact) is None or t.fact in solver.space.lists or t.fact in solver.space.patterns:
-        # present, or a list / string test: a value of the target's region
+    elif record.get(t.fact) is None:
+        # present: a value of the target's region (the solver's record already lies in it
+        # when the fact is there: its state was cut to the region)
         point = solver.space.point(t.region[0])
         if t.fact in point:
             record[t.fact] = point[t.fact]
@@ -438,16 +462,39 @@ def _on_derived(policy: Policy, derived, record: dict, t: _Target, note):
     def inside(v) -> bool:
         return v is not None and not under(v) and not over(v)
 
-    now = value(record)
-    if inside(now):
+    if inside(value(record)):
         return record, note
+    names = [n for n in inputs(policy, t.derived) if policy.facts[n].numeric]
+    # The record as it is, then with the other inputs at a few magnitudes: a narrow band
+    # (0.39 ≤ debt / income < 0.4) needs room (an income of 1 leaves no debt inside it).
+    contexts = [record] + [{**record, **{n: _clamp(policy.facts[n], m) for n in names}} for m in (100, 1000, 10_000)]
+    for base in contexts:
+        found = _bisect_into(policy, base, names, value, under, over, inside)
+        if found is not None:
+            return found, note
+    return None, note
+
+
+def _clamp(spec, v):
+    if spec.minimum is not None and v < spec.minimum:
+        v = spec.minimum
+    if spec.maximum is not None and v > spec.maximum:
+        v = spec.maximum
+    return v
+
+
+def _bisect_into(policy: Policy, record: dict, names: list, value, under, over, inside) -> dict | None:
+    """`record` with one of `names` changed so that `value(record)` is inside the band."""
+    now = value(record)
     if now is None:
-        return None, note
+        return None
+    if inside(now):
+        return record
     entered = (lambda v: v is not None and not under(v)) if under(now) else (lambda v: v is not None and not over(v))
-    for name in inputs(policy, t.derived):
+    for name in names:
         spec = policy.facts[name]
         start = record.get(name)
-        if not spec.numeric or start is None:
+        if start is None:
             continue
         for far in (spec.maximum, spec.minimum, start * 10 + 10, start * 10 - 10, -(abs(start) * 10 + 10)):
             if far is None or (spec.minimum is not None and far < spec.minimum) or \
@@ -466,8 +513,8 @@ def _on_derived(policy: Policy, derived, record: dict, t: _Target, note):
                     lo = mid
             rec = {**record, name: hi}
             if inside(value(rec)):
-                return rec, note
-    return None, note
+                return rec
+    return None
 
 
 def _boundary_record(policy: Policy, solver: _Solver, t: _Target, base: dict, prec: dict):
