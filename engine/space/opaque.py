@@ -25,9 +25,9 @@ from __future__ import annotations
 import itertools
 from decimal import Decimal, DecimalException
 
-from ..errors import InternalError, Incomplete
+from ..errors import FactsError, Incomplete, InternalError
 from ..language.model import OP_SYMBOL, Comparison, Operand, Policy, Ref
-from ..runtime.expressions import compile_expr, normalized, to_decimal
+from ..runtime.expressions import to_decimal
 from ..runtime.semantics import compare
 from .budget import Budget
 
@@ -83,44 +83,21 @@ def inputs(policy: Policy, name: str) -> list[str]:
     return out
 
 
-def _as_fact_refs(expr):
-    """The expression with derived references read like facts (from the mapping that holds
-    the derived values computed so far): the one evaluator, `compile_expr`, then computes it."""
-    if isinstance(expr, Ref):
-        return Ref("fact", expr.name) if expr.kind == DERIVED else expr
-    if hasattr(expr, "args"):
-        from dataclasses import replace
-        return replace(expr, args=tuple(_as_fact_refs(a) for a in expr.args))
-    if hasattr(expr, "arg"):
-        from dataclasses import replace
-        return replace(expr, arg=_as_fact_refs(expr.arg))
-    return expr
-
-
 class DerivedValues:
-    """A policy's derived facts computed from normalized facts, in declaration order, by
-    `runtime.expressions` (None when a fact read is missing or the value is not exact)."""
+    """A policy's derived facts at normalized facts, by the runtime's one evaluator
+    (`OutputPlan.derive`); a value beyond exact arithmetic reads as missing here (such a
+    fact set is no witness: evaluation would refuse it)."""
 
     def __init__(self, policy: Policy):
         from ..runtime.expressions import OutputPlan
 
-        thresholds = OutputPlan(policy).thresholds
-        self.policy = policy
-        self.fns = [(d.name, d.type, compile_expr(_as_fact_refs(d.expr), thresholds))
-                    for d in policy.derived.values()]
+        self.plan = OutputPlan(policy)
 
     def __call__(self, facts) -> dict:
-        scope = dict(facts)
-        out: dict = {}
-        for name, dtype, fn in self.fns:
-            try:
-                v = normalized(fn(scope, {}))
-                v = int(v) if dtype == "integer" else v
-            except (InternalError, DecimalException, TypeError, AttributeError):
-                v = None
-            out[name] = v
-            scope[name] = v
-        return out
+        try:
+            return self.plan.derive(facts)
+        except (FactsError, InternalError, DecimalException, TypeError):
+            return {}
 
 
 def _num(v):
