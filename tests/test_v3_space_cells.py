@@ -149,3 +149,74 @@ def test_opaque_leaves_need_an_opaque_space():
 def _div(a, b):
     from engine.language.model import Arith
     return Arith("div", (Ref("fact", a), Ref("fact", b)))
+
+
+def test_string_leaf_regions_agree_with_evaluation():
+    from engine.analysis.findings import verdict_of
+
+    spec = FactSpec("code", "string", required=False)
+    leaves = [leaf(op, Operand(t), "code", 0) for op, t in STRING_TESTS] + [leaf("eq", Operand("ab"), "code")]
+    p = policy({"code": spec}, leaves)
+    space = Space([p])
+    reg = Regions(p, space, Budget())
+    for n in range(6):
+        for chars in itertools.product("ab~", repeat=n):
+            s = "".join(chars)
+            cells = (space.cell_of("code", s),)
+            v = verdict_of(p, {"code": s})
+            for r in p.rules:
+                assert contains(reg.T[r.index], cells) == (v.matched[r.index] is True), (r.when, s)
+                assert contains(reg.F[r.index], cells) == (v.matched[r.index] is False), (r.when, s)
+    v = verdict_of(p, {})  # missing: every test unknown
+    assert all(m is None for m in v.matched)
+    assert all(not contains(reg.T[r.index], (space.cell_of("code", None),)) for r in p.rules)
+
+
+OUTPUTS_POLICY = """
+policy: outs
+version: 1
+title: outputs read by later rules
+facts:
+  score: {type: integer, minimum: 0, maximum: 100}
+  vip: {type: boolean, required: false}
+outputs:
+  tier: {type: string, default: none, combine: first}
+  hits: {type: integer, default: 0, combine: count}
+outcomes:
+  - {id: yes}
+  - {id: no}
+default: no
+rules:
+  - id: gold
+    when: {score: {gte: 50}}
+    then: {set: {tier: gold, hits: 1}}
+  - id: platinum
+    when: {any: [{score: {gte: 80}}, {vip: true}]}
+    then: {set: {tier: platinum, hits: 1}}
+  - id: reads-tier
+    when: {tier: gold}
+    then: {outcome: yes}
+  - id: reads-hits
+    when: {hits: {gte: 2}}
+    then: {outcome: yes}
+  - id: reads-none
+    when: {tier: {in: [none, platinum]}}
+    then: {outcome: yes}
+"""
+
+
+def test_output_subject_regions_agree_with_evaluation():
+    from engine.analysis.findings import verdict_of
+    from engine.api import load_policy_text
+
+    p = load_policy_text(OUTPUTS_POLICY, "outs.yaml").policy
+    space = Space([p])
+    reg = Regions(p, space, Budget())
+    for score in range(0, 101):
+        for vip in (None, False, True):
+            record = {"score": score} if vip is None else {"score": score, "vip": vip}
+            v = verdict_of(p, record)
+            cells = (space.cell_of("score", score), space.cell_of("vip", vip))
+            for r in p.rules[2:]:
+                assert contains(reg.T[r.index], cells) == (v.matched[r.index] is True), (r.id, record)
+                assert contains(reg.F[r.index], cells) == (v.matched[r.index] is False), (r.id, record)

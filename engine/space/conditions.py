@@ -228,7 +228,10 @@ class Regions:
                     break
             if not region:
                 continue
-            value = _combine_literals(spec, [v for (_, v), m in zip(setters, matched) if m], spec.default)
+            values = [v for (_, v), m in zip(setters, matched) if m]
+            # As `OutputPlan.compute` combines literals (`count`: how many contributed).
+            value = (len(values) if values else spec.default) if spec.combine == "count" else \
+                _combine_literals(spec, values, spec.default)
             (t_parts if truth(leaf.op, value, operand) else f_parts).append(region)
         return union(t_parts, b), union(f_parts, b)
 
