@@ -55,7 +55,8 @@ def by_code(findings, code):
 
 def test_unique_rows_that_overlap_are_an_error_at_the_later_row_with_a_confirmed_witness():
     p = table_policy("unique", [([cell("score", "gte", 700)], "A"),
-                                ([cell("score", "gte", 600), cell("score", "lt", 800), cell("segment", "eq", "a")], "B"),
+                                ([cell("score", "gte", 600), cell("score", "lt", 800), cell("segment", "eq", "a")],
+                                 "B"),
                                 ([cell("score", "lt", 600)], "C")])
     findings = find(p)
     [f] = by_code(findings, TABLE_OVERLAP)

@@ -260,7 +260,8 @@ class Space:
         if opaque:
             self._opaque_axes()
         self.index = {d.name: i for i, d in enumerate(self.dims) if d.frame is None}
-        self.pseudo = {d.name: i for i, d in enumerate(self.dims) if d.frame in (opaque_axes.DERIVED, opaque_axes.RELATION)}
+        self.pseudo = {d.name: i for i, d in enumerate(self.dims)
+                       if d.frame in (opaque_axes.DERIVED, opaque_axes.RELATION)}
         self.relative_index = {d.name: i for i, d in enumerate(self.dims) if d.frame == RELATIVE}
         self.full_box = tuple(d.full for d in self.dims)
         # The points that are fact sets: every point but where a list's axes disagree with
