@@ -39,3 +39,35 @@ def test_counterfactuals_through_a_fact_to_fact_comparison():
     assert moves["monthly_income"] == 6000
     for c in cfs:
         assert evaluate(cp.ruleset, {**user, **c.facts}).outcome == "approve"
+
+
+RELATION_POLICY = """
+policy: inv
+version: 1
+title: a fact-to-fact comparison beside a tier threshold
+facts:
+  requested: {type: integer, minimum: 0, maximum: 100000}
+  income: {type: integer, minimum: 1, maximum: 100000}
+outcomes:
+  - {id: gold}
+  - {id: silver}
+default: silver
+rules:
+  - id: g
+    when: {requested: {lt: {fact: income}}}
+    then: {outcome: gold}
+  - id: s
+    when: {requested: {gte: 10}}
+    then: {outcome: silver}
+"""
+
+
+def test_a_gap_beside_a_fact_to_fact_comparison_has_a_searched_witness():
+    p = load_policy_text(RELATION_POLICY, "inv.yaml").policy
+    findings = find(p)
+    [gap] = [f for f in findings if f.code == GAP]
+    assert "not requested < income" in gap.message
+    w = gap.witness
+    assert w["requested"] < 10 and not w["requested"] < w["income"]
+    assert not verdict_of(p, w).decided_by
+    assert {f.code for f in findings} == {GAP}  # no tier finding from a comparison with another fact

@@ -37,7 +37,7 @@ from ..runtime.semantics import Plan, operand_value, reference_matches
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, is_subset, merge, \
     subtract, union
 from ..space.describe import show
-from ..space.opaque import Search
+from ..space.opaque import Search, is_relation
 
 MAX_GAP_REGIONS = 6  # gap regions reported one by one; the rest are counted
 
@@ -358,7 +358,8 @@ class Analysis:
             for r in rules:
                 per: dict[str, tuple] = {}
                 for c in _conjuncts(r.when):
-                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric:
+                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric \
+                            and not is_relation(c):  # a bound by another fact is no tier threshold
                         lo, hi = _bounds(c)
                         if lo is None and hi is None:
                             continue
