@@ -184,6 +184,8 @@ class Analysis:
         True (so no finding that claims emptiness is made)."""
         if not region:
             return False
+        if rule.index in self.undecided:
+            return True  # already open for this rule: no second search
         if self.witness(region) is None:
             if rule.index not in self.undecided:
                 self.undecided.add(rule.index)
