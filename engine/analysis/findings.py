@@ -161,6 +161,7 @@ class Analysis:
         self.regions = Regions(policy, self.space, self.budget)
         self.search = Search(self.space, policy, self.budget)
         self.undecided: set[int] = set()  # rules an existence question was left open for
+        self.proven_empty = False  # set by `witness`: its region holds no user (searched exhaustively)
         self.precedence = {o.id: i for i, o in enumerate(policy.outcomes)}
         self.out: list[Finding] = []
         self.unsat: set[int] = set()
@@ -171,12 +172,16 @@ class Analysis:
     # -- witnesses: a point of a box, or (on opaque axes) a fact set found by search
     def witness(self, region: list) -> dict | None:
         """A valid fact set inside `region` (None for an empty one, and for one whose only
-        points lie on opaque axes no fact set was found for)."""
+        points lie on opaque axes no fact set was found for; `proven_empty` then says
+        whether the search tried every fact set there)."""
+        self.proven_empty = not region
         if not region:
             return None
         if not self.space.pseudo:
             return self.space.point(region[0])
-        return self.search.find(region)
+        found = self.search.find(region)
+        self.proven_empty = found is None and self.search.exhausted
+        return found
 
     def nonempty(self, region: list, rule: Rule, what: str) -> bool:
         """Whether some fact set lies in `region`; when only a search could say and it
@@ -187,6 +192,8 @@ class Analysis:
         if rule.index in self.undecided:
             return True  # already open for this rule: no second search
         if self.witness(region) is None:
+            if self.proven_empty:  # every fact set of the region was tried: none is a user
+                return False
             if rule.index not in self.undecided:
                 self.undecided.add(rule.index)
                 what = what() if callable(what) else what
@@ -448,9 +455,13 @@ class Analysis:
         loc = self.policy.extras.get("id_loc")
         for box in boxes[:MAX_GAP_REGIONS]:
             witness = self.witness([box])
-            d = self.decide(witness) if witness is not None else None
-            ok = d is not None and not d.decided_by and d.outcome == default
             text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, loc)
+                continue
+            d = self.decide(witness)
+            ok = not d.decided_by and d.outcome == default
             if default is not None:
                 msg = f"no rule decides where {text}; these users get the default `{default}`"
                 sev = INFO
@@ -461,9 +472,17 @@ class Analysis:
             self.emit(f, ok, [box])
         if len(boxes) > MAX_GAP_REGIONS:
             rest = len(boxes) - MAX_GAP_REGIONS
-            self.emit(Finding(GAP, INFO, f"no rule decides in {rest} more region{'s' if rest != 1 else ''}, "
+            self.emit(Finding(GAP, INFO, f"no rule decides in {'up to ' if self.space.pseudo else ''}{rest} more "
+                              f"region{'s' if rest != 1 else ''}, "
                               "not listed", None, loc), True, boxes[MAX_GAP_REGIONS:])
 
+
+    def _open_region(self, text: str, loc) -> None:
+        """A gap region only opaque axes make non-empty, with no user found in it: not a
+        finding, and not a proof there is none."""
+        self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether some user lies where {text} is not decided: "
+                                "conditions on derived facts or fact-to-fact comparisons are not regions of the "
+                                "facts, and no witness was found", None, loc))
 
     # -- decision tables ---------------------------------------------------------------------
     def own(self, rule: Rule) -> list:
@@ -499,7 +518,7 @@ class Analysis:
                 both = intersect(own[j], own[k], b)
                 witness = self.witness(both)
                 if witness is None:
-                    if both:  # only on opaque axes, and no fact set was found
+                    if not self.proven_empty:  # only on opaque axes, and no fact set was found
                         self.nonempty(both, row, f"overlapping row {j + 1}")
                     continue
                 d = self.decide(witness)
@@ -525,7 +544,12 @@ class Analysis:
             takers = [j for j in range(k) if intersect(own[j], own[k], b)]
             witness = self.witness(own[k])
             if witness is None:
-                self.nonempty(own[k], row, "its own cells")
+                if self.proven_empty:  # its own cells never hold: not the earlier rows' doing
+                    self.emit(Finding(RULE_UNSATISFIABLE, WARNING, f"rule `{row.id}` can never match within the "
+                                      "declared ranges", row.id, row.loc,
+                                      hint="fix the conflicting conditions or remove the rule"))
+                else:
+                    self.nonempty(own[k], row, "its own cells")
                 continue
             d = self.decide(witness)
             by = [j for j in takers if d.matched[rows[j].index] is True]
@@ -549,14 +573,19 @@ class Analysis:
         boxes.sort(key=lambda x: (-box_size(self.space, x), describe_box(self.space, x)))
         for box in boxes[:MAX_GAP_REGIONS]:
             witness = self.witness([box])
-            d = self.decide(witness) if witness is not None else None
-            ok = d is not None and not any(d.matched[r.index] is True for r in rows)
             text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, table.loc or self.policy.extras.get("id_loc"))
+                continue
+            d = self.decide(witness)
+            ok = not any(d.matched[r.index] is True for r in rows)
             self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies where {text}", None,
                               table.loc or self.policy.extras.get("id_loc"), witness, region=text), ok, [box])
         if len(boxes) > MAX_GAP_REGIONS:
             rest = len(boxes) - MAX_GAP_REGIONS
-            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies in {rest} more "
+            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies in "
+                              f"{'up to ' if self.space.pseudo else ''}{rest} more "
                               f"region{'s' if rest != 1 else ''}, not listed", None,
                               table.loc or self.policy.extras.get("id_loc")), True, boxes[MAX_GAP_REGIONS:])
 

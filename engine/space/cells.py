@@ -380,20 +380,28 @@ class Space:
                 out[leaf.subject] = derived.get(leaf.subject)
         return out
 
-    def candidates(self, k: int, mask: int) -> list:
-        """Values of fact axis `k` to try inside the cells of `mask`, for a search (`opaque_axes.Search`)."""
+    def candidates(self, k: int, mask: int) -> tuple[list, bool]:
+        """Values of fact axis `k` to try inside the cells of `mask`, for a search
+        (`opaque_axes.Search`), and whether they are every value those cells hold (small
+        integer cells, booleans, enum values, absence)."""
         d = self.dims[k]
         out: list = []
+        every = True
         for i, c in enumerate(d.cells):
             if not mask >> i & 1:
                 continue
             if c.kind == "absent":
                 out.append(None)
+            elif c.kind == "int" and d.type != DATE and c.lo is not None and c.hi is not None \
+                    and c.hi - c.lo <= opaque_axes.SMALL_CELL:
+                out.extend(v for v in range(c.lo, c.hi + 1) if v not in out)
             elif c.kind in ("int", "num") and d.type != DATE:
                 out.extend(v for v in opaque_axes.numeric_candidates(c, c.kind == "int") if v not in out)
+                every = every and c.lo is not None and c.lo == c.hi
             else:
                 out.append(d.rep(i))
-        return out
+                every = every and c.kind == "value"
+        return out, every
 
     def cell_of(self, name: str, value) -> int:
         """The cell index holding `value` (or absence, for None) of fact `name`."""

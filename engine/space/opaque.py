@@ -35,6 +35,8 @@ DERIVED = "derived"
 RELATION = "relation"
 #: Fact sets a search for a witness may evaluate (charged to the budget as well).
 MAX_SEARCH = 4000
+#: Integer cells of at most this many values (plus one) are searched value by value.
+SMALL_CELL = 63
 
 
 def fact_operands(leaf: Comparison) -> tuple:
@@ -173,6 +175,7 @@ class Search:
         self.policy = policy
         self.budget = budget
         self.derived = DerivedValues(policy)
+        self.exhausted = False  # whether the last `find` that found nothing tried everything
 
     def phi(self, facts: dict) -> tuple | None:
         """The cell of every axis at the real fact set `facts` (None outside the space)."""
@@ -187,10 +190,15 @@ class Search:
         return [k for k, d in enumerate(self.space.dims) if d.frame in (DERIVED, RELATION) and box[k] != d.full]
 
     def find(self, region: list):
-        """A real fact set in `region`, or None when the search finds none (not a proof)."""
+        """A real fact set in `region`, or None when the search finds none. `exhausted`
+        then says whether the search tried every fact set of the region (every value of
+        the facts the constrained axes read: small integer cells, enums, booleans): then
+        None is a proof that the region holds no user."""
         from .regions import contains
 
         tried = 0
+        self.exhausted = False
+        every = True
         for box in region:
             base = self.space.point(box)
             pseudo = self.constrained(box)
@@ -203,7 +211,11 @@ class Search:
                     j = self.space.index.get(n)
                     if j is not None and j not in feeding:
                         feeding.append(j)
-            choices = [self.space.candidates(j, box[j]) for j in feeding]
+            choices = []
+            for j in feeding:
+                values, complete = self.space.candidates(j, box[j])
+                choices.append(values)
+                every = every and complete
             for combo in itertools.product(*choices):
                 tried += 1
                 if tried > MAX_SEARCH:
@@ -219,6 +231,7 @@ class Search:
                 cells = self.phi(facts)
                 if cells is not None and contains([box], cells):
                     return facts
+        self.exhausted = every
         return None
 
 
