@@ -58,3 +58,10 @@ def test_derived_findings_are_proven_or_witnessed_or_incomplete(seed):
         assert (r.id in unsat) == (not ever), (r.id, generated(seed))
     for g in (f for f in findings if f.code == GAP and f.witness):
         assert not verdict_of(p, g.witness).decided_by
+    index = {r.id: r.index for r in p.rules}
+    for f in findings:
+        if f.code == "condition-always-true" and f.message.startswith("the condition of rule"):
+            assert all(m[index[f.rule]] is True for m in matched), (f.message, generated(seed))
+        if f.code == "rule-subsumed":  # every fact set the rule matches, the other matches too
+            other = index[f.message.split("subsumed by `")[1].split("`")[0]]
+            assert all(m[other] is True for m in matched if m[index[f.rule]] is True)
