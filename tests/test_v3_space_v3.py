@@ -127,3 +127,21 @@ def test_boundary_suite_covers_both_sides_of_v3_boundaries():
     assert any("contains all of" in n and "fails" in n for n in names)
     assert any("starts with" in n and "holds" in n for n in names)
     assert any("product_tags of 4 items" in n for n in names)
+
+
+def test_generated_derived_cases_cover_the_derived_boundaries():
+    from engine.suites.coverage import coverage_of
+    from engine.suites.model import Case, CaseResult, Expect
+
+    cp = compiled()
+    suite = yaml.safe_load(generate_boundary_suite(cp.policy, "v3.yaml"))
+    base = suite["profiles"]["base"]
+    results = []
+    for i, c in enumerate(suite["cases"]):
+        rec = {**base, **{k: v for k, v in c["facts"].items() if v is not None}}
+        results.append(CaseResult(Case(c["name"], i, rec, Expect(), None), evaluate(cp.ruleset, rec, trace=True), ()))
+    cov = coverage_of(cp.policy, results)
+    derived = [bc for bc in cov.boundaries if bc.boundary.of == "derived"]
+    assert len(derived) == 2
+    for bc in derived:
+        assert all(pc.covered_by for pc in bc.points), [(pc.point, pc.covered_by, pc.seen_by) for pc in bc.points]

@@ -99,11 +99,14 @@ class Boundary:
                     v = v + (self.as_of - as_of)  # the same distance from the boundary's evaluation date
                 except OverflowError:
                     return False
+        lo, hi = point.lo, point.hi
+        if isinstance(v, Decimal):  # a derived fact's exact value: its points as the decimals they say
+            t, lo, hi = (None if x is None else _dec(x) for x in (t, lo, hi))
         if point.side == "at":
             return v == t
         if point.side == "below":
-            return point.lo <= v < t
-        return t < v <= point.hi
+            return lo <= v < t
+        return t < v <= hi
 
 
 def _dec(x) -> Decimal:
