@@ -21,10 +21,11 @@ from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from ..language.conditions import fold, leaves, walk
-from ..language.diagnostics import INFO, WARNING, Diagnostic
+from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
     PRESENCE_OP,
+    Length,
     SUBJECT_FLAG,
     SUBJECT_RULE,
     Comparison,
@@ -36,6 +37,7 @@ from ..runtime.semantics import Plan, operand_value, reference_matches
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, is_subset, merge, \
     subtract, union
 from ..space.describe import show
+from ..space.opaque import Search, is_relation
 
 MAX_GAP_REGIONS = 6  # gap regions reported one by one; the rest are counted
 
@@ -50,8 +52,12 @@ CONDITION_ALWAYS_FALSE = "condition-always-false"
 ANALYSIS_INCOMPLETE = "analysis-incomplete"
 ANALYSIS_UNVERIFIED = "analysis-unverified"
 ACKNOWLEDGEMENT_UNUSED = "acknowledgement-unused"
+TABLE_OVERLAP = "table-overlap"
+TABLE_CONFLICT = "table-conflict"
+TABLE_ROW_UNREACHABLE = "table-row-unreachable"
 CODES = (RULE_UNSATISFIABLE, RULE_SHADOWED, RULE_SUBSUMED, GAP, THRESHOLD_INVERTED, CONDITION_ALWAYS_TRUE,
-         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED, ACKNOWLEDGEMENT_UNUSED)
+         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED, ACKNOWLEDGEMENT_UNUSED, TABLE_OVERLAP,
+         TABLE_CONFLICT, TABLE_ROW_UNREACHABLE)
 
 
 # -- describing regions ------------------------------------------------------------------------
@@ -82,6 +88,10 @@ class Finding:
 
 
 def _operand_text(o) -> str:
+    if isinstance(o, Length):
+        return f"{OP_SYMBOL[o.op]} {_operand_text(o.operand)}"
+    if o.fact is not None:
+        return o.fact
     if isinstance(o.value, RelativeDate):
         return o.value.describe()
     if o.threshold:
@@ -144,15 +154,55 @@ class Analysis:
         self.policy = policy
         self.plan = Plan(policy)
         self.budget = budget if budget is not None else Budget()
-        self.space = Space([policy], as_of)
+        # Derived facts and fact-to-fact comparisons get axes of their own (`space.opaque`):
+        # an empty region is then a proof, a non-empty one needs a witness found by search.
+        self.space = Space([policy], as_of, opaque=True)
         self.as_of = self.space.as_of
         self.regions = Regions(policy, self.space, self.budget)
+        self.search = Search(self.space, policy, self.budget)
+        self.undecided: set[int] = set()  # rules an existence question was left open for
+        self.proven_empty = False  # set by `witness`: its region holds no user (searched exhaustively)
         self.precedence = {o.id: i for i, o in enumerate(policy.outcomes)}
         self.out: list[Finding] = []
         self.unsat: set[int] = set()
         self.shadowed: set[int] = set()
         self._chosen: dict | None = None
         self.used_acknowledgements: set[int] = set()
+
+    # -- witnesses: a point of a box, or (on opaque axes) a fact set found by search
+    def witness(self, region: list) -> dict | None:
+        """A valid fact set inside `region` (None for an empty one, and for one whose only
+        points lie on opaque axes no fact set was found for; `proven_empty` then says
+        whether the search tried every fact set there)."""
+        self.proven_empty = not region
+        if not region:
+            return None
+        if not self.space.pseudo:
+            return self.space.point(region[0])
+        found = self.search.find(region)
+        self.proven_empty = found is None and self.search.exhausted
+        return found
+
+    def nonempty(self, region: list, rule: Rule, what: str) -> bool:
+        """Whether some fact set lies in `region`; when only a search could say and it
+        found none, the question stays open: an `analysis-incomplete` note for `rule`, and
+        True (so no finding that claims emptiness is made)."""
+        if not region:
+            return False
+        if rule.index in self.undecided:
+            return True  # already open for this rule: no second search
+        if self.witness(region) is None:
+            if self.proven_empty:  # every fact set of the region was tried: none is a user
+                return False
+            if rule.index not in self.undecided:
+                self.undecided.add(rule.index)
+                what = what() if callable(what) else what
+                self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether {what} of rule `{rule.id}` holds for "
+                                        "some user is not decided: its conditions on derived facts or fact-to-fact "
+                                        "comparisons are not regions of the facts, and no witness was found",
+                                        rule.id, rule.loc))
+            return True
+        return True
 
     # -- verification: every witness is evaluated, and must show what the finding says
     def decide(self, witness: dict) -> "Verdict":
@@ -195,7 +245,7 @@ class Analysis:
 
     def run(self) -> list[Finding]:
         checks = (self.check_constant_conditions, self.check_shadowed, self.check_subsumed, self.check_inverted,
-                  self.check_gaps)
+                  self.check_gaps, self.check_tables)
         complete = True
         for check in checks:
             try:
@@ -215,7 +265,10 @@ class Analysis:
             skip_under: list = []
             for k, (node, t, f) in enumerate(nodes):
                 if k == 0:
-                    if not t:
+                    if not t and _first_row(self.policy, rule) and self.own(rule):
+                        self.unsat.add(rule.index)  # dead only because of earlier rows: `check_tables` says so
+                        break
+                    if not self.nonempty(t, rule, "the condition"):
                         self.unsat.add(rule.index)
                         leaf = next((n for n, nt, _ in nodes[1:] if not nt and isinstance(n, Comparison)), None)
                         why = f": `{_node_text(leaf)}` never holds" if leaf else ""
@@ -223,7 +276,7 @@ class Analysis:
                                           f"rule `{rule.id}` can never match within the declared ranges{why}",
                                           rule.id, rule.loc, hint="fix the conflicting conditions or remove the rule"))
                         break
-                    if not f:
+                    if not self.nonempty(f, rule, "the negation of the condition"):
                         self.emit(Finding(CONDITION_ALWAYS_TRUE, WARNING, f"the condition of rule `{rule.id}` "
                                           "holds for every valid fact set", rule.id, rule.loc,
                                           hint="check the threshold against the fact's declared range"))
@@ -231,7 +284,11 @@ class Analysis:
                     continue
                 if any(_inside(node, s) for s in skip_under):
                     continue
-                if not t or not f:
+                if any(leaf.via is not None for leaf, _ in leaves(node)):
+                    skip_under.append(node)  # an earlier row's cells, restated: found at that row
+                    continue
+                if not self.nonempty(t, rule, lambda: f"`{_node_text(node)}`") or \
+                        not self.nonempty(f, rule, lambda: f"the negation of `{_node_text(node)}`"):
                     skip_under.append(node)
                     leaf = _first_leaf(node)
                     loc = leaf.loc if leaf is not None and leaf.loc else rule.loc
@@ -244,21 +301,22 @@ class Analysis:
     def check_shadowed(self) -> None:
         reg = self.regions
         for rule in self.policy.rules:
-            if not rule.decides_outcome or rule.index in self.unsat:
+            if not rule.decides_outcome or rule.index in self.unsat or rule.index in self.undecided:
                 continue
             p = self.precedence[rule.then.outcome]
             higher = [r for r in self.policy.rules if r.decides_outcome and self.precedence[r.then.outcome] < p]
             t = reg.T[rule.index]
             b = self.budget
-            if subtract(t, union([reg.T[h.index] for h in higher], b), b):
+            if self.nonempty(subtract(t, union([reg.T[h.index] for h in higher], b), b), rule,
+                             "deciding the outcome"):
                 continue
             self.shadowed.add(rule.index)
             # Name the rule that covers it alone, if one does; else every higher rule it meets.
             by = [h.id for h in higher if is_subset(t, reg.T[h.index], b)] or \
                 [h.id for h in higher if intersect(t, reg.T[h.index], b)]
-            witness = self.space.point(t[0])
-            d = self.decide(witness)
-            ok = d.matched[rule.index] is True and d.outcome != rule.then.outcome and \
+            witness = self.witness(t)
+            d = self.decide(witness) if witness is not None else None
+            ok = d is not None and d.matched[rule.index] is True and d.outcome != rule.then.outcome and \
                 self.precedence.get(d.outcome, 99) < p
             names = ", ".join(f"`{b}`" for b in by[:3]) + (f" and {len(by) - 3} more" if len(by) > 3 else "")
             self.emit(Finding(RULE_SHADOWED, WARNING,
@@ -268,19 +326,21 @@ class Analysis:
 
     def check_subsumed(self) -> None:
         reg = self.regions
+        # A rule whose matching no search could show (`undecided`) has no witness to give.
         rules = [r for r in self.policy.rules if r.decides_outcome and r.index not in self.unsat
-                 and r.index not in self.shadowed]
+                 and r.index not in self.shadowed and r.index not in self.undecided]
         for r in rules:
             for s in rules:
                 if s is r or s.then.outcome != r.then.outcome:
                     continue
-                if not is_subset(reg.T[r.index], reg.T[s.index], self.budget):
+                if self.nonempty(subtract(reg.T[r.index], reg.T[s.index], self.budget), r,
+                                 f"matching without `{s.id}`"):
                     continue
                 if is_subset(reg.T[s.index], reg.T[r.index], self.budget) and s.index > r.index:
                     continue  # equal regions: report the later rule only
-                witness = self.space.point(reg.T[r.index][0])
-                d = self.decide(witness)
-                ok = d.matched[r.index] is True and d.matched[s.index] is True
+                witness = self.witness(reg.T[r.index])
+                d = self.decide(witness) if witness is not None else None
+                ok = d is not None and d.matched[r.index] is True and d.matched[s.index] is True
                 self.emit(Finding(RULE_SUBSUMED, WARNING,
                                   f"rule `{r.id}` is subsumed by `{s.id}`: every fact set it matches also matches "
                                   f"`{s.id}`, with the same outcome `{r.then.outcome}`", r.id, r.loc, witness,
@@ -307,7 +367,8 @@ class Analysis:
             for r in rules:
                 per: dict[str, tuple] = {}
                 for c in _conjuncts(r.when):
-                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric:
+                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric \
+                            and not is_relation(c):  # a bound by another fact is no tier threshold
                         lo, hi = _bounds(c)
                         if lo is None and hi is None:
                             continue
@@ -369,9 +430,9 @@ class Analysis:
             region = intersect(reg.T[rule.index], outside, self.budget)
             if not region:
                 continue
-            witness = self.space.point(region[0])
-            dec = self.decide(witness)
-            ok = dec.matched[rule.index] is True and dec.outcome == better
+            witness = self.witness(region)
+            dec = self.decide(witness) if witness is not None else None
+            ok = dec is not None and dec.matched[rule.index] is True and dec.outcome == better
             op = ("≥" if not strict else ">") if which == "minimum" else ("≤" if not strict else "<")
             leaf = bounds[rule.index][fact][2]
             self.emit(Finding(THRESHOLD_INVERTED, WARNING,
@@ -393,10 +454,14 @@ class Analysis:
         default = self.policy.default
         loc = self.policy.extras.get("id_loc")
         for box in boxes[:MAX_GAP_REGIONS]:
-            witness = self.space.point(box)
+            witness = self.witness([box])
+            text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, loc)
+                continue
             d = self.decide(witness)
             ok = not d.decided_by and d.outcome == default
-            text = describe_box(self.space, box)
             if default is not None:
                 msg = f"no rule decides where {text}; these users get the default `{default}`"
                 sev = INFO
@@ -407,8 +472,132 @@ class Analysis:
             self.emit(f, ok, [box])
         if len(boxes) > MAX_GAP_REGIONS:
             rest = len(boxes) - MAX_GAP_REGIONS
-            self.emit(Finding(GAP, INFO, f"no rule decides in {rest} more region{'s' if rest != 1 else ''}, "
+            self.emit(Finding(GAP, INFO, f"no rule decides in {'up to ' if self.space.pseudo else ''}{rest} more "
+                              f"region{'s' if rest != 1 else ''}, "
                               "not listed", None, loc), True, boxes[MAX_GAP_REGIONS:])
+
+
+    def _open_region(self, text: str, loc) -> None:
+        """A gap region only opaque axes make non-empty, with no user found in it: not a
+        finding, and not a proof there is none."""
+        self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether some user lies where {text} is not decided: "
+                                "conditions on derived facts or fact-to-fact comparisons are not regions of the "
+                                "facts, and no witness was found", None, loc))
+
+    # -- decision tables ---------------------------------------------------------------------
+    def own(self, rule: Rule) -> list:
+        """Where a row's own cells hold: its top-level conjuncts but the restated cells of
+        earlier rows (`Comparison.via`, under `hit: first`)."""
+        tf = {id(n): t for n, t, _ in self.regions.nodes[rule.index]}
+        region = self.space.universe
+        for c in _conjuncts(rule.when):
+            if not any(leaf.via is not None for leaf, _ in leaves(c)):
+                region = intersect(region, tf[id(c)], self.budget)
+        return region
+
+    def check_tables(self) -> None:
+        """Per table, by its hit policy: rows that overlap (`unique`), overlap and disagree
+        (`any`), rows earlier rows take entirely (`first`); and, but for `collect`, the
+        region of its inputs no row covers (a `gap`)."""
+        for table in self.policy.tables:
+            rows = [self.policy.rules[i] for i in table.rules]
+            own = [self.own(r) for r in rows]
+            if table.hit in ("unique", "any"):
+                self._overlaps(table, rows, own)
+            elif table.hit == "first":
+                self._unreachable(table, rows, own)
+            if table.hit != "collect":
+                self._table_gap(table, rows, own)
+
+    def _overlaps(self, table, rows: list, own: list) -> None:
+        b = self.budget
+        for k, row in enumerate(rows):
+            for j in range(k):
+                if table.hit == "any" and _effect_key(rows[j]) == _effect_key(row):
+                    continue  # overlapping rows that set the same outputs are allowed under `any`
+                both = intersect(own[j], own[k], b)
+                witness = self.witness(both)
+                if witness is None:
+                    if not self.proven_empty:  # only on opaque axes, and no fact set was found
+                        self.nonempty(both, row, f"overlapping row {j + 1}")
+                    continue
+                d = self.decide(witness)
+                ok = d.matched[rows[j].index] is True and d.matched[row.index] is True
+                if table.hit == "unique":
+                    self.emit(Finding(TABLE_OVERLAP, ERROR, f"rows {j + 1} and {k + 1} of table `{table.id}` (hit: "
+                                      f"unique) both apply where {describe_box(self.space, both[0])}", row.id,
+                                      row.loc, witness, hint="make the rows' cells disjoint, or use `hit: first`"), ok)
+                else:
+                    self.emit(Finding(TABLE_CONFLICT, ERROR, f"rows {j + 1} and {k + 1} of table `{table.id}` (hit: "
+                                      f"any) both apply where {describe_box(self.space, both[0])} and set different "
+                                      "outputs", row.id, row.loc, witness,
+                                      hint="make the rows agree or disjoint, or use `hit: first`"), ok)
+                break  # one finding per later row: its first overlapping earlier row
+
+    def _unreachable(self, table, rows: list, own: list) -> None:
+        b = self.budget
+        for k, row in enumerate(rows):
+            if k == 0 or not own[k]:
+                continue  # a row whose own cells never hold keeps its rule-unsatisfiable
+            if self.nonempty(self.regions.T[row.index], row, "applying"):
+                continue
+            takers = [j for j in range(k) if intersect(own[j], own[k], b)]
+            witness = self.witness(own[k])
+            if witness is None:
+                if self.proven_empty:  # its own cells never hold: not the earlier rows' doing
+                    self.emit(Finding(RULE_UNSATISFIABLE, WARNING, f"rule `{row.id}` can never match within the "
+                                      "declared ranges", row.id, row.loc,
+                                      hint="fix the conflicting conditions or remove the rule"))
+                else:
+                    self.nonempty(own[k], row, "its own cells")
+                continue
+            d = self.decide(witness)
+            by = [j for j in takers if d.matched[rows[j].index] is True]
+            ok = d.matched[row.index] is not True and bool(by)
+            names = ", ".join(str(j + 1) for j in takers[:5]) + (f" and {len(takers) - 5} more" if len(takers) > 5
+                                                                 else "")
+            leaf = next((x for x, _ in leaves(row.when) if x.via is None and x.loc), None)
+            self.emit(Finding(TABLE_ROW_UNREACHABLE, WARNING,
+                              f"row {k + 1} of table `{table.id}` (hit: first) never applies: "
+                              f"{'row' if len(takers) == 1 else 'rows'} {names} "
+                              f"{'takes' if len(takers) == 1 else 'take'} every case it covers", row.id,
+                              row.loc or (leaf.loc if leaf else None), witness,
+                              hint="move the row above them, narrow them, or remove it"), ok)
+
+    def _table_gap(self, table, rows: list, own: list) -> None:
+        b = self.budget
+        uncovered = subtract(self.space.universe, union(own, b), b)
+        if not uncovered:
+            return
+        boxes = merge(uncovered, b)
+        boxes.sort(key=lambda x: (-box_size(self.space, x), describe_box(self.space, x)))
+        for box in boxes[:MAX_GAP_REGIONS]:
+            witness = self.witness([box])
+            text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, table.loc or self.policy.extras.get("id_loc"))
+                continue
+            d = self.decide(witness)
+            ok = not any(d.matched[r.index] is True for r in rows)
+            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies where {text}", None,
+                              table.loc or self.policy.extras.get("id_loc"), witness, region=text), ok, [box])
+        if len(boxes) > MAX_GAP_REGIONS:
+            rest = len(boxes) - MAX_GAP_REGIONS
+            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies in "
+                              f"{'up to ' if self.space.pseudo else ''}{rest} more "
+                              f"region{'s' if rest != 1 else ''}, not listed", None,
+                              table.loc or self.policy.extras.get("id_loc")), True, boxes[MAX_GAP_REGIONS:])
+
+
+def _first_row(policy: Policy, rule: Rule) -> bool:
+    """Whether the rule is a row of a `hit: first` table."""
+    return rule.table is not None and policy.table(rule.table.table).hit == "first"
+
+
+def _effect_key(rule: Rule) -> tuple:
+    e = rule.then
+    return (e.outcome, e.reason, e.message, tuple(sorted(e.set, key=lambda kv: kv[0])))
 
 
 class Verdict(NamedTuple):

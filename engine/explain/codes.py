@@ -147,6 +147,11 @@ DESCRIPTIONS: dict[str, str] = {
     'table-csv-unreadable': 'A table\'s rows file is missing, unreadable, too big, resolves outside the policy\'s folder (a symlink), or the policy was given as text without its folder. Fix: put the CSV beside the policy and load the policy from its file.',
     'table-csv-syntax': 'A table\'s rows file is not valid CSV (an unclosed quoted field, a quote inside an unquoted field, text after a closing quote). Fix: quote the whole field and double the quotes inside it.',
     'table-csv-header': 'A table\'s rows file has no header row, a header that does not name the table\'s columns in order (`id` first when `id_column: true`), or no rows under it. Fix: first line `input1,input2,output1,…`, then one line per row.',
+
+    # space (issue 15): decision tables' hit policies, proved over the fact space with a witness
+    'table-overlap': 'Two rows of a `hit: unique` table both apply to some fact set (the witness); the later row is reported. Fix: make the rows\' cells disjoint, or use `hit: first`.',
+    'table-conflict': 'Two rows of a `hit: any` table both apply to some fact set (the witness) and set different outputs. Fix: make the rows agree or disjoint, or use `hit: first`.',
+    'table-row-unreachable': 'A row of a `hit: first` table never applies: earlier rows take every fact set its cells accept (the witness is one). Fix: move the row above them, narrow them, or remove it.',
 }
 
 
