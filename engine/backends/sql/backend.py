@@ -24,7 +24,7 @@ from ...errors import BackendUnavailable, SqlLimitError
 from ...language.model import Operand, Policy, RelativeDate
 from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
-from .literals import INT_MAX, INT_MIN, sql_type
+from .literals import INT_MAX, INT_MIN, spec_sql_type, sql_type
 from ...runtime.semantics import check_as_of
 from .query import match_query, today
 
@@ -75,7 +75,7 @@ class SqlBackend:
         self._names = list(policy.facts)
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:")
-        defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
+        defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {dtype(spec_sql_type(policy.facts[n])).sql("duckdb")}'
                                                   for n in self._names])
         self._con.execute(f'CREATE TEMPORARY TABLE "facts" ({defs})')
         self._marks = ", ".join("?" for _ in range(len(self._names) + 1))
@@ -95,7 +95,7 @@ class SqlBackend:
         found = self._texts.get(key)
         if found is None:
             columns = [exp.Cast(this=exp.Placeholder(), to=dtype("BIGINT")).as_(ident("__row"), quoted=True)]
-            columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(self.policy.facts[n].type))).as_(
+            columns += [exp.Cast(this=exp.Placeholder(), to=dtype(spec_sql_type(self.policy.facts[n]))).as_(
                 ident(n), quoted=True) for n in self._names]
             one = render(match_query(self.policy, source=exp.select(*columns), row=True, as_of=key), "duckdb",
                          pretty=False)

@@ -34,15 +34,18 @@ from dataclasses import dataclass, field
 
 from sqlglot import exp
 
-from ...errors import BackendError
+from ...errors import BackendError, SqlLimitError
 from ...language.conditions import fold
-from ...language.model import PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
+from ...language.model import (LIST_FACT_OPS, PRESENCE_OP, STRING_OPS, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME,
+                               SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Operand, Policy, RelativeDate)
 from ...language.templates import template_parts
 from ...runtime import semantics
 from ...runtime.semantics import Plan
 from .computed import add_computed, formatted_facts, output_field
+from .derived import add_derived
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
-from .literals import INT_MAX, compare_in, compare_value, literal, sql_type
+from .literals import INT_MAX, compare_in, compare_value, constant, literal, spec_literal, spec_sql_type
+from .operators import decimal_vs, decimal_vs_value, length_test, list_test, string_test, values_test
 from .messages import costly, message, placeholder, rule_template
 from .validation import rejected
 
@@ -111,6 +114,33 @@ class _Chain:
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
         self.columns += [n for n, _ in new]
 
+    def replace(self, name: str, value: exp.Expression) -> None:
+        """A layer that redefines column `name` (the others kept as they are)."""
+        select = exp.select(*[col(c) for c in self.columns if c != name], value.as_(ident(name), quoted=True))
+        if self.fence:
+            select = select.offset(0)
+        self.depth += 1
+        self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
+        self.columns = [c for c in self.columns if c != name] + [name]
+
+
+@dataclass
+class Side:
+    """One side of a comparison: its type (a declared type, or "decimal" for a derived
+    fact), its SQL value, the fact's or output's spec, and a derived fact's `Num`."""
+
+    type: str
+    column: exp.Expression
+    spec: object = None
+    num: object = None
+    name: str = ""
+
+
+def _resolved(operand: Operand, as_of):
+    """A literal or threshold operand's value, a relative date resolved on `as_of`."""
+    value = operand.value
+    return semantics.resolve_date(value, as_of) if value.__class__ is RelativeDate else value
+
 
 def _source(source) -> exp.Expression:
     if isinstance(source, exp.Expression):
@@ -159,7 +189,7 @@ class QueryBuilder:
 
     def staging(self, source, *, id_field: str | None, type_error: bool, row: bool) -> _Chain:
         src = _source(source)
-        raw = {name: exp.Cast(this=exp.Column(this=ident(name), table=ident("__src")), to=dtype(sql_type(spec.type)))
+        raw = {name: exp.Cast(this=exp.Column(this=ident(name), table=ident("__src")), to=dtype(spec_sql_type(spec)))
                for name, spec in self.policy.facts.items()}
         cols: list[exp.Expression] = []
         names: list[str] = []
@@ -172,13 +202,13 @@ class QueryBuilder:
             cols.append(exp.Column(this=ident(id_field), table=ident("__src")).as_(ident(id_field), quoted=True))
             names.append(id_field)
         error = exp.Column(this=ident("__type_error"), table=ident("__src")) if type_error else None
-        cols.append(rejected(self.policy, raw, error).as_(ident("__rejected"), quoted=True))
+        cols.append(rejected(self.policy, raw, error, self.dialect).as_(ident("__rejected"), quoted=True))
         names.append("__rejected")
         for name, spec in self.policy.facts.items():
             value = raw[name]
             if spec.has_default and spec.default is not None:
                 try:
-                    default = literal(spec.type, spec.default)
+                    default = spec_literal(spec, spec.default)
                 except BackendError as exc:
                     raise type(exc)(f"fact `{name}`, its default: {exc}") from None
                 value = exp.Coalesce(this=value, expressions=[default])
@@ -210,19 +240,11 @@ class QueryBuilder:
         return _or(done) if done else _bool(False)
 
     def _leaf(self, leaf: Comparison, stratum: int) -> exp.Expression:
-        if leaf.kind == "fact":
-            spec = self.policy.facts[leaf.subject]
-            column = col(self.fact_col[leaf.subject])
-            if leaf.op == PRESENCE_OP:  # never unknown: IS NULL is TRUE or FALSE, never NULL
-                test = exp.Is(this=column, expression=exp.Null())
-                return test if leaf.operand.value is True else exp.Not(this=exp.Paren(this=test))
-            value = semantics.operand_value(leaf, self.as_of)
-            if leaf.op in ("in", "not_in"):
-                return compare_in(spec.type, column, value, leaf.op == "not_in")
-            if leaf.op == "between":
-                return _and([compare_value(spec.type, column, "gte", value[0]),
-                             compare_value(spec.type, column, "lte", value[1])])
-            return compare_value(spec.type, column, leaf.op, value)
+        if leaf.kind == "fact" and leaf.op == PRESENCE_OP:  # never unknown: IS NULL is TRUE or FALSE
+            test = exp.Is(this=col(self.fact_col[leaf.subject]), expression=exp.Null())
+            return test if leaf.operand.value is True else exp.Not(this=exp.Paren(this=test))
+        if leaf.kind in ("fact", SUBJECT_DERIVED, SUBJECT_OUTPUT):
+            return self._value_leaf(leaf, self._side(leaf.kind, leaf.subject, stratum))
         if leaf.kind == SUBJECT_OUTCOME:
             outcome, known = col(f"__o{stratum}"), col(f"__k{stratum}")
             value = semantics.operand_value(leaf, self.as_of)
@@ -242,10 +264,70 @@ class QueryBuilder:
             return exp.Paren(this=cls(this=subject, expression=_bool(operand)))
         raise BackendError(f"a condition on `{leaf.kind}`")
 
+    def _side(self, kind: str, name: str, stratum: int) -> Side:
+        """A comparison's value side: a fact's column, a derived fact's DECIMAL, or an
+        output's value as the earlier strata left it (`outputs_seen`)."""
+        if kind == "fact":
+            spec = self.policy.facts[name]
+            return Side(spec.type, col(self.fact_col[name]), spec, name=name)
+        if kind == SUBJECT_DERIVED:
+            return Side("decimal", self.derived[name].sql.copy(), None, self.derived[name], name)
+        spec = self.policy.outputs[name]
+        if spec.computed:
+            raise SqlLimitError(f"a condition on the computed output `{name}`")
+        return Side(spec.type, col(self._output_col(stratum, name)), spec, name=name)
+
+    def _operand_side(self, operand: Operand, stratum: int) -> Side:
+        kind = SUBJECT_DERIVED if operand.fact in self.policy.derived else "fact"
+        return self._side(kind, operand.fact, stratum)
+
+    def _value_leaf(self, leaf: Comparison, side: Side) -> exp.Expression:
+        """A leaf on a value (fact, derived fact, output): every operator of the language."""
+        op, d = leaf.op, self.dialect
+        if op == "length":
+            length: Length = leaf.operand
+            return length_test(d, side.column, length.op, _resolved(length.operand, self.as_of))
+        if op in LIST_FACT_OPS and side.type == "array":
+            return list_test(d, side.spec.items.type, op, side.column, _resolved(leaf.operand, self.as_of))
+        if op in STRING_OPS:
+            return string_test(d, op, side.column, _resolved(leaf.operand, self.as_of))
+        if op in ("in", "not_in"):
+            value = _resolved(leaf.operand, self.as_of)
+            if side.type == "decimal":
+                tests = [decimal_vs_value(side.num, "eq", v) for v in value]
+                test = _or(tests) if tests else constant(side.column, False)
+                return _not(test) if op == "not_in" else test
+            return compare_in(side.type, side.column, value, op == "not_in")
+        if op == "between":
+            low, high = leaf.operand
+            return _and([self._compare(side, "gte", low), self._compare(side, "lte", high)])
+        return self._compare(side, op, leaf.operand)
+
+    def _compare(self, side: Side, op: str, operand: Operand) -> exp.Expression:
+        if operand.fact is not None:
+            other = self._operand_side(operand, self._stratum)
+            if side.type == "decimal" or other.type == "decimal":
+                return decimal_vs(self._num(side), op, self._num(other))
+            return values_test(op, (side.type, side.column), (other.type, other.column))
+        value = _resolved(operand, self.as_of)
+        if side.type == "decimal":
+            return decimal_vs_value(side.num, op, value)
+        return compare_value(side.type, side.column, op, value)
+
+    def _num(self, side: Side):
+        """A side as an exact DECIMAL (a derived fact's; a numeric fact's decimal column)."""
+        if side.num is not None:
+            return side.num
+        name = side.name
+        if name not in self.fact_nums:
+            raise SqlLimitError("a derived fact compared with a value that has no exact decimal here")
+        return self.fact_nums[name]
+
     def _flag_col(self, stratum: int, flag: str) -> str:
         return f"__g{stratum}_{self.flag_ids[flag]}"
 
     def condition(self, cond, stratum: int) -> exp.Expression:
+        self._stratum = stratum
         return fold(cond, lambda leaf: self._leaf(leaf, stratum),
                     lambda _, items: _and(items),
                     lambda _, items: _or(items),
@@ -253,11 +335,16 @@ class QueryBuilder:
 
     def strata(self, chain: _Chain) -> dict[int, exp.Expression]:
         self.flag_ids = {f: k for k, f in enumerate(sorted(self.plan.flag_setters))}
+        add_derived(self, chain)
+        self.output_ids = {name: j for j, name in enumerate(self.policy.outputs)}
         matched: dict[int, exp.Expression] = {}
         for s, stratum in enumerate(self.policy.strata):
             reads = [leaf for i in stratum for leaf in self.policy.rules[i].leaves]
             conclusions: list[tuple[str, exp.Expression]] = []
-            if any(leaf.kind == SUBJECT_OUTCOME for leaf in reads):
+            seen = [n for n in self.policy.outputs if any(
+                leaf.kind == SUBJECT_OUTPUT and leaf.subject == n for leaf in reads)]
+            by_outcome = any(self.policy.rules[i].decides_outcome for n in seen for i, _ in self._setters(n))
+            if any(leaf.kind == SUBJECT_OUTCOME for leaf in reads) or by_outcome:
                 outcome, known = self._outcome(matched)
                 conclusions += [(f"__o{s}", outcome), (f"__k{s}", known)]
             flags = sorted({leaf.subject for leaf in reads if leaf.kind == SUBJECT_FLAG})
@@ -267,10 +354,48 @@ class QueryBuilder:
                 conclusions.append((self._flag_col(s, f), self._flag(f, matched)))
             if conclusions:
                 chain.add(conclusions)
+            chain.add([(self._output_col(s, n), self._seen_output(n, s, matched)) for n in seen])
             chain.add([(f"__m_{i}", self.condition(self.policy.rules[i].when, s)) for i in stratum])
             for i in stratum:
                 matched[i] = col(f"__m_{i}")
         return matched
+
+    # -- outputs read by conditions (`Comparison.kind == "output"`) -------------------------
+
+    def _output_col(self, stratum: int, name: str) -> str:
+        return f"__u{stratum}_{self.output_ids[name]}"
+
+    def _setters(self, name: str) -> list[tuple[int, object]]:
+        return [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
+
+    def _seen_output(self, name: str, stratum: int, matched: dict[int, exp.Expression]) -> exp.Expression:
+        """Output `name` as a rule of stratum `stratum` reads it: every rule that sets it is
+        in an earlier stratum (`Policy.strata`), so this is its final value, computed as the
+        decision computes it; NULL (unknown) when a rule that sets it is undetermined, or an
+        outcome rule sets it and the outcome is not known (`runtime.semantics.output_value`)."""
+        rules = self.policy.rules
+        setters = self._setters(name)
+        if any(i not in matched for i, _ in setters):
+            raise BackendError(f"output `{name}` is read before every rule that sets it")
+        outcome, known = col(f"__o{stratum}"), col(f"__k{stratum}")
+
+        def contributes(i: int) -> exp.Expression:
+            if rules[i].decides_outcome:
+                return exp.and_(_true(col(f"__m_{i}")),
+                                exp.EQ(this=outcome.copy(), expression=exp.Literal.string(rules[i].then.outcome)))
+            return _true(col(f"__m_{i}"))
+
+        try:
+            value = self._output(name, contributes)
+        except BackendError as exc:
+            raise type(exc)(f"output `{name}`: {exc}") from None
+        unknown = [_null(col(f"__m_{i}")) for i, _ in setters if not rules[i].decides_outcome]
+        if any(rules[i].decides_outcome for i, _ in setters):
+            unknown.append(_not(known.copy()))
+        if not unknown:
+            return value
+        return exp.Case(ifs=[exp.If(this=_or(unknown), true=exp.Cast(
+            this=exp.Null(), to=dtype(spec_sql_type(self.policy.outputs[name]))))], default=value)
 
     # -- what an accepted record can leave unknown ----------------------------------------
 
@@ -291,7 +416,12 @@ class QueryBuilder:
             for i in stratum:
                 for leaf in self.policy.rules[i].leaves:
                     if leaf.kind == "fact":  # a presence test is never unknown
-                        u = leaf.subject in nullable and leaf.op != PRESENCE_OP
+                        others = [o.fact for o in (leaf.operand if isinstance(leaf.operand, tuple)
+                                                   else (leaf.operand,)) if isinstance(o, Operand)]
+                        u = leaf.op != PRESENCE_OP and (leaf.subject in nullable or any(
+                            n is not None and (n in nullable or n in self.policy.derived) for n in others))
+                    elif leaf.kind in (SUBJECT_DERIVED, SUBJECT_OUTPUT):  # (as if always possibly unknown)
+                        u = True
                     elif leaf.kind == SUBJECT_RULE:
                         u = plan.rule_index[leaf.subject] in unknown
                     elif leaf.kind == SUBJECT_FLAG:
@@ -516,9 +646,20 @@ class QueryBuilder:
     def _output(self, name: str, contributes) -> exp.Expression:
         spec = self.policy.outputs[name]
         setters = [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
-        default = literal(spec.type, spec.default)
+        default = spec_literal(spec, spec.default)
         if not setters:
             return default
+        if spec.combine == "list":  # the contributing rules' items in rule order
+            item = dtype(spec_sql_type(spec.items))
+            items = compact(self.dialect, [_case([(contributes(i), literal(spec.items.type, v))]) for i, v in setters],
+                            item)
+            return _case([(_or([contributes(i) for i, _ in setters]), items)], default)
+        if spec.combine == "count":  # how many rules contributed (their values are not read)
+            total = _count([contributes(i) for i, _ in setters])
+            return _case([(_or([contributes(i) for i, _ in setters]), exp.Cast(this=total, to=dtype("BIGINT")))],
+                         default)
+        if spec.type == "array":  # a list literal per rule: the first contributing rule's
+            return _case([(contributes(i), spec_literal(spec, v)) for i, v in setters], default)
         if spec.combine == "sum":
             if spec.type == "integer" and sum(abs(int(v)) for _, v in setters) > INT_MAX:
                 raise BackendError("its sum could exceed int64, which the SQL form cannot hold")
