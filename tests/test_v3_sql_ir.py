@@ -63,6 +63,9 @@ def leaf_value(leaf: Comparison, values: dict):
         return any(x in v for x in o.value)
     if op == "contains_all":
         return all(x in v for x in o.value)
+    if op in ("in", "not_in"):
+        found = any(exact_cmp("eq", v, x) for x in o.value)
+        return found if op == "in" else not found
     if op == "between":
         ends = []
         for end in o:
@@ -103,7 +106,10 @@ def matches(con, pol: Policy, rows: list[dict], dialect="duckdb") -> list[tuple]
 
     stage(con, pol, rows)
     sql = render(match_query(pol, source="facts", row=True), dialect)
-    return [r[1:] for r in con.execute(sql + ' ORDER BY "__row"').fetchall()]
+    found = con.execute(sql + ' ORDER BY "__row"').fetchall()
+    if pol.derived:  # `__native` last: such a record's matches are the native code's (None here)
+        return [None if r[-1] else r[1:-1] for r in found]
+    return [r[1:] for r in found]
 
 
 def decisions(con, pol: Policy, rows: list[dict]) -> list[dict]:

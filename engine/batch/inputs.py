@@ -391,7 +391,8 @@ def csv_json_array(cell: str) -> str:
 # double beyond 2^53 that is integral) flags the record for the native reader.
 _ITEM_TEXT = {
     "string": "left(e, 1) = '\"'",
-    "integer": "regexp_full_match(e, '-?[0-9]{1,18}')",
+    # (int64 but -2^63, which the SQL form's symmetric range leaves out)
+    "integer": "regexp_full_match(e, '-?[0-9]{1,19}') AND TRY_CAST(e AS BIGINT) > -9223372036854775808",
     "number": (f"(regexp_full_match(e, '-?[0-9]{{1,15}}') OR (regexp_matches(e, '[.eE]') "
                f"AND coalesce(isfinite(TRY_CAST(e AS DOUBLE)) AND NOT (floor(TRY_CAST(e AS DOUBLE)) = "
                f"TRY_CAST(e AS DOUBLE) AND abs(TRY_CAST(e AS DOUBLE)) >= {_EXACT}), false)))"),
@@ -399,7 +400,7 @@ _ITEM_TEXT = {
 }
 _ITEM_VALUE = {
     "string": "json_extract_string(e, '$')",
-    "integer": "CAST(e AS BIGINT)",
+    "integer": "TRY_CAST(e AS BIGINT)",
     "number": "CAST(e AS DOUBLE)",
     "boolean": "e = 'true'",
 }

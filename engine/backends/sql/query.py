@@ -42,6 +42,7 @@ from ...language.templates import template_parts
 from ...runtime import semantics
 from ...runtime.semantics import Plan
 from .computed import add_computed, formatted_facts, output_field
+from .decimals import NATIVE
 from .derived import add_derived
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
 from .literals import INT_MAX, compare_in, compare_value, constant, literal, spec_literal, spec_sql_type
@@ -722,10 +723,16 @@ def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", l
 def match_query(policy: Policy, *, source="facts", dialect: str = "duckdb", row: bool = False,
                 as_of: datetime.date | None = None) -> exp.Select:
     """Only every rule's match (`__m_<i>`, NULL = unknown) for normalized facts (no
-    validation, no decision): what `SqlBackend` runs."""
+    validation, no decision): what `SqlBackend` runs. A policy with derived facts has a
+    last column `__native`: TRUE for a record whose matches only the native code computes
+    exactly (`decimals.NATIVE`)."""
     builder = QueryBuilder(policy, dialect, as_of=as_of)
     chain = builder.staging(source, id_field=None, type_error=False, row=row)
     builder.strata(chain)
     keep = (["__row"] if row else []) + [f"__m_{r.index}" for r in policy.rules]
-    return exp.select(*[col(c).as_(ident(c), quoted=True) for c in keep]).from_(
+    columns = [col(c).as_(ident(c), quoted=True) for c in keep]
+    if policy.derived:  # a record whose double a derived fact's exact decimal cannot hold
+        columns.append(exp.EQ(this=exp.Coalesce(this=col("__rejected"), expressions=[exp.Literal.string("")]),
+                              expression=exp.Literal.string(NATIVE)).as_(ident("__native"), quoted=True))
+    return exp.select(*columns).from_(
         exp.Subquery(this=chain.tree, alias=exp.TableAlias(this=ident("__matches"))))
