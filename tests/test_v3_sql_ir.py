@@ -81,6 +81,23 @@ def leaf_value(leaf: Comparison, values: dict):
     return exact_cmp(op, v, other)
 
 
+def kleene(cond, values: dict):
+    """A condition's value under Kleene logic (None = unknown), its leaves by `leaf_value`."""
+    from engine.language.model import All, Any, Not
+
+    if isinstance(cond, Comparison):
+        return leaf_value(cond, values)
+    if isinstance(cond, Not):
+        v = kleene(cond.item, values)
+        return None if v is None else not v
+    found = [kleene(c, values) for c in cond.items]
+    if isinstance(cond, All):
+        return False if False in found else None if None in found else True
+    if isinstance(cond, Any):
+        return True if True in found else None if None in found else False
+    raise TypeError(cond)
+
+
 def sql_param(spec, value):
     if value is None:
         return None
