@@ -61,7 +61,7 @@ def test_derived_facts_compare_exactly():
     assert not bad, bad[:4]
     left = {rec["x"] for rec, row in zip(records, got) if row is None}
     assert left == {0.30000000000000004}  # 17 places: more than the decimal of a |x| <= 1000 double holds
-    assert exact_cmp("lt", Decimal("0.4"), 0.4)  # the float 0.4 is above 4/10: compared at its exact value
+    assert exact_cmp("eq", Decimal("0.4"), 0.4)  # the float 0.4 as its repr's decimal (semantics.exact)
 
 
 def test_a_double_the_decimal_cannot_hold_is_left_to_native():

@@ -38,8 +38,9 @@ def list_fact(name, item_type, **kw) -> FactSpec:
 
 
 def exact_cmp(op, a, b) -> bool:
-    """Python's comparison, exact for Decimal against float (Fraction of each)."""
-    if isinstance(a, Decimal) or isinstance(b, Decimal):
+    """Python's comparison; a Decimal against a float: the float's repr decimal."""
+    if isinstance(a, Decimal) or isinstance(b, Decimal):  # a float as its repr's decimal (semantics.exact)
+        a, b = (Decimal(repr(x)) if isinstance(x, float) else x for x in (a, b))
         return OPS[op](Fraction(a), Fraction(b))
     return OPS[op](a, b)
 

@@ -23,6 +23,7 @@ computes (`runtime.semantics`):
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from fractions import Fraction
 
 from sqlglot import exp
@@ -172,12 +173,14 @@ def decimal_vs(left: Num, op: str, right: Num) -> exp.Expression:
 
 
 def decimal_vs_value(num: Num, op: str, value) -> exp.Expression:
-    """A DECIMAL (a multiple of 10^-scale within [lo, hi]) against a literal (int, float or
-    Decimal, compared at its exact value, as Python compares a Decimal with it): against
+    """A DECIMAL (a multiple of 10^-scale within [lo, hi]) against a literal (an int or a
+    Decimal at its value, a float at the decimal its repr says, as `semantics.exact` reads
+    one against a Decimal, so `0.4` equals a derived 0.4): against
     the multiple of 10^-scale on the right side of it, a constant beyond the proved range."""
     if isinstance(value, bool):
         raise BackendError("a number compared with a boolean")
-    q = Fraction(value)
+    # a float against a Decimal is the decimal its shortest repr says (`semantics.exact`)
+    q = Fraction(Decimal(repr(value))) if isinstance(value, float) else Fraction(value)
     unit = Fraction(1, 10 ** num.scale)
     floor, ceil = math.floor(q / unit) * unit, math.ceil(q / unit) * unit
     column = num.sql
