@@ -47,7 +47,7 @@ def records(rnd: random.Random, n: int) -> list[dict]:
             "home_city": rnd.choice(["shanghai", "beijing", "shenzhen"]),
             "work_city": rnd.choice([None, "shanghai", "beijing", "shenzhen"]),
             "monthly_income": rnd.choice([1, 1.5, 80.0, 81.0, 100, 5000.25, 100000]),
-            "monthly_debt": rnd.choice([None, 0, 0.5, 80.0, 81, 81.0, 99999.5, 100000]),
+            "monthly_debt": rnd.choice([None, 0, 0.5, 40, 40.0, 0.6, 80.0, 81, 81.0, 99999.5, 100000]),
             "card_limit": rnd.choice([0, 1, 5000, 100000]),
             "loan_limit": rnd.choice([None, 0, 5000, 100000]),
             "min_limit": rnd.choice([0, 5000, 50000, 100000]),
@@ -173,4 +173,5 @@ def test_duckdb_decisions_identical_to_native(tmp_path, fmt):
         assert g == w
     outcomes = {json.loads(line)["outcome"] for line in got}
     offers = {o for line in got for o in json.loads(line)["outputs"]["offers"]}
-    assert outcomes == {"decline", "review", "approve"} and {"cash_plus", "card_plus", "bundle", "coupon"} <= offers
+    assert outcomes == {"decline", "review", "approve"}
+    assert {"cash_plus", "card_plus", "bundle", "coupon", "low_dti"} <= offers

@@ -74,14 +74,43 @@ def test_a_double_the_decimal_cannot_hold_is_left_to_native():
     assert [r["__rejected"] for r in rows] == [None, NATIVE, NATIVE]
 
 
-def test_division_by_a_fact_is_refused():
-    from engine.backends.sql import decision_query
+def test_a_quotient_by_a_fact_compares_exactly_or_is_refused():
+    import decimal
 
-    pol = policy({"a": fact("a", "integer"), "b": fact("b", "integer", minimum=1)},
-                 [Comparison("derived", "r", "lt", Operand(0.4))],
-                 derived={"r": Derived("r", Arith("div", (Ref("fact", "a"), Ref("fact", "b"))))})
-    with pytest.raises(SqlLimitError, match="derived fact `r`"):
-        decision_query(pol)
+    from engine.backends.sql import decision_query
+    from test_v3_sql_ir import leaf_value
+
+    facts = {"a": fact("a", "number", minimum=0, maximum=1000), "b": fact("b", "integer", minimum=1, maximum=1000),
+             "c": fact("c", "number", minimum=-1000, maximum=1000)}
+    derived = {"r": Derived("r", Arith("div", (Ref("fact", "a"), Ref("fact", "b"))))}
+    leaves = [Comparison("derived", "r", op, Operand(v)) for op in ("eq", "ne", "lt", "lte", "gt", "gte")
+              for v in (0.4, 1 / 3, 0, Decimal("0.125"), 2)]
+    leaves += [Comparison("derived", "r", "between", (Operand(0.1), Operand(None, fact="b"))),
+               Comparison("derived", "r", "in", Operand((0.5, 0.25))),
+               Comparison("fact", "b", "gt", Operand(None, fact="r"))]
+    pol = policy(facts, leaves, derived=derived)
+    values = [0, 0.4, 1, 2, 3, 0.125, 0.3, 250, 1000, 0.5]
+    records = [{"a": a, "b": b} for a in values for b in (1, 3, 4, 8, 1000)] + [{"b": 2}]
+    got = matches(duckdb.connect(), pol, records)
+    ctx = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+    for rec, row in zip(records, got):
+        vals = dict(rec)
+        vals["r"] = None if "a" not in rec else ctx.divide(Decimal(repr(float(rec["a"]))), Decimal(rec["b"]))
+        want = tuple(leaf_value(r.when, vals) for r in pol.rules)
+        assert row == want, rec
+    # a quotient by a double (11 places) against another double: a - c·d has 22 places, so
+    # r may come within 28 digits of c: only native's rounding decides it
+    fine = policy({**facts, "d": fact("d", "number", minimum=1, maximum=1000)},
+                  [Comparison("derived", "q", "lt", Operand(None, fact="c"))],
+                  derived={"q": Derived("q", Arith("div", (Ref("fact", "a"), Ref("fact", "d"))))})
+    with pytest.raises(SqlLimitError, match="within 28 digits"):
+        decision_query(fine)
+    # anything but a comparison reads its rounded value: refused
+    shown = OutputSpec("shown", "number", Decimal(0), computed=True)
+    rule = Rule(id="r0", index=0, when=Comparison("fact", "b", "gt", Operand(1)),
+                then=Effect(set=(("shown", Ref("derived", "r")),)), leaves=(Comparison("fact", "b", "gt", Operand(1)),))
+    with pytest.raises(SqlLimitError, match="quotient"):
+        decision_query(policy(facts, [], derived=derived, outputs={"shown": shown}, rules=[rule]))
 
 
 def _setter(i, when, output, value, outcome=None):

@@ -162,7 +162,8 @@ class Calculator:
                 return dec.constant(value)
             if e.kind == "derived":
                 if e.name not in self.derived:
-                    raise SqlLimitError(f"derived fact `{e.name}` read before it is computed")
+                    raise SqlLimitError(f"derived fact `{e.name}` is a quotient by a fact (its 28-digit "
+                                        f"rounding is native's: the SQL form only compares it) or not computed yet")
                 n = self.derived[e.name]
                 return Num(n.sql.copy(), n.lo, n.hi, n.scale)
             if e.kind == "output":

@@ -9,15 +9,21 @@ compile time, else `SqlLimitError`), in declaration order, before the first stra
 - `__e<k>`, derived fact k's value: NULL when a fact or derived fact it reads is NULL
   (`runtime.expressions`: a derived fact is missing when an input is), else the DECIMAL of
   its expression (an integer derived fact too: its value is integral, and comparisons read
-  the exact value whatever its type).
+  the exact value whatever its type);
+- for a derived fact that divides by a fact (`div: [monthly_debt, monthly_income]`), whose
+  value Python rounds to 28 digits: its numerator and divisor (`Ratio`), which conditions
+  compare without dividing (`operators.ratio_vs`, proved exact or refused). Nothing else
+  may read such a fact in SQL (an output, a message, another derived fact: refused).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from ...errors import BackendError, SqlLimitError
-from ...language.model import SUBJECT_DERIVED, Operand, Policy
+from ...language.model import SUBJECT_DERIVED, Arith, Operand, Policy
 from .computed import Calculator, _refs, fact_decimal
 from .decimals import NATIVE, Num
 from .dialects import col, dtype
@@ -49,7 +55,7 @@ def add_derived(builder, chain) -> None:
     its decimal Num), adding their columns to `chain`; `__rejected` becomes `NATIVE` for a
     record whose double the decimal cannot hold."""
     policy = builder.policy
-    builder.derived, builder.fact_nums = {}, {}
+    builder.derived, builder.fact_nums, builder.ratios = {}, {}, {}
     if not policy.derived:
         return
     names = decimal_facts(policy)
@@ -69,13 +75,17 @@ def add_derived(builder, chain) -> None:
                           default=exp.Cast(this=exp.Null(), to=dtype("VARCHAR")))
         chain.replace("__rejected", exp.Coalesce(this=col("__rejected"), expressions=[native]))
     calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in names})
+    builder.ratios = {}
     for k, (name, d) in enumerate(policy.derived.items()):
+        inputs = [col(builder.fact_col[f]) for f in policy.facts if f in _refs(d.expr, "fact")]
+        inputs += [calc.derived[f].sql.copy() for f in policy.derived if f in _refs(d.expr, "derived")]
+        if _quotient(d.expr, calc):
+            builder.ratios[name] = _ratio(calc, d.expr, inputs, chain, k, name)
+            continue
         try:
             n = calc.expr(d.expr)
         except BackendError as exc:
             raise type(exc)(f"derived fact `{name}`: {exc}") from None
-        inputs = [col(builder.fact_col[f]) for f in policy.facts if f in _refs(d.expr, "fact")]
-        inputs += [calc.derived[f].sql.copy() for f in policy.derived if f in _refs(d.expr, "derived")]
         value = n.sql
         if inputs:
             missing = exp.or_(*[exp.Is(this=i, expression=exp.Null()) for i in inputs])
@@ -85,3 +95,37 @@ def add_derived(builder, chain) -> None:
         calc.derived[name] = Num(col(f"__e{k}"), n.lo, n.hi, n.scale)
     builder.derived = dict(calc.derived)
     builder.fact_nums = {n: calc.shown_fact(n) for n in names}
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A derived fact `div: [n, d]` whose divisor is not a constant: Python rounds the
+    quotient to 28 digits, which SQL does not, so its value is never computed; conditions
+    compare it without dividing (`operators.ratio_vs`). Its numerator and divisor are
+    columns (`__e<k>`, `__q<k>`: NULL when an input is missing)."""
+
+    num: Num
+    den: Num
+
+
+def _quotient(e, calc) -> bool:
+    """Whether `e` divides by something that is not a constant (a fact, a derived fact)."""
+    return isinstance(e, Arith) and e.op == "div" and len(e.args) == 2 and calc._constant(e.args[1]) is None
+
+
+def _ratio(calc, e, inputs, chain, k: int, name: str) -> Ratio:
+    try:
+        num, den = calc.expr(e.args[0]), calc.expr(e.args[1])
+    except BackendError as exc:
+        raise type(exc)(f"derived fact `{name}`: {exc}") from None
+    if den.lo <= 0 <= den.hi:
+        raise SqlLimitError(f"derived fact `{name}`: its divisor's proved range holds 0")
+    missing = exp.or_(*[exp.Is(this=i, expression=exp.Null()) for i in inputs]) if inputs else None
+
+    def column(n: Num) -> exp.Expression:
+        if missing is None:
+            return n.sql
+        return exp.Case(ifs=[exp.If(this=missing.copy(), true=exp.Cast(this=exp.Null(), to=n.type()))], default=n.sql)
+
+    chain.add([(f"__e{k}", column(num)), (f"__q{k}", column(den))])
+    return Ratio(Num(col(f"__e{k}"), num.lo, num.hi, num.scale), Num(col(f"__q{k}"), den.lo, den.hi, den.scale))

@@ -218,3 +218,29 @@ def values_test(op: str, left: tuple[str, exp.Expression], right: tuple[str, exp
         return _cmp(op, lc, rc.copy())
     raise BackendError(f"a {lt} compared with a {rt}")
 
+
+
+# -- a derived fact that divides by a fact (`derived.Ratio`) -------------------------------
+
+def ratio_vs(ratio, op: str, other: Num) -> exp.Expression:
+    """`n / d op c` for a derived fact n/d (Python: the quotient rounded to 28 significant
+    digits) and an exact decimal c (a literal, or a column), without dividing: n - c·d
+    compared with 0 (the order flipped for a negative d). Exact when the rounding cannot
+    reach c: rounding is monotone and c (at most 28 digits) is its own rounding, so the
+    rounded quotient is on r's side of c, or equal to it only when |r - c| is within half a
+    unit of the 28th digit, at most |c|·10^-27. When r ≠ c, |n - c·d| ≥ 10^-S (S: the
+    finer of n's scale and c·d's), so |r - c| ≥ 10^-S / max|d|: proved larger here, or
+    the comparison is refused (`SqlLimitError`)."""
+    n, d = ratio.num, ratio.den
+    big_d = max(abs(d.lo), abs(d.hi))
+    big_c = max(abs(other.lo), abs(other.hi))
+    finest = max(n.scale, other.scale + d.scale)
+    if big_c and Fraction(1, 10 ** finest) / big_d <= 10 * big_c * Fraction(1, 10 ** 27):
+        raise SqlLimitError("a derived quotient compared with a value it may come within 28 digits of: "
+                            "only the native division rounds it exactly")
+    from .decimals import add as dec_add, mul as dec_mul
+
+    diff = dec_add(n, dec_mul(d, other), -1)
+    if d.hi < 0:
+        op = _flip(op)
+    return decimal_vs_value(diff, op, 0)

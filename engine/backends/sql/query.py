@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlglot import exp
 
@@ -48,7 +49,7 @@ from .decimals import NATIVE
 from .derived import add_derived
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
 from .literals import INT_MAX, compare_in, compare_value, constant, literal, spec_literal, spec_sql_type
-from .operators import decimal_vs, decimal_vs_value, length_test, list_test, string_test, values_test
+from .operators import decimal_vs, decimal_vs_value, length_test, list_test, ratio_vs, string_test, values_test
 from .messages import costly, message, placeholder, rule_template
 from .validation import rejected
 
@@ -152,6 +153,18 @@ class Side:
     spec: object = None
     num: object = None
     name: str = ""
+
+
+_FLIP = {"gt": "lt", "gte": "lte", "lt": "gt", "lte": "gte"}
+
+
+def _dec(value):
+    """A literal as an exact decimal Num (a float as its repr's decimal: `semantics.exact`)."""
+    from .decimals import constant as dec_constant
+
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise BackendError(f"a number compared with `{value!r}`")
+    return dec_constant(Decimal(repr(value)) if isinstance(value, float) else value)
 
 
 def _resolved(operand: Operand, as_of):
@@ -289,6 +302,8 @@ class QueryBuilder:
             spec = self.policy.facts[name]
             return Side(spec.type, col(self.fact_col[name]), spec, name=name)
         if kind == SUBJECT_DERIVED:
+            if name in self.ratios:
+                return Side("ratio", self.ratios[name].num.sql.copy(), None, self.ratios[name], name)
             return Side("decimal", self.derived[name].sql.copy(), None, self.derived[name], name)
         spec = self.policy.outputs[name]
         if spec.computed:
@@ -311,6 +326,10 @@ class QueryBuilder:
             return string_test(d, op, side.column, _resolved(leaf.operand, self.as_of))
         if op in ("in", "not_in"):
             value = _resolved(leaf.operand, self.as_of)
+            if side.type == "ratio":
+                tests = [ratio_vs(side.num, "eq", _dec(v)) for v in value]
+                test = _or(tests) if tests else constant(side.column, False)
+                return _not(test) if op == "not_in" else test
             if side.type == "decimal":
                 tests = [decimal_vs_value(side.num, "eq", v) for v in value]
                 test = _or(tests) if tests else constant(side.column, False)
@@ -324,10 +343,18 @@ class QueryBuilder:
     def _compare(self, side: Side, op: str, operand: Operand) -> exp.Expression:
         if operand.fact is not None:
             other = self._operand_side(operand, self._stratum)
+            if side.type == "ratio" and other.type == "ratio":
+                raise SqlLimitError("two derived quotients compared with each other")
+            if side.type == "ratio":
+                return ratio_vs(side.num, op, self._num(other))
+            if other.type == "ratio":
+                return ratio_vs(other.num, _FLIP.get(op, op), self._num(side))
             if side.type == "decimal" or other.type == "decimal":
                 return decimal_vs(self._num(side), op, self._num(other))
             return values_test(op, (side.type, side.column), (other.type, other.column))
         value = _resolved(operand, self.as_of)
+        if side.type == "ratio":
+            return ratio_vs(side.num, op, _dec(value))
         if side.type == "decimal":
             return decimal_vs_value(side.num, op, value)
         return compare_value(side.type, side.column, op, value)
