@@ -175,3 +175,19 @@ def test_duckdb_decisions_identical_to_native(tmp_path, fmt):
     offers = {o for line in got for o in json.loads(line)["outputs"]["offers"]}
     assert outcomes == {"decline", "review", "approve"}
     assert {"cash_plus", "card_plus", "bundle", "coupon", "low_dti"} <= offers
+
+
+def test_sql_backend_per_record_matches_reference():
+    """`--backend duckdb` per record (SqlBackend): list facts as LIST parameters, every rule's
+    match equal to the reference evaluator's."""
+    from engine.backends.sql.backend import SqlBackend
+    from engine.runtime.facts import check_facts
+    from engine.runtime.semantics import reference_matches
+
+    policy = load("constructs.yaml")
+    backend = SqlBackend(policy)
+    facts = [check_facts(policy, r)[0] for r in records(random.Random(9), 200)
+             if not [p for p in check_facts(policy, r)[1] if p.severity == "error"]]
+    want = [reference_matches(policy, f, as_of=AS_OF) for f in facts]
+    assert backend.rule_matches_many(facts, as_of=AS_OF) == want
+    assert backend.rule_matches(facts[0], as_of=AS_OF) == want[0]

@@ -46,6 +46,12 @@ def sql_value(policy: Policy, name: str, value):
     if value is None:
         return None
     spec = policy.facts[name]
+    if spec.type == "array":  # a tuple of items, each as the items' column takes it
+        return [_scalar(spec.items, name, v) for v in value]
+    return _scalar(spec, name, value)
+
+
+def _scalar(spec, name: str, value):
     if spec.type == "integer":
         if not INT_MIN <= value <= INT_MAX:
             raise SqlLimitError(f"fact `{name}` is {value}, beyond the SQL form's int64 (±(2^63-1))")
