@@ -91,3 +91,5 @@ def test_restated_rows_across_strata_share_their_columns():
     records = [{"a": a, "b": b, "c": c} for a in (None, 5, 40, 70) for b in (None, "x", "w") for c in (None, 1.0, 9.5)]
     got = matches(duckdb.connect(), pol, records)
     assert got == [tuple(kleene(r.when, rec) for r in pol.rules) for rec in records]
+    sql = render(match_query(pol), "duckdb", pretty=False)
+    assert sql.count('AS "__w0_0"') == 1
