@@ -20,7 +20,7 @@ from engine.language.model import FactSpec as F
 from engine.language.model import OutputSpec
 from engine.runtime.facts import normalize
 from engine.runtime.semantics import Plan, eval_condition, reference_matches
-from v3_runtime_ir import All, Any, Not, arith, leaf, policy, ref, rule
+from test_v3_runtime_ir import All, Any, Not, arith, leaf, policy, ref, rule
 
 ITEMS = ("cash", "card", "bnpl")
 FACTS = {

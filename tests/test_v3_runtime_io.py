@@ -11,7 +11,7 @@ from engine.errors import FactsError
 from engine.evaluate import evaluate
 from engine.io.records import read_records
 from engine.language.model import FactSpec as F
-from v3_runtime_ir import leaf, policy, rule
+from test_v3_runtime_ir import leaf, policy, rule
 
 POLICY = policy({"id": F("id", "integer"),
                  "tags": F("tags", "array", items=F("tags", "string", enum=("cash", "card", "bnpl")), maximum=3,

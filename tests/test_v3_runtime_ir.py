@@ -1,4 +1,4 @@
-"""Hand-built v3 IR for the runtime's tests (tests/test_v3_runtime*.py): policies with list
+"""Hand-built v3 IR for the runtime's tests (tests/test_v3_runtime*.py; this module holds no tests): policies with list
 facts, string operators, `{fact: …}` operands, derived facts, conditions on outputs and
 list/count outputs, built without the YAML loader (the lang helper's branch builds them
 from YAML)."""
