@@ -45,6 +45,8 @@ def _complete_after(snippet: str, typed: str = "", text: str = BASE) -> list[str
     ("      monthly_debt: {lt: {fact: ", "", ["monthly_income", "card_limit", "debt_to_income"],
      ["phone", "product_tags", "monthly_debt", "max_dti"]),
     ("      home_city: {eq: {fact: ", "", ["work_city", "phone"], ["monthly_income", "debt_to_income"]),
+    ("total_limit: {between: [", "{", ["fact"], ["gte"]),
+    ("total_limit: {between: [{fact: ", "", ["min_limit", "debt_to_income"], ["total_limit", "phone"]),
     # names in derived facts: facts, thresholds, earlier derived facts, never outputs
     ("  spare_limit: {sub: [", "", ["total_limit", "min_limit", "max_cards", "debt_to_income"],
      ["spare_limit", "n_offers", "phone"]),
@@ -88,3 +90,18 @@ def test_hover_on_derived_facts_and_lists() -> None:
     h = hover(index, n, lines[n].index("debt_to_income") + 2)
     assert h["contents"]["value"].startswith("**derived fact** `debt_to_income`")
     assert "used 2 times" in h["contents"]["value"]
+
+
+@pytest.mark.parametrize("style", ["flow", "block"])
+def test_a_fact_written_as_an_operand_is_fixed_into_a_fact_operand(style) -> None:
+    from test_lsp_units import URI, apply, lsp_diagnostics
+
+    from engine.lsp.actions import code_actions
+    good = BASE if style == "flow" else BASE.replace(
+        "      monthly_debt: {lt: {fact: monthly_income}}", "      monthly_debt:\n        lt: {fact: monthly_income}")
+    text = good.replace("{fact: monthly_income}", "monthly_income")
+    diags = lsp_diagnostics(text)
+    assert [d["code"] for d in diags if d["severity"] == 1] == ["unknown-threshold"]
+    (fix,) = code_actions(text, build_index(text), URI, [d for d in diags if d["severity"] == 1])
+    assert fix["title"] == "Replace `monthly_income` with `{fact: monthly_income}`"
+    assert apply(text, fix["edit"]) == good

@@ -102,6 +102,7 @@ CELLS = [
     ("city", '"600, true"', [("in", ("600", "true"), None)]),
     ("city", """'"a, b"'""", [("eq", "a, b", None)]),
     ("city", """'"-"'""", [("eq", "-", None)]),
+    ("city", """'"Acme (China)"'""", [("eq", "Acme (China)", None)]),
     ("city", """'x, "b, c"'""", [("in", ("x", "b, c"), None)]),
     ("city", '"starts_with(138)"', [("starts_with", "138", None)]),
     ("city", '"ends_with(@corp.cn)"', [("ends_with", "@corp.cn", None)]),
@@ -145,16 +146,19 @@ REFUSED = [
     ("score", '"600, >= 700"', "table-cell-comparisons", "cell `600, >= 700` joins comparisons with a comma",
      "a comma joins values only; write one comparison, or an interval such as `[30..50)`"),
     ("score", '"len(x)"', "table-cell-syntax", "`len(…)` is not a cell function for this input",
-     "this input takes `not(…)`"),
+     'this input takes `not(…)`; quote a text that looks like a call: `"len(x)"`'),
     ("city", '"startsWith(a)"', "table-cell-syntax", "`startsWith(…)` is not a cell function for this input",
      "did you mean `starts_with`?"),
     ("score", '"contains(3)"', "table-cell-syntax", "`contains(…)` is not a cell function for this input",
-     "this input takes `not(…)`"),
+     'this input takes `not(…)`; quote a text that looks like a call: `"contains(3)"`'),
+    ("city", '"Acme (China)"', "table-cell-syntax", "`Acme(…)` is not a cell function for this input",
+     'this input takes `not(…)`, `starts_with(…)`, `ends_with(…)`, `contains(…)`; quote a text that looks like a '
+     'call: `"Acme (China)"`'),
     ("city", '"contains(a, b)"', "table-cell-syntax", "`contains(…)` takes one value, cell `contains(a, b)` gives 2",
      "write `contains_any(…)` for any of several"),
-    ("score", "~", "schema-type", "expected string, number, boolean or mapping, found an empty value", None),
+    ("score", "~", "schema-type", "expected string, number, boolean, mapping or list, found an empty value", None),
     ("score", '""', "table-cell-syntax", "the cell is empty", "write `-` for any value"),
-    ("score", "[1, 2]", "schema-type", "expected string, number, boolean or mapping, found a list", None),
+    ("score", "[1, 2]", "table-cell-syntax", "a list is not an input cell", "write the values as one text: `a, b`"),
     ("score", '"[700..600)"', "table-cell-empty", "interval `[700..600)` holds no value",
      "write the low end first: `[low..high)`"),
     ("score", '"(600..600]"', "table-cell-empty", "interval `(600..600]` holds no value",
@@ -222,7 +226,8 @@ def test_list_items_that_are_numbers_read_as_numbers():
      "a list input takes `-`, `contains(x)`, `contains_any(a, b)` or `contains_all(a, b)`"),
     ("starts_with(a)", "`starts_with(…)` is not a cell function for this input", None),
     ("not(a)", "`not(…)` is not a cell function for this input",
-     "this input takes `contains(…)`, `contains_any(…)`, `contains_all(…)`"),
+     "this input takes `contains(…)`, `contains_any(…)`, `contains_all(…)`; quote a text that looks like a call: "
+     '`"not(a)"`'),
     (3, "`3` compares a list input with one value", "write `contains(3)`"),
 ])
 def test_list_inputs_refuse_scalar_cells(cell, message, hint):
@@ -450,6 +455,9 @@ STRUCTURAL = [
     ("    hit: priority\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-priority-needs-outcome",
      "table `x` has `hit: priority` but no `outcome` column: priority is the outcomes' precedence", "/tables/0/hit"),
+    ("    hit: priority\n    inputs: [score]\n    outputs: [outcome]\n    rows:\n      - ['-', approve]\n      - ['-', '-']\n",
+     "table-priority-needs-outcome", "row 2 of table `x` decides no outcome, but under `hit: priority` every row "
+     "does", "/tables/0/rows/1/1"),
     ("    hit: collect\n    inputs: [score]\n    outputs: [coupon]\n    rows:\n      - ['-', 1]\n",
      "table-collect-needs-combine", "table `x` collects output `coupon`, which declares no way to combine several "
      "rows' values", "/tables/0/outputs/0"),
@@ -543,3 +551,119 @@ def test_a_policy_without_tables_is_unchanged():
     assert policy is not None and policy.tables == ()
     import hashlib
     assert policy.digest == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_the_documented_tier_table_decides_as_the_text_says():
+    from pathlib import Path
+
+    from engine.compile import compile_policy
+    from engine.evaluate import evaluate
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "policy-language.md").read_text("utf-8")
+    section = doc[doc.index("### 25.1 A worked example"):doc.index("### 25.2 Keys")]
+    text = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    policy, diags = check(text)
+    assert policy is not None and not errors(diags), [d.render() for d in diags]
+    rs = compile_policy(policy)
+    users = [({"credit_score": 720, "membership": "gold", "monthly_spend": 2500}, "tier#2", "gold_tier", 100),
+             ({"credit_score": 760, "membership": "platinum", "monthly_spend": 0}, "tier#1", "platinum_tier", 200),
+             ({"credit_score": 760, "membership": "silver", "monthly_spend": 0}, "tier#5", "standard", 10)]
+    for facts, row, outcome, coupon in users:
+        d = evaluate(rs, facts)
+        assert [policy.rules[i].id for i in d.decided_by] == [row]
+        assert (d.outcome, d.outputs["coupon_yuan"]) == (outcome, coupon)
+    assert "| `table-cell-comparisons` |" in doc and all(f"| `{c}` |" in doc for c in codes.DESCRIPTIONS
+                                                       if c.startswith("table-"))
+
+
+def test_acknowledgements_and_rule_conditions_name_rows():
+    text = HEAD + """rules:
+  - id: after
+    when: {rule: "t#2"}
+    then: {set: {label: second}}
+tables:
+  - id: t
+    hit: first
+    inputs: [score]
+    outputs: [coupon]
+    rows:
+      - [">= 800", 1]
+      - [">= 700", 2]
+lint:
+  acknowledge:
+    - {code: rule-shadowed, rule: "t#2", reason: row 1 takes the top scores on purpose}
+"""
+    policy, diags = check(text)
+    assert policy is not None and not errors(diags), [d.render() for d in diags]
+    assert policy.acknowledged[0].rule == "t#2" and policy.rules[0].when.subject == "t#2"
+    policy, diags = check(text.replace('rule: "t#2"}\n    then', 'rule: "t#3"}\n    then'))
+    [d] = errors(diags)
+    assert (d.code, d.hint) == ("unknown-rule", "did you mean `t#2`?")
+
+
+def test_id_cells_are_unique_within_a_table_too():
+    text = HEAD + """tables:
+  - id: t
+    hit: first
+    id_column: true
+    inputs: [score]
+    outputs: [coupon]
+    rows:
+      - [top, ">= 800", 1]
+      - [top, ">= 700", 2]
+"""
+    policy, diags = check(text)
+    [d] = errors(diags)
+    assert (d.code, d.line, d.column) == ("rule-duplicate-id", text.count("\n"), 10)
+
+
+def test_the_schema_snippets_of_a_table_are_valid_tables():
+    import json
+    import re
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    from engine.language.schema.accept import compile_schema
+
+    def expand(body):  # as an editor inserts a snippet with its defaults
+        if isinstance(body, dict):
+            return {expand(k): expand(v) for k, v in body.items()}
+        if isinstance(body, list):
+            return [expand(v) for v in body]
+        text = re.sub(r"\$\{\d+\|([^,|}]*)[^}]*\|\}", r"\1", body)
+        return re.sub(r"\$\{\d+:([^}]*)\}", r"\1", text)
+
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "policy.schema.json").read_text("utf-8"))
+    only = {"$defs": schema["$defs"], "$ref": "#/$defs/table"}
+    snippets = schema["$defs"]["table"]["defaultSnippets"]
+    assert len(snippets) == 2
+    for snippet in snippets:
+        value = expand(snippet["body"])
+        assert not list(Draft202012Validator(only).iter_errors(value)) and compile_schema(only)(value), value
+    table = expand(snippets[0]["body"])  # on a policy that has its names, it validates
+    text = HEAD.replace("  score: {type", "  credit_score: {type: integer}\n  score: {type") + "tables:\n  - " + \
+        json.dumps(table) + "\n"
+    policy, diags = check(text)
+    assert policy is not None, [d.render() for d in diags]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = ["-", ">=", ">", "<=", "<", "!=", "[", "]", "(", ")", "..", ",", " ", '"', "not", "contains", "starts_with",
+           "600", "0.5", "min_score", "gold", "true", "{fact: score}", "{", "}", "2026-01-01", "é", "\\", "#", ":"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(column=st.sampled_from(["score", "ratio", "tier", "city", "vip", "opened"]),
+       cell=st.lists(st.sampled_from(_PIECES), min_size=1, max_size=6).map("".join))
+def test_any_cell_text_compiles_or_is_refused_at_the_cell(column, cell):
+    import json
+
+    (policy, diags), line = one_cell(column, json.dumps(cell))
+    if policy is None:
+        for d in errors(diags):
+            # at the cell; or a threshold of the wrong type, at its declaration with the cell as related
+            assert (d.line, d.column) == (line, 10) or [r[1:3] for r in d.related] == [(line, 10)], d.render()
+            assert d.code in codes.DESCRIPTIONS

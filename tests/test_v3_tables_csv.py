@@ -19,7 +19,7 @@ from engine.io.policies import check_policy_file
 from engine.language.diagnostics import ERROR
 from engine.language.loader import check_policy_bytes
 from engine.language.model import Loc
-from engine.language.tables import csv_records
+from engine.language.csvrows import csv_records
 
 POLICY = """\
 policy: tiers
@@ -280,3 +280,43 @@ def test_verdict_validate_reports_in_the_csv(tmp_path):
     path = write(tmp_path)
     result = CliRunner().invoke(main, ["validate", str(path)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_csv_in_a_subfolder_is_named_beside_the_policy(tmp_path):
+    text = POLICY.replace("{csv: tiers.csv}", "{csv: rows/tiers.csv}")
+    write(tmp_path, text, csv=None)
+    (tmp_path / "rows").mkdir()
+    (tmp_path / "rows" / "tiers.csv").write_text(CSV.replace("approve,20", "aprove,20"), encoding="utf-8")
+    _, diags = check_policy_file(tmp_path / "p.yaml")
+    [d] = errors(diags)
+    assert (d.file, d.line, d.code) == (str(tmp_path / "rows" / "tiers.csv"), 4, "unknown-outcome")
+    (tmp_path / "rows" / "tiers.csv").write_text(CSV, encoding="utf-8")
+    policy, diags = check_policy_file(tmp_path / "p.yaml")
+    assert policy is not None and policy.tables[0].csv == "rows/tiers.csv"
+
+
+def test_a_rows_file_over_the_size_limit_is_refused(tmp_path):
+    from engine.language.source import MAX_BYTES
+
+    path = write(tmp_path, csv="score,member,outcome,coupon\n" + "-,-,-,0\n" * (MAX_BYTES // 8 + 1))
+    _, diags = check_policy_file(path)
+    [d] = errors(diags)
+    assert d.code == "table-csv-unreadable" and f"larger than the limit of {MAX_BYTES} bytes" in d.message
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_FIELD = st.one_of(st.sampled_from(["-", ">= prime", "[600..700)", '"gold, silver"', "approve", "7", "", '"', '""',
+                                    "not(gold)", ">= 30, < 50", "{fact: score}", "{", "[", "(..", "\u0000", "\ufeff",
+                                    "é", "\r", "\n"]), st.text(max_size=8))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.lists(_FIELD, min_size=1, max_size=5).map(",".join), max_size=4))
+def test_any_rows_file_gives_located_diagnostics_never_a_traceback(tmp_path, lines):
+    path = write(tmp_path, csv="score,member,outcome,coupon\n" + "\n".join(lines))
+    policy, diags = check_policy_file(path)
+    assert policy is not None or errors(diags)
+    for d in diags:
+        assert d.line >= 1 and d.column >= 1 and d.file, d.render()

@@ -128,6 +128,7 @@ DESCRIPTIONS: dict[str, str] = {
     'array-shape': 'A `type: array` fact or output without `items` (what its items are), or `items`/`min_items`/`max_items` on one that is not an array. Fix: declare `items: {type: string}` (or integer, number, boolean) on the list, or remove the key.',
     'name-clash': 'A derived fact or an output has the name of a fact or a threshold, or a derived fact that of an output: they share one namespace, so a condition or an expression could not say which it means. Fix: rename one of them.',
     'operand-empty-string': 'A `starts_with`, `ends_with` or `contains` of a string with the empty text (a literal or a threshold), which every string matches. Fix: write the text to look for, or drop the condition.',
+    'derived-unused': 'A derived fact that no condition, `{fact: …}` operand, expression, table input or message reads. Fix: compare it in a rule or a table, show it in a message, or remove it.',
 
     # -- decision tables (engine/language/tables.py, cells.py) --
     'table-cell-syntax': 'A table cell that the cell grammar cannot read (an empty cell, an unknown function such as `len(x)`, an unclosed quote, a list input compared with one value, a reason that is not a code). Fix: write `-`, a literal, `a, b`, a comparison `>= x`, an interval `[600..700)`, `not(a, b)` or a function the input takes; quote a text: `\'"a, b"\'`.',

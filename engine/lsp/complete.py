@@ -317,7 +317,7 @@ def _inner(index: Index, tail: list[str], position: str) -> list[dict] | None:
                     if type(v := index.symbols[("threshold", n)].spec) is int and v >= 0]
         return []
     if op in _COMPARE_OPS or op == "between":
-        if position == "key" and len(tail) == 2 and op != "between":
+        if position == "key" and len(tail) == 2:
             return [_item("fact", KEYWORD, "another fact, read from the same record")]
         if position == "value" and tail[-1] == "fact" and len(tail) == 3:
             return _comparable_facts(index, tail[0])
