@@ -514,3 +514,25 @@ def test_the_fast_schema_acceptance_agrees_with_jsonschema_on_v3_documents() -> 
         assert fast(doc.data) is valid or (fast(doc.data) is not True and not valid), text
         decided.append(valid)
     assert decided[0] and decided[-5:] == [False] * 5
+
+
+def test_verdict_schema_prints_the_v3_keys_with_their_texts() -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from engine.cli.main import main
+    result = CliRunner().invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    defs, props = schema["$defs"], schema["properties"]
+    comparison = defs["comparison"]["properties"]
+    texts = [props["derived"], props["derived"]["additionalProperties"], defs["fact"]["properties"]["items"],
+             defs["fact"]["properties"]["min_items"], defs["fact"]["properties"]["max_items"],
+             defs["output"]["properties"]["items"], comparison["lt"]["properties"]["fact"],
+             comparison["between"]["items"]["properties"]["fact"], comparison["length"]["properties"]["gte"],
+             *(comparison[op] for op in ("contains", "contains_any", "contains_all", "length", "starts_with",
+                                         "ends_with"))]
+    assert all(t["description"] and t["markdownDescription"] for t in texts)
+    assert "array" in defs["fact"]["properties"]["type"]["enum"] and "array" in defs["output"]["properties"]["type"]["enum"]
+    assert {"list", "count"} <= set(defs["output"]["properties"]["combine"]["enum"])
