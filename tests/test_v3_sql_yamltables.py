@@ -100,3 +100,22 @@ def test_first_table_of_60_rows_identical_to_native(tmp_path):
     assert any(json.loads(line)["outputs"]["notes"] for line in got)
     assert took < 60, took  # measured: a few seconds on a busy 2-core machine
     compile_policy(policy)
+
+
+def test_the_issue_tables_identical_to_native(tmp_path):
+    """Issue 15's two tables (tests/fixtures/v3_tables/loyalty.yaml: account-status inline,
+    loyalty-tier from CSV reading account_status, an output of the first table) decide
+    the done-when population in DuckDB exactly as native writes it."""
+    from pathlib import Path
+
+    from engine.io.policies import load_policy
+    from test_v3_tables_done import population
+
+    policy = load_policy(str(Path(__file__).parent / "fixtures" / "v3_tables" / "loyalty.yaml"))
+    recs = population()
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+    got = duckdb_lines(policy, data, tmp_path)
+    assert got == native_lines(policy, recs)
+    assert sql_decided(policy, data, "jsonl") == len(recs)
+    assert {json.loads(line)["outcome"] for line in got} == {"platinum", "standard"}
