@@ -6,12 +6,14 @@ compares its matches with the native form's, as it does durable's. It runs `matc
 a relation of parameters (one row), or over a temporary table (`rule_matches_many`), on an
 evaluation date (`as_of`, as the other backends take it: relative dates are DATE literals
 in the query). The query text is rendered once per backend and evaluation date; one
-connection per backend, behind a lock. Date facts are DATE parameters.
+connection per backend, behind a lock. Date facts are DATE parameters, list facts LIST
+parameters (each item as its scalar would be).
 
 Limits (`SqlLimitError`, a BackendError: refused, never decided wrongly): an integer fact
 beyond ±(2^63-1), and an integer in a number fact that no double equals (beyond 2^53 and
 not a multiple of a power of two that a double holds), cannot be staged into BIGINT and
-DOUBLE columns.
+DOUBLE columns; a number fact a derived fact reads whose double the exact decimal cannot
+hold (the batch runner decides such a record natively).
 """
 
 from __future__ import annotations
