@@ -191,3 +191,46 @@ def test_sql_backend_per_record_matches_reference():
     want = [reference_matches(policy, f, as_of=AS_OF) for f in facts]
     assert backend.rule_matches_many(facts, as_of=AS_OF) == want
     assert backend.rule_matches(facts[0], as_of=AS_OF) == want[0]
+
+
+ITEM_TEXTS = {  # JSON texts of items, each spelled as a JSON writer may spell it
+    "product_tags": ['"cash"', '"card"', '"bnpl"', '"a%_\'\\\\\\u00e9"', '"a%_\'\\\\é"', '"\\u0063ash"'],
+    "linked_cards": ['0', '1', '7', '9223372036854775807', '1.0', '0.0', '3e0'],
+    "coupons": ['1', '1.0', '-0', '-0.0', '1e2', '10.5', '10.50', '1.05e1', '5', '5.0', '1000', '0.1', '1e-7',
+                '123.456789012345'],
+    "flags_seen": ['true', 'false'],
+}
+WRONG_TEXTS = ['null', '[]', '{}', '"\\ud83d\\ude00"', '"😀"', '-9223372036854775808', '1e400', '1000.0000001', '"x"',
+               'true', '1']
+
+
+def test_hostile_json_items_identical_to_native(tmp_path):
+    """List items in every JSON spelling (escapes, `10.50`, `1e2`, `-0.0`, `3e0` for an
+    integer, surrogate pairs, nulls, nesting, out of range): the JSON lines and the
+    rejections are native's."""
+    import io
+
+    from engine.io.records import Records
+
+    rnd = random.Random(21)
+    lines = []
+    for _ in range(400):
+        parts = ['"home_city": "shanghai"', '"monthly_income": 100', '"card_limit": 5', '"min_limit": 0']
+        for fact, texts in ITEM_TEXTS.items():
+            if rnd.random() < 0.6:
+                items = ", ".join(rnd.choice(texts) if rnd.random() < 0.95 else rnd.choice(WRONG_TEXTS)
+                                  for _ in range(rnd.randint(0, 3)))
+                parts.append(f'"{fact}": [{items}]' if rnd.random() < 0.95 else f'"{fact}": {rnd.choice(WRONG_TEXTS)}')
+        if rnd.random() < 0.5:
+            parts.append('"phone": ' + rnd.choice(['"1%8x"', '"\\u0031%8"', '"1%8\\u0000"', '"x\'0%"', '"1%8"']))
+        rnd.shuffle(parts)
+        lines.append("{" + ", ".join(parts) + "}")
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    policy = load("constructs.yaml")
+    recs = [r.data for r in Records(io.BytesIO(path.read_bytes()), str(path), policy, "jsonl", True, False)
+            if r.error is None]
+    want = native_lines(policy, recs)
+    got = duckdb_lines(policy, path, tmp_path)
+    assert got == want and len(want) > 250
+    assert sql_decided(policy, path, "jsonl") > 150
