@@ -7,17 +7,20 @@ next reads:
 1. staging: every declared fact cast to its type with its default applied
    (`COALESCE`), and `__rejected` (`validation`); a fact's column is `__f<i>` inside the
    query, so no policy name can collide with ours;
-2. per stratum (`Policy.strata`), the conclusions earlier strata drew (`__o<s>` the
-   outcome, `__k<s>` whether it is known, `__g<s>_<k>` the flags; only those that the
-   stratum reads) and then its rules' matches `__m_<i>`: a condition is its leaves under
+2. the derived facts' exact DECIMAL columns (`derived`), then per stratum
+   (`Policy.strata`), the conclusions earlier strata drew (`__o<s>` the outcome, `__k<s>`
+   whether it is known, `__g<s>_<k>` the flags, `__u<s>_<j>` the outputs its conditions
+   read; only those that the stratum reads), the earlier table rows its `hit: first` rows
+   restate (`__w<j>_<n>`, `leaves.LeafMixin._restated`), and then its rules' matches `__m_<i>`: a condition is its leaves under
    AND/OR/NOT, and SQL's three-valued logic with a missing fact as NULL is exactly the
    Kleene logic of `runtime.semantics` (a leaf on a NULL is NULL; no list ever holds a
    NULL, so `NOT IN` keeps its meaning). Numbers are compared exactly (`literals`);
 3. the outcome by precedence and whether it is known (`semantics.Plan.select_outcome`
    written as CASE), the deciding rules `__d<i>`, adverse;
 4. outputs with `combine` (`first` and `min`/`max` as CASE over the candidate literals in
-   rule order or value order, `sum` as additions in rule order, each with the declared
-   default when no rule sets it), which messages read;
+   rule order or value order, `sum` as additions in rule order, `list` as the contributing
+   rules' items in rule order, `count` as their number, each with the declared default
+   when no rule contributes), which messages read;
 5. each reason rule's struct (code, rule, message), NULL where it does not apply, and the
    principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
    code, at most `MAX_PRINCIPAL_REASONS`);
