@@ -162,6 +162,10 @@ def placeholder(part, policy: Policy, facts: dict[str, exp.Expression], outputs:
     numbers, shown = numbers or {}, shown or {}
     name = str(part)
     spec = _field_spec(part)
+    if name in policy.derived or any(name in specs and specs[name].type == "array"
+                                     for specs in (policy.facts, policy.outputs)):
+        # (a list's text, a derived decimal's: the native form's own formatting, not rebuilt here)
+        raise SqlLimitError(f"a message that shows `{name}`, a list or a derived fact")
     if name in outputs:
         out = policy.outputs[name]
         computed = numbers.get(name) if out.computed else None
