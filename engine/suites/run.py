@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 from typing import Iterable
 
+from ..language.exprs import expr_text
 from ..language.model import Loc, Rule
 from .model import Case, CaseResult, Expect, Failure, Run, SetExpect, Suite, SuiteResult
 
@@ -62,6 +63,9 @@ def _same(a, b) -> bool:
     `6148.14` equals `Decimal("6148.14")` although no float is exactly that."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, tuple) or isinstance(b, tuple):  # an array output: item by item, in order
+        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b)))
     if isinstance(a, Decimal) or isinstance(b, Decimal):
         return _number(a) is not None and _number(a) == _number(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -133,6 +137,13 @@ def check_expectations(expect: Expect, decision) -> list[Failure]:
                 details += _rule_status(r, decision, f"sets {name} = {_show(value)}")
             out.append(Failure("outputs", {name: want}, {name: got},
                                f"output {name}: expected {_show(want)}, got {_show(got)}", tuple(details)))
+    for name, want in expect.derived:
+        got = decision.derived.get(name)
+        if not (want is None and got is None) and not _same(want, got):
+            spec = policy.derived[name]
+            out.append(Failure("derived", {name: want}, {name: got},
+                               f"derived fact {name}: expected {_show(want)}, got {_show(got)}",
+                               (f"{name} = {expr_text(spec.expr)}",)))
     return out
 
 
