@@ -36,7 +36,8 @@ def as_table(policy: Policy, table_id: str, rule_ids: list[str], hit: str, input
                     n += 1
                 groups.append(All(tuple(copies)))
                 leaves += tuple(copies)
-            when = All((r.when, Not(Any(tuple(groups)))))
+            own_items = r.when.items if isinstance(r.when, All) else (r.when,)
+            when = All(own_items + (Not(Any(tuple(groups))),))  # flat, as the table compiler builds it
         earlier.append((i, own))
         rid = r.id if id_column else f"{table_id}#{row}"
         rules[i] = dataclasses.replace(r, id=rid, when=when, leaves=leaves, table=TableRow(table_id, row))
