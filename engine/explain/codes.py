@@ -126,6 +126,24 @@ DESCRIPTIONS: dict[str, str] = {
     # -- issue #15, surface (test suites) --
     'test-unknown-derived': 'A case expects a value of a derived fact the policy does not declare (`expect: {derived: …}`). Fix: name one of the policy\'s `derived:` facts (the hint suggests the nearest).',
     'test-bad-derived': 'A case expects a derived fact\'s value that is not a number (or an `integer` derived fact\'s value that is not a whole number). Fix: write a number, or `null` to expect it missing.',
+
+    # -- decision tables (engine/language/tables.py, cells.py) --
+    'table-cell-syntax': 'A table cell that the cell grammar cannot read (an empty cell, an unknown function such as `len(x)`, an unclosed quote, a list input compared with one value, a reason that is not a code). Fix: write `-`, a literal, `a, b`, a comparison `>= x`, an interval `[600..700)`, `not(a, b)` or a function the input takes; quote a text: `\'"a, b"\'`.',
+    'table-cell-comparisons': 'A cell joins comparisons with a comma (`>= 30, < 50`): DMN and zen read that comma as OR, authors mean AND, so verdict refuses it. Fix: write the interval (`[30..50)`).',
+    'table-cell-empty': 'An interval cell holds no value (`[700..600)`, `(5..5]`). Fix: write the low end first.',
+    'table-duplicate-id': 'Two tables share one id (the prefix of their rows\' rule ids). Fix: rename one.',
+    'table-unknown-input': 'A table input names no declared fact, derived fact or output. Fix: fix the name ("did you mean") or declare it.',
+    'table-unknown-output': 'A table output column is not a declared output, `outcome`, `reason` or `message`. Fix: fix the name or declare the output under `outputs:`.',
+    'table-duplicate-column': 'A table lists one output column twice. Fix: remove one.',
+    'table-row-length': 'A table row has more or fewer cells than the table has columns (the id, the inputs, the outputs). Fix: one cell per column; `-` for any value, or for an output the row leaves unset.',
+    'table-bad-row-id': 'An `id` cell (`id_column: true`) that is not a rule id. Fix: letters, digits, `_`, `.` and `-`, not starting with a digit.',
+    'table-priority-needs-outcome': 'A `hit: priority` table without an `outcome` column: priority is the outcomes\' precedence. Fix: add an `outcome` column, or use `hit: first`.',
+    'table-collect-needs-combine': 'A `hit: collect` table sets an output that declares no `combine` (sum, min, max, count, list), so several rows\' values could not become one. Fix: declare `combine:` on the output.',
+    'table-collect-outcome': 'A `hit: collect` table with an `outcome` column: several rows cannot all decide the outcome. Fix: use `hit: priority`.',
+    'table-csv-path': 'A table\'s `rows: {csv: …}` path is absolute or leaves the policy\'s folder (`..`). Fix: name a file in the policy\'s folder or below it, relative to the policy.',
+    'table-csv-unreadable': 'A table\'s rows file is missing, unreadable, too big, resolves outside the policy\'s folder (a symlink), or the policy was given as text without its folder. Fix: put the CSV beside the policy and load the policy from its file.',
+    'table-csv-syntax': 'A table\'s rows file is not valid CSV (an unclosed quoted field, a quote inside an unquoted field, text after a closing quote). Fix: quote the whole field and double the quotes inside it.',
+    'table-csv-header': 'A table\'s rows file has no header row, a header that does not name the table\'s columns in order (`id` first when `id_column: true`), or no rows under it. Fix: first line `input1,input2,output1,…`, then one line per row.',
 }
 
 

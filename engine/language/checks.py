@@ -14,6 +14,7 @@ from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
 from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule, is_expr
 from .source import SourceMap
+from .tables import exclusive_rows
 from .templates import template_names
 from .values import literal
 
@@ -93,6 +94,8 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
             continue
         for i, (r1, v1) in enumerate(items):
             for r2, v2 in items[i + 1:]:
+                if exclusive_rows(policy, r1, r2):
+                    continue
                 both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
                 # (as written: two equal expressions differ in their locations)
                 t1, t2 = _value_text(v1), _value_text(v2)

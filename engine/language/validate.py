@@ -47,6 +47,7 @@ from .model import (
 from .operands import Operands, bool_hint, integral, is_yaml_number
 from .schema.validate import check_schema
 from .source import Document, SourceMap
+from .tables import compile_tables, row_ids, table_set_values
 from .templates import template_names
 from .values import clip, literal, parse_date, value_fits
 
@@ -75,8 +76,9 @@ def _text_map(value, language: str) -> dict[str, str] | None:
 class _Builder(Operands):
     """Builds the IR from schema-valid data, collecting diagnostics on the way."""
 
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, read=None):
         self.doc = doc
+        self.read = read  # a rows file's path (relative to the policy) -> its bytes; OSError if it cannot
         self.data: dict = doc.data  # type: ignore[assignment]
         self.smap: SourceMap = doc.source_map
         self.diags: list[Diagnostic] = []
@@ -217,9 +219,11 @@ class _Builder(Operands):
         raw_outputs = self.data.get("outputs", {})
         self.output_order = tuple(raw_outputs)
         set_values: dict[str, list] = {}  # output -> the values rules give it, as written
-        for raw_rule in self.data["rules"]:
+        for raw_rule in self.data.get("rules", ()):
             for name, value in raw_rule["then"].get("set", {}).items():
                 set_values.setdefault(name, []).append(value)
+        for name, value in table_set_values(self):
+            set_values.setdefault(name, []).append(value)
         out: dict[str, OutputSpec] = {}
         read_by_expressions = set()
         for oname, spec in raw_outputs.items():
@@ -334,8 +338,9 @@ class _Builder(Operands):
         return out
 
     def rules(self) -> tuple[Rule, ...]:
-        raw_rules = self.data["rules"]
-        self.rule_ids = [r["id"] for r in raw_rules]
+        raw_rules = self.data.get("rules", [])
+        # Every id first, table rows' too: a `rule:` condition may name any of them.
+        self.rule_ids = [r["id"] for r in raw_rules] + row_ids(self)
         self.raised_flags = sorted({f for r in raw_rules for f in r["then"].get("flags", [])})
         first_seen: dict[str, int] = {}
         out = []
@@ -353,7 +358,10 @@ class _Builder(Operands):
             lint = self.rule_lint(raw.get("lint", {}), pointer_join(ptr, "lint"), rid)
             out.append(Rule(rid, i, when, then, raw.get("description", ""), tuple(leaves), lint,
                             self.loc(ptr), raw.get("lint", {}).get("reason", "")))
-        return tuple(out)
+        # Table rows follow the rules, tables in order, rows in order (`tables.py`).
+        rows, self.built_tables = compile_tables(self, len(out), {
+            rid: self.loc(pointer_join("/rules", i, "id")) for rid, i in first_seen.items()})
+        return tuple(out) + rows
 
     def rule_lint(self, raw: dict, ptr: str, rule_id: str) -> tuple[str, ...]:
         """A rule's `lint: {ignore: [...]}`: only findings about a rule can be ignored on one."""
@@ -519,7 +527,7 @@ class _Builder(Operands):
             thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
             path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
-            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365),
+            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365), tables=self.built_tables,
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))
@@ -532,8 +540,9 @@ class _Builder(Operands):
         return Policy(**{**policy.__dict__, "strata": strata})
 
 
-def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
-    """Check a loaded document; return the Policy IR (None when any error) and diagnostics."""
+def validate(doc: Document, read=None) -> tuple[Policy | None, list[Diagnostic]]:
+    """Check a loaded document; return the Policy IR (None when any error) and diagnostics.
+    `read`: the policy's attached files (tables' CSV rows), path as written -> bytes."""
     if not isinstance(doc.data, dict):
         return None, [doc.source_map.locate(Diagnostic("policy-not-mapping",
                                                        "a policy must be a mapping of keys to values", ERROR))]
@@ -546,6 +555,6 @@ def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
             pointer="/version", hint=f"quote a dotted version: `version: \"{literal(doc.data['version'])}\"`"))]
     if diags:
         return None, diags
-    builder = _Builder(doc)
+    builder = _Builder(doc, read)
     policy = builder.build()
     return policy, builder.diags
