@@ -242,7 +242,8 @@ def table_lines(view: TableView, decision: Decision, lang: str | None) -> list[s
         if mark == APPLIED:
             reason = f" [{r.then.reason}]" if r.then.reason else ""
             own = "; ".join(describe_leaf(leaf, decision, res) for leaf, res, _ in conds) or "every cell is `-`"
-            lines.append(f"  {'✗' if r.decides_outcome and decision.adverse else '▶'} {name} applied{reason}: {own}")
+            where = f"      {r.loc.file}:{r.loc.line}" if r.loc else ""
+            lines.append(f"  {'✗' if r.decides_outcome and decision.adverse else '▶'} {name} applied{reason}: {own}{where}")
             note = view.first_hit_note(k)
             if note:
                 lines.append(f"      {note}")
