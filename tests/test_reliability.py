@@ -155,7 +155,7 @@ NEWCOMER_EDITS = [
      (r'^(\s+)message:\n\s+en: Your account is frozen, so it cannot join the Double 11 promotion.\n\s+zh: .*\n',
       r'\1message: {en: Frozen {frozen}, zh: x}\n'), (119, 28), "quote a text with `{name}` placeholders"),
     ("fact-as-operand", (r'^(\s+when: )\{frozen: true\}', r'\1{credit_score: {gte: overdue_days}}'), (115, 32),
-     "comparing one fact with another is not supported yet"),
+     "write `{fact: overdue_days}` to compare with another fact"),
     ("facts-as-list", (r'^facts:\n((?:[ ].*\n|\n)+)', lambda m: "facts:\n" + "".join(
         ("  - " + ln[2:] if re.match(r"  \w+:", ln) else "  " + ln if ln else "") + "\n"
         for ln in m.group(1).splitlines())), (12, 3), "without `- `"),

@@ -12,7 +12,8 @@ from typing import Callable, Iterator, Protocol
 from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
-from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule, is_expr
+from .model import (RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Policy, Rule,
+                    is_expr)
 from .source import SourceMap
 from .tables import exclusive_rows
 from .templates import template_names
@@ -72,14 +73,31 @@ def check_unused_facts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                              f.loc.file, f.loc.line, f.loc.column, f.loc.pointer)
 
 
+def _outcome_outputs(policy: Policy) -> set[str]:
+    """The outputs some outcome rule sets: their value is known only once the outcome is."""
+    return {name for r in policy.rules if r.decides_outcome for name, _ in r.then.set}
+
+
 def check_outcome_dependency(policy: Policy, b: Built) -> Iterator[Diagnostic]:
-    """A rule that reads the decided outcome cannot decide it (that would be circular)."""
+    """A rule that reads the decided outcome cannot decide it (that would be circular); nor
+    can one that reads an output an outcome rule sets (that output waits for the outcome)."""
+    outcome_outputs = _outcome_outputs(policy)
     for rule in policy.rules:
-        if rule.decides_outcome and any(leaf.kind == SUBJECT_OUTCOME for leaf in rule.leaves):
-            leaf = next(leaf for leaf in rule.leaves if leaf.kind == SUBJECT_OUTCOME)
-            yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
-                             ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
-                             "move the outcome to another rule, or drop the `outcome` condition", rule.id)
+        if not rule.decides_outcome:
+            continue
+        for leaf in rule.leaves:
+            if leaf.kind == SUBJECT_OUTCOME:
+                yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
+                                 ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
+                                 "move the outcome to another rule, or drop the `outcome` condition", rule.id)
+                break
+            if leaf.kind == SUBJECT_OUTPUT and leaf.subject in outcome_outputs:
+                yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads output `{leaf.subject}`, which a rule "
+                                 "deciding the outcome sets, and also decides the outcome", ERROR, leaf.loc.file,
+                                 leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
+                                 f"set `{leaf.subject}` in rules that decide no outcome, or move this rule's outcome "
+                                 "to another rule", rule.id)
+                break
 
 
 def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -171,9 +189,13 @@ def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
     by_id = {r.id: r.index for r in policy.rules}
     flag_setters: dict[str, set[int]] = {}
     outcome_rules = {r.index for r in policy.rules if r.decides_outcome}
+    output_setters: dict[str, set[int]] = {}
     for r in policy.rules:
         for f in r.then.flags:
             flag_setters.setdefault(f, set()).add(r.index)
+        for name, _ in r.then.set:
+            output_setters.setdefault(name, set()).add(r.index)
+    outcome_outputs = _outcome_outputs(policy)
     deps: dict[int, set[int]] = {}
     for r in policy.rules:
         d: set[int] = set()
@@ -184,16 +206,25 @@ def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
                 d |= flag_setters.get(leaf.subject, set())
             elif leaf.kind == SUBJECT_OUTCOME:
                 d |= outcome_rules
+            elif leaf.kind == SUBJECT_OUTPUT:
+                # The output's final value: every rule that sets it, and (when an outcome
+                # rule sets it) the outcome, which decides which outcome rules contribute.
+                d |= output_setters.get(leaf.subject, set())
+                if leaf.subject in outcome_outputs:
+                    d |= outcome_rules
         deps[r.index] = d
     return deps
 
 
 def _dependency_leaf(policy: Policy, rule: Rule, target: Rule) -> Comparison | None:
     """The condition of `rule` through which it depends on `target` (for locating a cycle)."""
+    outcome_outputs = _outcome_outputs(policy)
     for leaf in rule.leaves:
         if (leaf.kind == SUBJECT_RULE and leaf.subject == target.id
                 or leaf.kind == SUBJECT_FLAG and leaf.subject in target.then.flags
-                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome):
+                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome
+                or leaf.kind == SUBJECT_OUTPUT and (leaf.subject in dict(target.then.set)
+                                                    or leaf.subject in outcome_outputs and target.decides_outcome)):
             return leaf
     return None
 
@@ -238,6 +269,8 @@ def _cycle_diagnostic(policy: Policy, cycle: list[int]) -> Diagnostic:
     else:
         message = f"rules depend on each other in a cycle: {' → '.join(policy.rules[j].id for j in cycle)}"
     hint = "break the cycle: a rule cannot depend, through flags or rules, on itself"
+    if any(leaf.kind == SUBJECT_OUTPUT for j in cycle for leaf in policy.rules[j].leaves):
+        hint = "break the cycle: a rule cannot depend, through flags, rules or outputs, on itself"
     leaf = _dependency_leaf(policy, rule, target)
     if leaf is None or leaf.loc is None:
         return _rule_diag(policy, rule, "dependency-cycle", message, hint=hint)

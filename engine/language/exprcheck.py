@@ -18,6 +18,10 @@ can take. From that:
   the fact may be absent: in an output's default always, in a rule's value unless the
   rule's condition can only hold with the fact present (`conditions.nnf`).
 
+Derived facts (`derived:`) are expressions too: their divisions are checked as outputs'
+are, their intervals and integrality are what an expression reading them sees, and an
+output reading one that reads an optional fact is `expr-optional-fact` as for the fact.
+
 The checks are entries of `checks.CHECKS`; each yields located diagnostics.
 """
 
@@ -92,6 +96,9 @@ class Ranges:
 
     def __init__(self, policy: Policy):
         self.policy = policy
+        self.derived: dict[str, Interval] = {}
+        for d in getattr(policy, "derived", {}).values():  # in order: each reads earlier ones
+            self.derived[d.name] = self.of(d.expr)
         self.outputs: dict[str, Interval] = {}
         for spec in policy.outputs.values():
             self.outputs[spec.name] = self.output_range(spec)
@@ -138,6 +145,8 @@ class Ranges:
         if r.kind == "threshold":
             d = number(self.policy.thresholds[r.name].value)
             return Interval(d, d)
+        if r.kind == "derived":
+            return self.derived.get(r.name, UNKNOWN)
         return self.outputs.get(r.name, UNKNOWN)
 
     def value(self, spec: OutputSpec, e) -> Interval:
@@ -188,9 +197,17 @@ def _diag(b, code: str, message: str, pointer: str, *, severity: str = ERROR, hi
                                     rule=rule.id if rule else None))
 
 
+def _expressions(policy: Policy) -> Iterator[tuple[object, str, Rule | None]]:
+    """(expression, pointer, rule or None) for every derived fact, then every output value."""
+    for d in policy.derived.values():
+        yield d.expr, pointer_join("/derived", d.name), None
+    for _, value, ptr, rule in output_values(policy):
+        yield value, ptr, rule
+
+
 def check_division(policy: Policy, b) -> Iterator[Diagnostic]:
     ranges = Ranges(policy)
-    for spec, value, ptr, rule in output_values(policy):
+    for value, ptr, rule in _expressions(policy):
         for node, nptr in _nodes(value, ptr):
             if isinstance(node, Arith) and node.op == "div":
                 d = ranges.of(node.args[1])
@@ -279,6 +296,8 @@ def fraction_source(policy: Policy, e) -> object | None:
         if e.kind == "threshold":
             v = policy.thresholds[e.name].value
             return None if _integral(number(v)) else e
+        if e.kind == "derived":
+            return None if policy.derived[e.name].type == "integer" else e
         return None if policy.outputs[e.name].type == "integer" else e
     if isinstance(e, Arith):
         if e.op == "div":
@@ -319,7 +338,7 @@ def guarantees_presence(cond, fact: str) -> bool:
     missing: true`) does too. An `all` guarantees it when one part does, an `any` when
     every branch does."""
     def leaf(c: Comparison, positive: bool) -> bool:
-        if c.kind != "fact" or c.subject != fact:
+        if c.kind not in ("fact", "derived") or c.subject != fact:
             return False
         if c.op == PRESENCE_OP:
             return c.operand.value is not positive  # present: `missing: false`, or a negated `missing: true`
@@ -329,15 +348,26 @@ def guarantees_presence(cond, fact: str) -> bool:
 
 def _reads(e, pointer: str) -> Iterator[tuple[Ref, str]]:
     for node, nptr in _nodes(e, pointer):
-        if isinstance(node, Ref) and node.kind == "fact":
+        if isinstance(node, Ref) and node.kind in ("fact", "derived"):
             yield node, nptr
+
+
+def _may_be_missing(policy: Policy, ref: Ref) -> bool:
+    """Whether a fact (optional, no default) or a derived fact (one that reads such a fact,
+    at any depth) can be absent from a decision."""
+    if ref.kind == "fact":
+        f = policy.facts[ref.name]
+        return not (f.required or f.has_default)
+    return any(_may_be_missing(policy, r) for r, _ in _reads(policy.derived[ref.name].expr, ""))
 
 
 def check_optional_facts(policy: Policy, b) -> Iterator[Diagnostic]:
     for spec, value, ptr, rule in output_values(policy):
         for ref, rptr in _reads(value, ptr):
-            f = policy.facts[ref.name]
-            if f.required or f.has_default:
+            if not _may_be_missing(policy, ref):
+                continue
+            if ref.kind == "derived":
+                yield from _optional_derived(spec, ref, rptr, rule, b)
                 continue
             if rule is None:
                 yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads `{ref.name}`, which "
@@ -349,3 +379,16 @@ def check_optional_facts(policy: Policy, b) -> Iterator[Diagnostic]:
                             "(optional, no default), and its condition does not make sure it is present", rptr,
                             rule=rule, hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
                                             f"`{ref.name}` a `default`")
+
+
+def _optional_derived(spec: OutputSpec, ref: Ref, rptr: str, rule: Rule | None, b) -> Iterator[Diagnostic]:
+    """An output reading a derived fact that can be missing (it reads an optional fact)."""
+    if rule is None:
+        yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads derived fact `{ref.name}`, "
+                    "which is missing when an optional fact it reads is", rptr,
+                    hint="give the optional facts it reads a `default`, or compute the value in rules that test "
+                         f"`{ref.name}`")
+    elif not guarantees_presence(rule.when, ref.name):
+        yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads derived fact `{ref.name}`, which is missing "
+                    "when an optional fact it reads is, and its condition does not make sure it is present", rptr,
+                    rule=rule, hint=f"add a condition on `{ref.name}` (or on the facts it reads) to the rule's `when`")
