@@ -1,0 +1,120 @@
+"""The v3 example end to end on the command line (policies/account-loyalty.yaml: two chained
+decision tables, the second's rows in a CSV beside the policy, a derived fact, a list fact
+and a string operator): `verdict validate`, `eval`, `explain` in every format, `test
+--coverage` on both backends, and `diff` naming table rows; goldens under
+tests/golden/v3_surface/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+from conftest import golden
+
+from engine.cli.main import main
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden" / "v3_surface"
+SCHEMA = json.loads((ROOT / "schemas" / "decision.schema.json").read_text("utf-8"))
+POLICY = "policies/account-loyalty.yaml"
+USER = "examples/account-loyalty/user-gold.json"
+MEMBER = json.loads((ROOT / USER).read_text("utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def _at_root(monkeypatch):
+    monkeypatch.chdir(ROOT)  # locations read `policies/…`
+
+
+def run(*args, input=None, code=0):
+    r = CliRunner().invoke(main, [str(a) for a in args], input=input)
+    assert r.exit_code == code, r.output
+    return r.stdout
+
+
+def test_validate_accepts_the_example():
+    out = run("validate", POLICY)
+    assert "0 errors, 0 warnings" in out
+
+
+@pytest.mark.parametrize("fmt,ext", [("text", "txt"), ("markdown", "md"), ("json", "json")])
+def test_explain_the_example_user(fmt, ext, request):
+    out = run("explain", "-p", POLICY, "--format", fmt, USER)
+    golden(GOLDEN / f"account-loyalty-gold.{ext}", out, request)
+    if fmt == "json":
+        data = json.loads(out)
+        jsonschema.validate(data, SCHEMA)
+        keys = list(data)
+        assert keys[keys.index("facts") + 1] == "derived"
+        assert data["derived"] == {"debt_to_income": 0.125}
+        assert data["facts"]["products"] == ["card", "deposit"]
+        rows = {r["id"]: (r.get("table"), r.get("row")) for r in data["rules"]}
+        assert rows["account-status#2"] == ("account-status", 2)
+        assert rows["gold-tier"] == ("loyalty-tier", 2)
+        assert rows["high-debt"] == (None, None)
+        # a first-hit row's restated leaves are not its conditions
+        gold = next(r for r in data["rules"] if r["id"] == "gold-tier")
+        assert [c["subject"] for c in gold["conditions"]] == ["account_age_months", "monthly_spend", "account_status"]
+        assert gold["location"].startswith("policies/account-loyalty.loyalty-tier.csv:3:")
+    if fmt == "text":
+        assert "table account-status (hit: first)" in out and "table loyalty-tier (hit: first)" in out
+        assert "no earlier row applied (row 1)" in out
+        assert "debt_to_income = 0.125 = {div: [monthly_debt, monthly_income]} with monthly_debt 1000, " \
+               "monthly_income 8000" in out
+
+
+def test_eval_writes_the_derived_facts_only_with_the_trace():
+    plain = json.loads(run("eval", "-p", POLICY, USER))
+    assert plain["outcome"] == "gold" and "derived" not in plain and "facts" not in plain
+    assert plain["outputs"] == {"account_status": "good", "good_standing": True, "loyalty_discount_pct": 15,
+                                "bundle_bonus_pct": 5}
+    traced = json.loads(run("eval", "-p", POLICY, "--explain", USER))
+    assert traced["derived"] == {"debt_to_income": 0.125}
+    jsonschema.validate(traced, SCHEMA)
+
+
+def test_eval_a_stream_with_lists_in_csv_and_jsonl(tmp_path):
+    held = {**MEMBER, "monthly_debt": 6000, "products": ["card"]}
+    jsonl = tmp_path / "members.jsonl"
+    jsonl.write_text("\n".join(json.dumps(m) for m in (MEMBER, held)) + "\n", "utf-8")
+    lines = [json.loads(line) for line in run("eval", "-p", POLICY, jsonl).splitlines()]
+    assert [d["outcome"] for d in lines] == ["gold", "hold"]
+    assert [d["outputs"]["bundle_bonus_pct"] for d in lines] == [5, 0]
+    assert lines[1]["reasons"][0]["message"].startswith("Your monthly repayments are 0.75 of your income")
+    csv = tmp_path / "members.csv"
+    head = list(MEMBER)
+    rows = [",".join(head)] + [",".join('"' + json.dumps(m[k]).replace('"', '""') + '"' if isinstance(m[k], list)
+                                        else str(m[k]) for k in head) for m in (MEMBER, held)]
+    csv.write_text("\n".join(rows) + "\n", "utf-8")
+    assert [json.loads(line) for line in run("eval", "-p", POLICY, csv).splitlines()] == lines
+
+
+@pytest.mark.parametrize("backend", ["native", "durable"])
+def test_the_suite_passes_with_full_coverage(backend):
+    out = run("test", "policies/account-loyalty.test.yaml", "--backend", backend,
+              "--min-coverage", "rules=100,boundaries=100")
+    assert "passed" in out and "failed" not in out
+    assert "rules         11/11   100.0%" in out
+
+
+def test_a_failing_derived_expectation_is_reported(tmp_path):
+    suite = (ROOT / "policies" / "account-loyalty.test.yaml").read_text("utf-8")
+    suite = suite.replace("derived: {debt_to_income: 0.125}", "derived: {debt_to_income: 0.13}", 1)
+    suite = suite.replace("policy: account-loyalty.yaml", f"policy: {ROOT / POLICY}", 1)
+    path = tmp_path / "broken.test.yaml"
+    path.write_text(suite, "utf-8")
+    out = run("test", path, code=1)
+    assert "derived fact debt_to_income: expected 0.13, got 0.125" in out
+
+
+def test_diff_names_the_rows_it_changed(tmp_path):
+    for name in ("account-loyalty.yaml", "account-loyalty.loyalty-tier.csv"):
+        (tmp_path / name).write_text((ROOT / "policies" / name).read_text("utf-8"), "utf-8")
+    csv = tmp_path / "account-loyalty.loyalty-tier.csv"
+    csv.write_text(csv.read_text("utf-8").replace("gold-tier,>= 24,>= 800", "gold-tier,>= 24,>= 900"), "utf-8")
+    out = run("diff", POLICY, tmp_path / "account-loyalty.yaml")
+    assert "gold → silver" in out
+    assert "rules changed: gold-tier (loyalty-tier row 2)" in out
