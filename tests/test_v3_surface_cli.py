@@ -121,3 +121,17 @@ def test_diff_names_the_rows_it_changed(tmp_path):
     assert "rules changed: gold-tier (tiers row 2)\n" in out
     md = run("diff", "--format", "markdown", "policies/double11-coupon.yaml", new)
     assert "- changed: `gold-tier` (tiers row 2)" in md
+
+
+def test_a_first_hit_row_that_lost_to_an_earlier_row_says_so(tmp_path):
+    path = tmp_path / "lost.test.yaml"
+    path.write_text(f"""
+policy: {ROOT / POLICY}
+cases:
+  - name: a platinum member expected at gold
+    facts: {json.dumps(MEMBER | {"account_age_months": 40, "payment_history": "excellent", "monthly_spend": 1500})}
+    expect: {{matched: [gold-tier]}}
+""", "utf-8")
+    out = run("test", path, code=1)
+    assert "rule gold-tier: expected to match, did not match" in out
+    assert "an earlier row of table loyalty-tier applied: row 1 (platinum-tier)" in out

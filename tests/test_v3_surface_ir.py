@@ -82,7 +82,7 @@ def _at_root(monkeypatch):
 
 
 def d11():
-    return load_policy("policies/double11-coupon.yaml").ruleset.policy
+    return load_policy("tests/fixtures/v3_surface/double11-rules.yaml").ruleset.policy
 
 
 def tiers(hit: str):

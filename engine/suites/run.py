@@ -204,8 +204,27 @@ def _why(rule: Rule, decision) -> list[str]:
             + _where(rule.loc)]
 
 
+def _earlier_rows(rule: Rule, decision) -> list[tuple[str, Loc | None]]:
+    """For a row of a `hit: first` table, the earlier rows that applied or may apply: what
+    keeps the row from matching when its own cells all hold (its restated leaves are not
+    among its conditions: `rule_conditions`)."""
+    if rule.table is None:
+        return []
+    table = decision.policy.table(rule.table.table)
+    if table.hit != "first":
+        return []
+    out = []
+    for row, i in enumerate(table.rules[:rule.table.row - 1], 1):
+        m = decision.matched[i]
+        if m is not False:
+            other = decision.policy.rules[i]
+            state = "applied" if m else "may apply (undetermined)"
+            out.append((f"an earlier row of table {table.id} {state}: row {row} ({other.id})", other.loc))
+    return out
+
+
 def _why_not(rule: Rule, decision) -> list[str]:
-    conds = _conditions(rule, decision, False)
+    conds = _conditions(rule, decision, False) or _earlier_rows(rule, decision)
     if decision.matched[rule.index] is None:
         return [f"{rule.id} is undetermined: " + "; ".join(text for text, _ in conds)]
     if len(conds) == 1:
