@@ -135,3 +135,21 @@ cases:
     out = run("test", path, code=1)
     assert "rule gold-tier: expected to match, did not match" in out
     assert "an earlier row of table loyalty-tier applied: row 1 (platinum-tier)" in out
+
+
+def test_findings_in_a_rows_file_point_at_it_in_every_format(tmp_path):
+    (tmp_path / "account-loyalty.yaml").write_text((ROOT / POLICY).read_text("utf-8"), "utf-8")
+    rows = (ROOT / "policies" / "account-loyalty.loyalty-tier.csv").read_text("utf-8")
+    (tmp_path / "account-loyalty.loyalty-tier.csv").write_text(
+        rows.replace("gold-tier,>= 24,>= 800,", 'gold-tier,>= 24,">= 30, < 50",'), "utf-8")
+    policy = tmp_path / "account-loyalty.yaml"
+    csv = tmp_path / "account-loyalty.loyalty-tier.csv"
+    text = run("validate", policy, code=1)
+    assert f"{csv}:3:" in text and "table-cell-comparisons" in text
+    github = run("validate", "--format", "github", policy, code=1)
+    assert f"::error file={csv},line=3," in github
+    sarif = json.loads(run("validate", "--format", "sarif", "--root", tmp_path, policy, code=1))
+    (found,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "table-cell-comparisons"]
+    uri = found["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "account-loyalty.loyalty-tier.csv"
+    assert uri in [a["location"]["uri"] for a in sarif["runs"][0]["artifacts"]]
