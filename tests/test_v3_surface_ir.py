@@ -241,3 +241,18 @@ def test_diff_names_rows_by_id_with_their_table():
     d = diff_policies(new, changed)
     assert "rules changed: gold-tier (tiers row 2)" in render_text(d)
     assert "- changed: `gold-tier` (tiers row 2)" in render_markdown(d)
+
+
+def test_an_undecided_row_is_marked_and_names_the_missing_fact():
+    policy = load_policy_text(COLLECT.replace("reviews: {type: integer, minimum: 0}",
+                                              "reviews: {type: integer, minimum: 0, required: false}")).ruleset.policy
+    policy = as_table(policy, "points", ["buyer", "reviewer", "referrer"], "collect",
+                      ("orders", "reviews", "referrals"), ("points",),
+                      [(">= 1", "-", "-"), ("-", ">= 1", "-"), ("-", "-", ">= 1")], id_column=False)
+    d = decide(policy, {"orders": 0, "referrals": 0})
+    text = explain.explain_text(d)
+    assert "    ? 2     -       >= 1     -          │ 5" in text
+    assert "      user  0       missing  0          │" in text
+    assert "  ? row 2 could not be decided: missing reviews" in text
+    assert "? unknown (missing facts)" in text
+    assert "| ? | 2 | - | >= 1 | - | 5 |" in explain.explain_markdown(d)
