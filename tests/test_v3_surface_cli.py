@@ -109,6 +109,8 @@ def test_a_failing_derived_expectation_is_reported(tmp_path):
     path.write_text(suite, "utf-8")
     out = run("test", path, code=1)
     assert "derived fact debt_to_income: expected 0.13, got 0.125" in out
+    assert "debt_to_income = 0.125 = {div: [monthly_debt, monthly_income]} with monthly_debt 1000, " \
+           "monthly_income 8000" in out
 
 
 def test_diff_names_the_rows_it_changed(tmp_path):

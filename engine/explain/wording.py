@@ -192,22 +192,24 @@ def derived_lines(decision: Decision) -> list[str]:
     """Each derived fact with its value, its expression and the values it read:
     `debt_to_income = 0.6 = {div: [monthly_debt, monthly_income]} with monthly_debt 3000,
     monthly_income 5000` (`missing` when a fact it reads is missing)."""
+    return [derived_line(decision, name) for name in decision.policy.derived]
+
+
+def derived_line(decision: Decision, name: str) -> str:
+    """One derived fact as `derived_lines` shows it."""
     policy = decision.policy
-    out = []
-    for name, d in policy.derived.items():
-        inputs = []
-        for ref in dict.fromkeys(_refs(d.expr)):
-            kind, ref_name = ref
-            if kind == "threshold":
-                value = policy.thresholds[ref_name].value
-            elif kind == "derived":
-                value = decision.derived.get(ref_name)
-            else:
-                value = decision.facts.get(ref_name)
-            inputs.append(f"{ref_name} {format_value(value)}")
-        value = format_value(decision.derived.get(name))
-        out.append(f"{name} = {value} = {expr_text(d.expr)}" + (" with " + ", ".join(inputs) if inputs else ""))
-    return out
+    d = policy.derived[name]
+    inputs = []
+    for kind, ref_name in dict.fromkeys(_refs(d.expr)):
+        if kind == "threshold":
+            value = policy.thresholds[ref_name].value
+        elif kind == "derived":
+            value = decision.derived.get(ref_name)
+        else:
+            value = decision.facts.get(ref_name)
+        inputs.append(f"{ref_name} {format_value(value)}")
+    value = format_value(decision.derived.get(name))
+    return f"{name} = {value} = {expr_text(d.expr)}" + (" with " + ", ".join(inputs) if inputs else "")
 
 
 def _refs(e) -> list[tuple[str, str]]:

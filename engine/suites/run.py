@@ -10,7 +10,6 @@ import re
 from decimal import Decimal
 from typing import Iterable
 
-from ..language.exprs import expr_text
 from ..language.model import Loc, Rule
 from .model import Case, CaseResult, Expect, Failure, Run, SetExpect, Suite, SuiteResult
 
@@ -140,10 +139,11 @@ def check_expectations(expect: Expect, decision) -> list[Failure]:
     for name, want in expect.derived:
         got = decision.derived.get(name)
         if not (want is None and got is None) and not _same(want, got):
-            spec = policy.derived[name]
+            from ..explain.wording import derived_line
+
             out.append(Failure("derived", {name: want}, {name: got},
                                f"derived fact {name}: expected {_show(want)}, got {_show(got)}",
-                               (f"{name} = {expr_text(spec.expr)}",)))
+                               (derived_line(decision, name),)))
     return out
 
 
