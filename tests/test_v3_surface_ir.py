@@ -256,3 +256,17 @@ def test_an_undecided_row_is_marked_and_names_the_missing_fact():
     assert "  ? row 2 could not be decided: missing reviews" in text
     assert "? unknown (missing facts)" in text
     assert "| ? | 2 | - | >= 1 | - | 5 |" in explain.explain_markdown(d)
+
+
+def test_a_first_hit_row_undecided_because_of_an_earlier_row_says_which():
+    policy = load_policy_text(COLLECT.replace("reviews: {type: integer, minimum: 0}",
+                                              "reviews: {type: integer, minimum: 0, required: false}")
+                              .replace("combine: sum", "combine: max")).ruleset.policy
+    policy = as_table(policy, "points", ["reviewer", "buyer", "referrer"], "first",
+                      ("orders", "reviews", "referrals"), ("points",),
+                      [("-", ">= 1", "-"), (">= 1", "-", "-"), ("-", "-", ">= 1")], id_column=False)
+    d = decide(policy, {"orders": 2, "referrals": 0})
+    assert [d.matched[r.index] for r in policy.rules] == [None, None, False]
+    text = explain.explain_text(d)
+    assert "  ? row 1 could not be decided: missing reviews" in text
+    assert "  ? row 2 could not be decided: earlier row 1 may apply" in text

@@ -252,7 +252,12 @@ def table_lines(view: TableView, decision: Decision, lang: str | None) -> list[s
                 lines.append(f"      {msg}")
         elif mark == UNKNOWN:
             missing = sorted({lf.subject for lf, res, _ in conds if res is None})
-            later.append(f"  ? {name} could not be decided: missing " + (", ".join(missing) or "an earlier row's facts"))
+            if missing:
+                later.append(f"  ? {name} could not be decided: missing " + ", ".join(missing))
+            else:  # its own cells hold: under `hit: first`, an earlier row may apply
+                earlier = [str(j + 1) for j in range(k) if view.marks[j] == UNKNOWN]
+                later.append(f"  ? {name} could not be decided: earlier row{'s' if len(earlier) != 1 else ''} "
+                             f"{', '.join(earlier)} may apply")
         elif mark == MATCHED:
             continue  # the mark says it: matched, lost on outcome precedence
         elif (k in shown and r.decides_outcome and prec[r.then.outcome] < current
