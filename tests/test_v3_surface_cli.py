@@ -155,3 +155,7 @@ def test_findings_in_a_rows_file_point_at_it_in_every_format(tmp_path):
     uri = found["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "account-loyalty.loyalty-tier.csv"
     assert uri in [a["location"]["uri"] for a in sarif["runs"][0]["artifacts"]]
+    junit = run("validate", "--format", "junit", policy, code=1)
+    # the CSV's findings are the policy's failing test cases: the policy is not "valid"
+    assert junit.count("<testsuite ") == 1 and f'name="{policy}: valid"' not in junit
+    assert f'name="{csv}:3:' in junit
