@@ -19,7 +19,7 @@ from engine.language.model import FactSpec as F
 from engine.language.model import OutputSpec
 from engine.runtime.decision import FIELDS, Decision
 from engine.runtime.facts import normalize
-from engine.runtime.semantics import Plan, compare, eval_leaf, exact, reference_matches
+from engine.runtime.semantics import Plan, compare, eval_leaf, exact, output_value, reference_matches
 from test_v3_runtime_ir import All, Not, arith, leaf, policy, ref, rule
 
 # -- compare: the meaning of each new operator, on present values ---------------------------
@@ -245,6 +245,9 @@ def test_output_value_unknown_while_the_outcome_is_unknown():
     assert plan.output_values({"a": 9}, (None, True, False)) == {"grade": None}
     assert plan.output_values({"a": 9}, (False, True, False)) == {"grade": "B"}
     assert plan.output_values({"a": 9}, (True, True, False)) == {"grade": "A"}
+    assert output_value(plan, "grade", {"a": 9}, (False, False, False)) == "-"  # the default
+    with pytest.raises(KeyError):
+        output_value(plan, "seen", {"a": 9}, (False, False, False))  # no condition reads it
     rs = compile_policy(p)
     assert evaluate(rs, {"a": 9}).matched == (None, True, None)
     assert evaluate(rs, {"a": 9, "b": 1}).matched == (False, True, True)
@@ -343,3 +346,22 @@ def test_a_policy_without_v3_constructs_generates_what_it_did():
     source = generate_source(policy({"x": "integer"}, [rule("r", leaf("x", "gt", 1), outcome="review")]))
     assert "_derive(" not in source and "_output_values(" not in source and "_Dec(" not in source
     assert source.count("None, {}))") == 3  # the 13th field, in decide, decide_trace, decide_open
+
+
+def test_decide_checks_list_facts_itself_and_leaves_bad_ones_to_the_generic_path():
+    rs = compile_policy(policy({"tags": F("tags", "array", items=F("tags", "string", enum=("cash", "card"))),
+                                "n": F("n", "integer")},
+                               [rule("r", leaf("tags", "contains", "cash"), set=[("seen", True)])],
+                               outputs={"seen": OutputSpec("seen", "boolean", False)}))
+    calls = []
+    slow = rs.native._globals["_slow"]
+    rs.native._globals["_slow"] = lambda r, as_of=None: calls.append(r) or slow(r, as_of)
+    try:
+        d = rs.decide({"tags": ["card", "cash"], "n": 1})
+        assert not calls and d.facts == {"tags": ("card", "cash"), "n": 1} and d.outputs == {"seen": True}
+        assert tuple(d) == tuple(rs.native.slow({"tags": ["card", "cash"], "n": 1}))
+        with pytest.raises(FactsError, match=r"fact `tags` item 1 is `loan`"):
+            rs.decide({"tags": ["card", "loan"], "n": 1})
+        assert len(calls) == 1
+    finally:
+        rs.native._globals["_slow"] = slow

@@ -30,9 +30,10 @@ facts (`_derive`, once per call, into `w{j}`) and the outputs later strata read
 (`semantics.Plan.output_values`, `_output_values`, at each stratum boundary, into `u{j}`).
 A comparison where a Decimal (a derived fact, a computed output) meets a float reads the
 float as its decimal (`_dec`), as `semantics.exact` does; Decimal literals are written
-from their sign, digits and exponent (`_Dec((0, (4,), -1))`). A list fact makes `decide`
-take the generic path (which normalizes lists to tuples); its conditions are `in`,
-`frozenset.isdisjoint`/`issubset` and `len` on the tuple.
+from their sign, digits and exponent (`_Dec((0, (4,), -1))`). `decide` checks a list fact
+with the generic check (`_lists[k]`, `facts.check_value`: a tuple, or None, and then the
+generic path reports the problem); its conditions are `in`, `frozenset.isdisjoint`/
+`issubset` and `len` on the tuple.
 
 INVARIANT: the generated source consists of our own text and nothing else: names we make
 up (`v3`, `m7`, `c7_2`, `k2`, `fl_1`, `out0`, `a0`, `w0`, `u0`), the helper names the backend puts in
@@ -59,10 +60,10 @@ from functools import partial
 from itertools import compress
 from typing import Callable
 
-from ..language.model import Policy
+from ..language.model import ARRAY, Policy
 from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
-from ..runtime.facts import normalize
+from ..runtime.facts import check_value, normalize
 from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
                                 today)
 from .native_codegen import HEADER, HEADER_V3, UNKNOWN, _Gen, _Module, by_table, literal, uses_v3  # noqa: F401 - literal: re-exported
@@ -75,6 +76,15 @@ def _beyond(relatives, as_of) -> None:
     for rel in relatives:
         resolve_date(rel, as_of)
     raise AssertionError("no relative date overflows")  # pragma: no cover - only called on an overflow
+
+
+def _list_check(spec):
+    """`decide`'s check of a list fact: its normalized tuple (`facts.check_value`), or None
+    for anything the generic path must report."""
+    def check(value):
+        value, problem = check_value(spec, value)
+        return None if problem else value
+    return check
 
 
 def _dec(x):
@@ -140,7 +150,9 @@ class NativeBackend:
             "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone),
             "_check_as_of": check_as_of, "_on": resolve_date, "_beyond": _beyond, "_days": datetime.timedelta, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
             "_outputs": plan.computed.compute, "_derive": plan.computed.derive,
-            "_output_values": plan.output_values, "_Dec": Decimal, "_dec": _dec, "__builtins__": _BUILTINS})
+            "_output_values": plan.output_values, "_Dec": Decimal, "_dec": _dec,
+            "_lists": tuple(_list_check(f) for f in policy.facts.values() if f.type == ARRAY),
+            "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
         self.decide: Callable = self._globals["decide"]

@@ -43,6 +43,7 @@ HEADER_V3 = """\
 #   _derive             the derived facts of normalized facts (runtime/expressions.py)
 #   _output_values      the outputs conditions read, after the rules so far (runtime/semantics.py)
 #   _Dec _dec           decimal.Decimal, and a float read as the decimal its repr says
+#   _lists              per list fact, its value checked and normalized (a tuple), or None
 """
 
 
@@ -168,6 +169,11 @@ class _Gen:
         self.derived_var = {name: f"w{j}" for j, name in enumerate(policy.derived)}
         reads_outputs = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == SUBJECT_OUTPUT}
         self.output_var = {name: f"u{j}" for j, name in enumerate(n for n in policy.outputs if n in reads_outputs)}
+        # the strata whose rules read outputs: the outputs are computed before those only
+        self.output_strata = {s for s, stratum in enumerate(policy.strata) for i in stratum
+                              if any(leaf.kind == SUBJECT_OUTPUT for leaf in policy.rules[i].leaves)}
+        # list facts, normalized in `decide` by the generic check (`_lists[k]`: a tuple, or None)
+        self.list_check = {name: k for k, name in enumerate(n for n, f in policy.facts.items() if f.type == ARRAY)}
 
     # -- leaves ------------------------------------------------------------------------
     def fact_maybe_none(self, name: str) -> bool:
@@ -281,7 +287,8 @@ class _Gen:
             lines += [f"{IND}{var} = dv.get({literal(name)})" for name, var in self.derived_var.items()]
         if self.output_var:
             lines.append(f"{IND}fv = {{**{facts}, **dv}}" if self.derived_var else f"{IND}fv = {facts}")
-            self.read_outputs(lines, "(" + "False, " * len(self.policy.rules) + ")")
+            if 0 in self.output_strata:  # a rule of the first stratum reads an output nobody sets
+                self.read_outputs(lines, "(" + "False, " * len(self.policy.rules) + ")")
 
     def read_outputs(self, lines: list[str], matches: str) -> None:
         lines.append(f"{IND}_ov = _output_values(fv, {matches})")
@@ -357,7 +364,7 @@ class _Gen:
             lines.append(f"{IND}o = {literal(policy.default) if policy.default is not None else 'None'}")
         for s, stratum in enumerate(self.policy.strata):
             if s > 0:
-                self.boundary(lines, evaluated)
+                self.boundary(lines, evaluated, s)
             for i in stratum:
                 rule = self.policy.rules[i]
                 if with_trace:
@@ -374,10 +381,11 @@ class _Gen:
                 self.rule_maybe_none[i] = maybe
                 evaluated.add(i)
 
-    def boundary(self, lines: list[str], evaluated: set[int]) -> None:
-        """Compute what later strata read: flags, the outcome, the outputs conditions read."""
+    def boundary(self, lines: list[str], evaluated: set[int], s: int = 0) -> None:
+        """Compute what later strata read: flags, the outcome, the outputs conditions read
+        (before stratum `s`, when it or a later one reads them)."""
         policy = self.policy
-        if self.output_var:
+        if self.output_var and any(t >= s for t in self.output_strata):
             self.read_outputs(lines, _tuple([f"m{i}" if i in evaluated else "False"
                                              for i in range(len(policy.rules))]))
         for flag, fi in self.flag_index.items():
@@ -465,8 +473,8 @@ class _Gen:
                 check += f" and {var} in {self.module.const(f'frozenset({_tuple([literal(v) for v in spec.enum])})')}"
             else:  # a lone surrogate is refused by the generic path (`facts.check_value`)
                 check += f" and ({var}.isascii() or _whole({var}))"
-        elif spec.type == ARRAY:  # a list (JSON gives lists) is normalized by the generic path
-            check = "False"
+        elif spec.type == ARRAY:  # normalized above (`_lists`): None when not a valid list
+            check = f"{var} is not None"
         elif spec.type == DATE:  # a normalized date: exactly a date (a datetime is not one)
             check = f"{var}.__class__ is _date"
             if spec.minimum is not None:
@@ -530,6 +538,10 @@ class _Gen:
         dates = [(fname, var) for fname, var in self.fact_var.items() if policy.facts[fname].type == DATE]
         for _, var in dates:  # JSON, YAML and CSV give days as text: parsed here, as normalize does
             lines += [f"{IND}if {var}.__class__ is str:", f"{IND}    {var} = _parse_date({var})"]
+        for fname, k in self.list_check.items():  # a list: its tuple of checked items, or None
+            var = self.fact_var[fname]
+            lines.append(f"{IND}{var} = _lists[{k}]({var})")
+            dates.append((fname, var))  # the Decision's facts hold the tuple, as a date's hold the date
         if self.fact_var:
             guards = " and ".join(self.guard(var, fname) for fname, var in self.fact_var.items())
             lines += [f"{IND}if not ({guards}):", f"{IND}    {off}"]

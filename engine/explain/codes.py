@@ -127,6 +127,12 @@ DESCRIPTIONS: dict[str, str] = {
     'test-unknown-derived': 'A case expects a value of a derived fact the policy does not declare (`expect: {derived: …}`). Fix: name one of the policy\'s `derived:` facts (the hint suggests the nearest).',
     'test-bad-derived': 'A case expects a derived fact\'s value that is not a number (or an `integer` derived fact\'s value that is not a whole number). Fix: write a number, or `null` to expect it missing.',
 
+    # -- the language v3 (issue 15, lang): list facts, string operators, derived facts --
+    'array-shape': 'A `type: array` fact or output without `items` (what its items are), or `items`/`min_items`/`max_items` on one that is not an array. Fix: declare `items: {type: string}` (or integer, number, boolean) on the list, or remove the key.',
+    'name-clash': 'A derived fact or an output has the name of a fact or a threshold, or a derived fact that of an output: they share one namespace, so a condition or an expression could not say which it means. Fix: rename one of them.',
+    'operand-empty-string': 'A `starts_with`, `ends_with` or `contains` of a string with the empty text (a literal or a threshold), which every string matches. Fix: write the text to look for, or drop the condition.',
+    'derived-unused': 'A derived fact that no condition, `{fact: …}` operand, expression, table input or message reads. Fix: compare it in a rule or a table, show it in a message, or remove it.',
+
     # -- decision tables (engine/language/tables.py, cells.py) --
     'table-cell-syntax': 'A table cell that the cell grammar cannot read (an empty cell, an unknown function such as `len(x)`, an unclosed quote, a list input compared with one value, a reason that is not a code). Fix: write `-`, a literal, `a, b`, a comparison `>= x`, an interval `[600..700)`, `not(a, b)` or a function the input takes; quote a text: `\'"a, b"\'`.',
     'table-cell-comparisons': 'A cell joins comparisons with a comma (`>= 30, < 50`): DMN and zen read that comma as OR, authors mean AND, so verdict refuses it. Fix: write the interval (`[30..50)`).',
@@ -144,11 +150,6 @@ DESCRIPTIONS: dict[str, str] = {
     'table-csv-unreadable': 'A table\'s rows file is missing, unreadable, too big, resolves outside the policy\'s folder (a symlink), or the policy was given as text without its folder. Fix: put the CSV beside the policy and load the policy from its file.',
     'table-csv-syntax': 'A table\'s rows file is not valid CSV (an unclosed quoted field, a quote inside an unquoted field, text after a closing quote). Fix: quote the whole field and double the quotes inside it.',
     'table-csv-header': 'A table\'s rows file has no header row, a header that does not name the table\'s columns in order (`id` first when `id_column: true`), or no rows under it. Fix: first line `input1,input2,output1,…`, then one line per row.',
-
-    # -- the language v3 (issue 15, lang): list facts, string operators, derived facts --
-    'array-shape': 'A `type: array` fact or output without `items` (what its items are), or `items`/`min_items`/`max_items` on one that is not an array. Fix: declare `items: {type: string}` (or integer, number, boolean) on the list, or remove the key.',
-    'name-clash': 'A derived fact or an output has the name of a fact or a threshold, or a derived fact that of an output: they share one namespace, so a condition or an expression could not say which it means. Fix: rename one of them.',
-    'operand-empty-string': 'A `starts_with`, `ends_with` or `contains` of a string with the empty text (a literal or a threshold), which every string matches. Fix: write the text to look for, or drop the condition.',
 }
 
 

@@ -180,7 +180,9 @@ def input_cell(raw, kind: str, textual: bool) -> tuple[tuple[str, object], ...]:
     if raw is None:
         raise CellError("table-cell-syntax", "the cell is empty", "write `-` for any value")
     if isinstance(raw, list):
-        raise CellError("table-cell-syntax", "a list is not a cell", "write the values as one text: `a, b`")
+        raise CellError("table-cell-syntax", "a list is not an input cell",
+                        "write `contains_any(a, b)` or `contains_all(a, b)`" if kind == "list"
+                        else "write the values as one text: `a, b`")
     if isinstance(raw, dict):
         if kind == "list":
             raise CellError("table-cell-syntax", "a list input takes `-`, `contains(x)`, `contains_any(a, b)` or "
@@ -228,7 +230,8 @@ def _function(text: str, name: str, args: str, kind: str, textual: bool) -> tupl
     if name not in allowed:
         shown = ", ".join(f"`{a}(…)`" for a in allowed)
         raise CellError("table-cell-syntax", f"`{name}(…)` is not a cell function for this input",
-                        did_you_mean(name, allowed) or f"this input takes {shown}")
+                        did_you_mean(name, allowed) or f"this input takes {shown}; quote a text that looks like a "
+                        f'call: `"{text}"`')
     parts = split_top(args)
     values = [value(p, textual, text) for p in parts]
     if name in _MANY:

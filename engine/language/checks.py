@@ -12,8 +12,8 @@ from typing import Callable, Iterator, Protocol
 from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
-from .model import (RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Policy, Rule,
-                    is_expr)
+from .model import (ARRAY, RESERVED_NAMES, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE,
+                    Comparison, Operand, Policy, Rule, is_expr)
 from .source import SourceMap
 from .tables import exclusive_rows
 from .templates import template_names
@@ -73,6 +73,31 @@ def check_unused_facts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                              f.loc.file, f.loc.line, f.loc.column, f.loc.pointer)
 
 
+def check_unused_derived(policy: Policy, b: Built) -> Iterator[Diagnostic]:
+    """A derived fact that no condition, `{fact: …}` operand, expression or text reads."""
+    if not policy.derived:
+        return
+    used = set()
+    for r in policy.rules:
+        for leaf in r.leaves:
+            if leaf.kind == SUBJECT_DERIVED:
+                used.add(leaf.subject)
+            operands = leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)
+            used |= {o.fact for o in operands if isinstance(o, Operand) and o.fact is not None}
+        for template in (r.then.message or {}).values():
+            used.update(template_names(template)[0])
+    for texts in policy.reasons.values():
+        for template in (texts or {}).values():
+            used.update(template_names(template)[0])
+    values = [d.expr for d in policy.derived.values()] + [v for _, v, _, _ in exprcheck.output_values(policy)]
+    used |= {ref.name for v in values for ref in exprcheck.refs(v) if ref.kind == "derived"}
+    for name, d in policy.derived.items():
+        if name not in used:
+            yield Diagnostic("derived-unused", f"derived fact `{name}` is declared but nothing reads it", WARNING,
+                             d.loc.file, d.loc.line, d.loc.column, d.loc.pointer,
+                             "compare it in a rule or a table, show it in a message, or remove it")
+
+
 def _outcome_outputs(policy: Policy) -> set[str]:
     """The outputs some outcome rule sets: their value is known only once the outcome is."""
     return {name for r in policy.rules if r.decides_outcome for name, _ in r.then.set}
@@ -121,7 +146,9 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                     yield b.smap.locate(Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
                         f"(to {t1} and {t2})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
-                        rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
+                        rule=r2.id, hint=f"declare `combine: first` for output `{name}`, or `combine: list` with one "
+                        "item per rule" if spec.type == ARRAY else f"declare `combine: first|min|max|sum` for output "
+                        f"`{name}`"), prefer_key=True)
 
 
 def _value_text(value) -> str:
@@ -171,6 +198,7 @@ CHECKS: tuple[Callable[[Policy, Built], Iterator[Diagnostic]], ...] = (
     check_adverse_default,
     check_unused_thresholds,
     check_unused_facts,
+    check_unused_derived,
     check_outcome_dependency,
     check_output_conflicts,
     check_message_languages,

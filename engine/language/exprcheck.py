@@ -163,6 +163,8 @@ class Ranges:
         values = [self.value(spec, v) for r in self.policy.rules for n, v in r.then.set if n == spec.name]
         every = [default, *values]
         lo, hi = min(v.lo for v in every), max(v.hi for v in every)
+        if spec.combine == "count" and values:  # how many rules contribute: none (the default) to all
+            return Interval(min(default.lo, Decimal(1)), max(default.hi, Decimal(len(values))))
         if spec.combine == "sum" and values:  # any number of the rules may contribute
             neg, pos = Decimal(0), Decimal(0)
             for v in values:
@@ -195,6 +197,11 @@ def _diag(b, code: str, message: str, pointer: str, *, severity: str = ERROR, hi
           rule: Rule | None = None) -> Diagnostic:
     return b.smap.locate(Diagnostic(code, message, severity, pointer=pointer, hint=hint,
                                     rule=rule.id if rule else None))
+
+
+def refs(e) -> Iterator[Ref]:
+    """Every name an expression reads."""
+    return (node for node, _ in _nodes(e, "") if isinstance(node, Ref))
 
 
 def _expressions(policy: Policy) -> Iterator[tuple[object, str, Rule | None]]:
@@ -352,6 +359,14 @@ def _reads(e, pointer: str) -> Iterator[tuple[Ref, str]]:
             yield node, nptr
 
 
+def _optional_inputs(policy: Policy, ref: Ref) -> set[str]:
+    """The optional facts without default a fact or derived fact's value depends on."""
+    if ref.kind == "fact":
+        f = policy.facts[ref.name]
+        return set() if f.required or f.has_default else {ref.name}
+    return set().union(*(_optional_inputs(policy, r) for r, _ in _reads(policy.derived[ref.name].expr, "")))
+
+
 def _may_be_missing(policy: Policy, ref: Ref) -> bool:
     """Whether a fact (optional, no default) or a derived fact (one that reads such a fact,
     at any depth) can be absent from a decision."""
@@ -367,28 +382,33 @@ def check_optional_facts(policy: Policy, b) -> Iterator[Diagnostic]:
             if not _may_be_missing(policy, ref):
                 continue
             if ref.kind == "derived":
-                yield from _optional_derived(spec, ref, rptr, rule, b)
+                yield from _optional_derived(policy, spec, ref, rptr, rule, b)
                 continue
             if rule is None:
                 yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads `{ref.name}`, which "
                             "may be missing (optional, no default)", rptr,
                             hint=f"give `{ref.name}` a `default`, or compute the value in rules that test "
                                  f"`{ref.name}: {{missing: false}}`")
-            elif not guarantees_presence(rule.when, ref.name):
+            elif not guarantees_presence(rule.when, ref.name) and not all(
+            guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
                 yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads `{ref.name}`, which may be missing "
                             "(optional, no default), and its condition does not make sure it is present", rptr,
                             rule=rule, hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
                                             f"`{ref.name}` a `default`")
 
 
-def _optional_derived(spec: OutputSpec, ref: Ref, rptr: str, rule: Rule | None, b) -> Iterator[Diagnostic]:
-    """An output reading a derived fact that can be missing (it reads an optional fact)."""
+def _optional_derived(policy: Policy, spec: OutputSpec, ref: Ref, rptr: str, rule: Rule | None,
+                      b) -> Iterator[Diagnostic]:
+    """An output reading a derived fact that can be missing (it reads an optional fact): in
+    a rule, fine when its condition makes sure the derived fact, or every optional fact it
+    reads, is present."""
     if rule is None:
         yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads derived fact `{ref.name}`, "
                     "which is missing when an optional fact it reads is", rptr,
                     hint="give the optional facts it reads a `default`, or compute the value in rules that test "
                          f"`{ref.name}`")
-    elif not guarantees_presence(rule.when, ref.name):
+    elif not guarantees_presence(rule.when, ref.name) and not all(
+            guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
         yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads derived fact `{ref.name}`, which is missing "
                     "when an optional fact it reads is, and its condition does not make sure it is present", rptr,
                     rule=rule, hint=f"add a condition on `{ref.name}` (or on the facts it reads) to the rule's `when`")

@@ -86,6 +86,8 @@ class ExprReader:
     """Builds the expressions of one output's values. `earlier` are the outputs declared
     before it (the only ones it may read)."""
 
+    numeric_hint = "use an integer or number fact, threshold or output"
+
     def __init__(self, b: Reporter, outputs: dict[str, OutputSpec], output: str, earlier: tuple[str, ...],
                  declared: tuple[str, ...]):
         self.b, self.outputs, self.output, self.earlier, self.declared = b, outputs, output, earlier, declared
@@ -119,7 +121,7 @@ class ExprReader:
             b.mentioned_facts.add(name)
             if fact.type not in NUMERIC_TYPES:
                 b.report("expr-operand-type", f"fact `{name}` is {fact.type}; arithmetic takes numbers", ptr,
-                         rule=rule_id, hint="use an integer or number fact, threshold or output")
+                         rule=rule_id, hint=self.numeric_hint)
                 return None
             return Ref("fact", name, loc)
         if threshold is not None:
@@ -197,6 +199,8 @@ class DerivedReader(ExprReader):
     """Builds the expression of one derived fact: it reads facts, thresholds and the derived
     facts declared before it (`b.derived_by_name` holds exactly those while it reads),
     never outputs (they are computed from conditions that may read derived facts)."""
+
+    numeric_hint = "use an integer or number fact, threshold or earlier derived fact"
 
     def __init__(self, b: Reporter, derived: str, declared: tuple[str, ...], outputs: tuple[str, ...]):
         super().__init__(b, {}, derived, (), ())

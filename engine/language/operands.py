@@ -110,6 +110,16 @@ class Operands:
                 self.report("operator-type-mismatch", "`missing` tests a fact; the outcome is never missing", ptr,
                             rule=rule_id, at_key=True, hint="test a fact, or compare the outcome with `eq`")
                 return None
+            if kind == "output":
+                self.report("operator-type-mismatch", f"`missing` tests a fact; output `{spec.name}` always has a "
+                            "value (its default when no rule sets it)", ptr, rule=rule_id, at_key=True,
+                            hint="compare it with its default instead")
+                return None
+            if kind == "derived":
+                self.report("operator-type-mismatch", f"`missing` tests a fact; derived fact `{spec.name}` is missing "
+                            "exactly when an optional fact it reads is", ptr, rule=rule_id, at_key=True,
+                            hint="test the optional facts it reads with `missing`")
+                return None
             return Operand(raw)
         if spec.type == ARRAY:
             return self.list_fact_operand(spec, op, raw, ptr, rule_id)

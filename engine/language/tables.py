@@ -7,8 +7,8 @@ builder's operand machinery (`Operands.operand`), its output cells as a rule's `
 (`output_value` for a declared output), so a cell means what the same comparison or value
 means in a rule. Under `hit: first` a row also restates the cells of every earlier row it
 is not provably disjoint from, negated: the row applies only where it is known that no
-earlier row does, which is exact in Kleene logic (`first_hit`). The CSV's bytes come
-through the builder's `read` callable: this module never touches the file system.
+earlier row does, which is exact in Kleene logic (`_when`). The CSV's bytes come
+through the builder's `read` callable (read by `csvrows.py`): no file system here.
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
-from .cells import ANY, CellError, yaml_value, cell_text, input_cell
+from .cells import ANY, CellError, cell_text, input_cell, yaml_value
+from .csvrows import csv_name, path_problem, read_csv
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
-from .disjoint import disjoint
-from .model import ARRAY, DATE, All, Any, Comparison, Effect, FactSpec, Loc, Not, Rule, Table, TableRow
-from .values import literal
+from .disjoint import disjoint, profile
+from .model import (ARRAY, DATE, SUBJECT_DERIVED, SUBJECT_OUTPUT, All, Any, Comparison, Effect, FactSpec, Loc, Not,
+                    Rule, Table, TableRow)
 
 OUTCOME, REASON, MESSAGE = "outcome", "reason", "message"
 EFFECT_COLUMNS = (OUTCOME, REASON, MESSAGE)
 COLLECT_COMBINES = ("sum", "min", "max", "count", "list")
 _RULE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _REASON = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-_WINDOWS_ABSOLUTE = re.compile(r"[A-Za-z]:")
 
 
 @dataclass
@@ -68,7 +68,7 @@ class Source:
 
 def sources(b) -> list[Source]:
     """Every table's rows, read once per build (the builder keeps them)."""
-    if getattr(b, "table_sources", None) is None:
+    if getattr(b, "table_sources", None) is None:  # the builder does not know tables until asked
         b.table_sources = [_read(b, raw, pointer_join("/tables", t)) for t, raw in enumerate(b.data.get("tables", ()))]
     return b.table_sources
 
@@ -89,171 +89,30 @@ def _read(b, raw: dict, ptr: str) -> Source:
         b.report("table-csv-path", f"rows file `{src.csv}` {problem}", kptr,
                  hint="name a file in the policy's folder or below it, relative to the policy: `tiers.csv`")
         return src
-    read = getattr(b, "read", None)
-    if read is None:
+    if b.read is None:
         b.report("table-csv-unreadable", f"rows file `{src.csv}` cannot be read: the policy was given as text, "
                  "without its folder", kptr, at_key=True, hint="load the policy from its file")
         return src
     try:
-        data = read(src.csv)
+        data = b.read(src.csv)
     except OSError as exc:
         b.report("table-csv-unreadable", f"rows file `{src.csv}`: {exc.strerror or exc}", kptr, at_key=True)
         return src
     src.attached = data
-    _read_csv(b, src, data, csv_name(b.smap.file, src.csv))
+    read_csv(b, src, data, csv_name(b.smap.file, src.csv), lambda v, loc: Cell(v, loc, True), Row)
     return src
 
 
-def path_problem(path: str) -> str | None:
-    """Why a rows file path may not be read (absolute, or leaving the policy's folder), or None."""
-    parts = re.split(r"[/\\]", path)
-    if path.startswith(("/", "\\")) or _WINDOWS_ABSOLUTE.match(path):
-        return "is an absolute path"
-    if ".." in parts:
-        return "leaves the policy's folder (`..`)"
-    if not path.strip() or parts[-1] in ("", "."):
-        return "names no file"
-    return None
-
-
-def csv_name(policy_file: str, path: str) -> str:
-    """How diagnostics name the CSV: beside the policy's own name (`policies/tiers.csv`)."""
-    folder = policy_file.replace("\\", "/").rpartition("/")[0]
-    return f"{folder}/{path}" if folder else path
-
-
-class _CsvError(Exception):
-    def __init__(self, message: str, line: int, column: int, hint: str | None = None):
-        super().__init__(message)
-        self.message, self.line, self.column, self.hint = message, line, column, hint
-
-
-def csv_records(text: str) -> list[list[tuple[str, bool, int, int]]]:
-    """RFC 4180 records of `text`: per field (text, quoted, line, column), 1-based, columns
-    in characters. Quoted fields may hold commas, doubled quotes and line breaks."""
-    records, rec = [], []
-    i, n, line, col = 0, len(text), 1, 1
-    while True:
-        fline, fcol = line, col
-        if i < n and text[i] == '"':
-            i, col, buf = i + 1, col + 1, []
-            while True:
-                if i >= n:
-                    raise _CsvError("a quoted field is not closed", fline, fcol, 'end it with `"`')
-                ch = text[i]
-                if ch == '"':
-                    if i + 1 < n and text[i + 1] == '"':
-                        buf.append('"')
-                        i, col = i + 2, col + 2
-                        continue
-                    i, col = i + 1, col + 1
-                    break
-                if ch in "\r\n":
-                    i += 2 if text.startswith("\r\n", i) else 1
-                    line, col = line + 1, 1
-                    buf.append("\n")
-                    continue
-                buf.append(ch)
-                i, col = i + 1, col + 1
-            if i < n and text[i] not in ",\r\n":
-                raise _CsvError("text after a quoted field's closing quote", line, col,
-                                'quote the whole field, doubling the quotes inside it: `"a ""b"""`')
-            rec.append(("".join(buf), True, fline, fcol))
-        else:
-            j = i
-            while j < n and text[j] not in ",\r\n":
-                j += 1
-            raw = text[i:j]
-            if '"' in raw:
-                raise _CsvError("a quote inside an unquoted field", fline, fcol + raw.index('"'),
-                                'quote the whole field, doubling the quotes inside it: `"a ""b"""`')
-            stripped = raw.lstrip()
-            rec.append((stripped.rstrip(), False, fline, fcol + len(raw) - len(stripped)))
-            col += j - i
-            i = j
-        if i >= n:
-            records.append(rec)
-            return records
-        if text[i] == ",":
-            i, col = i + 1, col + 1
-            continue
-        i += 2 if text.startswith("\r\n", i) else 1
-        line, col = line + 1, 1
-        records.append(rec)
-        rec = []
-        if i >= n:
-            return records
-
-
-def _plain(text: str):
-    """An unquoted CSV field as a YAML 1.2 plain scalar: a number, a boolean, null (an empty
-    field), else the text itself."""
-    if not text:
-        return None
-    if text[0] in "-+.0123456789tTfFnN~":
-        ok, v = yaml_value(text)
-        if ok and (v is None or isinstance(v, (bool, int, float))):
-            return v
-    return text
-
-
-def _read_csv(b, src: Source, data: bytes, name: str) -> None:
-    rptr = pointer_join(src.ptr, "rows")
-
-    def fail(message: str, line: int, column: int, code: str = "table-csv-syntax", hint: str | None = None):
-        b.diags.append(Diagnostic(code, message, ERROR, name, line, column, rptr, hint))
-
-    try:
-        text = data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        start = data.rfind(b"\n", 0, exc.start) + 1
-        col = len(data[start:exc.start].decode("utf-8", errors="replace")) + 1
-        fail(f"invalid UTF-8 byte 0x{data[exc.start]:02x}", line, col, "not-utf8", "save the file as UTF-8")
-        return
-    try:
-        records = [r for r in csv_records(text) if r != [("", False, r[0][2], r[0][3])]]
-    except _CsvError as exc:
-        fail(exc.message, exc.line, exc.column, hint=exc.hint)
-        return
-    if not records:
-        fail("the rows file is empty: it needs a header row naming the columns, then the rows", 1, 1,
-             "table-csv-header", "first line: " + ",".join(src.columns))
-        return
-    header, rows = records[0], records[1:]
-    expected = src.columns
-    for c, (text_, _, line, col) in enumerate(header):
-        if c >= len(expected) or text_ != expected[c]:
-            want = f"`{expected[c]}`" if c < len(expected) else "no column"
-            fail(f"header column {c + 1} is `{text_}`, the table's column {c + 1} is {want}", line, col,
-                 "table-csv-header", "the header names the columns in order: " + ",".join(expected))
-            return
-    if len(header) < len(expected):
-        _, _, line, col = header[-1]
-        fail(f"the header names {len(header)} columns, the table has {len(expected)}", line, col,
-             "table-csv-header", "the header names the columns in order: " + ",".join(expected))
-        return
-    if not rows:
-        fail("the rows file has a header but no rows", header[0][2], header[0][3], "table-csv-header",
-             "add one line per row under the header")
-        return
-    for r, rec in enumerate(rows):
-        cptr = pointer_join(rptr, r)
-        cells = []
-        for c, (text_, quoted, line, col) in enumerate(rec):
-            cells.append(Cell(text_ if quoted else _plain(text_), Loc(name, line, col, pointer_join(cptr, c)), True))
-        src.rows.append(Row(r + 1, Loc(name, rec[0][2], 1, cptr), cells))
-
-
 def _output_raw(cell: Cell):
-    """An output cell's value as a rule's `set` value would be: in a CSV an expression is
-    its flow text (`{mul: [score, 10]}`); a quoted `"-"` is the text `-`."""
+    """An output cell's value as a rule's `set` value would be: in a CSV an expression or a
+    list is its flow text (`{mul: [score, 10]}`, `[cash, card]`); a quoted `"-"` is the
+    text `-`."""
     v = cell.value
     if isinstance(v, str):
         s = v.strip()
-        if cell.csv and s.startswith("{"):
+        if cell.csv and s.startswith(("{", "[")):
             ok, parsed = yaml_value(s)
-            if ok and isinstance(parsed, dict):
+            if ok and isinstance(parsed, (dict, list)):
                 return parsed
         if len(s) >= 2 and s.startswith('"') and s.endswith('"'):
             ok, parsed = yaml_value(s)
@@ -328,18 +187,22 @@ def _at_cell(b, cell: Cell, fn, *args):
 
 def input_spec(b, name: str) -> tuple[str, FactSpec] | None:
     """What a table input names, as (Comparison kind, the spec operands are checked
-    against): a fact, a derived fact, or a declared output."""
+    against): a fact, a derived fact, or a declared output (as a condition's key would);
+    None when it names none of them, and `BROKEN` for a derived fact whose expression was
+    already reported (one mistake, one error)."""
     if name in b.facts_by_name:
         b.mentioned_facts.add(name)
         return "fact", b.facts_by_name[name]
-    derived = getattr(b, "derived_by_name", {})  # TODO(lang merge): the builder's derived facts
-    if name in derived:
-        d = derived[name]
-        return "derived", FactSpec(name, d.type)
+    if name in b.derived_by_name:
+        return SUBJECT_DERIVED, b.subject_spec(name)
+    if name in b.broken_derived:
+        return BROKEN
     if name in b.outputs_by_name:
-        o = b.outputs_by_name[name]
-        return "output", FactSpec(name, o.type, minimum=o.minimum, maximum=o.maximum, items=o.items)
+        return SUBJECT_OUTPUT, b.subject_spec(name)
     return None
+
+
+BROKEN = ("broken", None)
 
 
 def _cell_kind(spec: FactSpec) -> tuple[str, bool]:
@@ -370,10 +233,12 @@ def _columns(b, src: Source) -> tuple[list, list] | None:
     """The inputs' (name, kind, spec) and the output columns, checked; None after errors."""
     ok = True
     inputs = []
-    known = list(b.facts_by_name) + list(getattr(b, "derived_by_name", {})) + list(b.outputs_by_name)
+    known = list(b.facts_by_name) + list(b.derived_by_name) + list(b.outputs_by_name)
     for i, name in enumerate(src.raw["inputs"]):
         found = input_spec(b, name)
-        if found is None:
+        if found is BROKEN:
+            ok = False
+        elif found is None:
             b.report("table-unknown-input", f"table input `{name}` is not a declared fact, derived fact or output",
                      pointer_join(src.ptr, "inputs", i), hint=did_you_mean(name, known))
             ok = False
@@ -427,7 +292,8 @@ def _compile(b, src: Source, first: int, ids: dict[str, Loc], seen_tables: dict[
     offset = 1 if src.raw.get("id_column") else 0
     width = offset + len(inputs) + len(outputs)
     rules: list[Rule] = []
-    own: list[list[Comparison]] = []  # per compiled row, its own leaves
+    own: list[tuple[list[Comparison], dict]] = []  # per compiled row, its own leaves and their profile
+    specs = {n: s for n, _, s in inputs}
     cells_text, cell_locs = [], []
     for row in src.rows:
         if len(row.cells) != width:
@@ -450,10 +316,17 @@ def _compile(b, src: Source, first: int, ids: dict[str, Loc], seen_tables: dict[
         for (name, kind, spec), cell in zip(inputs, row.cells[offset:]):
             leaves.extend(_input_leaves(b, cell, name, kind, spec, rid, len(leaves)))
         effect = _effect(b, row.cells[offset + len(inputs):], outputs, rid)
+        if src.raw["hit"] == "priority" and effect.outcome is None and OUTCOME in outputs:
+            cell = row.cells[offset + len(inputs) + outputs.index(OUTCOME)]
+            if _is_any(cell):  # (an unknown outcome is reported as such)
+                report(b, cell, "table-priority-needs-outcome", f"row {row.number} of table `{tid}` decides no "
+                       "outcome, but under `hit: priority` every row does", rule=rid,
+                       hint="write the row's outcome; precedence picks among the rows that apply")
         index = first + len(rules)
-        when, all_leaves = _when(src.raw["hit"], leaves, own, [r.index for r in rules], inputs)
+        mine = (leaves, profile(leaves, specs) if src.raw["hit"] == "first" else {})
+        when, all_leaves = _when(src.raw["hit"], mine, own, [r.index for r in rules])
         rules.append(Rule(rid, index, when, effect, "", tuple(all_leaves), (), row.loc, "", TableRow(tid, row.number)))
-        own.append(leaves)
+        own.append(mine)
         cells_text.append(tuple(cell_text(c.value) if not _is_any(c) else ANY
                                 for c in row.cells[offset:offset + len(inputs)]))
         cell_locs.append(tuple(c.loc for c in row.cells[offset:]))
@@ -470,7 +343,7 @@ def _input_leaves(b, cell: Cell, name: str, kind: str, spec: FactSpec, rid: str,
         return []
     out = []
     for op, raw in pairs:
-        operand = _at_cell(b, cell, b.operand, spec, op, raw, cell.loc.pointer, rid)
+        operand = _at_cell(b, cell, lambda: b.operand(spec, op, raw, cell.loc.pointer, rid, kind=kind))
         if operand is not None:
             out.append(Comparison(kind, name, op, operand, start + len(out), cell.loc))
     if len(out) == 2 and _empty_interval(out):
@@ -537,15 +410,17 @@ def _effect(b, cells: list[Cell], outputs: list[str], rid: str) -> Effect:
 
 # -- hit: first ---------------------------------------------------------------------------------
 
-def _when(hit: str, leaves: list[Comparison], earlier: list[list[Comparison]], earlier_index: list[int],
-          inputs: list) -> tuple[object, list[Comparison]]:
-    """A row's condition, and all its leaves (its own, then the restated ones)."""
+def _when(hit: str, mine: tuple[list[Comparison], dict], earlier: list[tuple[list[Comparison], dict]],
+          earlier_index: list[int]) -> tuple[object, list[Comparison]]:
+    """A row's condition, and all its leaves (its own, then the restated ones). `mine` and
+    each of `earlier`: a row's own leaves and their profile (`disjoint.profile`)."""
+    leaves, values = mine
     items: list = list(leaves)
     all_leaves = list(leaves)
     if hit == "first":
         blockers = []
-        for j, other in enumerate(earlier):
-            if disjoint(other, leaves, {n: s for n, _, s in inputs}):
+        for j, (other, other_values) in enumerate(earlier):
+            if disjoint(other_values, values):
                 continue  # no value satisfies both rows: row j never takes this row's place
             restated = []
             for leaf in other:

@@ -3,8 +3,9 @@
 Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
 wrong nothing further is checked, since every later check assumes it. Then the builder
 resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR (the
-operands of comparisons in `operands.py`, the expressions of computed outputs in
-`exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
+operands of comparisons in `operands.py`, the declarations of facts, list items, derived
+facts and list outputs in `specs.py`, the expressions of computed outputs and derived
+facts in `exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
 `exprcheck.py` for what expressions can compute). Each check yields diagnostics with a
 stable code; `docs/policy-language.md` lists them all.
 """
@@ -27,7 +28,6 @@ from .model import (
     LINT_POLICY_CODES,
     LINT_RULE_CODES,
     NUMERIC_TYPES,
-    ORDERED_TYPES,
     Acknowledgement,
     RESERVED_NAMES,
     SUBJECT_FLAG,
@@ -397,7 +397,14 @@ class _Builder(Specs, Operands):
                 for leaf in leaves:
                     if leaf.kind != "fact":
                         self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
-                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True)
+                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True,
+                                    hint="bound the facts it is computed from" if leaf.kind == SUBJECT_DERIVED
+                                    else None)
+                    elif any(isinstance(o, Operand) and o.fact is not None
+                             for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,))):
+                        self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
+                                    "cannot compare two facts", leaf.loc.pointer, at_key=True,
+                                    hint="bound each fact with values or thresholds")
             out.append(Acknowledgement(code, raw["reason"], rule, where, tuple(leaves), self.loc(ptr)))
         return tuple(out)
 
@@ -455,7 +462,7 @@ class _Builder(Specs, Operands):
         if name in self.facts_by_name:
             f = self.facts_by_name[name]
             return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
-        if name in self.derived_by_name:
+        if name in self.derived_by_name or name in self.broken_derived:
             return None  # a derived fact is always a number
         if name in self.outputs_by_name:
             o = self.outputs_by_name[name]
@@ -531,8 +538,8 @@ class _Builder(Specs, Operands):
             thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
             path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
-            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365), tables=self.built_tables,
-            derived=self.derived_by_name,
+            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365), derived=self.derived_by_name,
+            tables=self.built_tables,
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))

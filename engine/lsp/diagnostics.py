@@ -29,6 +29,8 @@ SOURCE = "verdict"
 _SEVERITY = {ERROR: 1, WARNING: 2, INFO: 3}
 HINT = 4
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+# A fact written where a threshold or value goes: the fix is the fact-to-fact operand.
+_FACT_OPERAND = re.compile(r"write `(\{fact: [A-Za-z_][A-Za-z0-9_]*\})` to compare with another fact")
 _NAMED = re.compile(r"`([^`]+)`")
 
 
@@ -76,8 +78,9 @@ def analyse_text(text: str, path: str) -> list[Diagnostic]:
 
 
 def replacement(d: Diagnostic) -> str | None:
-    """The name a did-you-mean hint proposes, if any."""
-    m = _DID_YOU_MEAN.search(d.hint or "")
+    """The name a did-you-mean hint proposes, if any (or the `{fact: name}` operand a
+    fact written as an operand should be)."""
+    m = _DID_YOU_MEAN.search(d.hint or "") or _FACT_OPERAND.search(d.hint or "")
     return m.group(1) if m else None
 
 

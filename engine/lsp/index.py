@@ -7,13 +7,14 @@ the author is typing. Kinds of names:
 
 | kind | declared at | used at |
 |---|---|---|
-| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{name}`, an expression |
+| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{fact: name}` operand, a `{name}`, an expression |
+| derived | a key under `derived:` | a key in a condition, a `{fact: name}` operand, a `{name}`, an expression |
 | threshold | a key under `thresholds:` | an operand in a condition (`{days_ago: name}` too), a `{name}`, an expression |
 | outcome | an `outcomes:` item (its `id`) | `then.outcome`, `default`, an `outcome:` condition |
 | reason | a key under `reasons:` | `then.reason` |
-| output | a key under `outputs:` | a key of `then.set`, a `{name}`, a name in an expression |
+| output | a key under `outputs:` | a key of `then.set`, a key in a condition, a `{name}`, a name in an expression |
 
-An expression is a `then.set` value or an output's `default` (`{mul: [limit, factor]}`).
+An expression is a `then.set` value, an output's `default` or a derived fact (`{mul: [limit, factor]}`).
 | rule | a rule's `id` | a `rule:` condition, `lint.acknowledge[].rule` |
 | flag | each `then.flags` item that raises it | a `flag:` condition |
 """
@@ -29,7 +30,10 @@ from ..language.model import NUMERIC_TYPES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJE
 from ..language.source import Document, SourceMap, load_text
 from .positions import Lines, Span
 
-KINDS = ("fact", "threshold", "outcome", "reason", "output", "rule", "flag")
+KINDS = ("fact", "derived", "threshold", "outcome", "reason", "output", "rule", "flag")
+# The kinds a bare name in an expression, a condition's key or a `{name}` may be, looked up
+# in this order under these top-level keys.
+_VALUE_KINDS = (("fact", "facts"), ("derived", "derived"), ("threshold", "thresholds"), ("output", "outputs"))
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}")  # `{name}`, `{name:,.2f}`
 
 
@@ -132,8 +136,8 @@ class _Indexer:
 
     # -- declarations ----------------------------------------------------------------
     def declarations(self) -> None:
-        for kind, key in (("fact", "facts"), ("threshold", "thresholds"), ("reason", "reasons"),
-                          ("output", "outputs")):
+        for kind, key in (("fact", "facts"), ("derived", "derived"), ("threshold", "thresholds"),
+                          ("reason", "reasons"), ("output", "outputs")):
             for name, spec in self._mapping(key).items():
                 self.index.symbol(kind, name).spec = spec
                 self.put(kind, name, pointer_join("/" + key, name), at_key=True, declaration=True)
@@ -162,6 +166,8 @@ class _Indexer:
     # -- uses ------------------------------------------------------------------------
     def uses(self) -> None:
         self.put("outcome", self.data.get("default"), "/default")
+        for name, raw in self._mapping("derived").items():
+            self.expression(raw, pointer_join("/derived", name), None)
         for name, spec in self._mapping("outputs").items():
             if isinstance(spec, dict) and "default" in spec and self.numeric_output(name):
                 self.expression(spec["default"], pointer_join("/outputs", name, "default"), None)
@@ -207,7 +213,10 @@ class _Indexer:
                 self.put("rule", value, kptr, rule=rule)
             else:
                 if key != SUBJECT_OUTCOME:
-                    self.put("fact", key, kptr, at_key=True, rule=rule)
+                    # a fact, a derived fact or an output; an undeclared name is a (misspelt) fact
+                    kind = next((k for k, top in _VALUE_KINDS if k != "threshold" and key in self._mapping(top)),
+                                "fact")
+                    self.put(kind, key, kptr, at_key=True, rule=rule)
                 if isinstance(value, dict):
                     for op, raw in value.items():
                         self.operand(raw, pointer_join(kptr, op), rule, key)
@@ -228,13 +237,16 @@ class _Indexer:
                 elif op == "round":
                     self.expression(arg, pointer_join(ptr, op), rule)
         elif isinstance(raw, str):
-            kind = next((k for k, key in (("fact", "facts"), ("threshold", "thresholds"), ("output", "outputs"))
-                         if raw in self._mapping(key)), None)
+            kind = next((k for k, key in _VALUE_KINDS if raw in self._mapping(key)), None)
             if kind is not None:
                 self.put(kind, raw, ptr, rule=rule)
 
     def operand(self, raw, ptr: str, rule: str | None, subject: str) -> None:
-        if isinstance(raw, dict):  # a relative date: `{days_ago: clean_days}`
+        if isinstance(raw, dict) and isinstance(raw.get("fact"), str):  # `{fact: monthly_income}`
+            name = raw["fact"]
+            self.put("derived" if name in self._mapping("derived") else "fact", name, pointer_join(ptr, "fact"),
+                     rule=rule)
+        elif isinstance(raw, dict):  # a relative date `{days_ago: clean_days}`, `length`'s operators
             for key, n in raw.items():
                 self.operand(n, pointer_join(ptr, key), rule, subject)
         elif isinstance(raw, list):
@@ -263,8 +275,7 @@ class _Indexer:
         end = self.starts[i] if i < len(self.starts) else len(self.lines.text)
         for m in _PLACEHOLDER.finditer(self.lines.text, start, end):
             name = m.group(1)
-            kind = next((k for k, key in (("fact", "facts"), ("threshold", "thresholds"), ("output", "outputs"))
-                         if name is not None and name in self._mapping(key)), None)
+            kind = next((k for k, key in _VALUE_KINDS if name is not None and name in self._mapping(key)), None)
             if kind is None:
                 continue
             line, char = self.lines.position_of(m.start(1))

@@ -421,6 +421,15 @@ def _output_refs(value) -> list[str]:
     return []
 
 
+def output_value(plan: Plan, name: str, facts: Mapping, matched: Sequence[Tri]):
+    """The value a condition on output `name` reads after the rules `matched` so far (the
+    rules of earlier strata; later ones False), on normalized `facts`, or None when unknown
+    (see `Plan.output_values`, which gives every output conditions read at once)."""
+    if name not in plan.output_subjects:
+        raise KeyError(f"no condition reads output `{name}`")
+    return plan.output_values(plan.values(facts), matched)[name]
+
+
 def subject_value(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int]):
     """The value a leaf compares, or None when unknown (a missing fact or derived fact, an
     undecided rule, an output an undecided rule could change). `facts`: the record's
