@@ -123,6 +123,9 @@ DESCRIPTIONS: dict[str, str] = {
     'test-unknown-output': 'A case expects an output the policy does not declare. Fix: fix the name.',
     'test-bad-output': 'A case expects an output value of the wrong type. Fix: write a value of the output\'s type.',
     'test-contradiction': 'A case expects one rule in two of `matched`/`not_matched`/`undetermined`, or one code both contained and excluded. Fix: keep one expectation.',
+    # -- issue #15, surface (test suites) --
+    'test-unknown-derived': 'A case expects a value of a derived fact the policy does not declare (`expect: {derived: …}`). Fix: name one of the policy\'s `derived:` facts (the hint suggests the nearest).',
+    'test-bad-derived': 'A case expects a derived fact\'s value that is not a number (or an `integer` derived fact\'s value that is not a whole number). Fix: write a number, or `null` to expect it missing.',
 
     # -- the language v3 (issue 15, lang): list facts, string operators, derived facts --
     'array-shape': 'A `type: array` fact or output without `items` (what its items are), or `items`/`min_items`/`max_items` on one that is not an array. Fix: declare `items: {type: string}` (or integer, number, boolean) on the list, or remove the key.',
