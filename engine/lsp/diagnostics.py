@@ -18,6 +18,7 @@ import json
 import re
 
 from ..explain.sarif import docs_base, help_uri
+from ..io.policies import beside
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from ..language.model import Policy
 from ..language.source import Document, load_bytes
@@ -55,11 +56,13 @@ def is_policy(text: str, path: str) -> bool:
 def check_fast(text: str, path: str) -> tuple[Document | None, Policy | None, list[Diagnostic]]:
     """The loader's, the schema's and the builder's diagnostics, with the loaded document
     (for the index) and the policy when valid. Through the bytes, as `verdict validate`
-    reads a file (`check_policy_bytes`): the same size limit and messages."""
+    reads a file (`check_policy_bytes`): the same size limit and messages. The text is the
+    editor's; the files it attaches (a table's CSV rows) are read beside `path` on disk,
+    through the same reader `verdict validate` uses, so the editor sees the same rows."""
     doc, diags = load_bytes(text.encode("utf-8", "surrogatepass"), path)
     if doc is None:
         return None, None, diags
-    policy, diags = validate(doc)
+    policy, diags = validate(doc, beside(path))
     return doc, policy, diags
 
 
