@@ -144,8 +144,8 @@ FULL_WIDTH = "\uff1a"
 
 # (id, policy edit, the located line and column, words the message or hint must hold)
 NEWCOMER_EDITS = [
-    ("value-list-for-in", (r'^(\s+- membership: )\{in: \[gold, platinum\]\}', r'\1[gold, platinum]'), (162, 23),
-     "write `membership: {in: [gold, platinum]}`"),
+    ("value-list-for-in", (r'^(\s+- outcome: )\{in: coupon_tiers\}', r'\1[platinum, gold]'), (178, 20),
+     "write `outcome: {in: [platinum, gold]}`"),
     ("when-as-list", (r'^(\s+when: )\{frozen: true\}', r'\1[{frozen: true}]'), (115, 11), "`when: {all: [...]}`"),
     ("when-as-expression", (r'^(\s+when: )\{frozen: true\}', r'\1overdue_days > 0'), (115, 11),
      "`{overdue_days: {gt: 0}}`"),

@@ -148,3 +148,32 @@ def test_postgres_float_text(pg):
             if got != format_value(v) and not documented:
                 wrong.append((v, got, format_value(v)))
     assert not wrong, wrong[:5]
+
+
+STRING_OPS_POLICY = """
+policy: string-ops
+version: 1
+facts:
+  email: {type: string}
+outcomes: [corp, test, vip, other]
+default: other
+rules:
+  - id: corp
+    when: {email: {ends_with: "@corp.cn"}}
+    then: {outcome: corp}
+  - id: test-account
+    when: {email: {contains: "%_test"}}
+    then: {outcome: test}
+  - id: vip
+    when: {email: {starts_with: "vip."}}
+    then: {outcome: vip}
+"""
+
+
+def test_postgres_string_operators_are_python_s(pg):
+    # PostgreSQL has STARTS_WITH and STRPOS but no ENDS_WITH (the query failed there), and a
+    # tail must be RIGHT(x, n): SUBSTR(x, -n) is not the last characters in PostgreSQL.
+    policy = load_policy_text(STRING_OPS_POLICY).policy
+    texts = ["a@corp.cn", "@corp.cn", "corp.cn", "x@corp.cnx", "vip.a@corp.cn", "vip.", "vipx", "a%_test",
+             "a%xtest", "a_%test", "é@corp.cn", "", "😀@corp.cn", "@CORP.CN"]
+    _agree(pg, policy, [{"email": t} for t in texts] + [{}])

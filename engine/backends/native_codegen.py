@@ -11,7 +11,7 @@ import datetime
 import math
 from decimal import Decimal
 
-from ..language.conditions import fold
+from ..language.conditions import ALL, NOT, children, fold, kind
 from ..language.model import (ARRAY, CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME,
                               SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
 from ..runtime.semantics import is_v3_leaf, relative_dates, written_operand
@@ -101,6 +101,31 @@ def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
 
 
+def first_hit_rows(policy: Policy) -> dict[int, tuple[tuple, tuple]]:
+    """The rows of `hit: first` tables, by rule index: (its own leaves, [(earlier row's rule
+    index or None for a row without cells, the leaves restating it)]), read off the `when`
+    the table compiled to: `All(own…, Not(Any(All(restated_j)…)))` (restated leaves carry
+    `via = j`)."""
+    rows = {}
+    for table in policy.tables:
+        if table.hit != "first":
+            continue
+        for i in table.rules:
+            rule = policy.rules[i]
+            own = tuple(leaf for leaf in rule.leaves if leaf.via is None)
+            items = children(rule.when) if kind(rule.when) == ALL else (rule.when,)
+            blocking = [item for item in items if kind(item) == NOT]
+            groups = children(children(blocking[0])[0]) if blocking else ()
+            rows[i] = (own, tuple((g.items[0].via if g.items else None, g.items) for g in map(_group, groups)))
+    return rows
+
+
+def _group(cond) -> All:
+    if kind(cond) != ALL:
+        raise TypeError(f"a first-hit row restates an earlier row as an `All`, got {cond!r}")
+    return cond
+
+
 def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
     """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
     else the Kleene helper over all of them (no short-circuit on unknown). An empty `all`
@@ -174,6 +199,19 @@ class _Gen:
                               if any(leaf.kind == SUBJECT_OUTPUT for leaf in policy.rules[i].leaves)}
         # list facts, normalized in `decide` by the generic check (`_lists[k]`: a tuple, or None)
         self.list_check = {name: k for k, name in enumerate(n for n, f in policy.facts.items() if f.type == ARRAY)}
+        self.first_rows = first_hit_rows(policy)
+        self.cells_maybe_none: dict[int, bool] = {}
+        # A first-hit table whose rows are evaluated in row order (strata never go back
+        # up the table, and its rows are rules in row order, as the compilation makes them) keeps `e{t}`, "some earlier row applies", as a running Kleene `or`:
+        # one term per row instead of one per earlier row it restates.
+        stratum_of = {i: s for s, stratum in enumerate(policy.strata) for i in stratum}
+        self.running: dict[int, tuple[str, bool] | None] = {}  # rule index → its table's `e` var
+        for t, table in enumerate(policy.tables):
+            levels = [stratum_of[i] for i in table.rules]
+            if table.hit == "first" and levels == sorted(levels) and list(table.rules) == sorted(table.rules):
+                for i in table.rules:
+                    self.running[i] = (f"e{t}", table.rules[0] == i)
+        self.running_maybe_none: dict[str, bool] = {}
 
     # -- leaves ------------------------------------------------------------------------
     def fact_maybe_none(self, name: str) -> bool:
@@ -367,7 +405,9 @@ class _Gen:
                 self.boundary(lines, evaluated, s)
             for i in stratum:
                 rule = self.policy.rules[i]
-                if with_trace:
+                if i in self.first_rows:
+                    code, maybe = self.first_row(lines, i, with_trace)
+                elif with_trace:
                     leaf_vars = {}
                     for leaf in rule.leaves:
                         code, maybe = self.leaf(leaf)
@@ -380,6 +420,49 @@ class _Gen:
                 lines.append(f"{IND}m{i} = {code if maybe else _as_bool(code)}")
                 self.rule_maybe_none[i] = maybe
                 evaluated.add(i)
+
+    def first_row(self, lines: list[str], i: int, with_trace: bool) -> tuple[str, bool]:
+        """A `hit: first` row: `h{i}`, its own cells' conjunction, computed once, and its
+        match `h{i}` and no earlier row's `h{j}` (the rows its `when` restates). The same
+        Kleene value as its `when` (a restated leaf is the earlier row's own leaf, on the same
+        facts), without evaluating a row's cells again for every later row: linear code for
+        a table whose `when`s hold a quadratic number of leaves."""
+        own, blockers = self.first_rows[i]
+        if with_trace:
+            parts = []
+            for leaf in own:
+                code, maybe = self.leaf(leaf)
+                lines.append(f"{IND}c{i}_{leaf.index} = {code if maybe else _as_bool(code)}")
+                parts.append((f"c{i}_{leaf.index}", maybe))
+        else:
+            parts = [self.leaf(leaf) for leaf in own]
+        code, maybe = _junction(parts, "_all3", " and ")
+        lines.append(f"{IND}h{i} = {code if maybe else _as_bool(code)}")
+        self.cells_maybe_none[i] = maybe
+        if i in self.running:
+            # Every earlier row, not only the restated ones, is exact: a row the compilation
+            # left out is disjoint from this one on one input's cells, so where this row's
+            # cells hold (or may hold) it cannot hold (Kleene `or` is associative).
+            var, first = self.running[i]
+            if first:
+                lines.append(f"{IND}{var} = h{i}")
+                self.running_maybe_none[var] = maybe
+                return f"h{i}", maybe
+            before = (var, self.running_maybe_none[var])
+            result, result_maybe = _junction([(f"h{i}", maybe), _negation(None, before)], "_all3", " and ")
+            lines.append(f"{IND}g{i} = {result if result_maybe else _as_bool(result)}")  # before `e` moves on
+            either, either_maybe = _junction([before, (f"h{i}", maybe)], "_any3", " or ")
+            lines.append(f"{IND}{var} = {either if either_maybe else _as_bool(either)}")
+            self.running_maybe_none[var] = either_maybe
+            return f"g{i}", result_maybe
+        if not blockers:
+            return f"h{i}", maybe
+        # An earlier row already evaluated is its `h{j}`; one that is not yet (a hand-built
+        # IR whose rows are not rules in row order) is evaluated from the restated leaves.
+        earlier = _junction([(f"h{j}", self.cells_maybe_none[j]) if j in self.cells_maybe_none
+                             else _junction([self.leaf(leaf) for leaf in restated], "_all3", " and ")
+                             for j, restated in blockers], "_any3", " or ")
+        return _junction([(f"h{i}", maybe), _negation(None, earlier)], "_all3", " and ")
 
     def boundary(self, lines: list[str], evaluated: set[int], s: int = 0) -> None:
         """Compute what later strata read: flags, the outcome, the outputs conditions read
@@ -442,7 +525,17 @@ class _Gen:
         return lines
 
     def traces(self) -> str:
-        return _tuple([_tuple([f"c{r.index}_{lf.index}" for lf in r.leaves]) for r in self.policy.rules])
+        return _tuple([self.trace_of(r) for r in self.policy.rules])
+
+    def trace_of(self, rule) -> str:
+        """A rule's trace tuple. A first-hit row's restated leaves come in groups, each the
+        earlier row's own leaves in order: that row's own results again (a name, not a copy)."""
+        if rule.index not in self.first_rows:
+            return _tuple([f"c{rule.index}_{lf.index}" for lf in rule.leaves])
+        own, blockers = self.first_rows[rule.index]
+        parts = [_tuple([f"c{rule.index}_{lf.index}" for lf in own])]
+        parts += [_tuple([f"c{j}_{t}" for t in range(len(restated))]) for j, restated in blockers]
+        return "(" + " + ".join(parts) + ")" if len(parts) > 1 else parts[0]
 
     def matches(self) -> str:
         return _tuple([f"m{i}" for i in range(len(self.policy.rules))])

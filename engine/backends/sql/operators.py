@@ -67,8 +67,11 @@ def string_test(dialect: str, op: str, column: exp.Expression, operand: str) -> 
     if op == "starts_with":
         return exp.StartsWith(this=column.copy(), expression=lit)
     if op == "ends_with":
-        if dialect == "hive":  # no ENDSWITH in Hive: the last characters compared
+        if dialect in ("hive", "trino"):  # no ENDS_WITH there: the last characters compared
             return _ends_by_length(column, operand)
+        if dialect == "postgres":  # no ENDS_WITH in any PostgreSQL; SUBSTR(x, -n) is not a tail there
+            tail = exp.Anonymous(this="RIGHT", expressions=[column.copy(), exp.Literal.number(len(operand))])
+            return exp.EQ(this=tail, expression=lit)
         return exp.EndsWith(this=column.copy(), expression=lit)
     if op == "contains":
         if dialect in ("duckdb", "spark", "snowflake"):
