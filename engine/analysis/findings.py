@@ -235,6 +235,8 @@ class Analysis:
                                           rule.id, rule.loc, hint="fix the conflicting conditions or remove the rule"))
                         break
                     if not self.nonempty(f, rule, "the negation of the condition"):
+                        if _catch_all(self.policy, rule):
+                            break  # an all-`-` last row under `hit: first`/`priority`: the table's own default
                         self.emit(Finding(CONDITION_ALWAYS_TRUE, WARNING, f"the condition of rule `{rule.id}` "
                                           "holds for every valid fact set", rule.id, rule.loc,
                                           hint="check the threshold against the fact's declared range"))
@@ -248,6 +250,8 @@ class Analysis:
                 if not self.nonempty(t, rule, lambda: f"`{_node_text(node)}`") or \
                         not self.nonempty(f, rule, lambda: f"the negation of `{_node_text(node)}`"):
                     skip_under.append(node)
+                    if t and self._half_of_cell(rule, node, nodes):
+                        continue  # one end of an interval cell the declared range makes redundant
                     leaf = _first_leaf(node)
                     loc = leaf.loc if leaf is not None and leaf.loc else rule.loc
                     word = "false" if not t else "true"
@@ -255,6 +259,15 @@ class Analysis:
                                       f"condition `{_node_text(node)}` of rule `{rule.id}` is always {word} "
                                       "within the declared ranges", rule.id, loc,
                                       hint="check the threshold against the fact's declared range"))
+
+    def _half_of_cell(self, rule: Rule, node, nodes: list) -> bool:
+        """Whether `node` (always true) is one leaf of a table cell whose other leaves are
+        not: the cell as a whole (`[0..5)` on a fact with `minimum: 0`) is what was written."""
+        if rule.table is None or not isinstance(node, Comparison) or node.loc is None:
+            return False
+        where = (node.loc.file, node.loc.line, node.loc.column)
+        return any(n is not node and isinstance(n, Comparison) and n.via is None and n.loc is not None
+                   and (n.loc.file, n.loc.line, n.loc.column) == where and f for n, _, f in nodes)
 
     def check_shadowed(self) -> None:
         reg = self.regions
@@ -456,6 +469,12 @@ class Analysis:
     def check_tables(self) -> None:
         """The decision-table findings (`tablefindings`)."""
         check_tables(self)
+
+
+def _catch_all(policy: Policy, rule: Rule) -> bool:
+    """Whether the rule is a row of a `hit: first`/`priority` table with no cell but `-`."""
+    return rule.table is not None and policy.table(rule.table.table).hit in ("first", "priority") and \
+        not any(leaf.via is None for leaf, _ in leaves(rule.when))
 
 
 def _first_row(policy: Policy, rule: Rule) -> bool:

@@ -67,7 +67,8 @@ def overlaps(a, table, rows: list, own: list) -> None:
                                      "tried", row.id, row.loc))
                 continue
             a.emit(Finding(TABLE_CONFLICT, ERROR, f"rows {j + 1} and {k + 1} of table `{table.id}` (hit: any) both "
-                           f"apply where {describe_box(a.space, both[0])} and set different outputs", row.id,
+                           f"apply where {describe_box(a.space, both[0])}, and set different outputs for the witness",
+                           row.id,
                            row.loc, differing, hint="make the rows agree or disjoint, or use `hit: first`"), True)
             break  # one finding per later row: its first conflicting earlier row
 
