@@ -235,3 +235,37 @@ def test_expression_errors_of_yaml_rows_point_at_the_cell(tmp_path: Path):
     d = next(d for d in diags if d.code == "expr-div-by-zero")
     line = text.splitlines().index('      - ["-", {div: [i, 0]}]') + 1
     assert (d.line, d.column) == (line, 15) and d.pointer == "/tables/0/rows/0/1/div/1"
+
+
+def test_a_tables_gap_is_not_split_by_a_list_fact_another_table_reads():
+    policy = load_policy_text("""\
+policy: p
+version: 1
+facts:
+  s: {type: string}
+  t: {type: array, items: {type: string, enum: [x, y, z]}, max_items: 2}
+outcomes:
+  - {id: no}
+  - {id: yes}
+default: yes
+outputs:
+  os: {type: integer, default: 0}
+  ol: {type: integer, default: 0}
+tables:
+  - id: ts
+    hit: first
+    inputs: [s]
+    outputs: [os]
+    rows:
+      - ["starts_with(ab)", 1]
+  - id: tl
+    hit: first
+    inputs: [t]
+    outputs: [ol]
+    rows:
+      - ["contains(x)", 1]
+""")
+    gaps = [f for f in find(policy) if f.code == GAP and "table `ts`" in f.message]
+    assert [f.region for f in gaps] == ["s does not start with ab"], [f.message for f in gaps]
+    d = verdict_of(policy, gaps[0].witness)
+    assert d.matched[policy.tables[0].rules[0]] is not True
