@@ -17,7 +17,7 @@ compared as written. Witnesses are checked on that same date.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 from ..language.conditions import fold, leaves, walk
@@ -38,53 +38,11 @@ from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, 
     subtract, union
 from ..space.describe import show
 from ..space.opaque import Search, is_relation
-
-MAX_GAP_REGIONS = 6  # gap regions reported one by one; the rest are counted
-
-# Finding codes (stable; `docs/analysis.md` describes each).
-RULE_UNSATISFIABLE = "rule-unsatisfiable"
-RULE_SHADOWED = "rule-shadowed"
-RULE_SUBSUMED = "rule-subsumed"
-GAP = "gap"
-THRESHOLD_INVERTED = "threshold-inverted"
-CONDITION_ALWAYS_TRUE = "condition-always-true"
-CONDITION_ALWAYS_FALSE = "condition-always-false"
-ANALYSIS_INCOMPLETE = "analysis-incomplete"
-ANALYSIS_UNVERIFIED = "analysis-unverified"
-ACKNOWLEDGEMENT_UNUSED = "acknowledgement-unused"
-TABLE_OVERLAP = "table-overlap"
-TABLE_CONFLICT = "table-conflict"
-TABLE_ROW_UNREACHABLE = "table-row-unreachable"
-CODES = (RULE_UNSATISFIABLE, RULE_SHADOWED, RULE_SUBSUMED, GAP, THRESHOLD_INVERTED, CONDITION_ALWAYS_TRUE,
-         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED, ACKNOWLEDGEMENT_UNUSED, TABLE_OVERLAP,
-         TABLE_CONFLICT, TABLE_ROW_UNREACHABLE)
-
-
-# -- describing regions ------------------------------------------------------------------------
-
-# -- findings ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    message: str
-    rule: str | None
-    loc: object  # model.Loc
-    witness: dict | None = None
-    hint: str | None = None
-    region: str | None = None
-    suppressed: str | None = None  # the authors' reason, when they acknowledged the finding
-
-    def to_diagnostic(self) -> Diagnostic:
-        loc = self.loc
-        hint = self.hint
-        if self.witness is not None:
-            w = ", ".join(f"{k}={show(v)}" for k, v in self.witness.items())
-            hint = f"{hint}; witness: {w}" if hint else f"witness: {w}"
-        return Diagnostic(self.code, self.message, self.severity, loc.file if loc else "", loc.line if loc else 0,
-                          loc.column if loc else 0, loc.pointer if loc else "", hint, self.rule, self.witness,
-                          suppressed=self.suppressed)
+from .finding import (ACKNOWLEDGEMENT_UNUSED, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED,  # noqa: F401 - re-exported
+                      CODES, CONDITION_ALWAYS_FALSE, CONDITION_ALWAYS_TRUE, GAP, MAX_GAP_REGIONS, RULE_SHADOWED,
+                      RULE_SUBSUMED, RULE_UNSATISFIABLE, TABLE_CONFLICT, TABLE_OVERLAP, TABLE_ROW_UNREACHABLE,
+                      THRESHOLD_INVERTED, Finding)
+from .tablefindings import check_tables
 
 
 def _operand_text(o) -> str:
@@ -277,6 +235,8 @@ class Analysis:
                                           rule.id, rule.loc, hint="fix the conflicting conditions or remove the rule"))
                         break
                     if not self.nonempty(f, rule, "the negation of the condition"):
+                        if _catch_all(self.policy, rule):
+                            break  # an all-`-` last row under `hit: first`/`priority`: the table's own default
                         self.emit(Finding(CONDITION_ALWAYS_TRUE, WARNING, f"the condition of rule `{rule.id}` "
                                           "holds for every valid fact set", rule.id, rule.loc,
                                           hint="check the threshold against the fact's declared range"))
@@ -290,6 +250,8 @@ class Analysis:
                 if not self.nonempty(t, rule, lambda: f"`{_node_text(node)}`") or \
                         not self.nonempty(f, rule, lambda: f"the negation of `{_node_text(node)}`"):
                     skip_under.append(node)
+                    if t and self._half_of_cell(rule, node, nodes):
+                        continue  # one end of an interval cell the declared range makes redundant
                     leaf = _first_leaf(node)
                     loc = leaf.loc if leaf is not None and leaf.loc else rule.loc
                     word = "false" if not t else "true"
@@ -297,6 +259,15 @@ class Analysis:
                                       f"condition `{_node_text(node)}` of rule `{rule.id}` is always {word} "
                                       "within the declared ranges", rule.id, loc,
                                       hint="check the threshold against the fact's declared range"))
+
+    def _half_of_cell(self, rule: Rule, node, nodes: list) -> bool:
+        """Whether `node` (always true) is one leaf of a table cell whose other leaves are
+        not: the cell as a whole (`[0..5)` on a fact with `minimum: 0`) is what was written."""
+        if rule.table is None or not isinstance(node, Comparison) or node.loc is None:
+            return False
+        where = (node.loc.file, node.loc.line, node.loc.column)
+        return any(n is not node and isinstance(n, Comparison) and n.via is None and n.loc is not None
+                   and (n.loc.file, n.loc.line, n.loc.column) == where and f for n, _, f in nodes)
 
     def check_shadowed(self) -> None:
         reg = self.regions
@@ -496,108 +467,19 @@ class Analysis:
         return region
 
     def check_tables(self) -> None:
-        """Per table, by its hit policy: rows that overlap (`unique`), overlap and disagree
-        (`any`), rows earlier rows take entirely (`first`); and, but for `collect`, the
-        region of its inputs no row covers (a `gap`)."""
-        for table in self.policy.tables:
-            rows = [self.policy.rules[i] for i in table.rules]
-            own = [self.own(r) for r in rows]
-            if table.hit in ("unique", "any"):
-                self._overlaps(table, rows, own)
-            elif table.hit == "first":
-                self._unreachable(table, rows, own)
-            if table.hit != "collect":
-                self._table_gap(table, rows, own)
+        """The decision-table findings (`tablefindings`)."""
+        check_tables(self)
 
-    def _overlaps(self, table, rows: list, own: list) -> None:
-        b = self.budget
-        for k, row in enumerate(rows):
-            for j in range(k):
-                if table.hit == "any" and _effect_key(rows[j]) == _effect_key(row):
-                    continue  # overlapping rows that set the same outputs are allowed under `any`
-                both = intersect(own[j], own[k], b)
-                witness = self.witness(both)
-                if witness is None:
-                    if not self.proven_empty:  # only on opaque axes, and no fact set was found
-                        self.nonempty(both, row, f"overlapping row {j + 1}")
-                    continue
-                d = self.decide(witness)
-                ok = d.matched[rows[j].index] is True and d.matched[row.index] is True
-                if table.hit == "unique":
-                    self.emit(Finding(TABLE_OVERLAP, ERROR, f"rows {j + 1} and {k + 1} of table `{table.id}` (hit: "
-                                      f"unique) both apply where {describe_box(self.space, both[0])}", row.id,
-                                      row.loc, witness, hint="make the rows' cells disjoint, or use `hit: first`"), ok)
-                else:
-                    self.emit(Finding(TABLE_CONFLICT, ERROR, f"rows {j + 1} and {k + 1} of table `{table.id}` (hit: "
-                                      f"any) both apply where {describe_box(self.space, both[0])} and set different "
-                                      "outputs", row.id, row.loc, witness,
-                                      hint="make the rows agree or disjoint, or use `hit: first`"), ok)
-                break  # one finding per later row: its first overlapping earlier row
 
-    def _unreachable(self, table, rows: list, own: list) -> None:
-        b = self.budget
-        for k, row in enumerate(rows):
-            if k == 0 or not own[k]:
-                continue  # a row whose own cells never hold keeps its rule-unsatisfiable
-            if self.nonempty(self.regions.T[row.index], row, "applying"):
-                continue
-            takers = [j for j in range(k) if intersect(own[j], own[k], b)]
-            witness = self.witness(own[k])
-            if witness is None:
-                if self.proven_empty:  # its own cells never hold: not the earlier rows' doing
-                    self.emit(Finding(RULE_UNSATISFIABLE, WARNING, f"rule `{row.id}` can never match within the "
-                                      "declared ranges", row.id, row.loc,
-                                      hint="fix the conflicting conditions or remove the rule"))
-                else:
-                    self.nonempty(own[k], row, "its own cells")
-                continue
-            d = self.decide(witness)
-            by = [j for j in takers if d.matched[rows[j].index] is True]
-            ok = d.matched[row.index] is not True and bool(by)
-            names = ", ".join(str(j + 1) for j in takers[:5]) + (f" and {len(takers) - 5} more" if len(takers) > 5
-                                                                 else "")
-            leaf = next((x for x, _ in leaves(row.when) if x.via is None and x.loc), None)
-            self.emit(Finding(TABLE_ROW_UNREACHABLE, WARNING,
-                              f"row {k + 1} of table `{table.id}` (hit: first) never applies: "
-                              f"{'row' if len(takers) == 1 else 'rows'} {names} "
-                              f"{'takes' if len(takers) == 1 else 'take'} every case it covers", row.id,
-                              row.loc or (leaf.loc if leaf else None), witness,
-                              hint="move the row above them, narrow them, or remove it"), ok)
-
-    def _table_gap(self, table, rows: list, own: list) -> None:
-        b = self.budget
-        uncovered = subtract(self.space.universe, union(own, b), b)
-        if not uncovered:
-            return
-        boxes = merge(uncovered, b)
-        boxes.sort(key=lambda x: (-box_size(self.space, x), describe_box(self.space, x)))
-        for box in boxes[:MAX_GAP_REGIONS]:
-            witness = self.witness([box])
-            text = describe_box(self.space, box)
-            if witness is None:
-                if not self.proven_empty:
-                    self._open_region(text, table.loc or self.policy.extras.get("id_loc"))
-                continue
-            d = self.decide(witness)
-            ok = not any(d.matched[r.index] is True for r in rows)
-            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies where {text}", None,
-                              table.loc or self.policy.extras.get("id_loc"), witness, region=text), ok, [box])
-        if len(boxes) > MAX_GAP_REGIONS:
-            rest = len(boxes) - MAX_GAP_REGIONS
-            self.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies in "
-                              f"{'up to ' if self.space.pseudo else ''}{rest} more "
-                              f"region{'s' if rest != 1 else ''}, not listed", None,
-                              table.loc or self.policy.extras.get("id_loc")), True, boxes[MAX_GAP_REGIONS:])
+def _catch_all(policy: Policy, rule: Rule) -> bool:
+    """Whether the rule is a row of a `hit: first`/`priority` table with no cell but `-`."""
+    return rule.table is not None and policy.table(rule.table.table).hit in ("first", "priority") and \
+        not any(leaf.via is None for leaf, _ in leaves(rule.when))
 
 
 def _first_row(policy: Policy, rule: Rule) -> bool:
     """Whether the rule is a row of a `hit: first` table."""
     return rule.table is not None and policy.table(rule.table.table).hit == "first"
-
-
-def _effect_key(rule: Rule) -> tuple:
-    e = rule.then
-    return (e.outcome, e.reason, e.message, tuple(sorted(e.set, key=lambda kv: kv[0])))
 
 
 class Verdict(NamedTuple):

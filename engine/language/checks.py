@@ -39,10 +39,10 @@ def check_adverse_reasons(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     adverse = {o.id for o in policy.outcomes if o.adverse}
     for rule in policy.rules:
         if rule.then.outcome in adverse and not rule.then.reason:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "adverse-without-reason", f"rule `{rule.id}` decides adverse outcome `{rule.then.outcome}` without a "
                 "reason code", ERROR, pointer=pointer_join(rule.loc.pointer, "then"), rule=rule.id,
-                hint="add `reason: SOME_CODE` so the user is told why"))
+                hint="add `reason: SOME_CODE` so the user is told why"), rule)
 
 
 def check_adverse_default(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -143,12 +143,12 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                 # (as written: two equal expressions differ in their locations)
                 t1, t2 = _value_text(v1), _value_text(v2)
                 if both and t1 != t2:
-                    yield b.smap.locate(Diagnostic(
+                    yield exprcheck.locate(b, policy, Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
                         f"(to {t1} and {t2})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
                         rule=r2.id, hint=f"declare `combine: first` for output `{name}`, or `combine: list` with one "
                         "item per rule" if spec.type == ARRAY else f"declare `combine: first|min|max|sum` for output "
-                        f"`{name}`"), prefer_key=True)
+                        f"`{name}`"), r2, prefer_key=True)
 
 
 def _value_text(value) -> str:
@@ -158,10 +158,10 @@ def _value_text(value) -> str:
 def check_message_languages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     for rule in policy.rules:
         if rule.then.message and policy.language not in rule.then.message:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "message-missing-language", f"message of rule `{rule.id}` has no `{policy.language}` text "
                 "(the policy's language)", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
-                rule=rule.id), prefer_key=True)
+                rule=rule.id), rule, prefer_key=True)
 
 
 def check_unshown_messages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -169,11 +169,11 @@ def check_unshown_messages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     reason code without an outcome); on a rule with neither it is never shown anywhere."""
     for rule in policy.rules:
         if rule.then.message and not rule.then.outcome and not rule.then.reason:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "message-never-shown", f"the message of rule `{rule.id}` is never shown: the rule decides no "
                 "outcome and gives no reason code", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
                 rule=rule.id, hint="add `reason: SOME_CODE` to show it as a notice, or remove the message"),
-                prefer_key=True)
+                rule, prefer_key=True)
 
 
 def check_unreached_outcomes(policy: Policy, b: Built) -> Iterator[Diagnostic]:

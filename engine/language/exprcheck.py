@@ -27,11 +27,12 @@ The checks are entries of `checks.CHECKS`; each yields located diagnostics.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Context, Decimal
 from typing import Iterator, NamedTuple
 
 from . import conditions
-from .diagnostics import ERROR, WARNING, Diagnostic, pointer_join
+from .diagnostics import ERROR, WARNING, Diagnostic, pointer_join, pointer_parts
 from .exprs import expr_text, number
 from .model import (NUMERIC_TYPES, PRESENCE_OP, Arith, Comparison, OutputSpec, Policy, Ref, Round, Rounding,
                     Rule)
@@ -194,9 +195,30 @@ def _nodes(e, pointer: str) -> Iterator[tuple[object, str]]:
 
 
 def _diag(b, code: str, message: str, pointer: str, *, severity: str = ERROR, hint: str | None = None,
-          rule: Rule | None = None) -> Diagnostic:
-    return b.smap.locate(Diagnostic(code, message, severity, pointer=pointer, hint=hint,
-                                    rule=rule.id if rule else None))
+          rule: Rule | None = None, policy: Policy | None = None) -> Diagnostic:
+    return locate(b, policy, Diagnostic(code, message, severity, pointer=pointer, hint=hint,
+                                        rule=rule.id if rule else None), rule)
+
+
+def locate(b, policy: Policy | None, diagnostic: Diagnostic, rule: Rule | None, prefer_key: bool = False) -> Diagnostic:
+    """`diagnostic` (its pointer under `rule`'s `then`, or anywhere else) located: for a row of a
+    decision table, at the row's cell of the output it is about (in the policy, or in the rows'
+    CSV file: its line and column), with the cell's pointer; else through the policy's source map."""
+    if policy is None or rule is None or rule.table is None:
+        return b.smap.locate(diagnostic, prefer_key)
+    head = pointer_join(rule.loc.pointer, "then")
+    if diagnostic.pointer != head and not diagnostic.pointer.startswith(head + "/"):
+        return b.smap.locate(diagnostic, prefer_key)
+    parts = pointer_parts(diagnostic.pointer[len(head):]) if diagnostic.pointer != head else []
+    column, rest = (parts[1], parts[2:]) if parts[:1] == ["set"] and len(parts) > 1 else \
+        (parts[0] if parts else None, parts[1:])
+    table = policy.table(rule.table.table)
+    if column not in table.columns or rule.index not in table.rules or not table.cell_locs:
+        loc = rule.loc  # the row itself: where it was written (its CSV line, for rows in a CSV file)
+        return diagnostic.located(loc.file, loc.line, loc.column)
+    cells = table.cell_locs[table.rules.index(rule.index)]
+    loc = cells[len(table.inputs) + table.columns.index(column)]
+    return replace(diagnostic, pointer=pointer_join(loc.pointer, *rest)).located(loc.file, loc.line, loc.column)
 
 
 def refs(e) -> Iterator[Ref]:
@@ -221,7 +243,7 @@ def check_division(policy: Policy, b) -> Iterator[Diagnostic]:
                 if d.contains_zero():
                     shown = "can be 0" if d.lo == d.hi == 0 else f"ranges over {_range_text(d)}, which contains 0"
                     yield _diag(b, "expr-div-by-zero", f"the divisor `{expr_text(node.args[1])}` {shown}",
-                                pointer_join(nptr, "div", 1), rule=rule,
+                                pointer_join(nptr, "div", 1), rule=rule, policy=policy,
                                 hint="declare a range of the divisor's facts that excludes 0 (`minimum: 1`), "
                                      "or divide by a non-zero constant")
 
@@ -251,18 +273,20 @@ def check_output_bounds(policy: Policy, b) -> Iterator[Diagnostic]:
         whose = f"output `{spec.name}`" + (f" in rule `{rule.id}`" if rule else "'s default")
         if lo is not None and x.hi < lo:
             yield _diag(b, "output-out-of-range", f"{what} is always below the minimum {decimal_text(lo)} of {whose} "
-                        f"(at most {decimal_text(x.hi)})", ptr, rule=rule, hint="fix the value or the bound")
+                        f"(at most {decimal_text(x.hi)})", ptr, rule=rule, policy=policy,
+                        hint="fix the value or the bound")
         elif hi is not None and x.lo > hi:
             yield _diag(b, "output-out-of-range", f"{what} is always above the maximum {decimal_text(hi)} of {whose} "
-                        f"(at least {decimal_text(x.lo)})", ptr, rule=rule, hint="fix the value or the bound")
+                        f"(at least {decimal_text(x.lo)})", ptr, rule=rule, policy=policy,
+                        hint="fix the value or the bound")
         else:
             if lo is not None and not x.lo.is_infinite() and x.lo < lo:
                 yield _diag(b, "output-may-leave-range", f"{what} can be as low as {decimal_text(x.lo)}, below the "
-                            f"minimum {decimal_text(lo)} of {whose}", ptr, severity=WARNING, rule=rule,
+                            f"minimum {decimal_text(lo)} of {whose}", ptr, severity=WARNING, rule=rule, policy=policy,
                             hint=f"bound it: `{{max: [..., {decimal_text(lo)}]}}`")
             if hi is not None and not x.hi.is_infinite() and x.hi > hi:
                 yield _diag(b, "output-may-leave-range", f"{what} can be as high as {decimal_text(x.hi)}, above the "
-                            f"maximum {decimal_text(hi)} of {whose}", ptr, severity=WARNING, rule=rule,
+                            f"maximum {decimal_text(hi)} of {whose}", ptr, severity=WARNING, rule=rule, policy=policy,
                             hint=f"bound it: `{{min: [..., {decimal_text(hi)}]}}`")
     yield from _sums_beyond_bounds(policy, ranges, b)
 
@@ -334,7 +358,7 @@ def check_integral_outputs(policy: Policy, b) -> Iterator[Diagnostic]:
         source = fraction_source(policy, value)
         if source is not None:
             yield _diag(b, "output-not-integral", f"integer output `{spec.name}` can get a fraction here: "
-                        f"`{expr_text(value)}` has {_fraction_text(policy, source)}", ptr, rule=rule,
+                        f"`{expr_text(value)}` has {_fraction_text(policy, source)}", ptr, rule=rule, policy=policy,
                         hint="round it: `{round: ..., to: 1, mode: half_even}`, or `round: {to: 1}` on the output")
 
 
@@ -393,7 +417,8 @@ def check_optional_facts(policy: Policy, b) -> Iterator[Diagnostic]:
             guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
                 yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads `{ref.name}`, which may be missing "
                             "(optional, no default), and its condition does not make sure it is present", rptr,
-                            rule=rule, hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
+                            rule=rule, policy=policy,
+                            hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
                                             f"`{ref.name}` a `default`")
 
 
@@ -411,4 +436,5 @@ def _optional_derived(policy: Policy, spec: OutputSpec, ref: Ref, rptr: str, rul
             guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
         yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads derived fact `{ref.name}`, which is missing "
                     "when an optional fact it reads is, and its condition does not make sure it is present", rptr,
-                    rule=rule, hint=f"add a condition on `{ref.name}` (or on the facts it reads) to the rule's `when`")
+                    rule=rule, policy=policy,
+                    hint=f"add a condition on `{ref.name}` (or on the facts it reads) to the rule's `when`")

@@ -124,4 +124,19 @@ def _describe_dim(d: Dim, mask: int) -> str:
 def describe_box(space: Space, box: tuple) -> str:
     """`credit_score 550..599 and account_age_days < 90`; facts left free are not named."""
     parts = [_describe_dim(d, m) for d, m in zip(space.dims, box) if m != d.full]
+    if len(parts) > 1:  # `and` binds tighter than `or` in no reader's mind: group each `or`
+        parts = [f"({p})" if _top_level_or(p) else p for p in parts]
     return " and ".join(parts) if parts else "every user"
+
+
+def _top_level_or(text: str) -> bool:
+    """Whether `text` has an ` or ` outside its parentheses."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and text.startswith(" or ", i):
+            return True
+    return False
