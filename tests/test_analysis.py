@@ -76,6 +76,9 @@ def check_witness(policy, f) -> None:
         assert d.matched[idx[f.rule]] is True
         other = f.message.split("`")[3]
         assert d.matched[idx[other]] is True
+    elif f.code == "gap" and f.message.startswith("no row of table `"):  # a table's own gap
+        table = policy.table(f.message.split("`")[1])
+        assert not any(d.matched[i] for i in table.rules)
     elif f.code == "gap":
         assert not d.decided_by and d.outcome == policy.default
     elif f.code == "threshold-inverted":

@@ -762,6 +762,8 @@ def test_generated_suite_covers_every_boundary_of_a_small_policy(tmp_path, monke
 @pytest.mark.parametrize("policy_path", example_policies(), ids=lambda p: p.stem)
 def test_generated_suites_of_the_example_policies_pass(tmp_path, policy_path):
     shutil.copy(policy_path, tmp_path)
+    for rows in policy_path.parent.glob(policy_path.stem + ".*.csv"):  # a table's rows beside it
+        shutil.copy(rows, tmp_path)
     policy = load_policy(tmp_path / policy_path.name)
     text = generate_boundary_suite(policy, policy_path.name)
     suite_path = write(tmp_path, "generated.test.yaml", text)
