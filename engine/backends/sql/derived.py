@@ -12,8 +12,9 @@ compile time, else `SqlLimitError`), in declaration order, before the first stra
   the exact value whatever its type);
 - for a derived fact that divides by a fact (`div: [monthly_debt, monthly_income]`), whose
   value Python rounds to 28 digits: its numerator and divisor (`Ratio`), which conditions
-  compare without dividing (`operators.ratio_vs`, proved exact or refused). Nothing else
-  may read such a fact in SQL (an output, a message, another derived fact: refused).
+  compare without dividing (`operators.ratio_vs`, proved exact or refused). An output or
+  another derived fact may not read such a fact in SQL (refused); a message that shows it
+  sends the records where its rule matches to the native code (`NATIVE`, `query.decision`).
 """
 
 from __future__ import annotations

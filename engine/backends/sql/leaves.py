@@ -179,7 +179,14 @@ class LeafMixin:
             return compare_in(side.type, side.column, value, op == "not_in")
         if op == "between":
             low, high = leaf.operand
-            return _and([self._compare(side, "gte", low), self._compare(side, "lte", high)])
+            test = _and([self._compare(side, "gte", low), self._compare(side, "lte", high)])
+            # One leaf (`semantics.leaf_operand`): unknown when an end's fact is missing,
+            # even where the other end's test alone is FALSE (Kleene AND would say FALSE).
+            missing = [_null(self._operand_side(end, self._stratum).column)
+                       for end in (low, high) if end.fact is not None]
+            if not missing:
+                return test
+            return _case([(_or(missing), exp.Cast(this=exp.Null(), to=dtype("BOOLEAN")))], test)
         return self._compare(side, op, leaf.operand)
 
     def _compare(self, side: Side, op: str, operand: Operand) -> exp.Expression:

@@ -311,6 +311,14 @@ class QueryBuilder(LeafMixin):
                 raise type(exc)(f"output `{name}`: {exc}") from None
         chain.add(values)
         rejected_col = self._computed(chain, contributes)
+        # A message showing a quotient by a fact (`derived.Ratio`, never computed in SQL):
+        # a record where such a rule matches (its text may be shown) is decided by the native code.
+        shows_ratio = [r.index for r in rules if any(
+            str(p) in self.ratios for p in template_parts(rule_template(r, policy, self.lang) or "")[1::2])]
+        if shows_ratio:
+            rejected_col = exp.Coalesce(this=rejected_col, expressions=[exp.Case(
+                ifs=[exp.If(this=_or([_true(col(f"__m_{i}")) for i in shows_ratio]),
+                            true=exp.Literal.string(NATIVE))])])
         outputs = {name: col(f"__v{j}") for j, name in enumerate(policy.outputs)}
         facts = {name: col(self.fact_col[name]) for name in policy.facts}
         numbers = dict(self.calc.outputs) if self.calc is not None else {}
@@ -331,7 +339,8 @@ class QueryBuilder(LeafMixin):
                 key = (str(part), part.spec)
                 if key not in cache and costly(part, policy):
                     try:
-                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage)
+                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage,
+                                                 derived=self.derived)
                     except BackendError as exc:
                         raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
         for level in sorted(steps):
@@ -344,7 +353,7 @@ class QueryBuilder(LeafMixin):
             if not template:
                 return _str(None)
             try:
-                return message(template, policy, facts, outputs, d, numbers, shown, cache)
+                return message(template, policy, facts, outputs, d, numbers, shown, cache, derived=self.derived)
             except BackendError as exc:
                 raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
