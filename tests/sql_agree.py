@@ -36,10 +36,22 @@ def stage_date(value):
         return None, True
 
 
+def column_type(spec) -> str:
+    """The DuckDB column of a fact: a list fact is a LIST of its items' type."""
+    return f"{SQL_TYPES[spec.items.type]}[]" if spec.type == "array" else SQL_TYPES[spec.type]
+
+
 def stage_value(spec, value):
     """(the SQL value, whether it is a type error) for one raw value of a fact."""
     if value is None:
         return None, False
+    if spec.type == "array":  # a list of staged items; any wrong item makes the list wrong
+        if not isinstance(value, (list, tuple)):
+            return None, True
+        staged = [stage_value(spec.items, item) for item in value]
+        if any(wrong or v is None for v, wrong in staged):
+            return None, True
+        return [v for v, _ in staged], False
     if spec.type == "boolean":
         return (value, False) if isinstance(value, bool) else (None, True)
     if spec.type == "date":
@@ -83,7 +95,7 @@ def staged_rows(policy, records):
 
 
 def create_table(con, policy, records, table="facts"):
-    cols = ", ".join(f'"{n}" {SQL_TYPES[s.type]}' for n, s in policy.facts.items())
+    cols = ", ".join(f'"{n}" {column_type(s)}' for n, s in policy.facts.items())
     con.execute(f'CREATE OR REPLACE TABLE "{table}" ("__row" BIGINT, "__type_error" VARCHAR{", " + cols if cols else ""})')
     rows = staged_rows(policy, records)
     marks = "(" + ", ".join("?" for _ in range(2 + len(policy.facts))) + ")"

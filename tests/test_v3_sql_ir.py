@@ -71,11 +71,9 @@ def leaf_value(leaf: Comparison, values: dict):
         ends = []
         for end in o:
             ends.append(values.get(end.fact) if end.fact is not None else end.value)
-        lo = None if ends[0] is None else exact_cmp("gte", v, ends[0])
-        hi = None if ends[1] is None else exact_cmp("lte", v, ends[1])
-        if lo is False or hi is False:
-            return False
-        return None if lo is None or hi is None else True
+        if None in ends:  # one leaf: unknown when an end's fact is missing (runtime.semantics)
+            return None
+        return exact_cmp("gte", v, ends[0]) and exact_cmp("lte", v, ends[1])
     other = values.get(o.fact) if o.fact is not None else o.value
     if other is None:
         return None

@@ -187,6 +187,9 @@ def input_cell(raw, kind: str, textual: bool) -> tuple[tuple[str, object], ...]:
         if kind == "list":
             raise CellError("table-cell-syntax", "a list input takes `-`, `contains(x)`, `contains_any(a, b)` or "
                             "`contains_all(a, b)`", None)
+        if list(raw) != ["fact"]:  # the one mapping a cell may be: another fact as the value
+            raise CellError("table-cell-syntax", f"the mapping `{cell_text(raw)}` is not a cell",
+                            "write `{fact: name}` to compare with another fact, or quote a text")
         return (("eq", raw),)
     if not isinstance(raw, str):
         if kind == "list":

@@ -33,6 +33,7 @@ from .positions import Lines, Span
 KINDS = ("fact", "derived", "threshold", "outcome", "reason", "output", "rule", "flag")
 # The kinds a bare name in an expression, a condition's key or a `{name}` may be, looked up
 # in this order under these top-level keys.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VALUE_KINDS = (("fact", "facts"), ("derived", "derived"), ("threshold", "thresholds"), ("output", "outputs"))
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}")  # `{name}`, `{name:,.2f}`
 
@@ -187,6 +188,7 @@ class _Indexer:
                 if self.numeric_output(name):  # (a string output's values are literals)
                     self.expression(sets[name], pointer_join(tptr, "set", name), rid)
             self.texts(then.get("message"), pointer_join(tptr, "message"), rid)
+        self.tables()
         for code, texts in self._mapping("reasons").items():
             self.texts(texts, pointer_join("/reasons", code), None)
         lint = self._mapping("lint")
@@ -196,6 +198,56 @@ class _Indexer:
                 aptr = pointer_join("/lint/acknowledge", i)
                 self.put("rule", ack.get("rule"), pointer_join(aptr, "rule"))
                 self.condition(ack.get("where"), pointer_join(aptr, "where"), None)
+
+    def tables(self) -> None:
+        """A decision table's columns name facts, derived facts and outputs (its `inputs`, its
+        `outputs`), its inline rows' cells thresholds (`>= gold_credit_score`) and, in the
+        `outcome`/`reason` columns, outcomes and reason codes; an `id` cell declares a rule."""
+        tables = self.data.get("tables")
+        for t, table in enumerate(tables if isinstance(tables, list) else ()):
+            if not isinstance(table, dict):
+                continue
+            tptr = pointer_join("/tables", t)
+            inputs = table.get("inputs") if isinstance(table.get("inputs"), list) else []
+            outputs = table.get("outputs") if isinstance(table.get("outputs"), list) else []
+            for k, name in enumerate(inputs):
+                kind = next((k2 for k2, top in _VALUE_KINDS if k2 != "threshold" and name in self._mapping(top)), "fact")
+                self.put(kind, name, pointer_join(tptr, "inputs", k))
+            for k, name in enumerate(outputs):
+                if name not in ("outcome", "reason", "message"):
+                    self.put("output", name, pointer_join(tptr, "outputs", k))
+            rows = table.get("rows")
+            ids = table.get("id_column") is True
+            thresholds = self._mapping("thresholds")
+            for r, row in enumerate(rows if isinstance(rows, list) else ()):
+                if not isinstance(row, list):
+                    continue
+                rptr = pointer_join(tptr, "rows", r)
+                rid = row[0] if ids and row and isinstance(row[0], str) else None
+                if rid is not None:
+                    self.index.symbol("rule", rid).spec = {"id": rid, "table": table.get("id")}
+                    self.put("rule", rid, pointer_join(rptr, 0), declaration=True)
+                cells = row[1:] if ids else row
+                first = 1 if ids else 0
+                for c, cell in enumerate(cells):
+                    cptr = pointer_join(rptr, c + first)
+                    column = c - len(inputs)
+                    if column >= 0 and column < len(outputs) and outputs[column] in ("outcome", "reason"):
+                        self.put(outputs[column], cell, cptr, rule=rid)
+                    elif isinstance(cell, str):
+                        for name in _NAME.findall(cell):
+                            if name in thresholds:
+                                self._put_in(cell, name, cptr, rid)
+
+    def _put_in(self, cell: str, name: str, pointer: str, rule: str | None) -> None:
+        """A name inside a cell's text: found on the cell's own line, from where it starts."""
+        pos = self.smap.values.get(pointer)
+        if pos is None:
+            return
+        n, c = pos[0] - 1, max(pos[1] - 1, 0)
+        found = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])").search(self.lines.line(n), c)
+        if found:
+            self.index.add(Occurrence(Span(n, found.start(), found.end()), "threshold", name, False, rule))
 
     def condition(self, node, ptr: str, rule: str | None) -> None:
         if not isinstance(node, dict):

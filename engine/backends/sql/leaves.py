@@ -17,11 +17,10 @@ from decimal import Decimal
 from sqlglot import exp
 
 from ...errors import BackendError, SqlLimitError
-from ...language.conditions import fold
+from ...language.conditions import ALL, LEAF, children, fold, kind, substitute
 from ...language.model import (LIST_FACT_OPS, STRING_OPS, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME,
-                               SUBJECT_OUTPUT, SUBJECT_RULE, All, Comparison, Length, Not, Operand, PRESENCE_OP,
+                               SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Operand, PRESENCE_OP,
                                RelativeDate)
-from ...language.model import Any as AnyOf
 from ...runtime import semantics
 from .dialects import col, dtype
 from .literals import compare_in, compare_value, constant, spec_sql_type
@@ -68,8 +67,8 @@ _RESTATED = "__restated"  # a marker leaf (`QueryBuilder._restated`): its subjec
 def _group(node):
     """(j, leaves) when `node` restates row j's cells (every leaf of it has `via == j`;
     a single leaf or a conjunction of leaves), else None."""
-    leaves = (node,) if isinstance(node, Comparison) else node.items if isinstance(node, All) else ()
-    if not leaves or not all(isinstance(c, Comparison) for c in leaves):
+    leaves = (node,) if kind(node) == LEAF else children(node) if kind(node) == ALL else ()
+    if not leaves or not all(kind(c) == LEAF for c in leaves):
         return None
     vias = {c.via for c in leaves}
     if len(vias) != 1 or None in vias:
@@ -254,15 +253,9 @@ class LeafMixin:
                         names[key] = f"__w{group[0]}_{len(names)}"
                         columns.append((names[key], self.condition(node, stratum)))
                     return Comparison(_RESTATED, names[key], "eq", Operand(True))
-                if isinstance(node, All):
-                    return All(tuple(swap(c) for c in node.items))
-                if isinstance(node, AnyOf):
-                    return AnyOf(tuple(swap(c) for c in node.items))
-                if isinstance(node, Not):
-                    return Not(swap(node.item))
-                return node
+                return None  # not a restated group: kept, its children looked at
 
-            rewritten[i] = swap(when)
+            rewritten[i] = substitute(when, swap)
         return columns, rewritten
 
     # -- outputs read by conditions (`Comparison.kind == "output"`) -------------------------
