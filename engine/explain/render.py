@@ -25,8 +25,9 @@ from ..language.values import INT_LIMIT, decimal_text, format_field, format_valu
 from ..runtime.decision import Decision
 from .tableview import TableView, relevant, table_lines, table_markdown
 # The wording of conditions, messages and derived facts, re-exported: callers read them here.
-from .wording import (condition_dict, derived_lines, describe_leaf, fact_value, leaf_actual,  # noqa: F401
-                      leaf_expected, render_template, rule_conditions, rule_message)
+from .wording import (blocked_by, condition_dict, derived_lines, describe_leaf, fact_value,  # noqa: F401
+                      leaf_actual, leaf_expected, render_template, rule_conditions, rule_message, undecided_because,
+                      unknown_outputs)
 
 
 def outcome_label(decision: Decision, lang: str | None) -> str:
@@ -187,6 +188,9 @@ def _rule_dict(r: Rule, decision: Decision) -> dict:
         "location": f"{r.loc.file}:{r.loc.line}:{r.loc.column}",
         "conditions": [condition_dict(leaf, decision, res, neg) for leaf, res, neg in rule_conditions(r, decision)],
     })
+    blocked = blocked_by(r, decision)
+    if blocked:  # a `hit: first` row undetermined because these earlier rows may apply (their cells are not shown)
+        d["blocked_by"] = [b.id for b in blocked]
     return d
 
 
@@ -506,8 +510,8 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
             lines += [f"  · {r.id} would match ({r.then.outcome}): " + "; ".join(
                 describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))]
         elif m is None:
-            lines.append(f"  ? {r.id} ({r.then.outcome}) could not be decided: missing "
-                         + ", ".join(sorted({lf.subject for lf, res, _ in rule_conditions(r, decision) if res is None})))
+            lines.append(f"  ? {r.id} ({r.then.outcome}) could not be decided: "
+                         + undecided_because(rule_conditions(r, decision), decision))
         elif prec[r.then.outcome] < current and not policy.outcome(r.then.outcome).adverse:
             failed = [describe_leaf(leaf, decision, res) for leaf, res, neg in rule_conditions(r, decision)
                       if (res is False and not neg) or (res is True and neg)]
@@ -528,7 +532,7 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     if decision.flags:
         lines.append("Flags: " + ", ".join(decision.flags))
     if decision.outputs:
-        lines.append("Outputs: " + ", ".join(f"{k} = {format_value(v)}" for k, v in decision.outputs.items()))
+        lines.append("Outputs: " + ", ".join(f"{k} = {_output_text(k, v, decision)}" for k, v in decision.outputs.items()))
     if policy.derived:
         lines.append("Derived facts:")
         lines += [f"  {line}" for line in derived_lines(decision)]
@@ -537,6 +541,13 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     for w in decision.warnings:
         lines.append(f"Warning: {w}")
     return "\n".join(lines) + "\n"
+
+
+def _output_text(name: str, value, decision: Decision) -> str:
+    """An output's value in the Outputs line: `?` for one a condition reads while it is
+    unknown (a rule that sets it could not be decided; `Decision.outputs` holds its value
+    as if that rule did not apply)."""
+    return "?" if name in unknown_outputs(decision) else format_value(value)
 
 
 def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list[str]:
@@ -597,7 +608,8 @@ def explain_markdown(decision: Decision, lang: str | None = None, counterfactual
     if decision.flags:
         lines.append("Flags: " + ", ".join(f"`{f}`" for f in decision.flags))
     if decision.outputs:
-        lines.append("Outputs: " + ", ".join(f"`{k}` = {format_value(v)}" for k, v in decision.outputs.items()))
+        lines.append("Outputs: " + ", ".join(f"`{k}` = {_output_text(k, v, decision)}"
+                                             for k, v in decision.outputs.items()))
     if policy.derived:
         lines += ["", "**Derived facts**", ""]
         lines += [f"- {line}" for line in derived_lines(decision)]

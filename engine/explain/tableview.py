@@ -22,7 +22,7 @@ from ..language.model import Policy, Rule, Table, is_expr
 from ..language.templates import pick_language
 from ..language.values import clip, format_value
 from ..runtime.decision import Decision
-from .wording import describe_leaf, rule_conditions, rule_message
+from .wording import blocked_by, describe_leaf, rule_conditions, rule_message, undecided_because, unknown_outputs
 
 BIG_TABLE = 12  # rows shown in full up to this many
 CONTEXT = 2  # rows shown either side of a row that matters, in a big table
@@ -73,14 +73,28 @@ def _better(policy: Policy, decision: Decision, rule: Rule) -> bool:
 
 
 def input_value(policy: Policy, decision: Decision, name: str) -> str:
-    """The user's value of an input column: a fact, a derived fact, or an output."""
+    """The user's value of an input column: a fact, a derived fact, or an output (`?`
+    while it is unknown: a row that sets it could not be decided)."""
     if name in policy.facts:
         return format_value(decision.facts.get(name))
     if name in policy.derived:
         return format_value(decision.derived.get(name))
     if name in policy.outputs:
-        return format_value(decision.outputs.get(name))
+        return "?" if name in unknown_outputs(decision) else format_value(decision.outputs.get(name))
     return "?"
+
+
+def undecided_reason(view: "TableView", k: int, decision: Decision) -> str:
+    """Why row k (marked `?`) could not be decided: its own cells' missing facts and
+    unknown outputs, and under `hit: first` the earlier rows that may apply."""
+    rule = view.rules[k]
+    own = undecided_because(rule_conditions(rule, decision), decision)
+    earlier = [str(r.table.row) for r in blocked_by(rule, decision)]
+    if not own and not earlier:  # (a trace without the restated cells: the earlier `?` rows)
+        earlier = [str(j + 1) for j in range(k) if view.marks[j] == UNKNOWN]
+    parts = ([own] if own else []) + ([f"earlier row{'s' if len(earlier) != 1 else ''} {', '.join(earlier)} "
+                                       "may apply"] if earlier else [])
+    return "; ".join(parts)
 
 
 def output_cell(rule: Rule, column: str, decision: Decision, lang: str | None) -> str:
@@ -251,13 +265,7 @@ def table_lines(view: TableView, decision: Decision, lang: str | None) -> list[s
             if msg and (r.then.reason or r.then.message):
                 lines.append(f"      {msg}")
         elif mark == UNKNOWN:
-            missing = sorted({lf.subject for lf, res, _ in conds if res is None})
-            if missing:
-                later.append(f"  ? {name} could not be decided: missing " + ", ".join(missing))
-            else:  # its own cells hold: under `hit: first`, an earlier row may apply
-                earlier = [str(j + 1) for j in range(k) if view.marks[j] == UNKNOWN]
-                later.append(f"  ? {name} could not be decided: earlier row{'s' if len(earlier) != 1 else ''} "
-                             f"{', '.join(earlier)} may apply")
+            later.append(f"  ? {name} could not be decided: {undecided_reason(view, k, decision)}")
         elif mark == MATCHED:
             continue  # the mark says it: matched, lost on outcome precedence
         elif (k in shown and r.decides_outcome and prec[r.then.outcome] < current
@@ -273,7 +281,8 @@ def table_lines(view: TableView, decision: Decision, lang: str | None) -> list[s
 
 
 def table_markdown(view: TableView, decision: Decision) -> list[str]:
-    """A table in Markdown: its head, the grid, the applied rows' own conditions."""
+    """A table in Markdown: its head, the grid, the applied rows' own conditions, the rows
+    that could not be decided and why."""
     table = view.table
     lines = [f"**Table `{table.id}`** (hit: {table.hit})", ""]
     lines += view.markdown_grid()
@@ -284,7 +293,12 @@ def table_markdown(view: TableView, decision: Decision) -> list[str]:
         name = f"Row {k + 1}" + (f" (`{r.id}`)" if view.with_id else "")
         note = view.first_hit_note(k)
         notes.append(f"- {name} applied: {conds or 'every cell is `-`'}" + (f"; {note}" if note else ""))
-    if not view.applied():
+    for k, mark in enumerate(view.marks):
+        if mark == UNKNOWN:
+            r = view.rules[k]
+            name = f"Row {k + 1}" + (f" (`{r.id}`)" if view.with_id else "")
+            notes.append(f"- {name} could not be decided: {undecided_reason(view, k, decision)}")
+    if not view.applied() and UNKNOWN not in view.marks:
         notes.append("- No row applied: the table contributes nothing.")
     legend = view.legend()
     return lines + [""] + notes + ([f"", f"*{legend}*"] if legend else [])

@@ -9,6 +9,8 @@ facts, derived facts and outputs.
 
 from __future__ import annotations
 
+import weakref
+
 from ..language.conditions import leaves
 from ..language.exprs import expr_text
 from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
@@ -16,7 +18,7 @@ from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_F
 from ..language.templates import pick_language, template_parts
 from ..language.values import format_field, format_value
 from ..runtime.decision import Decision
-from ..runtime.semantics import operand_value, resolve_date
+from ..runtime.semantics import Plan, operand_value, resolve_date
 
 
 def render_template(template: str, decision: Decision) -> str:
@@ -51,12 +53,103 @@ def rule_message(rule: Rule, decision: Decision, lang: str | None) -> str | None
     return render_template(template, decision) if template else None
 
 
+# -- outputs whose value is unknown --------------------------------------------------------
+
+_PLANS: dict = {}
+
+
+def _plan(policy) -> Plan:
+    """The policy's `semantics.Plan` (kept while the policy lives, a few at a time)."""
+    got = _PLANS.get(id(policy))
+    if got is not None and got[0]() is policy:
+        return got[1]
+    if len(_PLANS) >= 64:
+        _PLANS.clear()
+    plan = Plan(policy)
+    _PLANS[id(policy)] = (weakref.ref(policy), plan)
+    return plan
+
+
+def unknown_outputs(decision: Decision) -> dict[str, tuple[list[Rule], bool]]:
+    """The outputs conditions read whose value is unknown (`semantics.Plan.output_values`:
+    a rule whose match decides it is undetermined), each with those rules, and whether
+    the outcome it depends on is not known. `Decision.outputs` holds such an output's
+    value as if none of them applied (its default, say); explanations show it as unknown."""
+    policy = decision.policy
+    if not policy.outputs or not any(leaf.kind == SUBJECT_OUTPUT for r in policy.rules for leaf in r.leaves):
+        return {}
+    plan = _plan(policy)
+    matched = decision.matched
+    out = {}
+    for name in plan.output_subjects:
+        rules, by_outcome = plan.output_rules[name]
+        open_rules = [policy.rules[i] for i in rules if matched[i] is None]
+        outcome_open = by_outcome and not decision.outcome_known
+        if open_rules or outcome_open:
+            out[name] = (open_rules, outcome_open)
+    return out
+
+
+def rule_list(rules: list[Rule]) -> str:
+    """Rule ids as prose: `rows first-t#2, #3, #5` for rows of one table, else
+    `rules a, first-t#2` (`rule a` for one)."""
+    tables = {r.table.table if r.table is not None else None for r in rules}
+    if len(tables) == 1 and None not in tables and all(r.id == f"{r.table.table}#{r.table.row}" for r in rules):
+        ids = [rules[0].id] + [f"#{r.table.row}" for r in rules[1:]]
+        return ("rows " if len(rules) > 1 else "row ") + ", ".join(ids)
+    word = "rows" if None not in tables else "rules"
+    return (word if len(rules) > 1 else word[:-1]) + " " + ", ".join(r.id for r in rules)
+
+
+def unknown_output_reason(name: str, decision: Decision) -> str:
+    """Why output `name` is unknown: `tier is unknown: rows first-t#2, #3, #5 could not
+    be decided` (or `… the outcome is not known`)."""
+    rules, outcome_open = unknown_outputs(decision).get(name, ([], False))
+    why = []
+    if rules:
+        why.append(f"{rule_list(rules)} could not be decided")
+    if outcome_open:
+        why.append("the outcome is not known")
+    return f"{name} is unknown: " + " and ".join(why or ["it depends on rules not decided"])
+
+
+def undecided_because(conds, decision: Decision) -> str:
+    """Why a rule whose own conditions include unknown ones could not be decided: the
+    missing facts (`missing grade, vip`), and each unknown output with the rules it
+    waits for (`tier is unknown: rows first-t#2, #3 could not be decided`)."""
+    unknown = unknown_outputs(decision)
+    missing = sorted({lf.subject for lf, res, _ in conds if res is None
+                      and not (lf.kind == SUBJECT_OUTPUT and lf.subject in unknown)})
+    outputs = list(dict.fromkeys(lf.subject for lf, res, _ in conds if res is None
+                                 and lf.kind == SUBJECT_OUTPUT and lf.subject in unknown))
+    parts = (["missing " + ", ".join(missing)] if missing else []) + [unknown_output_reason(n, decision)
+                                                                      for n in outputs]
+    return "; ".join(parts)
+
+
+def blocked_by(rule: Rule, decision: Decision) -> list[Rule]:
+    """For a `hit: first` row left undetermined, the earlier rows that may apply: those
+    whose cells it restates (leaves with `via`) hold or are unknown, none false, in its
+    trace. It applies only when it is known that none of them does."""
+    if rule.table is None or decision.trace is None or decision.matched[rule.index] is not None:
+        return []
+    trace = decision.trace[rule.index]
+    groups: dict[int, list] = {}
+    for leaf in rule.leaves:
+        if leaf.via is not None:
+            groups.setdefault(leaf.via, []).append(trace[leaf.index])
+    rules = decision.policy.rules
+    return [rules[j] for j, results in groups.items() if False not in results and None in results]
+
+
 def leaf_actual(leaf: Comparison, decision: Decision):
     if leaf.kind == "fact":
         return decision.facts.get(leaf.subject)
     if leaf.kind == SUBJECT_DERIVED:
         return decision.derived.get(leaf.subject)
-    if leaf.kind == SUBJECT_OUTPUT:  # its final value: every rule setting it is in an earlier stratum
+    if leaf.kind == SUBJECT_OUTPUT:  # its final value (every rule setting it is in an earlier stratum), or unknown
+        if leaf.subject in unknown_outputs(decision):
+            return None
         return decision.outputs.get(leaf.subject)
     if leaf.kind == SUBJECT_OUTCOME:
         return decision.outcome
