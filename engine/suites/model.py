@@ -34,8 +34,7 @@ class Expect:
     not_matched: tuple[str, ...] = ()
     undetermined: tuple[str, ...] = ()
     flags: SetExpect | None = None
-    outputs: tuple[tuple[str, object], ...] = ()  # an array output's expected value: a tuple
-    derived: tuple[tuple[str, object], ...] = ()  # derived fact → expected value (None: missing)
+    outputs: tuple[tuple[str, object], ...] = ()
 
     @property
     def checks_outcome(self) -> bool:
