@@ -42,7 +42,7 @@ from ..evaluate import evaluate
 from ..language.model import DATE, FactSpec, Policy
 from ..runtime.decision import Decision
 from ..space import Budget, Incomplete, Regions, Space, merge
-from ..space.dates import today
+from ..runtime.semantics import today
 from ..space.nearest import Origin, nearest_points
 from ..space.waiting import Waits, moving_axes, nearest_waits, split_facts
 
@@ -221,7 +221,7 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
     limit = per_outcome if per_outcome is not None else (MAX_PER_OUTCOME if prune else None)
     as_of = None
     if policy.uses_time:
-        as_of = decision.as_of or today(policy)
+        as_of = decision.as_of or today(policy.timezone)
     r = reach(ruleset, as_of)
     facts = decision.facts
     origin = Origin(r.space, facts, lambda name, old, new: change_cost(policy.facts[name], old, new))

@@ -16,12 +16,12 @@ from .inputs import Input, ident
 
 def evaluation_date(policy, as_of: datetime.date | None) -> datetime.date:
     """The run's one evaluation date: `as_of`, else today in the policy's timezone
-    (`backends.sql.query.today`, the runtime's `semantics.today`), resolved once per run."""
+    (the runtime's `semantics.today`), resolved once per run."""
     if as_of is not None:
         return as_of
-    from ..backends.sql.query import today
+    from ..runtime.semantics import today
 
-    return today(policy)
+    return today(policy.timezone)
 
 
 def native_evaluate(ruleset, data, as_of, **kw):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 
-from ..language.model import DATE, Comparison, Policy, RelativeDate
+from ..language.model import DATE, Comparison, RelativeDate
 from ..runtime import semantics
 
 #: The ordinals a `datetime.date` can hold: the bounds of every date axis.
@@ -21,18 +21,13 @@ FIRST_DAY = datetime.date.min.toordinal()
 LAST_DAY = datetime.date.max.toordinal()
 
 
-def today(policy: Policy) -> datetime.date:
-    """The current calendar day in the policy's declared timezone: the evaluation date of
-    an analysis when the caller gives none (as evaluation's default, `semantics.today`)."""
-    return semantics.today(policy.timezone)
-
 
 def evaluation_date(policies, as_of: datetime.date | None) -> datetime.date | None:
     """`as_of`, or today in the first policy's timezone when some policy depends on the
     date (None otherwise: nothing is resolved on it, and no clock or timezone is read)."""
     if as_of is not None or not any(p.uses_time for p in policies):
         return as_of
-    return today(policies[0])
+    return semantics.today(policies[0].timezone)
 
 
 def resolve(value, as_of: datetime.date):

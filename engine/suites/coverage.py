@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Sequence
 
 from ..language.model import DATE, OP_SYMBOL, PRESENCE_OP, Comparison, Loc, Policy, RelativeDate, Rule
-from ..space.dates import today
+from ..runtime.semantics import today
 from .model import CaseResult, Run
 
 DEFAULT_NUMBER_EPSILON = 0.01
@@ -197,7 +197,7 @@ def boundaries(policy: Policy, epsilon: dict | None = None, as_of: datetime.date
         value = entry["value"]
         names, uses = tuple(entry["names"]), tuple(entry["uses"])
         if isinstance(value, RelativeDate):
-            as_of = as_of or today(policy)
+            as_of = as_of or today(policy.timezone)
             points, eps = boundary_points(policy.facts[fact], value.on(as_of))
             out.append(Boundary(fact, value, names, uses, points, eps, relative=True, as_of=as_of))
             continue

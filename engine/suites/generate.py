@@ -16,7 +16,7 @@ from typing import Iterable, NamedTuple
 
 from ..language.conditions import ALL, ANY, LEAF, NOT, children, kind, walk
 from ..language.model import PRESENCE_OP, Comparison, Policy, Rule
-from ..space.dates import today
+from ..runtime.semantics import today
 from .coverage import Boundary, boundaries, decisive
 from .model import UNSET
 
@@ -260,7 +260,7 @@ def generate_boundary_suite(policy: Policy, policy_ref: str, schema_ref: str | N
     from ..evaluate import evaluate
 
     if policy.uses_time:
-        as_of = as_of or today(policy)
+        as_of = as_of or today(policy.timezone)
     else:
         as_of = None
     found = boundaries(policy, epsilon, as_of)

@@ -26,7 +26,8 @@ from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
 from .literals import INT_MAX, INT_MIN, sql_type
 from ...runtime.semantics import check_as_of
-from .query import match_query, today
+from ...runtime.semantics import today
+from .query import match_query
 
 
 INSTALL_HINT = "pip install 'verdict-policy[duckdb]'"
@@ -89,7 +90,7 @@ class SqlBackend:
         """(the one-row query, the temporary-table query) on `as_of`, rendered once each."""
         if self._dated:
             check_as_of(as_of)
-            key = as_of if as_of is not None else today(self.policy)
+            key = as_of if as_of is not None else today(self.policy.timezone)
         else:
             key = None
         found = self._texts.get(key)

@@ -129,11 +129,6 @@ def _source(source) -> exp.Expression:
     return table.as_(ident("__src"))
 
 
-def today(policy: Policy) -> datetime.date:
-    """The calendar day now in the policy's timezone: the evaluation date when none is given
-    (the runtime's `semantics.today`, so every path agrees on "today")."""
-    return semantics.today(policy.timezone)
-
 
 class QueryBuilder:
     """One policy's decision query (or its matches-only part) for one dialect, on one
@@ -142,7 +137,7 @@ class QueryBuilder:
     def __init__(self, policy: Policy, dialect: str = "duckdb", lang: str | None = None,
                  as_of: datetime.date | None = None):
         self.policy = policy
-        self.as_of = as_of if as_of is not None else today(policy)
+        self.as_of = as_of if as_of is not None else semantics.today(policy.timezone)
         self.dialect = check_dialect(dialect)
         self.lang = lang
         self.plan = Plan(policy)

@@ -13,7 +13,8 @@ from sqlglot import exp
 from ...language.model import Policy
 from .dialects import ident, render
 from .literals import date_literal
-from .query import decision_query, today
+from ...runtime.semantics import today
+from .query import decision_query
 
 
 def render_sql(policy: Policy, dialect: str, *, table: str = "facts", lang: str | None = None,
@@ -24,7 +25,7 @@ def render_sql(policy: Policy, dialect: str, *, table: str = "facts", lang: str 
     for, and a policy that uses time gets an `as_of` column holding that day, so every
     decision the query makes records it (as native's decisions do)."""
     if policy.uses_time and as_of is None:
-        as_of = today(policy)
+        as_of = today(policy.timezone)
     tree = decision_query(policy, source=table, dialect=dialect, lang=lang, as_of=as_of)
     if policy.uses_time:
         tree = tree.select(exp.alias_(date_literal(as_of), ident("as_of")), append=True)
