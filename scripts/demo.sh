@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install verdict into .venv, validate the example policies, then evaluate and explain
 # example users against the Double 11 coupon policy, and one against the cash-loan limit
-# policy on a fixed evaluation date (its raise is reached by waiting 81 days).
+# policy on a fixed evaluation date (its raise is reached by waiting 81 days), and a member
+# against the account-loyalty policy (two chained decision tables, a derived fact, a list fact).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -18,3 +19,4 @@ verdict explain -p policies/double11-coupon.yaml examples/user-denied.json
 verdict explain -p policies/double11-coupon.yaml --lang zh examples/user-gold.json
 verdict eval -p policies/double11-coupon.yaml --id user_id examples/users.csv
 verdict explain -p policies/cash-loan-limit.yaml --as-of 2026-11-11 examples/cash-loan-limit/user-clean-period.json
+verdict explain -p policies/account-loyalty.yaml examples/account-loyalty/user-gold.json

@@ -54,18 +54,60 @@ def boundary_points(policy: Policy, name: str) -> list:
     return out
 
 
+def _literals(policy: Policy, name: str) -> list:
+    """The literal operands the policy compares fact `name` with (a list's items included)."""
+    out = set()
+    for r in policy.rules:
+        for lf in r.leaves:
+            if lf.kind != "fact" or lf.subject != name or lf.op in ("missing", "length") or lf.operand is None:
+                continue
+            if isinstance(lf.operand, tuple) or getattr(lf.operand, "fact", None) is not None:
+                continue  # between ends; another fact
+            value = operand_value(lf)
+            out.update(value if isinstance(value, tuple) else (value,))
+    return sorted((v for v in out if v is not None and not isinstance(v, datetime.date)), key=repr)
+
+
+def _list_value(policy: Policy, name: str):
+    """A list fact: items from the items' enum, or the items the policy names and others;
+    lengths within `min_items`/`max_items` (up to 5), duplicates possible."""
+    spec = policy.facts[name]
+    items = spec.items
+    named = [v for v in _literals(policy, name) if not isinstance(v, bool) or items.type == "boolean"]
+    if items.enum:
+        item = st.sampled_from(items.enum)
+    elif items.type == "string":
+        item = st.sampled_from([v for v in named if isinstance(v, str)] + ["其他", "other"])
+    elif items.type == "boolean":
+        item = st.booleans()
+    elif items.type == "integer":
+        lo = int(items.minimum) if items.minimum is not None else -1000
+        hi = int(items.maximum) if items.maximum is not None else 1000
+        ints = [v for v in named if type(v) is int and lo <= v <= hi]
+        item = st.one_of(st.sampled_from(ints), st.integers(lo, hi)) if ints else st.integers(lo, hi)
+    else:
+        item = st.floats(min_value=items.minimum if items.minimum is not None else -1e6,
+                         max_value=items.maximum if items.maximum is not None else 1e6,
+                         allow_nan=False, allow_infinity=False)
+    lo = int(spec.minimum) if spec.minimum is not None else 0
+    hi = min(int(spec.maximum) if spec.maximum is not None else 5, lo + 5)
+    return st.lists(item, min_size=lo, max_size=hi)
+
+
 def fact_value(policy: Policy, name: str):
     spec = policy.facts[name]
     if spec.type == "boolean":
         return st.booleans()
+    if spec.type == "array":
+        return _list_value(policy, name)
     if spec.type == "string":
         if spec.enum:
             return st.sampled_from(spec.enum)
-        literals = sorted({v for r in policy.rules for lf in r.leaves
-                           if lf.kind == "fact" and lf.subject == name and lf.op != "missing"
-                           for v in (operand_value(lf) if isinstance(operand_value(lf), tuple)
-                                     else (operand_value(lf),)) if isinstance(v, str)})
-        return st.sampled_from(literals + ["其他", "other"]) if literals else st.text(max_size=8)
+        literals = [v for v in _literals(policy, name) if isinstance(v, str)]
+        # a string operator's text also inside, before and after other text (starts_with,
+        # ends_with, contains hold and fail)
+        texts = literals + [f"x{v}" for v in literals] + [f"{v}x" for v in literals]
+        return st.sampled_from(texts + ["其他", "other"]) if literals else st.text(max_size=8)
     points = boundary_points(policy, name)
     lo, hi = spec.minimum, spec.maximum
     if spec.type == DATE:

@@ -96,7 +96,7 @@ def test_explain_granted_user_in_chinese():
     r = run("explain", "-p", POLICY, "--lang", "zh", "examples/user-gold.json")
     assert r.exit_code == 0, r.output
     assert "黄金档" in r.stdout
-    assert "✓ gold-tier  credit_score 720 ≥ gold_credit_score (700)" in r.stdout
+    assert "▶ row 2 gold-tier applied: credit_score 720 ≥ gold_credit_score (700)" in r.stdout
 
 
 def test_yaml_facts_and_list_of_records(tmp_path):

@@ -20,7 +20,10 @@ from engine.lsp.navigate import definition, hover, references
 from engine.lsp.positions import Lines, Span
 
 ROOT = Path(__file__).resolve().parent.parent
-DOUBLE11 = ROOT / "policies" / "double11-coupon.yaml"
+# The Double 11 policy as it was with its tiers as rules (policies/ now has them as a table):
+# completion, hover and navigation inside rule conditions, at the positions these tests name.
+DOUBLE11 = ROOT / "tests" / "fixtures" / "lsp" / "double11-rules.yaml"
+TABLED = ROOT / "policies" / "double11-coupon.yaml"
 FIXTURES = ROOT / "tests" / "fixtures"
 URI = "file:///p.yaml"
 
@@ -278,3 +281,17 @@ def test_a_policy_without_reasons_gets_a_code_made_from_the_rule_id():
     (fix,) = code_actions(text, build_index(text), URI, diags)
     assert "reason: ACCOUNT_FROZEN" in apply(text, fix["edit"])
     assert reason_code("9-lives") == "R_9_LIVES"
+
+
+def test_the_index_knows_a_tables_columns_thresholds_in_cells_and_row_ids():
+    text = TABLED.read_text()
+    index = build_index(text)
+    uses = index.symbols[("fact", "credit_score")].uses
+    assert any(text.split("\n")[o.span.line].lstrip().startswith("inputs:") for o in uses)
+    (row,) = index.symbols[("rule", "gold-tier")].declarations
+    assert text.split("\n")[row.span.line][row.span.start:row.span.end] == "gold-tier"
+    (cell,) = index.symbols[("threshold", "gold_credit_score")].uses
+    assert text.split("\n")[cell.span.line][cell.span.start:cell.span.end] == "gold_credit_score"
+    assert cell.rule == "gold-tier"
+    value = hover(index, cell.span.line, cell.span.start + 1)["contents"]["value"]
+    assert "`gold_credit_score` = `700` (integer)" in value

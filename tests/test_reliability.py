@@ -144,8 +144,8 @@ FULL_WIDTH = "\uff1a"
 
 # (id, policy edit, the located line and column, words the message or hint must hold)
 NEWCOMER_EDITS = [
-    ("value-list-for-in", (r'^(\s+- membership: )\{in: \[gold, platinum\]\}', r'\1[gold, platinum]'), (162, 23),
-     "write `membership: {in: [gold, platinum]}`"),
+    ("value-list-for-in", (r'^(\s+- outcome: )\{in: coupon_tiers\}', r'\1[platinum, gold]'), (178, 20),
+     "write `outcome: {in: [platinum, gold]}`"),
     ("when-as-list", (r'^(\s+when: )\{frozen: true\}', r'\1[{frozen: true}]'), (115, 11), "`when: {all: [...]}`"),
     ("when-as-expression", (r'^(\s+when: )\{frozen: true\}', r'\1overdue_days > 0'), (115, 11),
      "`{overdue_days: {gt: 0}}`"),
@@ -155,7 +155,7 @@ NEWCOMER_EDITS = [
      (r'^(\s+)message:\n\s+en: Your account is frozen, so it cannot join the Double 11 promotion.\n\s+zh: .*\n',
       r'\1message: {en: Frozen {frozen}, zh: x}\n'), (119, 28), "quote a text with `{name}` placeholders"),
     ("fact-as-operand", (r'^(\s+when: )\{frozen: true\}', r'\1{credit_score: {gte: overdue_days}}'), (115, 32),
-     "comparing one fact with another is not supported yet"),
+     "write `{fact: overdue_days}` to compare with another fact"),
     ("facts-as-list", (r'^facts:\n((?:[ ].*\n|\n)+)', lambda m: "facts:\n" + "".join(
         ("  - " + ln[2:] if re.match(r"  \w+:", ln) else "  " + ln if ln else "") + "\n"
         for ln in m.group(1).splitlines())), (12, 3), "without `- `"),

@@ -25,6 +25,17 @@ by waiting alone or with other changes, is exact. Candidates are then the pairs 
 facts, days waited) that no pair with a subset of the facts and no more days beats,
 ranked by (facts changed, days waited, distance), and verified on `as_of + w`.
 
+List facts move item by item (`space.nearest`: adding an item, removing every occurrence
+of one, adding or dropping items no policy names); a string fact moves to a string of
+another cell of its string tests (a constructed witness) only where its `change` allows.
+Derived facts and fact-to-fact comparisons are axes of their own that never move
+(`space.opaque`): a counterfactual changes the facts they read, never the derived fact.
+The exact pass above keeps them where they are; `_through_inputs` then changes one input
+fact at a time — the facts a derived fact or a fact-to-fact comparison reads, as its
+`change` allows — searching outward from its value (steps doubling, then bisection to
+the nearest value that reaches the outcome), and keeps what evaluation verifies. Those
+alternatives are verified, not proven minimal.
+
 Pure: reads the policy IR and the decision's facts; evaluates only to verify.
 """
 
@@ -39,11 +50,12 @@ from dataclasses import dataclass
 from ..compile import RuleSet
 from ..errors import FactsError
 from ..evaluate import evaluate
-from ..language.model import DATE, FactSpec, Policy
+from ..language.model import ARRAY, DATE, FactSpec, Policy
 from ..runtime.decision import Decision
 from ..space import Budget, Incomplete, Regions, Space, merge
 from ..runtime.semantics import today
-from ..space.nearest import Origin, nearest_points
+from ..space.nearest import NUMBER_STEP, Origin, nearest_points
+from ..space.opaque import DerivedValues
 from ..space.waiting import Waits, moving_axes, nearest_waits, split_facts
 
 #: Alternatives returned per target outcome by default (when pruned).
@@ -72,11 +84,18 @@ class Reach:
 
     def __init__(self, policy: Policy, budget: Budget | None = None, *, as_of: datetime.date | None = None):
         self.policy = policy
-        self.space = Space([policy], as_of, split=split_facts(policy))
+        self.boxes: dict[str, list | None] = {}
+        self.derived = DerivedValues(policy)
+        budget = budget if budget is not None else Budget()
+        try:
+            self.space = Space([policy], as_of, split=split_facts(policy), opaque=True)
+        except Incomplete:
+            self.space = Space([], as_of)
+            self.as_of, self.axes = self.space.as_of, []
+            self.boxes = {o: None for o in policy.outcome_ids}
+            return
         self.as_of = self.space.as_of
         self.axes = moving_axes(self.space, policy)
-        budget = budget if budget is not None else Budget()
-        self.boxes: dict[str, list | None] = {}
         try:
             known = Regions(policy, self.space, budget, only_outcomes=True).known()
             for o in policy.outcome_ids:
@@ -165,6 +184,17 @@ def distance(spec: FactSpec, old, new) -> float:
             # An integer beyond a double's range, against an integer or a float: `new - old`
             # itself may overflow, so the exact difference and ratio, then a float (≤ 2).
             return float(abs(Fraction(new) - Fraction(old)) / Fraction(scale))
+    if spec.type == ARRAY:
+        # Items added or removed (as multisets), by the longest list allowed (else the longer one).
+        left, moved = list(old), 0
+        for x in new:
+            if x in left:
+                left.remove(x)
+            else:
+                moved += 1
+        moved += len(left)
+        scale = spec.maximum if spec.maximum else max(len(old), len(new), 1)
+        return moved / scale
     if spec.enum and len(spec.enum) > 1 and old in spec.enum and new in spec.enum:
         return abs(spec.enum.index(new) - spec.enum.index(old)) / (len(spec.enum) - 1)
     return 1.0
@@ -187,7 +217,9 @@ def change_cost(spec: FactSpec, old, new) -> float | None:
     if spec.change in ("none", "with_time"):  # a `with_time` fact changes only by waiting
         return None
     if old is not None and spec.change in ("increase", "decrease"):
-        if spec.numeric or spec.type == DATE:
+        if spec.type == ARRAY:  # a list increases by adding items, decreases by removing them
+            up = len(new) > len(old)
+        elif spec.numeric or spec.type == DATE:
             up = new > old
         else:
             order = _order(spec)
@@ -224,7 +256,10 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
         as_of = decision.as_of or today(policy.timezone)
     r = reach(ruleset, as_of)
     facts = decision.facts
-    origin = Origin(r.space, facts, lambda name, old, new: change_cost(policy.facts[name], old, new))
+    # The opaque axes' values at the user's facts: where the user already is on them.
+    derived = r.derived(facts) if r.space.pseudo else {}
+    placed = {**facts, **r.space.pseudo_values(policy, facts, derived)} if r.space.pseudo else facts
+    origin = Origin(r.space, placed, lambda name, old, new: change_cost(policy.facts[name], old, new))
     # The horizon stops at the calendar's last day: no one waits past 9999-12-31.
     horizon = min(policy.max_wait_days, (datetime.date.max - as_of).days) if as_of is not None else 0
     waits = Waits(origin, r.axes, horizon) if policy.uses_time else None
@@ -243,6 +278,11 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
             found = {k: (0, *v) for k, v in nearest_points(boxes, origin).items()}
         else:
             found = nearest_waits(boxes, waits, changeable)
+        if r.space.pseudo and not policy.uses_time:
+            for name, (dist, value) in _through_inputs(ruleset, r, facts, target).items():
+                key = frozenset({name})
+                if key not in found or found[key][1] > dist:
+                    found[key] = (0, dist, {name: value})
         keys = sorted(found, key=lambda k: (len(k), found[k][0], found[k][1], sorted(k)))
         minimal = [k for k in keys if not any(o <= k and o != k and found[o][0] <= found[k][0] for o in found)]
         kept = []
@@ -263,6 +303,77 @@ def counterfactuals(ruleset: RuleSet, decision: Decision, *, per_outcome: int | 
     chosen.sort(key=lambda c: (c.size, c.wait_days, c.distance, rank[c.outcome],
                                [(ch.fact, repr(ch.new)) for ch in c.changes]))
     return chosen
+
+
+#: Evaluations one input fact's search may spend per target outcome.
+MAX_PROBES = 80
+
+
+def _through_inputs(ruleset: RuleSet, r: Reach, facts: dict, target: str) -> dict:
+    """Per numeric input fact of a derived fact or a fact-to-fact comparison (whose
+    `change` allows moving it), the nearest value found that reaches `target` when only
+    that fact changes: (distance, value), verified by evaluation."""
+    policy = ruleset.policy
+    out: dict = {}
+    names = [n for ins in r.space.pseudo_inputs.values() for n in ins]
+    for name in dict.fromkeys(names):
+        spec = policy.facts.get(name)
+        old = facts.get(name)
+        if spec is None or not spec.numeric or old is None or spec.change in ("none", "with_time"):
+            continue
+        best = None
+        for sign in (+1, -1):
+            if spec.change == ("decrease" if sign > 0 else "increase"):
+                continue
+            v = _search(ruleset, facts, spec, old, sign, target)
+            if v is not None:
+                d = distance(spec, old, v)
+                if best is None or d < best[0]:
+                    best = (d, v)
+        if best is not None:
+            out[name] = best
+    return out
+
+
+def _search(ruleset: RuleSet, facts: dict, spec: FactSpec, old, sign: int, target: str):
+    """The nearest value of `spec` from `old` in direction `sign` found to reach `target`:
+    steps doubling until one reaches it (within the declared range), then bisection back
+    to the first value that does (an integer exactly, a number to `NUMBER_STEP`)."""
+    integer = spec.type == "integer"
+    unit = 1 if integer else NUMBER_STEP
+    lo_ok = spec.minimum
+    hi_ok = spec.maximum
+
+    def clamp(v):
+        if lo_ok is not None and v < lo_ok:
+            return lo_ok
+        if hi_ok is not None and v > hi_ok:
+            return hi_ok
+        return v
+
+    def reaches(v) -> bool:
+        return _verified(ruleset, {**facts, spec.name: v}, target, None)
+
+    probes = 0
+    near, step = old, unit
+    while probes < MAX_PROBES // 2:
+        far = clamp(old + sign * step if integer else round(old + sign * step, 10))
+        if far == near:
+            return None  # the declared range ends here
+        probes += 1
+        if reaches(far):
+            break
+        near, step = far, step * 2
+    else:
+        return None
+    while probes < MAX_PROBES and abs(far - near) > unit:  # near: not reached; far: reached
+        mid = (near + far) // 2 if integer else round((near + far) / 2, 10)
+        probes += 1
+        if reaches(mid):
+            far = mid
+        else:
+            near = mid
+    return far
 
 
 def _waited(policy: Policy, facts: dict, changes: dict, wait: int) -> dict:

@@ -17,7 +17,7 @@ from typing import Iterable
 
 from .findings import verdict_of
 from ..language.conditions import fold
-from ..language.model import NUMERIC_TYPES, Arith, Comparison, Policy, Ref, RelativeDate, Round
+from ..language.model import NUMERIC_TYPES, Arith, Comparison, Length, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
 from ..language.jsonout import dumps
 from ..language.values import DIFF, format_value
@@ -68,23 +68,38 @@ def _label(outcome) -> str:
 
 
 def _shape(cond):
-    """A condition without source positions, for comparing two versions of a rule."""
-    return fold(cond, _leaf_shape, lambda _, parts: ("all", tuple(parts)), lambda _, parts: ("any", tuple(parts)),
-                lambda _, part: ("not", part))
+    """A condition without source positions, for comparing two versions of a rule. A
+    first-hit table row's restatement of the earlier rows (leaves with `via`) is left out:
+    it is the earlier rows' cells, and a change there is that row's change, not this one's."""
+    def node(name: str, parts: list):
+        kept = tuple(p for p in parts if p is not None)
+        return None if parts and not kept else (name, kept)  # only restated leaves: left out
+
+    return fold(cond, _leaf_shape, lambda _, parts: node("all", parts), lambda _, parts: node("any", parts),
+                lambda _, part: None if part is None else ("not", part))
 
 
 def _operand_shape(o) -> object:
     # As written: a named threshold by its name (its value is compared under `thresholds`),
     # a relative date by its direction and its days' name or number.
+    # Another fact (`{fact: name}`) by its name.
+    if o.fact is not None:
+        return ("fact", o.fact)
     v = o.value
     if isinstance(v, RelativeDate):
         return ("days", v.sign, v.threshold or v.days)
     return o.threshold or ("=", v)
 
 
-def _leaf_shape(cond: Comparison) -> tuple:
-    operand = tuple(_operand_shape(o) for o in cond.operand) if isinstance(cond.operand, tuple) \
-        else _operand_shape(cond.operand)
+def _leaf_shape(cond: Comparison) -> tuple | None:
+    if cond.via is not None:
+        return None
+    if isinstance(cond.operand, Length):
+        operand = ("length", cond.operand.op, _operand_shape(cond.operand.operand))
+    elif isinstance(cond.operand, tuple):
+        operand = tuple(_operand_shape(o) for o in cond.operand)
+    else:
+        operand = _operand_shape(cond.operand)
     return ("leaf", cond.kind, cond.subject, cond.op, operand)
 
 
@@ -111,8 +126,9 @@ def _thresholds_read(rule) -> set[str]:
     expressions it sets."""
     names = set()
     for leaf in rule.leaves:
-        if leaf.kind == "fact":
-            for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)):
+        if leaf.kind in ("fact", "derived", "output") and leaf.via is None:
+            operand = leaf.operand.operand if isinstance(leaf.operand, Length) else leaf.operand
+            for o in (operand if isinstance(operand, tuple) else (operand,)):
                 names.add(o.value.threshold if isinstance(o.value, RelativeDate) else o.threshold)
     stack = [v for _, v in rule.then.set]
     while stack:
@@ -167,6 +183,7 @@ def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_
             changed = [k for k in keys if getattr(a, k) != getattr(b, k)]
             if changed:
                 out.other.append(f"fact `{name}`: {', '.join(changed)} changed")
+    out.other += _derived_changes(old, new) + _table_changes(old, new)
     # -- by meaning: the regions where the decided outcome differs
     try:
         _compare(old, new, out, budget if budget is not None else Budget())
@@ -174,6 +191,51 @@ def diff_policies(old: Policy, new: Policy, budget: Budget | None = None, *, as_
         out.complete = False
         out.notes.append(f"the outcome comparison stopped ({exc}); the regions listed may be incomplete")
     return out
+
+
+def _derived_changes(old: Policy, new: Policy) -> list[str]:
+    out = []
+    for name in list(old.derived) + [n for n in new.derived if n not in old.derived]:
+        a, b = old.derived.get(name), new.derived.get(name)
+        if a is None:
+            out.append(f"derived fact `{name}` added")
+        elif b is None:
+            out.append(f"derived fact `{name}` removed")
+        elif _expr_shape(a.expr) != _expr_shape(b.expr) or a.type != b.type:
+            out.append(f"derived fact `{name}` changed")
+    return out
+
+
+def _table_changes(old: Policy, new: Policy) -> list[str]:
+    """Tables added or removed, and a table's hit policy, inputs or output columns changed
+    (its rows are rules: they are listed as rules, by id)."""
+    out = []
+    old_t = {t.id: t for t in old.tables}
+    new_t = {t.id: t for t in new.tables}
+    for tid in list(old_t) + [t for t in new_t if t not in old_t]:
+        a, b = old_t.get(tid), new_t.get(tid)
+        if a is None:
+            out.append(f"table `{tid}` added")
+        elif b is None:
+            out.append(f"table `{tid}` removed")
+        else:
+            if a.hit != b.hit:
+                out.append(f"table `{tid}`: hit {a.hit} → {b.hit}")
+            if a.inputs != b.inputs or a.columns != b.columns:
+                out.append(f"table `{tid}`: columns changed")
+    return out
+
+
+def rule_name(d: PolicyDiff, rule_id: str, code=str) -> str:
+    """A rule as the diff names it: its id, and for a table's row, which row of which table
+    (in the new version, else the old one): `gold-tier (tiers row 2)`."""
+    for policy in (d.new, d.old):
+        for r in policy.rules:
+            if r.id == rule_id:
+                if r.table is None or r.id == f"{r.table.table}#{r.table.row}":
+                    return code(rule_id)
+                return f"{code(rule_id)} ({r.table.table} row {r.table.row})"
+    return code(rule_id)
 
 
 def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
@@ -410,7 +472,7 @@ def render_text(d: PolicyDiff) -> str:
     for word, ids in (("added", d.rules_added), ("removed", d.rules_removed), ("changed", d.rules_changed),
                       ("reading a changed threshold", d.rules_affected)):
         if ids:
-            lines.append(f"rules {word}: {', '.join(ids)}")
+            lines.append(f"rules {word}: {', '.join(rule_name(d, i) for i in ids)}")
     lines += d.other
     lines += [f"note: {n}" for n in d.notes]
     if d.matrix is not None:
@@ -456,7 +518,8 @@ def render_markdown(d: PolicyDiff) -> str:
                                      ("changed", d.rules_changed),
                                      ("reading a changed threshold", d.rules_affected)) if ids]
     if rules:
-        lines += ["", "**Rules**", ""] + [f"- {w}: {', '.join(f'`{i}`' for i in ids)}" for w, ids in rules]
+        lines += ["", "**Rules**", ""] + [f"- {w}: {', '.join(rule_name(d, i, lambda x: f'`{x}`') for i in ids)}"
+                                          for w, ids in rules]
     if d.other:
         lines += [""] + [f"- {o}" for o in d.other]
     if d.notes:

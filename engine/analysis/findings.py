@@ -17,14 +17,15 @@ compared as written. Witnesses are checked on that same date.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
 
 from ..language.conditions import fold, leaves, walk
-from ..language.diagnostics import INFO, WARNING, Diagnostic
+from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from ..language.model import (
     OP_SYMBOL,
     PRESENCE_OP,
+    Length,
     SUBJECT_FLAG,
     SUBJECT_RULE,
     Comparison,
@@ -36,52 +37,19 @@ from ..runtime.semantics import Plan, operand_value, reference_matches
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, is_subset, merge, \
     subtract, union
 from ..space.describe import show
-
-MAX_GAP_REGIONS = 6  # gap regions reported one by one; the rest are counted
-
-# Finding codes (stable; `docs/analysis.md` describes each).
-RULE_UNSATISFIABLE = "rule-unsatisfiable"
-RULE_SHADOWED = "rule-shadowed"
-RULE_SUBSUMED = "rule-subsumed"
-GAP = "gap"
-THRESHOLD_INVERTED = "threshold-inverted"
-CONDITION_ALWAYS_TRUE = "condition-always-true"
-CONDITION_ALWAYS_FALSE = "condition-always-false"
-ANALYSIS_INCOMPLETE = "analysis-incomplete"
-ANALYSIS_UNVERIFIED = "analysis-unverified"
-ACKNOWLEDGEMENT_UNUSED = "acknowledgement-unused"
-CODES = (RULE_UNSATISFIABLE, RULE_SHADOWED, RULE_SUBSUMED, GAP, THRESHOLD_INVERTED, CONDITION_ALWAYS_TRUE,
-         CONDITION_ALWAYS_FALSE, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED, ACKNOWLEDGEMENT_UNUSED)
-
-
-# -- describing regions ------------------------------------------------------------------------
-
-# -- findings ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    message: str
-    rule: str | None
-    loc: object  # model.Loc
-    witness: dict | None = None
-    hint: str | None = None
-    region: str | None = None
-    suppressed: str | None = None  # the authors' reason, when they acknowledged the finding
-
-    def to_diagnostic(self) -> Diagnostic:
-        loc = self.loc
-        hint = self.hint
-        if self.witness is not None:
-            w = ", ".join(f"{k}={show(v)}" for k, v in self.witness.items())
-            hint = f"{hint}; witness: {w}" if hint else f"witness: {w}"
-        return Diagnostic(self.code, self.message, self.severity, loc.file if loc else "", loc.line if loc else 0,
-                          loc.column if loc else 0, loc.pointer if loc else "", hint, self.rule, self.witness,
-                          suppressed=self.suppressed)
+from ..space.opaque import Search, is_relation
+from .finding import (ACKNOWLEDGEMENT_UNUSED, ANALYSIS_INCOMPLETE, ANALYSIS_UNVERIFIED,  # noqa: F401 - re-exported
+                      CODES, CONDITION_ALWAYS_FALSE, CONDITION_ALWAYS_TRUE, GAP, MAX_GAP_REGIONS, RULE_SHADOWED,
+                      RULE_SUBSUMED, RULE_UNSATISFIABLE, TABLE_CONFLICT, TABLE_OVERLAP, TABLE_ROW_UNREACHABLE,
+                      THRESHOLD_INVERTED, Finding)
+from .tablefindings import check_tables
 
 
 def _operand_text(o) -> str:
+    if isinstance(o, Length):
+        return f"{OP_SYMBOL[o.op]} {_operand_text(o.operand)}"
+    if o.fact is not None:
+        return o.fact
     if isinstance(o.value, RelativeDate):
         return o.value.describe()
     if o.threshold:
@@ -144,15 +112,55 @@ class Analysis:
         self.policy = policy
         self.plan = Plan(policy)
         self.budget = budget if budget is not None else Budget()
-        self.space = Space([policy], as_of)
+        # Derived facts and fact-to-fact comparisons get axes of their own (`space.opaque`):
+        # an empty region is then a proof, a non-empty one needs a witness found by search.
+        self.space = Space([policy], as_of, opaque=True)
         self.as_of = self.space.as_of
         self.regions = Regions(policy, self.space, self.budget)
+        self.search = Search(self.space, policy, self.budget)
+        self.undecided: set[int] = set()  # rules an existence question was left open for
+        self.proven_empty = False  # set by `witness`: its region holds no user (searched exhaustively)
         self.precedence = {o.id: i for i, o in enumerate(policy.outcomes)}
         self.out: list[Finding] = []
         self.unsat: set[int] = set()
         self.shadowed: set[int] = set()
         self._chosen: dict | None = None
         self.used_acknowledgements: set[int] = set()
+
+    # -- witnesses: a point of a box, or (on opaque axes) a fact set found by search
+    def witness(self, region: list) -> dict | None:
+        """A valid fact set inside `region` (None for an empty one, and for one whose only
+        points lie on opaque axes no fact set was found for; `proven_empty` then says
+        whether the search tried every fact set there)."""
+        self.proven_empty = not region
+        if not region:
+            return None
+        if not self.space.pseudo:
+            return self.space.point(region[0])
+        found = self.search.find(region)
+        self.proven_empty = found is None and self.search.exhausted
+        return found
+
+    def nonempty(self, region: list, rule: Rule, what: str) -> bool:
+        """Whether some fact set lies in `region`; when only a search could say and it
+        found none, the question stays open: an `analysis-incomplete` note for `rule`, and
+        True (so no finding that claims emptiness is made)."""
+        if not region:
+            return False
+        if rule.index in self.undecided:
+            return True  # already open for this rule: no second search
+        if self.witness(region) is None:
+            if self.proven_empty:  # every fact set of the region was tried: none is a user
+                return False
+            if rule.index not in self.undecided:
+                self.undecided.add(rule.index)
+                what = what() if callable(what) else what
+                self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether {what} of rule `{rule.id}` holds for "
+                                        "some user is not decided: its conditions on derived facts or fact-to-fact "
+                                        "comparisons are not regions of the facts, and no witness was found",
+                                        rule.id, rule.loc))
+            return True
+        return True
 
     # -- verification: every witness is evaluated, and must show what the finding says
     def decide(self, witness: dict) -> "Verdict":
@@ -195,7 +203,7 @@ class Analysis:
 
     def run(self) -> list[Finding]:
         checks = (self.check_constant_conditions, self.check_shadowed, self.check_subsumed, self.check_inverted,
-                  self.check_gaps)
+                  self.check_gaps, self.check_tables)
         complete = True
         for check in checks:
             try:
@@ -215,7 +223,10 @@ class Analysis:
             skip_under: list = []
             for k, (node, t, f) in enumerate(nodes):
                 if k == 0:
-                    if not t:
+                    if not t and _first_row(self.policy, rule) and self.own(rule):
+                        self.unsat.add(rule.index)  # dead only because of earlier rows: `check_tables` says so
+                        break
+                    if not self.nonempty(t, rule, "the condition"):
                         self.unsat.add(rule.index)
                         leaf = next((n for n, nt, _ in nodes[1:] if not nt and isinstance(n, Comparison)), None)
                         why = f": `{_node_text(leaf)}` never holds" if leaf else ""
@@ -223,7 +234,9 @@ class Analysis:
                                           f"rule `{rule.id}` can never match within the declared ranges{why}",
                                           rule.id, rule.loc, hint="fix the conflicting conditions or remove the rule"))
                         break
-                    if not f:
+                    if not self.nonempty(f, rule, "the negation of the condition"):
+                        if _catch_all(self.policy, rule):
+                            break  # an all-`-` last row under `hit: first`/`priority`: the table's own default
                         self.emit(Finding(CONDITION_ALWAYS_TRUE, WARNING, f"the condition of rule `{rule.id}` "
                                           "holds for every valid fact set", rule.id, rule.loc,
                                           hint="check the threshold against the fact's declared range"))
@@ -231,8 +244,14 @@ class Analysis:
                     continue
                 if any(_inside(node, s) for s in skip_under):
                     continue
-                if not t or not f:
+                if any(leaf.via is not None for leaf, _ in leaves(node)):
+                    skip_under.append(node)  # an earlier row's cells, restated: found at that row
+                    continue
+                if not self.nonempty(t, rule, lambda: f"`{_node_text(node)}`") or \
+                        not self.nonempty(f, rule, lambda: f"the negation of `{_node_text(node)}`"):
                     skip_under.append(node)
+                    if t and self._half_of_cell(rule, node, nodes):
+                        continue  # one end of an interval cell the declared range makes redundant
                     leaf = _first_leaf(node)
                     loc = leaf.loc if leaf is not None and leaf.loc else rule.loc
                     word = "false" if not t else "true"
@@ -241,24 +260,34 @@ class Analysis:
                                       "within the declared ranges", rule.id, loc,
                                       hint="check the threshold against the fact's declared range"))
 
+    def _half_of_cell(self, rule: Rule, node, nodes: list) -> bool:
+        """Whether `node` (always true) is one leaf of a table cell whose other leaves are
+        not: the cell as a whole (`[0..5)` on a fact with `minimum: 0`) is what was written."""
+        if rule.table is None or not isinstance(node, Comparison) or node.loc is None:
+            return False
+        where = (node.loc.file, node.loc.line, node.loc.column)
+        return any(n is not node and isinstance(n, Comparison) and n.via is None and n.loc is not None
+                   and (n.loc.file, n.loc.line, n.loc.column) == where and f for n, _, f in nodes)
+
     def check_shadowed(self) -> None:
         reg = self.regions
         for rule in self.policy.rules:
-            if not rule.decides_outcome or rule.index in self.unsat:
+            if not rule.decides_outcome or rule.index in self.unsat or rule.index in self.undecided:
                 continue
             p = self.precedence[rule.then.outcome]
             higher = [r for r in self.policy.rules if r.decides_outcome and self.precedence[r.then.outcome] < p]
             t = reg.T[rule.index]
             b = self.budget
-            if subtract(t, union([reg.T[h.index] for h in higher], b), b):
+            if self.nonempty(subtract(t, union([reg.T[h.index] for h in higher], b), b), rule,
+                             "deciding the outcome"):
                 continue
             self.shadowed.add(rule.index)
             # Name the rule that covers it alone, if one does; else every higher rule it meets.
             by = [h.id for h in higher if is_subset(t, reg.T[h.index], b)] or \
                 [h.id for h in higher if intersect(t, reg.T[h.index], b)]
-            witness = self.space.point(t[0])
-            d = self.decide(witness)
-            ok = d.matched[rule.index] is True and d.outcome != rule.then.outcome and \
+            witness = self.witness(t)
+            d = self.decide(witness) if witness is not None else None
+            ok = d is not None and d.matched[rule.index] is True and d.outcome != rule.then.outcome and \
                 self.precedence.get(d.outcome, 99) < p
             names = ", ".join(f"`{b}`" for b in by[:3]) + (f" and {len(by) - 3} more" if len(by) > 3 else "")
             self.emit(Finding(RULE_SHADOWED, WARNING,
@@ -268,19 +297,21 @@ class Analysis:
 
     def check_subsumed(self) -> None:
         reg = self.regions
+        # A rule whose matching no search could show (`undecided`) has no witness to give.
         rules = [r for r in self.policy.rules if r.decides_outcome and r.index not in self.unsat
-                 and r.index not in self.shadowed]
+                 and r.index not in self.shadowed and r.index not in self.undecided]
         for r in rules:
             for s in rules:
                 if s is r or s.then.outcome != r.then.outcome:
                     continue
-                if not is_subset(reg.T[r.index], reg.T[s.index], self.budget):
+                if self.nonempty(subtract(reg.T[r.index], reg.T[s.index], self.budget), r,
+                                 f"matching without `{s.id}`"):
                     continue
                 if is_subset(reg.T[s.index], reg.T[r.index], self.budget) and s.index > r.index:
                     continue  # equal regions: report the later rule only
-                witness = self.space.point(reg.T[r.index][0])
-                d = self.decide(witness)
-                ok = d.matched[r.index] is True and d.matched[s.index] is True
+                witness = self.witness(reg.T[r.index])
+                d = self.decide(witness) if witness is not None else None
+                ok = d is not None and d.matched[r.index] is True and d.matched[s.index] is True
                 self.emit(Finding(RULE_SUBSUMED, WARNING,
                                   f"rule `{r.id}` is subsumed by `{s.id}`: every fact set it matches also matches "
                                   f"`{s.id}`, with the same outcome `{r.then.outcome}`", r.id, r.loc, witness,
@@ -307,7 +338,8 @@ class Analysis:
             for r in rules:
                 per: dict[str, tuple] = {}
                 for c in _conjuncts(r.when):
-                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric:
+                    if isinstance(c, Comparison) and c.kind == "fact" and self.policy.facts[c.subject].numeric \
+                            and not is_relation(c):  # a bound by another fact is no tier threshold
                         lo, hi = _bounds(c)
                         if lo is None and hi is None:
                             continue
@@ -369,9 +401,9 @@ class Analysis:
             region = intersect(reg.T[rule.index], outside, self.budget)
             if not region:
                 continue
-            witness = self.space.point(region[0])
-            dec = self.decide(witness)
-            ok = dec.matched[rule.index] is True and dec.outcome == better
+            witness = self.witness(region)
+            dec = self.decide(witness) if witness is not None else None
+            ok = dec is not None and dec.matched[rule.index] is True and dec.outcome == better
             op = ("≥" if not strict else ">") if which == "minimum" else ("≤" if not strict else "<")
             leaf = bounds[rule.index][fact][2]
             self.emit(Finding(THRESHOLD_INVERTED, WARNING,
@@ -393,10 +425,14 @@ class Analysis:
         default = self.policy.default
         loc = self.policy.extras.get("id_loc")
         for box in boxes[:MAX_GAP_REGIONS]:
-            witness = self.space.point(box)
+            witness = self.witness([box])
+            text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, loc)
+                continue
             d = self.decide(witness)
             ok = not d.decided_by and d.outcome == default
-            text = describe_box(self.space, box)
             if default is not None:
                 msg = f"no rule decides where {text}; these users get the default `{default}`"
                 sev = INFO
@@ -407,8 +443,43 @@ class Analysis:
             self.emit(f, ok, [box])
         if len(boxes) > MAX_GAP_REGIONS:
             rest = len(boxes) - MAX_GAP_REGIONS
-            self.emit(Finding(GAP, INFO, f"no rule decides in {rest} more region{'s' if rest != 1 else ''}, "
+            self.emit(Finding(GAP, INFO, f"no rule decides in {'up to ' if self.space.pseudo else ''}{rest} more "
+                              f"region{'s' if rest != 1 else ''}, "
                               "not listed", None, loc), True, boxes[MAX_GAP_REGIONS:])
+
+
+    def _open_region(self, text: str, loc) -> None:
+        """A gap region only opaque axes make non-empty, with no user found in it: not a
+        finding, and not a proof there is none."""
+        self.out.append(Finding(ANALYSIS_INCOMPLETE, INFO, f"whether some user lies where {text} is not decided: "
+                                "conditions on derived facts or fact-to-fact comparisons are not regions of the "
+                                "facts, and no witness was found", None, loc))
+
+    # -- decision tables ---------------------------------------------------------------------
+    def own(self, rule: Rule) -> list:
+        """Where a row's own cells hold: its top-level conjuncts but the restated cells of
+        earlier rows (`Comparison.via`, under `hit: first`)."""
+        tf = {id(n): t for n, t, _ in self.regions.nodes[rule.index]}
+        region = self.space.universe
+        for c in _conjuncts(rule.when):
+            if not any(leaf.via is not None for leaf, _ in leaves(c)):
+                region = intersect(region, tf[id(c)], self.budget)
+        return region
+
+    def check_tables(self) -> None:
+        """The decision-table findings (`tablefindings`)."""
+        check_tables(self)
+
+
+def _catch_all(policy: Policy, rule: Rule) -> bool:
+    """Whether the rule is a row of a `hit: first`/`priority` table with no cell but `-`."""
+    return rule.table is not None and policy.table(rule.table.table).hit in ("first", "priority") and \
+        not any(leaf.via is None for leaf, _ in leaves(rule.when))
+
+
+def _first_row(policy: Policy, rule: Rule) -> bool:
+    """Whether the rule is a row of a `hit: first` table."""
+    return rule.table is not None and policy.table(rule.table.table).hit == "first"
 
 
 class Verdict(NamedTuple):

@@ -25,10 +25,18 @@ policy's timezone and record it in the Decision, `rule_matches` and `trace` need
 a relative date is compared. A policy that does not use time ignores it: its code is what
 it was before dates existed. Presence tests (`missing`) are `is None` tests, never
 unknown. Computed outputs are not generated: the code calls the one evaluator,
-`expressions.OutputPlan.compute` (`_outputs`), with the contributing rules.
+`expressions.OutputPlan.compute` (`_outputs`), with the contributing rules; so are derived
+facts (`_derive`, once per call, into `w{j}`) and the outputs later strata read
+(`semantics.Plan.output_values`, `_output_values`, at each stratum boundary, into `u{j}`).
+A comparison where a Decimal (a derived fact, a computed output) meets a float reads the
+float as its decimal (`_dec`), as `semantics.exact` does; Decimal literals are written
+from their sign, digits and exponent (`_Dec((0, (4,), -1))`). `decide` checks a list fact
+with the generic check (`_lists[k]`, `facts.check_value`: a tuple, or None, and then the
+generic path reports the problem); its conditions are `in`, `frozenset.isdisjoint`/
+`issubset` and `len` on the tuple.
 
 INVARIANT: the generated source consists of our own text and nothing else: names we make
-up (`v3`, `m7`, `c7_2`, `k2`, `fl_1`, `out0`, `a0`), the helper names the backend puts in
+up (`v3`, `m7`, `c7_2`, `k2`, `fl_1`, `out0`, `a0`, `w0`, `u0`), the helper names the backend puts in
 the namespace (`_all3`, `_slow`, …), integers we count (rule indexes, fact counts, bit
 positions) or read from validated values (day offsets of relative dates; the year, month
 and day of a `datetime.date`, written `_date(2026, 11, 11)`), and `literal()` of values
@@ -47,17 +55,18 @@ from __future__ import annotations
 import datetime
 import linecache
 import re
+from decimal import Decimal
 from functools import partial
 from itertools import compress
 from typing import Callable
 
-from ..language.model import Policy
+from ..language.model import ARRAY, Policy
 from ..language.values import lone_surrogate, parse_date
 from ..runtime.decision import Decision, assemble
-from ..runtime.facts import normalize
+from ..runtime.facts import check_value, normalize
 from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
                                 today)
-from .native_codegen import HEADER, UNKNOWN, _Gen, _Module, by_table, literal  # noqa: F401 - literal: re-exported
+from .native_codegen import HEADER, HEADER_V3, UNKNOWN, _Gen, _Module, by_table, literal, uses_v3  # noqa: F401 - literal: re-exported
 
 
 
@@ -67,6 +76,21 @@ def _beyond(relatives, as_of) -> None:
     for rel in relatives:
         resolve_date(rel, as_of)
     raise AssertionError("no relative date overflows")  # pragma: no cover - only called on an overflow
+
+
+def _list_check(spec):
+    """`decide`'s check of a list fact: its normalized tuple (`facts.check_value`), or None
+    for anything the generic path must report."""
+    def check(value):
+        value, problem = check_value(spec, value)
+        return None if problem else value
+    return check
+
+
+def _dec(x):
+    """A float as the decimal its repr says (how expressions read it), to compare exactly
+    with a Decimal; anything else unchanged."""
+    return Decimal(repr(x)) if x.__class__ is float else x
 
 
 def _source(header: str, consts: list[str], functions: list[list[str]]) -> str:
@@ -82,7 +106,7 @@ def _generate(policy: Policy) -> tuple[_Module, str]:
                  _Gen(policy, module, definite=True).decide_function(),
                  _Gen(policy, module, definite=True).decide_function(with_trace=True),
                  _Gen(policy, module, definite=True).decide_function(open_keys=True)]
-    return module, _source(HEADER, module.lines(), functions)
+    return module, _source(HEADER + (HEADER_V3 if uses_v3(policy) else ""), module.lines(), functions)
 
 
 def generate_source(policy: Policy) -> str:
@@ -125,7 +149,10 @@ class NativeBackend:
             "_inf": float("inf"), "_whole": lambda s: lone_surrogate(s) is None,
             "_date": datetime.date, "_parse_date": parse_date, "_today": partial(today, policy.timezone),
             "_check_as_of": check_as_of, "_on": resolve_date, "_beyond": _beyond, "_days": datetime.timedelta, "_rel": tuple(dict.fromkeys(relative_dates(policy))),
-            "_outputs": plan.computed.compute, "__builtins__": _BUILTINS})
+            "_outputs": plan.computed.compute, "_derive": plan.computed.derive,
+            "_output_values": plan.output_values, "_Dec": Decimal, "_dec": _dec,
+            "_lists": tuple(_list_check(f) for f in policy.facts.values() if f.type == ARRAY),
+            "__builtins__": _BUILTINS})
         self.rule_matches: Callable = self._globals["rule_matches"]
         self.trace: Callable = self._globals["trace"]
         self.decide: Callable = self._globals["decide"]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime
 import math
+from decimal import Decimal
 
-from ..language.conditions import fold
-from ..language.model import (CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
-                              RelativeDate)
-from ..runtime.semantics import relative_dates, written_operand
+from ..language.conditions import ALL, NOT, children, fold, kind
+from ..language.model import (ARRAY, CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME,
+                              SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
+from ..runtime.semantics import is_v3_leaf, relative_dates, written_operand
 
 
 _PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -38,6 +39,21 @@ HEADER = """\
 #   _outputs            the outputs of the contributing rules (runtime/expressions.py)
 """
 
+HEADER_V3 = """\
+#   _derive             the derived facts of normalized facts (runtime/expressions.py)
+#   _output_values      the outputs conditions read, after the rules so far (runtime/semantics.py)
+#   _Dec _dec           decimal.Decimal, and a float read as the decimal its repr says
+#   _lists              per list fact, its value checked and normalized (a tuple), or None
+"""
+
+
+def uses_v3(policy: Policy) -> bool:
+    """Whether a policy uses a construct of issue #15 the generated code handles apart:
+    derived facts, list facts, array or list/count outputs, or a v3 leaf (`is_v3_leaf`)."""
+    return bool(policy.derived) or any(f.type == ARRAY for f in policy.facts.values()) or any(
+        o.type == ARRAY or o.combine in ("list", "count") for o in policy.outputs.values()) or any(
+        is_v3_leaf(leaf) for r in policy.rules for leaf in r.leaves)
+
 
 class _Unknown:
     """The outcome of a stratum boundary when an undecided rule could still change it."""
@@ -58,6 +74,9 @@ def literal(value) -> str:
         return repr(value)
     if type(value) is datetime.date:  # three ints we read: nothing of the policy's text
         return f"_date({int(value.year)}, {int(value.month)}, {int(value.day)})"
+    if type(value) is Decimal and value.is_finite():  # ints again: sign, digits, exponent
+        sign, digits, exponent = value.as_tuple()
+        return f"_Dec(({int(sign)}, {_tuple([str(int(d)) for d in digits])}, {int(exponent)}))"
     raise TypeError(f"unexpected value in generated code: {type(value).__name__} {value!r}")
 
 
@@ -82,9 +101,37 @@ def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
 
 
+def first_hit_rows(policy: Policy) -> dict[int, tuple[tuple, tuple]]:
+    """The rows of `hit: first` tables, by rule index: (its own leaves, [(earlier row's rule
+    index or None for a row without cells, the leaves restating it)]), read off the `when`
+    the table compiled to: `All(own…, Not(Any(All(restated_j)…)))` (restated leaves carry
+    `via = j`)."""
+    rows = {}
+    for table in policy.tables:
+        if table.hit != "first":
+            continue
+        for i in table.rules:
+            rule = policy.rules[i]
+            own = tuple(leaf for leaf in rule.leaves if leaf.via is None)
+            items = children(rule.when) if kind(rule.when) == ALL else (rule.when,)
+            blocking = [item for item in items if kind(item) == NOT]
+            groups = children(children(blocking[0])[0]) if blocking else ()
+            rows[i] = (own, tuple((g.items[0].via if g.items else None, g.items) for g in map(_group, groups)))
+    return rows
+
+
+def _group(cond) -> All:
+    if kind(cond) != ALL:
+        raise TypeError(f"a first-hit row restates an earlier row as an `All`, got {cond!r}")
+    return cond
+
+
 def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
     """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
-    else the Kleene helper over all of them (no short-circuit on unknown)."""
+    else the Kleene helper over all of them (no short-circuit on unknown). An empty `all`
+    is true and an empty `any` false (a table row whose every cell is `-` is `All(())`)."""
+    if not parts:
+        return ("True" if joiner == " and " else "False"), False
     if any(m for _, m in parts):
         return f"{kleene}({_tuple([p for p, _ in parts])})", True
     return "(" + joiner.join(p for p, _ in parts) + ")", False
@@ -142,6 +189,29 @@ class _Gen:
         self.relative: dict[RelativeDate, str] = {}
         for value in relative_dates(policy):
             self.relative.setdefault(value, f"a{len(self.relative)}")
+        # v3: derived facts `w{j}` (computed once per call by `_derive`), and the outputs
+        # conditions read `u{j}` (at each stratum boundary, by `_output_values`).
+        self.derived_var = {name: f"w{j}" for j, name in enumerate(policy.derived)}
+        reads_outputs = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == SUBJECT_OUTPUT}
+        self.output_var = {name: f"u{j}" for j, name in enumerate(n for n in policy.outputs if n in reads_outputs)}
+        # the strata whose rules read outputs: the outputs are computed before those only
+        self.output_strata = {s for s, stratum in enumerate(policy.strata) for i in stratum
+                              if any(leaf.kind == SUBJECT_OUTPUT for leaf in policy.rules[i].leaves)}
+        # list facts, normalized in `decide` by the generic check (`_lists[k]`: a tuple, or None)
+        self.list_check = {name: k for k, name in enumerate(n for n, f in policy.facts.items() if f.type == ARRAY)}
+        self.first_rows = first_hit_rows(policy)
+        self.cells_maybe_none: dict[int, bool] = {}
+        # A first-hit table whose rows are evaluated in row order (strata never go back
+        # up the table, and its rows are rules in row order, as the compilation makes them) keeps `e{t}`, "some earlier row applies", as a running Kleene `or`:
+        # one term per row instead of one per earlier row it restates.
+        stratum_of = {i: s for s, stratum in enumerate(policy.strata) for i in stratum}
+        self.running: dict[int, tuple[str, bool] | None] = {}  # rule index → its table's `e` var
+        for t, table in enumerate(policy.tables):
+            levels = [stratum_of[i] for i in table.rules]
+            if table.hit == "first" and levels == sorted(levels) and list(table.rules) == sorted(table.rules):
+                for i in table.rules:
+                    self.running[i] = (f"e{t}", table.rules[0] == i)
+        self.running_maybe_none: dict[str, bool] = {}
 
     # -- leaves ------------------------------------------------------------------------
     def fact_maybe_none(self, name: str) -> bool:
@@ -150,6 +220,8 @@ class _Gen:
 
     def leaf(self, leaf: Comparison) -> tuple[str, bool]:
         """(expression, can be None)."""
+        if is_v3_leaf(leaf):
+            return self.leaf_v3(leaf)
         if leaf.op == PRESENCE_OP:  # never unknown; always present where it cannot be None
             var = self.fact_var[leaf.subject]
             if self.fact_maybe_none(leaf.subject):
@@ -174,6 +246,91 @@ class _Gen:
                 return f"(None if o is _UNKNOWN else {cmp})", True
             return f"({cmp})", False
         raise ValueError(leaf.kind)
+
+    # -- v3 leaves: derived facts, outputs, `{fact: …}` operands, list and string operators --
+    def var_of(self, kind: str, name: str) -> tuple[str, bool, str]:
+        """(variable, can be None, value class) of a subject or a `{fact: …}` operand's fact.
+        The class says how numbers compare exactly: "dec" (a Decimal), "float" (an int or a
+        float), "" (anything else)."""
+        policy = self.policy
+        if kind == SUBJECT_OUTPUT:
+            spec = policy.outputs[name]
+            cls = ("dec" if spec.computed else "float") if spec.type == "number" else ""
+            return self.output_var[name], not self.definite, cls
+        if name in self.derived_var:
+            d = policy.derived[name]
+            return self.derived_var[name], not self.definite, "dec" if d.type == "number" else ""
+        return self.fact_var[name], self.fact_maybe_none(name), "float" if policy.facts[name].type == "number" else ""
+
+    def end(self, operand, cls: str) -> tuple[str, bool, str]:
+        """(code, can be None, value class) of one operand compared with a value of class `cls`."""
+        if operand.fact is not None:
+            return self.var_of("fact", operand.fact)
+        value = operand.value
+        if cls == "dec" and type(value) is float:  # compared exactly: the float's decimal
+            return self.module.const(literal(Decimal(repr(value)))), False, "dec"
+        return self.operand(value), False, ""
+
+    def leaf_v3(self, leaf: Comparison) -> tuple[str, bool]:
+        var, maybe, cls = self.var_of(leaf.kind, leaf.subject)
+        op = leaf.op
+        if op == PRESENCE_OP:  # on a derived fact: whether it is absent
+            if maybe:
+                return f"({var} is {'' if leaf.operand.value else 'not '}None)", False
+            return ("False" if leaf.operand.value else "True"), False
+        nullable = [var] if maybe else []
+        ends = leaf.operand if op == "between" else (leaf.operand.operand,) if op == "length" else (leaf.operand,)
+        # Exact numbers: where a Decimal takes part, floats are read as their decimals.
+        target = cls
+        if cls == "float" and any(o.fact is not None and self.var_of("fact", o.fact)[2] == "dec" for o in ends):
+            target = "dec"
+        subject = f"_dec({var})" if target == "dec" and cls == "float" else var
+
+        def side(operand) -> str:
+            code, can_be_none, other = self.end(operand, target)
+            if can_be_none:
+                nullable.append(code)
+            return f"_dec({code})" if target == "dec" and other == "float" else code
+
+        if op in _PY_OP:
+            cmp = f"{subject} {_PY_OP[op]} {side(leaf.operand)}"
+        elif op == "between":
+            low, high = side(leaf.operand[0]), side(leaf.operand[1])
+            cmp = f"{subject} >= {low} and {subject} <= {high}"
+        elif op in ("in", "not_in"):
+            items = [Decimal(repr(v)) if cls == "dec" and type(v) is float else v for v in leaf.operand.value]
+            k = self.module.const(f"frozenset({_tuple([literal(v) for v in items])})")
+            cmp = f"{var} {'in' if op == 'in' else 'not in'} {k}"
+        elif op == "contains":  # an item of a tuple, or a substring of a string: `in` either way
+            cmp = f"{side(leaf.operand)} in {var}"
+        elif op in ("contains_any", "contains_all"):
+            k = self.module.const(f"frozenset({_tuple([literal(v) for v in leaf.operand.value])})")
+            cmp = f"not {k}.isdisjoint({var})" if op == "contains_any" else f"{k}.issubset({var})"
+        elif op == "length":
+            inner: Length = leaf.operand
+            cmp = f"len({var}) {_PY_OP[inner.op]} {side(inner.operand)}"
+        elif op in ("starts_with", "ends_with"):
+            cmp = f"{var}.{'startswith' if op == 'starts_with' else 'endswith'}({side(leaf.operand)})"
+        else:
+            raise ValueError(op)
+        if nullable:
+            return f"(None if {' or '.join(f'{n} is None' for n in dict.fromkeys(nullable))} else {cmp})", True
+        return f"({cmp})", False
+
+    def values_prologue(self, lines: list[str], facts: str) -> None:
+        """The derived facts (`dv`, `w{j}`) and the record's values (`fv`: facts and derived
+        facts) of a v3 policy, from the normalized facts `facts`; the outputs before any rule."""
+        if self.derived_var:
+            lines.append(f"{IND}dv = _derive({facts})")
+            lines += [f"{IND}{var} = dv.get({literal(name)})" for name, var in self.derived_var.items()]
+        if self.output_var:
+            lines.append(f"{IND}fv = {{**{facts}, **dv}}" if self.derived_var else f"{IND}fv = {facts}")
+            if 0 in self.output_strata:  # a rule of the first stratum reads an output nobody sets
+                self.read_outputs(lines, "(" + "False, " * len(self.policy.rules) + ")")
+
+    def read_outputs(self, lines: list[str], matches: str) -> None:
+        lines.append(f"{IND}_ov = _output_values(fv, {matches})")
+        lines += [f"{IND}{var} = _ov[{literal(name)}]" for name, var in self.output_var.items()]
 
     def operand(self, value) -> str:
         """One operand as code: a relative date's per-call variable, a date's module
@@ -245,10 +402,12 @@ class _Gen:
             lines.append(f"{IND}o = {literal(policy.default) if policy.default is not None else 'None'}")
         for s, stratum in enumerate(self.policy.strata):
             if s > 0:
-                self.boundary(lines, evaluated)
+                self.boundary(lines, evaluated, s)
             for i in stratum:
                 rule = self.policy.rules[i]
-                if with_trace:
+                if i in self.first_rows:
+                    code, maybe = self.first_row(lines, i, with_trace)
+                elif with_trace:
                     leaf_vars = {}
                     for leaf in rule.leaves:
                         code, maybe = self.leaf(leaf)
@@ -262,9 +421,56 @@ class _Gen:
                 self.rule_maybe_none[i] = maybe
                 evaluated.add(i)
 
-    def boundary(self, lines: list[str], evaluated: set[int]) -> None:
-        """Compute what later strata read: flags and the outcome."""
+    def first_row(self, lines: list[str], i: int, with_trace: bool) -> tuple[str, bool]:
+        """A `hit: first` row: `h{i}`, its own cells' conjunction, computed once, and its
+        match `h{i}` and no earlier row's `h{j}` (the rows its `when` restates). The same
+        Kleene value as its `when` (a restated leaf is the earlier row's own leaf, on the same
+        facts), without evaluating a row's cells again for every later row: linear code for
+        a table whose `when`s hold a quadratic number of leaves."""
+        own, blockers = self.first_rows[i]
+        if with_trace:
+            parts = []
+            for leaf in own:
+                code, maybe = self.leaf(leaf)
+                lines.append(f"{IND}c{i}_{leaf.index} = {code if maybe else _as_bool(code)}")
+                parts.append((f"c{i}_{leaf.index}", maybe))
+        else:
+            parts = [self.leaf(leaf) for leaf in own]
+        code, maybe = _junction(parts, "_all3", " and ")
+        lines.append(f"{IND}h{i} = {code if maybe else _as_bool(code)}")
+        self.cells_maybe_none[i] = maybe
+        if i in self.running:
+            # Every earlier row, not only the restated ones, is exact: a row the compilation
+            # left out is disjoint from this one on one input's cells, so where this row's
+            # cells hold (or may hold) it cannot hold (Kleene `or` is associative).
+            var, first = self.running[i]
+            if first:
+                lines.append(f"{IND}{var} = h{i}")
+                self.running_maybe_none[var] = maybe
+                return f"h{i}", maybe
+            before = (var, self.running_maybe_none[var])
+            result, result_maybe = _junction([(f"h{i}", maybe), _negation(None, before)], "_all3", " and ")
+            lines.append(f"{IND}g{i} = {result if result_maybe else _as_bool(result)}")  # before `e` moves on
+            either, either_maybe = _junction([before, (f"h{i}", maybe)], "_any3", " or ")
+            lines.append(f"{IND}{var} = {either if either_maybe else _as_bool(either)}")
+            self.running_maybe_none[var] = either_maybe
+            return f"g{i}", result_maybe
+        if not blockers:
+            return f"h{i}", maybe
+        # An earlier row already evaluated is its `h{j}`; one that is not yet (a hand-built
+        # IR whose rows are not rules in row order) is evaluated from the restated leaves.
+        earlier = _junction([(f"h{j}", self.cells_maybe_none[j]) if j in self.cells_maybe_none
+                             else _junction([self.leaf(leaf) for leaf in restated], "_all3", " and ")
+                             for j, restated in blockers], "_any3", " or ")
+        return _junction([(f"h{i}", maybe), _negation(None, earlier)], "_all3", " and ")
+
+    def boundary(self, lines: list[str], evaluated: set[int], s: int = 0) -> None:
+        """Compute what later strata read: flags, the outcome, the outputs conditions read
+        (before stratum `s`, when it or a later one reads them)."""
         policy = self.policy
+        if self.output_var and any(t >= s for t in self.output_strata):
+            self.read_outputs(lines, _tuple([f"m{i}" if i in evaluated else "False"
+                                             for i in range(len(policy.rules))]))
         for flag, fi in self.flag_index.items():
             setters = [r.index for r in policy.rules if flag in r.then.flags and r.index in evaluated]
             if not setters:
@@ -319,7 +525,17 @@ class _Gen:
         return lines
 
     def traces(self) -> str:
-        return _tuple([_tuple([f"c{r.index}_{lf.index}" for lf in r.leaves]) for r in self.policy.rules])
+        return _tuple([self.trace_of(r) for r in self.policy.rules])
+
+    def trace_of(self, rule) -> str:
+        """A rule's trace tuple. A first-hit row's restated leaves come in groups, each the
+        earlier row's own leaves in order: that row's own results again (a name, not a copy)."""
+        if rule.index not in self.first_rows:
+            return _tuple([f"c{rule.index}_{lf.index}" for lf in rule.leaves])
+        own, blockers = self.first_rows[rule.index]
+        parts = [_tuple([f"c{rule.index}_{lf.index}" for lf in own])]
+        parts += [_tuple([f"c{j}_{t}" for t in range(len(restated))]) for j, restated in blockers]
+        return "(" + " + ".join(parts) + ")" if len(parts) > 1 else parts[0]
 
     def matches(self) -> str:
         return _tuple([f"m{i}" for i in range(len(self.policy.rules))])
@@ -331,6 +547,7 @@ class _Gen:
             access = f"f.get({literal(fname)})" if self.fact_maybe_none(fname) else f"f[{literal(fname)}]"
             lines.append(f"{IND}{var} = {access}")
         self.prologue(lines, decides=False)
+        self.values_prologue(lines, "f")
         self.strata(lines, with_trace)
         lines.append(f"{IND}return {self.matches()}" + (f", {self.traces()}" if with_trace else ""))
         return lines
@@ -349,6 +566,8 @@ class _Gen:
                 check += f" and {var} in {self.module.const(f'frozenset({_tuple([literal(v) for v in spec.enum])})')}"
             else:  # a lone surrogate is refused by the generic path (`facts.check_value`)
                 check += f" and ({var}.isascii() or _whole({var}))"
+        elif spec.type == ARRAY:  # normalized above (`_lists`): None when not a valid list
+            check = f"{var} is not None"
         elif spec.type == DATE:  # a normalized date: exactly a date (a datetime is not one)
             check = f"{var}.__class__ is _date"
             if spec.minimum is not None:
@@ -412,10 +631,21 @@ class _Gen:
         dates = [(fname, var) for fname, var in self.fact_var.items() if policy.facts[fname].type == DATE]
         for _, var in dates:  # JSON, YAML and CSV give days as text: parsed here, as normalize does
             lines += [f"{IND}if {var}.__class__ is str:", f"{IND}    {var} = _parse_date({var})"]
+        for fname, k in self.list_check.items():  # a list: its tuple of checked items, or None
+            var = self.fact_var[fname]
+            lines.append(f"{IND}{var} = _lists[{k}]({var})")
+            dates.append((fname, var))  # the Decision's facts hold the tuple, as a date's hold the date
         if self.fact_var:
             guards = " and ".join(self.guard(var, fname) for fname, var in self.fact_var.items())
             lines += [f"{IND}if not ({guards}):", f"{IND}    {off}"]
         self.prologue(lines, decides=True)
+        # v3: the derived facts and the outputs conditions read need the facts mapping first
+        v3 = bool(self.derived_var or self.output_var)
+        if v3:
+            facts_early, _ = self.facts_code(with_trace, open_keys)
+            lines.append(f"{IND}fx = {facts_early}")
+            lines += [f"{IND}fx[{literal(fname)}] = {var}" for fname, var in dates]
+            self.values_prologue(lines, "fx")
         self.strata(lines, with_trace)
         if not self.chain_done:
             lines += self.outcome_chain(with_by=True)
@@ -429,32 +659,45 @@ class _Gen:
                 lines.append(f"{IND}fl = tuple(_compress({names}, {_tuple(conds)}))")
         else:
             lines.append(f"{IND}fl = ()")
-        if self.policy_computes():
+        if self.policy_computes() or self.outputs_by_plan():
             outputs = None  # from the facts, below
         else:
             outputs = "{" + ", ".join(self.literal_outputs(lines)) + "}"
         as_of = "as_of" if self.uses_time else "None"
+        facts, trace = self.facts_code(with_trace, open_keys)
+        if v3:
+            facts = "fx"  # built above
+        elif outputs is None or dates or facts != "r.copy()":
+            lines.append(f"{IND}fx = {facts}")
+            lines += [f"{IND}fx[{literal(fname)}] = {var}" for fname, var in dates]  # the date, not its text
+            facts = "fx"
+        if outputs is None:
+            values = "{**fx, **dv}" if self.derived_var else "fx"  # expressions may read derived facts
+            outputs = f"_outputs({values}, {self.contributing()})"
+        derived = ", dv" if self.derived_var else ", {}"
+        lines.append(f"{IND}return _Decision((_policy, {facts}, o, True, by, {self.matches()}, fl, "
+                     f"{outputs}, (), {trace}, (), {as_of}{derived}))")
+        return lines
+
+    def facts_code(self, with_trace: bool, open_keys: bool) -> tuple[str, str]:
+        """(the Decision's facts, its trace) as code."""
+        policy = self.policy
         fmap = ", ".join(f"{literal(fname)}: {var}" for fname, var in self.fact_var.items())
         if with_trace:
             # The facts in the policy's order, as the generic path builds them: a copy when
             # the record already has that order (the common case, and the cheaper one).
             keys = self.module.const(_tuple([literal(fname) for fname in self.fact_var]))
-            facts, trace = f"r.copy() if tuple(r) == {keys} else {{{fmap}}}", self.traces()
-        elif open_keys:
+            return f"r.copy() if tuple(r) == {keys} else {{{fmap}}}", self.traces()
+        if open_keys:
             # The declared facts only, in the record's order when it has no other key (what
             # `decide` keeps), else in the policy's (what the generic path builds).
-            facts, trace = f"r.copy() if len(r) == {len(policy.facts)} else {{{fmap}}}", "None"
-        else:
-            facts, trace = "r.copy()", "None"
-        if outputs is None or dates or facts != "r.copy()":
-            lines.append(f"{IND}fx = {facts}")
-            lines += [f"{IND}fx[{literal(fname)}] = {var}" for fname, var in dates]  # the date, not its text
-            facts = "fx"
-        if outputs is None:
-            outputs = f"_outputs(fx, {self.contributing()})"
-        lines.append(f"{IND}return _Decision((_policy, {facts}, o, True, by, {self.matches()}, fl, "
-                     f"{outputs}, (), {trace}, (), {as_of}))")
-        return lines
+            return f"r.copy() if len(r) == {len(policy.facts)} else {{{fmap}}}", "None"
+        return "r.copy()", "None"
+
+    def outputs_by_plan(self) -> bool:
+        """Whether some output's value is not a literal the code can pick inline: an array
+        output, `combine: list` or `count` (the one evaluator computes them)."""
+        return any(spec.type == ARRAY or spec.combine in ("list", "count") for spec in self.policy.outputs.values())
 
     def policy_computes(self) -> bool:
         return any(spec.computed for spec in self.policy.outputs.values())
@@ -503,3 +746,4 @@ def rules_tuple(indexes: list[int]) -> str:
 
 # Days between the first and the last day of the calendar (years 1 to 9999): a larger
 # offset from any evaluation date is beyond it.
+

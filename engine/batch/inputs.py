@@ -25,7 +25,7 @@ import os
 from typing import NamedTuple
 
 from ..io.records import MAX_DEPTH, MAX_RECORD_BYTES
-from ..language.model import DATE, Policy
+from ..language.model import ARRAY, DATE, Policy
 
 BATCH_FORMATS = ("jsonl", "csv", "parquet")
 SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -216,6 +216,9 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
                 f"ELSE CASE WHEN regexp_matches({x}, '[.eE]') THEN 'DOUBLE' ELSE 'BIGINT' END END")
         per += [f"v[{i}] AS __v{i}", f"{kind} AS __t{i}", f"TRY_CAST({x} AS BIGINT) AS __i{i}",
                 f"TRY_CAST({x} AS DOUBLE) AS __d{i}"]
+        if i <= len(facts) and facts[i - 1].type == ARRAY:  # the items' canonical JSON texts
+            per.append(f"CASE WHEN left({x}, 1) = '[' THEN list_transform(json_extract(v[{i}], '$[*]'), "
+                       f"lambda e: CAST(e AS VARCHAR)) END AS __a{i}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE __parsed_{index} AS SELECT __row, ok, keys, {', '.join(per)} "
                 f"FROM __json_{index}")
     cols, checks = [], []
@@ -234,6 +237,11 @@ def _stage_jsonl(con, policy: Policy, inp: Input, index: int, id_field: str | No
         elif spec.type == "string":
             cols.append(f"CASE WHEN {t} = 'VARCHAR' THEN json_extract_string({v}, '$') END AS {name}")
             bad = f"{t} NOT IN ('VARCHAR', 'NULL')"
+        elif spec.type == ARRAY:
+            value, items_ok = list_items(spec.items.type, f"__a{i}")
+            ok = f"({t} = 'ARRAY' AND {items_ok})"
+            cols.append(f"CASE WHEN {ok} THEN {value} END AS {name}")
+            bad = f"NOT ({t} = 'NULL' OR {ok})"
         elif spec.type == DATE:
             text = f"json_extract_string({v}, '$')"
             ok = f"({t} = 'VARCHAR' AND {iso_date(text)})"
@@ -313,7 +321,7 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
     for spec in policy.facts.values():
         name = ident(spec.name)
         if spec.name not in raw_cols:
-            cols.append(f"NULL::{_SQL_TYPE[spec.type]} AS {name}")
+            cols.append(f"NULL::{sql_type_of(spec)} AS {name}")
             continue
         c = raw_cols[spec.name]
         if spec.type == "integer":
@@ -331,6 +339,12 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
         elif spec.type == DATE:
             ok = iso_date(c)
             cols.append(f"CASE WHEN {ok} THEN TRY_CAST({c} AS DATE) END AS {name}")
+        elif spec.type == ARRAY:  # a JSON array text; read by the JSON functions only when it is one
+            texts = (f"CASE WHEN {csv_json_array(c)} THEN list_transform(json_extract(CAST({c} AS JSON), '$[*]'), "
+                     f"lambda e: CAST(e AS VARCHAR)) END")
+            value, items_ok = list_items(spec.items.type, texts)
+            ok = f"{csv_json_array(c)} AND {items_ok}"
+            cols.append(f"CASE WHEN {ok} THEN {value} END AS {name}")
         else:
             cases = " ".join(f"WHEN {lit(k)} THEN {v}" for k, v in _CSV_BOOL.items())
             cols.append(f"CASE lower({c}) {cases} END AS {name}")
@@ -353,6 +367,56 @@ def _stage_csv(con, policy: Policy, inp: Input, index: int, id_field: str | None
     con.execute(f"DROP TABLE __cells_{index}")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return Staged(table, None, rows, "varchar", warn)
+
+
+def sql_type_of(spec) -> str:
+    """A fact's staged column type (a list fact: a LIST of its items' type)."""
+    if spec.type == ARRAY:
+        return _SQL_TYPE[spec.items.type] + "[]"
+    return _SQL_TYPE[spec.type]
+
+
+def csv_json_array(cell: str) -> str:
+    """Whether a CSV cell is a JSON array the JSON functions read as Python's `json` does:
+    `[` … `]` exactly, valid JSON, no NaN/Infinity (which yyjson reads), no escaped control
+    character (`\\u0000`-`\\u001f`: DuckDB's JSON writer escapes them otherwise), and none
+    raw (the CONTROL set); anything else is left to the native reader."""
+    return (f"coalesce(starts_with({cell}, '[') AND ends_with({cell}, ']') AND json_valid({cell}) "
+            f"AND NOT contains({cell}, 'NaN') AND NOT contains({cell}, 'Infinity') "
+            f"AND NOT regexp_matches({cell}, '\\\\u00[01]') AND NOT regexp_matches({cell}, {CONTROL}), false)")
+
+
+# Item texts (yyjson's canonical JSON of each item) that both readers convert alike; any
+# other item (a null, a nested list, 3.0 for an integer, an integer over 18 digits, a
+# double beyond 2^53 that is integral) flags the record for the native reader.
+_ITEM_TEXT = {
+    "string": "left(e, 1) = '\"'",
+    # (int64 but -2^63, which the SQL form's symmetric range leaves out)
+    "integer": "regexp_full_match(e, '-?[0-9]{1,19}') AND TRY_CAST(e AS BIGINT) > -9223372036854775808",
+    "number": (f"(regexp_full_match(e, '-?[0-9]{{1,15}}') OR (regexp_matches(e, '[.eE]') "
+               f"AND coalesce(isfinite(TRY_CAST(e AS DOUBLE)) AND NOT (floor(TRY_CAST(e AS DOUBLE)) = "
+               f"TRY_CAST(e AS DOUBLE) AND abs(TRY_CAST(e AS DOUBLE)) >= {_EXACT}), false)))"),
+    "boolean": "e IN ('true', 'false')",
+}
+_ITEM_VALUE = {
+    "string": "json_extract_string(e, '$')",
+    "integer": "TRY_CAST(e AS BIGINT)",
+    "number": "CAST(e AS DOUBLE)",
+    "boolean": "e = 'true'",
+}
+
+
+def list_items(item_type: str, texts: str) -> tuple[str, str]:
+    """(the typed list, whether every item converts exactly) from a list of item texts."""
+    value = f"list_transform({texts}, lambda e: {_ITEM_VALUE[item_type]})"
+    ok = f"coalesce(len(list_filter({texts}, lambda e: NOT coalesce({_ITEM_TEXT[item_type]}, false))) = 0, false)"
+    return value, ok
+
+
+def _parquet_lists(item_type: str) -> set[str]:
+    """The Parquet LIST column types whose items stage exactly as items of `item_type`."""
+    inner = {"string": {"VARCHAR"}, "integer": _INTS, "number": _FLOATS, "boolean": {"BOOLEAN"}}[item_type]
+    return {t + "[]" for t in inner}
 
 
 _SQL_TYPE = {"integer": "BIGINT", "number": "DOUBLE", "string": "VARCHAR", "boolean": "BOOLEAN", DATE: "DATE"}
@@ -380,7 +444,7 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
         name = ident(spec.name)
         typ = types.get(spec.name)
         if typ is None:
-            cols.append(f"NULL::{_SQL_TYPE[spec.type]} AS {name}")
+            cols.append(f"NULL::{sql_type_of(spec)} AS {name}")
             continue
         typ = "DOUBLE" if typ.startswith("DECIMAL") else typ
         c = ident(spec.name)
@@ -408,11 +472,18 @@ def _stage_parquet(con, policy: Policy, inp: Input, index: int, id_field: str | 
             # A DATE column may hold days no calendar day of ours is (year 10000, BC, infinity)
             ok = f"(isfinite({c}) AND {c} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')"
             expr = f"CASE WHEN {ok} THEN {c} END"
+        elif spec.type == ARRAY and typ in _parquet_lists(spec.items.type):
+            # a LIST column of the items' type: no NULL item, and each item as its scalar is
+            no_null = f"len(list_filter({c}, lambda e: e IS NULL)) = 0"
+            extra = {"string": f" AND len(list_filter({c}, lambda e: regexp_matches(e, {CONTROL}))) = 0",
+                     "number": f" AND len(list_filter({c}, lambda e: NOT isfinite(CAST(e AS DOUBLE)))) = 0"}
+            ok = f"({no_null}{extra.get(spec.items.type, '')})"
+            expr = f"CASE WHEN {ok} THEN CAST({c} AS {sql_type_of(spec)}) END"
         elif spec.type == DATE and typ == "VARCHAR":
             ok = iso_date(c)
             expr = f"CASE WHEN {ok} THEN TRY_CAST({c} AS DATE) END"
         else:  # a column of another type: every value in it is the native check's to judge
-            expr, ok = f"NULL::{_SQL_TYPE[spec.type]}", "false"
+            expr, ok = f"NULL::{sql_type_of(spec)}", "false"
         cols.append(f"{expr} AS {name}")
         checks.append((spec.name, f"{c} IS NOT NULL AND NOT ({ok})"))
     id_col, id_kind = "", None

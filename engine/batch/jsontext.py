@@ -68,6 +68,8 @@ def _bool(x: str) -> str:
 
 def _output_value(policy: Policy, name: str, spec, x: str) -> str:
     """One output's value for the struct `to_json` writes (a double as JSON text of its own)."""
+    if spec.type == "array":  # a list of strings, integers or booleans: to_json writes it as Python does
+        return x
     if spec.type in ("boolean", "string", "integer"):
         return x if spec.type != "integer" else f"CAST({x} AS BIGINT)"
     # A number output holds Python ints when every value it can take is an int literal

@@ -85,7 +85,9 @@ class Run:
         # with a number output whose JSON (`5` or `5.0`) depends on which rules set it.
         from ..backends.sql.query import number_output_kinds
 
-        self.native_only = policy_has_control(self.policy) or "mixed" in number_output_kinds(self.policy).values()
+        # (And a list output of numbers: an item's JSON, `5` or `5.0`, is the literal's own.)
+        self.native_only = (policy_has_control(self.policy) or "mixed" in number_output_kinds(self.policy).values()
+                            or any(s.type == "array" and s.items.type == "number" for s in self.policy.outputs.values()))
         self.messages: list[tuple[tuple, str]] = []
 
     # One input: staged, decided, rejections rechecked. Returns False when the run stops.

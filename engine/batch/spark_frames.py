@@ -14,6 +14,18 @@ _EXACT = 2 ** 53
 _SPARK_TYPES = {"integer": "BIGINT", "number": "DOUBLE", "string": "STRING", "boolean": "BOOLEAN", "date": "DATE"}
 
 
+def spark_type(spec) -> str:
+    """A fact's column type in Spark (a list fact: an ARRAY of its items' type)."""
+    if spec.type == "array":
+        return f"ARRAY<{_SPARK_TYPES[spec.items.type]}>"
+    return _SPARK_TYPES[spec.type]
+
+
+# ARRAY column types whose items are items of a list fact's type, exactly
+_ARRAY_ITEMS = {"string": ("string",), "boolean": ("boolean",), "integer": ("bigint", "int", "smallint", "tinyint"),
+                "number": ("double", "float")}
+
+
 def iso_date(text: str) -> str:
     """Whether a text is a calendar day exactly as the native check takes one (`YYYY-MM-DD`,
     years 1 to 9999, a real day): `engine.batch.inputs.iso_date` in Spark SQL."""
@@ -50,6 +62,20 @@ def _compiled(policy_or_compiled):
     raise TypeError(f"expected a Policy, a RuleSet or a CompiledPolicy, got {type(policy_or_compiled).__name__}")
 
 
+def _policy_of(policy_or_compiled):
+    """The Policy of a Policy, a RuleSet or an api.CompiledPolicy (the SQL form needs no
+    native compilation)."""
+    from ..compile import RuleSet
+    from ..language.model import Policy
+
+    obj = getattr(policy_or_compiled, "ruleset", policy_or_compiled)
+    if isinstance(obj, RuleSet):
+        return obj.policy
+    if isinstance(obj, Policy):
+        return obj
+    raise TypeError(f"expected a Policy, a RuleSet or a CompiledPolicy, got {type(policy_or_compiled).__name__}")
+
+
 _VIEWS = iter(range(1, 1 << 62))
 
 
@@ -79,9 +105,14 @@ def typed_column(spec, col: str, dtype: str) -> tuple[str, str | None]:
     of the wrong type, or None), by native's rules: booleans are never numbers, strings
     never anything else; an integral float (or decimal) is an integer (720.0 is 720); a
     decimal becomes a double through its text (correctly rounded, as Python reads it)."""
-    sql_type = _SPARK_TYPES[spec.type]
+    sql_type = spark_type(spec)
     wrong = f"{col} IS NOT NULL"
     decimal = dtype.startswith("decimal")
+    if spec.type == "array":  # an ARRAY of the items' type, without NULL items
+        if any(dtype == f"array<{t}>" for t in _ARRAY_ITEMS[spec.items.type]):
+            bad = f"exists({col}, __i -> __i IS NULL)"
+            return f"CASE WHEN NOT {bad} THEN CAST({col} AS {sql_type}) END", f"{col} IS NOT NULL AND {bad}"
+        return f"CAST(NULL AS {sql_type})", wrong
     if spec.type == "boolean":
         return (col, None) if dtype == "boolean" else (f"CAST(NULL AS {sql_type})", wrong)
     if spec.type == "string":
@@ -118,7 +149,7 @@ def facts_frame(policy, df, *, id_field: str | None = None):
     for name, spec in policy.facts.items():
         src = cols.get(name.lower())
         if src is None:
-            select.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {_ident(name)}")
+            select.append(f"CAST(NULL AS {spark_type(spec)}) AS {_ident(name)}")
             continue
         value, wrong = typed_column(spec, _ident(src), types[src])
         select.append(f"{value} AS {_ident(name)}")
@@ -153,7 +184,7 @@ def decide_dataframe(policy_or_compiled, df, *, lang: str | None = None, id_fiel
     native checks (a missing required fact, out of range, not in the enum, NaN). A policy
     that uses time decides on `as_of` (a `datetime.date`; None: today in its timezone),
     a DATE literal in the query."""
-    _ruleset, policy = _compiled(policy_or_compiled)
+    policy = _policy_of(policy_or_compiled)
     facts = facts_frame(policy, df, id_field=id_field)
     view = _view(facts)
     sql = query_text(policy, view, lang=lang, id_field=id_field, row="__row" in facts.columns, type_error=True,

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from ..errors import BackendError
 
-from .spark_frames import (_EXACT, _SPARK_TYPES, _ident, _lit, _path, iso_date, java_text_differs, message_names,
+from .spark_frames import (_EXACT, _ident, _lit, _path, iso_date, java_text_differs, message_names, spark_type,
                            typed_column)
 
 
@@ -128,7 +128,9 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool 
     for i, (name, spec) in enumerate(policy.facts.items()):
         p = _path(name)
         second.append(f"schema_of_variant(variant_get(__v, {p})) AS __t{i}")
-        if spec.type == "number":
+        if spec.type == "array":
+            second.append(f"try_variant_get(__v, {p}, {_lit(spark_type(spec).lower())}) AS __x{i}")
+        elif spec.type == "number":
             # A decimal numeral goes through its text, which Spark parses correctly rounded as
             # Python does (a DECIMAL's own conversion may round twice beyond 15 digits).
             second.append(f"CASE WHEN startswith(schema_of_variant(variant_get(__v, {p})), 'DECIMAL') "
@@ -148,7 +150,17 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool 
     errors = []
     for i, (name, spec) in enumerate(policy.facts.items()):
         t, value, col = f"__t{i}", f"__x{i}", _ident(name)
-        if spec.type == "boolean":
+        if spec.type == "array":
+            # a list of items of exactly the items' variant type (integers as BIGINT, numbers
+            # as DOUBLE or BIGINT below 2^53); any other list (an empty one, a null item, a
+            # numeral Spark reads as DECIMAL): the native recheck decides
+            kinds = _ARRAY_VARIANTS[spec.items.type]
+            ok = f"startswith({t}, 'ARRAY')"
+            typed_ok = f"{t} IN ({', '.join(_lit(k) for k in kinds)}) AND NOT exists({value}, __i -> __i IS NULL)"
+            if spec.items.type == "number":
+                typed_ok += f" AND NOT exists({value}, __i -> NOT abs(__i) < {float(_EXACT)!r})"
+            suspect.append(f"{t} IS NOT NULL AND {ok} AND NOT coalesce({typed_ok}, false)")
+        elif spec.type == "boolean":
             ok = f"{t} = 'BOOLEAN'"
         elif spec.type == "string":
             ok = f"{t} = 'STRING'"
@@ -184,6 +196,8 @@ def _stage_jsonl(spark, policy, inp: _Input, id_field: str | None, refuse: bool 
 
 
 _VARIANT_TYPES = {"integer": "bigint", "string": "string", "boolean": "boolean", "date": "string"}
+_ARRAY_VARIANTS = {"string": ("ARRAY<STRING>",), "boolean": ("ARRAY<BOOLEAN>",), "integer": ("ARRAY<BIGINT>",),
+                   "number": ("ARRAY<DOUBLE>", "ARRAY<BIGINT>")}
 
 
 def _csv_header(path: str) -> list[str]:
@@ -222,9 +236,13 @@ def _stage_csv(spark, policy, inp: _Input, id_field: str | None, staged: Staged,
     for name, spec in policy.facts.items():
         col = _ident(name)
         if name not in index:
-            sel.append(f"CAST(NULL AS {_SPARK_TYPES[spec.type]}) AS {col}")
+            sel.append(f"CAST(NULL AS {spark_type(spec)}) AS {col}")
             continue
         cell = f"try_element_at(__c, {index[name] + 1})"
+        if spec.type == "array":  # a JSON array text (quotes, commas): the native reader reads it
+            suspect.append(f"{cell} <> ''")
+            sel.append(f"CAST(NULL AS {spark_type(spec)}) AS {col}")
+            continue
         if spec.type == "string":
             ok, value = "true", cell
         elif spec.type == "date":
@@ -283,7 +301,7 @@ def _stage_parquet(spark, policy, inp: _Input, id_field: str | None, refuse: boo
     shown = message_names(policy)
     errors, suspect = [], []
     for name, spec in policy.facts.items():
-        sql_type = _SPARK_TYPES[spec.type]
+        sql_type = spark_type(spec)
         src = lower.get(name)
         if src is None:
             sel.append(f"CAST(NULL AS {sql_type}) AS {_ident(name)}")

@@ -37,7 +37,9 @@ class JsonlEncoder:
         # that contributed: such a policy's records are all decided natively (decide_files).
         kinds = number_output_kinds(policy)
         self.int_outputs = {n for n, k in kinds.items() if k == "int"}
-        self.mixed = any(k == "mixed" for k in kinds.values())
+        # (a list output of numbers too: an item's JSON, `5` or `5.0`, is its literal's own)
+        self.mixed = any(k == "mixed" for k in kinds.values()) or any(
+            spec.type == "array" and spec.items.type == "number" for spec in policy.outputs.values())
         self.outputs = [(n, f"__o_{i}") for i, n in enumerate(policy.outputs)]
 
     def line(self, r: dict, record_id) -> str:

@@ -59,14 +59,16 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
     diags: list[Diagnostic] = []
     policies = []
     dates = AsOf(as_of)
+    owners: dict[str, str] = {}  # a policy's other file (a table's rows CSV) -> the policy
     for f in files:
         policy, ds = check_policy_file(f)
-        diags.extend(ds)
         if policy is not None:
             from ..analysis.findings import analyse  # exact static analysis: warnings and information, with witnesses
 
-            diags.extend(analyse(policy, as_of=dates(policy)))
+            ds = list(ds) + list(analyse(policy, as_of=dates(policy)))
             policies.append(policy)
+        diags.extend(ds)
+        owners.update((d.file, f) for d in ds if d.file and d.file != f)
     diags.extend(check_policy_ids(policies))
     if suite_files:
         from ..io.policies import read_file
@@ -84,7 +86,7 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
         return EXIT_INPUT
     colour = fmt == "text" and output is None and report.use_colour(stdout_sink())
     text = report.render(fmt, diags, files, root or find_root(os.getcwd()),
-                         least=ERROR if quiet else least, colour=colour)
+                         least=ERROR if quiet else least, colour=colour, owners=owners)
     write_output(text, output)  # the sink writes the text as it is, colour codes included
     # The exit code counts every finding, shown or not.
     counted = [d for d in diags if d.suppressed is None]

@@ -51,7 +51,7 @@ DESCRIPTIONS: dict[str, str] = {
     'outcome-duplicate': 'An outcome listed twice. Fix: remove one.',
     'default-unknown-outcome': '`default` is not in `outcomes`. Fix: fix the spelling or add the outcome.',
     'output-bad-default': "An output's default does not fit its type. Fix: fix the default.",
-    'output-bad-combine': '`combine: min/max/sum` on a string or boolean output. Fix: use `first`, or make the output numeric.',
+    'output-bad-combine': '`combine: min/max/sum` on a string or boolean output, `combine: list` on an output that is not an array, or `combine: count` on one that is not an integer. Fix: use `first`, or give the output the type its `combine` needs.',
     'unknown-fact': 'A condition names an undeclared fact. Fix: fix the name ("did you mean") or declare the fact.',
     'unknown-threshold': 'A string operand of a numeric fact is not a threshold; a bare `in`/`not_in` operand is not a list threshold. Fix: fix the name, declare the threshold, or write a list `[a, b]`.',
     'operator-type-mismatch': 'An order operator (`gt gte lt lte between`) on a string, boolean or the outcome; `in`/`not_in` on a boolean. Fix: use `eq`/`ne`/`in`/`not_in` for strings, `eq: true/false` for booleans.',
@@ -72,7 +72,7 @@ DESCRIPTIONS: dict[str, str] = {
     'template-unknown-name': 'A placeholder that is not a declared fact, threshold or output, in a message or a `reasons:` text. Fix: fix the name ("did you mean").',
     'adverse-without-reason': 'A rule decides an adverse outcome without a `reason`. Fix: add `reason: SOME_CODE` so the user is told why.',
     'adverse-default': 'The `default` outcome is adverse, so users no rule decides would be refused with no reason. Fix: make the default non-adverse and decide the adverse outcome by rules with reason codes.',
-    'dependency-cycle': 'Rules depend on each other in a cycle (through `rule:`, `flag:` or `outcome`), or a rule reads the outcome and also decides one. Fix: break the cycle; move the outcome to another rule or drop the `outcome` condition.',
+    'dependency-cycle': 'Rules depend on each other in a cycle (through `rule:`, `flag:`, `outcome` or a condition on an output), or a rule reads the outcome (or an output a rule deciding the outcome sets) and also decides one. Fix: break the cycle; move the outcome to another rule or drop the `outcome` condition.',
     'lint-ignore-not-applicable': 'A `lint` entry that cannot apply where it is written: `ignore: [gap]` on a rule (a gap is about the policy), an unknown code, `rule:` on a policy-level code, `where:` on anything but `gap` or testing other than facts. Fix: acknowledge policy findings at the top level (§10); name a finding about a rule.',
     'output-conflict': 'Two rules that can contribute together set one output to different values. Fix: declare `combine: first|min|max|sum`, or make the values agree.',
     'threshold-unused': 'No rule or message uses the threshold. Fix: remove it or refer to it.',
@@ -123,6 +123,38 @@ DESCRIPTIONS: dict[str, str] = {
     'test-unknown-output': 'A case expects an output the policy does not declare. Fix: fix the name.',
     'test-bad-output': 'A case expects an output value of the wrong type. Fix: write a value of the output\'s type.',
     'test-contradiction': 'A case expects one rule in two of `matched`/`not_matched`/`undetermined`, or one code both contained and excluded. Fix: keep one expectation.',
+    # -- issue #15, surface (test suites) --
+    'test-unknown-derived': 'A case expects a value of a derived fact the policy does not declare (`expect: {derived: …}`). Fix: name one of the policy\'s `derived:` facts (the hint suggests the nearest).',
+    'test-bad-derived': 'A case expects a derived fact\'s value that is not a number (or an `integer` derived fact\'s value that is not a whole number). Fix: write a number, or `null` to expect it missing.',
+
+    # -- the language v3 (issue 15, lang): list facts, string operators, derived facts --
+    'array-shape': 'A `type: array` fact or output without `items` (what its items are), or `items`/`min_items`/`max_items` on one that is not an array. Fix: declare `items: {type: string}` (or integer, number, boolean) on the list, or remove the key.',
+    'name-clash': 'A derived fact or an output has the name of a fact or a threshold, or a derived fact that of an output: they share one namespace, so a condition or an expression could not say which it means. Fix: rename one of them.',
+    'operand-empty-string': 'A `starts_with`, `ends_with` or `contains` of a string with the empty text (a literal or a threshold), which every string matches. Fix: write the text to look for, or drop the condition.',
+    'derived-unused': 'A derived fact that no condition, `{fact: …}` operand, expression, table input or message reads. Fix: compare it in a rule or a table, show it in a message, or remove it.',
+
+    # -- decision tables (engine/language/tables.py, cells.py) --
+    'table-cell-syntax': 'A table cell that the cell grammar cannot read (an empty cell, an unknown function such as `len(x)`, an unclosed quote, a list input compared with one value, a reason that is not a code). Fix: write `-`, a literal, `a, b`, a comparison `>= x`, an interval `[600..700)`, `not(a, b)` or a function the input takes; quote a text: `\'"a, b"\'`.',
+    'table-cell-comparisons': 'A cell joins comparisons with a comma (`>= 30, < 50`): DMN and zen read that comma as OR, authors mean AND, so verdict refuses it. Fix: write the interval (`[30..50)`).',
+    'table-cell-empty': 'An interval cell holds no value (`[700..600)`, `(5..5]`). Fix: write the low end first.',
+    'table-duplicate-id': 'Two tables share one id (the prefix of their rows\' rule ids). Fix: rename one.',
+    'table-unknown-input': 'A table input names no declared fact, derived fact or output. Fix: fix the name ("did you mean") or declare it.',
+    'table-unknown-output': 'A table output column is not a declared output, `outcome`, `reason` or `message`. Fix: fix the name or declare the output under `outputs:`.',
+    'table-duplicate-column': 'A table lists one output column twice. Fix: remove one.',
+    'table-row-length': 'A table row has more or fewer cells than the table has columns (the id, the inputs, the outputs). Fix: one cell per column; `-` for any value, or for an output the row leaves unset.',
+    'table-bad-row-id': 'An `id` cell (`id_column: true`) that is not a rule id. Fix: letters, digits, `_`, `.` and `-`, not starting with a digit.',
+    'table-priority-needs-outcome': 'A `hit: priority` table without an `outcome` column: priority is the outcomes\' precedence. Fix: add an `outcome` column, or use `hit: first`.',
+    'table-collect-needs-combine': 'A `hit: collect` table sets an output that declares no `combine` (sum, min, max, count, list), so several rows\' values could not become one. Fix: declare `combine:` on the output.',
+    'table-collect-outcome': 'A `hit: collect` table with an `outcome` column: several rows cannot all decide the outcome. Fix: use `hit: priority`.',
+    'table-csv-path': 'A table\'s `rows: {csv: …}` path is absolute or leaves the policy\'s folder (`..`). Fix: name a file in the policy\'s folder or below it, relative to the policy.',
+    'table-csv-unreadable': 'A table\'s rows file is missing, unreadable, too big, resolves outside the policy\'s folder (a symlink), or the policy was given as text without its folder. Fix: put the CSV beside the policy and load the policy from its file.',
+    'table-csv-syntax': 'A table\'s rows file is not valid CSV (an unclosed quoted field, a quote inside an unquoted field, text after a closing quote). Fix: quote the whole field and double the quotes inside it.',
+    'table-csv-header': 'A table\'s rows file has no header row, a header that does not name the table\'s columns in order (`id` first when `id_column: true`), or no rows under it. Fix: first line `input1,input2,output1,…`, then one line per row.',
+
+    # space (issue 15): decision tables' hit policies, proved over the fact space with a witness
+    'table-overlap': 'Two rows of a `hit: unique` table both apply to some fact set (the witness); the later row is reported. Fix: make the rows\' cells disjoint, or use `hit: first`.',
+    'table-conflict': 'Two rows of a `hit: any` table both apply to some fact set (the witness) and set different outputs. Fix: make the rows agree or disjoint, or use `hit: first`.',
+    'table-row-unreachable': 'A row of a `hit: first` table never applies: earlier rows take every fact set its cells accept (the witness is one). Fix: move the row above them, narrow them, or remove it.',
 }
 
 

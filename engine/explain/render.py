@@ -18,46 +18,16 @@ import datetime
 import weakref
 from decimal import Decimal
 
-from ..language.conditions import leaves
-from ..language.model import (OP_SYMBOL, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Operand,
-                              Policy, RelativeDate, Rule)
 from ..language.templates import pick_language, template_parts
 from ..language.jsonout import _floatstr, _jstr, dumps  # noqa: F401 - dumps: the JSON writer, re-exported
+from ..language.model import Policy, Rule
 from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
-from ..runtime.semantics import operand_value, resolve_date
-
-
-
-
-
-def render_template(template: str, decision: Decision) -> str:
-    """Fill `{name}` and `{name:SPEC}` from the decision's facts, outputs and the policy's
-    thresholds (`values.format_field`: `{new_limit_yuan:,.2f}` is `6,100.00`)."""
-    parts = template_parts(template)
-    if len(parts) == 1:
-        return parts[0]
-    facts, outputs, thresholds = decision.facts, decision.outputs, decision.policy.thresholds
-    out = [parts[0]]
-    for i in range(1, len(parts), 2):
-        name = parts[i]  # a `templates.Field`: the name, with its `spec`
-        if name in facts:
-            out.append(format_field(facts[name], name.spec))
-        elif name in outputs:
-            out.append(format_field(outputs[name], name.spec))
-        elif name in thresholds:
-            out.append(format_field(thresholds[name].value, name.spec))
-        else:
-            out.append("?")  # a declared but missing optional fact
-        out.append(parts[i + 1])
-    return "".join(out)
-
-
-def rule_message(rule: Rule, decision: Decision, lang: str | None) -> str | None:
-    template = pick_language(rule.then.message, lang, decision.policy)
-    if template is None and rule.then.reason:
-        template = pick_language(decision.policy.reasons.get(rule.then.reason), lang, decision.policy)
-    return render_template(template, decision) if template else None
+from .tableview import TableView, relevant, table_lines, table_markdown
+# The wording of conditions, messages and derived facts, re-exported: callers read them here.
+from .wording import (blocked_by, condition_dict, derived_lines, describe_leaf, fact_value,  # noqa: F401
+                      leaf_actual, leaf_expected, render_template, rule_conditions, rule_message, undecided_because,
+                      unknown_outputs)
 
 
 def outcome_label(decision: Decision, lang: str | None) -> str:
@@ -153,88 +123,6 @@ def _can_improve(decision: Decision) -> bool:
     return bool(better_outcomes(decision.policy, decision.outcome))
 
 
-# -- conditions -----------------------------------------------------------------------------
-
-def leaf_actual(leaf: Comparison, decision: Decision):
-    if leaf.kind == "fact":
-        return decision.facts.get(leaf.subject)
-    if leaf.kind == SUBJECT_OUTCOME:
-        return decision.outcome
-    if leaf.kind == SUBJECT_FLAG:
-        return leaf.subject in decision.flags
-    if leaf.kind == SUBJECT_RULE:
-        return decision.matched[decision.policy.rule(leaf.subject).index]
-    return None
-
-
-def leaf_expected(leaf: Comparison, decision: Decision):
-    """The value a leaf compares with, as evaluation resolved it (a relative date: the day
-    on the decision's `as_of`)."""
-    return operand_value(leaf, decision.as_of)
-
-
-def condition_dict(leaf: Comparison, decision: Decision, result, negated: bool) -> dict:
-    d: dict = {"kind": leaf.kind, "subject": leaf.subject, "op": leaf.op}
-    if leaf.op == "between":
-        lo, hi = leaf.operand
-        if lo.threshold or hi.threshold:
-            d["threshold"] = [lo.threshold, hi.threshold]
-    elif leaf.operand.threshold:
-        d["threshold"] = leaf.operand.threshold
-    elif isinstance(leaf.operand.value, RelativeDate) and leaf.operand.value.threshold:
-        d["threshold"] = leaf.operand.value.threshold
-    expected = leaf_expected(leaf, decision)
-    d["expected"] = list(expected) if isinstance(expected, tuple) else expected
-    actual = leaf_actual(leaf, decision)
-    d["actual"] = actual
-    d["result"] = result
-    if negated:
-        d["negated"] = True
-    if leaf.loc:
-        d["location"] = f"{leaf.loc.file}:{leaf.loc.line}:{leaf.loc.column}"
-    return d
-
-
-def _target(o: Operand, as_of) -> str:
-    """An operand as explanations show it: `gold_credit_score (700)`, `700`; a relative
-    date with the day it is on: `180 days ago (2026-05-15)`, `clean_days (180) days ago (…)`."""
-    v = o.value
-    if v.__class__ is RelativeDate:
-        n = f"{v.threshold} ({v.days})" if v.threshold else str(v.days)
-        when = "ago" if v.sign < 0 else "ahead"
-        return f"{n} days {when}" + (f" ({resolve_date(v, as_of).isoformat()})" if as_of is not None else "")
-    return f"{o.threshold} ({format_value(v)})" if o.threshold else format_value(v)
-
-
-def describe_leaf(leaf: Comparison, decision: Decision, result) -> str:
-    """`credit_score 720 ≥ gold_credit_score (700)`, or `… is not ≥ …` when false; a
-    presence test says what is: `last_overdue_date is missing` / `… is present`."""
-    actual = leaf_actual(leaf, decision)
-    if leaf.kind == SUBJECT_FLAG:
-        return f"flag {leaf.subject} {'raised' if actual else 'not raised'}"
-    if leaf.kind == SUBJECT_RULE:
-        return f"rule {leaf.subject} {'matched' if actual else 'did not match'}"
-    if leaf.op == PRESENCE_OP:
-        return f"{leaf.subject} is {'missing' if leaf.subject not in decision.facts else 'present'}"
-    sym = OP_SYMBOL[leaf.op]
-    as_of = decision.as_of
-    if leaf.op == "between":
-        target = "[" + ", ".join(_target(o, as_of) for o in leaf.operand) + "]"
-    else:
-        target = _target(leaf.operand, as_of)
-    shown = format_value(actual)
-    if result is None:
-        return f"{leaf.subject} is missing ({sym} {target} unknown)"
-    return f"{leaf.subject} {shown} {sym if result else 'is not ' + sym} {target}"
-
-
-def rule_conditions(rule: Rule, decision: Decision) -> list[tuple[Comparison, object, bool]]:
-    if decision.trace is None:
-        return []
-    negs = {leaf.index: negated for leaf, negated in leaves(rule.when)}
-    return [(leaf, decision.trace[rule.index][leaf.index], negs.get(leaf.index, False)) for leaf in rule.leaves]
-
-
 # -- JSON -----------------------------------------------------------------------------------
 
 def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | None = None,
@@ -281,16 +169,29 @@ def decision_dict(decision: Decision, lang: str | None = None, *, trace: bool | 
         out["warnings"] = list(decision.warnings)
     if with_trace:
         out["facts"] = dict(decision.facts)
-        out["rules"] = [{
-            "id": r.id,
-            "matched": decision.matched[r.index],
-            "outcome": r.then.outcome,
-            "location": f"{r.loc.file}:{r.loc.line}:{r.loc.column}",
-            "conditions": [condition_dict(leaf, decision, res, neg) for leaf, res, neg in rule_conditions(r, decision)],
-        } for r in policy.rules]
+        if policy.derived:  # only a policy that declares derived facts has the key
+            out["derived"] = dict(decision.derived)
+        out["rules"] = [_rule_dict(r, decision) for r in policy.rules]
     if counterfactuals is not None:
         out["counterfactuals"] = counterfactual_dicts(decision, counterfactuals, lang)
     return out
+
+
+def _rule_dict(r: Rule, decision: Decision) -> dict:
+    d: dict = {"id": r.id}
+    if r.table is not None:  # a table's row: which table, which row (1-based)
+        d["table"] = r.table.table
+        d["row"] = r.table.row
+    d.update({
+        "matched": decision.matched[r.index],
+        "outcome": r.then.outcome,
+        "location": f"{r.loc.file}:{r.loc.line}:{r.loc.column}",
+        "conditions": [condition_dict(leaf, decision, res, neg) for leaf, res, neg in rule_conditions(r, decision)],
+    })
+    blocked = blocked_by(r, decision)
+    if blocked:  # a `hit: first` row undetermined because these earlier rows may apply (their cells are not shown)
+        d["blocked_by"] = [b.id for b in blocked]
+    return d
 
 
 def to_json(decision: Decision, lang: str | None = None, *, trace: bool | None = None, indent: int | None = 2,
@@ -375,10 +276,12 @@ class _Template:
                             format_field(thresholds[parts[i]].value, parts[i].spec) if parts[i] in thresholds else "?",
                             parts[i + 1]) for i in range(1, len(parts), 2))
 
-    def json(self, facts, outputs) -> str:
+    def json(self, facts, outputs, derived=None) -> str:
         out = [self.first]
         for name, spec, constant, after in self.pairs:
             v = facts.get(name, _MISSING)
+            if v is _MISSING and derived:  # a policy's derived facts (`render_template`'s order)
+                v = derived.get(name, _MISSING)
             if v is _MISSING:
                 v = outputs.get(name, _MISSING)
             out.append(constant if v is _MISSING else format_field(v, spec) if spec else text_value(v))
@@ -485,6 +388,7 @@ class _LineEncoder:
         shapes, keys, build = self.shapes, self.keys, self.shape
         get, irepr, jstr, join, limit = shapes.get, int.__repr__, _jstr, "".join, INT_LIMIT
         head, dated = self.head, self.policy.uses_time
+        derived = bool(self.policy.derived)  # then a decision's derived facts fill templates too
 
         def encode(d: Decision, record_id=None, end: str = "") -> str:
             key = (d[2], d[3], d[4], d[5], d[6], d[8])  # outcome, known, decided_by, matched, flags, missing
@@ -505,7 +409,7 @@ class _LineEncoder:
                     template = front[i]
                     text = done.get(template)
                     if text is None:
-                        text = done[template] = template.json(facts, outputs)
+                        text = done[template] = template.json(facts, outputs, derived and d[12])
                     front[i] = text
                 front = join(front)
             if dated:  # the head, then the day decided on (one per decision, though a batch shares it)
@@ -588,22 +492,26 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
         lines.append("  ? the outcome is provisional: rules that could change it depend on missing facts")
     deciding = set(decision.decided_by)
     for r in decision.decided_by_rules:
-        lines += _rule_line(r, decision, "✗" if decision.adverse else "✓", lang)
+        if r.table is None:  # a table's row is shown in its table, below
+            lines += _rule_line(r, decision, "✗" if decision.adverse else "✓", lang)
+    for table in policy.tables:
+        if relevant(policy, table, decision):
+            lines += table_lines(TableView(table, decision, lang), decision, lang)
     if not decision.decided_by and decision.outcome is not None:
         lines.append(f"  · no rule decided the outcome; `{decision.outcome}` is the policy's default")
     # Outcome rules that matched but lost on precedence, and better outcomes not reached.
     prec = {o.id: i for i, o in enumerate(policy.outcomes)}
     current = prec.get(decision.outcome, len(prec))
     for r in policy.rules:
-        if not r.decides_outcome or r.index in deciding:
+        if not r.decides_outcome or r.index in deciding or r.table is not None:
             continue
         m = decision.matched[r.index]
         if m is True:
             lines += [f"  · {r.id} would match ({r.then.outcome}): " + "; ".join(
                 describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))]
         elif m is None:
-            lines.append(f"  ? {r.id} ({r.then.outcome}) could not be decided: missing "
-                         + ", ".join(sorted({lf.subject for lf, res, _ in rule_conditions(r, decision) if res is None})))
+            lines.append(f"  ? {r.id} ({r.then.outcome}) could not be decided: "
+                         + undecided_because(rule_conditions(r, decision), decision))
         elif prec[r.then.outcome] < current and not policy.outcome(r.then.outcome).adverse:
             failed = [describe_leaf(leaf, decision, res) for leaf, res, neg in rule_conditions(r, decision)
                       if (res is False and not neg) or (res is True and neg)]
@@ -624,12 +532,22 @@ def explain_text(decision: Decision, lang: str | None = None, counterfactuals=No
     if decision.flags:
         lines.append("Flags: " + ", ".join(decision.flags))
     if decision.outputs:
-        lines.append("Outputs: " + ", ".join(f"{k} = {format_value(v)}" for k, v in decision.outputs.items()))
+        lines.append("Outputs: " + ", ".join(f"{k} = {_output_text(k, v, decision)}" for k, v in decision.outputs.items()))
+    if policy.derived:
+        lines.append("Derived facts:")
+        lines += [f"  {line}" for line in derived_lines(decision)]
     if decision.missing_facts:
         lines.append("Missing facts: " + ", ".join(decision.missing_facts))
     for w in decision.warnings:
         lines.append(f"Warning: {w}")
     return "\n".join(lines) + "\n"
+
+
+def _output_text(name: str, value, decision: Decision) -> str:
+    """An output's value in the Outputs line: `?` for one a condition reads while it is
+    unknown (a rule that sets it could not be decided; `Decision.outputs` holds its value
+    as if that rule did not apply)."""
+    return "?" if name in unknown_outputs(decision) else format_value(value)
 
 
 def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list[str]:
@@ -668,13 +586,19 @@ def explain_markdown(decision: Decision, lang: str | None = None, counterfactual
         if not counterfactuals:
             lines.append("- no better outcome is reachable by changes the policy allows")
         lines.append("")
-    lines += ["| rule | matched | conditions |", "|---|---|---|"]
-    for r in policy.rules:
+    plain = [r for r in policy.rules if r.table is None]  # a table's rows are shown in its table
+    if plain or not policy.tables:
+        lines += ["| rule | matched | conditions |", "|---|---|---|"]
+    for r in plain:
         m = decision.matched[r.index]
         mark = {True: "✓", False: "✗", None: "?"}[m]
         conds = "; ".join(describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))
         conds = conds.replace("|", "\\|")
         lines.append(f"| `{r.id}` | {mark} | {conds} |")
+    for n, table in enumerate(policy.tables):
+        if plain or n:
+            lines.append("")
+        lines += table_markdown(TableView(table, decision, lang), decision)
     if decision.notice_rules:
         lines += ["", "**Notices**", ""]
         for r in decision.notice_rules:
@@ -684,5 +608,9 @@ def explain_markdown(decision: Decision, lang: str | None = None, counterfactual
     if decision.flags:
         lines.append("Flags: " + ", ".join(f"`{f}`" for f in decision.flags))
     if decision.outputs:
-        lines.append("Outputs: " + ", ".join(f"`{k}` = {format_value(v)}" for k, v in decision.outputs.items()))
+        lines.append("Outputs: " + ", ".join(f"`{k}` = {_output_text(k, v, decision)}"
+                                             for k, v in decision.outputs.items()))
+    if policy.derived:
+        lines += ["", "**Derived facts**", ""]
+        lines += [f"- {line}" for line in derived_lines(decision)]
     return "\n".join(lines) + "\n"

@@ -107,15 +107,19 @@ def render_github(diags: list[Diagnostic], files: list[str], counted: list[Diagn
     return "\n".join(out) + "\n"
 
 
-def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate") -> str:
+def render_junit(diags: list[Diagnostic], files: list[str], suite: str = "verdict validate",
+                 owners: dict[str, str] | None = None) -> str:
     """JUnit XML as the Jenkins `junit-10.xsd` has it: one <testsuite> per file checked; in
     it one failing <testcase> per error, or, for a file without errors, one passing
     <testcase> (a clean run is N passed tests, not 0). The location is in the text
     (`file:line:col: code: message`): the schema allows no `file` or `line` on a testcase.
-    Warnings and notes, which fail nothing, are the suite's <system-out>."""
+    Warnings and notes, which fail nothing, are the suite's <system-out>. `owners` maps a
+    file that is part of a checked policy (a table's rows CSV) to that policy: its findings
+    are the policy's test cases (located in the CSV), so the policy never reads "valid"."""
+    owners = owners or {}
     by_file: dict[str, list[Diagnostic]] = {f: [] for f in files}
     for d in shown(sorted_diagnostics(diags)):
-        by_file.setdefault(d.file, []).append(d)
+        by_file.setdefault(owners.get(d.file, d.file), []).append(d)
     suites, total, failed = [], 0, 0
     for f in sorted(by_file):
         errors = [d for d in by_file[f] if d.severity == ERROR]
@@ -151,7 +155,7 @@ RENDERERS = {
 
 
 def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None, least: str = INFO,
-           colour: bool = False) -> str:
+           colour: bool = False, owners: dict[str, str] | None = None) -> str:
     """The report in `fmt`; `root` (the repository root) makes the SARIF and Code Quality
     locations relative to it. Findings less severe than `least` are left out of every
     format; the text and GitHub summaries still count them (they decide the exit code)."""
@@ -171,4 +175,6 @@ def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None
         return render_github(visible, files, diags)
     if fmt == "json":
         return render_json(visible, files, diags)
+    if fmt == "junit":
+        return render_junit(visible, files, owners=owners)
     return RENDERERS[fmt](visible, files)

@@ -165,7 +165,10 @@ def render_sarif(diags: list[Diagnostic], files: list[str], root: str | None = N
         driver["informationUri"] = home
     sarif_run: dict = {
         "tool": {"driver": driver},
-        "artifacts": [{"location": artifact_location(f, root)} for f in sorted(files)],
+        # Every file a result points at is an artifact: a policy's table rows file (CSV)
+        # is not a file that was checked, but its findings are located in it.
+        "artifacts": [{"location": artifact_location(f, root)}
+                      for f in sorted(set(files) | {d.file for d in ds if d.file})],
         # Our columns count characters (code points); SARIF's default is UTF-16 code units,
         # which differ after any character outside the BMP (an emoji in a message).
         "columnKind": "unicodeCodePoints",

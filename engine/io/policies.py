@@ -30,12 +30,33 @@ def read_file(path: str | os.PathLike) -> tuple[bytes | None, list[Diagnostic]]:
     return raw, []
 
 
+def beside(path: str | os.PathLike):
+    """The reader of the files a policy at `path` attaches (its tables' CSV rows): a path
+    relative to the policy's folder, which must stay inside that folder once symlinks are
+    resolved (the language refuses `..` and absolute paths before asking)."""
+    folder = Path(path).resolve().parent
+
+    def read(relative: str) -> bytes:
+        target = (folder / relative).resolve()
+        if not target.is_relative_to(folder):
+            raise OSError(f"leaves the policy's folder (it resolves to {target})")
+        raw, diags = read_file(target)
+        if raw is None:
+            raise OSError(diags[0].message)
+        if len(raw) > MAX_BYTES:
+            raise OSError(f"is larger than the limit of {MAX_BYTES} bytes")
+        return raw
+
+    return read
+
+
 def check_policy_file(path: str | os.PathLike) -> tuple[Policy | None, list[Diagnostic]]:
-    """Load and validate one policy file; never raises for bad content."""
+    """Load and validate one policy file (and the files beside it that it attaches); never
+    raises for bad content."""
     raw, diags = read_file(path)
     if raw is None:
         return None, diags
-    return check_policy_bytes(raw, str(path))
+    return check_policy_bytes(raw, str(path), beside(path))
 
 
 def load_policy(path: str | os.PathLike) -> Policy:

@@ -440,8 +440,10 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             convert_row = row_converter(policy, header)
             width = len(header)
             continue
-        if not (row and row[0].strip()) and not "".join(row).strip():
-            continue  # a blank line, or a row of empty cells
+        if not "".join(row).strip(_BLANK):
+            # A blank line, or a row of empty cells. Blank means ASCII whitespace only (the
+            # DuckDB staging's `\s`): a no-break space or U+2028 is a value, not a blank line.
+            continue
         label = f"{name}:{base + reader.line_num}"  # the line the record ends on
         if len(row) != width:
             yield Record(label, error=f"expected {width} columns, found {len(row)}")
@@ -452,6 +454,9 @@ def _read_csv(lines: _Lines, name: str, policy: Policy) -> Iterator[Record]:
             yield Record(label, error=str(exc))
         else:
             yield new(Record, (label, data, None))
+
+
+_BLANK = " \t\n\f\r"  # what RE2's `\s` matches, in the batch staging's blank-row test
 
 
 def row_converter(policy: Policy, header: list[str]):

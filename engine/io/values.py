@@ -2,7 +2,9 @@
 no duplicate keys, integral numerals beyond a float's precision kept exact, nesting and
 integer length bounded) and CSV cells converted by the declared fact types, so that a
 numeral means the same in JSON, CSV and YAML facts (`700.0` and `7e2` are the integer 700
-for an integer fact). Pure: no files here (that is `engine.io.records`).
+for an integer fact). A list fact's CSV cell holds a JSON array's text (`["cash","card"]`),
+read with the same rules and limits as a JSON record. Pure: no files here (that is
+`engine.io.records`).
 """
 
 from __future__ import annotations
@@ -187,6 +189,24 @@ def cell_converter(policy: Policy, name: str) -> Callable[[str], object]:
         except ValueError:
             return _numeral(name, cell, "a number")
 
+    def array(cell: str):
+        # The items are checked by `runtime.facts.check_value`, as a JSON record's list is.
+        if cell == "" or not cell.strip():
+            return None
+        if too_deep(cell):
+            raise ValueError(f"fact `{name}`: the list is nested deeper than the limit of {MAX_DEPTH} levels")
+        try:
+            value = DECODER.decode(cell.strip())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a JSON array ({exc.msg} at column "
+                             f"{exc.colno})") from None
+        except ValueError as exc:  # NaN, a duplicate key, an integer of too many digits
+            raise ValueError(f"fact `{name}`: {value_error(exc)}") from None
+        if value.__class__ is not list:
+            raise ValueError(f"fact `{name}`: `{_show(cell)}` is not a JSON array (`[\"a\", \"b\"]`)")
+        return value
+
     # A date column's text passes through (an empty cell is a missing value) for
     # `runtime.facts.check_value` to parse and report, as a JSON string is.
-    return {"string": string, "boolean": boolean, "integer": integer, "number": number, "date": string}[kind]
+    return {"string": string, "boolean": boolean, "integer": integer, "number": number, "date": string,
+            "array": array}[kind]

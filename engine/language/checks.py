@@ -12,8 +12,10 @@ from typing import Callable, Iterator, Protocol
 from . import exprcheck
 from .diagnostics import ERROR, INFO, WARNING, Diagnostic, pointer_join
 from .exprs import expr_text
-from .model import RESERVED_NAMES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy, Rule, is_expr
+from .model import (ARRAY, RESERVED_NAMES, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE,
+                    Comparison, Operand, Policy, Rule, is_expr)
 from .source import SourceMap
+from .tables import exclusive_rows
 from .templates import template_names
 from .values import literal
 
@@ -37,10 +39,10 @@ def check_adverse_reasons(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     adverse = {o.id for o in policy.outcomes if o.adverse}
     for rule in policy.rules:
         if rule.then.outcome in adverse and not rule.then.reason:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "adverse-without-reason", f"rule `{rule.id}` decides adverse outcome `{rule.then.outcome}` without a "
                 "reason code", ERROR, pointer=pointer_join(rule.loc.pointer, "then"), rule=rule.id,
-                hint="add `reason: SOME_CODE` so the user is told why"))
+                hint="add `reason: SOME_CODE` so the user is told why"), rule)
 
 
 def check_adverse_default(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -71,14 +73,56 @@ def check_unused_facts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
                              f.loc.file, f.loc.line, f.loc.column, f.loc.pointer)
 
 
+def check_unused_derived(policy: Policy, b: Built) -> Iterator[Diagnostic]:
+    """A derived fact that no condition, `{fact: …}` operand, expression or text reads."""
+    if not policy.derived:
+        return
+    used = set()
+    for r in policy.rules:
+        for leaf in r.leaves:
+            if leaf.kind == SUBJECT_DERIVED:
+                used.add(leaf.subject)
+            operands = leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,)
+            used |= {o.fact for o in operands if isinstance(o, Operand) and o.fact is not None}
+        for template in (r.then.message or {}).values():
+            used.update(template_names(template)[0])
+    for texts in policy.reasons.values():
+        for template in (texts or {}).values():
+            used.update(template_names(template)[0])
+    values = [d.expr for d in policy.derived.values()] + [v for _, v, _, _ in exprcheck.output_values(policy)]
+    used |= {ref.name for v in values for ref in exprcheck.refs(v) if ref.kind == "derived"}
+    for name, d in policy.derived.items():
+        if name not in used:
+            yield Diagnostic("derived-unused", f"derived fact `{name}` is declared but nothing reads it", WARNING,
+                             d.loc.file, d.loc.line, d.loc.column, d.loc.pointer,
+                             "compare it in a rule or a table, show it in a message, or remove it")
+
+
+def _outcome_outputs(policy: Policy) -> set[str]:
+    """The outputs some outcome rule sets: their value is known only once the outcome is."""
+    return {name for r in policy.rules if r.decides_outcome for name, _ in r.then.set}
+
+
 def check_outcome_dependency(policy: Policy, b: Built) -> Iterator[Diagnostic]:
-    """A rule that reads the decided outcome cannot decide it (that would be circular)."""
+    """A rule that reads the decided outcome cannot decide it (that would be circular); nor
+    can one that reads an output an outcome rule sets (that output waits for the outcome)."""
+    outcome_outputs = _outcome_outputs(policy)
     for rule in policy.rules:
-        if rule.decides_outcome and any(leaf.kind == SUBJECT_OUTCOME for leaf in rule.leaves):
-            leaf = next(leaf for leaf in rule.leaves if leaf.kind == SUBJECT_OUTCOME)
-            yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
-                             ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
-                             "move the outcome to another rule, or drop the `outcome` condition", rule.id)
+        if not rule.decides_outcome:
+            continue
+        for leaf in rule.leaves:
+            if leaf.kind == SUBJECT_OUTCOME:
+                yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads the outcome and also decides it",
+                                 ERROR, leaf.loc.file, leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
+                                 "move the outcome to another rule, or drop the `outcome` condition", rule.id)
+                break
+            if leaf.kind == SUBJECT_OUTPUT and leaf.subject in outcome_outputs:
+                yield Diagnostic("dependency-cycle", f"rule `{rule.id}` reads output `{leaf.subject}`, which a rule "
+                                 "deciding the outcome sets, and also decides the outcome", ERROR, leaf.loc.file,
+                                 leaf.loc.line, leaf.loc.column, leaf.loc.pointer,
+                                 f"set `{leaf.subject}` in rules that decide no outcome, or move this rule's outcome "
+                                 "to another rule", rule.id)
+                break
 
 
 def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -93,14 +137,18 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
             continue
         for i, (r1, v1) in enumerate(items):
             for r2, v2 in items[i + 1:]:
+                if exclusive_rows(policy, r1, r2):
+                    continue
                 both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
                 # (as written: two equal expressions differ in their locations)
                 t1, t2 = _value_text(v1), _value_text(v2)
                 if both and t1 != t2:
-                    yield b.smap.locate(Diagnostic(
+                    yield exprcheck.locate(b, policy, Diagnostic(
                         "output-conflict", f"rules `{r1.id}` and `{r2.id}` can both set output `{name}` "
                         f"(to {t1} and {t2})", ERROR, pointer=pointer_join(r2.loc.pointer, "then", "set", name),
-                        rule=r2.id, hint=f"declare `combine: first|min|max|sum` for output `{name}`"), prefer_key=True)
+                        rule=r2.id, hint=f"declare `combine: first` for output `{name}`, or `combine: list` with one "
+                        "item per rule" if spec.type == ARRAY else f"declare `combine: first|min|max|sum` for output "
+                        f"`{name}`"), r2, prefer_key=True)
 
 
 def _value_text(value) -> str:
@@ -110,10 +158,10 @@ def _value_text(value) -> str:
 def check_message_languages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     for rule in policy.rules:
         if rule.then.message and policy.language not in rule.then.message:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "message-missing-language", f"message of rule `{rule.id}` has no `{policy.language}` text "
                 "(the policy's language)", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
-                rule=rule.id), prefer_key=True)
+                rule=rule.id), rule, prefer_key=True)
 
 
 def check_unshown_messages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -121,11 +169,11 @@ def check_unshown_messages(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     reason code without an outcome); on a rule with neither it is never shown anywhere."""
     for rule in policy.rules:
         if rule.then.message and not rule.then.outcome and not rule.then.reason:
-            yield b.smap.locate(Diagnostic(
+            yield exprcheck.locate(b, policy, Diagnostic(
                 "message-never-shown", f"the message of rule `{rule.id}` is never shown: the rule decides no "
                 "outcome and gives no reason code", WARNING, pointer=pointer_join(rule.loc.pointer, "then", "message"),
                 rule=rule.id, hint="add `reason: SOME_CODE` to show it as a notice, or remove the message"),
-                prefer_key=True)
+                rule, prefer_key=True)
 
 
 def check_unreached_outcomes(policy: Policy, b: Built) -> Iterator[Diagnostic]:
@@ -150,6 +198,7 @@ CHECKS: tuple[Callable[[Policy, Built], Iterator[Diagnostic]], ...] = (
     check_adverse_default,
     check_unused_thresholds,
     check_unused_facts,
+    check_unused_derived,
     check_outcome_dependency,
     check_output_conflicts,
     check_message_languages,
@@ -168,9 +217,13 @@ def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
     by_id = {r.id: r.index for r in policy.rules}
     flag_setters: dict[str, set[int]] = {}
     outcome_rules = {r.index for r in policy.rules if r.decides_outcome}
+    output_setters: dict[str, set[int]] = {}
     for r in policy.rules:
         for f in r.then.flags:
             flag_setters.setdefault(f, set()).add(r.index)
+        for name, _ in r.then.set:
+            output_setters.setdefault(name, set()).add(r.index)
+    outcome_outputs = _outcome_outputs(policy)
     deps: dict[int, set[int]] = {}
     for r in policy.rules:
         d: set[int] = set()
@@ -181,16 +234,25 @@ def rule_dependencies(policy: Policy) -> dict[int, set[int]]:
                 d |= flag_setters.get(leaf.subject, set())
             elif leaf.kind == SUBJECT_OUTCOME:
                 d |= outcome_rules
+            elif leaf.kind == SUBJECT_OUTPUT:
+                # The output's final value: every rule that sets it, and (when an outcome
+                # rule sets it) the outcome, which decides which outcome rules contribute.
+                d |= output_setters.get(leaf.subject, set())
+                if leaf.subject in outcome_outputs:
+                    d |= outcome_rules
         deps[r.index] = d
     return deps
 
 
 def _dependency_leaf(policy: Policy, rule: Rule, target: Rule) -> Comparison | None:
     """The condition of `rule` through which it depends on `target` (for locating a cycle)."""
+    outcome_outputs = _outcome_outputs(policy)
     for leaf in rule.leaves:
         if (leaf.kind == SUBJECT_RULE and leaf.subject == target.id
                 or leaf.kind == SUBJECT_FLAG and leaf.subject in target.then.flags
-                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome):
+                or leaf.kind == SUBJECT_OUTCOME and target.decides_outcome
+                or leaf.kind == SUBJECT_OUTPUT and (leaf.subject in dict(target.then.set)
+                                                    or leaf.subject in outcome_outputs and target.decides_outcome)):
             return leaf
     return None
 
@@ -235,6 +297,8 @@ def _cycle_diagnostic(policy: Policy, cycle: list[int]) -> Diagnostic:
     else:
         message = f"rules depend on each other in a cycle: {' → '.join(policy.rules[j].id for j in cycle)}"
     hint = "break the cycle: a rule cannot depend, through flags or rules, on itself"
+    if any(leaf.kind == SUBJECT_OUTPUT for j in cycle for leaf in policy.rules[j].leaves):
+        hint = "break the cycle: a rule cannot depend, through flags, rules or outputs, on itself"
     leaf = _dependency_leaf(policy, rule, target)
     if leaf is None or leaf.loc is None:
         return _rule_diag(policy, rule, "dependency-cycle", message, hint=hint)

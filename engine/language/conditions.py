@@ -10,6 +10,7 @@ it).
 - `walk`: top-down, every node in document order with its polarity and ancestors;
 - `leaves`: every leaf with its polarity;
 - `nnf`: negation normal form, the polarity pushed down to the leaves;
+- `substitute`: the tree with some nodes replaced (top-down), the rest rebuilt;
 - `children` and `kind`: one level, for the few walks that are none of these (a solver
   that yields alternatives lazily), which dispatch on `kind`, never on the classes.
 """
@@ -42,6 +43,24 @@ def fold(cond, leaf: Callable[[Comparison], T], all_: Callable[[All, list[T]], T
         return any_(cond, [fold(c, leaf, all_, any_, not_) for c in cond.items])
     if isinstance(cond, Not):
         return not_(cond, fold(cond.item, leaf, all_, any_, not_))
+    raise _foreign(cond)
+
+
+def substitute(cond, replace: Callable[[object], object | None]):
+    """The tree with every node for which `replace(node)` gives a replacement (not None)
+    replaced by it, top-down (a replaced node's children are not visited); the other
+    nodes are rebuilt around their children."""
+    new = replace(cond)
+    if new is not None:
+        return new
+    if isinstance(cond, Comparison):
+        return cond
+    if isinstance(cond, All):
+        return All(tuple(substitute(c, replace) for c in cond.items))
+    if isinstance(cond, Any):
+        return Any(tuple(substitute(c, replace) for c in cond.items))
+    if isinstance(cond, Not):
+        return Not(substitute(cond.item, replace))
     raise _foreign(cond)
 
 

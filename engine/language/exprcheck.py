@@ -18,16 +18,21 @@ can take. From that:
   the fact may be absent: in an output's default always, in a rule's value unless the
   rule's condition can only hold with the fact present (`conditions.nnf`).
 
+Derived facts (`derived:`) are expressions too: their divisions are checked as outputs'
+are, their intervals and integrality are what an expression reading them sees, and an
+output reading one that reads an optional fact is `expr-optional-fact` as for the fact.
+
 The checks are entries of `checks.CHECKS`; each yields located diagnostics.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Context, Decimal
 from typing import Iterator, NamedTuple
 
 from . import conditions
-from .diagnostics import ERROR, WARNING, Diagnostic, pointer_join
+from .diagnostics import ERROR, WARNING, Diagnostic, pointer_join, pointer_parts
 from .exprs import expr_text, number
 from .model import (NUMERIC_TYPES, PRESENCE_OP, Arith, Comparison, OutputSpec, Policy, Ref, Round, Rounding,
                     Rule)
@@ -92,6 +97,9 @@ class Ranges:
 
     def __init__(self, policy: Policy):
         self.policy = policy
+        self.derived: dict[str, Interval] = {}
+        for d in getattr(policy, "derived", {}).values():  # in order: each reads earlier ones
+            self.derived[d.name] = self.of(d.expr)
         self.outputs: dict[str, Interval] = {}
         for spec in policy.outputs.values():
             self.outputs[spec.name] = self.output_range(spec)
@@ -138,6 +146,8 @@ class Ranges:
         if r.kind == "threshold":
             d = number(self.policy.thresholds[r.name].value)
             return Interval(d, d)
+        if r.kind == "derived":
+            return self.derived.get(r.name, UNKNOWN)
         return self.outputs.get(r.name, UNKNOWN)
 
     def value(self, spec: OutputSpec, e) -> Interval:
@@ -154,6 +164,8 @@ class Ranges:
         values = [self.value(spec, v) for r in self.policy.rules for n, v in r.then.set if n == spec.name]
         every = [default, *values]
         lo, hi = min(v.lo for v in every), max(v.hi for v in every)
+        if spec.combine == "count" and values:  # how many rules contribute: none (the default) to all
+            return Interval(min(default.lo, Decimal(1)), max(default.hi, Decimal(len(values))))
         if spec.combine == "sum" and values:  # any number of the rules may contribute
             neg, pos = Decimal(0), Decimal(0)
             for v in values:
@@ -183,21 +195,55 @@ def _nodes(e, pointer: str) -> Iterator[tuple[object, str]]:
 
 
 def _diag(b, code: str, message: str, pointer: str, *, severity: str = ERROR, hint: str | None = None,
-          rule: Rule | None = None) -> Diagnostic:
-    return b.smap.locate(Diagnostic(code, message, severity, pointer=pointer, hint=hint,
-                                    rule=rule.id if rule else None))
+          rule: Rule | None = None, policy: Policy | None = None) -> Diagnostic:
+    return locate(b, policy, Diagnostic(code, message, severity, pointer=pointer, hint=hint,
+                                        rule=rule.id if rule else None), rule)
+
+
+def locate(b, policy: Policy | None, diagnostic: Diagnostic, rule: Rule | None, prefer_key: bool = False) -> Diagnostic:
+    """`diagnostic` (its pointer under `rule`'s `then`, or anywhere else) located: for a row of a
+    decision table, at the row's cell of the output it is about (in the policy, or in the rows'
+    CSV file: its line and column), with the cell's pointer; else through the policy's source map."""
+    if policy is None or rule is None or rule.table is None:
+        return b.smap.locate(diagnostic, prefer_key)
+    head = pointer_join(rule.loc.pointer, "then")
+    if diagnostic.pointer != head and not diagnostic.pointer.startswith(head + "/"):
+        return b.smap.locate(diagnostic, prefer_key)
+    parts = pointer_parts(diagnostic.pointer[len(head):]) if diagnostic.pointer != head else []
+    column, rest = (parts[1], parts[2:]) if parts[:1] == ["set"] and len(parts) > 1 else \
+        (parts[0] if parts else None, parts[1:])
+    table = policy.table(rule.table.table)
+    if column not in table.columns or rule.index not in table.rules or not table.cell_locs:
+        loc = rule.loc  # the row itself: where it was written (its CSV line, for rows in a CSV file)
+        return diagnostic.located(loc.file, loc.line, loc.column)
+    cells = table.cell_locs[table.rules.index(rule.index)]
+    loc = cells[len(table.inputs) + table.columns.index(column)]
+    return replace(diagnostic, pointer=pointer_join(loc.pointer, *rest)).located(loc.file, loc.line, loc.column)
+
+
+def refs(e) -> Iterator[Ref]:
+    """Every name an expression reads."""
+    return (node for node, _ in _nodes(e, "") if isinstance(node, Ref))
+
+
+def _expressions(policy: Policy) -> Iterator[tuple[object, str, Rule | None]]:
+    """(expression, pointer, rule or None) for every derived fact, then every output value."""
+    for d in policy.derived.values():
+        yield d.expr, pointer_join("/derived", d.name), None
+    for _, value, ptr, rule in output_values(policy):
+        yield value, ptr, rule
 
 
 def check_division(policy: Policy, b) -> Iterator[Diagnostic]:
     ranges = Ranges(policy)
-    for spec, value, ptr, rule in output_values(policy):
+    for value, ptr, rule in _expressions(policy):
         for node, nptr in _nodes(value, ptr):
             if isinstance(node, Arith) and node.op == "div":
                 d = ranges.of(node.args[1])
                 if d.contains_zero():
                     shown = "can be 0" if d.lo == d.hi == 0 else f"ranges over {_range_text(d)}, which contains 0"
                     yield _diag(b, "expr-div-by-zero", f"the divisor `{expr_text(node.args[1])}` {shown}",
-                                pointer_join(nptr, "div", 1), rule=rule,
+                                pointer_join(nptr, "div", 1), rule=rule, policy=policy,
                                 hint="declare a range of the divisor's facts that excludes 0 (`minimum: 1`), "
                                      "or divide by a non-zero constant")
 
@@ -227,18 +273,20 @@ def check_output_bounds(policy: Policy, b) -> Iterator[Diagnostic]:
         whose = f"output `{spec.name}`" + (f" in rule `{rule.id}`" if rule else "'s default")
         if lo is not None and x.hi < lo:
             yield _diag(b, "output-out-of-range", f"{what} is always below the minimum {decimal_text(lo)} of {whose} "
-                        f"(at most {decimal_text(x.hi)})", ptr, rule=rule, hint="fix the value or the bound")
+                        f"(at most {decimal_text(x.hi)})", ptr, rule=rule, policy=policy,
+                        hint="fix the value or the bound")
         elif hi is not None and x.lo > hi:
             yield _diag(b, "output-out-of-range", f"{what} is always above the maximum {decimal_text(hi)} of {whose} "
-                        f"(at least {decimal_text(x.lo)})", ptr, rule=rule, hint="fix the value or the bound")
+                        f"(at least {decimal_text(x.lo)})", ptr, rule=rule, policy=policy,
+                        hint="fix the value or the bound")
         else:
             if lo is not None and not x.lo.is_infinite() and x.lo < lo:
                 yield _diag(b, "output-may-leave-range", f"{what} can be as low as {decimal_text(x.lo)}, below the "
-                            f"minimum {decimal_text(lo)} of {whose}", ptr, severity=WARNING, rule=rule,
+                            f"minimum {decimal_text(lo)} of {whose}", ptr, severity=WARNING, rule=rule, policy=policy,
                             hint=f"bound it: `{{max: [..., {decimal_text(lo)}]}}`")
             if hi is not None and not x.hi.is_infinite() and x.hi > hi:
                 yield _diag(b, "output-may-leave-range", f"{what} can be as high as {decimal_text(x.hi)}, above the "
-                            f"maximum {decimal_text(hi)} of {whose}", ptr, severity=WARNING, rule=rule,
+                            f"maximum {decimal_text(hi)} of {whose}", ptr, severity=WARNING, rule=rule, policy=policy,
                             hint=f"bound it: `{{min: [..., {decimal_text(hi)}]}}`")
     yield from _sums_beyond_bounds(policy, ranges, b)
 
@@ -279,6 +327,8 @@ def fraction_source(policy: Policy, e) -> object | None:
         if e.kind == "threshold":
             v = policy.thresholds[e.name].value
             return None if _integral(number(v)) else e
+        if e.kind == "derived":
+            return None if policy.derived[e.name].type == "integer" else e
         return None if policy.outputs[e.name].type == "integer" else e
     if isinstance(e, Arith):
         if e.op == "div":
@@ -308,7 +358,7 @@ def check_integral_outputs(policy: Policy, b) -> Iterator[Diagnostic]:
         source = fraction_source(policy, value)
         if source is not None:
             yield _diag(b, "output-not-integral", f"integer output `{spec.name}` can get a fraction here: "
-                        f"`{expr_text(value)}` has {_fraction_text(policy, source)}", ptr, rule=rule,
+                        f"`{expr_text(value)}` has {_fraction_text(policy, source)}", ptr, rule=rule, policy=policy,
                         hint="round it: `{round: ..., to: 1, mode: half_even}`, or `round: {to: 1}` on the output")
 
 
@@ -319,7 +369,7 @@ def guarantees_presence(cond, fact: str) -> bool:
     missing: true`) does too. An `all` guarantees it when one part does, an `any` when
     every branch does."""
     def leaf(c: Comparison, positive: bool) -> bool:
-        if c.kind != "fact" or c.subject != fact:
+        if c.kind not in ("fact", "derived") or c.subject != fact:
             return False
         if c.op == PRESENCE_OP:
             return c.operand.value is not positive  # present: `missing: false`, or a negated `missing: true`
@@ -329,23 +379,62 @@ def guarantees_presence(cond, fact: str) -> bool:
 
 def _reads(e, pointer: str) -> Iterator[tuple[Ref, str]]:
     for node, nptr in _nodes(e, pointer):
-        if isinstance(node, Ref) and node.kind == "fact":
+        if isinstance(node, Ref) and node.kind in ("fact", "derived"):
             yield node, nptr
+
+
+def _optional_inputs(policy: Policy, ref: Ref) -> set[str]:
+    """The optional facts without default a fact or derived fact's value depends on."""
+    if ref.kind == "fact":
+        f = policy.facts[ref.name]
+        return set() if f.required or f.has_default else {ref.name}
+    return set().union(*(_optional_inputs(policy, r) for r, _ in _reads(policy.derived[ref.name].expr, "")))
+
+
+def _may_be_missing(policy: Policy, ref: Ref) -> bool:
+    """Whether a fact (optional, no default) or a derived fact (one that reads such a fact,
+    at any depth) can be absent from a decision."""
+    if ref.kind == "fact":
+        f = policy.facts[ref.name]
+        return not (f.required or f.has_default)
+    return any(_may_be_missing(policy, r) for r, _ in _reads(policy.derived[ref.name].expr, ""))
 
 
 def check_optional_facts(policy: Policy, b) -> Iterator[Diagnostic]:
     for spec, value, ptr, rule in output_values(policy):
         for ref, rptr in _reads(value, ptr):
-            f = policy.facts[ref.name]
-            if f.required or f.has_default:
+            if not _may_be_missing(policy, ref):
+                continue
+            if ref.kind == "derived":
+                yield from _optional_derived(policy, spec, ref, rptr, rule, b)
                 continue
             if rule is None:
                 yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads `{ref.name}`, which "
                             "may be missing (optional, no default)", rptr,
                             hint=f"give `{ref.name}` a `default`, or compute the value in rules that test "
                                  f"`{ref.name}: {{missing: false}}`")
-            elif not guarantees_presence(rule.when, ref.name):
+            elif not guarantees_presence(rule.when, ref.name) and not all(
+            guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
                 yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads `{ref.name}`, which may be missing "
                             "(optional, no default), and its condition does not make sure it is present", rptr,
-                            rule=rule, hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
+                            rule=rule, policy=policy,
+                            hint=f"add `{ref.name}: {{missing: false}}` to the rule's `when`, or give "
                                             f"`{ref.name}` a `default`")
+
+
+def _optional_derived(policy: Policy, spec: OutputSpec, ref: Ref, rptr: str, rule: Rule | None,
+                      b) -> Iterator[Diagnostic]:
+    """An output reading a derived fact that can be missing (it reads an optional fact): in
+    a rule, fine when its condition makes sure the derived fact, or every optional fact it
+    reads, is present."""
+    if rule is None:
+        yield _diag(b, "expr-optional-fact", f"the default of output `{spec.name}` reads derived fact `{ref.name}`, "
+                    "which is missing when an optional fact it reads is", rptr,
+                    hint="give the optional facts it reads a `default`, or compute the value in rules that test "
+                         f"`{ref.name}`")
+    elif not guarantees_presence(rule.when, ref.name) and not all(
+            guarantees_presence(rule.when, f) for f in _optional_inputs(policy, ref)):
+        yield _diag(b, "expr-optional-fact", f"rule `{rule.id}` reads derived fact `{ref.name}`, which is missing "
+                    "when an optional fact it reads is, and its condition does not make sure it is present", rptr,
+                    rule=rule, policy=policy,
+                    hint=f"add a condition on `{ref.name}` (or on the facts it reads) to the rule's `when`")

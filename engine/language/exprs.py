@@ -1,12 +1,13 @@
 """Computed outputs: reading expressions from YAML into the IR (`Ref`, `Arith`, `Round`,
 `Decimal` literals), and writing them back as text.
 
-An expression is a number, a bare name (a fact, a threshold, or an output declared before
-the one being computed), `{add|sub|mul|div|min|max: [e, …]}` or `{round: e, to: N, mode:
+An expression is a number, a bare name (a fact, a threshold, a derived fact, or an output
+declared before the one being computed), `{add|sub|mul|div|min|max: [e, …]}` or `{round: e, to: N, mode:
 M}`. `ExprReader` resolves names and types while it builds, reporting located diagnostics
 through the validator's builder; the whole-expression checks that need value ranges
 (division by zero, output bounds, integrality, presence of optional facts) are
-`exprcheck.py`'s.
+`exprcheck.py`'s. A derived fact (`derived:`) is an expression of the same grammar, read by
+`DerivedReader`: facts, thresholds and earlier derived facts, never outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from .diagnostics import ERROR, did_you_mean, pointer_join, type_name
-from .model import ARITH_OPS, NUMERIC_TYPES, Arith, FactSpec, Loc, OutputSpec, Ref, Round, Rounding, Threshold
+from .model import ARITH_OPS, NUMERIC_TYPES, Arith, Derived, FactSpec, Loc, OutputSpec, Ref, Round, Rounding, Threshold
 from .values import decimal_text, literal
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -28,6 +29,8 @@ class Reporter(Protocol):
 
     facts_by_name: dict[str, FactSpec]
     thresholds_by_name: dict[str, Threshold]
+    derived_by_name: dict[str, Derived]  # the derived facts read so far, in declaration order
+    broken_derived: set[str]  # derived facts whose expression was wrong (reported once)
     used_thresholds: set[str]
     mentioned_facts: set[str]
 
@@ -83,6 +86,8 @@ class ExprReader:
     """Builds the expressions of one output's values. `earlier` are the outputs declared
     before it (the only ones it may read)."""
 
+    numeric_hint = "use an integer or number fact, threshold or output"
+
     def __init__(self, b: Reporter, outputs: dict[str, OutputSpec], output: str, earlier: tuple[str, ...],
                  declared: tuple[str, ...]):
         self.b, self.outputs, self.output, self.earlier, self.declared = b, outputs, output, earlier, declared
@@ -116,7 +121,7 @@ class ExprReader:
             b.mentioned_facts.add(name)
             if fact.type not in NUMERIC_TYPES:
                 b.report("expr-operand-type", f"fact `{name}` is {fact.type}; arithmetic takes numbers", ptr,
-                         rule=rule_id, hint="use an integer or number fact, threshold or output")
+                         rule=rule_id, hint=self.numeric_hint)
                 return None
             return Ref("fact", name, loc)
         if threshold is not None:
@@ -128,6 +133,10 @@ class ExprReader:
                          rule=rule_id, hint="use a numeric threshold")
                 return None
             return Ref("threshold", name, loc)
+        if name in b.derived_by_name:
+            return Ref("derived", name, loc)
+        if name in b.broken_derived:
+            return None  # its own expression is wrong, and was reported
         if name in self.earlier:
             spec = self.outputs[name]
             if spec.type not in NUMERIC_TYPES:
@@ -144,8 +153,15 @@ class ExprReader:
                      "cannot read it", ptr, rule=rule_id,
                      hint=f"declare `{name}` before `{self.output}` under `outputs:`")
             return None
-        known = list(b.facts_by_name) + list(b.thresholds_by_name) + list(self.earlier)
-        b.report("expr-unknown-name", f"`{name}` is not a fact, threshold or earlier output", ptr, rule=rule_id,
+        return self.unknown(name, ptr, rule_id)
+
+    def unknown(self, name: str, ptr: str, rule_id: str | None):
+        b = self.b
+        known = list(b.facts_by_name) + list(b.thresholds_by_name) + list(b.derived_by_name) + list(self.earlier)
+        # (a policy without derived facts keeps its v2 message word for word)
+        what = "a fact, threshold, derived fact or earlier output" if b.derived_by_name else \
+            "a fact, threshold or earlier output"
+        b.report("expr-unknown-name", f"`{name}` is not {what}", ptr, rule=rule_id,
                  hint=did_you_mean(name, known) or "declare it under `facts:` or `thresholds:`")
         return None
 
@@ -177,6 +193,40 @@ class ExprReader:
         if arg is None or r is None:
             return None
         return Round(arg, r, b.loc(ptr, at_key=True))
+
+
+class DerivedReader(ExprReader):
+    """Builds the expression of one derived fact: it reads facts, thresholds and the derived
+    facts declared before it (`b.derived_by_name` holds exactly those while it reads),
+    never outputs (they are computed from conditions that may read derived facts)."""
+
+    numeric_hint = "use an integer or number fact, threshold or earlier derived fact"
+
+    def __init__(self, b: Reporter, derived: str, declared: tuple[str, ...], outputs: tuple[str, ...]):
+        super().__init__(b, {}, derived, (), ())
+        self.declared_derived, self.output_names = declared, outputs
+
+    def name(self, name: str, ptr: str, rule_id: str | None):
+        b = self.b
+        if name in b.facts_by_name or name in b.thresholds_by_name or name in b.derived_by_name \
+                or name in b.broken_derived:
+            return super().name(name, ptr, rule_id)
+        if name == self.output:
+            b.report("expr-unknown-name", f"derived fact `{name}` cannot read itself", ptr,
+                     hint="a derived fact reads facts, thresholds and derived facts declared before it")
+        elif name in self.declared_derived:
+            b.report("expr-unknown-name", f"derived fact `{name}` is declared after `{self.output}`, so "
+                     f"`{self.output}` cannot read it", ptr,
+                     hint=f"declare `{name}` before `{self.output}` under `derived:`")
+        elif name in self.output_names:
+            b.report("expr-unknown-name", f"derived fact `{self.output}` cannot read output `{name}`", ptr,
+                     hint="derived facts are computed before any rule: they read facts, thresholds and earlier "
+                          "derived facts; compute it as an output instead")
+        else:
+            known = list(b.facts_by_name) + list(b.thresholds_by_name) + list(b.derived_by_name)
+            b.report("expr-unknown-name", f"`{name}` is not a fact, threshold or earlier derived fact", ptr,
+                     hint=did_you_mean(name, known) or "declare it under `facts:` or `thresholds:`")
+        return None
 
 
 def expr_text(e) -> str:

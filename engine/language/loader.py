@@ -6,7 +6,9 @@ which calls these functions with the bytes it read.
 
 from __future__ import annotations
 
-from typing import Iterable
+import hashlib
+from dataclasses import replace
+from typing import Callable, Iterable
 
 from .diagnostics import ERROR, Diagnostic
 from .model import Policy
@@ -14,16 +16,45 @@ from .source import load_bytes
 from .validate import validate
 from ..errors import PolicyError
 
+# A policy's attached files (decision tables' CSV rows): the path as the policy writes it
+# (relative to the policy) -> the file's bytes, or OSError saying why not.
+Reader = Callable[[str], bytes]
+
 POLICY_SUFFIXES = (".yaml", ".yml")
 
 
-def check_policy_bytes(raw: bytes, name: str) -> tuple[Policy | None, list[Diagnostic]]:
+def check_policy_bytes(raw: bytes, name: str, read: Reader | None = None) -> tuple[Policy | None, list[Diagnostic]]:
     """Load and validate one policy from its bytes (`name` locates the diagnostics, usually
-    the path it was read from); never raises for bad content."""
+    the path it was read from); never raises for bad content. `read` gives the bytes of the
+    files the policy attaches (`rows: {csv: tiers.csv}`); without it such a policy is a
+    located error, and a policy without them never calls it. The digest covers the policy's
+    bytes and, in order, every attached file's path and bytes."""
     doc, diags = load_bytes(raw, name)
     if doc is None:
         return None, diags
-    return validate(doc)
+    attached: list[tuple[str, bytes]] = []
+
+    def recording(path: str) -> bytes:
+        data = read(path)
+        attached.append((path, data))
+        return data
+
+    policy, diags = validate(doc, recording if read is not None else None)
+    if policy is not None and attached:
+        policy = replace(policy, digest=digest(doc.text, attached))
+    return policy, diags
+
+
+def digest(text: str, attached: list[tuple[str, bytes]] = ()) -> str:
+    """The policy's digest: of its text alone (as validation computes it) when it attaches
+    no file, else of its text and each attached file's path and bytes, length-prefixed so
+    no two different sets of files hash alike."""
+    h = hashlib.sha256(text.encode("utf-8"))
+    for path, data in attached:
+        p = path.encode("utf-8")
+        h.update(b"\0%d:%s%d:" % (len(p), p, len(data)))
+        h.update(data)
+    return "sha256:" + h.hexdigest()
 
 
 def require_policy(policy: Policy | None, diags: list[Diagnostic]) -> Policy:

@@ -16,6 +16,12 @@ SUBJECT_OUTCOME = "outcome"
 SUBJECT_FLAG = "flag"
 SUBJECT_RULE = "rule"
 RESERVED_NAMES = frozenset({"all", "any", "not", SUBJECT_OUTCOME, SUBJECT_FLAG, SUBJECT_RULE})
+# Condition subjects that are values, besides facts (`Comparison.kind`): a derived fact
+# (`Policy.derived`), and a declared output as the rules of earlier strata left it (read by
+# a later rule or table: a table's `inputs` may name an earlier table's output). Facts,
+# derived facts and outputs share one namespace, so a condition's key names one of them.
+SUBJECT_DERIVED = "derived"
+SUBJECT_OUTPUT = "output"
 
 # The static analysis's findings an author may acknowledge (`lint:`): about one rule (a
 # rule's own `lint: {ignore: [...]}` too), or about the policy as a whole.
@@ -24,6 +30,8 @@ LINT_RULE_CODES = ("rule-unsatisfiable", "rule-shadowed", "rule-subsumed", "thre
 LINT_POLICY_CODES = ("gap",)
 
 NUMERIC_TYPES = frozenset({"integer", "number"})
+ARRAY = "array"  # a list fact or output: `FactSpec.items` / `OutputSpec.items` say its items
+ITEM_TYPES = ("string", "integer", "number", "boolean")  # what a list's items may be
 DATE = "date"  # a calendar day: `datetime.date` in facts, ISO `YYYY-MM-DD` in text
 ORDERED_TYPES = NUMERIC_TYPES | {DATE}  # the types `gt`/`gte`/`lt`/`lte`/`between` compare
 ORDER_OPS = frozenset({"gt", "gte", "lt", "lte", "between"})
@@ -31,11 +39,28 @@ LIST_OPS = frozenset({"in", "not_in"})
 # `missing: true|false`: whether the fact is absent from the record. Never unknown itself,
 # so a rule on an optional fact can say what to do when it is absent.
 PRESENCE_OP = "missing"
-OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between", PRESENCE_OP)
+# List facts: `contains` (operand: one item), `contains_any`/`contains_all` (operand: a
+# tuple of items), `length` (operand: a `Length`). String facts: `starts_with`,
+# `ends_with`, `contains` (operand: a string). No regular expressions: they make exact
+# analysis impossible and invite catastrophic backtracking.
+LIST_FACT_OPS = frozenset({"contains", "contains_any", "contains_all", "length"})
+STRING_OPS = frozenset({"starts_with", "ends_with", "contains"})
+OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between", PRESENCE_OP,
+             "contains", "contains_any", "contains_all", "length", "starts_with", "ends_with")
 
 # For rendering and negation; kept here so every stage agrees.
 OP_SYMBOL = {"eq": "=", "ne": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
-             "in": "∈", "not_in": "∉", "between": "in", PRESENCE_OP: "is missing"}
+             "in": "∈", "not_in": "∉", "between": "in", PRESENCE_OP: "is missing",
+             "contains": "contains", "contains_any": "contains any of", "contains_all": "contains all of",
+             "length": "has length", "starts_with": "starts with", "ends_with": "ends with"}
+
+# `combine:` of an output: how the values of several contributing rules become one.
+# `list` (an `array` output: the values in rule order) and `count` (an `integer` output:
+# how many rules contributed) serve `collect` tables, and any rules.
+COMBINES = ("first", "min", "max", "sum", "list", "count")
+
+# A decision table's hit policy, as DMN defines them (see `Table`).
+HIT_POLICIES = ("first", "unique", "any", "priority", "collect")
 
 # `change:` of a fact: how a counterfactual may move it. `with_time` facts are day counts
 # (account age) that grow by one a day: only waiting changes them.
@@ -58,7 +83,7 @@ class Loc:
 @dataclass(frozen=True)
 class FactSpec:
     name: str
-    type: str  # integer | number | string | boolean | date
+    type: str  # integer | number | string | boolean | date | array
     description: str = ""
     unit: str = ""
     enum: tuple[str, ...] | None = None
@@ -70,6 +95,10 @@ class FactSpec:
     remedy: dict[str, str] | None = None  # language tag → text
     change: str = "any"  # one of CHANGES
     loc: Loc | None = None
+    # For `type: array`: the items' spec (type one of ITEM_TYPES, an enum, bounds; its name
+    # is the fact's name). A list fact's normalized value is a tuple of normalized items;
+    # `minimum`/`maximum` above then bound its length.
+    items: "FactSpec | None" = None
 
     @property
     def numeric(self) -> bool:
@@ -114,33 +143,53 @@ class RelativeDate:
 class Operand:
     """A literal value, or a named threshold resolved to its value. For a date fact the
     value is a `datetime.date`, or a `RelativeDate` resolved on the evaluation date
-    (`runtime.semantics.operand_value`)."""
+    (`runtime.semantics.operand_value`). `fact` names another fact or derived fact
+    (`{fact: name}`): the comparison reads that fact's value from the same record (unknown
+    when it is missing), and `value` is None."""
 
     value: object
     threshold: str | None = None
+    fact: str | None = None
 
     def describe(self) -> str:
+        if self.fact is not None:
+            return self.fact
         if isinstance(self.value, RelativeDate):
             return self.value.describe()
         return self.threshold if self.threshold else repr(self.value)
 
 
 @dataclass(frozen=True)
+class Length:
+    """The operand of `length`: the list's length compared (`op`, one of eq ne gt gte lt
+    lte) with `operand` (an integer Operand: a literal or a threshold)."""
+
+    op: str
+    operand: Operand
+
+
+@dataclass(frozen=True)
 class Comparison:
     """A leaf condition: `subject op operand`.
 
-    `kind` says what the subject is: "fact" (a declared fact), "outcome" (the decided
-    outcome), "flag" (subject is the flag name, op is "eq", operand True) or "rule"
+    `kind` says what the subject is: "fact" (a declared fact), "derived" (a derived fact),
+    "output" (a declared output's value after the rules of earlier strata), "outcome" (the
+    decided outcome), "flag" (subject is the flag name, op is "eq", operand True) or "rule"
     (subject is a rule id, op "eq", operand True: the rule matched).
-    `between` carries a tuple (low, high) of Operands in `operand`.
+    `between` carries a tuple (low, high) of Operands in `operand`; `contains_any`/`contains_all`
+    an Operand whose value is a tuple of items; `length` a `Length`.
+    `via`: for a table row under `hit: first`, the leaves that restate an earlier row's cells
+    ("and no earlier row applies") carry that row's rule index; None for a rule's own
+    conditions. Coverage, traces and explanations show each cell once, at its own row.
     """
 
     kind: str
     subject: str
     op: str
-    operand: Union[Operand, tuple]
+    operand: Union[Operand, tuple, Length]
     index: int = 0  # position of this leaf within its rule, for traces
     loc: Loc | None = None
+    via: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,10 +219,10 @@ ROUND_MODES = ("down", "up", "half_up", "half_even")
 
 @dataclass(frozen=True)
 class Ref:
-    """A name read by an expression: a fact, a threshold, or an earlier output (its final
-    value, after `combine` and `round`)."""
+    """A name read by an expression: a fact, a threshold, a derived fact, or an earlier
+    output (its final value, after `combine` and `round`)."""
 
-    kind: str  # "fact" | "threshold" | "output"
+    kind: str  # "fact" | "threshold" | "derived" | "output"
     name: str
     loc: Loc | None = field(default=None, compare=False)  # where written: not part of the value
 
@@ -210,12 +259,37 @@ def is_expr(value) -> bool:
 
 
 @dataclass(frozen=True)
+class Derived:
+    """A derived fact (`derived: {debt_to_income: {div: [monthly_debt, monthly_income]}}`):
+    computed from the record's facts after they are checked, by the one expression
+    evaluator (`runtime.expressions`), exact decimal. `type` is "number" (a `Decimal`) or
+    "integer" (an int: the expression must be integral, as for outputs). Missing (None)
+    when a fact it reads is missing. `expr` reads facts, thresholds and earlier derived
+    facts (`Ref` kinds fact, threshold, derived), never outputs. Conditions read it as a
+    `Comparison` of kind "derived"; counterfactuals change the facts it reads, never it."""
+
+    name: str
+    expr: object  # Expr
+    type: str = "number"
+    description: str = ""
+    loc: Loc | None = None
+
+
+@dataclass(frozen=True)
 class Effect:
     outcome: str | None = None
     reason: str | None = None
     message: dict[str, str] | None = None  # language tag → template
     flags: tuple[str, ...] = ()
     set: tuple[tuple[str, object], ...] = ()  # (output, literal or Expr)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """Where a rule came from when a decision table's row compiled to it."""
+
+    table: str  # the table's id
+    row: int  # 1-based row number
 
 
 @dataclass(frozen=True)
@@ -229,6 +303,7 @@ class Rule:
     lint_ignore: tuple[str, ...] = ()
     loc: Loc | None = None
     lint_reason: str = ""  # why the ignored findings are intended (`lint: {reason: ...}`)
+    table: TableRow | None = None  # set for a rule a table row compiled to
 
     @property
     def decides_outcome(self) -> bool:
@@ -260,6 +335,31 @@ class OutputSpec:
     computed: bool = False
     minimum: object = None
     maximum: object = None
+    loc: Loc | None = None
+    items: FactSpec | None = None  # for `type: array`: its items' spec (as for list facts)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A decision table. Every row compiled to one `Rule` (`Rule.table` says which row),
+    so evaluation, analysis, coverage and diff see rules; this records the table's shape
+    for validation's table findings and for explanations, which draw the table.
+
+    `columns` are the output columns: declared outputs, and `outcome`, `reason`,
+    `message`. `rules[k]` is the index of the rule row k+1 compiled to. `cells[k][c]` is
+    the text of row k+1's cell in input column c (`-` for any); `cell_locs` where each
+    cell of the row (inputs, then output columns) was written, in the policy or in its
+    rows' CSV file (`csv`: the path as written, relative to the policy)."""
+
+    id: str
+    hit: str  # one of HIT_POLICIES
+    inputs: tuple[str, ...]
+    columns: tuple[str, ...]
+    rules: tuple[int, ...]
+    cells: tuple[tuple[str, ...], ...]
+    cell_locs: tuple[tuple[Loc, ...], ...] = ()
+    description: str = ""
+    csv: str | None = None
     loc: Loc | None = None
 
 
@@ -298,6 +398,8 @@ class Policy:
     acknowledged: tuple[Acknowledgement, ...] = ()
     timezone: str = "UTC"  # whose calendar day is "today" when no `as_of` is given
     max_wait_days: int = 365  # the horizon of "wait" counterfactuals
+    derived: dict[str, Derived] = field(default_factory=dict)  # in declaration order
+    tables: tuple[Table, ...] = ()
 
     @property
     def uses_time(self) -> bool:
@@ -314,6 +416,12 @@ class Policy:
             if o.id == outcome_id:
                 return o
         raise KeyError(outcome_id)
+
+    def table(self, table_id: str) -> Table:
+        for t in self.tables:
+            if t.id == table_id:
+                return t
+        raise KeyError(table_id)
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:

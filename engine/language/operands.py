@@ -1,5 +1,6 @@
-"""The operands of comparisons: literals, thresholds, dates and relative dates, checked
-against the fact (or the outcome) they are compared with.
+"""The operands of comparisons: literals, thresholds, dates and relative dates, another
+fact (`{fact: name}`), a list's items and length, a string operator's text, checked against
+the fact (or derived fact, output, the outcome) they are compared with.
 
 A mixin of the validator's builder (`validate._Builder`), split from it by what it reads:
 one comparison's right-hand side. Every mistake is a located diagnostic with a stable code;
@@ -12,8 +13,10 @@ import datetime
 
 from .diagnostics import did_you_mean, pointer_join, type_name
 from .exprs import NAME
-from .model import (CALENDAR_DAYS, DATE, LIST_OPS, ORDER_OPS, ORDERED_TYPES, PRESENCE_OP, SUBJECT_OUTCOME, FactSpec, Operand,
-                    RelativeDate)
+from dataclasses import replace
+
+from .model import (ARRAY, CALENDAR_DAYS, DATE, LIST_FACT_OPS, LIST_OPS, NUMERIC_TYPES, ORDER_OPS, ORDERED_TYPES,
+                    PRESENCE_OP, STRING_OPS, SUBJECT_OUTCOME, FactSpec, Operand, RelativeDate)
 from .source import load_text
 from .values import literal, parse_date, value_fits
 
@@ -61,6 +64,31 @@ def _end(o: Operand):
     return o.value.describe() if isinstance(o.value, RelativeDate) else o.value
 
 
+_KIND_WORD = {"fact": "fact", "derived": "derived fact", "output": "output"}
+_LIST_OPS_TEXT = "`contains`, `contains_any`, `contains_all` or `length`"
+
+
+def _list_hint(op: str, raw) -> str:
+    """What to write instead of a scalar operator on a list."""
+    if op in ("eq", "in") and not isinstance(raw, (dict, list)):
+        return f"a list is tested with {_LIST_OPS_TEXT}: `{{contains: {literal(raw).strip(chr(34))}}}`"
+    return f"a list is tested with {_LIST_OPS_TEXT}"
+
+
+def _comparable(a: FactSpec, b: FactSpec) -> str | None:
+    """Why fact `a` cannot be compared with fact `b`, or None: both numeric, both dates, or
+    of one type (strings: with the same values when both declare an enum)."""
+    if a.type in NUMERIC_TYPES and b.type in NUMERIC_TYPES:
+        return None
+    if a.type != b.type:
+        return f"`{a.name}` is {a.type} but `{b.name}` is {b.type}"
+    if a.type == ARRAY:
+        return f"`{a.name}` and `{b.name}` are lists"
+    if a.enum is not None and b.enum is not None and set(a.enum) != set(b.enum):
+        return f"`{a.name}` and `{b.name}` have different values"
+    return None
+
+
 class Operands:
     """The builder's reading of comparison operands (see the module docstring)."""
 
@@ -73,14 +101,35 @@ class Operands:
                         hint="write the year, month and day of a real calendar day: `2026-01-31`")
         return d
 
-    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str):
-        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"fact `{spec.name}`"
+    def operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str, kind: str = "fact"):
+        """The operand of `op` compared with `spec` (a fact's, or as `validate.subject_spec`
+        gives it for a derived fact or an output: `kind` says which, for messages)."""
+        subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"{_KIND_WORD.get(kind, 'fact')} `{spec.name}`"
         if op == PRESENCE_OP:
             if spec.name == SUBJECT_OUTCOME:
                 self.report("operator-type-mismatch", "`missing` tests a fact; the outcome is never missing", ptr,
                             rule=rule_id, at_key=True, hint="test a fact, or compare the outcome with `eq`")
                 return None
+            if kind == "output":
+                self.report("operator-type-mismatch", f"`missing` tests a fact; output `{spec.name}` always has a "
+                            "value (its default when no rule sets it)", ptr, rule=rule_id, at_key=True,
+                            hint="compare it with its default instead")
+                return None
+            if kind == "derived":
+                self.report("operator-type-mismatch", f"`missing` tests a fact; derived fact `{spec.name}` is missing "
+                            "exactly when an optional fact it reads is", ptr, rule=rule_id, at_key=True,
+                            hint="test the optional facts it reads with `missing`")
+                return None
             return Operand(raw)
+        if spec.type == ARRAY:
+            return self.list_fact_operand(spec, op, raw, ptr, rule_id)
+        if op in LIST_FACT_OPS - STRING_OPS:
+            self.report("operator-type-mismatch", f"`{op}` tests a list but {subject} is {spec.type}", ptr,
+                        rule=rule_id, at_key=True, hint="use `eq`, `ne`, `in` or `not_in`" if spec.type == "string"
+                        else "use `eq`, `ne`, `in`, `not_in` or an order operator")
+            return None
+        if op in STRING_OPS:
+            return self.string_operand(spec, op, raw, ptr, rule_id)
         if op in ORDER_OPS and spec.type not in ORDERED_TYPES:
             self.report("operator-type-mismatch", f"`{op}` compares numbers but {subject} is {spec.type}", ptr,
                         rule=rule_id, at_key=True,
@@ -102,28 +151,119 @@ class Operands:
                 return None
             return (lo, hi)
         if op in LIST_OPS:
-            if isinstance(raw, str):
-                t = self.thresholds_by_name.get(raw)
-                if t is not None:
-                    self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
-                if t is None or not isinstance(t.value, tuple):
-                    self.report("unknown-threshold", f"`{raw}` is not a list threshold", ptr, rule=rule_id,
-                                hint=did_you_mean(raw, [n for n, t in self.thresholds_by_name.items()
-                                                        if isinstance(t.value, tuple)]) or "write a list: `[a, b]`")
-                    return None
-                values = tuple(self.as_date(spec, v) for v in t.value)
-                for v in values:
-                    if not self.check_value(spec, v, ptr, rule_id, via=raw):
-                        return None
-                return Operand(values, raw)
-            values = []
-            for i, item in enumerate(raw):
-                o = self.scalar_operand(spec, item, pointer_join(ptr, i), rule_id)
-                if o is None:
-                    return None
-                values.append(o.value)
-            return Operand(tuple(values))
+            return self.values_operand(spec, raw, ptr, rule_id)
         return self.scalar_operand(spec, raw, ptr, rule_id)
+
+    def values_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
+        """A list of values (`in`, `not_in`; a list's `contains_any`, `contains_all`): a list
+        of literals and scalar thresholds, or a list threshold's name."""
+        if isinstance(raw, str):
+            t = self.thresholds_by_name.get(raw)
+            if t is not None:
+                self.used_thresholds.add(raw)  # mentioned, even if misused (see mentioned_facts)
+            if t is None or not isinstance(t.value, tuple):
+                self.report("unknown-threshold", f"`{raw}` is not a list threshold", ptr, rule=rule_id,
+                            hint=did_you_mean(raw, [n for n, t in self.thresholds_by_name.items()
+                                                    if isinstance(t.value, tuple)]) or "write a list: `[a, b]`")
+                return None
+            values = tuple(self.as_date(spec, v) for v in t.value)
+            for v in values:
+                if not self.check_value(spec, v, ptr, rule_id, via=raw):
+                    return None
+            return Operand(values, raw)
+        values = []
+        for i, item in enumerate(raw):
+            o = self.scalar_operand(spec, item, pointer_join(ptr, i), rule_id)
+            if o is None:
+                return None
+            values.append(o.value)
+        return Operand(tuple(values))
+
+    def list_fact_operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str) -> Operand | None:
+        """An operand of a list (fact or output): its items are checked as values of the
+        items' spec (enum, type, range); scalar operators are refused."""
+        if op not in LIST_FACT_OPS:
+            self.report("operator-type-mismatch", f"`{op}` compares one value but `{spec.name}` is a list", ptr,
+                        rule=rule_id, at_key=True, hint=_list_hint(op, raw))
+            return None
+        if spec.items is None:  # (`array-shape`: what an item is, is unknown)
+            return None
+        items = replace(spec.items, name=spec.name)
+        if op == "contains":
+            return self.scalar_operand(items, raw, ptr, rule_id)
+        return self.values_operand(items, raw, ptr, rule_id)  # contains_any, contains_all
+
+    def length_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
+        """One inner operand of `length`: a whole number ≥ 0 or an integer threshold, within
+        the list's `min_items`/`max_items` (else the comparison could never vary)."""
+        threshold = None
+        if isinstance(raw, str):
+            t = self.thresholds_by_name.get(raw)
+            if t is None:
+                self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
+                            hint=did_you_mean(raw, self.thresholds_by_name) or "declare it under `thresholds:`")
+                return None
+            self.used_thresholds.add(raw)
+            threshold, raw = raw, integral("integer", t.value)
+        if type(raw) is not int or raw < 0:
+            what = f"threshold `{threshold}` ({literal(raw)})" if threshold else f"`{literal(raw)}`"
+            self.report("operand-type-mismatch", f"{what} is not a length: the length of `{spec.name}` is a whole "
+                        "number ≥ 0", ptr, rule=rule_id)
+            return None
+        lo, hi = 0 if spec.minimum is None else spec.minimum, spec.maximum
+        if raw < lo or (hi is not None and raw > hi):
+            what = f"threshold `{threshold}` ({raw})" if threshold else f"`{raw}`"
+            self.report("threshold-out-of-range" if threshold else "value-out-of-range",
+                        f"{what} is outside the lengths {lo}..{'' if hi is None else hi} `{spec.name}` can have",
+                        ptr, rule=rule_id, hint="the comparison can never vary; fix the value or the list's "
+                                                "`min_items`/`max_items`")
+            return None
+        return Operand(raw, threshold)
+
+    def string_operand(self, spec: FactSpec, op: str, raw, ptr: str, rule_id: str) -> Operand | None:
+        """The text of `starts_with`, `ends_with`, `contains` on a string: a literal or a
+        string threshold, not empty. Any text may follow an enum fact's values: the enum
+        does not restrict it (analysis says when no value, or every value, matches)."""
+        if spec.type != "string" or spec.name == SUBJECT_OUTCOME:
+            subject = "the outcome" if spec.name == SUBJECT_OUTCOME else f"`{spec.name}`"
+            self.report("operator-type-mismatch", f"`{op}` tests text but {subject} is "
+                        f"{'an outcome id' if spec.name == SUBJECT_OUTCOME else spec.type}", ptr, rule=rule_id,
+                        at_key=True, hint="compare the outcome with `eq` or `in`" if spec.name == SUBJECT_OUTCOME
+                        else "the string operators are for string facts")
+            return None
+        o = self.scalar_operand(replace(spec, enum=None), raw, ptr, rule_id)
+        if o is not None and o.value == "":
+            what = f"threshold `{o.threshold}`" if o.threshold else "the text"
+            self.report("operand-empty-string", f"`{op}` needs a non-empty text; {what} is empty", ptr, rule=rule_id,
+                        hint="every string starts with, ends with and contains the empty text: drop the condition, "
+                             "or test `{missing: false}`")
+            return None
+        return o
+
+    def fact_operand(self, spec: FactSpec, other: str, ptr: str, rule_id: str) -> Operand | None:
+        """`{fact: name}`: another fact (or derived fact) of a compatible type, read from the
+        same record."""
+        if spec.name == SUBJECT_OUTCOME:
+            self.report("operand-type-mismatch", "the outcome is compared with outcome ids, not with a fact", ptr,
+                        rule=rule_id, hint="compare the outcome with `eq: <outcome>`")
+            return None
+        if other in self.facts_by_name:
+            self.mentioned_facts.add(other)
+            ospec = self.facts_by_name[other]
+        elif other in self.derived_by_name:
+            ospec = FactSpec(other, self.derived_by_name[other].type)
+        else:
+            self.report("unknown-fact", f"`{{fact: {other}}}` names no fact or derived fact", pointer_join(ptr, "fact"),
+                        rule=rule_id, hint=did_you_mean(other, list(self.facts_by_name) + list(self.derived_by_name))
+                        or "declare it under `facts:` or `derived:`")
+            return None
+        problem = _comparable(spec, ospec)
+        if problem:
+            self.report("operand-type-mismatch", f"`{spec.name}` cannot be compared with `{other}`: {problem}",
+                        pointer_join(ptr, "fact"), rule=rule_id,
+                        hint="compare facts of one type (numbers with numbers, dates with dates)")
+            return None
+        return Operand(None, fact=other)
 
     def as_date(self, spec: FactSpec, value):
         """A threshold's ISO date text as a date where a date fact reads it (left as it is
@@ -165,6 +305,12 @@ class Operands:
         return Operand(RelativeDate(-1 if key == "days_ago" else 1, n, threshold))
 
     def scalar_operand(self, spec: FactSpec, raw, ptr: str, rule_id: str) -> Operand | None:
+        if isinstance(raw, dict) and "fact" in raw:
+            if len(raw) != 1:
+                self.report("operand-type-mismatch", "`{fact: name}` names one fact and nothing else", ptr,
+                            rule=rule_id, hint="write `{fact: name}` alone")
+                return None
+            return self.fact_operand(spec, raw["fact"], ptr, rule_id)
         if isinstance(raw, dict):
             return self.relative_date(spec, raw, ptr, rule_id)
         if isinstance(raw, str) and raw in self.thresholds_by_name:
@@ -195,11 +341,11 @@ class Operands:
                 return None
             return Operand(d)
         if isinstance(raw, str) and spec.type != "string":
-            if raw in self.facts_by_name:
+            if raw in self.facts_by_name or raw in self.derived_by_name:
                 # "did you mean `max_overdue_days`?" would send the author the wrong way.
-                self.report("unknown-threshold", f"`{raw}` is a fact, not a threshold: comparing one fact with "
-                            "another is not supported yet", ptr, rule=rule_id,
-                            hint="compare with a threshold or a literal value")
+                kind = "a fact" if raw in self.facts_by_name else "a derived fact"
+                self.report("unknown-threshold", f"`{raw}` is {kind}, not a threshold or a value", ptr, rule=rule_id,
+                            hint=f"write `{{fact: {raw}}}` to compare with another fact")
                 return None
             self.report("unknown-threshold", f"unknown threshold `{raw}`", ptr, rule=rule_id,
                         hint=did_you_mean(raw, self.thresholds_by_name) or "declare it under `thresholds:`")

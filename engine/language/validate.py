@@ -3,8 +3,9 @@
 Two layers. The JSON Schema (`schemas/policy.schema.json`) checks shape; when the shape is
 wrong nothing further is checked, since every later check assumes it. Then the builder
 resolves names (facts, thresholds, outcomes, outputs, rules) while building the IR (the
-operands of comparisons in `operands.py`, the expressions of computed outputs in
-`exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
+operands of comparisons in `operands.py`, the declarations of facts, list items, derived
+facts and list outputs in `specs.py`, the expressions of computed outputs and derived
+facts in `exprs.py`), and a table of small whole-policy checks runs over the IR (`checks.py`, and
 `exprcheck.py` for what expressions can compute). Each check yields diagnostics with a
 stable code; `docs/policy-language.md` lists them all.
 """
@@ -20,11 +21,13 @@ from .checks import CHECKS, stratify
 from .diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, type_name
 from .exprs import ExprReader, is_expr_form, names_in, number, rounding
 from .model import (
+    ARRAY,
     DATE,
+    SUBJECT_DERIVED,
+    SUBJECT_OUTPUT,
     LINT_POLICY_CODES,
     LINT_RULE_CODES,
     NUMERIC_TYPES,
-    ORDERED_TYPES,
     Acknowledgement,
     RESERVED_NAMES,
     SUBJECT_FLAG,
@@ -34,6 +37,7 @@ from .model import (
     Any,
     Comparison,
     Effect,
+    Length,
     FactSpec,
     Loc,
     Not,
@@ -44,11 +48,13 @@ from .model import (
     Rule,
     Threshold,
 )
-from .operands import Operands, bool_hint, integral, is_yaml_number
+from .operands import Operands, bool_hint, is_yaml_number
+from .specs import Specs
 from .schema.validate import check_schema
 from .source import Document, SourceMap
+from .tables import compile_tables, row_ids, table_set_values
 from .templates import template_names
-from .values import clip, literal, parse_date, value_fits
+from .values import clip, literal, value_fits
 
 POLICY_SCHEMA = "policy.schema.json"
 
@@ -72,11 +78,12 @@ def _text_map(value, language: str) -> dict[str, str] | None:
     return dict(value)
 
 
-class _Builder(Operands):
+class _Builder(Specs, Operands):
     """Builds the IR from schema-valid data, collecting diagnostics on the way."""
 
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, read=None):
         self.doc = doc
+        self.read = read  # a rows file's path (relative to the policy) -> its bytes; OSError if it cannot
         self.data: dict = doc.data  # type: ignore[assignment]
         self.smap: SourceMap = doc.source_map
         self.diags: list[Diagnostic] = []
@@ -101,78 +108,29 @@ class _Builder(Operands):
             if name in RESERVED_NAMES:
                 self.report("fact-reserved-name", f"`{name}` is reserved and cannot name a fact", ptr, at_key=True,
                             hint="rename the fact")
-            if "enum" in spec and ftype != "string":
-                self.report("fact-enum-not-string", f"`enum` is only for string facts, `{name}` is {ftype}",
-                            pointer_join(ptr, "enum"), at_key=True)
-            if "enum" in spec:
-                for i, v in enumerate(spec["enum"]):
-                    if v in spec["enum"][:i]:  # name the value and point at its second listing
-                        self.report("fact-enum-duplicate", f"`{name}` lists enum value `{v}` twice",
-                                    pointer_join(ptr, "enum", i))
-                        break
-            bounds = {}
-            for bound in ("minimum", "maximum"):
-                bounds[bound] = spec.get(bound)
-                if bound in spec and ftype == DATE:
-                    bounds[bound] = self.date_literal(spec[bound], pointer_join(ptr, bound), None,
-                                                      f"`{bound}` of `{name}`")
-                if bound in spec and ftype not in ORDERED_TYPES:
-                    self.report("fact-range-not-numeric", f"`{bound}` is only for numeric facts, `{name}` is {ftype}",
-                                pointer_join(ptr, bound), at_key=True)
-                # (float() of a huge integer bound would overflow; only floats can be fractional)
-                if bound in spec and ftype == "integer" and isinstance(spec[bound], float) \
-                        and not spec[bound].is_integer():
-                    self.report("fact-range-not-integer", f"`{bound}` of integer fact `{name}` must be a whole number",
-                                pointer_join(ptr, bound))
+            enum, lo, hi = self.scalar_spec(name, spec, ftype, ptr)
             if spec.get("change") == "with_time" and ftype not in NUMERIC_TYPES:
                 self.report("fact-with-time-not-numeric", f"`change: with_time` is for day counts (integer or number "
                             f"facts), `{name}` is {ftype}", pointer_join(ptr, "change"),
                             hint="a date fact moves with time by itself: compare it with `{days_ago: N}`"
                             if ftype == DATE else "use `any`, `increase`, `decrease` or `none`")
-            lo, hi = bounds["minimum"], bounds["maximum"]
-            if lo is not None and hi is not None and lo > hi:
-                self.report("fact-range-empty", f"`{name}` has minimum {lo} above maximum {hi}",
-                            pointer_join(ptr, "minimum"))
-                # Forget the empty range: checking every threshold and literal against it
-                # would repeat this one mistake as an out-of-range error at each use.
-                lo = hi = None
+            items = self.items_spec(name, spec, ftype, ptr, "fact")
+            if ftype == ARRAY:
+                lo, hi = self.length_bounds(name, spec, ptr)
             fs = FactSpec(
                 name=name, type=ftype, description=spec.get("description", ""), unit=spec.get("unit", ""),
-                enum=tuple(spec["enum"]) if "enum" in spec and ftype == "string" else None,
-                minimum=lo, maximum=hi, default=self.fact_default(ftype, spec.get("default")),
+                enum=enum, minimum=lo, maximum=hi, default=self.fact_default(ftype, spec.get("default"), items),
                 has_default="default" in spec,
                 required=spec.get("required", True), remedy=_text_map(spec.get("remedy"), self.language),
-                change=spec.get("change", "any"), loc=self.loc(ptr, at_key=True),
+                change=spec.get("change", "any"), loc=self.loc(ptr, at_key=True), items=items,
             )
-            if fs.has_default:
+            if fs.has_default and (ftype != ARRAY or items is not None):
                 problem = self.value_problem(fs, fs.default)
                 if problem:
                     self.report("fact-bad-default", f"default of `{name}` {problem}", pointer_join(ptr, "default"),
                                 hint=bool_hint(fs.default) if ftype == "boolean" else None)
             out[name] = fs
         return out
-
-    def fact_default(self, ftype: str, value):
-        """A fact's default as a value of its type: a date fact's ISO text as a date (left as
-        written when it is not one: `value_problem` reports it)."""
-        if ftype == DATE:
-            return parse_date(value) or value
-        return integral(ftype, value)
-
-    def value_problem(self, fs: FactSpec, value) -> str | None:
-        """Why `value` is not a valid value of fact `fs`, or None."""
-        if fs.type == DATE and not value_fits(DATE, value):
-            return f"must be a date (YYYY-MM-DD), found {type_name(value)} `{literal(value)}`"
-        if not value_fits(fs.type, value):
-            return f"must be {fs.type}, found {type_name(value)} `{literal(value)}`"
-        if fs.enum is not None and value not in fs.enum:
-            return f"`{value}` is not one of {', '.join(fs.enum)}"
-        if fs.type in ORDERED_TYPES:
-            if fs.minimum is not None and value < fs.minimum:
-                return f"{value} is below the declared minimum {fs.minimum}"
-            if fs.maximum is not None and value > fs.maximum:
-                return f"{value} is above the declared maximum {fs.maximum}"
-        return None
 
     def thresholds(self) -> dict[str, Threshold]:
         out = {}
@@ -217,9 +175,11 @@ class _Builder(Operands):
         raw_outputs = self.data.get("outputs", {})
         self.output_order = tuple(raw_outputs)
         set_values: dict[str, list] = {}  # output -> the values rules give it, as written
-        for raw_rule in self.data["rules"]:
+        for raw_rule in self.data.get("rules", ()):
             for name, value in raw_rule["then"].get("set", {}).items():
                 set_values.setdefault(name, []).append(value)
+        for name, value in table_set_values(self):
+            set_values.setdefault(name, []).append(value)
         out: dict[str, OutputSpec] = {}
         read_by_expressions = set()
         for oname, spec in raw_outputs.items():
@@ -241,11 +201,21 @@ class _Builder(Operands):
             computed = numeric and ("round" in spec or name in read_by_expressions or any(
                 is_expr_form(v, otype) for v in [spec["default"], *set_values.get(name, ())]))
             self.computed_outputs[name] = computed
-            ok, default = self.output_value(name, otype, spec["default"], pointer_join(ptr, "default"), None, out)
             combine = spec.get("combine")
+            self.output_items[name] = items = self.items_spec(name, spec, otype, ptr, "output")
+            self.output_combines[name] = combine
+            ok, default = self.output_value(name, otype, spec["default"], pointer_join(ptr, "default"), None, out)
             if combine in ("min", "max", "sum") and spec["type"] not in ("integer", "number"):
                 self.report("output-bad-combine", f"`combine: {combine}` needs a numeric output, `{name}` is "
                             f"{spec['type']}", pointer_join(ptr, "combine"))
+            if combine == "list" and otype != ARRAY:
+                self.report("output-bad-combine", f"`combine: list` collects items into a list, but `{name}` is "
+                            f"{otype}", pointer_join(ptr, "combine"),
+                            hint=f"declare `type: array, items: {{type: {otype}}}, default: []`")
+            if combine == "count" and otype != "integer":
+                self.report("output-bad-combine", f"`combine: count` counts the contributing rules: `{name}` must be "
+                            f"an integer output, not {otype}", pointer_join(ptr, "combine"),
+                            hint="declare `type: integer` (the rules' values are not read: write `1`)")
             rnd = None
             if "round" in spec and numeric:
                 rnd = rounding(spec["round"], pointer_join(ptr, "round"), self, None)
@@ -255,7 +225,7 @@ class _Builder(Operands):
             out[name] = OutputSpec(name, otype, default if ok else spec["default"], combine,
                                    spec.get("description", ""),
                                    round=rnd, computed=computed, minimum=lo if numeric else None,
-                                   maximum=hi if numeric else None, loc=self.loc(ptr, at_key=True))
+                                   maximum=hi if numeric else None, loc=self.loc(ptr, at_key=True), items=items)
         return out
 
     def output_value(self, name: str, otype: str, raw, ptr: str, rule_id: str | None,
@@ -267,6 +237,12 @@ class _Builder(Operands):
         if isinstance(raw, dict) and otype not in NUMERIC_TYPES:
             self.report(code, f"an expression computes a number but output `{name}` is {otype}", ptr, rule=rule_id)
             return False, None
+        if otype == ARRAY:
+            items = self.output_items.get(name)
+            if items is None:  # (`array-shape`: what an item is is unknown)
+                return False, None
+            one_item = rule_id is not None and self.output_combines.get(name) == "list"
+            return self.array_value(name, items, raw, ptr, rule_id, one_item)
         if self.computed_outputs.get(name) and is_expr_form(raw, otype):
             earlier = self.output_order[:self.output_order.index(name)]
             e = ExprReader(self, outputs, name, earlier, self.output_order).read(raw, ptr, rule_id)
@@ -320,22 +296,47 @@ class _Builder(Operands):
             # Mentioned counts as used even if the comparison below is rejected: otherwise
             # one bad operand also reports a misleading `fact-unused` warning.
             self.mentioned_facts.add(name)
+        elif name in self.derived_by_name:
+            spec, kind = self.subject_spec(name), SUBJECT_DERIVED
+        elif name in self.broken_derived:
+            return []  # (its expression is wrong, and was reported: one mistake, one error)
+        elif name in self.outputs_by_name:
+            # An output as the rules of earlier strata left it (`checks.rule_dependencies`).
+            spec, kind = self.subject_spec(name), SUBJECT_OUTPUT
         else:
             self.report("unknown-fact", f"unknown fact `{name}`", ptr, rule=rule_id, at_key=True,
-                        hint=did_you_mean(name, list(self.facts_by_name) + [SUBJECT_OUTCOME]))
+                        hint=did_you_mean(name, list(self.facts_by_name) + [SUBJECT_OUTCOME] + list(self.derived_by_name)
+                                          + list(self.outputs_by_name)))
             return []
         ops = value.items() if isinstance(value, dict) else [("eq", value)]
         out = []
         for op, raw in ops:
             optr = pointer_join(ptr, op) if isinstance(value, dict) else ptr
-            operand = self.operand(spec, op, raw, optr, rule_id)
+            if op == "length" and spec.type == ARRAY:
+                # One leaf per inner comparison: `{length: {gt: 0, lte: 5}}` is two conditions.
+                for inner, n in raw.items():
+                    iptr = pointer_join(optr, inner)
+                    operand = self.length_operand(spec, n, iptr, rule_id)
+                    if operand is not None:
+                        out.append(self.leaf(leaves, kind, name, op, Length(inner, operand), iptr))
+                continue
+            operand = self.operand(spec, op, raw, optr, rule_id, kind=kind)
             if operand is not None:
                 out.append(self.leaf(leaves, kind, name, op, operand, ptr if not isinstance(value, dict) else optr))
         return out
 
+    def subject_spec(self, name: str) -> FactSpec:
+        """What a condition on a derived fact or an output compares with, as a fact's spec:
+        its type (a derived fact's inferred one), an output's bounds and items."""
+        if name in self.derived_by_name:
+            return FactSpec(name, self.derived_by_name[name].type)
+        o = self.outputs_by_name[name]
+        return FactSpec(name, o.type, minimum=o.minimum, maximum=o.maximum, items=o.items)
+
     def rules(self) -> tuple[Rule, ...]:
-        raw_rules = self.data["rules"]
-        self.rule_ids = [r["id"] for r in raw_rules]
+        raw_rules = self.data.get("rules", [])
+        # Every id first, table rows' too: a `rule:` condition may name any of them.
+        self.rule_ids = [r["id"] for r in raw_rules] + row_ids(self)
         self.raised_flags = sorted({f for r in raw_rules for f in r["then"].get("flags", [])})
         first_seen: dict[str, int] = {}
         out = []
@@ -353,7 +354,10 @@ class _Builder(Operands):
             lint = self.rule_lint(raw.get("lint", {}), pointer_join(ptr, "lint"), rid)
             out.append(Rule(rid, i, when, then, raw.get("description", ""), tuple(leaves), lint,
                             self.loc(ptr), raw.get("lint", {}).get("reason", "")))
-        return tuple(out)
+        # Table rows follow the rules, tables in order, rows in order (`tables.py`).
+        rows, self.built_tables = compile_tables(self, len(out), {
+            rid: self.loc(pointer_join("/rules", i, "id")) for rid, i in first_seen.items()})
+        return tuple(out) + rows
 
     def rule_lint(self, raw: dict, ptr: str, rule_id: str) -> tuple[str, ...]:
         """A rule's `lint: {ignore: [...]}`: only findings about a rule can be ignored on one."""
@@ -393,7 +397,14 @@ class _Builder(Operands):
                 for leaf in leaves:
                     if leaf.kind != "fact":
                         self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
-                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True)
+                                    f"cannot test `{leaf.kind}`", leaf.loc.pointer, at_key=True,
+                                    hint="bound the facts it is computed from" if leaf.kind == SUBJECT_DERIVED
+                                    else None)
+                    elif any(isinstance(o, Operand) and o.fact is not None
+                             for o in (leaf.operand if isinstance(leaf.operand, tuple) else (leaf.operand,))):
+                        self.report("lint-ignore-not-applicable", "a gap region is a set of fact values: `where` "
+                                    "cannot compare two facts", leaf.loc.pointer, at_key=True,
+                                    hint="bound each fact with values or thresholds")
             out.append(Acknowledgement(code, raw["reason"], rule, where, tuple(leaves), self.loc(ptr)))
         return tuple(out)
 
@@ -424,7 +435,8 @@ class _Builder(Operands):
         return Effect(outcome, reason, message, tuple(raw.get("flags", ())), tuple(sets))
 
     def check_template(self, message: dict[str, str], ptr: str, rule_id: str | None, what: str = "message") -> None:
-        known = set(self.facts_by_name) | set(self.thresholds_by_name) | set(self.outputs_by_name)
+        known = set(self.facts_by_name) | set(self.thresholds_by_name) | set(self.outputs_by_name) \
+            | set(self.derived_by_name) | self.broken_derived
         for lang, template in message.items():
             lptr = ptr if len(message) == 1 and not isinstance(self.at(ptr), dict) else pointer_join(ptr, lang)
             names, problem = template_names(template)
@@ -434,7 +446,8 @@ class _Builder(Operands):
             for n in names:
                 if n not in known:
                     self.report("template-unknown-name", f"{what} names `{{{n}}}`, which is not a declared fact, "
-                                f"threshold or output", lptr, rule=rule_id, hint=did_you_mean(n, known))
+                                f"{'derived fact, ' if self.derived_by_name else ''}threshold or output", lptr,
+                                rule=rule_id, hint=did_you_mean(n, known))
                 elif n in self.thresholds_by_name:
                     self.used_thresholds.add(n)
                 if n.spec and n in known:
@@ -449,6 +462,8 @@ class _Builder(Operands):
         if name in self.facts_by_name:
             f = self.facts_by_name[name]
             return None if f.type in NUMERIC_TYPES else f"fact `{name}` is {f.type}"
+        if name in self.derived_by_name or name in self.broken_derived:
+            return None  # a derived fact is always a number
         if name in self.outputs_by_name:
             o = self.outputs_by_name[name]
             return None if o.type in NUMERIC_TYPES else f"output `{name}` is {o.type}"
@@ -501,7 +516,11 @@ class _Builder(Operands):
         self.thresholds_by_name = self.thresholds()
         outcomes = self.outcomes()
         self.outcome_ids = tuple(o.id for o in outcomes)
+        self.derived_by_name = self.derived()
         self.computed_outputs: dict[str, bool] = {}
+        self.output_items: dict[str, FactSpec | None] = {}
+        self.output_combines: dict[str, str | None] = {}
+        self.output_clashes()
         self.outputs_by_name = self.outputs()
         self.misused: dict[str, list[tuple[str, str, str]]] = {}
         rules = self.rules()
@@ -519,7 +538,8 @@ class _Builder(Operands):
             thresholds=self.thresholds_by_name, outcomes=outcomes, default=self.data.get("default"),
             outputs=self.outputs_by_name, reasons=reasons, rules=rules, strata=(), digest=digest,
             path=self.smap.file, extras={"id_loc": self.loc("/policy")}, acknowledged=acknowledged,
-            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365),
+            timezone=timezone, max_wait_days=self.data.get("max_wait_days", 365), derived=self.derived_by_name,
+            tables=self.built_tables,
         )
         for check in CHECKS:
             self.diags.extend(d if d.line else self.smap.locate(d) for d in check(policy, self))
@@ -532,8 +552,9 @@ class _Builder(Operands):
         return Policy(**{**policy.__dict__, "strata": strata})
 
 
-def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
-    """Check a loaded document; return the Policy IR (None when any error) and diagnostics."""
+def validate(doc: Document, read=None) -> tuple[Policy | None, list[Diagnostic]]:
+    """Check a loaded document; return the Policy IR (None when any error) and diagnostics.
+    `read`: the policy's attached files (tables' CSV rows), path as written -> bytes."""
     if not isinstance(doc.data, dict):
         return None, [doc.source_map.locate(Diagnostic("policy-not-mapping",
                                                        "a policy must be a mapping of keys to values", ERROR))]
@@ -546,6 +567,6 @@ def validate(doc: Document) -> tuple[Policy | None, list[Diagnostic]]:
             pointer="/version", hint=f"quote a dotted version: `version: \"{literal(doc.data['version'])}\"`"))]
     if diags:
         return None, diags
-    builder = _Builder(doc)
+    builder = _Builder(doc, read)
     policy = builder.build()
     return policy, builder.diags

@@ -260,7 +260,11 @@ def parse_date(value) -> datetime.date | None:
 
 
 def value_fits(ftype: str, value) -> bool:
-    """Whether `value` is a valid value of a declared type (booleans are never numbers)."""
+    """Whether `value` is a valid value of a declared type (booleans are never numbers). For
+    `array` (a list fact or output) only that it is a list: its items are checked against
+    the items' spec by validation and by the record reader."""
+    if ftype == "array":
+        return isinstance(value, (list, tuple))
     if ftype == "boolean":
         return isinstance(value, bool)
     if ftype == "string":

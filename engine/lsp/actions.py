@@ -1,7 +1,9 @@
 """Code actions: quick fixes for the diagnostics the client sends back.
 
 - **Apply a did-you-mean**: a diagnostic whose hint proposes a name (`data.replacement`)
-  and whose range covers the misspelt name its message quotes: replace it.
+  and whose range covers the misspelt name its message quotes: replace it. A fact written
+  as an operand (`{lt: monthly_income}`) becomes the fact operand `{fact: monthly_income}`
+  the same way.
 - **Add a missing `reason:`** to a rule that decides an adverse outcome without one
   (`adverse-without-reason`): one fix per declared reason code, or, when the policy
   declares none, a code made from the rule's id (`overdue-severe` → `OVERDUE_SEVERE`).

@@ -6,15 +6,19 @@ indentation, upwards from the cursor's line) and of the flow mappings open on th
 line before it (`when: {overdue_days: {gt: |`). The names offered come from the index of
 the last version that loaded. Offered:
 
-- in a condition (`when:`, `where:`), at a key: the facts, `all`/`any`/`not`, `flag`,
-  `rule`, `outcome`; inside a fact's mapping: the operators;
+- in a condition (`when:`, `where:`), at a key: the facts, derived facts and outputs,
+  `all`/`any`/`not`, `flag`, `rule`, `outcome`; inside a fact's mapping: the operators its
+  type takes (a list's `contains`…`length`, a string's `starts_with`…);
 - at an operand: the thresholds that fit the fact (list thresholds after `in`/`not_in`,
   date thresholds for a date fact), its enum values, `true`/`false` (a boolean fact,
   `missing`), the outcome ids (for `outcome`), flags (`flag`), rule ids (`rule`); inside
   an order operator's mapping on a date fact, `days_ago`/`days_ahead`, whose values are
-  the integer thresholds;
-- in a computed value (a key of `then.set`, an output's `default`): the numeric facts,
-  thresholds and earlier outputs it may read, the operators inside a mapping (`add`, …,
+  the integer thresholds; inside any comparison operator's mapping, `fact` (`{lt: {fact:
+  …}}`), whose value is a fact or derived fact of a comparable type; inside `length`, the
+  comparison operators, whose values are the integer thresholds; a list's items' values;
+- in a computed value (a key of `then.set`, an output's `default`, a derived fact): the
+  numeric facts, thresholds, derived facts and earlier outputs it may read (a derived fact:
+  the derived facts before it, no outputs), the operators inside a mapping (`add`, …,
   `round`, `to`, `mode`) and the rounding modes after `mode:`;
 - `then.outcome` and `default`: outcome ids; `then.reason`: reason codes; a key of
   `then.set`: outputs. Everything else (the schema's own keys) is yaml-language-server's.
@@ -24,8 +28,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..language.model import (ARITH_OPS, DATE, LIST_OPS, NUMERIC_TYPES, OPERATORS, ORDER_OPS, PRESENCE_OP, ROUND_MODES,
-                              SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE)
+from ..language.model import (ARITH_OPS, ARRAY, DATE, LIST_FACT_OPS, LIST_OPS, NUMERIC_TYPES, OPERATORS, ORDER_OPS,
+                              PRESENCE_OP, ROUND_MODES, STRING_OPS, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE)
 from ..language.values import parse_date
 from .index import Index
 from .positions import Lines
@@ -35,7 +39,12 @@ FIELD, VALUE, KEYWORD, ENUM_MEMBER, CONSTANT, OPERATOR, REFERENCE, EVENT = 5, 12
 COMBINATORS = ("all", "any", "not")
 _OP_DETAIL = {"eq": "equals", "ne": "differs from", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
               "in": "one of a list", "not_in": "none of a list", "between": "within [low, high]",
-              PRESENCE_OP: "absent (true) or present (false)"}
+              PRESENCE_OP: "absent (true) or present (false)", "contains": "holds an item (a list) or a text (a string)",
+              "contains_any": "holds one of the items", "contains_all": "holds every one of the items",
+              "length": "the list's length compared", "starts_with": "begins with a text",
+              "ends_with": "ends with a text"}
+_SCALAR_OPS = tuple(op for op in OPERATORS if op not in LIST_FACT_OPS | STRING_OPS)  # the v2 operators
+_COMPARE_OPS = ("eq", "ne", "gt", "gte", "lt", "lte")  # those `{fact: name}` and `length` take
 _RELATIVE = {"days_ago": "N days before the evaluation date", "days_ahead": "N days after the evaluation date"}
 _EXPR_DETAIL = {"add": "sum", "sub": "difference of two", "mul": "product", "div": "quotient of two",
                 "min": "smallest", "max": "largest", "round": "round to a multiple", "to": "the multiple (round)",
@@ -188,11 +197,58 @@ def _thresholds(index: Index, fact_spec, op: str | None) -> list[dict]:
 
 
 def _facts(index: Index) -> list[dict]:
+    """The subjects a condition may name: facts, derived facts and outputs."""
     out = []
     for name in index.names("fact"):
         spec = index.symbols[("fact", name)].spec
         spec = spec if isinstance(spec, dict) else {}
         out.append(_item(name, FIELD, f"fact: {spec.get('type', '?')}", str(spec.get("description", ""))))
+    out += [_item(n, FIELD, "derived fact") for n in index.names("derived")]
+    for name in index.names("output"):
+        spec = index.symbols[("output", name)].spec
+        out.append(_item(name, FIELD, f"output: {spec.get('type', '?') if isinstance(spec, dict) else '?'}"))
+    return out
+
+
+def _subject_spec(index: Index, subject: str) -> dict | None:
+    """What a condition's key names, as a fact's declaration (a derived fact: a number)."""
+    for kind in ("fact", "output"):
+        sym = index.declared(kind, subject)
+        if sym is not None:
+            return sym.spec if isinstance(sym.spec, dict) else {}
+    if index.declared("derived", subject) is not None:
+        return {"type": "number"}
+    return None
+
+
+def _operators(index: Index, subject: str) -> list[dict]:
+    """The operators a subject's type takes (all of them when its type is unknown)."""
+    spec = _subject_spec(index, subject) if subject != SUBJECT_OUTCOME else {"type": "string"}
+    ftype = spec.get("type") if spec else None
+    if ftype == ARRAY:
+        ops = [op for op in OPERATORS if op in LIST_FACT_OPS or op == PRESENCE_OP]
+    elif ftype == "string" and subject != SUBJECT_OUTCOME:
+        ops = [op for op in OPERATORS if op not in ORDER_OPS and op not in LIST_FACT_OPS - STRING_OPS]
+    elif ftype is not None:
+        ops = list(_SCALAR_OPS)
+    else:
+        ops = list(OPERATORS)
+    return [_item(op, OPERATOR, _OP_DETAIL.get(op, "")) for op in ops]
+
+
+def _comparable_facts(index: Index, subject: str) -> list[dict]:
+    """`{fact: …}`: the facts and derived facts a subject can be compared with."""
+    spec = _subject_spec(index, subject) or {}
+    ftype = spec.get("type")
+    out = []
+    for name in index.names("fact"):
+        other = index.symbols[("fact", name)].spec
+        otype = other.get("type") if isinstance(other, dict) else None
+        if name != subject and otype != ARRAY and (
+                ftype is None or otype == ftype or {ftype, otype} <= NUMERIC_TYPES):
+            out.append(_item(name, FIELD, f"fact: {otype}"))
+    if ftype is None or ftype in NUMERIC_TYPES:
+        out += [_item(n, FIELD, "derived fact") for n in index.names("derived") if n != subject]
     return out
 
 
@@ -204,12 +260,18 @@ def _operand(index: Index, subject: str, op: str | None) -> list[dict]:
     if subject == SUBJECT_OUTCOME:
         items = [_item(n, ENUM_MEMBER, "outcome") for n in index.names("outcome")]
         return items + (_thresholds(index, {"type": "string"}, op) if op else [])
-    sym = index.declared("fact", subject)
-    if sym is None:
+    spec = _subject_spec(index, subject)
+    if spec is None:
         return []
-    spec = sym.spec if isinstance(sym.spec, dict) else {}
     if op == PRESENCE_OP:
         return [_item("true", VALUE, "the fact is absent"), _item("false", VALUE, "the fact is present")]
+    if spec.get("type") == ARRAY:  # a list: its items' values and thresholds
+        items_spec = spec.get("items") if isinstance(spec.get("items"), dict) else {}
+        list_op = "in" if op in ("contains_any", "contains_all") else None
+        return ([_item(str(v), ENUM_MEMBER, f"item of {subject}") for v in items_spec.get("enum", ())]
+                + _thresholds(index, items_spec, list_op))
+    if op in STRING_OPS:  # a text: string thresholds
+        return _thresholds(index, {"type": "string"}, None)
     items = [_item(str(v), ENUM_MEMBER, f"value of {subject}") for v in spec.get("enum", ())]
     if spec.get("type") == "boolean" and op not in LIST_OPS:
         items += [_item("true", VALUE), _item("false", VALUE)]
@@ -226,10 +288,13 @@ def _in_condition(index: Index, cond: list[str], position: str) -> list[dict]:
     if position == "item" and last in ("all", "any") and not tail:
         return _facts(index)
     if position == "key" and len(tail) == 1 and tail[0] not in (SUBJECT_FLAG, SUBJECT_RULE):
-        return [_item(op, OPERATOR, _OP_DETAIL.get(op, "")) for op in OPERATORS]
+        return _operators(index, tail[0])
     relative = _relative_date(index, tail, position)
     if relative is not None:
         return relative
+    inner = _inner(index, tail, position)
+    if inner is not None:
+        return inner
     if position in ("value", "item") and tail and last not in COMBINATORS:
         subject = tail[0]
         op = tail[1] if len(tail) > 1 and tail[1] in OPERATORS else None
@@ -237,6 +302,26 @@ def _in_condition(index: Index, cond: list[str], position: str) -> list[dict]:
             return []
         return _operand(index, subject, op)
     return []
+
+
+def _inner(index: Index, tail: list[str], position: str) -> list[dict] | None:
+    """Inside an operator's mapping: `{lt: {fact: …}}` and `{length: {gte: …}}`."""
+    if len(tail) < 2 or tail[0] == SUBJECT_OUTCOME:
+        return None
+    op = tail[1]
+    if op == "length":
+        if position == "key" and len(tail) == 2:
+            return [_item(k, OPERATOR, _OP_DETAIL[k]) for k in _COMPARE_OPS]
+        if position == "value" and len(tail) == 3 and tail[2] in _COMPARE_OPS:
+            return [_item(n, CONSTANT, f"threshold = {v}") for n in index.names("threshold")
+                    if type(v := index.symbols[("threshold", n)].spec) is int and v >= 0]
+        return []
+    if op in _COMPARE_OPS or op == "between":
+        if position == "key" and len(tail) == 2:
+            return [_item("fact", KEYWORD, "another fact, read from the same record")]
+        if position == "value" and tail[-1] == "fact" and len(tail) == 3:
+            return _comparable_facts(index, tail[0])
+    return None
 
 
 def _is_date_fact(index: Index, name: str) -> bool:
@@ -249,7 +334,8 @@ def _relative_date(index: Index, tail: list[str], position: str) -> list[dict] |
     if len(tail) < 2 or tail[1] not in ORDER_OPS or not _is_date_fact(index, tail[0]):
         return None
     if position == "key" and len(tail) == 2:
-        return [_item(k, KEYWORD, d) for k, d in _RELATIVE.items()]
+        return [_item(k, KEYWORD, d) for k, d in _RELATIVE.items()] + [
+            _item("fact", KEYWORD, "another fact, read from the same record")]
     if position == "value" and len(tail) == 3 and tail[2] in _RELATIVE:
         return [_item(n, CONSTANT, f"threshold = {v}") for n in index.names("threshold")
                 if type(v := index.symbols[("threshold", n)].spec) is int and v >= 0]
@@ -260,10 +346,11 @@ def _numeric(spec) -> bool:
     return isinstance(spec, dict) and spec.get("type") in NUMERIC_TYPES
 
 
-def _in_expression(index: Index, output: str, path: list[str], position: str) -> list[dict]:
-    """Completions in a computed value of `output`, `path` being the keys below it."""
-    sym = index.declared("output", output)
-    if sym is None or not _numeric(sym.spec):
+def _in_expression(index: Index, output: str, path: list[str], position: str, derived: bool = False) -> list[dict]:
+    """Completions in a computed value of `output` (of derived fact `output` when
+    `derived`), `path` being the keys below it."""
+    sym = index.declared("derived" if derived else "output", output)
+    if sym is None or not (derived or _numeric(sym.spec)):
         return []  # a string or boolean output takes literals only
     if position == "key":
         return [_item(k, OPERATOR, d) for k, d in _EXPR_DETAIL.items()]
@@ -271,12 +358,15 @@ def _in_expression(index: Index, output: str, path: list[str], position: str) ->
         return [_item(m, ENUM_MEMBER, _MODE_DETAIL[m]) for m in ROUND_MODES]
     if path and path[-1] not in (*ARITH_OPS, "round"):
         return []  # `to:` takes a number
-    outputs = index.names("output")
+    outputs = [] if derived else index.names("output")
     earlier = outputs[:outputs.index(output)] if output in outputs else []
     items = [_item(n, FIELD, f"fact: {index.symbols[('fact', n)].spec['type']}") for n in index.names("fact")
              if _numeric(index.symbols[("fact", n)].spec)]
     items += [_item(n, CONSTANT, f"threshold = {v}") for n in index.names("threshold")
               if isinstance(v := index.symbols[("threshold", n)].spec, (int, float)) and not isinstance(v, bool)]
+    names = index.names("derived")
+    readable = names[:names.index(output)] if derived and output in names else [] if derived else names
+    items += [_item(n, FIELD, "derived fact") for n in readable]
     return items + [_item(n, FIELD, "output") for n in earlier if _numeric(index.symbols[("output", n)].spec)]
 
 
@@ -303,6 +393,8 @@ def completions(text: str, index: Index | None, line: int, unit: int) -> list[di
         return _in_expression(index, path[at], path[at + 1:], position)
     if len(path) >= 3 and path[0] == "outputs" and path[2] == "default":
         return _in_expression(index, path[1], path[3:], position)
+    if len(path) >= 2 and path[0] == "derived":
+        return _in_expression(index, path[1], path[2:], position, derived=True)
     if position in ("value", "item") and path[-2:] == ["then", "flags"]:
         return [_item(n, EVENT, "flag") for n in index.names("flag")]
     return []

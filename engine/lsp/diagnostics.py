@@ -18,6 +18,7 @@ import json
 import re
 
 from ..explain.sarif import docs_base, help_uri
+from ..io.policies import beside
 from ..language.diagnostics import ERROR, INFO, WARNING, Diagnostic, sorted_diagnostics
 from ..language.model import Policy
 from ..language.source import Document, load_bytes
@@ -29,6 +30,8 @@ SOURCE = "verdict"
 _SEVERITY = {ERROR: 1, WARNING: 2, INFO: 3}
 HINT = 4
 _DID_YOU_MEAN = re.compile(r"did you mean `([^`]+)`\?")
+# A fact written where a threshold or value goes: the fix is the fact-to-fact operand.
+_FACT_OPERAND = re.compile(r"write `(\{fact: [A-Za-z_][A-Za-z0-9_]*\})` to compare with another fact")
 _NAMED = re.compile(r"`([^`]+)`")
 
 
@@ -53,11 +56,13 @@ def is_policy(text: str, path: str) -> bool:
 def check_fast(text: str, path: str) -> tuple[Document | None, Policy | None, list[Diagnostic]]:
     """The loader's, the schema's and the builder's diagnostics, with the loaded document
     (for the index) and the policy when valid. Through the bytes, as `verdict validate`
-    reads a file (`check_policy_bytes`): the same size limit and messages."""
+    reads a file (`check_policy_bytes`): the same size limit and messages. The text is the
+    editor's; the files it attaches (a table's CSV rows) are read beside `path` on disk,
+    through the same reader `verdict validate` uses, so the editor sees the same rows."""
     doc, diags = load_bytes(text.encode("utf-8", "surrogatepass"), path)
     if doc is None:
         return None, None, diags
-    policy, diags = validate(doc)
+    policy, diags = validate(doc, beside(path))
     return doc, policy, diags
 
 
@@ -76,8 +81,9 @@ def analyse_text(text: str, path: str) -> list[Diagnostic]:
 
 
 def replacement(d: Diagnostic) -> str | None:
-    """The name a did-you-mean hint proposes, if any."""
-    m = _DID_YOU_MEAN.search(d.hint or "")
+    """The name a did-you-mean hint proposes, if any (or the `{fact: name}` operand a
+    fact written as an operand should be)."""
+    m = _DID_YOU_MEAN.search(d.hint or "") or _FACT_OPERAND.search(d.hint or "")
     return m.group(1) if m else None
 
 

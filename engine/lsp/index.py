@@ -7,13 +7,14 @@ the author is typing. Kinds of names:
 
 | kind | declared at | used at |
 |---|---|---|
-| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{name}`, an expression |
+| fact | a key under `facts:` | a key in a condition (`when`, `where`), a `{fact: name}` operand, a `{name}`, an expression |
+| derived | a key under `derived:` | a key in a condition, a `{fact: name}` operand, a `{name}`, an expression |
 | threshold | a key under `thresholds:` | an operand in a condition (`{days_ago: name}` too), a `{name}`, an expression |
 | outcome | an `outcomes:` item (its `id`) | `then.outcome`, `default`, an `outcome:` condition |
 | reason | a key under `reasons:` | `then.reason` |
-| output | a key under `outputs:` | a key of `then.set`, a `{name}`, a name in an expression |
+| output | a key under `outputs:` | a key of `then.set`, a key in a condition, a `{name}`, a name in an expression |
 
-An expression is a `then.set` value or an output's `default` (`{mul: [limit, factor]}`).
+An expression is a `then.set` value, an output's `default` or a derived fact (`{mul: [limit, factor]}`).
 | rule | a rule's `id` | a `rule:` condition, `lint.acknowledge[].rule` |
 | flag | each `then.flags` item that raises it | a `flag:` condition |
 """
@@ -29,7 +30,11 @@ from ..language.model import NUMERIC_TYPES, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJE
 from ..language.source import Document, SourceMap, load_text
 from .positions import Lines, Span
 
-KINDS = ("fact", "threshold", "outcome", "reason", "output", "rule", "flag")
+KINDS = ("fact", "derived", "threshold", "outcome", "reason", "output", "rule", "flag")
+# The kinds a bare name in an expression, a condition's key or a `{name}` may be, looked up
+# in this order under these top-level keys.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_VALUE_KINDS = (("fact", "facts"), ("derived", "derived"), ("threshold", "thresholds"), ("output", "outputs"))
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::[^{}]*)?\}")  # `{name}`, `{name:,.2f}`
 
 
@@ -132,8 +137,8 @@ class _Indexer:
 
     # -- declarations ----------------------------------------------------------------
     def declarations(self) -> None:
-        for kind, key in (("fact", "facts"), ("threshold", "thresholds"), ("reason", "reasons"),
-                          ("output", "outputs")):
+        for kind, key in (("fact", "facts"), ("derived", "derived"), ("threshold", "thresholds"),
+                          ("reason", "reasons"), ("output", "outputs")):
             for name, spec in self._mapping(key).items():
                 self.index.symbol(kind, name).spec = spec
                 self.put(kind, name, pointer_join("/" + key, name), at_key=True, declaration=True)
@@ -162,6 +167,8 @@ class _Indexer:
     # -- uses ------------------------------------------------------------------------
     def uses(self) -> None:
         self.put("outcome", self.data.get("default"), "/default")
+        for name, raw in self._mapping("derived").items():
+            self.expression(raw, pointer_join("/derived", name), None)
         for name, spec in self._mapping("outputs").items():
             if isinstance(spec, dict) and "default" in spec and self.numeric_output(name):
                 self.expression(spec["default"], pointer_join("/outputs", name, "default"), None)
@@ -181,6 +188,7 @@ class _Indexer:
                 if self.numeric_output(name):  # (a string output's values are literals)
                     self.expression(sets[name], pointer_join(tptr, "set", name), rid)
             self.texts(then.get("message"), pointer_join(tptr, "message"), rid)
+        self.tables()
         for code, texts in self._mapping("reasons").items():
             self.texts(texts, pointer_join("/reasons", code), None)
         lint = self._mapping("lint")
@@ -190,6 +198,56 @@ class _Indexer:
                 aptr = pointer_join("/lint/acknowledge", i)
                 self.put("rule", ack.get("rule"), pointer_join(aptr, "rule"))
                 self.condition(ack.get("where"), pointer_join(aptr, "where"), None)
+
+    def tables(self) -> None:
+        """A decision table's columns name facts, derived facts and outputs (its `inputs`, its
+        `outputs`), its inline rows' cells thresholds (`>= gold_credit_score`) and, in the
+        `outcome`/`reason` columns, outcomes and reason codes; an `id` cell declares a rule."""
+        tables = self.data.get("tables")
+        for t, table in enumerate(tables if isinstance(tables, list) else ()):
+            if not isinstance(table, dict):
+                continue
+            tptr = pointer_join("/tables", t)
+            inputs = table.get("inputs") if isinstance(table.get("inputs"), list) else []
+            outputs = table.get("outputs") if isinstance(table.get("outputs"), list) else []
+            for k, name in enumerate(inputs):
+                kind = next((k2 for k2, top in _VALUE_KINDS if k2 != "threshold" and name in self._mapping(top)), "fact")
+                self.put(kind, name, pointer_join(tptr, "inputs", k))
+            for k, name in enumerate(outputs):
+                if name not in ("outcome", "reason", "message"):
+                    self.put("output", name, pointer_join(tptr, "outputs", k))
+            rows = table.get("rows")
+            ids = table.get("id_column") is True
+            thresholds = self._mapping("thresholds")
+            for r, row in enumerate(rows if isinstance(rows, list) else ()):
+                if not isinstance(row, list):
+                    continue
+                rptr = pointer_join(tptr, "rows", r)
+                rid = row[0] if ids and row and isinstance(row[0], str) else None
+                if rid is not None:
+                    self.index.symbol("rule", rid).spec = {"id": rid, "table": table.get("id")}
+                    self.put("rule", rid, pointer_join(rptr, 0), declaration=True)
+                cells = row[1:] if ids else row
+                first = 1 if ids else 0
+                for c, cell in enumerate(cells):
+                    cptr = pointer_join(rptr, c + first)
+                    column = c - len(inputs)
+                    if column >= 0 and column < len(outputs) and outputs[column] in ("outcome", "reason"):
+                        self.put(outputs[column], cell, cptr, rule=rid)
+                    elif isinstance(cell, str):
+                        for name in _NAME.findall(cell):
+                            if name in thresholds:
+                                self._put_in(cell, name, cptr, rid)
+
+    def _put_in(self, cell: str, name: str, pointer: str, rule: str | None) -> None:
+        """A name inside a cell's text: found on the cell's own line, from where it starts."""
+        pos = self.smap.values.get(pointer)
+        if pos is None:
+            return
+        n, c = pos[0] - 1, max(pos[1] - 1, 0)
+        found = re.compile(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])").search(self.lines.line(n), c)
+        if found:
+            self.index.add(Occurrence(Span(n, found.start(), found.end()), "threshold", name, False, rule))
 
     def condition(self, node, ptr: str, rule: str | None) -> None:
         if not isinstance(node, dict):
@@ -207,7 +265,10 @@ class _Indexer:
                 self.put("rule", value, kptr, rule=rule)
             else:
                 if key != SUBJECT_OUTCOME:
-                    self.put("fact", key, kptr, at_key=True, rule=rule)
+                    # a fact, a derived fact or an output; an undeclared name is a (misspelt) fact
+                    kind = next((k for k, top in _VALUE_KINDS if k != "threshold" and key in self._mapping(top)),
+                                "fact")
+                    self.put(kind, key, kptr, at_key=True, rule=rule)
                 if isinstance(value, dict):
                     for op, raw in value.items():
                         self.operand(raw, pointer_join(kptr, op), rule, key)
@@ -228,13 +289,16 @@ class _Indexer:
                 elif op == "round":
                     self.expression(arg, pointer_join(ptr, op), rule)
         elif isinstance(raw, str):
-            kind = next((k for k, key in (("fact", "facts"), ("threshold", "thresholds"), ("output", "outputs"))
-                         if raw in self._mapping(key)), None)
+            kind = next((k for k, key in _VALUE_KINDS if raw in self._mapping(key)), None)
             if kind is not None:
                 self.put(kind, raw, ptr, rule=rule)
 
     def operand(self, raw, ptr: str, rule: str | None, subject: str) -> None:
-        if isinstance(raw, dict):  # a relative date: `{days_ago: clean_days}`
+        if isinstance(raw, dict) and isinstance(raw.get("fact"), str):  # `{fact: monthly_income}`
+            name = raw["fact"]
+            self.put("derived" if name in self._mapping("derived") else "fact", name, pointer_join(ptr, "fact"),
+                     rule=rule)
+        elif isinstance(raw, dict):  # a relative date `{days_ago: clean_days}`, `length`'s operators
             for key, n in raw.items():
                 self.operand(n, pointer_join(ptr, key), rule, subject)
         elif isinstance(raw, list):
@@ -263,8 +327,7 @@ class _Indexer:
         end = self.starts[i] if i < len(self.starts) else len(self.lines.text)
         for m in _PLACEHOLDER.finditer(self.lines.text, start, end):
             name = m.group(1)
-            kind = next((k for k, key in (("fact", "facts"), ("threshold", "thresholds"), ("output", "outputs"))
-                         if name is not None and name in self._mapping(key)), None)
+            kind = next((k for k, key in _VALUE_KINDS if name is not None and name in self._mapping(key)), None)
             if kind is None:
                 continue
             line, char = self.lines.position_of(m.start(1))

@@ -1,8 +1,9 @@
 """Hover, go to definition and find references, over the document index.
 
 Hover on a name (declared or used) shows its declaration (a threshold's value and type, a
-fact's type, range, enum, unit and description, an outcome's labels, a reason's text, an
-output's type and default, a rule's outcome) and every place it is used, by rule and line.
+fact's type, range, enum, unit and description (a list's items and length), a derived
+fact's expression, an outcome's labels, a reason's text, an output's type and default, a
+rule's outcome) and every place it is used, by rule and line.
 Positions in and out are 0-based LSP (line, UTF-16 character).
 """
 
@@ -42,6 +43,21 @@ def _text(value) -> str:
     return str(value)
 
 
+def _type_text(spec: dict) -> str:
+    """A declaration's type; a list's with its items': `array of string (one of `cash`, …)`."""
+    ftype = spec.get("type", "?")
+    items = spec.get("items")
+    if ftype != "array" or not isinstance(items, dict):
+        return str(ftype)
+    extra = []
+    if isinstance(items.get("enum"), list):
+        extra.append("one of " + ", ".join(f"`{v}`" for v in items["enum"]))
+    rng = _range_text(items)
+    if rng:
+        extra.append(f"range {rng}")
+    return f"array of {items.get('type', '?')}" + (" (" + ", ".join(extra) + ")" if extra else "")
+
+
 def describe(sym: Symbol) -> list[str]:
     """The declaration of a symbol, as Markdown lines."""
     spec = sym.spec
@@ -51,10 +67,15 @@ def describe(sym: Symbol) -> list[str]:
         return [f"**threshold** `{sym.name}` = `{literal(spec)}` ({type_name(spec)})"]
     if not isinstance(spec, dict):
         spec = {}
+    if sym.kind == "derived":
+        return [f"**derived fact** `{sym.name}` = `{_flow(sym.spec)}`",
+                "computed from the record's facts before any rule; missing when a fact it reads is"]
     if sym.kind == "fact":
-        head = f"**fact** `{sym.name}`: {spec.get('type', '?')}"
+        head = f"**fact** `{sym.name}`: {_type_text(spec)}"
         rng = _range_text(spec)
         extra = [f"range {rng}"] if rng else []
+        if "min_items" in spec or "max_items" in spec:
+            extra.append(f"length {spec.get('min_items', '')}..{spec.get('max_items', '')}")
         if "enum" in spec:
             extra.append("one of " + ", ".join(f"`{v}`" for v in spec["enum"]))
         if spec.get("unit"):
@@ -73,7 +94,7 @@ def describe(sym: Symbol) -> list[str]:
     if sym.kind == "reason":
         return [f"**reason** `{sym.name}`"] + ([_text(sym.spec)] if sym.spec else [])
     if sym.kind == "output":
-        head = f"**output** `{sym.name}`: {spec.get('type', '?')}"
+        head = f"**output** `{sym.name}`: {_type_text(spec)}"
         if "default" in spec:
             # (a numeric output's string default is a name it reads; any other is a literal)
             numeric = spec.get("type") in ("integer", "number")

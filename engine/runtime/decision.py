@@ -25,11 +25,11 @@ except ImportError:  # pragma: no cover - other Pythons
 Tri = bool | None
 
 FIELDS = ("policy", "facts", "outcome", "outcome_known", "decided_by", "matched", "flags", "outputs",
-          "missing_facts", "trace", "warnings", "as_of")
+          "missing_facts", "trace", "warnings", "as_of", "derived")
 
 
 class Decision(tuple):
-    """Immutable: a tuple of the twelve FIELDS, built from one, `Decision((policy, …))`.
+    """Immutable: a tuple of the thirteen FIELDS, built from one, `Decision((policy, …))`.
 
     Not a NamedTuple: a class with a Python-level `__new__` (as every namedtuple has) makes
     each construction go through it, and the generated fast path builds one Decision per
@@ -54,6 +54,7 @@ class Decision(tuple):
     trace: tuple | None = _tuplegetter(9, "per rule, per leaf condition result; None without a trace")
     warnings: tuple = _tuplegetter(10, "warnings about the record (e.g. undeclared facts)")
     as_of: datetime.date | None = _tuplegetter(11, "the evaluation date (None: the policy does not use time)")
+    derived: dict = _tuplegetter(12, "the derived facts' values, of those present ({} for a policy without any)")
 
     @classmethod
     def _make(cls, values) -> "Decision":
@@ -105,10 +106,12 @@ class Decision(tuple):
 
 
 def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tuple[str, ...] = (),
-             as_of: datetime.date | None = None) -> Decision:
+             as_of: datetime.date | None = None, derived: dict | None = None) -> Decision:
     """Outcome by precedence, flags, outputs, missing facts: from matches alone. `as_of`:
     the evaluation date the matches were computed on, which the Decision records when the
-    policy uses time (required then; ignored, and None in the Decision, otherwise)."""
+    policy uses time (required then; ignored, and None in the Decision, otherwise).
+    `derived`: the derived facts of `facts` if the caller computed them (computed here
+    otherwise, by the one evaluator); the outputs' expressions read them."""
     policy = plan.policy
     if plan.uses_time:
         if as_of is None:
@@ -117,10 +120,12 @@ def assemble(plan: Plan, facts: dict, matched: tuple, trace=None, warnings: tupl
         as_of = None
     outcome, decided_by, known = plan.select_outcome(matched)
     flags = tuple(sorted(f for f, setters in plan.flag_setters.items() if any(matched[i] is True for i in setters)))
+    if derived is None:
+        derived = plan.computed.derive(facts) if plan.has_derived else {}
     outputs = {}
     if policy.outputs:
         contributing = [i for i in plan.non_outcome_rules if matched[i] is True] + list(decided_by)
-        outputs = plan.computed.compute(facts, contributing)
+        outputs = plan.computed.compute({**facts, **derived} if derived else facts, contributing)
     missing = reported_missing(plan, facts, matched) if len(facts) != len(policy.facts) else ()
     return Decision((policy, facts, outcome, known, decided_by, matched, flags, outputs, missing, trace, warnings,
-                     as_of))
+                     as_of, derived))

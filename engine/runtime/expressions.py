@@ -18,6 +18,16 @@ Rounding to a multiple of `to` is computed with an exact integer quotient and re
 so it is exact for any `to` (100, 0.01, 0.05). Results are normalized: no exponent in
 the integer part (`6000`, not `6E+3`), no trailing fractional zeros (`6000.5`), no `-0`;
 an integer output is an `int`.
+
+Derived facts (`Policy.derived`) are computed here too (`OutputPlan.derive`), after the
+facts are checked, in declaration order: each expression reads facts, thresholds and
+earlier derived facts (`Ref` kind "derived", read from the same mapping as facts: the
+names share one namespace); a derived fact is missing (absent) when a fact or derived
+fact it reads is missing. A number is a normalized `Decimal`, an integer an `int`.
+
+`combine: list` gives the tuple of the contributing rules' values in rule order (an
+array output), `combine: count` how many contributing rules set the output; an array
+output's value is always a tuple (a list literal is made one).
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from decimal import (ROUND_HALF_EVEN, Context, Decimal, DecimalException, Divisi
 from typing import Callable, Iterable, Mapping
 
 from ..errors import FactsError, InternalError
-from ..language.model import Arith, Policy, Ref, Round, Rounding
+from ..language.model import Arith, Policy, Ref, Round, Rounding, is_expr
 from ..language.values import int_from_digits
 from .facts import FactProblem
 
@@ -131,8 +141,37 @@ class OutputPlan:
             (name, spec,
              tuple((r.index, self.compiled(v) if spec.computed else v)
                    for r in policy.rules for n, v in r.then.set if n == name),
-             self.compiled(spec.default) if spec.computed else spec.default)
+             # an array output's default is a list literal even where its items are computed
+             self.compiled(spec.default) if spec.computed and is_expr(spec.default) else spec.default)
             for name, spec in policy.outputs.items())
+        # Derived facts, in declaration order: (name, type, the names it reads, compiled).
+        self.derived: tuple[tuple[str, str, tuple[str, ...], Callable], ...] = tuple(
+            (d.name, d.type, tuple(dict.fromkeys(expr_reads(d.expr))), self.compiled(d.expr))
+            for d in policy.derived.values())
+
+    def derive(self, facts: Mapping) -> dict:
+        """The derived facts of normalized `facts`: name → value for each one whose inputs
+        are present (missing otherwise), in declaration order. Raises FactsError when a
+        value is beyond exact arithmetic (or divides by zero, which validation rules out
+        for declared ranges)."""
+        if not self.derived:
+            return {}
+        values = dict(facts)
+        out: dict = {}
+        for name, type_, reads, fn in self.derived:
+            if any(values.get(n) is None for n in reads):
+                continue
+            try:
+                result = normalized(fn(values, {}))
+            except DecimalException as exc:
+                raise FactsError([FactProblem(None, f"derived fact `{name}` cannot be computed exactly: "
+                                                    f"{_problem(exc)}")]) from None
+            if type_ == "integer":
+                if result != result.to_integral_value(context=EXACT):
+                    raise InternalError(f"derived fact `{name}` of type integer computed {result}, not an integer")
+                result = int_from_digits(format(result, "f"))
+            values[name] = out[name] = result
+        return out
 
     def compiled(self, expr) -> Callable[[Mapping, Mapping], Decimal]:
         return compile_expr(expr, self.thresholds)
@@ -152,6 +191,17 @@ class OutputPlan:
         outputs: dict = {}
         for name, spec, setters, default in self.setters:
             values = [v for i, v in setters if i in contributing]
+            if spec.combine == "count":  # how many contributed; their values are not read
+                outputs[name] = len(values) if values else _plain(default, spec, facts, outputs)
+                continue
+            if spec.combine == "list" and spec.computed:
+                try:
+                    outputs[name] = tuple(_computed(spec, [f(facts, outputs)], item=True) for f in values) \
+                        if values else _plain(default, spec, facts, outputs)
+                except DecimalException as exc:
+                    raise FactsError([FactProblem(None, f"output `{name}` cannot be computed exactly: "
+                                                        f"{_problem(exc)}")]) from None
+                continue
             if not spec.computed:  # literals, exactly as before expressions existed
                 outputs[name] = _combine_literals(spec, values, default)
                 continue
@@ -163,8 +213,17 @@ class OutputPlan:
         return outputs
 
 
-def _computed(spec, results: list[Decimal]):
-    """A computed output's value from its values: each rounded, combined, normalized, typed."""
+def _plain(default, spec, facts: Mapping, outputs: Mapping):
+    """An output's default where `combine: count`/`list` has no contributing rule: the
+    literal (a list made a tuple), or its computed value."""
+    if callable(default):
+        return _computed(spec, [default(facts, outputs)])
+    return tuple(default) if isinstance(default, list) else default
+
+
+def _computed(spec, results: list[Decimal], item: bool = False):
+    """A computed output's value from its values: each rounded, combined, normalized, typed
+    (`item`: one item of a `combine: list` output, typed by the items' spec)."""
     if spec.round is not None:
         results = [round_to(v, spec.round) for v in results]
     if spec.combine == "min":
@@ -178,7 +237,7 @@ def _computed(spec, results: list[Decimal]):
     else:  # "first", or undeclared: validation guarantees the values agree
         result = results[0]
     result = normalized(result)
-    if spec.type == "integer":
+    if (spec.items.type if item and spec.items is not None else spec.type) == "integer":
         if result != result.to_integral_value(context=EXACT):
             raise InternalError(f"output `{spec.name}` of type integer computed {result}, not an integer "
                                 "(validation should have required `round`)")
@@ -202,7 +261,7 @@ def compile_expr(expr, thresholds: Mapping[str, Decimal]) -> Callable[[Mapping, 
             return lambda facts, outputs: value
         if expr.kind == "output":
             return lambda facts, outputs: to_decimal(outputs[name])
-        if expr.kind != "fact":
+        if expr.kind not in ("fact", "derived"):  # a derived fact is read where facts are
             raise ValueError(f"unknown reference kind {expr.kind!r}")
 
         def fact(facts, outputs):
@@ -243,14 +302,31 @@ def compile_expr(expr, thresholds: Mapping[str, Decimal]) -> Callable[[Mapping, 
     return fold
 
 
+def expr_reads(expr) -> list[str]:
+    """The facts and derived facts an expression reads (`Ref` kinds fact and derived), in
+    order, with repeats."""
+    cls = expr.__class__
+    if cls is Ref:
+        return [expr.name] if expr.kind in ("fact", "derived") else []
+    if cls is Round:
+        return expr_reads(expr.arg)
+    if cls is Arith:
+        return [n for a in expr.args for n in expr_reads(a)]
+    return []
+
+
 def _combine_literals(spec, values: list, default):
-    """A non-computed output's value: its literal default, or its rules' literals combined."""
+    """A non-computed output's value: its literal default, or its rules' literals combined
+    (`list`: all of them, in rule order, as a tuple; an array literal is a tuple)."""
+    if spec.combine == "list":
+        return tuple(values) if values else (tuple(default) if isinstance(default, list) else default)
     if not values:
-        return default
+        return tuple(default) if isinstance(default, list) else default
     if spec.combine == "min":
         return min(values)
     if spec.combine == "max":
         return max(values)
     if spec.combine == "sum":
         return sum(values)
-    return values[0]  # "first", or undeclared: validation guarantees the values agree
+    first = values[0]  # "first", or undeclared: validation guarantees the values agree
+    return tuple(first) if isinstance(first, list) else first

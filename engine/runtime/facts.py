@@ -6,7 +6,11 @@ input errors naming the fact. Undeclared extra facts are ignored, and by default
 as warnings (`UNDECLARED` names the other treatments: ignored silently, or refused).
 Missing optional facts stay absent: conditions on them are unknown, not false. A date fact
 is given as an ISO `YYYY-MM-DD` string (JSON, YAML, CSV) or a `datetime.date` (Parquet,
-the API) and normalized to the `datetime.date`.
+the API) and normalized to the `datetime.date`. A list fact (`type: array`) is a list (a
+JSON or YAML list, a tuple from the API), each item checked as a fact of the items' spec
+would be (an error names the item by its index, counted from 0 as in a JSON pointer),
+its length within `min_items`/`max_items` (the spec's bounds); it is normalized to a
+tuple of normalized items in record order.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from ..language.diagnostics import type_name
-from ..language.model import DATE, FactSpec, Policy
+from ..language.model import ARRAY, DATE, FactSpec, Policy
 from ..errors import FactsError
 from ..language.values import YAML, clip, format_value, json_kind, lone_surrogate, parse_date
 
@@ -62,6 +66,8 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     name = spec.name
     if spec.type == DATE:
         return _check_date(spec, value)
+    if spec.type == ARRAY:
+        return _check_list(spec, value)
     if spec.type == "boolean":
         if not isinstance(value, bool):
             return value, f"fact `{name}` must be a boolean (true/false), got {type_name(value, 'object')} `{_show(value)}`"
@@ -90,6 +96,28 @@ def check_value(spec: FactSpec, value) -> tuple[object, str | None]:
     if spec.maximum is not None and value > spec.maximum:
         return value, f"fact `{name}` is {value}, above the declared maximum {spec.maximum}"
     return value, None
+
+
+def _check_list(spec: FactSpec, value) -> tuple[object, str | None]:
+    name = spec.name
+    if value.__class__ is not list and value.__class__ is not tuple:
+        return value, f"fact `{name}` must be a list, got {type_name(value, 'object')} `{_show(value)}`"
+    items = []
+    prefix = f"fact `{name}`"
+    for i, item in enumerate(value):
+        if item is None:
+            return value, f"fact `{name}` item {i} is null; a list holds no missing items"
+        item, problem = check_value(spec.items, item)
+        if problem:
+            # the item's message, located: "fact `tags` item 2 is `x`, not one of …"
+            return value, f"fact `{name}` item {i}" + problem[len(prefix):] if problem.startswith(prefix) else problem
+        items.append(item)
+    n = len(items)
+    if spec.minimum is not None and n < spec.minimum:
+        return value, f"fact `{name}` has {n} item{'' if n == 1 else 's'}, fewer than the declared min_items {spec.minimum}"
+    if spec.maximum is not None and n > spec.maximum:
+        return value, f"fact `{name}` has {n} items, more than the declared max_items {spec.maximum}"
+    return tuple(items), None
 
 
 #: How keys of a record that name no declared fact are treated: "warn" (ignored, with a
@@ -122,7 +150,8 @@ def check_facts(policy: Policy, record, undeclared: str = "warn") -> tuple[dict,
         value = record.get(name)
         if value is None:
             if spec.has_default:
-                out[name] = spec.default
+                default = spec.default
+                out[name] = tuple(default) if default.__class__ is list else default
             elif spec.required:
                 problems.append(FactProblem(name, f"missing required fact `{name}`"))
             continue

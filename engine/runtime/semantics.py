@@ -11,29 +11,43 @@ Presence (`missing: true|false`) is never unknown: it is whether the fact is abs
 facts compare as `datetime.date`; an operand relative to the evaluation date
 (`RelativeDate`, `{days_ago: N}`) is resolved on the call's `as_of` (`operand_value`), and
 `today` gives the default evaluation date, the current day in the policy's timezone.
+
+The v3 constructs: list facts (`contains` an item, `contains_any`/`contains_all` of a tuple
+of items, `length` compared by a `Length`), string operators (`starts_with`, `ends_with`,
+`contains`: Python's `str.startswith`/`endswith`/`in`, exact and case-sensitive), the
+fact-to-fact operand (`Operand.fact`: the other fact's or derived fact's value from the same
+record, unknown when it is missing), derived facts (computed by `expressions`, read where
+facts are: `Plan.values` merges them into the mapping conditions read) and conditions on
+outputs (`output_values`: an output as the rules of earlier strata left it, unknown while
+a rule that sets it is undetermined). Numbers compare exactly; where a `Decimal` (a derived
+fact, a computed output) meets a `float`, the float is read as the decimal its shortest
+repr says (as expressions read it), so `0.4` equals a derived `Decimal("0.4")`.
 """
 
 from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from ..errors import EvaluationDateError
 from ..language.conditions import fold
-from ..language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
-                              RelativeDate)
-from .expressions import OutputPlan
+from ..language.model import (PRESENCE_OP, SUBJECT_DERIVED, Arith, Ref, Round, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
+                              SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
+from .expressions import OutputPlan, expr_reads
 
 Tri = bool | None  # True, False, or None for unknown
 
 
 def compare(op: str, value, operand) -> bool:
     """`value op operand` for a present, type-checked value. `operand` is already resolved:
-    a scalar, a tuple for in/not_in, or a (low, high) tuple for between. (`missing` of a
-    present value is false; of an absent one, see `eval_leaf`.)"""
+    a scalar, a tuple for in/not_in/contains_any/contains_all, a (low, high) tuple for
+    between, an (op, n) pair for length. `contains` is an item of a list (a tuple) or a
+    substring of a string. (`missing` of a present value is false; of an absent one, see
+    `eval_leaf`.)"""
     if op == "eq":
         return value == operand
     if op == "ne":
@@ -54,7 +68,81 @@ def compare(op: str, value, operand) -> bool:
         return operand[0] <= value <= operand[1]
     if op == PRESENCE_OP:
         return operand is False
+    if op == "contains":  # an item of a list fact (a tuple), or a substring of a string
+        return operand in value
+    if op == "contains_any":
+        return any(item in value for item in operand)
+    if op == "contains_all":
+        return all(item in value for item in operand)
+    if op == "length":
+        return compare(operand[0], len(value), operand[1])
+    if op == "starts_with":
+        return value.startswith(operand)
+    if op == "ends_with":
+        return value.endswith(operand)
     raise ValueError(f"unknown operator {op}")
+
+
+def is_v3_leaf(leaf: Comparison) -> bool:
+    """A leaf only v3 policies have: on a derived fact or an output, with a `{fact: …}`
+    operand, or a list or string operator. The backends compile the others as they
+    always did (so a policy without v3 constructs compiles to what it always did)."""
+    if leaf.kind == SUBJECT_DERIVED or leaf.kind == SUBJECT_OUTPUT:
+        return True
+    if leaf.kind != "fact":
+        return False
+    op = leaf.op
+    if op in ("contains", "contains_any", "contains_all", "length", "starts_with", "ends_with"):
+        return True
+    if op == "between":
+        return leaf.operand[0].fact is not None or leaf.operand[1].fact is not None
+    return op != PRESENCE_OP and leaf.operand.fact is not None
+
+
+def _decimal(x):
+    return Decimal(repr(x)) if x.__class__ is float else x
+
+
+def exact(value, operand):
+    """(value, operand) to compare exactly: where a `Decimal` takes part, every float is
+    read as the decimal its repr says (`expressions.to_decimal`); otherwise unchanged
+    (Python compares int and float exactly)."""
+    parts = operand if operand.__class__ is tuple else (operand,)
+    if value.__class__ is not Decimal and not any(p.__class__ is Decimal for p in parts):
+        return value, operand
+    return _decimal(value), (tuple(_decimal(p) for p in operand) if operand.__class__ is tuple else _decimal(operand))
+
+
+def _end(operand, values: Mapping, as_of):
+    """One operand's value: the other fact's (None when missing), a relative date on
+    `as_of`, or the literal."""
+    if operand.fact is not None:
+        return values.get(operand.fact)
+    value = operand.value
+    return resolve_date(value, as_of) if value.__class__ is RelativeDate else value
+
+
+def leaf_operand(leaf: Comparison, values: Mapping, as_of: datetime.date | None = None):
+    """A leaf's operand resolved on one record (`values`: its facts and derived facts):
+    as `operand_value`, a `{fact: name}` operand read from the record; None when such a
+    fact is missing (the comparison is unknown)."""
+    op = leaf.op
+    if op == "between":
+        low, high = _end(leaf.operand[0], values, as_of), _end(leaf.operand[1], values, as_of)
+        return None if low is None or high is None else (low, high)
+    if op == "length":
+        n = _end(leaf.operand.operand, values, as_of)
+        return None if n is None else (leaf.operand.op, n)
+    return _end(leaf.operand, values, as_of)
+
+
+def fact_operands(leaf: Comparison) -> tuple[str, ...]:
+    """The facts (or derived facts) a leaf's operand reads (`{fact: name}`), in order."""
+    operand = leaf.operand
+    if isinstance(operand, Length):
+        operand = operand.operand
+    parts = operand if isinstance(operand, tuple) else (operand,)
+    return tuple(p.fact for p in parts if getattr(p, "fact", None) is not None)
 
 
 def operand_value(leaf: Comparison, as_of: datetime.date | None = None):
@@ -64,14 +152,19 @@ def operand_value(leaf: Comparison, as_of: datetime.date | None = None):
         low, high = leaf.operand[0].value, leaf.operand[1].value
         return (resolve_date(low, as_of) if low.__class__ is RelativeDate else low,
                 resolve_date(high, as_of) if high.__class__ is RelativeDate else high)
+    if leaf.op == "length":
+        return (leaf.operand.op, leaf.operand.operand.value)
     value = leaf.operand.value
     return resolve_date(value, as_of) if value.__class__ is RelativeDate else value
 
 
 def written_operand(leaf: Comparison):
-    """A leaf's operand as validated: like `operand_value`, relative dates unresolved."""
+    """A leaf's operand as validated: like `operand_value`, relative dates unresolved
+    (`{fact: name}` operands are None: see `leaf_operand`)."""
     if leaf.op == "between":
         return (leaf.operand[0].value, leaf.operand[1].value)
+    if leaf.op == "length":
+        return (leaf.operand.op, leaf.operand.operand.value)
     return leaf.operand.value
 
 
@@ -180,12 +273,15 @@ def _not_node(_, value: Tri) -> Tri:
 
 @dataclass(frozen=True)
 class Conclusions:
-    """What later strata may read about earlier rules: matches, flags, the outcome."""
+    """What later strata may read about earlier rules: matches, flags, the outcome, and
+    the outputs conditions read (`Plan.output_values`: name → value, None when unknown;
+    None for a policy whose conditions read no output)."""
 
     matched: tuple[Tri, ...]
     flags: Mapping[str, Tri]
     outcome: str | None
     outcome_known: bool
+    outputs: Mapping[str, object] | None = None
 
 
 def presence_tested(policy: Policy) -> frozenset[str]:
@@ -219,16 +315,74 @@ class Plan:
         self.non_outcome_rules = tuple(r.index for r in policy.rules if not r.decides_outcome)
         self.uses_time = policy.uses_time  # a property that walks the facts: once here
         self.computed = OutputPlan(policy)  # the outputs' values by rule, for `assemble`
+        self.has_derived = bool(policy.derived)
+        # The facts each derived fact reads, through the derived facts it reads.
+        self.derived_facts: dict[str, frozenset[str]] = {}
+        for name, d in policy.derived.items():
+            reads: set[str] = set()
+            for n in expr_reads(d.expr):
+                reads |= self.derived_facts.get(n, {n})
+            self.derived_facts[name] = frozenset(reads)
+        # Outputs some condition reads (in declaration order), and per output the rules
+        # whose match decides its value: its setters, and those of the outputs its
+        # expressions read (non-outcome rules, outcome rules).
+        read = {leaf.subject for r in policy.rules for leaf in r.leaves if leaf.kind == SUBJECT_OUTPUT}
+        self.output_subjects: tuple[str, ...] = tuple(n for n in policy.outputs if n in read)
+        self.output_rules: dict[str, tuple[tuple[int, ...], bool]] = {}
+        setters: dict[str, set[int]] = {}
+        for name, spec in policy.outputs.items():
+            mine = {r.index for r in policy.rules for n, _ in r.then.set if n == name}
+            refs = [v for r in policy.rules for n, v in r.then.set if n == name] + [spec.default]
+            for ref in (x for v in refs for x in _output_refs(v)):
+                mine |= setters.get(ref, set())
+            setters[name] = mine
+            self.output_rules[name] = (tuple(sorted(i for i in mine if not policy.rules[i].decides_outcome)),
+                                       any(policy.rules[i].decides_outcome for i in mine))
         # When a decision reports an absent fact in `missing_facts`: always (None), but for
         # a fact the policy tests for presence (`missing:`), whose absence is a state the
         # rules speak of ("never overdue"): then only when a rule that reads it otherwise
         # is left undetermined (the rule indexes here), for then the data is missing.
         tested = presence_tested(policy)
         self.missing_readers: dict[str, tuple[int, ...] | None] = {
-            n: (tuple(r.index for r in policy.rules if any(
-                leaf.kind == "fact" and leaf.subject == n and leaf.op != PRESENCE_OP for leaf in r.leaves))
+            n: (tuple(r.index for r in policy.rules if any(n in self.leaf_reads(leaf) for leaf in r.leaves))
                 if n in tested else None)
             for n in policy.facts}
+
+    def leaf_reads(self, leaf: Comparison) -> frozenset[str]:
+        """The facts whose value a leaf compares (a presence test reads none): its subject,
+        its `{fact: …}` operands, through derived facts to the facts they read."""
+        if leaf.op == PRESENCE_OP:
+            return frozenset()
+        names = fact_operands(leaf) + ((leaf.subject,) if leaf.kind in ("fact", SUBJECT_DERIVED) else ())
+        out: set[str] = set()
+        for n in names:
+            out |= self.derived_facts.get(n, {n})
+        return frozenset(out)
+
+    def values(self, facts: Mapping) -> Mapping:
+        """What conditions read of a record: its normalized facts and its derived facts
+        (one namespace), or the facts themselves for a policy without derived facts."""
+        if not self.has_derived:
+            return facts
+        derived = self.computed.derive(facts)
+        return {**facts, **derived} if derived else facts
+
+    def output_values(self, values: Mapping, matched: Sequence[Tri]) -> dict[str, object]:
+        """Each output a condition reads, as the rules matched so far leave it (the one
+        OutputPlan, on the contributing rules), or None (unknown) while a rule whose match
+        decides it is undetermined: a rule without an outcome that sets it (or an output
+        it reads), or an outcome rule that does while the outcome is not known."""
+        if not self.output_subjects:
+            return {}
+        _, decided_by, known = self.select_outcome(matched)
+        contributing = [i for i in self.non_outcome_rules if matched[i] is True] + list(decided_by)
+        computed = self.computed.compute(values, contributing)
+        out = {}
+        for name in self.output_subjects:
+            rules, by_outcome = self.output_rules[name]
+            unknown = (by_outcome and not known) or any(matched[i] is None for i in rules)
+            out[name] = None if unknown else computed[name]
+        return out
 
     def select_outcome(self, matched: Sequence[Tri]) -> tuple[str | None, tuple[int, ...], bool]:
         """(outcome, deciding rule indexes, known). Precedence: the first outcome with a
@@ -247,14 +401,40 @@ class Plan:
     def flags(self, matched: Sequence[Tri]) -> dict[str, Tri]:
         return {f: any3([matched[i] for i in setters]) for f, setters in self.flag_setters.items()}
 
-    def conclusions(self, matched: Sequence[Tri]) -> Conclusions:
+    def conclusions(self, matched: Sequence[Tri], values: Mapping | None = None) -> Conclusions:
+        """What later strata read; the outputs conditions read only with the record's
+        `values` (see `values`)."""
         outcome, _, known = self.select_outcome(matched)
-        return Conclusions(tuple(matched), self.flags(matched), outcome, known)
+        outputs = self.output_values(values, matched) if self.output_subjects and values is not None else None
+        return Conclusions(tuple(matched), self.flags(matched), outcome, known, outputs)
+
+
+def _output_refs(value) -> list[str]:
+    """The outputs an output's value (a literal or an expression) reads."""
+    cls = value.__class__
+    if cls is Ref:
+        return [value.name] if value.kind == "output" else []
+    if cls is Round:
+        return _output_refs(value.arg)
+    if cls is Arith:
+        return [n for a in value.args for n in _output_refs(a)]
+    return []
+
+
+def output_value(plan: Plan, name: str, facts: Mapping, matched: Sequence[Tri]):
+    """The value a condition on output `name` reads after the rules `matched` so far (the
+    rules of earlier strata; later ones False), on normalized `facts`, or None when unknown
+    (see `Plan.output_values`, which gives every output conditions read at once)."""
+    if name not in plan.output_subjects:
+        raise KeyError(f"no condition reads output `{name}`")
+    return plan.output_values(plan.values(facts), matched)[name]
 
 
 def subject_value(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int]):
-    """The value a leaf compares, or None when unknown (a missing fact, an undecided rule)."""
-    if leaf.kind == "fact":
+    """The value a leaf compares, or None when unknown (a missing fact or derived fact, an
+    undecided rule, an output an undecided rule could change). `facts`: the record's
+    values (`Plan.values`: derived facts included)."""
+    if leaf.kind == "fact" or leaf.kind == SUBJECT_DERIVED:
         return facts.get(leaf.subject)
     if done is None:
         raise ValueError("a rule reads other rules' conclusions before they were evaluated")
@@ -264,6 +444,10 @@ def subject_value(leaf: Comparison, facts: Mapping, done: Conclusions | None, ru
         return done.flags.get(leaf.subject, False)
     if leaf.kind == SUBJECT_RULE:
         return done.matched[rule_index[leaf.subject]]
+    if leaf.kind == SUBJECT_OUTPUT:
+        if done.outputs is None:
+            raise ValueError("a rule reads an output, but the conclusions carry no outputs (pass the values)")
+        return done.outputs[leaf.subject]
     raise ValueError(leaf.kind)
 
 
@@ -278,7 +462,12 @@ def eval_leaf(leaf: Comparison, facts: Mapping, done: Conclusions | None, rule_i
     value = subject_value(leaf, facts, done, rule_index)
     if value is None:
         return None
-    return compare(leaf.op, value, operand_value(leaf, as_of))
+    operand = leaf_operand(leaf, facts, as_of)
+    if operand is None:  # a `{fact: …}` operand whose fact is missing
+        return None
+    if value.__class__ is Decimal or value.__class__ is float:
+        value, operand = exact(value, operand)
+    return compare(leaf.op, value, operand)
 
 
 def eval_condition(cond, facts: Mapping, done: Conclusions | None, rule_index: Mapping[str, int],
@@ -297,14 +486,16 @@ def eval_condition(cond, facts: Mapping, done: Conclusions | None, rule_index: M
 def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None,
                       as_of: datetime.date | None = None) -> tuple[Tri, ...]:
     """Every rule's match, stratum by stratum, with the reference evaluator; relative
-    dates on the evaluation date `as_of`."""
+    dates on the evaluation date `as_of`. `facts`: normalized facts (the derived facts are
+    computed here)."""
     plan = plan or Plan(policy)
+    values = plan.values(facts)
     matched: list[Tri] = [False] * len(policy.rules)
     # Before any rule ran, the conclusions are "nothing matched": a rule that reads the
     # outcome of a policy without outcome rules sees the default.
-    done: Conclusions = plan.conclusions(matched)
+    done: Conclusions = plan.conclusions(matched, values)
     for stratum in policy.strata:
         for i in stratum:
-            matched[i] = eval_condition(policy.rules[i].when, facts, done, plan.rule_index, as_of=as_of)
-        done = plan.conclusions(matched)
+            matched[i] = eval_condition(policy.rules[i].when, values, done, plan.rule_index, as_of=as_of)
+        done = plan.conclusions(matched, values)
     return tuple(matched)

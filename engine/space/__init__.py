@@ -1,5 +1,7 @@
 """The fact-space algebra: cells per fact, boxes and regions, conditions as three-valued
-regions, witnesses, compact descriptions, nearest points, and the work budget.
+regions, witnesses, compact descriptions, nearest points, and the work budget. List facts
+(`lists`) and string tests (`strings`) are exact cells; derived facts and fact-to-fact
+comparisons (`opaque`) get axes of their own, with witnesses found by search.
 
 Static analysis, `verdict diff`, counterfactuals and boundary-case generation all work on
 this one representation (docs/analysis.md, "The method").

@@ -17,7 +17,10 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from ..language.model import DATE, PRESENCE_OP, Policy, RelativeDate
+from ..language.model import ARRAY, DATE, PRESENCE_OP, Policy, RelativeDate
+from ..language.values import WITNESS, format_value
+from . import lists, strings
+from . import opaque as opaque_axes
 from .dates import FIRST_DAY, LAST_DAY, axis_value, evaluation_date, from_axis, is_relative, leaf_operand, resolve
 
 #: The second axis of a date fact split by `Space(split=...)`: its relative comparisons.
@@ -31,6 +34,8 @@ class Cell:
     kind: "int" [lo, hi] (None = unbounded; day ordinals for a date fact); "num" an
     interval with open/closed ends;
     "value" one string or boolean; "other" every string not named by any policy;
+    "pattern" the strings not named by any policy on which the policies' string tests
+    (`strings`) give the truth values `lo` (one per test of `hi`), `value` one of them;
     "absent" the fact is missing.
     """
 
@@ -90,6 +95,17 @@ class Dim:
         self.absent = next((1 << i for i, c in enumerate(cells) if c.kind == "absent"), 0)
         self.present = self.full & ~self.absent
         self._other = other
+        # A list fact's axes (`lists.ListAxes`): `slot` is the mentioned item's position on
+        # an item axis (frame "item"), None on its `extra` axis (frame None).
+        self.list: lists.ListAxes | None = None
+        self.slot: int | None = None
+        self.title = name  # how descriptions name the axis
+
+    def project(self, value):
+        """The value a fact's value has on this axis (a list's on one of its axes)."""
+        if self.list is not None:
+            return self.list.project(value, self.slot)
+        return value
 
     def rep(self, i: int):
         """The representative (witness) value of cell `i`: its friendliest value (a
@@ -101,7 +117,7 @@ class Dim:
             return from_axis(self.type, _int_rep(c))
         if c.kind == "num":
             return _num_rep(c)
-        if c.kind == "value":
+        if c.kind in ("value", "pattern"):
             return c.value
         if c.kind == "other":
             return self._other
@@ -118,8 +134,9 @@ def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: fro
     out: dict = {}
 
     def add(p: Policy, leaf) -> None:
-        if leaf.kind != "fact" or leaf.op == PRESENCE_OP:
-            return
+        if leaf.kind != "fact" or leaf.op == PRESENCE_OP or opaque_axes.is_relation(leaf) \
+                or strings.is_string_op(p, leaf) or lists.is_list_leaf(p, leaf):
+            return  # their cells are made by `strings` and `lists`; fact operands by `opaque`
         v = leaf_operand(leaf, as_of)
         ftype = p.facts[leaf.subject].type if leaf.subject in p.facts else None
         key = (leaf.subject, RELATIVE) if leaf.subject in split and is_relative(leaf) else leaf.subject
@@ -138,7 +155,7 @@ def _fact_constants(policies: Sequence[Policy], as_of: datetime.date, split: fro
             for leaf in ack.leaves:
                 add(p, leaf)
         for f in p.facts.values():
-            if f.has_default:  # the default's cell must exist when absence reads as the default
+            if f.has_default and f.type != ARRAY:  # the default's cell must exist when absence reads as the default
                 out.setdefault(f.name, set()).add(axis_value(f.type, f.default))
     return out
 
@@ -158,8 +175,12 @@ class Space:
     space is for moving a given fact set (counterfactuals), not for witnesses."""
 
     def __init__(self, policies: Sequence[Policy], as_of: datetime.date | None = None,
-                 split: frozenset = frozenset()):
+                 split: frozenset = frozenset(), opaque: bool = False):
         self.policies = tuple(policies)
+        self.opaque = opaque  # axes of their own for derived facts and fact-to-fact comparisons
+        self.lists: dict[str, lists.ListAxes] = {}
+        self.patterns: dict[str, list] = {}  # string fact → its (op, text) tests
+        self.pseudo_inputs: dict[str, list[str]] = {}  # opaque axis → the facts it reads
         self.notes: list[str] = []  # where the space is not exact
         # The evaluation date relative operands are resolved on (default: today in the
         # first policy's timezone); every region of this space holds for that date.
@@ -176,6 +197,9 @@ class Space:
             specs = [p.facts[name] for p in policies if name in p.facts]
             types = {s.type for s in specs}
             ftype = specs[-1].type
+            if ftype == ARRAY:
+                self._list_axes(name, specs)
+                continue
             if len(types) > 1:
                 if types == {"integer", "number"}:
                     ftype = "number"
@@ -204,7 +228,12 @@ class Space:
                     allowed = [v for v in enums[0] if all(v in e for e in enums)]
                     cells = [Cell("value", value=v) for v in allowed]
                 else:
-                    cells = [Cell("value", value=v) for v in cs if isinstance(v, str)] + [Cell("other")]
+                    named = [v for v in cs if isinstance(v, str)]
+                    tests = strings.patterns(policies, name)
+                    self.patterns[name] = tests
+                    tail = [Cell("pattern", lo=vec, hi=tuple(tests), value=w)
+                            for vec, w in strings.pattern_cells(tests, set(named))] if tests else [Cell("other")]
+                    cells = [Cell("value", value=v) for v in named] + tail
             other = None
             if any(c.kind == "other" for c in cells):
                 other = "other"
@@ -228,9 +257,21 @@ class Space:
                 self.dims.append(Dim(name, ftype, cells, None, frozenset(rel), anchor, RELATIVE))
                 self.dims[-1].labels = labels.get(name, {})
                 self.dims[-1].coupled = self.dims[-2].coupled = True
+        if opaque:
+            self._opaque_axes()
         self.index = {d.name: i for i, d in enumerate(self.dims) if d.frame is None}
+        self.pseudo = {d.name: i for i, d in enumerate(self.dims)
+                       if d.frame in (opaque_axes.DERIVED, opaque_axes.RELATION)}
         self.relative_index = {d.name: i for i, d in enumerate(self.dims) if d.frame == RELATIVE}
-        self.universe: list[tuple] = [tuple(d.full for d in self.dims)]
+        self.full_box = tuple(d.full for d in self.dims)
+        # The points that are fact sets: every point but where a list's axes disagree with
+        # its length bounds (`lists.valid_region`).
+        self.universe: list[tuple] = [self.full_box]
+        for la in self.lists.values():
+            valid = lists.valid_region(self, la)
+            self.universe = [tuple(p & q for p, q in zip(x, y)) for x in self.universe for y in valid]
+            self.universe = [b for b in self.universe if all(b)]
+        self.constrained = self.universe != [self.full_box]
         self.total = not any(d.absent for d in self.dims)  # no absent cells: T and F are complements
 
     def dim(self, name: str) -> Dim:
@@ -250,7 +291,7 @@ class Space:
 
     def region_at(self, k: int, mask: int) -> list:
         """The region where dim `k` lies in the cells of `mask` (every other dim free)."""
-        box = list(self.universe[0])
+        box = list(self.full_box)
         box[k] = mask
         return [tuple(box)] if mask else []
 
@@ -258,13 +299,109 @@ class Space:
     def point(self, box: tuple) -> dict:
         """A complete, valid fact set inside `box` (absent only where the box forces it)."""
         out = {}
+        held: dict[str, list] = {}  # list fact → its item axes' values
         for d, mask in zip(self.dims, box):
             m = mask & d.present or mask
             i = (m & -m).bit_length() - 1
-            v = d.rep(i)
-            if d.cells[i].kind != "absent":
-                out[d.name] = v
+            if d.frame in (opaque_axes.DERIVED, opaque_axes.RELATION):
+                continue  # computed from the facts, not a fact
+            if d.slot is not None:
+                held.setdefault(d.name, [False] * len(d.list.items))[d.slot] = d.rep(i)
+            elif d.cells[i].kind != "absent":
+                out[d.name] = d.rep(i)  # a list's `extra` count, until assembled below
+        for name, la in self.lists.items():
+            if name in out:
+                out[name] = la.assemble(held.get(name, [False] * len(la.items)), out[name])
         return out
+
+    def _list_axes(self, name: str, specs: list) -> None:
+        """The axes of list fact `name` (see `lists`)."""
+        spec = specs[-1]
+        items = lists.mentioned_items(self.policies, name)
+        lists.check_size(name, items)
+        lo = max([int(s.minimum) for s in specs if s.minimum is not None] or [0])
+        his = [int(s.maximum) for s in specs if s.maximum is not None]
+        hi = min(his) if his else None
+        la = lists.ListAxes(name, items, [], -1, lists.filler_item(spec, items), lo, hi)
+        for k, item in enumerate(items):
+            d = Dim(name, "boolean", [Cell("value", value=False), Cell("value", value=True)], frame="item")
+            d.list, d.slot = la, k
+            d.title = f"{name} holds {format_value(item, WITNESS)}"
+            la.item_dims.append(len(self.dims))
+            self.dims.append(d)
+        consts = lists.extra_constants(len(items), lists.length_constants(self.policies, name), lo, hi)
+        if all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1:
+            consts.add(la.project(tuple(spec.default), None))
+        cells = _int_cells(0, hi, consts)
+        if all(not s.required or s.has_default for s in specs) and not (
+                all(s.has_default for s in specs) and len({repr(s.default) for s in specs}) == 1):
+            cells.append(Cell("absent"))
+        d = Dim(name, "integer", cells, consts=frozenset(consts))
+        d.list, d.title = la, f"number of other items in {name}"
+        la.extra = len(self.dims)
+        self.dims.append(d)
+        self.lists[name] = la
+
+    def _opaque_axes(self) -> None:
+        """An axis per derived fact compared with constants, and per fact-to-fact comparison."""
+        seen: set[str] = set()
+        for p, leaf in opaque_axes.opaque_leaves(self.policies):
+            if opaque_axes.is_relation(leaf):
+                key = opaque_axes.relation_key(leaf)
+                cells = [Cell("value", value=False), Cell("value", value=True)]
+                reads = [n for name in (leaf.subject, *(o.fact for o in opaque_axes.fact_operands(leaf)))
+                         for n in opaque_axes.inputs(p, name)]
+                missing = any(opaque_axes.can_be_missing(p, name) for name in
+                              (leaf.subject, *(o.fact for o in opaque_axes.fact_operands(leaf))))
+                frame, ftype = opaque_axes.RELATION, "boolean"
+            else:
+                key = leaf.subject
+                dtype = p.derived[key].type
+                consts = sorted(opaque_axes.derived_constants(self.policies, key))
+                cells = _int_cells(None, None, consts) if dtype == "integer" else _num_cells(None, None, consts)
+                reads = opaque_axes.inputs(p, key)
+                missing = opaque_axes.can_be_missing(p, key)
+                frame, ftype = opaque_axes.DERIVED, dtype
+            if key in seen:
+                continue
+            seen.add(key)
+            if missing:
+                cells.append(Cell("absent"))
+            self.dims.append(Dim(key, ftype, cells, frame=frame))
+            self.pseudo_inputs[key] = list(dict.fromkeys(reads))
+
+    def pseudo_values(self, policy: Policy, facts: dict, derived: dict) -> dict:
+        """The value of every opaque axis at a real fact set (`opaque`: φ)."""
+        out = {}
+        for leaf in (leaf for r in policy.rules for leaf in r.leaves if opaque_axes.is_opaque(leaf)):
+            if opaque_axes.is_relation(leaf):
+                out[opaque_axes.relation_key(leaf)] = opaque_axes.relation_value(policy, leaf, facts, derived)
+            else:
+                out[leaf.subject] = derived.get(leaf.subject)
+        return out
+
+    def candidates(self, k: int, mask: int) -> tuple[list, bool]:
+        """Values of fact axis `k` to try inside the cells of `mask`, for a search
+        (`opaque_axes.Search`), and whether they are every value those cells hold (small
+        integer cells, booleans, enum values, absence)."""
+        d = self.dims[k]
+        out: list = []
+        every = True
+        for i, c in enumerate(d.cells):
+            if not mask >> i & 1:
+                continue
+            if c.kind == "absent":
+                out.append(None)
+            elif c.kind == "int" and d.type != DATE and c.lo is not None and c.hi is not None \
+                    and c.hi - c.lo <= opaque_axes.SMALL_CELL:
+                out.extend(v for v in range(c.lo, c.hi + 1) if v not in out)
+            elif c.kind in ("int", "num") and d.type != DATE:
+                out.extend(v for v in opaque_axes.numeric_candidates(c, c.kind == "int") if v not in out)
+                every = every and c.lo is not None and c.lo == c.hi
+            else:
+                out.append(d.rep(i))
+                every = every and c.kind == "value"
+        return out, every
 
     def cell_of(self, name: str, value) -> int:
         """The cell index holding `value` (or absence, for None) of fact `name`."""
@@ -274,6 +411,7 @@ class Space:
         """The cell index of dim `k` holding `value` (or absence, for None)."""
         d = self.dims[k]
         name = d.name
+        value = d.project(value)
         if d.type == DATE:
             if not isinstance(value, datetime.date) and value is not None:
                 raise ValueError(f"{value!r} is outside the analysed space of `{name}`")
@@ -289,6 +427,9 @@ class Space:
                 return i
             if c.kind == "other" and isinstance(value, str) and not any(
                     x.kind == "value" and x.value == value for x in d.cells):
+                return i
+            if c.kind == "pattern" and isinstance(value, str) and strings.vector(list(c.hi), value) == c.lo \
+                    and not any(x.kind == "value" and x.value == value for x in d.cells):
                 return i
             if c.kind == "int" and not isinstance(value, (bool, str)) and (c.lo is None or value >= c.lo) and (
                     c.hi is None or value <= c.hi):

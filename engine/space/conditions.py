@@ -11,14 +11,30 @@ are the regions of each outcome as `Plan.select_outcome` decides it.
 from __future__ import annotations
 
 import datetime
+import itertools
 
+from ..errors import Incomplete
 from ..language.conditions import fold, walk
-from ..language.model import PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, FactSpec, Policy
+from ..language.model import (PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT, SUBJECT_RULE, Comparison,
+                              FactSpec, Length, Policy, is_expr)
+from ..runtime.expressions import _combine_literals
 from ..runtime.semantics import Plan, compare, operand_value
+from . import lists, opaque
 from .budget import Budget
 from .cells import Dim, Space
 from .dates import leaf_operand
 from .regions import intersect, subtract, union
+
+#: Setters of an output read by a condition beyond which their 2^n combinations are not
+#: enumerated (an output combined `first` needs only one region per setter).
+MAX_SETTERS = 8
+
+
+def truth(op: str, value, operand) -> bool:
+    """`value op operand` as evaluation compares a present value (`length` by its count)."""
+    if isinstance(operand, Length):
+        return compare(operand.op, len(value), operand.operand.value)
+    return compare(op, value, operand)
 
 
 def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison, as_of: datetime.date) -> tuple[int, int]:
@@ -53,6 +69,17 @@ def leaf_masks(dim: Dim, spec: FactSpec, leaf: Comparison, as_of: datetime.date)
     return t, f
 
 
+def fact_leaf_regions(space: Space, policy: Policy, leaf: Comparison) -> tuple[list, list]:
+    """(T, F) regions of a leaf on one fact (not a fact-to-fact comparison): a box on the
+    fact's axis, or on a list fact's axes a union of boxes (`lists`); not yet cut to the
+    space's valid points (`Regions._leaf` does that)."""
+    if leaf.subject in space.lists and leaf.op != PRESENCE_OP:
+        return lists.leaf_regions(space, space.lists[leaf.subject], leaf)
+    k = space.axis(leaf)
+    t, f = leaf_masks(space.dims[k], policy.facts[leaf.subject], leaf, space.as_of)
+    return space.region_at(k, t), space.region_at(k, f)
+
+
 def _outcome_closure(policy: Policy, plan: Plan) -> set[int]:
     """The rules that decide an outcome, and every rule they read through `rule:` and
     `flag:` conditions, transitively (outcome rules never read the outcome)."""
@@ -68,6 +95,8 @@ def _outcome_closure(policy: Policy, plan: Plan) -> set[int]:
                 todo.append(plan.rule_index[leaf.subject])
             elif leaf.kind == SUBJECT_FLAG:
                 todo.extend(plan.flag_setters.get(leaf.subject, ()))
+            elif leaf.kind == SUBJECT_OUTPUT:
+                todo.extend(r.index for r in policy.rules if any(n == leaf.subject for n, _ in r.then.set))
     return seen
 
 
@@ -115,10 +144,19 @@ class Regions:
         return self._nf[i]
 
     def _leaf(self, leaf: Comparison) -> tuple[list, list]:
+        t, f = self._leaf_regions(leaf)
+        if self.space.constrained:  # only the points that are fact sets (a list's bounds)
+            t = intersect(t, self.space.universe, self.budget)
+            f = intersect(f, self.space.universe, self.budget)
+        return t, f
+
+    def _leaf_regions(self, leaf: Comparison) -> tuple[list, list]:
+        if opaque.is_opaque(leaf):
+            return self._opaque(leaf)
+        if leaf.kind == SUBJECT_OUTPUT:
+            return self._output(leaf)
         if leaf.kind == "fact":
-            k = self.space.axis(leaf)
-            t, f = leaf_masks(self.space.dims[k], self.policy.facts[leaf.subject], leaf, self.space.as_of)
-            return self.space.region_at(k, t), self.space.region_at(k, f)
+            return fact_leaf_regions(self.space, self.policy, leaf)
         if leaf.kind == SUBJECT_RULE:
             j = self.plan.rule_index[leaf.subject]
             return self.T[j], self.F[j]
@@ -133,6 +171,69 @@ class Regions:
                 (t_parts if ok else f_parts).append(region)
             return union(t_parts, self.budget), union(f_parts, self.budget)
         raise ValueError(leaf.kind)
+
+    def _opaque(self, leaf: Comparison) -> tuple[list, list]:
+        """A derived fact or fact-to-fact comparison on its own axis (`opaque`), or Incomplete."""
+        key = opaque.relation_key(leaf) if opaque.is_relation(leaf) else leaf.subject
+        k = self.space.pseudo.get(key)
+        if k is None:
+            raise opaque.refuse(leaf)
+        d = self.space.dims[k]
+        if opaque.is_relation(leaf):
+            return self.space.region_at(k, 2), self.space.region_at(k, 1)
+        operand = opaque.derived_leaf_operand(leaf)
+        t = f = 0
+        for i, c in enumerate(d.cells):
+            if c.kind == "absent":
+                continue
+            if compare(leaf.op, d.rep(i), operand):
+                t |= 1 << i
+            else:
+                f |= 1 << i
+        return self.space.region_at(k, t), self.space.region_at(k, f)
+
+    def _output(self, leaf: Comparison) -> tuple[list, list]:
+        """An output's value substituted: the regions of its setters' matches (earlier
+        strata), each combination of them giving one value. Exact when every setter is a
+        rule without an outcome setting a literal; else Incomplete."""
+        name = leaf.subject
+        spec = self.policy.outputs[name]
+        setters = [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
+        if spec.computed or any(self.policy.rules[i].decides_outcome or is_expr(v) for i, v in setters):
+            raise Incomplete(f"a condition on output `{name}` reads a value an outcome or an expression decides")
+        if any(self.T[i] is None for i, _ in setters):
+            raise Incomplete(f"a condition on output `{name}` is read before its setters' regions")
+        operand = leaf.operand if isinstance(leaf.operand, Length) else operand_value(leaf)
+        b = self.budget
+        t_parts, f_parts = [], []
+        first = spec.combine in (None, "first")
+        if first and len(setters) > MAX_SETTERS:
+            # The first setter that matches decides, once every setter is known.
+            known = self.space.universe
+            for i, _ in setters:
+                known = intersect(known, union([self.T[i], self.F[i]], b), b)
+            before = self.space.universe
+            for i, v in setters:
+                (t_parts if truth(leaf.op, v, operand) else f_parts).append(intersect(before, self.T[i], b))
+                before = intersect(before, self.F[i], b)
+            (t_parts if truth(leaf.op, spec.default, operand) else f_parts).append(before)
+            return (intersect(union(t_parts, b), known, b), intersect(union(f_parts, b), known, b))
+        if len(setters) > MAX_SETTERS:
+            raise Incomplete(f"output `{name}` has more than {MAX_SETTERS} setters to combine")
+        for matched in itertools.product((True, False), repeat=len(setters)):
+            region = self.space.universe
+            for (i, _), m in zip(setters, matched):
+                region = intersect(region, self.T[i] if m else self.F[i], b)
+                if not region:
+                    break
+            if not region:
+                continue
+            values = [v for (_, v), m in zip(setters, matched) if m]
+            # As `OutputPlan.compute` combines literals (`count`: how many contributed).
+            value = (len(values) if values else spec.default) if spec.combine == "count" else \
+                _combine_literals(spec, values, spec.default)
+            (t_parts if truth(leaf.op, value, operand) else f_parts).append(region)
+        return union(t_parts, b), union(f_parts, b)
 
     def _cond(self, cond, acc: list) -> tuple[list, list]:
         """(T, F) of a condition; `acc` receives `(node, T, F)` for every node, in pre-order."""

@@ -16,8 +16,32 @@ def show(v) -> str:
     return format_value(v, WITNESS)
 
 
+_TEST_WORDS = {"starts_with": ("starts with", "does not start with"), "ends_with": ("ends with", "does not end with"),
+               "contains": ("contains", "does not contain")}
+
+
+def _describe_patterns(d: Dim, chosen: list) -> str | None:
+    """The string tests every chosen cell agrees on (`phone starts with "999"`), when the
+    chosen cells are all strings the policies do not name."""
+    if not chosen or any(c.kind != "pattern" for c in chosen):
+        return None
+    tests = chosen[0].hi
+    parts = []
+    for k, (op, text) in enumerate(tests):
+        vals = {c.lo[k] for c in chosen}
+        if len(vals) == 1:
+            parts.append(f"{_TEST_WORDS[op][0 if vals.pop() else 1]} {show(text)}")
+    return f"{d.name} " + " and ".join(parts) if parts else None
+
+
 def _describe_dim(d: Dim, mask: int) -> str:
-    name = d.name
+    name = d.title
+    if d.frame == "relation" and mask & d.present in (1, 2):  # a fact-to-fact comparison's own axis
+        text = d.name if mask & d.present == 2 else f"not {d.name}"
+        return text if not mask & d.absent else f"({text} or unknown)"
+    if d.slot is not None:  # a list's item axis: holds the item, or not
+        item = show(d.list.items[d.slot])
+        return f"{d.name} holds {item}" if mask == 2 else f"{d.name} lacks {item}"
     parts = []
     if mask & d.absent:
         parts.append(f"{name} missing")
@@ -81,6 +105,10 @@ def _describe_dim(d: Dim, mask: int) -> str:
     else:
         chosen = [d.cells[i] for i in idx]
         left = [c for i, c in enumerate(d.cells) if c.kind != "absent" and not mask >> i & 1]
+        tested = _describe_patterns(d, chosen)
+        if tested is not None:
+            parts.append(tested)
+            return " or ".join(parts) if len(parts) == 1 else "(" + " or ".join(parts) + ")"
         named = [show(c.value) for c in chosen if c.kind == "value"]
         if len(chosen) == 1 and chosen[0].kind == "value":
             parts.append(f"{name} = {named[0]}")
@@ -96,4 +124,19 @@ def _describe_dim(d: Dim, mask: int) -> str:
 def describe_box(space: Space, box: tuple) -> str:
     """`credit_score 550..599 and account_age_days < 90`; facts left free are not named."""
     parts = [_describe_dim(d, m) for d, m in zip(space.dims, box) if m != d.full]
+    if len(parts) > 1:  # `and` binds tighter than `or` in no reader's mind: group each `or`
+        parts = [f"({p})" if _top_level_or(p) else p for p in parts]
     return " and ".join(parts) if parts else "every user"
+
+
+def _top_level_or(text: str) -> bool:
+    """Whether `text` has an ` or ` outside its parentheses."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif depth == 0 and text.startswith(" or ", i):
+            return True
+    return False

@@ -8,6 +8,12 @@ value. A box is a product of cells and a cost is a sum over facts, so the cheape
 of a box moves each fact independently, and the cheapest point of a region is the
 cheapest over its boxes: `nearest_points` finds it for every set of changed facts.
 What a move costs, and which moves are allowed at all, is the caller's `cost`.
+
+A list fact has several axes (`lists`): moving one of its item axes adds the item (or
+removes every occurrence of it), moving its `extra` axis adds filler items or drops items
+no policy names; `Origin.put` collects the moves of one list and `Origin.finish` turns
+them into the new list (items first, then the count), so the changes are per fact.
+Opaque axes (derived facts, fact-to-fact comparisons) never move: they follow the facts.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Callable, Mapping
 
 from .cells import Dim, Space
 from .dates import axis_value, from_axis
+from .opaque import DERIVED, RELATION
 
 #: How far past an open bound (`gt`, `lt`, `ne`) a `number` fact is moved: 0.9 → 0.89 for `< 0.9`.
 NUMBER_STEP = 0.01
@@ -60,7 +67,7 @@ def nearest_value(dim: Dim, i: int, current=None):
     cell has no specific value to offer: the absent cell, and "any other string". On a date
     axis, days (`datetime.date`) in and out."""
     c = dim.cells[i]
-    if c.kind == "value":
+    if c.kind in ("value", "pattern"):  # a pattern cell offers its witness string
         return c.value
     if c.kind == "int" and dim.type == "date":
         # Supplying a missing day: the day of the cell nearest the evaluation date.
@@ -117,24 +124,77 @@ class Origin:
             found = self._options[k] = self._price(k)
         return found
 
+    def put(self, changes: dict, k: int, value) -> None:
+        """Record moving axis `k` to `value` in `changes` (per fact; a list's axes gathered)."""
+        dim = self.space.dims[k]
+        if dim.list is None:
+            changes[dim.name] = value
+            return
+        prev = changes.get(dim.name)
+        moves = dict(prev.moves) if isinstance(prev, _ListMoves) else {}
+        moves[dim.slot] = value
+        changes[dim.name] = _ListMoves(moves)
+
+    def finish(self, changes: dict) -> dict:
+        """The changes with every list's gathered moves made into its new list."""
+        return {n: self._list(n, v.moves) if isinstance(v, _ListMoves) else v for n, v in changes.items()}
+
+    def _list(self, name: str, moves: dict) -> tuple:
+        la = self.space.lists[name]
+        out = list(self.facts.get(name) or ())
+        for slot, held in moves.items():
+            if slot is None:
+                continue
+            item = la.items[slot]
+            if held and not la.project(tuple(out), slot):
+                out.append(item)
+            elif not held:
+                out = [x for x in out if not (x == item and isinstance(x, bool) == isinstance(item, bool))]
+        if None in moves:
+            want = moves[None]
+            while la.project(tuple(out), None) > want:  # drop unnamed items (or repeats) from the end
+                for i in range(len(out) - 1, -1, -1):
+                    rest = out[:i] + out[i + 1:]
+                    if la.project(tuple(rest), None) < la.project(tuple(out), None):
+                        out = rest
+                        break
+                else:  # pragma: no cover - a positive count always has an item to drop
+                    break
+            pad = la.filler if la.filler is not None else next((x for x in out if any(
+                x == m for m in la.items)), None)
+            while la.project(tuple(out), None) < want and pad is not None:
+                out.append(pad)
+        return tuple(out)
+
     def _price(self, k: int) -> tuple:
         dim = self.space.dims[k]
-        if dim.coupled:  # one value on two axes (a split date fact): not changed axis by axis
+        if dim.coupled or dim.frame in (DERIVED, RELATION):
+            # One value on two axes (a split date fact), or a value computed from the
+            # facts (a derived fact): not changed axis by axis.
             return ()
         current = self.facts.get(dim.name)
         out = []
         for i in range(len(dim.cells)):
             if i == self.cell(k):
                 continue
-            v = nearest_value(dim, i, current)
+            v = nearest_value(dim, i, dim.project(current) if dim.list is not None else current)
             if v is None:
                 continue
-            d = self.cost(dim.name, current, v)
+            d = self.cost(dim.name, current, self._list(dim.name, {dim.slot: v}) if dim.list is not None else v)
             if d is not None:
                 # Supplying a missing boolean: `true` first (verify, opt in) when both would do.
                 out.append((d, (v is not True) if current is None and dim.type == "boolean" else 0, i, v))
         out.sort(key=lambda o: o[:3])
         return tuple((d, i, v) for d, _, i, v in out)
+
+
+class _ListMoves:
+    """The moves of one list fact's axes gathered so far (slot → value; None: `extra`)."""
+
+    __slots__ = ("moves",)
+
+    def __init__(self, moves: dict):
+        self.moves = moves
 
 
 def cheapest(origin: "Origin", memo: dict, k: int, mask: int):
@@ -170,11 +230,12 @@ def nearest_points(region: list, origin: Origin) -> dict[frozenset, tuple[float,
             best = cheapest(origin, memo, k, mask)
             if best is None:
                 break
-            changes[names[k]] = best[2]
+            origin.put(changes, k, best[2])
             total += best[0]
         else:
             if not changes:
                 continue
+            changes = origin.finish(changes)
             key = frozenset(changes)
             prev = found.get(key)
             # Ties between boxes go to the smaller values (by repr): deterministic.

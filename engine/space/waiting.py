@@ -244,7 +244,7 @@ def nearest_waits(region: list, waits: Waits, changeable: dict[int, str]) -> dic
             best = cheapest(origin, memo, k, mask)
             if best is None:
                 break
-            changes[names[k]] = best[2]
+            origin.put(changes, k, best[2])
             total += best[0]
         else:
             if not days:
@@ -274,6 +274,7 @@ def _try(found, box, waits, days, movers, moved, changeable, changes, total, nam
         total += best[0]
     if not changes and w == 0:
         return  # the fact set itself, today
+    changes = waits.origin.finish(changes)
     key = frozenset(changes)
     prev = found.get(key)
     # Earliest day first, then the cheapest; ties go to the smaller values (by repr).

@@ -18,6 +18,10 @@ Per policy, over every case run against it:
   coverage's `as_of` (the first case's evaluation date unless given), and a case on
   another evaluation date covers the day at the same distance from its own `as_of`.
 - presence tests (`missing`) count as conditions: seen true (the fact absent) and false.
+- v3: a list's `length op k` has a boundary at k on the list's length (k-1, k, k+1 items),
+  a derived fact's comparison one at its constant on the derived value (`Decision.derived`);
+  the restated cells of a `hit: first` table row (`Comparison.via`) are not conditions of
+  that row: each cell is counted once, at its own row. A table's rows are rules.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Sequence
 
-from ..language.model import DATE, OP_SYMBOL, PRESENCE_OP, Comparison, Loc, Policy, RelativeDate, Rule
+from ..language.model import (DATE, OP_SYMBOL, PRESENCE_OP, SUBJECT_DERIVED, Comparison, FactSpec, Length, Loc,
+                              Policy, RelativeDate, Rule)
 from ..runtime.semantics import today
 from .model import CaseResult, Run
 
@@ -60,6 +65,18 @@ class Boundary:
     # the days of `as_of`, and a case on another evaluation date is moved onto them.
     relative: bool = False
     as_of: datetime.date | None = None
+    # What the points are values of: "value" (the fact's), "length" (a list fact's length),
+    # "derived" (a derived fact's value, read from `Decision.derived`).
+    of: str = "value"
+
+    def value_in(self, d) -> object:
+        """The value a decision has on this boundary's axis (None when missing)."""
+        if self.of == "derived":
+            return (getattr(d, "derived", None) or {}).get(self.fact)
+        v = d.facts.get(self.fact)
+        if self.of == "length":
+            return None if v is None else len(v)
+        return v
 
     @property
     def label(self) -> str:
@@ -82,11 +99,14 @@ class Boundary:
                     v = v + (self.as_of - as_of)  # the same distance from the boundary's evaluation date
                 except OverflowError:
                     return False
+        lo, hi = point.lo, point.hi
+        if isinstance(v, Decimal):  # a derived fact's exact value: its points as the decimals they say
+            t, lo, hi = (None if x is None else _dec(x) for x in (t, lo, hi))
         if point.side == "at":
             return v == t
         if point.side == "below":
-            return point.lo <= v < t
-        return t < v <= point.hi
+            return lo <= v < t
+        return t < v <= hi
 
 
 def _dec(x) -> Decimal:
@@ -174,17 +194,22 @@ def boundaries(policy: Policy, epsilon: dict | None = None, as_of: datetime.date
     relative dates are resolved on `as_of` (default: today in the policy's timezone)."""
     epsilon = epsilon or {}
     found: dict[tuple, dict] = {}
+    specs: dict[tuple, FactSpec] = {}
     for rule in policy.rules:
         for leaf in rule.leaves:
-            if leaf.kind != "fact" or leaf.op not in ("eq", "ne", "gt", "gte", "lt", "lte", "between"):
+            if leaf.via is not None:
+                continue  # a restated cell: its boundary is its own row's
+            of, spec, op, operands = _measured(policy, leaf)
+            if spec is None or op not in ("eq", "ne", "gt", "gte", "lt", "lte", "between"):
                 continue
-            spec = policy.facts[leaf.subject]
-            operands = leaf.operand if leaf.op == "between" else (leaf.operand,)
             for o in operands:
+                if o.fact is not None:
+                    continue  # against another fact: no constant to put points at
                 k = _operand_key(spec, o.value)
                 if k is None:
                     continue
-                key = (leaf.subject, k)
+                key = (leaf.subject, k, of)
+                specs[key] = spec
                 entry = found.setdefault(key, {"names": [], "uses": [], "value": o.value})
                 if o.threshold and o.threshold not in entry["names"]:
                     entry["names"].append(o.threshold)
@@ -193,17 +218,37 @@ def boundaries(policy: Policy, epsilon: dict | None = None, as_of: datetime.date
                 if (rule.index, leaf.index) not in entry["uses"]:
                     entry["uses"].append((rule.index, leaf.index))
     out = []
-    for (fact, _), entry in found.items():
+    for (fact, _, of), entry in found.items():
         value = entry["value"]
         names, uses = tuple(entry["names"]), tuple(entry["uses"])
+        spec = specs[(fact, _, of)]
         if isinstance(value, RelativeDate):
             as_of = as_of or today(policy.timezone)
-            points, eps = boundary_points(policy.facts[fact], value.on(as_of))
+            points, eps = boundary_points(spec, value.on(as_of))
             out.append(Boundary(fact, value, names, uses, points, eps, relative=True, as_of=as_of))
             continue
-        points, eps = boundary_points(policy.facts[fact], value, epsilon.get(fact))
-        out.append(Boundary(fact, value, names, uses, points, eps))
+        points, eps = boundary_points(spec, value, epsilon.get(fact) if of == "value" else None)
+        out.append(Boundary(fact, value, names, uses, points, eps, of=of))
     return out
+
+
+def _measured(policy: Policy, leaf: Comparison) -> tuple:
+    """(of, spec, op, operands) of a leaf with a numeric or date axis: a fact's value, a
+    list's length (its spec: an integer from min_items to max_items) or a derived fact's
+    value (a number without declared bounds); spec None for any other leaf."""
+    if leaf.kind == "fact" and isinstance(leaf.operand, Length):
+        f = policy.facts[leaf.subject]
+        spec = FactSpec(leaf.subject, "integer", minimum=f.minimum if f.minimum is not None else 0,
+                        maximum=f.maximum)
+        return "length", spec, leaf.operand.op, (leaf.operand.operand,)
+    if leaf.kind == SUBJECT_DERIVED and leaf.subject in policy.derived:
+        spec = FactSpec(leaf.subject, policy.derived[leaf.subject].type)
+    elif leaf.kind == "fact" and leaf.subject in policy.facts:
+        spec = policy.facts[leaf.subject]
+    else:
+        return "value", None, leaf.op, ()
+    return (SUBJECT_DERIVED if leaf.kind == SUBJECT_DERIVED else "value", spec, leaf.op,
+            leaf.operand if leaf.op == "between" else (leaf.operand,))
 
 
 def _tree_value(cond, values, flip: int | None = None):
@@ -287,7 +332,8 @@ def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | N
     """Coverage of `policy` by these case results (see the module docstring). Relative
     date boundaries are shown on `as_of` (default: the first case's evaluation date)."""
     rules = [RuleCov(r) for r in policy.rules]
-    conds = [ConditionCov(r, leaf) for r in policy.rules for leaf in r.leaves]
+    # A restated cell of a `hit: first` row is the earlier row's cell: counted there only.
+    conds = [ConditionCov(r, leaf) for r in policy.rules for leaf in r.leaves if leaf.via is None]
     cond_at = {(c.rule.index, c.leaf.index): c for c in conds}
     as_of = as_of or (_first_as_of(results) if policy.uses_time else None)
     bcovs = [BoundaryCov(b, [PointCov(p) for p in b.points]) for b in boundaries(policy, epsilon, as_of)]
@@ -300,15 +346,17 @@ def coverage_of(policy: Policy, results: Sequence[CaseResult], epsilon: dict | N
             if d.matched[r.index] is True:
                 rules[r.index].matched_by.append(name)
             for leaf in r.leaves:
+                c = cond_at.get((r.index, leaf.index))
+                if c is None:
+                    continue  # a restated cell
                 v = d.trace[r.index][leaf.index]
-                c = cond_at[(r.index, leaf.index)]
                 if v is True:
                     c.true_by.append(name)
                 elif v is False:
                     c.false_by.append(name)
         for bc in bcovs:
             b = bc.boundary
-            value = d.facts.get(b.fact)
+            value = b.value_in(d)
             if value is None:
                 continue
             hits = [pc for pc in bc.points if pc.point.reachable and b.contains(pc.point, value,
@@ -395,7 +443,8 @@ def uncovered(cov: Coverage) -> list[tuple[Loc | None, str]]:
                     if pc.seen_by else ""
                 leaf = cov.policy.rules[b.uses[0][0]].leaves[b.uses[0][1]]
                 rules = ", ".join(dict.fromkeys(cov.policy.rules[ri].id for ri, _ in b.uses))
-                out.append((leaf.loc, f"boundary {b.label} of {b.fact}: {where} ({format_value(pc.point.value)}) "
+                of = f"the length of {b.fact}" if b.of == "length" else b.fact
+                out.append((leaf.loc, f"boundary {b.label} of {of}: {where} ({format_value(pc.point.value)}) "
                             f"not tested [{rules}]{extra}"))
     return out
 
@@ -415,10 +464,14 @@ def leaf_text(leaf: Comparison) -> str:
         return f"{leaf.subject} {'is missing' if leaf.operand.value else 'is present'}"
 
     def text(o) -> str:
+        if o.fact is not None:
+            return o.fact
         return o.value.describe() if isinstance(o.value, RelativeDate) else o.threshold or format_value(o.value)
 
     if leaf.op == "between":
         target = "[" + ", ".join(text(o) for o in leaf.operand) + "]"
+    elif isinstance(leaf.operand, Length):
+        return f"{leaf.subject} has length {OP_SYMBOL[leaf.operand.op]} {text(leaf.operand.operand)}"
     else:
         target = text(leaf.operand)
     return f"{leaf.subject} {OP_SYMBOL[leaf.op]} {target}"

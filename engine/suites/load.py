@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 from ..language.diagnostics import ERROR, Diagnostic, did_you_mean, has_errors, pointer_join, sorted_diagnostics
 from ..language.loader import POLICY_SUFFIXES
 from ..language.values import literal, parse_date, value_fits
-from ..language.model import Loc, Policy
+from ..language.model import ARRAY, Loc, Policy
 from ..runtime.semantics import off_calendar
 
 from .model import Case, Expect, SetExpect, Suite
@@ -375,11 +375,41 @@ class _SuiteBuilder:
                     self.report("test-unknown-output", f"no output `{name}` in `{policy.id}`", optr, at_key=True,
                                 hint=did_you_mean(name, policy.outputs) or (
                                     "outputs: " + ", ".join(policy.outputs) if policy.outputs else None))
+                elif spec.type == ARRAY:  # a list of items of the output's item type
+                    if not isinstance(value, list):
+                        self.report("test-bad-output", f"output `{name}` is a list of {spec.items.type}, "
+                                    f"found {literal(value)}", optr)
+                    else:
+                        for j, item in enumerate(value):
+                            if not value_fits(spec.items.type, item):
+                                self.report("test-bad-output", f"output `{name}` item {j} must be {spec.items.type}, "
+                                            f"found {literal(item)}", pointer_join(optr, j))
+                        value = tuple(value)  # as decided: an array output's value is a tuple
                 elif not value_fits(spec.type, value):
                     self.report("test-bad-output", f"output `{name}` is {spec.type}, found {literal(value)}", optr)
                 outs.append((name, value))
             kw["outputs"] = tuple(outs)
+        if "derived" in raw:
+            kw["derived"] = self.expect_derived(raw["derived"], pointer_join(ptr, "derived"))
         return Expect(**kw)
+
+    def expect_derived(self, raw: dict, ptr: str) -> tuple[tuple[str, object], ...]:
+        """`derived: {debt_to_income: 0.6}`: each name a derived fact of the policy, each
+        value a number (or null: expected missing)."""
+        derived = self.policy.derived
+        out = []
+        for name, value in raw.items():
+            dptr = pointer_join(ptr, name)
+            if name not in derived:
+                self.report("test-unknown-derived", f"no derived fact `{name}` in `{self.policy.id}`", dptr,
+                            at_key=True, hint=did_you_mean(name, derived) or (
+                                "derived facts: " + ", ".join(derived) if derived else
+                                "the policy declares no derived facts"))
+            elif value is not None and not value_fits(derived[name].type, value):
+                self.report("test-bad-derived", f"derived fact `{name}` is {derived[name].type}, "
+                            f"found {literal(value)}", dptr)
+            out.append((name, value))
+        return tuple(out)
 
     def set_expect(self, raw, ptr: str, known: list[str], what: str) -> SetExpect:
         def check(values: list, p: str) -> tuple[str, ...]:

@@ -34,7 +34,8 @@ class Expect:
     not_matched: tuple[str, ...] = ()
     undetermined: tuple[str, ...] = ()
     flags: SetExpect | None = None
-    outputs: tuple[tuple[str, object], ...] = ()
+    outputs: tuple[tuple[str, object], ...] = ()  # an array output's expected value: a tuple
+    derived: tuple[tuple[str, object], ...] = ()  # derived fact → expected value (None: missing)
 
     @property
     def checks_outcome(self) -> bool:

@@ -62,6 +62,9 @@ def _same(a, b) -> bool:
     `6148.14` equals `Decimal("6148.14")` although no float is exactly that."""
     if isinstance(a, bool) or isinstance(b, bool):
         return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, tuple) or isinstance(b, tuple):  # an array output: item by item, in order
+        return (isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b)))
     if isinstance(a, Decimal) or isinstance(b, Decimal):
         return _number(a) is not None and _number(a) == _number(b)
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -133,6 +136,14 @@ def check_expectations(expect: Expect, decision) -> list[Failure]:
                 details += _rule_status(r, decision, f"sets {name} = {_show(value)}")
             out.append(Failure("outputs", {name: want}, {name: got},
                                f"output {name}: expected {_show(want)}, got {_show(got)}", tuple(details)))
+    for name, want in expect.derived:
+        got = decision.derived.get(name)
+        if not (want is None and got is None) and not _same(want, got):
+            from ..explain.wording import derived_line
+
+            out.append(Failure("derived", {name: want}, {name: got},
+                               f"derived fact {name}: expected {_show(want)}, got {_show(got)}",
+                               (derived_line(decision, name),)))
     return out
 
 
@@ -193,8 +204,27 @@ def _why(rule: Rule, decision) -> list[str]:
             + _where(rule.loc)]
 
 
+def _earlier_rows(rule: Rule, decision) -> list[tuple[str, Loc | None]]:
+    """For a row of a `hit: first` table, the earlier rows that applied or may apply: what
+    keeps the row from matching when its own cells all hold (its restated leaves are not
+    among its conditions: `rule_conditions`)."""
+    if rule.table is None:
+        return []
+    table = decision.policy.table(rule.table.table)
+    if table.hit != "first":
+        return []
+    out = []
+    for row, i in enumerate(table.rules[:rule.table.row - 1], 1):
+        m = decision.matched[i]
+        if m is not False:
+            other = decision.policy.rules[i]
+            state = "applied" if m else "may apply (undetermined)"
+            out.append((f"an earlier row of table {table.id} {state}: row {row} ({other.id})", other.loc))
+    return out
+
+
 def _why_not(rule: Rule, decision) -> list[str]:
-    conds = _conditions(rule, decision, False)
+    conds = _conditions(rule, decision, False) or _earlier_rows(rule, decision)
     if decision.matched[rule.index] is None:
         return [f"{rule.id} is undetermined: " + "; ".join(text for text, _ in conds)]
     if len(conds) == 1:

@@ -13,6 +13,16 @@ Compiling (once per policy digest, process-wide):
   written). A date is its day number (`date.toordinal()`); a relative date operand
   (`{days_ago: N}`) is compared with `t3`, the fact's day number minus the evaluation
   date's, written per call, so one compiled ruleset serves every `as_of`.
+- The conditions durable-rules cannot decide exactly are written by the host instead, one
+  field per leaf: `q{k}` is the leaf's value (true/false; absent when unknown) computed by
+  the one semantics (`semantics.eval_leaf`) on the record's values and what earlier strata
+  concluded, and the rule compares it with `$eq`. These are the v3 leaves
+  (`semantics.is_v3_leaf`): list operators (durable has no length, and its `$iany`/`$iall`
+  are false on an empty list), string operators (durable's only string matching is its
+  own regular-expression dialect, which we refuse), `{fact: …}` operands (a join in
+  durable), derived facts (Decimals: durable compares doubles) and outputs (known only
+  after the earlier strata ran, and tuples for list outputs). Every other leaf is compiled
+  as before, so a policy without v3 constructs compiles to the same rulesets.
 - A rule's condition is put in negation normal form (De Morgan), whose literals are
   "the field exists and the comparison holds" (every durable operator but `$nex` is false
   on a missing field). Under Kleene logic a rule is True iff that NNF matches, and False
@@ -33,6 +43,8 @@ Compiling (once per policy digest, process-wide):
   one process-wide `Host` whose `_run` does nothing (no timer threads).
 
 Evaluating (one user at a time, under a process-wide lock, on a single sid):
+- the derived facts once (`Plan.values`), and before each stratum the outputs its
+  conditions read (`Plan.output_values`), for the `q{k}` fields;
 - per stratum, per ruleset: `assert_fact` (never `post`, which fires one rule only), read
   the codes the actions appended (a set: `$or` fires once per true branch), then
   `retract_fact`. `MessageNotHandledException` means nothing matched (nothing is stored).

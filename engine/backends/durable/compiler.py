@@ -13,9 +13,9 @@ import json
 from dataclasses import dataclass
 
 from ...language.conditions import nnf
-from ...language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy,
-                               RelativeDate)
-from ...runtime.semantics import Plan, written_operand
+from ...language.model import (DATE, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
+                               SUBJECT_RULE, Comparison, Policy, RelativeDate)
+from ...runtime.semantics import Plan, fact_operands, is_v3_leaf, written_operand
 from ...errors import DurableLimitError
 from .limits import EXACT_INT, INT_MAX, INT_MIN, MAX_PARTS_PER_RULE
 from .network import SHARED_ANCHOR, Network, private_anchor
@@ -55,6 +55,10 @@ class Compiler:
         while none in policy.outcome_ids:
             none += "-"
         self.no_outcome = none  # the outcome field's value when no outcome at all is decided
+        # v3 leaves durable cannot compare exactly (list and string operators, `{fact: …}`
+        # operands, derived facts, outputs): the host computes each one with the one
+        # semantics and writes `q{k}` (true/false; absent when unknown) into the message.
+        self.leaf_field: dict[Comparison, str] = {}
         self.float_unsafe: dict[str, object] = {}  # number fact → an int threshold a double cannot hold
         self.next_code = 0  # what each durable rule's action appends
         self.parts_left = MAX_PARTS_PER_RULE
@@ -68,7 +72,9 @@ class Compiler:
             outcome_unknown = any(unknown[r.index] for r in policy.rules if r.decides_outcome)
             for i in stratum:
                 for leaf in policy.rules[i].leaves:
-                    if leaf.kind == "fact":
+                    if is_v3_leaf(leaf):
+                        u = self._v3_unknown(leaf, unknown, outcome_unknown)
+                    elif leaf.kind == "fact":
                         spec = policy.facts[leaf.subject]
                         # a presence test is never unknown: it is about the absence itself
                         u = not spec.required and not spec.has_default and leaf.op != PRESENCE_OP
@@ -82,6 +88,22 @@ class Compiler:
                         unknown[i] = True
                         break
         return tuple(unknown)
+
+    def _optional(self, name: str) -> bool:
+        """Whether a fact, or a derived fact through the facts it reads, can be missing."""
+        facts = self.policy.facts
+        return any(not facts[n].required and not facts[n].has_default
+                   for n in self.plan.derived_facts.get(name, {name}) if n in facts)
+
+    def _v3_unknown(self, leaf: Comparison, unknown: list, outcome_unknown: bool) -> bool:
+        if leaf.op == PRESENCE_OP:
+            return False
+        if fact_operands(leaf) and any(self._optional(n) for n in fact_operands(leaf)):
+            return True
+        if leaf.kind == SUBJECT_OUTPUT:
+            rules, by_outcome = self.plan.output_rules[leaf.subject]
+            return (by_outcome and outcome_unknown) or any(unknown[j] for j in rules)
+        return self._optional(leaf.subject)
 
     # -- leaves ------------------------------------------------------------------------------
     def number_const(self, fact: str, c):
@@ -144,6 +166,9 @@ class Compiler:
 
     def leaf(self, leaf: Comparison, positive: bool) -> tuple:
         """The literal "field exists and `leaf` (or its negation) holds"."""
+        if is_v3_leaf(leaf):  # computed by the host: `q{k}` is the leaf's value, absent when unknown
+            field = self.leaf_field.setdefault(leaf, f"q{len(self.leaf_field)}")
+            return ("cmp", field, "$eq", positive)
         if leaf.op == PRESENCE_OP:  # `(f not in facts) == operand`, where `p{k}` is "f is present"
             absent = leaf.operand.value is positive  # `missing: true`, or `not {missing: false}`
             return ("cmp", self.presence_field[leaf.subject], "$eq", not absent)
@@ -295,6 +320,8 @@ def ruleset_json(policy: Policy, plan: Plan) -> str:
     fields.update({field: f"fact {name} is present" for name, field in comp.presence_field.items() if field in read})
     fields.update({field: f"fact {name} minus the evaluation date, in days" for name, field in comp.offset_field.items()
                    if field in read})
+    fields.update({field: f"condition `{leaf.subject} {leaf.op}` computed by the host (absent: unknown)"
+                   for leaf, field in comp.leaf_field.items()})
     fields.update({f"r{r.index}": f"rule {r.id} matched" for r in policy.rules})
     fields.update({field: f"flag {flag}" for flag, field in comp.flag_field.items()})
     fields["o"] = f"outcome (\"{comp.no_outcome}\": none)"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from ...language.model import Policy, RelativeDate
-from ...runtime.semantics import Plan, check_as_of, resolve_date
+from ...runtime.semantics import Conclusions, Plan, check_as_of, eval_leaf, resolve_date
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
 from ...language.values import clip, int_text
@@ -112,6 +112,7 @@ class _Ruleset:
     name: str
     fields: tuple[str, ...]  # the durable fields its rules read (besides `_n`)
     encoders: tuple  # (',"field":', kind, key, encode, fast) per field: how its message is written
+    leaves: tuple = ()  # (',"q{k}":', leaf): the conditions the host computes for its message
 
 
 @dataclass
@@ -160,7 +161,9 @@ def _compile(policy: Policy, plan: Plan) -> _Compiled:
                 node_fields(part.expr, fields)
             actions = {f"p{j}": _make_action(hits, part.code) for j, part in enumerate(group)}
             registrations.append((name, text, actions))
-            rulesets.append(_Ruleset(name, tuple(sorted(fields)), encoders(comp, fields)))
+            encs = encoders(comp, fields)
+            rulesets.append(_Ruleset(name, tuple(sorted(fields)), encs,
+                                     tuple((prefix, key) for prefix, kind, key, _, _ in encs if kind == "leaf")))
             total_rules += len(group)
         strata.append((stratum, tuple(rulesets)))
     for name, text, actions in registrations:  # only once everything compiled
@@ -210,6 +213,10 @@ class DurableBackend:
                                             if leaf.kind == "fact" and policy.facts[leaf.subject].numeric}))
         self._outcome_text = {o: json.dumps(o, ensure_ascii=False) for o in policy.outcome_ids}
         self._outcome_text[None] = json.dumps(compiled.no_outcome)
+        # v3: the conditions the host computes (`q{k}`) read the record's values (derived
+        # facts included) and, for outputs, what earlier strata left them.
+        self._host_leaves = any(rs.leaves for _, rulesets in compiled.strata for rs in rulesets)
+        self._reads_outputs = bool(plan.output_subjects)
 
     @property
     def rulesets(self) -> int:
@@ -220,6 +227,22 @@ class DurableBackend:
         """The JSON text of `facts` (and of what earlier strata concluded) for `rs`; `asof`
         is the evaluation date's day number (what the offset fields `t{k}` need)."""
         return self._writers[rs.name](facts, n, asof) + self._fragment(rs, done) + "}"
+
+    def _leaf_fragment(self, rs: _Ruleset, values: Mapping, done, as_of) -> str:
+        """The `q{k}` fields of `rs`'s message: each condition the compiler left to the host,
+        by the one semantics (`eval_leaf`), absent when unknown."""
+        parts = []
+        rule_index = self.plan.rule_index
+        for prefix, leaf in rs.leaves:
+            v = eval_leaf(leaf, values, done, rule_index, as_of)
+            if v is not None:
+                parts.append(prefix + ("true" if v else "false"))
+        return "".join(parts)
+
+    def _with_outputs(self, done, values: Mapping, matched) -> object:
+        """`done` with the outputs conditions read, on this record's values."""
+        return Conclusions(done.matched, done.flags, done.outcome, done.outcome_known,
+                           self.plan.output_values(values, matched))
 
     def _fragment(self, rs: _Ruleset, done) -> str:
         """The conclusion fields (earlier rules, flags, outcome) of `rs`'s message: a pure
@@ -324,16 +347,24 @@ class DurableBackend:
         message, run, resolve = self._message, self._run, self._resolve
         matched: list[bool | None] = [False] * len(self.policy.rules)
         done = self._initial  # what stratum 0 could read: nothing decided (outcome = default)
+        values = self.plan.values(facts) if self._host_leaves else facts
+        if self._reads_outputs:
+            done = self._with_outputs(done, values, matched)
         last = len(strata) - 1
         with _LOCK:
             for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
-                    fired |= run(rs, message(rs, facts, done, next(_COUNTER), asof))
+                    text = message(rs, facts, done, next(_COUNTER), asof)
+                    if rs.leaves:
+                        text = text[:-1] + self._leaf_fragment(rs, values, done, as_of) + "}"
+                    fired |= run(rs, text)
                 for i, v in zip(stratum, resolve(s, frozenset(fired))):
                     matched[i] = v
                 if s != last:  # the last stratum's conclusions are the assembler's job
                     done = self._conclusions(matched)
+                    if self._reads_outputs:
+                        done = self._with_outputs(done, values, matched)
         return tuple(matched)
 
 

@@ -1,7 +1,8 @@
 """The messages: how a user's facts and earlier conclusions are written as one durable fact.
 
 Every field has a synthetic name (`f3` fact, `p3` fact 3 is present, `t3` date fact 3
-minus the evaluation date in days, `r7` rule matched, `g0` flag, `o` outcome). The fact
+minus the evaluation date in days, `q5` a condition the host computed, `r7` rule matched,
+`g0` flag, `o` outcome). The fact
 encoders check types (durable compares mixed types as strings) and durable's numeric
 limits; `writer` generates, per ruleset, the function writing the fact fields of its
 message, with the common types inlined. A date is written as its day number
@@ -31,6 +32,8 @@ def encoders(comp, fields: set[str]) -> tuple:
         by_field[comp.presence_field[name]] = ("presence", name, None, None)
     for name, field in comp.offset_field.items():
         by_field[field] = ("offset", name, lambda v, name=name: _encode_date(name, v), "date")
+    for leaf, field in comp.leaf_field.items():
+        by_field[field] = ("leaf", leaf, None, None)
     for i in range(len(comp.policy.rules)):
         by_field[f"r{i}"] = ("rule", i, None, None)
     for flag, field in comp.flag_field.items():

@@ -2,10 +2,13 @@
 executed by DuckDB (embedded), Spark, PostgreSQL, and printed for warehouses.
 
 Modules, in dependency order: `dialects` (per-dialect constructs, rendering, trap checks),
-`literals` (typed literals, exact comparisons, dates), `validation` (`__rejected`),
-`decimals` (exact DECIMAL arithmetic, proved to fit or refused; rounding, texts, formats),
-`messages` (templates as SQL text), `computed` (computed outputs' expressions and layers),
-`query` (`decision_query`, `match_query`, on an evaluation date), `render` (`render_sql`),
+`literals` (typed literals, exact comparisons, dates), `decimals` (exact DECIMAL
+arithmetic, proved to fit or refused; rounding, texts, formats), `operators` (the v3
+operators: string and list tests, `length`, one value against another, derived quotients),
+`validation` (`__rejected`, list items included), `messages` (templates as SQL text),
+`computed` (computed outputs' expressions and layers), `derived` (derived facts' DECIMAL
+columns), `leaves` (conditions, leaf by leaf; restated table rows), `query`
+(`decision_query`, `match_query`, on an evaluation date), `render` (`render_sql`),
 `backend` (`SqlBackend`: per-record matches in an in-memory DuckDB). docs/backends.md
 describes the form, the staged-facts table, the dialects and the limits.
 """

@@ -6,12 +6,14 @@ compares its matches with the native form's, as it does durable's. It runs `matc
 a relation of parameters (one row), or over a temporary table (`rule_matches_many`), on an
 evaluation date (`as_of`, as the other backends take it: relative dates are DATE literals
 in the query). The query text is rendered once per backend and evaluation date; one
-connection per backend, behind a lock. Date facts are DATE parameters.
+connection per backend, behind a lock. Date facts are DATE parameters, list facts LIST
+parameters (each item as its scalar would be).
 
 Limits (`SqlLimitError`, a BackendError: refused, never decided wrongly): an integer fact
 beyond ±(2^63-1), and an integer in a number fact that no double equals (beyond 2^53 and
 not a multiple of a power of two that a double holds), cannot be staged into BIGINT and
-DOUBLE columns.
+DOUBLE columns; a number fact a derived fact reads whose double the exact decimal cannot
+hold (the batch runner decides such a record natively).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ...errors import BackendUnavailable, SqlLimitError
 from ...language.model import Operand, Policy, RelativeDate
 from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
-from .literals import INT_MAX, INT_MIN, sql_type
+from .literals import INT_MAX, INT_MIN, spec_sql_type, sql_type
 from ...runtime.semantics import check_as_of
 from ...runtime.semantics import today
 from .query import match_query
@@ -47,6 +49,12 @@ def sql_value(policy: Policy, name: str, value):
     if value is None:
         return None
     spec = policy.facts[name]
+    if spec.type == "array":  # a tuple of items, each as the items' column takes it
+        return [_scalar(spec.items, name, v) for v in value]
+    return _scalar(spec, name, value)
+
+
+def _scalar(spec, name: str, value):
     if spec.type == "integer":
         if not INT_MIN <= value <= INT_MAX:
             raise SqlLimitError(f"fact `{name}` is {value}, beyond the SQL form's int64 (±(2^63-1))")
@@ -76,7 +84,7 @@ class SqlBackend:
         self._names = list(policy.facts)
         self._lock = threading.Lock()
         self._con = duckdb.connect(":memory:")
-        defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {sql_type(policy.facts[n].type)}'
+        defs = ", ".join(['"__row" BIGINT'] + [f'{ident(n).sql("duckdb")} {dtype(spec_sql_type(policy.facts[n])).sql("duckdb")}'
                                                   for n in self._names])
         self._con.execute(f'CREATE TEMPORARY TABLE "facts" ({defs})')
         self._marks = ", ".join("?" for _ in range(len(self._names) + 1))
@@ -96,7 +104,7 @@ class SqlBackend:
         found = self._texts.get(key)
         if found is None:
             columns = [exp.Cast(this=exp.Placeholder(), to=dtype("BIGINT")).as_(ident("__row"), quoted=True)]
-            columns += [exp.Cast(this=exp.Placeholder(), to=dtype(sql_type(self.policy.facts[n].type))).as_(
+            columns += [exp.Cast(this=exp.Placeholder(), to=dtype(spec_sql_type(self.policy.facts[n]))).as_(
                 ident(n), quoted=True) for n in self._names]
             one = render(match_query(self.policy, source=exp.select(*columns), row=True, as_of=key), "duckdb",
                          pretty=False)
@@ -115,6 +123,14 @@ class SqlBackend:
         with self._lock:
             one, _ = self._queries(as_of)
             found = self._con.execute(one, params).fetchone()
+        return self._matches(found)
+
+    def _matches(self, found) -> tuple:
+        if self.policy.derived:  # the last column: whether the exact decimals hold the record
+            if found[-1]:
+                raise SqlLimitError("a number fact a derived fact reads has more digits than the SQL form's "
+                                    "exact decimal holds (the batch runner decides such a record natively)")
+            found = found[:-1]
         return tuple(found[1:])
 
     def rule_matches_many(self, records: list[dict], as_of=None) -> list[tuple]:
@@ -126,4 +142,4 @@ class SqlBackend:
             self._con.execute('DELETE FROM "facts"')
             self._con.executemany(f'INSERT INTO "facts" VALUES ({self._marks})', rows)
             found = self._con.execute(many).fetchall()
-        return [tuple(r[1:]) for r in found]
+        return [self._matches(r) for r in found]

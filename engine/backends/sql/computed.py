@@ -21,7 +21,7 @@ from ...language.model import Arith, Policy, Ref, Round, is_expr
 from . import decimals as dec
 from .decimals import Num
 from .dialects import col, dtype
-from .literals import INT_MAX, INT_MIN, double, sql_type
+from .literals import INT_MAX, INT_MIN, double, spec_sql_type
 
 
 def _null(e: exp.Expression) -> exp.Expression:
@@ -134,6 +134,7 @@ class Calculator:
         self.policy = policy
         self.fact_sql = fact_sql  # the facts' decimal columns
         self.outputs: dict[str, Num] = {}  # final values of the outputs computed so far
+        self.derived: dict[str, Num] = {}  # derived facts' values (`derived.add_derived`)
 
     def fact(self, name: str) -> Num:
         spec = self.policy.facts.get(name)
@@ -159,6 +160,12 @@ class Calculator:
                 if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
                     raise SqlLimitError(f"threshold `{e.name}` is not a number")
                 return dec.constant(value)
+            if e.kind == "derived":
+                if e.name not in self.derived:
+                    raise SqlLimitError(f"derived fact `{e.name}` is a quotient by a fact (its 28-digit "
+                                        f"rounding is native's: the SQL form only compares it) or not computed yet")
+                n = self.derived[e.name]
+                return Num(n.sql.copy(), n.lo, n.hi, n.scale)
             if e.kind == "output":
                 if e.name not in self.outputs:
                     raise SqlLimitError(f"output `{e.name}`: the SQL form reads only computed or integer "
@@ -228,7 +235,8 @@ def add_computed(builder, chain, contributes):
     shown = formatted_facts(policy)
     if not any(spec.computed for spec in policy.outputs.values()) and not shown:
         return None, col("__rejected")
-    used = [n for n in policy.facts if n in expression or n in shown]
+    done = [n for n in policy.facts if f"__x{builder.fact_col[n][3:]}" in chain.columns]  # `derived`'s
+    used = [n for n in policy.facts if (n in expression or n in shown) and n not in done]
     columns, flags = [], []
     for name in used:
         spec = policy.facts[name]
@@ -241,7 +249,8 @@ def add_computed(builder, chain, contributes):
     if flags:
         columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
     chain.add(columns)
-    calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in used})
+    calc = Calculator(policy, {n: col(f"__x{builder.fact_col[n][3:]}") for n in used + done})
+    calc.derived = dict(getattr(builder, "derived", {}))
     for j, (name, spec) in enumerate(policy.outputs.items()):
         if not spec.computed:
             if spec.type == "integer":
@@ -302,4 +311,4 @@ def output_field(policy: Policy, calc, name: str, value: exp.Expression) -> tupl
     if spec.computed:
         n = calc.outputs[name]
         return name, value.copy(), n.type().sql()
-    return name, value.copy(), sql_type(spec.type)
+    return name, value.copy(), spec_sql_type(spec)

@@ -39,6 +39,14 @@ def sql_type(ftype: str) -> str:
     return SQL_TYPES[ftype]
 
 
+def spec_sql_type(spec) -> str:
+    """The column type of a fact or output spec: a list (`type: array`) is a LIST/ARRAY of
+    its items' type (`BIGINT[]` in DuckDB, `ARRAY<BIGINT>` in Spark: sqlglot renders it)."""
+    if spec.type == "array":
+        return f"ARRAY<{SQL_TYPES[spec.items.type]}>"
+    return SQL_TYPES[spec.type]
+
+
 def double(value: float) -> exp.Expression:
     if not math.isfinite(value):
         raise BackendError(f"a non-finite number `{value!r}` has no SQL literal")
@@ -67,6 +75,17 @@ def literal(ftype: str, value) -> exp.Expression:
             raise SqlLimitError(f"the integer {value} has no exact double")
         value = as_float
     return double(value)
+
+
+def spec_literal(spec, value) -> exp.Expression:
+    """A value of a fact's or output's spec as an SQL literal: a list (a tuple or list of
+    items) as an array of its items' literals, typed (an empty array has no type else)."""
+    if spec.type != "array":
+        return literal(spec.type, value)
+    to = dtype(spec_sql_type(spec))
+    if value is None:
+        return exp.Cast(this=exp.Null(), to=to)
+    return exp.Cast(this=exp.Array(expressions=[literal(spec.items.type, v) for v in value]), to=to)
 
 
 def date_literal(value: datetime.date) -> exp.Expression:

@@ -7,6 +7,9 @@ each `{name}` becomes the value's text in the TEXT style of `language.values.for
 
 - a fact present in the row (after defaults), else an output of that name, else a
   threshold (formatted here, at compile time), else `?` (a missing optional fact);
+- a derived fact: its exact DECIMAL as a computed output's (`?` when missing); a quotient
+  by a fact (`derived.Ratio`) is not computed in SQL: a record whose matching rule shows
+  one is decided by the native code (`decimals.NATIVE`);
 - strings bare, booleans `true`/`false`, integers in decimal, dates ISO (`2026-01-31`),
   computed outputs (DECIMAL) as their normalized plain text (`decimals.plain_text`);
 - with a format spec (`{x:,.2f}`, `templates.Field.spec`), integers and decimals as
@@ -154,14 +157,31 @@ def _formatted(ftype: str, value: exp.Expression, spec: str, number: Num | None,
 
 def placeholder(part, policy: Policy, facts: dict[str, exp.Expression], outputs: dict[str, exp.Expression],
                 dialect: str, numbers: dict[str, Num] | None = None,
-                shown: dict[str, Num] | None = None, stage=None) -> exp.Expression:
+                shown: dict[str, Num] | None = None, stage=None,
+                derived: dict[str, Num] | None = None) -> exp.Expression:
     """The text of one placeholder (`templates.Field`: a name and its format spec), never
     NULL. `numbers`: the computed outputs' decimal values (`computed.Calculator.outputs`);
     `shown`: the decimal values of the number facts shown with a format; `stage`: see
-    `decimals.formatted`."""
-    numbers, shown = numbers or {}, shown or {}
+    `decimals.formatted`; `derived`: the derived facts' exact decimals (a quotient by a
+    fact has none)."""
+    numbers, shown, derived = numbers or {}, shown or {}, derived or {}
     name = str(part)
     spec = _field_spec(part)
+    if name in policy.derived:
+        if name not in derived:
+            # a quotient by a fact (`derived.Ratio`): Python rounds it to 28 digits, SQL
+            # does not compute it; every record whose message shows it is decided by the
+            # native code (`QueryBuilder.decision` flags it `NATIVE`): this text is never shown
+            return exp.Literal.string("?")
+        # an exact DECIMAL (NULL when an input is missing: `?`), written as a computed
+        # output's value is (`values.format_field` of its Decimal or int)
+        number = derived[name]
+        value = formatted(Num(number.sql.copy(), number.lo, number.hi, number.scale), spec,
+                          **({"stage": stage} if stage is not None else {})) if spec else plain_text(number)
+        return exp.Coalesce(this=value, expressions=[exp.Literal.string("?")])
+    if any(name in specs and specs[name].type == "array" for specs in (policy.facts, policy.outputs)):
+        # (a list's text: the native form's own formatting, not rebuilt here)
+        raise SqlLimitError(f"a message that shows `{name}`, a list")
     if name in outputs:
         out = policy.outputs[name]
         computed = numbers.get(name) if out.computed else None
@@ -191,13 +211,14 @@ def costly(part, policy: Policy) -> bool:
     """Whether a placeholder's text is a large expression (a format, a decimal's text),
     which the query computes once, in a column of its own (`message`'s `cache`)."""
     name = str(part)
-    return bool(_field_spec(part)) or (name in policy.outputs and policy.outputs[name].computed)
+    return bool(_field_spec(part)) or name in policy.derived or (
+        name in policy.outputs and policy.outputs[name].computed)
 
 
 def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
             outputs: dict[str, exp.Expression], dialect: str,
             numbers: dict[str, Num] | None = None, shown: dict[str, Num] | None = None,
-            cache: dict | None = None) -> exp.Expression:
+            cache: dict | None = None, derived: dict[str, Num] | None = None) -> exp.Expression:
     """The rendered template as an SQL text expression (never NULL); a placeholder in
     `cache` ((name, spec) → an expression, a column) is read from there."""
     parts = template_parts(template)
@@ -209,7 +230,7 @@ def message(template: str, policy: Policy, facts: dict[str, exp.Expression],
         if cache is not None and key in cache:
             pieces.append(cache[key].copy())
         else:
-            pieces.append(placeholder(parts[i], policy, facts, outputs, dialect, numbers, shown))
+            pieces.append(placeholder(parts[i], policy, facts, outputs, dialect, numbers, shown, derived=derived))
         if parts[i + 1]:
             pieces.append(exp.Literal.string(parts[i + 1]))
     merged: list[exp.Expression] = []

@@ -7,17 +7,20 @@ next reads:
 1. staging: every declared fact cast to its type with its default applied
    (`COALESCE`), and `__rejected` (`validation`); a fact's column is `__f<i>` inside the
    query, so no policy name can collide with ours;
-2. per stratum (`Policy.strata`), the conclusions earlier strata drew (`__o<s>` the
-   outcome, `__k<s>` whether it is known, `__g<s>_<k>` the flags; only those that the
-   stratum reads) and then its rules' matches `__m_<i>`: a condition is its leaves under
+2. the derived facts' exact DECIMAL columns (`derived`), then per stratum
+   (`Policy.strata`), the conclusions earlier strata drew (`__o<s>` the outcome, `__k<s>`
+   whether it is known, `__g<s>_<k>` the flags, `__u<s>_<j>` the outputs its conditions
+   read; only those that the stratum reads), the earlier table rows its `hit: first` rows
+   restate (`__w<j>_<n>`, `leaves.LeafMixin._restated`), and then its rules' matches `__m_<i>`: a condition is its leaves under
    AND/OR/NOT, and SQL's three-valued logic with a missing fact as NULL is exactly the
    Kleene logic of `runtime.semantics` (a leaf on a NULL is NULL; no list ever holds a
    NULL, so `NOT IN` keeps its meaning). Numbers are compared exactly (`literals`);
 3. the outcome by precedence and whether it is known (`semantics.Plan.select_outcome`
    written as CASE), the deciding rules `__d<i>`, adverse;
 4. outputs with `combine` (`first` and `min`/`max` as CASE over the candidate literals in
-   rule order or value order, `sum` as additions in rule order, each with the declared
-   default when no rule sets it), which messages read;
+   rule order or value order, `sum` as additions in rule order, `list` as the contributing
+   rules' items in rule order, `count` as their number, each with the declared default
+   when no rule contributes), which messages read;
 5. each reason rule's struct (code, rule, message), NULL where it does not apply, and the
    principal reasons' selection (ranked by the policy's `reasons:` order, one rule per
    code, at most `MAX_PRINCIPAL_REASONS`);
@@ -35,14 +38,17 @@ from dataclasses import dataclass, field
 from sqlglot import exp
 
 from ...errors import BackendError
-from ...language.conditions import fold
-from ...language.model import PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_RULE, Comparison, Policy
+from ...language.model import (PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
+                               SUBJECT_RULE, Operand, Policy)
 from ...language.templates import template_parts
 from ...runtime import semantics
 from ...runtime.semantics import Plan
 from .computed import add_computed, formatted_facts, output_field
+from .decimals import NATIVE
+from .derived import add_derived
 from .dialects import col, check_dialect, compact, dtype, empty_list, ident, struct, struct_type
-from .literals import INT_MAX, compare_in, compare_value, literal, sql_type
+from .literals import INT_MAX, literal, spec_literal, spec_sql_type
+from .leaves import LeafMixin, _and, _bool, _case, _not, _null, _or, _str, _true
 from .messages import costly, message, placeholder, rule_template
 from .validation import rejected
 
@@ -52,40 +58,6 @@ RESERVED = ("__row", "__type_error", "__rejected")
 DECISION_COLUMNS = ("policy", "version", "policy_digest", "outcome", "outcome_known", "adverse", "decided_by",
                     "reasons", "messages", "principal_reasons", "notices", "flags", "outputs", "missing_facts",
                     "undetermined_rules")
-
-
-def _true(e: exp.Expression) -> exp.Expression:
-    return exp.Is(this=exp.Paren(this=e) if not isinstance(e, exp.Column) else e, expression=exp.Boolean(this=True))
-
-
-def _not(e: exp.Expression) -> exp.Expression:
-    return exp.Not(this=e if isinstance(e, (exp.Column, exp.Paren, exp.Boolean)) else exp.Paren(this=e))
-
-
-def _null(e: exp.Expression) -> exp.Expression:
-    return exp.Is(this=e, expression=exp.Null())
-
-
-def _or(items: list[exp.Expression]) -> exp.Expression:
-    return exp.Paren(this=exp.or_(*items)) if len(items) > 1 else items[0]
-
-
-def _and(items: list[exp.Expression]) -> exp.Expression:
-    return exp.Paren(this=exp.and_(*items)) if len(items) > 1 else items[0]
-
-
-def _case(ifs: list[tuple[exp.Expression, exp.Expression]], default: exp.Expression | None = None) -> exp.Expression:
-    if not ifs:
-        return default if default is not None else exp.Null()
-    return exp.Case(ifs=[exp.If(this=c, true=v) for c, v in ifs], default=default)
-
-
-def _bool(value: bool) -> exp.Expression:
-    return exp.Boolean(this=value)
-
-
-def _str(value: str | None) -> exp.Expression:
-    return exp.Literal.string(value) if value is not None else exp.Cast(this=exp.Null(), to=dtype("VARCHAR"))
 
 
 @dataclass
@@ -111,6 +83,15 @@ class _Chain:
         self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
         self.columns += [n for n, _ in new]
 
+    def replace(self, name: str, value: exp.Expression) -> None:
+        """A layer that redefines column `name` (the others kept as they are)."""
+        select = exp.select(*[col(c) for c in self.columns if c != name], value.as_(ident(name), quoted=True))
+        if self.fence:
+            select = select.offset(0)
+        self.depth += 1
+        self.tree = select.from_(exp.Subquery(this=self.tree, alias=exp.TableAlias(this=ident(f"__l{self.depth}"))))
+        self.columns = [c for c in self.columns if c != name] + [name]
+
 
 def _source(source) -> exp.Expression:
     if isinstance(source, exp.Expression):
@@ -130,7 +111,7 @@ def _source(source) -> exp.Expression:
 
 
 
-class QueryBuilder:
+class QueryBuilder(LeafMixin):
     """One policy's decision query (or its matches-only part) for one dialect, on one
     evaluation date (`as_of`; None: today in the policy's timezone)."""
 
@@ -154,7 +135,7 @@ class QueryBuilder:
 
     def staging(self, source, *, id_field: str | None, type_error: bool, row: bool) -> _Chain:
         src = _source(source)
-        raw = {name: exp.Cast(this=exp.Column(this=ident(name), table=ident("__src")), to=dtype(sql_type(spec.type)))
+        raw = {name: exp.Cast(this=exp.Column(this=ident(name), table=ident("__src")), to=dtype(spec_sql_type(spec)))
                for name, spec in self.policy.facts.items()}
         cols: list[exp.Expression] = []
         names: list[str] = []
@@ -167,13 +148,13 @@ class QueryBuilder:
             cols.append(exp.Column(this=ident(id_field), table=ident("__src")).as_(ident(id_field), quoted=True))
             names.append(id_field)
         error = exp.Column(this=ident("__type_error"), table=ident("__src")) if type_error else None
-        cols.append(rejected(self.policy, raw, error).as_(ident("__rejected"), quoted=True))
+        cols.append(rejected(self.policy, raw, error, self.dialect).as_(ident("__rejected"), quoted=True))
         names.append("__rejected")
         for name, spec in self.policy.facts.items():
             value = raw[name]
             if spec.has_default and spec.default is not None:
                 try:
-                    default = literal(spec.type, spec.default)
+                    default = spec_literal(spec, spec.default)
                 except BackendError as exc:
                     raise type(exc)(f"fact `{name}`, its default: {exc}") from None
                 value = exp.Coalesce(this=value, expressions=[default])
@@ -204,55 +185,22 @@ class QueryBuilder:
         done = [matched[i].copy() for i in self.plan.flag_setters.get(flag, ()) if i in matched]
         return _or(done) if done else _bool(False)
 
-    def _leaf(self, leaf: Comparison, stratum: int) -> exp.Expression:
-        if leaf.kind == "fact":
-            spec = self.policy.facts[leaf.subject]
-            column = col(self.fact_col[leaf.subject])
-            if leaf.op == PRESENCE_OP:  # never unknown: IS NULL is TRUE or FALSE, never NULL
-                test = exp.Is(this=column, expression=exp.Null())
-                return test if leaf.operand.value is True else exp.Not(this=exp.Paren(this=test))
-            value = semantics.operand_value(leaf, self.as_of)
-            if leaf.op in ("in", "not_in"):
-                return compare_in(spec.type, column, value, leaf.op == "not_in")
-            if leaf.op == "between":
-                return _and([compare_value(spec.type, column, "gte", value[0]),
-                             compare_value(spec.type, column, "lte", value[1])])
-            return compare_value(spec.type, column, leaf.op, value)
-        if leaf.kind == SUBJECT_OUTCOME:
-            outcome, known = col(f"__o{stratum}"), col(f"__k{stratum}")
-            value = semantics.operand_value(leaf, self.as_of)
-            if leaf.op in ("in", "not_in"):
-                test = compare_in("string", outcome, value, leaf.op == "not_in")
-            else:
-                test = compare_value("string", outcome, leaf.op, value)
-            return _case([(_not(known), exp.Cast(this=exp.Null(), to=dtype("BOOLEAN"))),
-                          (_null(outcome.copy()), _bool(leaf.op in ("ne", "not_in")))], test)
-        if leaf.kind in (SUBJECT_FLAG, SUBJECT_RULE):
-            subject = col(self._flag_col(stratum, leaf.subject)) if leaf.kind == SUBJECT_FLAG \
-                else col(f"__m_{self.plan.rule_index[leaf.subject]}")
-            operand = semantics.operand_value(leaf, self.as_of)
-            if leaf.op not in ("eq", "ne") or not isinstance(operand, bool):
-                raise BackendError(f"a `{leaf.kind}` condition with `{leaf.op}`")
-            cls = exp.EQ if leaf.op == "eq" else exp.NEQ
-            return exp.Paren(this=cls(this=subject, expression=_bool(operand)))
-        raise BackendError(f"a condition on `{leaf.kind}`")
-
     def _flag_col(self, stratum: int, flag: str) -> str:
         return f"__g{stratum}_{self.flag_ids[flag]}"
 
-    def condition(self, cond, stratum: int) -> exp.Expression:
-        return fold(cond, lambda leaf: self._leaf(leaf, stratum),
-                    lambda _, items: _and(items),
-                    lambda _, items: _or(items),
-                    lambda _, item: _not(item))
-
     def strata(self, chain: _Chain) -> dict[int, exp.Expression]:
         self.flag_ids = {f: k for k, f in enumerate(sorted(self.plan.flag_setters))}
+        add_derived(self, chain)
+        self._groups: dict = {}  # restated rows' columns (`_restated`)
+        self.output_ids = {name: j for j, name in enumerate(self.policy.outputs)}
         matched: dict[int, exp.Expression] = {}
         for s, stratum in enumerate(self.policy.strata):
             reads = [leaf for i in stratum for leaf in self.policy.rules[i].leaves]
             conclusions: list[tuple[str, exp.Expression]] = []
-            if any(leaf.kind == SUBJECT_OUTCOME for leaf in reads):
+            seen = [n for n in self.policy.outputs if any(
+                leaf.kind == SUBJECT_OUTPUT and leaf.subject == n for leaf in reads)]
+            by_outcome = any(self.policy.rules[i].decides_outcome for n in seen for i, _ in self._setters(n))
+            if any(leaf.kind == SUBJECT_OUTCOME for leaf in reads) or by_outcome:
                 outcome, known = self._outcome(matched)
                 conclusions += [(f"__o{s}", outcome), (f"__k{s}", known)]
             flags = sorted({leaf.subject for leaf in reads if leaf.kind == SUBJECT_FLAG})
@@ -262,7 +210,10 @@ class QueryBuilder:
                 conclusions.append((self._flag_col(s, f), self._flag(f, matched)))
             if conclusions:
                 chain.add(conclusions)
-            chain.add([(f"__m_{i}", self.condition(self.policy.rules[i].when, s)) for i in stratum])
+            chain.add([(self._output_col(s, n), self._seen_output(n, s, matched)) for n in seen])
+            restated, rewritten = self._restated(s, list(stratum))
+            chain.add(restated)
+            chain.add([(f"__m_{i}", self.condition(rewritten.get(i, self.policy.rules[i].when), s)) for i in stratum])
             for i in stratum:
                 matched[i] = col(f"__m_{i}")
         return matched
@@ -286,7 +237,12 @@ class QueryBuilder:
             for i in stratum:
                 for leaf in self.policy.rules[i].leaves:
                     if leaf.kind == "fact":  # a presence test is never unknown
-                        u = leaf.subject in nullable and leaf.op != PRESENCE_OP
+                        others = [o.fact for o in (leaf.operand if isinstance(leaf.operand, tuple)
+                                                   else (leaf.operand,)) if isinstance(o, Operand)]
+                        u = leaf.op != PRESENCE_OP and (leaf.subject in nullable or any(
+                            n is not None and (n in nullable or n in self.policy.derived) for n in others))
+                    elif leaf.kind in (SUBJECT_DERIVED, SUBJECT_OUTPUT):  # (as if always possibly unknown)
+                        u = True
                     elif leaf.kind == SUBJECT_RULE:
                         u = plan.rule_index[leaf.subject] in unknown
                     elif leaf.kind == SUBJECT_FLAG:
@@ -350,6 +306,14 @@ class QueryBuilder:
                 raise type(exc)(f"output `{name}`: {exc}") from None
         chain.add(values)
         rejected_col = self._computed(chain, contributes)
+        # A message showing a quotient by a fact (`derived.Ratio`, never computed in SQL):
+        # a record where such a rule matches (its text may be shown) is decided by the native code.
+        shows_ratio = [r.index for r in rules if any(
+            str(p) in self.ratios for p in template_parts(rule_template(r, policy, self.lang) or "")[1::2])]
+        if shows_ratio:
+            rejected_col = exp.Coalesce(this=rejected_col, expressions=[exp.Case(
+                ifs=[exp.If(this=_or([_true(col(f"__m_{i}")) for i in shows_ratio]),
+                            true=exp.Literal.string(NATIVE))])])
         outputs = {name: col(f"__v{j}") for j, name in enumerate(policy.outputs)}
         facts = {name: col(self.fact_col[name]) for name in policy.facts}
         numbers = dict(self.calc.outputs) if self.calc is not None else {}
@@ -370,7 +334,8 @@ class QueryBuilder:
                 key = (str(part), part.spec)
                 if key not in cache and costly(part, policy):
                     try:
-                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage)
+                        cache[key] = placeholder(part, policy, facts, outputs, d, numbers, shown, stage,
+                                                 derived=self.derived)
                     except BackendError as exc:
                         raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
         for level in sorted(steps):
@@ -383,7 +348,7 @@ class QueryBuilder:
             if not template:
                 return _str(None)
             try:
-                return message(template, policy, facts, outputs, d, numbers, shown, cache)
+                return message(template, policy, facts, outputs, d, numbers, shown, cache, derived=self.derived)
             except BackendError as exc:
                 raise type(exc)(f"rule `{rule.id}`, its message: {exc}") from None
 
@@ -511,9 +476,20 @@ class QueryBuilder:
     def _output(self, name: str, contributes) -> exp.Expression:
         spec = self.policy.outputs[name]
         setters = [(r.index, v) for r in self.policy.rules for n, v in r.then.set if n == name]
-        default = literal(spec.type, spec.default)
+        default = spec_literal(spec, spec.default)
         if not setters:
             return default
+        if spec.combine == "list":  # the contributing rules' items in rule order
+            item = dtype(spec_sql_type(spec.items))
+            items = compact(self.dialect, [_case([(contributes(i), literal(spec.items.type, v))]) for i, v in setters],
+                            item)
+            return _case([(_or([contributes(i) for i, _ in setters]), items)], default)
+        if spec.combine == "count":  # how many rules contributed (their values are not read)
+            total = _count([contributes(i) for i, _ in setters])
+            return _case([(_or([contributes(i) for i, _ in setters]), exp.Cast(this=total, to=dtype("BIGINT")))],
+                         default)
+        if spec.type == "array":  # a list literal per rule: the first contributing rule's
+            return _case([(contributes(i), spec_literal(spec, v)) for i, v in setters], default)
         if spec.combine == "sum":
             if spec.type == "integer" and sum(abs(int(v)) for _, v in setters) > INT_MAX:
                 raise BackendError("its sum could exceed int64, which the SQL form cannot hold")
@@ -576,10 +552,16 @@ def decision_query(policy: Policy, *, source="facts", dialect: str = "duckdb", l
 def match_query(policy: Policy, *, source="facts", dialect: str = "duckdb", row: bool = False,
                 as_of: datetime.date | None = None) -> exp.Select:
     """Only every rule's match (`__m_<i>`, NULL = unknown) for normalized facts (no
-    validation, no decision): what `SqlBackend` runs."""
+    validation, no decision): what `SqlBackend` runs. A policy with derived facts has a
+    last column `__native`: TRUE for a record whose matches only the native code computes
+    exactly (`decimals.NATIVE`)."""
     builder = QueryBuilder(policy, dialect, as_of=as_of)
     chain = builder.staging(source, id_field=None, type_error=False, row=row)
     builder.strata(chain)
     keep = (["__row"] if row else []) + [f"__m_{r.index}" for r in policy.rules]
-    return exp.select(*[col(c).as_(ident(c), quoted=True) for c in keep]).from_(
+    columns = [col(c).as_(ident(c), quoted=True) for c in keep]
+    if policy.derived:  # a record whose double a derived fact's exact decimal cannot hold
+        columns.append(exp.EQ(this=exp.Coalesce(this=col("__rejected"), expressions=[exp.Literal.string("")]),
+                              expression=exp.Literal.string(NATIVE)).as_(ident("__native"), quoted=True))
+    return exp.select(*columns).from_(
         exp.Subquery(this=chain.tree, alias=exp.TableAlias(this=ident("__matches"))))

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # jsonschema is imported only when a document needs it
 _PATTERN_MEANING = {
     "^[A-Za-z_][A-Za-z0-9_]*$(?!\\n)": "a name of letters, digits and underscores, not starting with a digit",
     "^[A-Za-z_][A-Za-z0-9_.-]*$(?!\\n)": "an id of letters, digits, `_`, `.` and `-`, not starting with a digit",
+    "^[A-Za-z_][A-Za-z0-9_.-]*(#[1-9][0-9]*)?$(?!\\n)": "a rule id, or a table row's `table#row`",
     "^[A-Z][A-Z0-9_]*$(?!\\n)": "an upper-case code such as `OVERDUE_SEVERE`",
     "^[a-z0-9][a-z0-9_.-]*$(?!\\n)": "a lower-case id such as `double11-coupon`",
     "^[a-z]{2,3}(-[A-Za-z0-9]+)*$(?!\\n)": "a language tag such as `en` or `zh`",
