@@ -492,7 +492,7 @@ def test_the_fast_path_parses_days_and_computes_outputs():
 
 def test_as_of_is_recorded_and_defaults_to_today_in_the_policy_timezone():
     record = {"e": "2026-11-11", "age": 400, "limit": 1}
-    assert RS.uses_time and len(FIELDS) == 12 and FIELDS[-1] == "as_of"
+    assert RS.uses_time and len(FIELDS) == 13 and FIELDS[11] == "as_of"
     before = datetime.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     decisions = [evaluate(RS, record, trace=t, label=lb) for t in (False, True) for lb in (None, "x")]
     decisions.append(RS.decide(record))
