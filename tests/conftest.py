@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The suite compiles thousands of policy versions on the durable backend in one process
+# (every hypothesis example of a random table is a new version), far past the limit a
+# service gets (engine.backends.durable.limits.DEFAULT_MAX_POLICIES, 256). Past it every
+# later durable test would fail with "restart the process", wherever the suite reached it.
+# The tests of the limit itself set it with monkeypatch.
+os.environ.setdefault("VERDICT_DURABLE_MAX_POLICIES", "1000000")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
