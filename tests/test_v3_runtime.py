@@ -303,11 +303,11 @@ def test_list_facts_normalize_to_tuples():
 
 
 @pytest.mark.parametrize("record, message", [
-    ({"tags": ["cash", "loan"]}, "fact `tags` item 1 is `loan`, not one of cash, card"),
-    ({"tags": ["cash"], "cards": [3, -1]}, "fact `cards` item 1 is -1, below the declared minimum 0"),
-    ({"tags": ["cash"], "cards": [1.5]}, "fact `cards` item 0 must be an integer, got `1.5`"),
-    ({"tags": ["cash"], "cards": [[1]]}, "fact `cards` item 0 must be an integer, got array `[1]`"),
-    ({"tags": ["cash"], "cards": [None]}, "fact `cards` item 0 is null; a list holds no missing items"),
+    ({"tags": ["cash", "loan"]}, "fact `tags` item 2 is `loan`, not one of cash, card"),
+    ({"tags": ["cash"], "cards": [3, -1]}, "fact `cards` item 2 is -1, below the declared minimum 0"),
+    ({"tags": ["cash"], "cards": [1.5]}, "fact `cards` item 1 must be an integer, got `1.5`"),
+    ({"tags": ["cash"], "cards": [[1]]}, "fact `cards` item 1 must be an integer, got array `[1]`"),
+    ({"tags": ["cash"], "cards": [None]}, "fact `cards` item 1 is null; a list holds no missing items"),
     ({"tags": "cash"}, "fact `tags` must be a list, got string `cash`"),
     ({"tags": []}, "fact `tags` has 0 items, fewer than the declared min_items 1"),
     ({"tags": ["cash"] * 4}, "fact `tags` has 4 items, more than the declared max_items 3"),
@@ -360,7 +360,7 @@ def test_decide_checks_list_facts_itself_and_leaves_bad_ones_to_the_generic_path
         d = rs.decide({"tags": ["card", "cash"], "n": 1})
         assert not calls and d.facts == {"tags": ("card", "cash"), "n": 1} and d.outputs == {"seen": True}
         assert tuple(d) == tuple(rs.native.slow({"tags": ["card", "cash"], "n": 1}))
-        with pytest.raises(FactsError, match=r"fact `tags` item 1 is `loan`"):
+        with pytest.raises(FactsError, match=r"fact `tags` item 2 is `loan`"):
             rs.decide({"tags": ["card", "loan"], "n": 1})
         assert len(calls) == 1
     finally:

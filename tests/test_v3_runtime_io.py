@@ -49,11 +49,11 @@ def test_csv_cells_hold_json_arrays(tmp_path):
     assert _decide(path) == [
         (f"{path}:2", (True, True)),
         (f"{path}:3", (None, False)),  # an empty cell is a missing fact; `[]` an empty list
-        (f"{path}:4", f"{path}:4: fact `tags` item 0 is `loan`, not one of cash, card, bnpl"),
+        (f"{path}:4", f"{path}:4: fact `tags` item 1 is `loan`, not one of cash, card, bnpl"),
         (f"{path}:5", 'fact `tags`: `["cash"` is not a JSON array (Expecting \',\' delimiter at column 8)'),
         (f"{path}:6", 'fact `tags`: `{"a": 1}` is not a JSON array (`["a", "b"]`)'),
         (f"{path}:7", f"{path}:7: fact `tags` has 4 items, more than the declared max_items 3"),
-        (f"{path}:8", f"{path}:8: fact `limits` item 1 is -1, below the declared minimum 0"),
+        (f"{path}:8", f"{path}:8: fact `limits` item 2 is -1, below the declared minimum 0"),
         (f"{path}:9", "fact `limits`: `NaN` is not a valid number"),
     ]
 
@@ -72,7 +72,7 @@ def test_jsonl_and_yaml_lists(tmp_path):
                      '{"id": 3, "tags": null, "limits": [1e3, 0]}\n', encoding="utf-8")
     assert _decide(jsonl) == [
         (f"{jsonl}:1", (True, False)),
-        (f"{jsonl}:2", f"{jsonl}:2: fact `tags` item 1 must be a string, got integer `7`"),
+        (f"{jsonl}:2", f"{jsonl}:2: fact `tags` item 2 must be a string, got integer `7`"),
         (f"{jsonl}:3", (None, True)),
     ]
     yaml = tmp_path / "users.yaml"

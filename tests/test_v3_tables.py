@@ -667,3 +667,41 @@ def test_any_cell_text_compiles_or_is_refused_at_the_cell(column, cell):
             # at the cell; or a threshold of the wrong type, at its declaration with the cell as related
             assert (d.line, d.column) == (line, 10) or [r[1:3] for r in d.related] == [(line, 10)], d.render()
             assert d.code in codes.DESCRIPTIONS
+
+
+def test_an_unreachable_row_kept_on_purpose_is_acknowledged_by_its_row_id():
+    from engine.analysis.findings import analyse
+
+    table = HEAD + """tables:
+  - id: t
+    hit: first
+    inputs: [score]
+    outputs: [coupon]
+    rows:
+      - [">= 700", 1]
+      - [">= 800", 2]
+"""
+    policy, diags = check(table)
+    [found] = [d for d in analyse(policy) if d.code == "table-row-unreachable"]
+    assert (found.line, found.suppressed) == (table.count("\n"), None)
+    acked = table + """lint:
+  acknowledge:
+    - {code: table-row-unreachable, rule: "t#2", reason: kept for the January campaign}
+"""
+    policy, diags = check(acked)
+    assert policy is not None and not errors(diags), [d.render() for d in diags]
+    [found] = [d for d in analyse(policy) if d.code == "table-row-unreachable"]
+    assert found.suppressed == "kept for the January campaign"
+    assert not [d for d in analyse(policy) if d.code == "acknowledgement-unused"]
+    # a row finding names its row; a rule's own `lint: {ignore: …}` cannot name a row's finding
+    policy, diags = check(acked.replace(', rule: "t#2"', ""))
+    [d] = errors(diags)
+    assert (d.code, d.pointer, d.hint) == ("lint-ignore-not-applicable", "/lint/acknowledge/0/code", "`rule: t#1`")
+    policy, diags = check(HEAD + """rules:
+  - id: r
+    when: {score: {gte: 700}}
+    then: {set: {coupon: 1}}
+    lint: {ignore: [table-row-unreachable]}
+""")
+    [d] = errors(diags)
+    assert d.code == "lint-ignore-not-applicable"

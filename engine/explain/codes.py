@@ -154,7 +154,7 @@ DESCRIPTIONS: dict[str, str] = {
     # space (issue 15): decision tables' hit policies, proved over the fact space with a witness
     'table-overlap': 'Two rows of a `hit: unique` table both apply to some fact set (the witness); the later row is reported. Fix: make the rows\' cells disjoint, or use `hit: first`.',
     'table-conflict': 'Two rows of a `hit: any` table both apply to some fact set (the witness) and set different outputs. Fix: make the rows agree or disjoint, or use `hit: first`.',
-    'table-row-unreachable': 'A row of a `hit: first` table never applies: earlier rows take every fact set its cells accept (the witness is one). Fix: move the row above them, narrow them, or remove it.',
+    'table-row-unreachable': 'A row of a `hit: first` table never applies: earlier rows take every fact set its cells accept (the witness is one). Fix: move the row above them, narrow them, or remove it; a row kept on purpose is acknowledged with `lint: {acknowledge: [{code: table-row-unreachable, rule: <row id>, reason: …}]}`.',
 }
 
 

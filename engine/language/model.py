@@ -27,6 +27,7 @@ SUBJECT_OUTPUT = "output"
 # rule's own `lint: {ignore: [...]}` too), or about the policy as a whole.
 LINT_RULE_CODES = ("rule-unsatisfiable", "rule-shadowed", "rule-subsumed", "threshold-inverted",
                    "condition-always-true", "condition-always-false")
+LINT_ROW_CODES = ("table-row-unreachable",)  # about one table row: acknowledged at the top level with `rule: table#n`
 LINT_POLICY_CODES = ("gap",)
 
 NUMERIC_TYPES = frozenset({"integer", "number"})

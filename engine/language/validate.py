@@ -26,6 +26,7 @@ from .model import (
     SUBJECT_DERIVED,
     SUBJECT_OUTPUT,
     LINT_POLICY_CODES,
+    LINT_ROW_CODES,
     LINT_RULE_CODES,
     NUMERIC_TYPES,
     Acknowledgement,
@@ -336,7 +337,8 @@ class _Builder(Specs, Operands):
     def rules(self) -> tuple[Rule, ...]:
         raw_rules = self.data.get("rules", [])
         # Every id first, table rows' too: a `rule:` condition may name any of them.
-        self.rule_ids = [r["id"] for r in raw_rules] + row_ids(self)
+        self.row_ids = row_ids(self)
+        self.rule_ids = [r["id"] for r in raw_rules] + self.row_ids
         self.raised_flags = sorted({f for r in raw_rules for f in r["then"].get("flags", [])})
         first_seen: dict[str, int] = {}
         out = []
@@ -385,9 +387,13 @@ class _Builder(Specs, Operands):
             if rule is not None and rule not in self.rule_ids:
                 self.report("unknown-rule", f"no rule has id `{rule}`", pointer_join(ptr, "rule"),
                             hint=did_you_mean(rule, self.rule_ids))
-            elif rule is not None and code not in LINT_RULE_CODES:
+            elif rule is not None and code not in LINT_RULE_CODES + LINT_ROW_CODES:
                 self.report("lint-ignore-not-applicable", f"`{code}` is a finding about the policy, not about a rule",
                             pointer_join(ptr, "rule"), hint="remove `rule:`")
+            elif code in LINT_ROW_CODES and rule not in self.row_ids:
+                self.report("lint-ignore-not-applicable", f"`{code}` is a finding about a row of a `hit: first` table: "
+                            "name the row", pointer_join(ptr, "rule" if rule is not None else "code"),
+                            hint=f"`rule: {self.row_ids[0]}`" if self.row_ids else "this policy has no table rows")
             where, leaves = None, []
             if "where" in raw:
                 if code != "gap":

@@ -104,12 +104,12 @@ def _check_list(spec: FactSpec, value) -> tuple[object, str | None]:
         return value, f"fact `{name}` must be a list, got {type_name(value, 'object')} `{_show(value)}`"
     items = []
     prefix = f"fact `{name}`"
-    for i, item in enumerate(value):
+    for i, item in enumerate(value, 1):  # counted from 1, as table rows and the language's messages are
         if item is None:
             return value, f"fact `{name}` item {i} is null; a list holds no missing items"
         item, problem = check_value(spec.items, item)
         if problem:
-            # the item's message, located: "fact `tags` item 2 is `x`, not one of …"
+            # the item's message, located: "fact `tags` item 2 is `x`, not one of …" (the second)
             return value, f"fact `{name}` item {i}" + problem[len(prefix):] if problem.startswith(prefix) else problem
         items.append(item)
     n = len(items)

@@ -381,8 +381,8 @@ class _SuiteBuilder:
                                     f"found {literal(value)}", optr)
                     else:
                         for j, item in enumerate(value):
-                            if not value_fits(spec.items.type, item):
-                                self.report("test-bad-output", f"output `{name}` item {j} must be {spec.items.type}, "
+                            if not value_fits(spec.items.type, item):  # the message counts from 1, the pointer from 0
+                                self.report("test-bad-output", f"output `{name}` item {j + 1} must be {spec.items.type}, "
                                             f"found {literal(item)}", pointer_join(optr, j))
                         value = tuple(value)  # as decided: an array output's value is a tuple
                 elif not value_fits(spec.type, value):
