@@ -61,7 +61,8 @@ def test_a_sixty_row_first_hit_table_from_yaml_on_durable():
         durable = rs.backend("durable")
     except BackendUnavailable as exc:  # pragma: no cover - Python 3.13
         pytest.skip(str(exc))
-    assert durable._compiled.durable_rules < 600
+    # one host field per row stands for the earlier rows it restates: O(rows) durable rules, not O(rows²)
+    assert durable._compiled.durable_rules <= 2 * len(policy.rules)
     tiers = set()
     for _ in range(300):
         record = {"score": rnd.randrange(300, 901), "seg": rnd.choice("abcd")}

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from ...language.model import Policy, RelativeDate
-from ...runtime.semantics import Conclusions, Plan, check_as_of, eval_leaf, resolve_date
+from ...language.conditions import LEAF, children, kind, leaves
+from ...runtime.semantics import Conclusions, Plan, any3, check_as_of, eval_condition, eval_leaf, not3, resolve_date
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
 from ...language.values import clip, int_text
@@ -112,7 +113,7 @@ class _Ruleset:
     name: str
     fields: tuple[str, ...]  # the durable fields its rules read (besides `_n`)
     encoders: tuple  # (',"field":', kind, key, encode, fast) per field: how its message is written
-    leaves: tuple = ()  # (',"q{k}":', leaf): the conditions the host computes for its message
+    leaves: tuple = ()  # (',"q{k}":', leaf, blockers): the conditions the host computes for its message
 
 
 @dataclass
@@ -163,7 +164,8 @@ def _compile(policy: Policy, plan: Plan) -> _Compiled:
             registrations.append((name, text, actions))
             encs = encoders(comp, fields)
             rulesets.append(_Ruleset(name, tuple(sorted(fields)), encs,
-                                     tuple((prefix, key) for prefix, kind, key, _, _ in encs if kind == "leaf")))
+                                     tuple((prefix, key, _blockers(key)) for prefix, kind, key, _, _ in encs
+                                           if kind == "leaf")))
             total_rules += len(group)
         strata.append((stratum, tuple(rulesets)))
     for name, text, actions in registrations:  # only once everything compiled
@@ -228,13 +230,27 @@ class DurableBackend:
         is the evaluation date's day number (what the offset fields `t{k}` need)."""
         return self._writers[rs.name](facts, n, asof) + self._fragment(rs, done) + "}"
 
-    def _leaf_fragment(self, rs: _Ruleset, values: Mapping, done, as_of) -> str:
+    def _leaf_fragment(self, rs: _Ruleset, values: Mapping, done, as_of, rows: dict) -> str:
         """The `q{k}` fields of `rs`'s message: each condition the compiler left to the host,
-        by the one semantics (`eval_leaf`), absent when unknown."""
+        by the one semantics (`eval_leaf`), absent when unknown. A first-hit row's
+        restatement (`compiler.restatement`) is "no earlier row that may take its place
+        applies": each earlier row's own cells are evaluated once per record (`rows`, by
+        rule index), not once per later row."""
         parts = []
         rule_index = self.plan.rule_index
-        for prefix, leaf in rs.leaves:
-            v = eval_leaf(leaf, values, done, rule_index, as_of)
+        for prefix, node, blockers in rs.leaves:
+            if blockers is None:
+                v = eval_leaf(node, values, done, rule_index, as_of)
+            else:
+                seen = []
+                for j, row in blockers:
+                    if j is None:
+                        seen.append(eval_condition(row, values, done, rule_index, as_of=as_of))
+                        continue
+                    if j not in rows:
+                        rows[j] = eval_condition(row, values, done, rule_index, as_of=as_of)
+                    seen.append(rows[j])
+                v = not3(any3(seen))
             if v is not None:
                 parts.append(prefix + ("true" if v else "false"))
         return "".join(parts)
@@ -351,13 +367,14 @@ class DurableBackend:
         if self._reads_outputs:
             done = self._with_outputs(done, values, matched)
         last = len(strata) - 1
+        rows: dict[int, object] = {}  # earlier first-hit rows' own values, for restatements
         with _LOCK:
             for s, (stratum, rulesets) in enumerate(strata):
                 fired: set[int] = set()
                 for rs in rulesets:
                     text = message(rs, facts, done, next(_COUNTER), asof)
                     if rs.leaves:
-                        text = text[:-1] + self._leaf_fragment(rs, values, done, as_of) + "}"
+                        text = text[:-1] + self._leaf_fragment(rs, values, done, as_of, rows) + "}"
                     fired |= run(rs, text)
                 for i, v in zip(stratum, resolve(s, frozenset(fired))):
                     matched[i] = v
@@ -367,6 +384,18 @@ class DurableBackend:
                         done = self._with_outputs(done, values, matched)
         return tuple(matched)
 
+
+
+def _blockers(node) -> tuple | None:
+    """For a first-hit restatement, `Not(Any(All(row j's cells, restated) …))`, each earlier
+    row's (rule index, restated condition); None for a plain leaf."""
+    if kind(node) == LEAF:
+        return None
+    out = []
+    for row in children(children(node)[0]):
+        first = next(leaves(row), None)  # None: an earlier row of `-` cells only (it always applies)
+        out.append((first[0].via if first else None, row))
+    return tuple(out)
 
 
 CACHE_LIMIT = 4096  # entries per memo table; beyond it, values are computed and not kept
