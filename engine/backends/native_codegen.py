@@ -11,9 +11,10 @@ import datetime
 import math
 from decimal import Decimal
 
-from ..language.conditions import ALL, NOT, children, fold, kind
-from ..language.model import (ARRAY, CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME,
+from ..language.conditions import children, fold
+from ..language.model import (ARRAY, CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME,
                               SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
+from ..language.tables import first_hit_rows
 from ..runtime.semantics import is_v3_leaf, relative_dates, written_operand
 
 
@@ -101,31 +102,6 @@ def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
 
 
-def first_hit_rows(policy: Policy) -> dict[int, tuple[tuple, tuple]]:
-    """The rows of `hit: first` tables, by rule index: (its own leaves, [(earlier row's rule
-    index or None for a row without cells, the leaves restating it)]), read off the `when`
-    the table compiled to: `All(own…, Not(Any(All(restated_j)…)))` (restated leaves carry
-    `via = j`)."""
-    rows = {}
-    for table in policy.tables:
-        if table.hit != "first":
-            continue
-        for i in table.rules:
-            rule = policy.rules[i]
-            own = tuple(leaf for leaf in rule.leaves if leaf.via is None)
-            items = children(rule.when) if kind(rule.when) == ALL else (rule.when,)
-            blocking = [item for item in items if kind(item) == NOT]
-            groups = children(children(blocking[0])[0]) if blocking else ()
-            rows[i] = (own, tuple((g.items[0].via if g.items else None, g.items) for g in map(_group, groups)))
-    return rows
-
-
-def _group(cond) -> All:
-    if kind(cond) != ALL:
-        raise TypeError(f"a first-hit row restates an earlier row as an `All`, got {cond!r}")
-    return cond
-
-
 def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
     """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
     else the Kleene helper over all of them (no short-circuit on unknown). An empty `all`
@@ -199,7 +175,9 @@ class _Gen:
                               if any(leaf.kind == SUBJECT_OUTPUT for leaf in policy.rules[i].leaves)}
         # list facts, normalized in `decide` by the generic check (`_lists[k]`: a tuple, or None)
         self.list_check = {name: k for k, name in enumerate(n for n, f in policy.facts.items() if f.type == ARRAY)}
-        self.first_rows = first_hit_rows(policy)
+        # (own leaves, [(earlier row, its restated leaves)]) per first-hit row
+        self.first_rows = {i: (own, tuple((j, children(g)) for j, g in groups))
+                           for i, (own, groups) in first_hit_rows(policy).items()}
         self.cells_maybe_none: dict[int, bool] = {}
         # A first-hit table whose rows are evaluated in row order (strata never go back
         # up the table, and its rows are rules in row order, as the compilation makes them) keeps `e{t}`, "some earlier row applies", as a running Kleene `or`:

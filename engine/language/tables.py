@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
+from .conditions import ALL, NOT, children
+from .conditions import kind as node_kind
+from .conditions import leaves as walk_leaves
 from .cells import ANY, CellError, cell_text, input_cell, yaml_value
 from .csvrows import csv_name, path_problem, read_csv
 from .diagnostics import ERROR, Diagnostic, did_you_mean, pointer_join
@@ -431,3 +434,54 @@ def _when(hit: str, mine: tuple[list[Comparison], dict], earlier: list[tuple[lis
             items.append(Not(Any(tuple(blockers))))
     when = items[0] if len(items) == 1 else All(tuple(items))
     return when, all_leaves
+
+
+# -- reading a first-hit row's condition back ---------------------------------------------------
+
+def first_hit_rows(policy) -> dict[int, tuple[tuple, tuple]]:
+    """The rows of `hit: first` tables, by rule index: (its own leaves, [(the earlier row's
+    rule index, or None for a row without cells; the `All` restating it)]), read off the
+    `when` that `_when` built: `All(own…, Not(Any(All(restated_j)…)))`, restated leaves
+    carrying `via = j`. Every backend that evaluates a restated row once per record, not
+    once per later row, reads the structure here."""
+    rows = {}
+    for table in policy.tables:
+        if table.hit != "first":
+            continue
+        for i in table.rules:
+            rule = policy.rules[i]
+            own = tuple(leaf for leaf in rule.leaves if leaf.via is None)
+            restated = restatement(rule.when)[1]
+            rows[i] = (own, restated_rows(restated) if restated is not None else ())
+    return rows
+
+
+def restatement(when) -> tuple[object | None, object | None]:
+    """A first-hit row's condition split: (its own part, or None when it has no cells; the
+    `Not(Any(...))` restating the earlier rows), or (when, None) when it restates none."""
+    def restating(node) -> bool:
+        return node_kind(node) == NOT and all(leaf.via is not None for leaf in _leaves(node))
+
+    if restating(when):
+        return None, when
+    items = children(when) if node_kind(when) == ALL else ()
+    if items and restating(items[-1]):
+        own = items[:-1]
+        return (own[0] if len(own) == 1 else All(tuple(own))), items[-1]
+    return when, None
+
+
+def restated_rows(node) -> tuple[tuple[int | None, All], ...]:
+    """Each earlier row a restatement names: (its rule index, None for a row without
+    cells; the `All` of its cells, restated)."""
+    out = []
+    for group in children(children(node)[0]):
+        if node_kind(group) != ALL:
+            raise TypeError(f"a first-hit row restates an earlier row as an `All`, got {group!r}")
+        first = next(iter(_leaves(group)), None)
+        out.append((first.via if first is not None else None, group))
+    return tuple(out)
+
+
+def _leaves(node) -> list[Comparison]:
+    return [leaf for leaf, _ in walk_leaves(node)]

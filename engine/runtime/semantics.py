@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import EvaluationDateError
 from ..language.conditions import fold
+from ..language.tables import restated_rows, restatement
 from ..language.model import (PRESENCE_OP, SUBJECT_DERIVED, Arith, Ref, Round, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
                               SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
 from .expressions import OutputPlan, expr_reads
@@ -316,6 +317,14 @@ class Plan:
         self.uses_time = policy.uses_time  # a property that walks the facts: once here
         self.computed = OutputPlan(policy)  # the outputs' values by rule, for `assemble`
         self.has_derived = bool(policy.derived)
+        # First-hit rows that restate earlier rows: rule index → (own part or None, each
+        # earlier row's (index, restated cells)), so a row's cells are evaluated once per
+        # record, not once per later row (`reference_matches`).
+        self.restating: dict[int, tuple] = {}
+        for i in (i for table in policy.tables if table.hit == "first" for i in table.rules):
+            own, restated = restatement(policy.rules[i].when)
+            if restated is not None:
+                self.restating[i] = (own, restated_rows(restated))
         # The facts each derived fact reads, through the derived facts it reads.
         self.derived_facts: dict[str, frozenset[str]] = {}
         for name, d in policy.derived.items():
@@ -494,8 +503,18 @@ def reference_matches(policy: Policy, facts: Mapping, plan: Plan | None = None,
     # Before any rule ran, the conclusions are "nothing matched": a rule that reads the
     # outcome of a policy without outcome rules sees the default.
     done: Conclusions = plan.conclusions(matched, values)
+    own: dict[int, Tri] = {}  # a row's own cells (without what it restates), for later rows
     for stratum in policy.strata:
         for i in stratum:
-            matched[i] = eval_condition(policy.rules[i].when, values, done, plan.rule_index, as_of=as_of)
+            split = plan.restating.get(i)
+            if split is None:
+                own[i] = matched[i] = eval_condition(policy.rules[i].when, values, done, plan.rule_index, as_of=as_of)
+                continue
+            # All(own…, Not(Any(row j's cells…))): the same Kleene value, row j's cells read once
+            mine, rows = split
+            own[i] = True if mine is None else eval_condition(mine, values, done, plan.rule_index, as_of=as_of)
+            earlier = [own[j] if j in own else eval_condition(cells, values, done, plan.rule_index, as_of=as_of)
+                       for j, cells in rows]
+            matched[i] = all3((own[i], not3(any3(earlier))))
         done = plan.conclusions(matched, values)
     return tuple(matched)

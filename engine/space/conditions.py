@@ -121,6 +121,7 @@ class Regions:
         self._nf: dict[int, list] = {}
         self._known: dict | None = None
         self._flags: dict[str, tuple] = {}
+        self._fact_leaves: dict[tuple, tuple[list, list]] = {}  # see `_leaf`
         wanted = _outcome_closure(policy, self.plan) if only_outcomes else None
         for stratum in policy.strata:
             for i in stratum:
@@ -144,10 +145,22 @@ class Regions:
         return self._nf[i]
 
     def _leaf(self, leaf: Comparison) -> tuple[list, list]:
+        # A fact leaf's regions depend on what it compares only: a first-hit table row
+        # restates earlier rows' cells (n²/2 copies for n rows), each computed once.
+        key = (leaf.subject, leaf.op, leaf.operand) if leaf.kind == "fact" else None
+        if key is not None:
+            try:
+                hit = self._fact_leaves.get(key)
+            except TypeError:  # an operand that is not hashable: computed each time
+                key = hit = None
+            if hit is not None:
+                return hit
         t, f = self._leaf_regions(leaf)
         if self.space.constrained:  # only the points that are fact sets (a list's bounds)
             t = intersect(t, self.space.universe, self.budget)
             f = intersect(f, self.space.universe, self.budget)
+        if key is not None:
+            self._fact_leaves[key] = (t, f)
         return t, f
 
     def _leaf_regions(self, leaf: Comparison) -> tuple[list, list]:

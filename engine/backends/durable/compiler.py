@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ...language.conditions import ALL, NOT, children, kind, leaves, nnf
-from ...language.model import (All, DATE, PRESENCE_OP, SUBJECT_DERIVED, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
+from ...language.conditions import NOT, kind, nnf
+from ...language.tables import restatement
+from ...language.model import (DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
                                SUBJECT_RULE, Comparison, Policy, RelativeDate)
 from ...runtime.semantics import Plan, fact_operands, is_v3_leaf, written_operand
 from ...errors import DurableLimitError
@@ -58,7 +59,7 @@ class Compiler:
         # v3 leaves durable cannot compare exactly (list and string operators, `{fact: …}`
         # operands, derived facts, outputs): the host computes each one with the one
         # semantics and writes `q{k}` (true/false; absent when unknown) into the message.
-        self.leaf_field: dict[object, str] = {}  # a leaf, or a first-hit restatement (`restatement`)
+        self.leaf_field: dict[object, str] = {}  # a leaf, or a first-hit restatement (`language.tables.restatement`)
         self.float_unsafe: dict[str, object] = {}  # number fact → an int threshold a double cannot hold
         self.next_code = 0  # what each durable rule's action appends
         self.parts_left = MAX_PARTS_PER_RULE
@@ -203,8 +204,8 @@ class Compiler:
         own, restated = restatement(rule.when) if rule.table is not None else (rule.when, None)
         expr = (TRUE if positive else FALSE) if own is None else self.nnf(own, positive)  # no cells: always holds
         if restated is not None:
-            # "no earlier row may apply", computed by the host: O(rows) durable rules for a
-            # first-hit table instead of O(rows²) restated cells (see `restatement`)
+            # "no earlier row may apply", computed by the host (`host._blockers`): O(rows)
+            # durable rules for a first-hit table instead of O(rows²) restated cells
             field = self.leaf_field.setdefault(restated, f"q{len(self.leaf_field)}")
             literal = ("cmp", field, "$eq", positive)
             expr = n_and([expr, literal]) if positive else n_or([expr, literal])
@@ -274,24 +275,6 @@ class Compiler:
                 rules.append('"p%d":{"all":[{"m":%s}]}' % (j, node_text(("and", (anchor,) + tuple(items)))))
             out.append((name, "{" + ",".join(rules) + "}", group))
         return out
-
-
-def restatement(when) -> tuple[object | None, object | None]:
-    """(its own condition, or None when it has none; the restatement) of a first-hit table
-    row's condition whose last part restates the earlier rows that may take its place
-    (`Not(Any(...))` of leaves marked `via`, see `language.tables`), else (when, None). The
-    host computes the restatement as one field, each earlier row's own cells once per
-    record (`host.DurableBackend._leaf_fragment`): the same Kleene value, by the one
-    semantics, as the restated leaves would give in durable."""
-    def is_restatement(node) -> bool:
-        return kind(node) == NOT and all(leaf.via is not None for leaf, _ in leaves(node))
-
-    if is_restatement(when):
-        return None, when
-    if kind(when) == ALL and children(when) and is_restatement(children(when)[-1]):
-        own = children(when)[:-1]
-        return (own[0] if len(own) == 1 else All(tuple(own))), children(when)[-1]
-    return when, None
 
 
 @dataclass

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from ...language.model import Policy, RelativeDate
-from ...language.conditions import LEAF, children, kind, leaves
+from ...language.conditions import LEAF
+from ...language.conditions import kind as node_kind
+from ...language.tables import restated_rows
 from ...runtime.semantics import Conclusions, Plan, any3, check_as_of, eval_condition, eval_leaf, not3, resolve_date
 from .compiler import build
 from ...errors import BackendError, BackendUnavailable, DurableEngineError, DurableLimitError
@@ -387,15 +389,9 @@ class DurableBackend:
 
 
 def _blockers(node) -> tuple | None:
-    """For a first-hit restatement, `Not(Any(All(row j's cells, restated) …))`, each earlier
-    row's (rule index, restated condition); None for a plain leaf."""
-    if kind(node) == LEAF:
-        return None
-    out = []
-    for row in children(children(node)[0]):
-        first = next(leaves(row), None)  # None: an earlier row of `-` cells only (it always applies)
-        out.append((first[0].via if first else None, row))
-    return tuple(out)
+    """For a first-hit restatement, each earlier row's (rule index, restated condition)
+    (`language.tables.restated_rows`); None for a plain leaf."""
+    return None if node_kind(node) == LEAF else restated_rows(node)
 
 
 CACHE_LIMIT = 4096  # entries per memo table; beyond it, values are computed and not kept

@@ -26,7 +26,7 @@ from ...errors import BackendUnavailable, SqlLimitError
 from ...language.model import Operand, Policy, RelativeDate
 from ...runtime.semantics import Plan
 from .dialects import dtype, ident, render
-from .literals import INT_MAX, INT_MIN, spec_sql_type, sql_type
+from .literals import INT_MAX, INT_MIN, spec_sql_type
 from ...runtime.semantics import check_as_of
 from ...runtime.semantics import today
 from .query import match_query
