@@ -705,3 +705,31 @@ def test_an_unreachable_row_kept_on_purpose_is_acknowledged_by_its_row_id():
 """)
     [d] = errors(diags)
     assert d.code == "lint-ignore-not-applicable"
+
+
+@pytest.mark.parametrize("when, cell, conflict", [
+    ("{score: 400}", ">= 800", False),                        # one score cannot be both
+    ("{score: {lt: 600}}", "[600..700)", False),
+    ("{all: [{score: {lt: 600}}, {vip: true}]}", ">= 650", False),  # a top-level conjunct decides
+    ("{tier: basic}", "-", False),                             # a conjunct of the row: see below
+    ("{score: {gte: 750}}", ">= 800", True),                   # both hold at 800
+    ("{any: [{score: 400}, {vip: true}]}", ">= 800", True),    # an `any` proves nothing
+    ("{not: {score: {lt: 800}}}", ">= 800", True),
+])
+def test_output_conflict_only_between_rules_that_can_match_together(when, cell, conflict):
+    text = HEAD + f"""rules:
+  - id: r
+    when: {when}
+    then: {{set: {{coupon: 5}}}}
+tables:
+  - id: t
+    hit: first
+    inputs: [score, tier]
+    outputs: [coupon]
+    rows:
+      - ["{cell}", "{'silver, gold' if cell == '-' else '-'}", 10]
+"""
+    policy, diags = check(text)
+    found = [d for d in errors(diags) if d.code == "output-conflict"]
+    assert bool(found) == conflict, [d.render() for d in diags]
+    assert not [d for d in errors(diags) if d.code != "output-conflict"], [d.render() for d in diags]

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
-from .conditions import ALL, NOT, children
+from .conditions import ALL, LEAF, NOT, children
 from .conditions import kind as node_kind
 from .conditions import leaves as walk_leaves
 from .cells import ANY, CellError, cell_text, input_cell, yaml_value
@@ -158,11 +158,23 @@ def _row_id(src: Source, row: Row) -> str:
 
 
 def exclusive_rows(policy, r1: Rule, r2: Rule) -> bool:
-    """Whether two rules are rows of one table that never both contribute: `first` rows
-    exclude each other by compilation; overlapping `unique` rows, and `any` rows that
-    overlap with different outputs, are analysis's errors (with a witness)."""
-    return (r1.table is not None and r2.table is not None and r1.table.table == r2.table.table
-            and policy.table(r1.table.table).hit in ("first", "unique", "any"))
+    """Whether two rules never both contribute: rows of one table where `first` rows
+    exclude each other by compilation (overlapping `unique` rows, and `any` rows that
+    overlap with different outputs, are analysis's errors, with a witness), or rules whose
+    top-level conditions on one fact admit no common value (`s: 1` and `s >= 6`), proved
+    by `disjoint`."""
+    if (r1.table is not None and r2.table is not None and r1.table.table == r2.table.table
+            and policy.table(r1.table.table).hit in ("first", "unique", "any")):
+        return True
+    return disjoint(_conjuncts(policy, r1), _conjuncts(policy, r2))
+
+
+def _conjuncts(policy, rule: Rule) -> dict:
+    """The `disjoint.profile` of a rule's top-level fact comparisons: each holds wherever
+    the rule matches, so rules whose profiles are disjoint never match together."""
+    when = rule.when
+    items = children(when) if node_kind(when) == ALL else (when,)
+    return profile([c for c in items if node_kind(c) == LEAF and c.kind == "fact"], policy.facts)
 
 
 # -- compiling ---------------------------------------------------------------------------------
