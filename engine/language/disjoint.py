@@ -24,11 +24,15 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
-from .model import DATE, Comparison, FactSpec, Operand
+from .model import DATE, Comparison, FactSpec, Operand, string_test
 
 _UNREAD = object()  # an operand this module cannot compare exactly
-_STRING_FUNCTIONS = {"starts_with": str.startswith, "ends_with": str.endswith,
-                     "contains": lambda v, o: o in v}
+_STRING_FUNCTIONS = ("starts_with", "ends_with", "contains")
+
+
+def _string_test(op: str):
+    """`value op operand` by the one meaning of the string operators (`model.string_test`)."""
+    return lambda value, operand: string_test(op, value, operand)
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def _text(leaves: list[Comparison]):
         elif c.op in ("ne", "not_in"):
             t = t.meet(_Text(out=frozenset(raw)))
         elif c.op in _STRING_FUNCTIONS:
-            t = t.meet(_Text(tests=((_STRING_FUNCTIONS[c.op], raw[0]),)))
+            t = t.meet(_Text(tests=((_string_test(c.op), raw[0]),)))
         else:
             return None
     return t

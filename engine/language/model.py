@@ -46,6 +46,19 @@ PRESENCE_OP = "missing"
 # analysis impossible and invite catastrophic backtracking.
 LIST_FACT_OPS = frozenset({"contains", "contains_any", "contains_all", "length"})
 STRING_OPS = frozenset({"starts_with", "ends_with", "contains"})
+
+
+def string_test(op: str, value: str, text: str) -> bool:
+    """`value op text` for a string operator: the one meaning (`semantics.compare` calls
+    it; the fact space and the first-hit disjointness proof build on it)."""
+    if op == "starts_with":
+        return value.startswith(text)
+    if op == "ends_with":
+        return value.endswith(text)
+    if op == "contains":
+        return text in value
+    raise ValueError(f"not a string operator: {op}")
+
 OPERATORS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "not_in", "between", PRESENCE_OP,
              "contains", "contains_any", "contains_all", "length", "starts_with", "ends_with")
 

@@ -37,7 +37,7 @@ from ..errors import EvaluationDateError
 from ..language.conditions import fold
 from ..language.tables import restated_rows, restatement
 from ..language.model import (PRESENCE_OP, SUBJECT_DERIVED, Arith, Ref, Round, SUBJECT_FLAG, SUBJECT_OUTCOME, SUBJECT_OUTPUT,
-                              SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
+                              SUBJECT_RULE, Comparison, Length, Policy, RelativeDate, string_test)
 from .expressions import OutputPlan, expr_reads
 
 Tri = bool | None  # True, False, or None for unknown
@@ -70,17 +70,15 @@ def compare(op: str, value, operand) -> bool:
     if op == PRESENCE_OP:
         return operand is False
     if op == "contains":  # an item of a list fact (a tuple), or a substring of a string
-        return operand in value
+        return operand in value if value.__class__ is not str else string_test(op, value, operand)
     if op == "contains_any":
         return any(item in value for item in operand)
     if op == "contains_all":
         return all(item in value for item in operand)
     if op == "length":
         return compare(operand[0], len(value), operand[1])
-    if op == "starts_with":
-        return value.startswith(operand)
-    if op == "ends_with":
-        return value.endswith(operand)
+    if op == "starts_with" or op == "ends_with":
+        return string_test(op, value, operand)
     raise ValueError(f"unknown operator {op}")
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 
 from ..errors import Incomplete
-from ..language.model import Comparison, Policy, STRING_OPS
+from ..language.model import Comparison, Policy, STRING_OPS, string_test
 
 #: Distinct string tests per fact beyond which the 2^n combinations are not enumerated.
 MAX_PATTERNS = 10
@@ -49,12 +49,8 @@ def patterns(policies, name: str) -> list[tuple[str, str]]:
 
 
 def holds(op: str, text: str, s: str) -> bool:
-    """A string test (only for building cells: conditions are decided by `semantics.compare`)."""
-    if op == "starts_with":
-        return s.startswith(text)
-    if op == "ends_with":
-        return s.endswith(text)
-    return text in s
+    """Whether `s` passes the string test `op text` (`model.string_test`, the one meaning)."""
+    return string_test(op, s, text)
 
 
 def _witness(req: list[tuple[str, str]], forb: list[tuple[str, str]], fill: str) -> str | None:
