@@ -229,3 +229,38 @@ def _jsonl(tmp_path, rows) -> Path:
     path = tmp_path / "few.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
+
+
+def _loyalty_copy(tmp_path: Path, csv_edit=None, yaml_edit=None) -> Path:
+    """policies/account-loyalty.yaml (it compares a derived fact) and its CSV rows in
+    `tmp_path`, edited."""
+    root = Path(__file__).resolve().parent.parent / "policies"
+    text = (root / "account-loyalty.yaml").read_text("utf-8")
+    rows = (root / "account-loyalty.loyalty-tier.csv").read_text("utf-8")
+    (tmp_path / "account-loyalty.loyalty-tier.csv").write_text(csv_edit(rows) if csv_edit else rows, "utf-8")
+    path = tmp_path / "account-loyalty.yaml"
+    path.write_text(yaml_edit(text) if yaml_edit else text, "utf-8")
+    return path
+
+
+def test_a_policy_comparing_a_derived_fact_is_compared_exactly(tmp_path):
+    root = Path(__file__).resolve().parent.parent / "policies"
+    old = load_policy(root / "account-loyalty.yaml")
+    new = load_policy(_loyalty_copy(tmp_path, lambda rows: rows.replace("gold-tier,>= 24,", "gold-tier,>= 20,")))
+    assert any(leaf.kind == "derived" for r in old.rules for leaf in r.leaves)
+    d = diff_policies(old, new)
+    assert d.complete and d.changes and all(c.verified for c in d.changes), d.notes
+    assert {(c.old, c.new) for c in d.changes} == {("silver", "gold")}
+    assert all(20 <= c.witness["account_age_months"] <= 23 for c in d.changes)
+    for c in d.changes:  # each witness is a real user both versions decide as the change says
+        assert (verdict_of(old, c.witness).outcome, verdict_of(new, c.witness).outcome) == ("silver", "gold")
+    assert diff_policies(old, old).unchanged
+
+
+def test_a_changed_derived_fact_leaves_the_comparison_incomplete_and_says_so(tmp_path):
+    root = Path(__file__).resolve().parent.parent / "policies"
+    new_path = _loyalty_copy(tmp_path, yaml_edit=lambda t: t.replace("div: [monthly_debt, monthly_income]",
+                                                                       "div: [monthly_debt, {add: [monthly_income, 1]}]"))
+    result = CliRunner().invoke(main, ["diff", str(root / "account-loyalty.yaml"), str(new_path)])
+    assert "derived fact `debt_to_income` changed" in result.output, result.output
+    assert result.output.splitlines()[1].startswith("comparison incomplete: no outcome changes found, but some may")

@@ -19,6 +19,7 @@ from .findings import verdict_of
 from ..language.conditions import fold
 from ..language.model import NUMERIC_TYPES, Arith, Comparison, Length, Policy, Ref, RelativeDate, Round
 from ..space import Budget, Incomplete, Regions, Space, box_size, describe_box, intersect, merge
+from ..space.opaque import Search
 from ..language.jsonout import dumps
 from ..language.values import DIFF, format_value
 from ..runtime.expressions import DIVISION, EXACT, normalized, to_decimal
@@ -240,8 +241,15 @@ def rule_name(d: PolicyDiff, rule_id: str, code=str) -> str:
 
 def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
     """Fill `out.changes`: every region of the joint fact space where the outcome differs."""
-    space = out.space = Space([old, new], **_dated(out.as_of))
+    # Derived facts and fact-to-fact comparisons get axes of their own (as in validation)
+    # when both versions compute each derived fact the same way: one axis then means one
+    # function of the facts. An empty region is still a proof; a non-empty one needs a
+    # real fact set, found by search.
+    opaque = _same_derived(old, new)
+    space = out.space = Space([old, new], opaque=opaque, **_dated(out.as_of))
     out.notes.extend(space.notes)
+    search = Search(space, new, budget) if space.pseudo else None
+    unproven = 0
     if any(a.minimum != b.minimum or a.maximum != b.maximum or a.enum != b.enum
            for n in old.facts if n in new.facts for a, b in [(old.facts[n], new.facts[n])]):
         out.notes.append("facts whose declared range changed are compared where both versions accept them")
@@ -262,10 +270,27 @@ def _compare(old: Policy, new: Policy, out: PolicyDiff, budget: Budget) -> None:
         boxes = merge(region, budget)
         boxes.sort(key=lambda bx: (-box_size(space, bx), describe_box(space, bx)))
         for box in boxes:
-            witness = space.point(box)
+            if search is None:
+                witness = space.point(box)
+            else:
+                witness = search.find([box])
+                if witness is None:  # no user found there: none exists if the search tried them all
+                    unproven += not search.exhausted
+                    continue
             verified = _outcome(old, witness, out.as_of) == a and _outcome(new, witness, out.as_of) == b
             out.changes.append(RegionChange(_label(a), _label(b), describe_box(space, box), witness, verified,
                                             box))
+    if unproven:
+        out.complete = False
+        out.notes.append(f"{unproven} region{'s' if unproven != 1 else ''} on derived facts or fact-to-fact "
+                         "comparisons where the outcome may change had no user found by search")
+
+
+def _same_derived(old: Policy, new: Policy) -> bool:
+    """Whether every derived fact either version declares is computed alike by both."""
+    return all(name in old.derived and name in new.derived and old.derived[name].type == new.derived[name].type
+               and _expr_shape(old.derived[name].expr) == _expr_shape(new.derived[name].expr)
+               for name in set(old.derived) | set(new.derived))
 
 
 def _dated(as_of) -> dict:
@@ -459,7 +484,8 @@ def render_text(d: PolicyDiff) -> str:
     lines = [f"{d.old.path} → {d.new.path}  ({d.old.id} v{d.old.version} → {d.new.id} v{d.new.version})"
              + (f"  as of {d.as_of.isoformat()}" if d.as_of is not None else "")]
     if not d.changes:
-        lines.append("no outcome changes" + ("" if d.complete else " found (comparison incomplete)"))
+        lines.append("no outcome changes" if d.complete else
+                     "comparison incomplete: no outcome changes found, but some may exist (see the notes)")
     else:
         n = len(d.changes)
         lines.append(f"{n} region{'s' if n != 1 else ''} where the outcome changes:")

@@ -80,6 +80,8 @@ def _describe_dim(d: Dim, mask: int) -> str:
                 elif at_hi and not at_lo:
                     texts.append(f"{name} ≥ {at(a.lo)}" if a.lo in d.consts or a.lo - 1 not in d.consts
                                  else f"{name} > {at(a.lo - 1)}")
+                elif b.hi is None:  # an axis without an upper end (a list's other items)
+                    texts.append(f"{name} ≥ {at(a.lo)}")
                 else:
                     texts.append(f"{name} {show(at(a.lo))}..{show(at(b.hi))}")
             else:
