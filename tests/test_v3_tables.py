@@ -188,6 +188,14 @@ REFUSED = [
     ("opened", '">= 2026-02-30"', "date-invalid", "a date operand must be a date (YYYY-MM-DD), found string "
      '`"2026-02-30"`', "write the year, month and day of a real calendar day: `2026-01-31`"),
     ("score", '"*x"', "table-cell-syntax", "`*x` in cell `*x` is not a value", 'quote a text: `"*x"`'),
+    ("score", '"[5.."', "table-cell-syntax", "the interval in cell `[5..` never closes",
+     "end it with `]` (the end included) or `)` (excluded): `[600..700)`, `[750..]`"),
+    ("score", '"(600..700"', "table-cell-syntax", "the interval in cell `(600..700` never closes",
+     "end it with `]` (the end included) or `)` (excluded): `[600..700)`, `[750..]`"),
+    ("tier", '"not(basic, silver"', "table-cell-syntax", "cell `not(basic, silver` opens `not(` and never closes it",
+     "close it: `not(basic, silver)`"),
+    ("city", '"starts_with(0"', "table-cell-syntax", "cell `starts_with(0` opens `starts_with(` and never closes it",
+     "close it: `starts_with(0)`"),
 ]
 
 

@@ -39,6 +39,9 @@ ANY = "-"
 _PREFIX = (">=", "<=", "!=", ">", "<")
 _PREFIX_OP = {">=": "gte", "<=": "lte", "!=": "ne", ">": "gt", "<": "lt"}
 _FUNCTION = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)\Z", re.S)
+# A cell function or an interval opened and never closed: `not(a, b`, `[600..700`.
+_OPENED_FUNCTION = re.compile(r"(not|contains|contains_any|contains_all|starts_with|ends_with)\s*\(", re.S)
+_OPENED_INTERVAL = re.compile(r"[\[(][^\])]*\.\.", re.S)
 LIST_FUNCTIONS = ("contains", "contains_any", "contains_all")
 STRING_FUNCTIONS = ("starts_with", "ends_with", "contains")
 # Functions whose argument is a list of values (the others take one value).
@@ -202,6 +205,14 @@ def input_cell(raw, kind: str, textual: bool) -> tuple[tuple[str, object], ...]:
     if not text:
         raise CellError("table-cell-syntax", "the cell is empty", "write `-` for any value")
     m = _FUNCTION.match(text)
+    if not m and not text.startswith('"'):
+        opened = _OPENED_FUNCTION.match(text)
+        if opened:
+            raise CellError("table-cell-syntax", f"cell `{text}` opens `{opened.group(1)}(` and never closes it",
+                            f"close it: `{text})`")
+        if _OPENED_INTERVAL.match(text) and text[-1] not in "])":
+            raise CellError("table-cell-syntax", f"the interval in cell `{text}` never closes",
+                            "end it with `]` (the end included) or `)` (excluded): `[600..700)`, `[750..]`")
     if m and not text.startswith('"'):
         return (_function(text, m.group(1), m.group(2), kind, textual),)
     if kind == "list":
