@@ -23,7 +23,7 @@ from ..language.jsonout import _floatstr, _jstr, dumps  # noqa: F401 - dumps: th
 from ..language.model import Policy, Rule
 from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
-from .tableview import TableView, relevant, table_lines, table_markdown
+from .tableview import TableView, md_cell, relevant, table_lines, table_markdown
 # The wording of conditions, messages and derived facts, re-exported: callers read them here.
 from .wording import (blocked_by, condition_dict, derived_lines, describe_leaf, fact_value,  # noqa: F401
                       leaf_actual, leaf_expected, render_template, rule_conditions, rule_message, undecided_because,
@@ -593,8 +593,7 @@ def explain_markdown(decision: Decision, lang: str | None = None, counterfactual
         m = decision.matched[r.index]
         mark = {True: "✓", False: "✗", None: "?"}[m]
         conds = "; ".join(describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))
-        conds = conds.replace("|", "\\|")
-        lines.append(f"| `{r.id}` | {mark} | {conds} |")
+        lines.append(f"| `{r.id}` | {mark} | {md_cell(conds)} |")
     for n, table in enumerate(policy.tables):
         if plain or n:
             lines.append("")

@@ -227,8 +227,13 @@ class TableView:
         return lines
 
 
+_LINE_BREAKS = str.maketrans({"\r": "\\r", "\n": "\\n", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def md_cell(text: str) -> str:
-    return text.replace("|", "\\|") if text else " "
+    """Text in a Markdown table cell of an explanation: no column break (`|`) and no row
+    break (a line break in a user's value is shown as `\\n`)."""
+    return text.replace("|", "\\|").translate(_LINE_BREAKS) if text else " "
 
 
 # -- the table in the text and Markdown forms ----------------------------------------------
