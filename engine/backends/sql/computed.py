@@ -224,6 +224,22 @@ class Calculator:
 
 # -- the query's layers of computed outputs -----------------------------------------------
 
+def decimal_columns(builder, names, why: str) -> tuple[list, list]:
+    """The exact DECIMAL column `__x<k>` of each numeric fact of `names` (what expressions
+    and derived facts read), and the flags of records whose double the decimal cannot hold
+    (those go to the native code); a fact that is not numeric is refused, saying `why`."""
+    columns, flags = [], []
+    for name in names:
+        spec = builder.policy.facts[name]
+        if spec.type not in ("integer", "number"):
+            raise SqlLimitError(f"fact `{name}` is not numeric, {why}")
+        value, flag = fact_decimal(spec, col(builder.fact_col[name]))
+        columns.append((f"__x{builder.fact_col[name][3:]}", value))
+        if flag is not None:
+            flags.append(flag)
+    return columns, flags
+
+
 def add_computed(builder, chain, contributes):
     """Adds the computed outputs' columns (`__v<j>`, DECIMAL, or BIGINT for an integer
     output), in declaration order, each after the outputs it reads; returns the
@@ -237,15 +253,7 @@ def add_computed(builder, chain, contributes):
         return None, col("__rejected")
     done = [n for n in policy.facts if f"__x{builder.fact_col[n][3:]}" in chain.columns]  # `derived`'s
     used = [n for n in policy.facts if (n in expression or n in shown) and n not in done]
-    columns, flags = [], []
-    for name in used:
-        spec = policy.facts[name]
-        if spec.type not in ("integer", "number"):
-            raise SqlLimitError(f"fact `{name}` is not numeric, an expression cannot read it")
-        value, flag = fact_decimal(spec, col(builder.fact_col[name]))
-        columns.append((f"__x{builder.fact_col[name][3:]}", value))
-        if flag is not None:
-            flags.append(flag)
+    columns, flags = decimal_columns(builder, used, "an expression cannot read it")
     if flags:
         columns.append(("__nat", exp.or_(*flags) if len(flags) > 1 else flags[0]))
     chain.add(columns)

@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from ...errors import BackendError, SqlLimitError
 from ...language.model import SUBJECT_DERIVED, Arith, Operand, Policy
-from .computed import Calculator, _refs, fact_decimal
+from .computed import Calculator, _refs, decimal_columns
 from .decimals import NATIVE, Num
 from .dialects import col, dtype
 
@@ -60,15 +60,7 @@ def add_derived(builder, chain) -> None:
     if not policy.derived:
         return
     names = decimal_facts(policy)
-    columns, flags = [], []
-    for name in names:
-        spec = policy.facts[name]
-        if spec.type not in ("integer", "number"):
-            raise SqlLimitError(f"fact `{name}` is not numeric: a derived fact cannot read it exactly")
-        value, flag = fact_decimal(spec, col(builder.fact_col[name]))
-        columns.append((f"__x{builder.fact_col[name][3:]}", value))
-        if flag is not None:
-            flags.append(flag)
+    columns, flags = decimal_columns(builder, names, "a derived fact cannot read it exactly")
     chain.add(columns)
     if flags:
         native = exp.Case(ifs=[exp.If(this=exp.or_(*flags) if len(flags) > 1 else flags[0],
