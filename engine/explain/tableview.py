@@ -306,4 +306,4 @@ def table_markdown(view: TableView, decision: Decision) -> list[str]:
     if not view.applied() and UNKNOWN not in view.marks:
         notes.append("- No row applied: the table contributes nothing.")
     legend = view.legend()
-    return lines + [""] + notes + ([f"", f"*{legend}*"] if legend else [])
+    return lines + [""] + notes + (["", f"*{legend}*"] if legend else [])

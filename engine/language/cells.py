@@ -254,6 +254,6 @@ def _function(text: str, name: str, args: str, kind: str, textual: bool) -> tupl
         return (name, values)
     if len(values) != 1:
         raise CellError("table-cell-syntax", f"`{name}(…)` takes one value, cell `{text}` gives {len(values)}",
-                        f"write `contains_any(…)` for any of several" if name == "contains" else
+                        "write `contains_any(…)` for any of several" if name == "contains" else
                         "write one value")
     return (name, values[0])
