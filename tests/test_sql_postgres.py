@@ -28,7 +28,7 @@ from engine.language.values import format_value
 import pg_server
 from factgen import AS_OF, sample_records
 from fuzz.policies import build_policy
-from sql_agree import as_native, beyond_sql, expected, left_to_native, same, staged_rows
+from sql_agree import as_native, beyond_sql, expected, left_to_native, same, shows_quotient, staged_rows
 
 psycopg = pytest.importorskip("psycopg")
 from psycopg.types.json import set_json_loads  # noqa: E402
@@ -37,6 +37,11 @@ ROOT = Path(__file__).resolve().parent.parent
 POLICIES = sorted(p for p in glob.glob(str(ROOT / "policies" / "*.yaml")) if not p.endswith(".test.yaml"))
 PG_TYPES = {"integer": "BIGINT", "number": "DOUBLE PRECISION", "string": "TEXT", "boolean": "BOOLEAN",
             "date": "DATE"}
+
+
+def pg_type(spec) -> str:
+    """A fact's column type: a list fact is an array of its items' type."""
+    return PG_TYPES[spec.items.type] + "[]" if spec.type == "array" else PG_TYPES[spec.type]
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +55,10 @@ def pg():
 
 def _decide(con, policy, recs, lang=None):
     con.execute('DROP TABLE IF EXISTS "facts"')
-    cols = "".join(f', "{n}" {PG_TYPES[s.type]}' for n, s in policy.facts.items())
+    cols = "".join(f', "{n}" {pg_type(s)}' for n, s in policy.facts.items())
     con.execute(f'CREATE TABLE "facts" ("__row" BIGINT, "__type_error" TEXT{cols})')
     with con.cursor() as cur:
-        marks = ", ".join(["%s::BIGINT", "%s::TEXT"] + [f"%s::{PG_TYPES[s.type]}" for s in policy.facts.values()])
+        marks = ", ".join(["%s::BIGINT", "%s::TEXT"] + [f"%s::{pg_type(s)}" for s in policy.facts.values()])
         cur.executemany(f'INSERT INTO "facts" VALUES ({marks})', staged_rows(policy, recs))
     sql = render(decision_query(policy, source="facts", dialect="postgres", lang=lang, type_error=True, row=True,
                                 as_of=AS_OF), "postgres")
@@ -82,8 +87,8 @@ def _agree(con, policy, recs, lang=None):
             assert row["__rejected"] is not None, rec
         elif kind == "rejected":
             assert row["__rejected"] == want, (rec, row["__rejected"], want)
-        elif row["__rejected"] == NATIVE and left_to_native(policy, rec):
-            continue  # a long-decimal double a computed output reads: decided by the native code
+        elif row["__rejected"] == NATIVE and (left_to_native(policy, rec) or shows_quotient(policy, rs, rec)):
+            continue  # a long-decimal double, or a derived quotient a message shows: decided by the native code
         else:
             got = as_native(row, policy)
             diff = {k: (want.get(k), got.get(k)) for k in set(want) | set(got) if not same(want.get(k), got.get(k))}
@@ -93,11 +98,6 @@ def _agree(con, policy, recs, lang=None):
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: Path(p).stem)
 def test_postgres_decides_as_native(pg, path):
     policy = load_policy(path)
-    if any(s.type == "array" for s in policy.facts.values()):
-        # list facts are refused on PostgreSQL (docs/backends.md): assert the refusal, then skip
-        with pytest.raises(SqlLimitError, match="list facts in postgres SQL"):
-            render(decision_query(policy, source="facts", dialect="postgres", type_error=True, row=True), "postgres")
-        pytest.skip("list facts are refused on PostgreSQL (asserted)")
     spoiled = [{}, {k: "wrong" for k in policy.facts}, {k: float("nan") for k in policy.facts},
                {k: float("-inf") for k in policy.facts}, {k: -10**6 for k in policy.facts}]
     good = sample_records(policy, 1)[0]
@@ -182,3 +182,37 @@ def test_postgres_string_operators_are_python_s(pg):
     texts = ["a@corp.cn", "@corp.cn", "corp.cn", "x@corp.cnx", "vip.a@corp.cn", "vip.", "vipx", "a%_test",
              "a%xtest", "a_%test", "é@corp.cn", "", "😀@corp.cn", "@CORP.CN"]
     _agree(pg, policy, [{"email": t} for t in texts] + [{}])
+
+
+LISTS = """\
+policy: pg-lists
+version: 1
+facts:
+  tags: {type: array, items: {type: string, enum: [cash, card, bnpl, loan]}, max_items: 4}
+  cards: {type: array, items: {type: integer, minimum: 0, maximum: 9}, required: false}
+  scores: {type: array, items: {type: number, minimum: 0}, min_items: 1, required: false}
+outcomes: [{id: deny, adverse: true}, approve, review]
+default: review
+reasons: {LOAN: Has a loan}
+rules:
+  - {id: loan, when: {tags: {contains: loan}}, then: {outcome: deny, reason: LOAN}}
+  - {id: any-card, when: {all: [{tags: {contains_any: [card, bnpl]}}, {cards: {length: {gte: 2}}}]},
+     then: {outcome: approve}}
+  - {id: both, when: {cards: {contains_all: [1, 2]}}, then: {outcome: approve}}
+  - {id: empty, when: {tags: {length: {eq: 0}}}, then: {outcome: review}}
+  - {id: big, when: {scores: {contains: 2.5}}, then: {outcome: approve}}
+"""
+
+
+def test_postgres_list_facts_decide_as_native(pg):
+    """The list tests in PostgreSQL (`x = ANY(list)` with a missing list NULL, CARDINALITY,
+    an item check over UNNEST) decide as native on every kind of list: empty, missing,
+    duplicates, items beyond their spec, too many items."""
+    policy = load_policy_text(LISTS).policy
+    recs = [{"tags": []}, {"tags": ["loan"]}, {"tags": ["card"], "cards": [1, 2]}, {"tags": ["bnpl"], "cards": [3]},
+            {"tags": ["card", "card"], "cards": [2, 1, 1]}, {"tags": ["cash"], "cards": []},
+            {"tags": ["cash"], "scores": [2.5]}, {"tags": ["cash"], "scores": []}, {"tags": ["cash"], "cards": [10]},
+            {"tags": ["other"]}, {"tags": ["cash"] * 5}, {"tags": ["cash"], "scores": [-1.0]}, {"cards": [1, 2]},
+            {"tags": "cash"}, {"tags": ["cash"], "cards": [1.5]}]
+    recs += sample_records(policy, 40)
+    _agree(pg, policy, recs)

@@ -91,10 +91,21 @@ def _ends_by_length(column: exp.Expression, operand: str) -> exp.Expression:
 
 # -- lists --------------------------------------------------------------------------------
 
+LIST_DIALECTS = ("duckdb", "spark", "postgres")  # where the SQL form's list tests are executed and checked
+
+
+def list_dialect(dialect: str) -> None:
+    """Refuse list facts where their SQL is not executed and checked against native."""
+    if dialect not in LIST_DIALECTS:
+        raise SqlLimitError(f"list facts in {dialect} SQL (the SQL form runs them in DuckDB, Spark and PostgreSQL)")
+
+
 def _contains(dialect: str, column: exp.Expression, item: exp.Expression) -> exp.Expression:
-    if dialect not in ("duckdb", "spark"):
-        raise SqlLimitError(f"list facts in {dialect} SQL (the SQL form runs them in DuckDB and Spark)")
-    return exp.ArrayContains(this=column.copy(), expression=item)
+    list_dialect(dialect)
+    found = exp.ArrayContains(this=column.copy(), expression=item)
+    if dialect == "postgres":  # `x = ANY(list)`, which sqlglot wraps in COALESCE(…, FALSE): a missing list is NULL
+        return exp.Case(ifs=[exp.If(this=_is_null(column), true=exp.Null())], default=found)
+    return found
 
 
 def list_test(dialect: str, item_type: str, op: str, column: exp.Expression, operand) -> exp.Expression:
@@ -117,9 +128,11 @@ def list_test(dialect: str, item_type: str, op: str, column: exp.Expression, ope
 
 def list_size(dialect: str, column: exp.Expression) -> exp.Expression:
     """The list's length as BIGINT, NULL for a missing list (whatever the dialect's SIZE says)."""
-    if dialect not in ("duckdb", "spark"):
-        raise SqlLimitError(f"list facts in {dialect} SQL (the SQL form runs them in DuckDB and Spark)")
-    size = exp.Cast(this=exp.ArraySize(this=column.copy()), to=dtype("BIGINT"))
+    list_dialect(dialect)
+    # PostgreSQL's ARRAY_LENGTH is NULL for an empty array: CARDINALITY is 0
+    length = exp.Anonymous(this="CARDINALITY", expressions=[column.copy()]) if dialect == "postgres" \
+        else exp.ArraySize(this=column.copy())
+    size = exp.Cast(this=length, to=dtype("BIGINT"))
     return exp.Case(ifs=[exp.If(this=_is_null(column), true=exp.Cast(this=exp.Null(), to=dtype("BIGINT")))],
                     default=size)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ...language.model import DATE, Policy
-from ...errors import SqlLimitError
 from .dialects import dtype
 from .literals import compare_value, member_literals
 
@@ -36,9 +35,14 @@ def _item_problem(dialect: str, items, column: exp.Expression) -> exp.Expression
     tests = _value_tests(items, exp.Column(this=x.copy()))
     if not tests:
         return None
-    if dialect not in ("duckdb", "spark"):
-        raise SqlLimitError(f"list facts in {dialect} SQL (the SQL form runs them in DuckDB and Spark)")
+    from .operators import list_dialect
+
+    list_dialect(dialect)
     body = exp.or_(*[exp.Is(this=exp.Paren(this=t), expression=exp.Boolean(this=True)) for t in tests])
+    if dialect == "postgres":  # no lambdas: a subquery over the items
+        items_of = exp.Unnest(expressions=[column.copy()],
+                              alias=exp.TableAlias(this=exp.to_identifier("__items"), columns=[x.copy()]))
+        return exp.Exists(this=exp.select("1").from_(items_of).where(body))
     fn = "LIST_FILTER" if dialect == "duckdb" else "FILTER"
     kept = exp.Anonymous(this=fn, expressions=[column.copy(), exp.Lambda(this=body, expressions=[x])])
     return exp.GT(this=exp.ArraySize(this=kept), expression=exp.Literal.number(0))
