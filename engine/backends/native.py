@@ -66,7 +66,8 @@ from ..runtime.decision import Decision, assemble
 from ..runtime.facts import check_value, normalize
 from ..runtime.semantics import (Plan, all3, any3, check_as_of, not3, relative_dates, resolve_as_of, resolve_date,
                                 today)
-from .native_codegen import HEADER, HEADER_V3, UNKNOWN, _Gen, _Module, by_table, literal, uses_v3  # noqa: F401 - literal: re-exported
+from .native_codegen import HEADER, HEADER_V3, UNKNOWN, _Gen, _Module, by_table, uses_v3
+from .native_leaves import literal  # noqa: F401 - re-exported
 
 
 

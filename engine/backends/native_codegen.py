@@ -1,24 +1,21 @@
 """The native backend's code generator: the policy IR written as Python source.
 
 `_Gen` writes the module `backends.native` executes (its functions, the INVARIANT on what
-the source may hold, and the helper names it uses are described there); `literal` is the
-one writer of policy values into source. Pure: IR in, text out.
+the source may hold, and the helper names it uses are described there): the strata, the
+first-hit rows, the outcome chain, the guards and the outputs. How a value or a leaf is
+written is `native_leaves` (`literal` is the one writer of policy values into source).
+Pure: IR in, text out.
 """
 
 from __future__ import annotations
 
-import datetime
-import math
-from decimal import Decimal
-
 from ..language.conditions import children, fold
-from ..language.model import (ARRAY, CALENDAR_DAYS, DATE, PRESENCE_OP, SUBJECT_FLAG, SUBJECT_OUTCOME,
-                              SUBJECT_OUTPUT, SUBJECT_RULE, Comparison, Length, Policy, RelativeDate)
+from ..language.model import ARRAY, CALENDAR_DAYS, DATE, SUBJECT_OUTCOME, SUBJECT_OUTPUT, Policy, RelativeDate
 from ..language.tables import first_hit_rows
-from ..runtime.semantics import is_v3_leaf, relative_dates, written_operand
+from ..runtime.semantics import is_v3_leaf, relative_dates
+from .native_leaves import LeafWriter, as_bool, junction, literal, negation, number_literal, tuple_display
 
 
-_PY_OP = {"eq": "==", "ne": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 IND = "    "
 
 HEADER = """\
@@ -66,64 +63,11 @@ class _Unknown:
 UNKNOWN = _Unknown()
 
 
-def literal(value) -> str:
-    """A validated scalar as Python source. Exact types (`type(v) in …`, not `isinstance`):
-    a subclass of `str` or `int` could override `__repr__` and write code, and `bool`, a
-    subclass of `int`, is named for itself. `repr` of a non-finite float is no literal
-    (`inf` would be read as a name); validation never lets one through."""
-    if type(value) in (str, int, bool) or (type(value) is float and math.isfinite(value)):
-        return repr(value)
-    if type(value) is datetime.date:  # three ints we read: nothing of the policy's text
-        return f"_date({int(value.year)}, {int(value.month)}, {int(value.day)})"
-    if type(value) is Decimal and value.is_finite():  # ints again: sign, digits, exponent
-        sign, digits, exponent = value.as_tuple()
-        return f"_Dec(({int(sign)}, {_tuple([str(int(d)) for d in digits])}, {int(exponent)}))"
-    raise TypeError(f"unexpected value in generated code: {type(value).__name__} {value!r}")
-
-
-def number_literal(value) -> str:
-    """A threshold of a number fact, as a float literal when that is the same number, so
-    float facts meet CPython's float compare specialization (int/float compares are exact
-    in Python either way)."""
-    if type(value) is int and abs(value) <= 2**53:
-        return repr(float(value))
-    return literal(value)
-
-
-def _tuple(items) -> str:
-    """A tuple display of already-rendered items (a one-item tuple keeps its comma)."""
-    return "(" + "".join(f"{item}, " for item in items).rstrip(" ") + ")" if items else "()"
-
-
 def by_table(rules: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
     """The deciding rules of an outcome per bit pattern of their matches: entry `k` holds
     the rules whose bit is set in `k` (written as a call in the generated module, which is
     shorter to read and cheaper to compile than the table itself)."""
     return tuple(tuple(r for b, r in enumerate(rules) if k >> b & 1) for k in range(1 << len(rules)))
-
-
-def _junction(parts: list[tuple[str, bool]], kleene: str, joiner: str) -> tuple[str, bool]:
-    """An `all`/`any` of rendered parts: Python's `and`/`or` where every part is definite,
-    else the Kleene helper over all of them (no short-circuit on unknown). An empty `all`
-    is true and an empty `any` false (a table row whose every cell is `-` is `All(())`)."""
-    if not parts:
-        return ("True" if joiner == " and " else "False"), False
-    if any(m for _, m in parts):
-        return f"{kleene}({_tuple([p for p, _ in parts])})", True
-    return "(" + joiner.join(p for p, _ in parts) + ")", False
-
-
-def _negation(_, part: tuple[str, bool]) -> tuple[str, bool]:
-    inner, maybe = part
-    return (f"_not3({inner})", True) if maybe else (f"(not {inner})", False)
-
-
-def _as_bool(code: str) -> str:
-    """A definite (True/False) expression as a conditional: CPython specializes a comparison
-    followed by a jump (int, float and str compares) but not one whose value is stored, and
-    `a and b` in a condition jumps instead of keeping the operand on the stack. Same value."""
-    bare = code.strip("()")
-    return bare if bare.isidentifier() else f"True if {code} else False"
 
 
 class _Module:
@@ -142,7 +86,7 @@ class _Module:
         return [f"{name} = {source}" for source, name in self.consts.items()]
 
 
-class _Gen:
+class _Gen(LeafWriter):
     """The source of one generated function.
 
     `definite`: generating `decide`/`decide_trace`, whose guards admit only records with
@@ -191,110 +135,6 @@ class _Gen:
                     self.running[i] = (f"e{t}", table.rules[0] == i)
         self.running_maybe_none: dict[str, bool] = {}
 
-    # -- leaves ------------------------------------------------------------------------
-    def fact_maybe_none(self, name: str) -> bool:
-        spec = self.policy.facts[name]
-        return not self.definite and not spec.required and not spec.has_default
-
-    def leaf(self, leaf: Comparison) -> tuple[str, bool]:
-        """(expression, can be None)."""
-        if is_v3_leaf(leaf):
-            return self.leaf_v3(leaf)
-        if leaf.op == PRESENCE_OP:  # never unknown; always present where it cannot be None
-            var = self.fact_var[leaf.subject]
-            if self.fact_maybe_none(leaf.subject):
-                return f"({var} is {'' if leaf.operand.value else 'not '}None)", False
-            return ("False" if leaf.operand.value else "True"), False
-        if leaf.kind == "fact":
-            var = self.fact_var[leaf.subject]
-            cmp = self.compare(var, leaf)
-            if self.fact_maybe_none(leaf.subject):
-                return f"(None if {var} is None else {cmp})", True
-            return f"({cmp})", False
-        if leaf.kind == SUBJECT_RULE:
-            i = next(r.index for r in self.policy.rules if r.id == leaf.subject)
-            return f"m{i}", self.rule_maybe_none[i]
-        if leaf.kind == SUBJECT_FLAG:
-            if leaf.subject not in self.flag_maybe_none:  # no earlier rule raises it: known False
-                return "False", False
-            return f"fl_{self.flag_index[leaf.subject]}", self.flag_maybe_none[leaf.subject]
-        if leaf.kind == SUBJECT_OUTCOME:
-            cmp = self.compare("o", leaf)
-            if self.outcome_maybe_unknown:
-                return f"(None if o is _UNKNOWN else {cmp})", True
-            return f"({cmp})", False
-        raise ValueError(leaf.kind)
-
-    # -- v3 leaves: derived facts, outputs, `{fact: …}` operands, list and string operators --
-    def var_of(self, kind: str, name: str) -> tuple[str, bool, str]:
-        """(variable, can be None, value class) of a subject or a `{fact: …}` operand's fact.
-        The class says how numbers compare exactly: "dec" (a Decimal), "float" (an int or a
-        float), "" (anything else)."""
-        policy = self.policy
-        if kind == SUBJECT_OUTPUT:
-            spec = policy.outputs[name]
-            cls = ("dec" if spec.computed else "float") if spec.type == "number" else ""
-            return self.output_var[name], not self.definite, cls
-        if name in self.derived_var:
-            d = policy.derived[name]
-            return self.derived_var[name], not self.definite, "dec" if d.type == "number" else ""
-        return self.fact_var[name], self.fact_maybe_none(name), "float" if policy.facts[name].type == "number" else ""
-
-    def end(self, operand, cls: str) -> tuple[str, bool, str]:
-        """(code, can be None, value class) of one operand compared with a value of class `cls`."""
-        if operand.fact is not None:
-            return self.var_of("fact", operand.fact)
-        value = operand.value
-        if cls == "dec" and type(value) is float:  # compared exactly: the float's decimal
-            return self.module.const(literal(Decimal(repr(value)))), False, "dec"
-        return self.operand(value), False, ""
-
-    def leaf_v3(self, leaf: Comparison) -> tuple[str, bool]:
-        var, maybe, cls = self.var_of(leaf.kind, leaf.subject)
-        op = leaf.op
-        if op == PRESENCE_OP:  # on a derived fact: whether it is absent
-            if maybe:
-                return f"({var} is {'' if leaf.operand.value else 'not '}None)", False
-            return ("False" if leaf.operand.value else "True"), False
-        nullable = [var] if maybe else []
-        ends = leaf.operand if op == "between" else (leaf.operand.operand,) if op == "length" else (leaf.operand,)
-        # Exact numbers: where a Decimal takes part, floats are read as their decimals.
-        target = cls
-        if cls == "float" and any(o.fact is not None and self.var_of("fact", o.fact)[2] == "dec" for o in ends):
-            target = "dec"
-        subject = f"_dec({var})" if target == "dec" and cls == "float" else var
-
-        def side(operand) -> str:
-            code, can_be_none, other = self.end(operand, target)
-            if can_be_none:
-                nullable.append(code)
-            return f"_dec({code})" if target == "dec" and other == "float" else code
-
-        if op in _PY_OP:
-            cmp = f"{subject} {_PY_OP[op]} {side(leaf.operand)}"
-        elif op == "between":
-            low, high = side(leaf.operand[0]), side(leaf.operand[1])
-            cmp = f"{subject} >= {low} and {subject} <= {high}"
-        elif op in ("in", "not_in"):
-            items = [Decimal(repr(v)) if cls == "dec" and type(v) is float else v for v in leaf.operand.value]
-            k = self.module.const(f"frozenset({_tuple([literal(v) for v in items])})")
-            cmp = f"{var} {'in' if op == 'in' else 'not in'} {k}"
-        elif op == "contains":  # an item of a tuple, or a substring of a string: `in` either way
-            cmp = f"{side(leaf.operand)} in {var}"
-        elif op in ("contains_any", "contains_all"):
-            k = self.module.const(f"frozenset({_tuple([literal(v) for v in leaf.operand.value])})")
-            cmp = f"not {k}.isdisjoint({var})" if op == "contains_any" else f"{k}.issubset({var})"
-        elif op == "length":
-            inner: Length = leaf.operand
-            cmp = f"len({var}) {_PY_OP[inner.op]} {side(inner.operand)}"
-        elif op in ("starts_with", "ends_with"):
-            cmp = f"{var}.{'startswith' if op == 'starts_with' else 'endswith'}({side(leaf.operand)})"
-        else:
-            raise ValueError(op)
-        if nullable:
-            return f"(None if {' or '.join(f'{n} is None' for n in dict.fromkeys(nullable))} else {cmp})", True
-        return f"({cmp})", False
-
     def values_prologue(self, lines: list[str], facts: str) -> None:
         """The derived facts (`dv`, `w{j}`) and the record's values (`fv`: facts and derived
         facts) of a v3 policy, from the normalized facts `facts`; the outputs before any rule."""
@@ -309,36 +149,6 @@ class _Gen:
     def read_outputs(self, lines: list[str], matches: str) -> None:
         lines.append(f"{IND}_ov = _output_values(fv, {matches})")
         lines += [f"{IND}{var} = _ov[{literal(name)}]" for name, var in self.output_var.items()]
-
-    def operand(self, value) -> str:
-        """One operand as code: a relative date's per-call variable, a date's module
-        constant (not a `_date(...)` call per evaluation), else the literal."""
-        if value.__class__ is RelativeDate:
-            return self.relative[value]
-        if type(value) is datetime.date:
-            return self.module.const(literal(value))
-        return literal(value)
-
-    def compare(self, var: str, leaf: Comparison) -> str:
-        value = written_operand(leaf)
-        ftype = self.policy.facts[leaf.subject].type if leaf.kind == "fact" else None
-        if leaf.op in ("eq", "ne") and type(value) is bool and ftype == "boolean":
-            # A normalized boolean fact is True or False itself: identity is exact and cheap,
-            # and in `decide`, whose guards admit only bools, the value is the answer.
-            if self.definite:
-                return var if (leaf.op == "eq") == value else f"not {var}"
-            return f"{var} {'is' if leaf.op == 'eq' else 'is not'} {literal(value)}"
-        if ftype == "number" and leaf.op in _PY_OP:
-            return f"{var} {_PY_OP[leaf.op]} {number_literal(value)}"
-        if leaf.op in _PY_OP:
-            return f"{var} {_PY_OP[leaf.op]} {self.operand(value)}"
-        if leaf.op in ("in", "not_in"):
-            k = self.module.const(f"frozenset({_tuple([literal(v) for v in value])})")
-            return f"{var} {'in' if leaf.op == 'in' else 'not in'} {k}"
-        if leaf.op == "between":
-            # Not a chained comparison: two plain ones specialize better in CPython 3.11+.
-            return f"{var} >= {self.operand(value[0])} and {var} <= {self.operand(value[1])}"
-        raise ValueError(leaf.op)
 
     def prologue(self, lines: list[str], decides: bool) -> None:
         """The evaluation date of a policy that uses time: `decide*` default it to today
@@ -364,8 +174,8 @@ class _Gen:
     # -- trees -------------------------------------------------------------------------
     def expr(self, cond, leaf_code) -> tuple[str, bool]:
         """(expression, can be None) of a condition, its leaves' from `leaf_code`."""
-        return fold(cond, leaf_code, lambda _, parts: _junction(parts, "_all3", " and "),
-                    lambda _, parts: _junction(parts, "_any3", " or "), _negation)
+        return fold(cond, leaf_code, lambda _, parts: junction(parts, "_all3", " and "),
+                    lambda _, parts: junction(parts, "_any3", " or "), negation)
 
     # -- the matches, stratum by stratum ---------------------------------------------------
     def strata(self, lines: list[str], with_trace: bool) -> None:
@@ -390,12 +200,12 @@ class _Gen:
                     for leaf in rule.leaves:
                         code, maybe = self.leaf(leaf)
                         var = f"c{i}_{leaf.index}"
-                        lines.append(f"{IND}{var} = {code if maybe else _as_bool(code)}")
+                        lines.append(f"{IND}{var} = {code if maybe else as_bool(code)}")
                         leaf_vars[leaf.index] = (var, maybe)
                     code, maybe = self.expr(rule.when, lambda lf, lv=leaf_vars: lv[lf.index])
                 else:
                     code, maybe = self.expr(rule.when, self.leaf)
-                lines.append(f"{IND}m{i} = {code if maybe else _as_bool(code)}")
+                lines.append(f"{IND}m{i} = {code if maybe else as_bool(code)}")
                 self.rule_maybe_none[i] = maybe
                 evaluated.add(i)
 
@@ -410,12 +220,12 @@ class _Gen:
             parts = []
             for leaf in own:
                 code, maybe = self.leaf(leaf)
-                lines.append(f"{IND}c{i}_{leaf.index} = {code if maybe else _as_bool(code)}")
+                lines.append(f"{IND}c{i}_{leaf.index} = {code if maybe else as_bool(code)}")
                 parts.append((f"c{i}_{leaf.index}", maybe))
         else:
             parts = [self.leaf(leaf) for leaf in own]
-        code, maybe = _junction(parts, "_all3", " and ")
-        lines.append(f"{IND}h{i} = {code if maybe else _as_bool(code)}")
+        code, maybe = junction(parts, "_all3", " and ")
+        lines.append(f"{IND}h{i} = {code if maybe else as_bool(code)}")
         self.cells_maybe_none[i] = maybe
         if i in self.running:
             # Every earlier row, not only the restated ones, is exact: a row the compilation
@@ -427,27 +237,27 @@ class _Gen:
                 self.running_maybe_none[var] = maybe
                 return f"h{i}", maybe
             before = (var, self.running_maybe_none[var])
-            result, result_maybe = _junction([(f"h{i}", maybe), _negation(None, before)], "_all3", " and ")
-            lines.append(f"{IND}g{i} = {result if result_maybe else _as_bool(result)}")  # before `e` moves on
-            either, either_maybe = _junction([before, (f"h{i}", maybe)], "_any3", " or ")
-            lines.append(f"{IND}{var} = {either if either_maybe else _as_bool(either)}")
+            result, result_maybe = junction([(f"h{i}", maybe), negation(None, before)], "_all3", " and ")
+            lines.append(f"{IND}g{i} = {result if result_maybe else as_bool(result)}")  # before `e` moves on
+            either, either_maybe = junction([before, (f"h{i}", maybe)], "_any3", " or ")
+            lines.append(f"{IND}{var} = {either if either_maybe else as_bool(either)}")
             self.running_maybe_none[var] = either_maybe
             return f"g{i}", result_maybe
         if not blockers:
             return f"h{i}", maybe
         # An earlier row already evaluated is its `h{j}`; one that is not yet (a hand-built
         # IR whose rows are not rules in row order) is evaluated from the restated leaves.
-        earlier = _junction([(f"h{j}", self.cells_maybe_none[j]) if j in self.cells_maybe_none
-                             else _junction([self.leaf(leaf) for leaf in restated], "_all3", " and ")
+        earlier = junction([(f"h{j}", self.cells_maybe_none[j]) if j in self.cells_maybe_none
+                             else junction([self.leaf(leaf) for leaf in restated], "_all3", " and ")
                              for j, restated in blockers], "_any3", " or ")
-        return _junction([(f"h{i}", maybe), _negation(None, earlier)], "_all3", " and ")
+        return junction([(f"h{i}", maybe), negation(None, earlier)], "_all3", " and ")
 
     def boundary(self, lines: list[str], evaluated: set[int], s: int = 0) -> None:
         """Compute what later strata read: flags, the outcome, the outputs conditions read
         (before stratum `s`, when it or a later one reads them)."""
         policy = self.policy
         if self.output_var and any(t >= s for t in self.output_strata):
-            self.read_outputs(lines, _tuple([f"m{i}" if i in evaluated else "False"
+            self.read_outputs(lines, tuple_display([f"m{i}" if i in evaluated else "False"
                                              for i in range(len(policy.rules))]))
         for flag, fi in self.flag_index.items():
             setters = [r.index for r in policy.rules if flag in r.then.flags and r.index in evaluated]
@@ -455,7 +265,7 @@ class _Gen:
                 continue
             maybe = any(self.rule_maybe_none[i] for i in setters)
             if maybe:
-                lines.append(f"{IND}fl_{fi} = _any3({_tuple([f'm{i}' for i in setters])})")
+                lines.append(f"{IND}fl_{fi} = _any3({tuple_display([f'm{i}' for i in setters])})")
             else:
                 lines.append(f"{IND}fl_{fi} = {' or '.join(f'm{i}' for i in setters)}")
             self.flag_maybe_none[flag] = maybe
@@ -463,7 +273,7 @@ class _Gen:
         if not outcome_rules or not all(r.index in evaluated for r in outcome_rules):
             return
         if any(self.rule_maybe_none[r.index] for r in outcome_rules):
-            allm = _tuple([f"m{i}" if i in evaluated else "False" for i in range(len(policy.rules))])
+            allm = tuple_display([f"m{i}" if i in evaluated else "False" for i in range(len(policy.rules))])
             lines.append(f"{IND}_sel = _plan.select_outcome({allm})")
             lines.append(f"{IND}o = _sel[0] if _sel[2] else _UNKNOWN")
             self.outcome_maybe_unknown = True
@@ -492,7 +302,7 @@ class _Gen:
                 lines.append(f"{IND}    by = {table}[{bits}]")
             elif with_by:
                 lines.append(f"{IND}    by = tuple(_compress({rules_tuple(rules)}, "
-                             f"{_tuple([f'm{i}' for i in rules])}))")
+                             f"{tuple_display([f'm{i}' for i in rules])}))")
             first = False
         default = literal(policy.default) if policy.default is not None else "None"
         if first:
@@ -503,20 +313,20 @@ class _Gen:
         return lines
 
     def traces(self) -> str:
-        return _tuple([self.trace_of(r) for r in self.policy.rules])
+        return tuple_display([self.trace_of(r) for r in self.policy.rules])
 
     def trace_of(self, rule) -> str:
         """A rule's trace tuple. A first-hit row's restated leaves come in groups, each the
         earlier row's own leaves in order: that row's own results again (a name, not a copy)."""
         if rule.index not in self.first_rows:
-            return _tuple([f"c{rule.index}_{lf.index}" for lf in rule.leaves])
+            return tuple_display([f"c{rule.index}_{lf.index}" for lf in rule.leaves])
         own, blockers = self.first_rows[rule.index]
-        parts = [_tuple([f"c{rule.index}_{lf.index}" for lf in own])]
-        parts += [_tuple([f"c{j}_{t}" for t in range(len(restated))]) for j, restated in blockers]
+        parts = [tuple_display([f"c{rule.index}_{lf.index}" for lf in own])]
+        parts += [tuple_display([f"c{j}_{t}" for t in range(len(restated))]) for j, restated in blockers]
         return "(" + " + ".join(parts) + ")" if len(parts) > 1 else parts[0]
 
     def matches(self) -> str:
-        return _tuple([f"m{i}" for i in range(len(self.policy.rules))])
+        return tuple_display([f"m{i}" for i in range(len(self.policy.rules))])
 
     # -- rule_matches and trace ---------------------------------------------------------------
     def function(self, name: str, with_trace: bool) -> list[str]:
@@ -541,7 +351,7 @@ class _Gen:
         elif spec.type == "string":
             check = f"{var}.__class__ is str"  # first: `in` a frozenset raises on unhashables
             if spec.enum is not None:
-                check += f" and {var} in {self.module.const(f'frozenset({_tuple([literal(v) for v in spec.enum])})')}"
+                check += f" and {var} in {self.module.const(f'frozenset({tuple_display([literal(v) for v in spec.enum])})')}"
             else:  # a lone surrogate is refused by the generic path (`facts.check_value`)
                 check += f" and ({var}.isascii() or _whole({var}))"
         elif spec.type == ARRAY:  # normalized above (`_lists`): None when not a valid list
@@ -630,11 +440,11 @@ class _Gen:
         flags = list(self.flag_index)
         if flags:
             conds = ["(" + " or ".join(f"m{i}" for i in self.flag_setters(f)) + ")" for f in flags]
-            names = _tuple([literal(f) for f in flags])
+            names = tuple_display([literal(f) for f in flags])
             if len(flags) == 1:
                 lines.append(f"{IND}fl = {names} if {conds[0]} else ()")
             else:
-                lines.append(f"{IND}fl = tuple(_compress({names}, {_tuple(conds)}))")
+                lines.append(f"{IND}fl = tuple(_compress({names}, {tuple_display(conds)}))")
         else:
             lines.append(f"{IND}fl = ()")
         if self.policy_computes() or self.outputs_by_plan():
@@ -664,7 +474,7 @@ class _Gen:
         if with_trace:
             # The facts in the policy's order, as the generic path builds them: a copy when
             # the record already has that order (the common case, and the cheaper one).
-            keys = self.module.const(_tuple([literal(fname) for fname in self.fact_var]))
+            keys = self.module.const(tuple_display([literal(fname) for fname in self.fact_var]))
             return f"r.copy() if tuple(r) == {keys} else {{{fmap}}}", self.traces()
         if open_keys:
             # The declared facts only, in the record's order when it has no other key (what
@@ -688,7 +498,7 @@ class _Gen:
             return "()"
         conds = [f"m{r.index}" if not r.decides_outcome else f"(m{r.index} and o == {literal(r.then.outcome)})"
                  for r in rules]
-        return f"_compress({rules_tuple([r.index for r in rules])}, {_tuple(conds)})"
+        return f"_compress({rules_tuple([r.index for r in rules])}, {tuple_display(conds)})"
 
     def literal_outputs(self, lines: list[str]) -> list[str]:
         """Outputs none of whose values is computed, inline: `name: out{j}` items."""
@@ -703,7 +513,7 @@ class _Gen:
                         contrib.append((literal(value), cond))
             var = f"out{len(outs)}"
             if spec.combine in ("min", "max", "sum"):
-                pairs = _tuple([f"({v}, {c})" for v, c in contrib])
+                pairs = tuple_display([f"({v}, {c})" for v, c in contrib])
                 lines.append(f"{IND}_vals = [v for v, c in {pairs} if c]")
                 lines.append(f"{IND}{var} = {spec.combine}(_vals) if _vals else {literal(spec.default)}")
             else:
@@ -719,7 +529,7 @@ class _Gen:
 
 
 def rules_tuple(indexes: list[int]) -> str:
-    return _tuple([str(i) for i in indexes])
+    return tuple_display([str(i) for i in indexes])
 
 
 # Days between the first and the last day of the calendar (years 1 to 9999): a larger
