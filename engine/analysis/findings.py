@@ -421,17 +421,9 @@ class Analysis:
         if not gap:
             return
         boxes = merge(gap, b)
-        boxes.sort(key=lambda b: (-box_size(self.space, b), describe_box(self.space, b)))
         default = self.policy.default
         loc = self.policy.extras.get("id_loc")
-        for box in boxes[:MAX_GAP_REGIONS]:
-            witness = self.witness([box])
-            text = describe_box(self.space, box)
-            if witness is None:
-                if not self.proven_empty:
-                    self._open_region(text, loc)
-                continue
-            d = self.decide(witness)
+        for box, text, witness, d in self.gap_boxes(boxes, loc):
             ok = not d.decided_by and d.outcome == default
             if default is not None:
                 msg = f"no rule decides where {text}; these users get the default `{default}`"
@@ -447,6 +439,21 @@ class Analysis:
                               f"region{'s' if rest != 1 else ''}, "
                               "not listed", None, loc), True, boxes[MAX_GAP_REGIONS:])
 
+
+    def gap_boxes(self, boxes: list, loc):
+        """The gap boxes to list (`boxes` sorted in place, largest first; at most
+        `MAX_GAP_REGIONS`), each as (box, its description, a witness, the witness's
+        decision); a box with no user found in it is reported open (`_open_region`) or,
+        proven empty, skipped. The caller reports `boxes[MAX_GAP_REGIONS:]` as one finding."""
+        boxes.sort(key=lambda x: (-box_size(self.space, x), describe_box(self.space, x)))
+        for box in boxes[:MAX_GAP_REGIONS]:
+            witness = self.witness(intersect([box], self.space.universe, self.budget))
+            text = describe_box(self.space, box)
+            if witness is None:
+                if not self.proven_empty:
+                    self._open_region(text, loc)
+                continue
+            yield box, text, witness, self.decide(witness)
 
     def _open_region(self, text: str, loc) -> None:
         """A gap region only opaque axes make non-empty, with no user found in it: not a

@@ -16,7 +16,7 @@ from ..errors import FactsError
 from ..runtime.expressions import _computed
 from ..runtime.facts import normalize
 from ..runtime.semantics import fact_operands
-from ..space import box_size, describe_box, intersect, merge, subtract, union
+from ..space import describe_box, intersect, merge, subtract, union
 from ..space.opaque import DERIVED, RELATION
 from .finding import (ANALYSIS_INCOMPLETE, GAP, MAX_GAP_REGIONS, RULE_UNSATISFIABLE, TABLE_CONFLICT, TABLE_OVERLAP,
                        TABLE_ROW_UNREACHABLE, Finding)
@@ -169,16 +169,8 @@ def table_gap(a, table, rows: list, own: list) -> None:
     if not uncovered:
         return
     boxes = _projected(a, rows, own, uncovered)
-    boxes.sort(key=lambda x: (-box_size(a.space, x), describe_box(a.space, x)))
     loc = table.loc or a.policy.extras.get("id_loc")
-    for box in boxes[:MAX_GAP_REGIONS]:
-        witness = a.witness(intersect([box], a.space.universe, b))
-        text = describe_box(a.space, box)
-        if witness is None:
-            if not a.proven_empty:
-                a._open_region(text, loc)
-            continue
-        d = a.decide(witness)
+    for box, text, witness, d in a.gap_boxes(boxes, loc):
         ok = not any(d.matched[r.index] is True for r in rows)
         a.emit(Finding(GAP, INFO, f"no row of table `{table.id}` applies where {text}", None, loc, witness,
                        region=text), ok, [box])
