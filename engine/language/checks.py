@@ -131,13 +131,14 @@ def check_output_conflicts(policy: Policy, b: Built) -> Iterator[Diagnostic]:
     for rule in policy.rules:
         for name, value in rule.then.set:
             setters.setdefault(name, []).append((rule, value))
+    profiles: dict = {}  # each rule's top-level comparisons, for `exclusive_rows`
     for name, items in setters.items():
         spec = policy.outputs[name]
         if spec.combine is not None:
             continue
         for i, (r1, v1) in enumerate(items):
             for r2, v2 in items[i + 1:]:
-                if exclusive_rows(policy, r1, r2):
+                if exclusive_rows(policy, r1, r2, profiles):
                     continue
                 both = (r1.then.outcome is None or r2.then.outcome is None or r1.then.outcome == r2.then.outcome)
                 # (as written: two equal expressions differ in their locations)

@@ -157,7 +157,7 @@ def _row_id(src: Source, row: Row) -> str:
     return f"{src.id}#{row.number}"
 
 
-def exclusive_rows(policy, r1: Rule, r2: Rule) -> bool:
+def exclusive_rows(policy, r1: Rule, r2: Rule, profiles: dict | None = None) -> bool:
     """Whether two rules never both contribute: rows of one table where `first` rows
     exclude each other by compilation (overlapping `unique` rows, and `any` rows that
     overlap with different outputs, are analysis's errors, with a witness), or rules whose
@@ -166,7 +166,13 @@ def exclusive_rows(policy, r1: Rule, r2: Rule) -> bool:
     if (r1.table is not None and r2.table is not None and r1.table.table == r2.table.table
             and policy.table(r1.table.table).hit in ("first", "unique", "any")):
         return True
-    return disjoint(_conjuncts(policy, r1), _conjuncts(policy, r2))
+    if profiles is None:
+        return disjoint(_conjuncts(policy, r1), _conjuncts(policy, r2))
+    # a caller comparing many pairs keeps each rule's profile (by rule index) in `profiles`
+    for r in (r1, r2):
+        if r.index not in profiles:
+            profiles[r.index] = _conjuncts(policy, r)
+    return disjoint(profiles[r1.index], profiles[r2.index])
 
 
 def _conjuncts(policy, rule: Rule) -> dict:
