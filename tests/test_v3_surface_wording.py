@@ -88,3 +88,15 @@ def test_the_json_trace_of_the_new_operands():
     assert got["fact"] == [None, "monthly_income"] and got["expected"] == [1000, 5000]
     got = condition_dict(leaf("product_tags", "contains_any", Operand(("bnpl", "card"))), d, True, False)
     assert got["expected"] == ["bnpl", "card"]
+
+
+@pytest.mark.parametrize("text, cell", [
+    ("a|b", "a\\|b"),                      # no column break
+    ("line 1\nline 2", "line 1\\nline 2"),  # no row break: the break is shown
+    ("x\r\ny\u2028z", "x\\r\\ny\\u2028z"),
+    ("", " "),
+])
+def test_a_markdown_table_cell_keeps_its_row_whole(text, cell):
+    from engine.explain.tableview import md_cell
+
+    assert md_cell(text) == cell
