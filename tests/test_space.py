@@ -41,6 +41,28 @@ def test_region_operations_are_exact(a, b):
     assert budget.steps > 0 or not (a and b)
 
 
+@settings(max_examples=200, deadline=None)
+@given(a=st.lists(boxes(), max_size=40), b=st.lists(boxes(), max_size=40))
+def test_indexed_intersection_is_the_pairwise_one_box_for_box(a, b):
+    """Large intersections index `b` by mask (`regions._meeting`): the same boxes in the
+    same order, the same charge and the same refusal as testing every pair."""
+    import engine.space.regions as regions
+
+    def run(threshold: int, max_boxes: int):
+        saved = regions.INDEX_MIN_PAIRS
+        regions.INDEX_MIN_PAIRS = threshold
+        budget = Budget(max_boxes=max_boxes)
+        try:
+            return intersect(a, b, budget), budget.steps
+        except Incomplete as e:
+            return str(e), budget.steps
+        finally:
+            regions.INDEX_MIN_PAIRS = saved
+
+    for max_boxes in (5000, 7):
+        assert run(0, max_boxes) == run(10 ** 9, max_boxes)
+
+
 @given(x=boxes(), y=boxes())
 def test_box_minus_gives_disjoint_pieces(x, y):
     pieces = box_minus(x, y)

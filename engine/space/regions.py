@@ -32,17 +32,65 @@ def simplify(boxes: list, budget: Budget | None = None) -> list:
     return out
 
 
+#: Below this many box pairs `intersect` tests every pair; above it, it indexes `b` first.
+INDEX_MIN_PAIRS = 256
+
+
 def intersect(a: list, b: list, budget: Budget) -> list:
-    """The region in both `a` and `b`."""
+    """The region in both `a` and `b`: the non-empty pairwise intersections, in the order
+    of `a`, then of `b` (one box operation charged per pair, however they are found)."""
     out = []
+    meets = _meeting(b) if b and len(a) * len(b) >= INDEX_MIN_PAIRS else None
     for x in a:
-        for y in b:
-            z = tuple(p & q for p, q in zip(x, y))
-            if all(z):
-                out.append(z)
+        if meets is None:
+            for y in b:
+                z = tuple(p & q for p, q in zip(x, y))
+                if all(z):
+                    out.append(z)
+        else:
+            hits = meets(x)
+            while hits:
+                low = hits & -hits
+                out.append(tuple(p & q for p, q in zip(x, b[low.bit_length() - 1])))
+                hits ^= low
         budget.boxes(len(out))
     budget.spend(len(a) * len(b))
     return simplify(out, budget)
+
+
+def _meeting(b: list):
+    """`meets(x)`: the boxes of `b` that box `x` meets, as a bit set of their indexes.
+
+    Testing every pair costs the number of facts per pair, and most pairs of a large
+    intersection are disjoint. Boxes hold few distinct masks per fact, so for each fact
+    the indexes of the boxes with each mask are kept as one integer; a box meets the
+    boxes whose mask meets its own on every fact, the AND of one OR per fact."""
+    width = len(b[0]) if b else 0
+    by_mask: list[dict[int, int]] = [{} for _ in range(width)]
+    for k, y in enumerate(b):
+        bit = 1 << k
+        for d, m in enumerate(y):
+            by_mask[d][m] = by_mask[d].get(m, 0) | bit
+    everyone = (1 << len(b)) - 1
+    memo: list[dict[int, int]] = [{} for _ in range(width)]
+
+    def meets(x: tuple) -> int:
+        hits = everyone
+        for d, m in enumerate(x):
+            seen = memo[d]
+            them = seen.get(m)
+            if them is None:
+                them = 0
+                for mask, idx in by_mask[d].items():
+                    if mask & m:
+                        them |= idx
+                seen[m] = them
+            hits &= them
+            if not hits:
+                break
+        return hits
+
+    return meets
 
 
 def union(regions: Iterable[list], budget: Budget) -> list:
