@@ -320,14 +320,16 @@ def test_mirrors_of_the_explainer_stay_equal():
 def test_render_is_deterministic_across_processes():
     # a policy with a list fact is refused on BigQuery (docs/backends.md): the refusal's
     # text is part of the output, so it must be deterministic too
-    script = ("import sys\nfrom engine.io.policies import load_policy\nfrom engine.compile import emit\n"
+    # (on one evaluation date: a dated policy's query holds it, and two processes could
+    # otherwise straddle midnight)
+    script = ("import datetime, sys\nfrom engine.io.policies import load_policy\nfrom engine.compile import emit\n"
               "from engine.errors import SqlLimitError\n"
               "for p in sys.argv[1:]:\n"
               "    pol = load_policy(p)\n"
               "    lists = any(s.type == 'array' for s in pol.facts.values())\n"
               "    for d in ('duckdb','postgres','bigquery'):\n"
               "        try:\n"
-              "            sys.stdout.write(emit(pol, 'sql', dialect=d))\n"
+              "            sys.stdout.write(emit(pol, 'sql', dialect=d, as_of=datetime.date(2026, 11, 11)))\n"
               "            assert not (lists and d == 'bigquery'), (p, d)\n"
               "        except SqlLimitError as e:\n"
               "            assert lists and d == 'bigquery' and 'list facts' in str(e), (p, d, e)\n"
@@ -367,8 +369,8 @@ def test_cli_usage_errors_and_refusals():
     assert bad.exit_code == 2 and "table name" in bad.stderr and "Traceback" not in bad.output
     hive = run(main, ["compile", POLICIES[0], "--emit", "sql", "--dialect", "hive"])
     assert hive.exit_code == 2 and "hive" in hive.stderr and hive.stdout == ""
-    zh = run(main, ["compile", POLICIES[1], "--emit", "sql", "--lang", "zh"])
-    assert zh.exit_code == 0 and zh.stdout == render_sql(ruleset(POLICIES[1]).policy, "duckdb", lang="zh")
+    zh = run(main, ["compile", POLICIES[1], "--emit", "sql", "--lang", "zh", "--as-of", AS_OF.isoformat()])
+    assert zh.exit_code == 0 and zh.stdout == render_sql(ruleset(POLICIES[1]).policy, "duckdb", lang="zh", as_of=AS_OF)
     with pytest.raises(BackendError, match="belong to the sql form"):
         emit(ruleset(POLICIES[0]).policy, "python", dialect="spark")
     assert set(DIALECTS) >= {"duckdb", "spark", "postgres", "hive", "bigquery", "snowflake", "trino"}
