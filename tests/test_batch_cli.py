@@ -39,14 +39,7 @@ def both(policy, facts, tmp_path, *extra):
 @pytest.mark.parametrize("policy", POLICIES)
 def test_jsonl_is_byte_identical_to_native_on_every_policy(policy, tmp_path):
     pol = load_policy(policy)
-    recs = valid_records(pol, 400)
-    # batch_records.valid_records predates list facts (it gives one a number): a list of its items
-    for i, rec in enumerate(recs):
-        for name, spec in pol.facts.items():
-            if spec.type == "array" and name in rec:
-                items = list(spec.items.enum or ["a", "b"])
-                rec[name] = [items[(i + k) % len(items)] for k in range(i % (len(items) + 1))]
-    recs = with_ids(recs + suite_records(policy))
+    recs = with_ids(valid_records(pol, 400) + suite_records(policy))
     src = tmp_path / "u.jsonl"
     src.write_text(jsonl(recs), "utf-8")
     n, d, nb, db = both(policy, [src], tmp_path, "--id", "uid")
@@ -76,7 +69,8 @@ def test_undeclared_keys_as_native_in_every_undeclared_mode(policy, mode, tmp_pa
         for r in recs[:20]:
             w.writerow(["" if r.get(k) is None else str(r[k]).lower() if isinstance(r.get(k), bool) else r[k]
                         for k in names[:-1]] + ["hello"])
-    n, d, nb, db = both(policy, [csv_src], tmp_path, "--undeclared", mode, "--on-error", "skip")
+    # (With `refuse`, every CSV record is: a run that decides none, which --allow-empty accepts.)
+    n, d, nb, db = both(policy, [csv_src], tmp_path, "--undeclared", mode, "--on-error", "skip", "--allow-empty")
     assert (n.exit_code, d.exit_code) == (0, 0) and nb == db and n.stderr == d.stderr
 
 
@@ -92,7 +86,7 @@ def test_an_undeclared_key_in_place_of_a_missing_fact_beside_a_bad_value(mode, t
     src = tmp_path / "u.jsonl"
     src.write_text(jsonl(recs), "utf-8")
     n, d, nb, db = both(str(ROOT / "policies" / "double11-coupon.yaml"), [src], tmp_path,
-                        "--undeclared", mode, "--on-error", "skip")
+                        "--undeclared", mode, "--on-error", "skip", "--allow-empty")  # refuse: all of them
     assert (n.exit_code, d.exit_code) == (0, 0) and nb == db
     assert n.stderr == d.stderr
     if mode == "warn-once":
@@ -174,6 +168,27 @@ def test_empty_inputs_follow_the_native_rule(tmp_path):
     assert n.stderr.replace("n.jsonl", "OUT") == d.stderr.replace("d.jsonl", "OUT")
     n, d, nb, db = both(policy, [empty], tmp_path, "--allow-empty")
     assert (n.exit_code, d.exit_code) == (0, 0) and nb == db == b""
+
+
+@pytest.mark.parametrize("out", ["d.jsonl", "d.csv", "d.parquet"])
+def test_a_run_that_skips_every_record_fails_as_native(out, tmp_path):
+    """--on-error skip over records none of which fits the policy (a renamed column, say):
+    exit 2 on both paths, the same lines, no output file; --allow-empty accepts it."""
+    policy = str(ROOT / "policies/double11-coupon.yaml")
+    src = tmp_path / "u.jsonl"
+    src.write_text('{"credit_score": "high"}\n{"score": 700}\n', "utf-8")
+    n, d, nb, db = both(policy, [src], tmp_path, "--on-error", "skip")
+    assert (n.exit_code, d.exit_code) == (2, 2) and nb is None and db is None
+    assert n.stderr.replace("n.jsonl", "OUT") == d.stderr.replace("d.jsonl", "OUT")
+    assert n.stderr.splitlines()[-2:] == [
+        "verdict: no record decided: all 2 records read were skipped (--allow-empty accepts a run that decides none)",
+        f"verdict: {tmp_path / 'n.jsonl'} not written"]
+    target = tmp_path / out
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", src, "--on-error", "skip", "-o", target)
+    assert r.exit_code == 2 and not target.exists() and "Traceback" not in r.output
+    r = verdict("eval", "-p", policy, "--backend", "duckdb", src, "--on-error", "skip", "--allow-empty", "-o", target)
+    assert r.exit_code == 0 and target.exists()
+    assert "0 decisions: none; 2 records skipped" in r.stderr.splitlines()
 
 
 def test_usage_errors(tmp_path):

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.backends.sql.decimals import NATIVE
+from factgen import AS_OF
 
 from engine.batch import spark as S
 
@@ -134,6 +135,7 @@ def native_run(rs, paths, **kw) -> tuple[int, str, str]:
     from engine.cli import main
 
     args = ["eval", "-p", rs_path(rs), *map(str, paths), "--format", "jsonl"]
+    kw.setdefault("as_of", AS_OF)  # what spark_run decides on: one day, even across midnight
     for k, v in kw.items():
         args += [f"--{k.replace('_', '-')}", str(v)]
     res = CliRunner().invoke(main, args)
@@ -147,6 +149,7 @@ def rs_path(rs) -> str:
 def spark_run(spark, rs, paths, tmp_path: Path, **kw) -> tuple[int, str, str]:
     out = tmp_path / "spark-out.jsonl"
     err = io.StringIO()
+    kw.setdefault("as_of", AS_OF)
     with redirect_stderr(err):
         code = S.run_eval(rs, [str(p) for p in paths], output=str(out), spark=spark, **kw)
     return code, out.read_text(encoding="utf-8") if out.exists() else "", err.getvalue()
@@ -183,7 +186,6 @@ def _shows_derived(policy, rule) -> bool:
 def _valid(rs, record) -> bool:
     from engine.errors import FactsError
     from engine.evaluate import evaluate
-    from factgen import AS_OF
     try:
         evaluate(rs, record, as_of=AS_OF)
     except FactsError:
@@ -193,7 +195,6 @@ def _valid(rs, record) -> bool:
 
 def test_decisions_field_by_field(spark):
     """decide_dataframe over a typed DataFrame equals decision_dict field by field."""
-    from factgen import AS_OF
 
     from engine.batch.spark_frames import spark_type
     from engine.evaluate import evaluate
@@ -533,14 +534,23 @@ def test_undeclared_modes_as_native(spark, tmp_path, mode):
     assert ("refused" in n_err) == (mode == "refuse")
 
     # Parquet (native does not read it): as the DuckDB runner, decisions and stderr
+    # (every Parquet row has `note`: with `refuse` none is decided, which --allow-empty accepts)
     d_out = tmp_path / "d.jsonl"
     d = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "duckdb", str(pq_src), "--id", "uid",
-                                  "--on-error", "skip", "--undeclared", mode, "-o", str(d_out)])
+                                  "--on-error", "skip", "--undeclared", mode, "--allow-empty", "-o", str(d_out)])
     s_code, s_out, s_err = spark_run(spark, rs, [pq_src], tmp_path, on_error="skip", id_field="uid",
-                                     undeclared=mode)
+                                     undeclared=mode, allow_empty=True)
     assert (s_code, d.exit_code) == (0, 0), (s_err, d.stderr)
     assert s_out == d_out.read_text(encoding="utf-8")
     assert s_err.splitlines() == d.stderr.splitlines()
+    if mode == "refuse":  # without it: the same refusal of the run on both
+        d = CliRunner().invoke(main, ["eval", "-p", path, "--backend", "duckdb", str(pq_src), "--id", "uid",
+                                      "--on-error", "skip", "--undeclared", mode, "-o", str(d_out)])
+        s_code, s_out, s_err = spark_run(spark, rs, [pq_src], tmp_path, on_error="skip", id_field="uid",
+                                         undeclared=mode)
+        assert (s_code, d.exit_code) == (2, 2)
+        assert s_err.replace("spark-out.jsonl", "OUT") == d.stderr.replace("d.jsonl", "OUT")
+        assert "verdict: no record decided: all " in s_err
     if mode == "refuse":
         assert s_err.splitlines()[0] == f"verdict: {pq_src}:1: undeclared fact `note` refused"
         # --on-error fail, through the CLI (dispatch passes --undeclared): stops as native

@@ -47,6 +47,8 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "mini.test.yaml").write_text(FAILING_SUITE, encoding="utf-8")
     (tmp_path / "mini.partial.test.yaml").write_text("".join(PASSING_PARTIAL_SUITE), encoding="utf-8")
     (tmp_path / "bad.jsonl").write_text('{"credit_score": "high"}\n', encoding="utf-8")
+    gold = json.dumps(json.loads((ROOT / GOLD).read_text(encoding="utf-8")))
+    (tmp_path / "mixed.jsonl").write_text('{"credit_score": "high"}\n' + gold + "\n", encoding="utf-8")
     (tmp_path / "header.csv").write_text("credit_score,membership\n", encoding="utf-8")
     (tmp_path / "empty").mkdir()
     return tmp_path
@@ -67,7 +69,10 @@ CASES = [
     ("eval: one record", ["eval", "-p", D11, GOLD], EXIT_OK),
     ("eval: a batch", ["eval", "-p", D11, "examples/users.csv"], EXIT_OK),
     ("eval: a malformed record", ["eval", "-p", D11, "{tmp}/bad.jsonl"], EXIT_INPUT),
-    ("eval: a malformed record, skipped", ["eval", "-p", D11, "--on-error", "skip", "{tmp}/bad.jsonl"], EXIT_OK),
+    ("eval: a malformed record, skipped", ["eval", "-p", D11, "--on-error", "skip", "{tmp}/mixed.jsonl"], EXIT_OK),
+    ("eval: every record skipped", ["eval", "-p", D11, "--on-error", "skip", "{tmp}/bad.jsonl"], EXIT_INPUT),
+    ("eval: every record skipped, --allow-empty",
+     ["eval", "-p", D11, "--on-error", "skip", "--allow-empty", "{tmp}/bad.jsonl"], EXIT_OK),
     ("eval: missing facts file", ["eval", "-p", D11, "{tmp}/none.json"], EXIT_INPUT),
     ("eval: missing policy", ["eval", "-p", "{tmp}/none.yaml", GOLD], EXIT_INPUT),
     ("eval: invalid policy", ["eval", "-p", "tests/fixtures/broken/unknown-fact.yaml", GOLD], EXIT_INPUT),

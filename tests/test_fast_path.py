@@ -353,8 +353,13 @@ def test_undeclared_warn_once_is_one_line_for_the_batch(tmp_path: Path) -> None:
     r = _cli("eval", "-p", D11, "--id", "user_id", "--undeclared", "refuse", str(src))
     assert r.exit_code == 2
     assert r.stderr.splitlines()[0] == f"verdict: {src}:1: undeclared fact `b` refused"
-    r = _cli("eval", "-p", D11, "--id", "user_id", "--undeclared", "refuse", "--on-error", "skip", str(src))
+    r = _cli("eval", "-p", D11, "--id", "user_id", "--undeclared", "refuse", "--on-error", "skip", "--allow-empty",
+             str(src))
     assert r.exit_code == 0 and r.stdout == "" and "4 records skipped" in r.stderr
+    r = _cli("eval", "-p", D11, "--id", "user_id", "--undeclared", "refuse", "--on-error", "skip", str(src))
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.splitlines()[-1] == ("verdict: no record decided: all 4 records read were skipped "
+                                         "(--allow-empty accepts a run that decides none)")
 
 
 def test_the_id_field_never_counts_as_undeclared(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ import sys
 
 import click
 
+from ..explain.runs import nothing_decided, summary_line
 from ..io.records import EmptyInput, open_records
 from .inputs import BatchError, Input, InputsError, NativeOnly, expand, ident, lit, stage
 from .jsontext import decision_json, policy_has_control
@@ -332,6 +333,13 @@ class Run:
         outs = ", ".join(flat_cell(n) for n, _ in col_types)
         return f"SELECT {outs} FROM ({body}){order}"
 
+    def decided(self) -> int:
+        """How many records the run decided (in SQL or natively), before any stop."""
+        n = sum(self.con.execute(f"SELECT count(*) FROM __slim_{k} WHERE {cond}").fetchone()[0]
+                for k, st, warn, cond in self.parts)
+        return n + sum(1 for k, row, j, _, _ in self.fallback
+                       if j is not None and (self.stop is None or (k, row) < self.stop))
+
     def counts(self, output: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
         if self.fmt == "parquet" and output is not None:  # what was written, natively decided rows too
@@ -450,7 +458,11 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             tty = False
         run._fallback_table()
         run.flush(inputs)
-        if code == EXIT_OK or output is None:  # on a failure only stdout gets the decisions before it
+        empty = nothing_decided(run.decided(), run.skipped, allow_empty) if code == EXIT_OK and run.skipped else None
+        if empty is not None:
+            click.echo(f"verdict: {empty}", err=True)
+            code = EXIT_INPUT
+        elif code == EXIT_OK or output is None:  # on a failure only stdout gets the decisions before it
             _write(run, fmt, output)
     except Abort as abort:
         code = abort.code
@@ -466,13 +478,7 @@ def _run_batch(ruleset, paths: list[str], *, fmt: str | None, lang: str | None, 
             click.echo(f"verdict: {output} not written", err=True)
         return code
     if summary:
-        counts = run.counts(output)
-        total = sum(counts.values())
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
-        if run.skipped:
-            line += f"; {run.skipped:,} record{'s' if run.skipped != 1 else ''} skipped"
-        click.echo(line, err=True)
+        click.echo(summary_line(run.counts(output), run.skipped), err=True)
     if undeclared == "warn-once":
         line = run.undeclared_warning(inputs)
         if line:

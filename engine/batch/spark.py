@@ -397,16 +397,17 @@ def run_eval(ruleset, paths, *, output: str | None = None, fmt: str | None = Non
             say(f"verdict: {output} not written")
         return 2
     try:
-        return _write_run(run, kind, output, on_error, id_field, summary, say, undeclared)
+        return _write_run(run, kind, output, on_error, id_field, summary, say, undeclared, allow_empty)
     finally:
         run.close()
 
 
 def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, say,
-               undeclared: str = "warn-once") -> int:
+               undeclared: str = "warn-once", allow_empty: bool = False) -> int:
     import csv
     import io
 
+    from ..explain.runs import nothing_decided, summary_line
     from ..io.files import open_output
 
     counts: dict = {}
@@ -450,6 +451,10 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
                     sink.write(buf.getvalue())
                     buf.seek(0)
                     buf.truncate()
+            empty = None if failed else nothing_decided(sum(counts.values()), skipped, allow_empty)
+            if empty is not None:
+                say(f"verdict: {empty}")
+                failed = True
             if failed and output:
                 raise _Failed()
     except _Failed:
@@ -461,12 +466,7 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
     if failed:
         return 2
     if summary:
-        total = sum(counts.values())
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
-        if skipped:
-            line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
-        say(line)
+        say(summary_line(counts, skipped))
         for w, n in warned.items():
             if n > 1:
                 say(f"verdict: warning: {w} (in {n:,} records)")

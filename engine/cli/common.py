@@ -146,7 +146,8 @@ _EVAL_OPTIONS = [
 ]
 
 ALLOW_EMPTY = click.option("--allow-empty", is_flag=True,
-                           help="Accept an input without records (an empty file, a CSV header alone).")
+                           help="Accept an input without records (an empty file, a CSV header alone) and, with "
+                                "--on-error skip, a run that skipped every record.")
 
 
 def eval_options(fn):

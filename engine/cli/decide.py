@@ -163,6 +163,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     from ..errors import BackendError, DurableLimitError, FactsError, InternalError
     from ..evaluate import evaluate
     from ..explain import render as explain
+    from ..explain.runs import nothing_decided, summary_line
     from ..io.files import open_output
     from ..io.records import RecordsError, open_records
     from ..runtime.facts import undeclared_problem
@@ -296,6 +297,10 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
                     except RecordsError as exc:
                         click.echo(f"verdict: {exc}", err=True)
                         raise _Abort() from None
+            empty = nothing_decided(sum(counts.values()), skipped, allow_empty)
+            if empty is not None:
+                click.echo(f"verdict: {empty}", err=True)
+                raise _Abort()
     except _Abort as abort:
         if output:
             click.echo(f"verdict: {output} not written", err=True)
@@ -308,12 +313,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
         by_name: dict[str, int] = {}
         for k, v in counts.items():
             by_name[str(k)] = by_name.get(str(k), 0) + v
-        total = sum(by_name.values())
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(by_name.items(), key=lambda kv: (-kv[1], kv[0])))
-        line = f"{total:,} decision{'s' if total != 1 else ''}: {parts or 'none'}"
-        if skipped:
-            line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
-        click.echo(line, err=True)
+        click.echo(summary_line(by_name, skipped), err=True)
         for w, n in warned.items():
             if n > 1:
                 click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)

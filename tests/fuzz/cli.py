@@ -43,6 +43,7 @@ DOCUMENTED = {0, 1, 2, 3, 130, 141, -13}  # -13: killed by SIGPIPE, what a shell
 OUTPUTS = ["pipe"] * 6 + ["file", "missing-dir", "dev-full", "closed-pipe"]
 FAULTS = {"missing-dir", "dev-full", "closed-pipe"}
 STDOUT = "<stdout>"  # how the CLI names standard output in its errors (engine/io/files.py)
+NOTHING_DECIDED = "verdict: no record decided:"  # every record skipped (engine/explain/runs.py)
 
 
 def _json_text(rng: random.Random, record) -> str:
@@ -261,7 +262,8 @@ def classify(spec: dict, rc: int | None, out: str, err: str, out_path: Path | No
 def _durable_refused(durable_err: str, native_err: str) -> bool:
     """Whether durable's stderr names records it refused for a durable-rules limit (lines
     native does not print)."""
-    extra = [ln for ln in set(durable_err.splitlines()) - set(native_err.splitlines()) if ln.startswith("verdict: ")]
+    extra = [ln for ln in set(durable_err.splitlines()) - set(native_err.splitlines()) if ln.startswith("verdict: ")
+             and not ln.startswith(NOTHING_DECIDED)]  # what follows when every record was refused
     return bool(extra) and all("durable-rules" in line for line in extra)
 
 
@@ -275,7 +277,7 @@ def run_case(spec: dict, timeout: float = 30.0) -> tuple[Counter, list[Finding]]
         if spec["facts_hex"] or spec["args"][0] != "validate":
             (folder / f"facts.{spec['facts_format']}").write_bytes(bytes.fromhex(spec["facts_hex"]))
         backends = ["native", "durable"] if spec["backend"] == "both" else [spec["backend"]]
-        outs, errs = {}, {}
+        outs, errs, codes = {}, {}, {}
         for backend in backends:
             cmd, out_path = _command(spec, folder, backend)
             rc, out, err = _exec(cmd, spec["output"], timeout)
@@ -307,9 +309,25 @@ def run_case(spec: dict, timeout: float = 30.0) -> tuple[Counter, list[Finding]]
                 if f.item:
                     counts[f"{kind}:item{f.item}"] += 1
                 findings.append(f)
-            elif rc == 0 and spec["output"] == "pipe":
-                outs[backend], errs[backend] = out, err
-        if len(outs) == 2 and outs["native"] != outs["durable"] and _durable_refused(errs["durable"], errs["native"]):
+            if kind in ("ok", "error") and spec["output"] == "pipe":
+                codes[backend], errs[backend] = rc, err
+                if rc == 0:
+                    outs[backend] = out
+        if len(codes) == 2 and codes["native"] != codes["durable"] and _durable_refused(errs["durable"],
+                                                                                      errs["native"]):
+            # Durable refused records it cannot decide exactly and said so, where native
+            # decided them: exit 2 with --on-error fail, or with skip when it refused them all.
+            counts["cli_durable_refusals"] += 1
+        elif len(codes) == 2 and codes["native"] != codes["durable"]:
+            counts["disagreement"] += 1
+            f = Finding("disagreement", "cli-eval", "native and durable exit codes differ",
+                        f"native exit {codes['native']}, durable exit {codes['durable']}: "
+                        f"{errs.get('durable', '')[:200]!r}", policy=spec["policy"], case=spec["case"])
+            f.record = {"facts_format": spec["facts_format"], "facts_hex": spec["facts_hex"][:200000],
+                        "args": spec["args"], "output": spec["output"]}
+            f.item = known_item(f)
+            findings.append(f)
+        elif len(outs) == 2 and outs["native"] != outs["durable"] and _durable_refused(errs["durable"], errs["native"]):
             # `--on-error skip`: durable skipped records it cannot decide exactly and said so
             # (issue 11 item 2), where native decided them: a refusal, as on the API path.
             counts["cli_durable_refusals"] += 1
