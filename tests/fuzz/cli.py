@@ -35,7 +35,7 @@ from pathlib import Path
 
 from . import ROOT
 from .oracle import Finding, known_item
-from .policies import examples, policy_case
+from .policies import policy_case, seeds
 from .records import as_of_for, fuzz_record
 
 TRACEBACK = "Traceback (most recent call last)"
@@ -91,7 +91,7 @@ def cli_case(seed: int, index: int) -> dict:
     rng = random.Random(f"cli:{seed}:{index}")
     r = rng.random()
     if r < 0.5:
-        name, text = rng.choice(examples())
+        name, text = rng.choice(seeds())
         policy_raw = text.encode("utf-8")
     else:
         policy_raw, name = policy_case(seed, rng.randrange(10**9))

@@ -36,6 +36,20 @@ def examples() -> tuple[tuple[str, str], ...]:
     return tuple((p.name, p.read_text("utf-8")) for p in paths if not any(p.parent.glob(p.stem + ".*.csv")))
 
 
+#: Policies of language v3 the mutators and the CLI cases start from too: decision tables
+#: (first, collect, priority), list facts, derived facts, fact-to-fact comparisons. Not a
+#: base of record cases: the exact oracle (`exact.py`) does not evaluate those constructs.
+V3_SEEDS = ("v3_runtime/every-construct.yaml", "v3_tables/subjects.yaml", "v3_surface/offers.yaml",
+            "v3_space/v3.yaml", "v3_fix_surface/t1.yaml")
+
+
+@lru_cache(maxsize=1)
+def seeds() -> tuple[tuple[str, str], ...]:
+    """(name, text) of what policy and CLI cases mutate or run: the examples, and `V3_SEEDS`."""
+    v3 = tuple((name, (ROOT / "tests" / "fixtures" / name).read_text("utf-8")) for name in V3_SEEDS)
+    return examples() + v3
+
+
 _KEY_VALUE = re.compile(r"^(\s*(?:- )?)([^\s:#][^:#]*?):(\s+)(\S.*)$")
 
 
@@ -45,7 +59,7 @@ def splice_pool() -> tuple[tuple[str, ...], tuple[str, ...]]:
     (and of the broken fixtures, whose values are the ones validation must refuse)."""
     values: set[str] = set()
     keys: set[str] = set()
-    texts = [t for _, t in examples()]
+    texts = [t for _, t in seeds()]
     texts += [p.read_text("utf-8", errors="replace") for p in sorted((ROOT / "tests" / "fixtures" / "broken").glob("*.yaml"))]
     for text in texts:
         for line in text.splitlines():
@@ -485,7 +499,7 @@ def policy_case(seed: int, index: int) -> tuple[bytes, str]:
             name, fn = rng.choice(TEXT_MUTATORS)
             text, label = fn(rng, text), f"built+{name}"
         return text.encode("utf-8", errors="surrogatepass"), label
-    name, text = rng.choice(examples())
+    name, text = rng.choice(seeds())
     if r < 0.55:
         return mutate_structure(rng, text).encode("utf-8", errors="surrogatepass"), f"structure:{name}"
     if r < 0.62:

@@ -118,6 +118,11 @@ def valid_value(rng: random.Random, policy: Policy, name: str, as_of=None):
         return rng.random() < 0.5
     if spec.type == "date":
         return _date_value(rng, policy, name, as_of)
+    if spec.type == "array":  # a list within its length bounds, of items near what rules look for
+        lo = int(spec.minimum) if spec.minimum is not None else 0
+        hi = int(spec.maximum) if spec.maximum is not None else lo + 4
+        edges = _edges(policy, name, as_of)  # (its length bounds among them: items only where they fit)
+        return [_item_value(rng, spec.items, edges) for _ in range(rng.randint(lo, min(hi, lo + 5)))]
     if spec.type == "string":
         if spec.enum:
             return rng.choice(spec.enum)
@@ -151,6 +156,36 @@ def valid_value(rng: random.Random, policy: Policy, name: str, as_of=None):
     elif rng.random() < 0.1 and isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
         v = int(v)
     return v
+
+
+def _item_value(rng: random.Random, items, edges: list):
+    """One item of a list fact that its `items` spec accepts: an operand a rule compares
+    the list with, when one fits, else a free draw."""
+    def fits(v) -> bool:
+        if items.enum:
+            return v in items.enum
+        if items.type == "boolean":
+            return isinstance(v, bool)
+        if items.type == "string":
+            return isinstance(v, str)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or (items.type == "integer" and v != int(v)):
+            return False
+        if isinstance(v, float) and not math.isfinite(v):
+            return False
+        return (items.minimum is None or v >= items.minimum) and (items.maximum is None or v <= items.maximum)
+
+    near = [v for v in edges if fits(v)]
+    if near and rng.random() < 0.7:
+        return rng.choice(near)
+    if items.enum:
+        return rng.choice(items.enum)
+    if items.type == "boolean":
+        return rng.random() < 0.5
+    if items.type == "string":
+        return rng.choice(["a", "杭州", "", "🎉"])
+    a = items.minimum if items.minimum is not None else -1000
+    b = items.maximum if items.maximum is not None else a + 10**6
+    return rng.randint(math.ceil(a), math.floor(b)) if items.type == "integer" else rng.uniform(float(a), float(b))
 
 
 def fuzz_record(rng: random.Random, policy: Policy, *, with_validity: bool = False, as_of=None):
