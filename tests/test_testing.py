@@ -631,7 +631,7 @@ def test_reports_keep_hostile_case_names_intact(tmp_path, monkeypatch):
               for ln in github if ln.startswith("::error")]
     assert titles == ["verdict test%3A it's <b> & co", "verdict test%3A colon%3A comma%2C 100%25"]
     markdown = run_cli("--format", "markdown", "tiny.test.yaml").output
-    assert "- **it's &lt;b&gt; & co** (`tiny.test.yaml:" in markdown
+    assert "- **it's &lt;b> & co** (`tiny.test.yaml:" in markdown
 
 
 def test_json_report(mutated):

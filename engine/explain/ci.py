@@ -48,5 +48,20 @@ def gh_escape(text: str, prop: bool = False) -> str:
 
 
 def md_escape(text: str) -> str:
-    """Text in a Markdown table cell or list item: no column break, no HTML tag."""
-    return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+    """Text in a Markdown table cell or list item, shown as written: no column break, no
+    HTML tag or entity, no inline link or image (`](` is how one opens its target). A
+    user's value (a free string fact) reaches explanations and reports through here: a
+    renderer that passes HTML through must not run it."""
+    return _MD_ACTIVE.sub(_md_quote, text)
+
+
+def _md_quote(m: re.Match) -> str:
+    c = m.group()
+    return {"<": "&lt;", "&": "&amp;", "](": "]\\("}.get(c) or "\\" + c
+
+
+# What would make a value markup or hide part of it: a backslash (an escape), a column
+# break, an inline link's or image's target (`](`), what opens a tag or an autolink (`<`
+# then a letter, `/`, `!`, `?`) and an entity (`&name;`, `&#60;`). `score 100 < 500` and
+# `R&D` stay as written; so do backticks and asterisks, which our own texts use.
+_MD_ACTIVE = re.compile(r"[\\|]|\]\(|<(?=[A-Za-z/!?])|&(?=#?\w+;)")

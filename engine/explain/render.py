@@ -23,7 +23,7 @@ from ..language.jsonout import _floatstr, _jstr, dumps  # noqa: F401 - dumps: th
 from ..language.model import Policy, Rule
 from ..language.values import INT_LIMIT, decimal_text, format_field, format_value, int_digits
 from ..runtime.decision import Decision
-from .tableview import TableView, md_cell, relevant, table_lines, table_markdown
+from .tableview import TableView, md_cell, md_line, relevant, table_lines, table_markdown
 # The wording of conditions, messages and derived facts, re-exported: callers read them here.
 from .wording import (blocked_by, condition_dict, derived_lines, describe_leaf, fact_value,  # noqa: F401
                       leaf_actual, leaf_expected, render_template, rule_conditions, rule_message, undecided_because,
@@ -563,26 +563,26 @@ def _change_lines(decision: Decision, counterfactuals, lang: str | None) -> list
 def explain_markdown(decision: Decision, lang: str | None = None, counterfactuals=None) -> str:
     policy = decision.policy
     as_of = decision.as_of
-    lines = [f"### {outcome_label(decision, lang)} — `{policy.id}` v{policy.version}"
+    lines = [f"### {md_line(outcome_label(decision, lang))} — `{policy.id}` v{policy.version}"
              + (f", as of {as_of.isoformat()}" if as_of is not None else ""), ""]
     principal = principal_reason_rules(decision)
     if decision.reason_rules and not principal:
         lines.append("**Reasons**")
         lines.append("")
         for r in decision.reason_rules:
-            lines.append(f"- `{r.then.reason}` ({r.id}): {rule_message(r, decision, lang) or ''}".rstrip())
+            lines.append(f"- `{r.then.reason}` ({r.id}): {md_line(rule_message(r, decision, lang) or '')}".rstrip())
         lines.append("")
     if principal:
         lines += ["**Principal reasons**", ""]
         for n, r in enumerate(principal, 1):
-            lines.append(f"{n}. `{r.then.reason}`: {rule_message(r, decision, lang) or ''}".rstrip())
+            lines.append(f"{n}. `{r.then.reason}`: {md_line(rule_message(r, decision, lang) or '')}".rstrip())
         lines.append("")
     if counterfactuals is not None and (counterfactuals or _can_improve(decision)):
         lines += ["**To change this**", ""]
         for cf in counterfactuals:
             label = pick_language(policy.outcome(cf.outcome).label, lang, policy) or cf.outcome
-            lines.append(f"- {describe_counterfactual(decision, cf, lang)}"
-                         + (f" ({label})" if label != cf.outcome else ""))
+            lines.append(f"- {md_line(describe_counterfactual(decision, cf, lang))}"
+                         + (f" ({md_line(label)})" if label != cf.outcome else ""))
         if not counterfactuals:
             lines.append("- no better outcome is reachable by changes the policy allows")
         lines.append("")
@@ -601,15 +601,15 @@ def explain_markdown(decision: Decision, lang: str | None = None, counterfactual
     if decision.notice_rules:
         lines += ["", "**Notices**", ""]
         for r in decision.notice_rules:
-            lines.append(f"- `{r.then.reason}`: {rule_message(r, decision, lang) or ''}".rstrip())
+            lines.append(f"- `{r.then.reason}`: {md_line(rule_message(r, decision, lang) or '')}".rstrip())
     if decision.flags or decision.outputs:
         lines.append("")
     if decision.flags:
         lines.append("Flags: " + ", ".join(f"`{f}`" for f in decision.flags))
     if decision.outputs:
-        lines.append("Outputs: " + ", ".join(f"`{k}` = {_output_text(k, v, decision)}"
+        lines.append("Outputs: " + ", ".join(f"`{k}` = {md_line(_output_text(k, v, decision))}"
                                              for k, v in decision.outputs.items()))
     if policy.derived:
         lines += ["", "**Derived facts**", ""]
-        lines += [f"- {line}" for line in derived_lines(decision)]
+        lines += [f"- {md_line(line)}" for line in derived_lines(decision)]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,7 @@ from ..language.templates import pick_language
 from ..language.values import clip, format_value
 from ..runtime.decision import Decision
 from .wording import blocked_by, describe_leaf, rule_conditions, rule_message, undecided_because, unknown_outputs
+from .ci import md_escape
 
 BIG_TABLE = 12  # rows shown in full up to this many
 CONTEXT = 2  # rows shown either side of a row that matters, in a big table
@@ -231,9 +232,16 @@ _LINE_BREAKS = str.maketrans({"\r": "\\r", "\n": "\\n", "\u2028": "\\u2028", "\u
 
 
 def md_cell(text: str) -> str:
-    """Text in a Markdown table cell of an explanation: no column break (`|`) and no row
-    break (a line break in a user's value is shown as `\\n`)."""
-    return text.replace("|", "\\|").translate(_LINE_BREAKS) if text else " "
+    """Text in a Markdown table cell of an explanation: escaped as `ci.md_escape` escapes
+    (no column break, no HTML, no link), and no row break (a line break in a user's value
+    is shown as `\\n`)."""
+    return md_escape(text).translate(_LINE_BREAKS) if text else " "
+
+
+def md_line(text: str) -> str:
+    """Text in a Markdown list item or line of an explanation: as in a cell, so a line
+    break in a user's value does not end the item either."""
+    return md_cell(text) if text else ""
 
 
 # -- the table in the text and Markdown forms ----------------------------------------------
@@ -297,12 +305,12 @@ def table_markdown(view: TableView, decision: Decision) -> list[str]:
         conds = "; ".join(describe_leaf(leaf, decision, res) for leaf, res, _ in rule_conditions(r, decision))
         name = f"Row {k + 1}" + (f" (`{r.id}`)" if view.with_id else "")
         note = view.first_hit_note(k)
-        notes.append(f"- {name} applied: {conds or 'every cell is `-`'}" + (f"; {note}" if note else ""))
+        notes.append(f"- {name} applied: {md_line(conds) or 'every cell is `-`'}" + (f"; {md_line(note)}" if note else ""))
     for k, mark in enumerate(view.marks):
         if mark == UNKNOWN:
             r = view.rules[k]
             name = f"Row {k + 1}" + (f" (`{r.id}`)" if view.with_id else "")
-            notes.append(f"- {name} could not be decided: {undecided_reason(view, k, decision)}")
+            notes.append(f"- {name} could not be decided: {md_line(undecided_reason(view, k, decision))}")
     if not view.applied() and UNKNOWN not in view.marks:
         notes.append("- No row applied: the table contributes nothing.")
     legend = view.legend()
