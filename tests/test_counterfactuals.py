@@ -109,6 +109,22 @@ def test_ranked_by_facts_changed_then_distance():
     assert keys == sorted(keys)
 
 
+OFFERS = load_policy("tests/fixtures/v3_surface/offers.yaml").ruleset  # ok where a derived ratio < 0.3
+
+
+def test_a_far_value_of_a_derived_facts_input_still_finds_its_change():
+    """Doubling steps from 0.01 never reach a value of 1e300 or 10^400 (an integer in a
+    number fact: the step once raised OverflowError); the declared bound is tried then,
+    and verified: monthly_debt → 0 reaches `ok`. The claim "no better outcome is
+    reachable" was false."""
+    for debt in (1e300, 10 ** 400):
+        found = {shown(cf) for cf in cfs({"monthly_debt": debt, "monthly_income": 1}, OFFERS)}
+        assert ("ok", (("monthly_debt", debt, 0),)) in found, found
+    # Ordinary values keep their nearest changes (the bound is a fallback only).
+    assert {shown(cf) for cf in cfs({"monthly_debt": 5000, "monthly_income": 1000}, OFFERS)} >= {
+        ("ok", (("monthly_income", 1000, 16666.67),))}
+
+
 def test_better_outcomes():
     policy = D11.policy
     assert better_outcomes(policy, "denied") == ["platinum", "gold", "silver", "basic", "ineligible"]

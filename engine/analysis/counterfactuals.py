@@ -42,6 +42,7 @@ Pure: reads the policy IR and the decision's facts; evaluates only to verify.
 from __future__ import annotations
 
 import datetime
+import math
 import threading
 import weakref
 from fractions import Fraction
@@ -337,9 +338,13 @@ def _through_inputs(ruleset: RuleSet, r: Reach, facts: dict, target: str) -> dic
 
 def _search(ruleset: RuleSet, facts: dict, spec: FactSpec, old, sign: int, target: str):
     """The nearest value of `spec` from `old` in direction `sign` found to reach `target`:
-    steps doubling until one reaches it (within the declared range), then bisection back
-    to the first value that does (an integer exactly, a number to `NUMBER_STEP`)."""
-    integer = spec.type == "integer"
+    steps doubling until one reaches it (within the declared range; when none does, the
+    declared bound on that side is tried too, so a far value is not left without any),
+    then bisection back to the first value that does (an integer exactly, a number to
+    `NUMBER_STEP`)."""
+    # A number fact holding an integer beyond doubles (10^400) steps as an integer: an
+    # integer plus a float step would not be a value at all.
+    integer = spec.type == "integer" or (isinstance(old, int) and abs(old) > 2 ** 1000)
     unit = 1 if integer else NUMBER_STEP
     lo_ok = spec.minimum
     hi_ok = spec.maximum
@@ -355,17 +360,24 @@ def _search(ruleset: RuleSet, facts: dict, spec: FactSpec, old, sign: int, targe
         return _verified(ruleset, {**facts, spec.name: v}, target, None)
 
     probes = 0
-    near, step = old, unit
+    # (a double far from 0 starts at its own spacing: 1e300 - 0.01 is 1e300)
+    near, step = old, unit if integer else max(unit, math.ulp(float(old)))
+    found = False
     while probes < MAX_PROBES // 2:
         far = clamp(old + sign * step if integer else round(old + sign * step, 10))
         if far == near:
-            return None  # the declared range ends here
+            break  # the declared range ends here
         probes += 1
         if reaches(far):
+            found = True
             break
         near, step = far, step * 2
-    else:
-        return None
+    if not found:
+        bound = lo_ok if sign < 0 else hi_ok
+        if bound is None or bound == near or not reaches(bound):
+            return None
+        far = bound
+        probes += 1
     while probes < MAX_PROBES and abs(far - near) > unit:  # near: not reached; far: reached
         mid = (near + far) // 2 if integer else round((near + far) / 2, 10)
         probes += 1
