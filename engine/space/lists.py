@@ -31,6 +31,9 @@ from ..language.model import ARRAY, Comparison, FactSpec, Policy
 #: Mentioned items per list fact beyond which the model (2^n boxes for `length`) is refused.
 MAX_ITEMS = 10
 LIST_LEAF_OPS = frozenset({"contains", "contains_any", "contains_all", "length"})
+#: Items a counterfactual may add to a list: a longer list is no change a user can make
+#: (and building one of `max_items: 10^24` would never end).
+MAX_GROWTH = 10_000
 
 
 def is_list_leaf(policy: Policy, leaf: Comparison) -> bool:

@@ -25,6 +25,7 @@ from typing import Callable, Mapping
 from .cells import Dim, Space
 from .dates import axis_value, from_axis
 from .opaque import DERIVED, RELATION
+from .lists import MAX_GROWTH
 
 #: How far past an open bound (`gt`, `lt`, `ne`) a `number` fact is moved: 0.9 → 0.89 for `< 0.9`.
 NUMBER_STEP = 0.01
@@ -180,6 +181,8 @@ class Origin:
             v = nearest_value(dim, i, dim.project(current) if dim.list is not None else current)
             if v is None:
                 continue
+            if dim.list is not None and dim.slot is None and v - (dim.project(current) or 0) > MAX_GROWTH:
+                continue  # a list that long is no change a user can make (max_items 10^24, say)
             d = self.cost(dim.name, current, self._list(dim.name, {dim.slot: v}) if dim.list is not None else v)
             if d is not None:
                 # Supplying a missing boolean: `true` first (verify, opt in) when both would do.
