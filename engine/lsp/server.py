@@ -97,8 +97,14 @@ class PolicyServer(LanguageServer):
                                                     initializer=_quiet_worker)
             self.running = True
             future = self.analysis.submit(analyse_text, text, path)
-            future.add_done_callback(lambda f, args=(uri, version, fast, lines):
-                                     self.loop.call_soon_threadsafe(self._analysed, f, *args))
+            future.add_done_callback(lambda f, args=(uri, version, fast, lines): self._deliver(f, args))
+
+    def _deliver(self, future, args: tuple) -> None:
+        """Hand a finished analysis to the server's loop (from the pool's thread)."""
+        try:
+            self.loop.call_soon_threadsafe(self._analysed, future, *args)
+        except RuntimeError:  # the loop is closed: the session ended while it ran
+            pass
 
     def _analysed(self, future, uri: str, version, fast, lines: Lines) -> None:
         self.running = False
@@ -226,5 +232,18 @@ def serve() -> None:
         server.start_io(transport_in, transport_out)
     finally:
         sys.stdout = saved
-        if server.analysis is not None:
-            server.analysis.shutdown(wait=False, cancel_futures=True)
+        _stop_analysis(server)
+
+
+def _stop_analysis(server) -> None:
+    """Stop the analysis worker before the interpreter exits. `shutdown(wait=False)` left
+    the pool's manager thread running, whose exit hook then wrote to a pipe already
+    closed: `Exception ignored … OSError: [Errno 9] Bad file descriptor`, a traceback on
+    stderr at the end of a session (seen in CI). The worker is terminated first (an
+    analysis still running is of no use now), so waiting for the manager is immediate."""
+    pool, server.analysis = server.analysis, None
+    if pool is None:
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
