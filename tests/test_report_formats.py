@@ -238,6 +238,14 @@ def test_json_is_byte_identical_across_processes() -> None:
     assert len(outputs) == 1
 
 
+def test_json_records_the_day_each_policy_that_uses_time_was_analysed_on() -> None:
+    doc = as_json("policies/", "tests/fixtures/v2_sql/dates-presence.yaml")
+    assert doc["as_of"] == {"policies/cash-loan-limit.yaml": AS_OF, "tests/fixtures/v2_sql/dates-presence.yaml": AS_OF}
+    assert "as_of" not in as_json("policies/double11-coupon.yaml")  # no time: as it always was
+    today = json.loads(run("validate", "--format", "json", "policies/cash-loan-limit.yaml").stdout)["as_of"]
+    assert list(today) == ["policies/cash-loan-limit.yaml"]  # without --as-of: today where it decides
+
+
 def test_json_shape() -> None:
     doc = as_json("tests/fixtures/broken/unknown-fact.yaml", "tests/fixtures/warnings/no-default.yaml")
     assert doc["files"] == ["tests/fixtures/broken/unknown-fact.yaml", "tests/fixtures/warnings/no-default.yaml"]

@@ -60,12 +60,16 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
     policies = []
     dates = AsOf(as_of)
     owners: dict[str, str] = {}  # a policy's other file (a table's rows CSV) -> the policy
+    analysed_on: dict[str, str] = {}  # file -> the day its relative dates were resolved on
     for f in files:
         policy, ds = check_policy_file(f)
         if policy is not None:
             from ..analysis.findings import analyse  # exact static analysis: warnings and information, with witnesses
 
-            ds = list(ds) + list(analyse(policy, as_of=dates(policy)))
+            day = dates(policy)
+            if day is not None:  # a policy that uses time: its findings are of this day
+                analysed_on[f] = day.isoformat()
+            ds = list(ds) + list(analyse(policy, as_of=day))
             policies.append(policy)
         diags.extend(ds)
         owners.update((d.file, f) for d in ds if d.file and d.file != f)
@@ -86,7 +90,7 @@ def validate_cmd(paths: tuple[str, ...], fmt: str, strict: bool, output: str | N
         return EXIT_INPUT
     colour = fmt == "text" and output is None and report.use_colour(stdout_sink())
     text = report.render(fmt, diags, files, root or find_root(os.getcwd()),
-                         least=ERROR if quiet else least, colour=colour, owners=owners)
+                         least=ERROR if quiet else least, colour=colour, owners=owners, as_of=analysed_on)
     write_output(text, output)  # the sink writes the text as it is, colour codes included
     # The exit code counts every finding, shown or not.
     counted = [d for d in diags if d.suppressed is None]

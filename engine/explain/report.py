@@ -73,9 +73,11 @@ def _summary(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic
     return summary_line(counted, files, len(shown(sorted_diagnostics(counted))) - len(shown(sorted_diagnostics(diags))))
 
 
-def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None) -> str:
+def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnostic] | None = None,
+                as_of: dict[str, str] | None = None) -> str:
     """The findings shown; the counts are of every finding `counted` (what decides the
-    exit code), when a severity filter hid some."""
+    exit code), when a severity filter hid some. `as_of`: file → the day (ISO) a policy
+    that uses time was analysed on, as `"as_of"` (absent when no policy uses time)."""
     ds = sorted_diagnostics(diags)
     every = ds if counted is None else sorted_diagnostics(counted)
     doc = {
@@ -85,6 +87,8 @@ def render_json(diags: list[Diagnostic], files: list[str], counted: list[Diagnos
         "acknowledged": len(every) - len(shown(every)),
         "diagnostics": [d.to_dict() for d in ds],
     }
+    if as_of:  # findings on relative dates depend on the day: which one, per file
+        doc["as_of"] = dict(sorted(as_of.items()))
     # The decision encoder: a witness of a date fact holds a `datetime.date` (ISO text).
     # Imported here: `verdict validate` loads it only for this format.
     from .render import dumps
@@ -155,10 +159,11 @@ RENDERERS = {
 
 
 def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None = None, least: str = INFO,
-           colour: bool = False, owners: dict[str, str] | None = None) -> str:
+           colour: bool = False, owners: dict[str, str] | None = None, as_of: dict[str, str] | None = None) -> str:
     """The report in `fmt`; `root` (the repository root) makes the SARIF and Code Quality
     locations relative to it. Findings less severe than `least` are left out of every
-    format; the text and GitHub summaries still count them (they decide the exit code)."""
+    format; the text and GitHub summaries still count them (they decide the exit code).
+    `as_of` (file → ISO day of a policy that uses time) is recorded in the JSON report."""
     visible = [d for d in diags if _RANK.get(d.severity, len(SEVERITIES)) <= _RANK[least]]
     # Imported here: they need hashlib and urllib, which cost every other run start-up time.
     if fmt == "sarif":
@@ -174,7 +179,7 @@ def render(fmt: str, diags: list[Diagnostic], files: list[str], root: str | None
     if fmt == "github":
         return render_github(visible, files, diags)
     if fmt == "json":
-        return render_json(visible, files, diags)
+        return render_json(visible, files, diags, as_of)
     if fmt == "junit":
         return render_junit(visible, files, owners=owners)
     return RENDERERS[fmt](visible, files)
