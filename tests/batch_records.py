@@ -11,6 +11,7 @@ import json
 import random
 
 from factgen import AS_OF, boundary_points
+from fuzz.records import valid_value
 
 from engine.language.model import DATE, Policy
 
@@ -34,9 +35,8 @@ def valid_records(policy: Policy, n: int = 300, seed: int = 7) -> list[dict]:
                 rec[name] = day.isoformat()
             elif spec.type == "string":
                 rec[name] = rnd.choice(list(spec.enum)) if spec.enum else rnd.choice(["a", "其他", "é\u2028x", "q\"uote"])
-            elif spec.type == "array":  # a list within its length bounds, of items its spec allows
-                rec[name] = [_item(spec.items, rnd) for _ in range(rnd.randint(
-                    int(spec.minimum or 0), int(min(spec.maximum if spec.maximum is not None else 4, 4))))]
+            elif spec.type == "array":  # as the fuzzer draws them: within the length bounds, items near the rules'
+                rec[name] = valid_value(rnd, policy, name, AS_OF)
             else:
                 points = boundary_points(policy, name) or [0]
                 lo = spec.minimum if spec.minimum is not None else -10 ** 6
@@ -52,19 +52,6 @@ def valid_records(policy: Policy, n: int = 300, seed: int = 7) -> list[dict]:
                 rec[name] = v
         out.append(rec)
     return out
-
-
-def _item(spec, rnd: random.Random):
-    """One item of a list fact, by its items' spec."""
-    if spec.enum:
-        return rnd.choice(list(spec.enum))
-    if spec.type == "boolean":
-        return rnd.random() < 0.5
-    if spec.type == "string":
-        return rnd.choice(["a", "b", "其他"])
-    lo = spec.minimum if spec.minimum is not None else -100
-    hi = spec.maximum if spec.maximum is not None else 100
-    return rnd.randint(int(lo), int(hi)) if spec.type == "integer" else round(rnd.uniform(lo, hi), 2)
 
 
 def suite_records(policy_path: str, as_of: datetime.date = AS_OF) -> list[dict]:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import sys
 import threading
 import weakref
 from fractions import Fraction
@@ -344,7 +345,7 @@ def _search(ruleset: RuleSet, facts: dict, spec: FactSpec, old, sign: int, targe
     `NUMBER_STEP`)."""
     # A number fact holding an integer beyond doubles (10^400) steps as an integer: an
     # integer plus a float step would not be a value at all.
-    integer = spec.type == "integer" or (isinstance(old, int) and abs(old) > 2 ** 1000)
+    integer = spec.type == "integer" or (isinstance(old, int) and abs(old) > sys.float_info.max)
     unit = 1 if integer else NUMBER_STEP
     lo_ok = spec.minimum
     hi_ok = spec.maximum

@@ -337,8 +337,12 @@ class Run:
         """How many records the run decided (in SQL or natively), before any stop."""
         n = sum(self.con.execute(f"SELECT count(*) FROM __slim_{k} WHERE {cond}").fetchone()[0]
                 for k, st, warn, cond in self.parts)
-        return n + sum(1 for k, row, j, _, _ in self.fallback
-                       if j is not None and (self.stop is None or (k, row) < self.stop))
+        return n + sum(1 for _ in self._fallback_decided())
+
+    def _fallback_decided(self):
+        """The outcomes of the records decided natively, before any stop."""
+        return (outcome for k, row, j, outcome, _ in self.fallback
+                if j is not None and (self.stop is None or (k, row) < self.stop))
 
     def counts(self, output: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -352,9 +356,8 @@ class Run:
                                                "GROUP BY outcome").fetchall():
                 key = str(outcome)
                 counts[key] = counts.get(key, 0) + n
-        for k, row, j, outcome, _ in self.fallback:
-            if j is not None and (self.stop is None or (k, row) < self.stop):
-                counts[str(outcome)] = counts.get(str(outcome), 0) + 1
+        for outcome in self._fallback_decided():
+            counts[str(outcome)] = counts.get(str(outcome), 0) + 1
         return counts
 
     def undeclared_warning(self, inputs: list[Input]) -> str | None:

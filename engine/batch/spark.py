@@ -407,7 +407,7 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
     import csv
     import io
 
-    from ..explain.runs import nothing_decided, summary_line
+    from ..explain.runs import nothing_decided, repeated_warnings, summary_line
     from ..io.files import open_output
 
     counts: dict = {}
@@ -467,9 +467,8 @@ def _write_run(run: SparkRun, kind: str, output, on_error, id_field, summary, sa
         return 2
     if summary:
         say(summary_line(counts, skipped))
-        for w, n in warned.items():
-            if n > 1:
-                say(f"verdict: warning: {w} (in {n:,} records)")
+        for line in repeated_warnings(warned):
+            say(line)
     line = extra.warning() if undeclared == "warn-once" else None
     if line:
         say(line)

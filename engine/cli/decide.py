@@ -163,7 +163,7 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
     from ..errors import BackendError, DurableLimitError, FactsError, InternalError
     from ..evaluate import evaluate
     from ..explain import render as explain
-    from ..explain.runs import nothing_decided, summary_line
+    from ..explain.runs import nothing_decided, repeated_warnings, summary_line
     from ..io.files import open_output
     from ..io.records import RecordsError, open_records
     from ..runtime.facts import undeclared_problem
@@ -314,9 +314,8 @@ def run_records(ruleset, paths: list[str], fmt: str | None, lang: str | None, tr
         for k, v in counts.items():
             by_name[str(k)] = by_name.get(str(k), 0) + v
         click.echo(summary_line(by_name, skipped), err=True)
-        for w, n in warned.items():
-            if n > 1:
-                click.echo(f"verdict: warning: {w} (in {n:,} records)", err=True)
+        for line in repeated_warnings(warned):
+            click.echo(line, err=True)
     extras.records = undeclared_records
     warning = extras.warning() if undeclared == "warn-once" else None
     if warning:

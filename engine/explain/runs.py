@@ -1,6 +1,7 @@
 """The end of a run over records, as every backend reports it on stderr: the summary line
-(`1,204 decisions: approve 1,100, refuse 104; 3 records skipped`), and the refusal of a
-run that read records but decided none, each one skipped with `--on-error skip`."""
+(`1,204 decisions: approve 1,100, refuse 104; 3 records skipped`), the count of each
+warning repeated across records, and the refusal of a run that read records but decided
+none, each one skipped with `--on-error skip`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ def summary_line(counts: dict[str, int], skipped: int) -> str:
     if skipped:
         line += f"; {skipped:,} record{'s' if skipped != 1 else ''} skipped"
     return line
+
+
+def repeated_warnings(warned: dict[str, int]) -> list[str]:
+    """A line per warning given for more than one record (each was shown once, at its first)."""
+    return [f"verdict: warning: {w} (in {n:,} records)" for w, n in warned.items() if n > 1]
 
 
 def nothing_decided(decided: int, skipped: int, allow_empty: bool) -> str | None:
